@@ -1,0 +1,113 @@
+/**
+ * Runs activations in this process: fastest, no isolation and no hard stop (a step that blocks
+ * the event loop blocks everything). The daemon uses the worker pool instead.
+ */
+import { errorCodeOf, VilanoError, type Clock, type Logger, type OpCommand } from "../shared/index.ts";
+import { runWorkflowActivation, type ActivationHost } from "../engine/index.ts";
+import type { Executor, Kernel } from "../kernel/index.ts";
+import type { WorkflowDefinition } from "../sdk/index.ts";
+import type { RunRow } from "../store/index.ts";
+
+export interface InProcessExecutor extends Executor {
+  close(): void;
+  /** Resolves when no activation is running or queued. */
+  idle(): Promise<void>;
+}
+
+export function createInProcessExecutor(options: {
+  kernel: Kernel;
+  definitions: ReadonlyMap<string, WorkflowDefinition>;
+  clock: Clock;
+  logger: Logger;
+  maxConcurrent: number;
+}): InProcessExecutor {
+  const { kernel, definitions, clock, maxConcurrent } = options;
+  const log = options.logger.withTag("executor");
+  const runLog = options.logger.withTag("run");
+  const ready: string[] = [];
+  const queued = new Set<string>();
+  const controllers = new Map<string, AbortController>();
+  const missingWarned = new Set<string>();
+  const idleWaiters: (() => void)[] = [];
+  let active = 0;
+  let closed = false;
+
+  const pump = () => {
+    while (!closed && active < maxConcurrent && ready.length > 0) {
+      const runId = ready.shift()!;
+      queued.delete(runId);
+      active++;
+      void activateOnce(runId).finally(() => {
+        active--;
+        pump();
+        if (active === 0 && ready.length === 0) for (const done of idleWaiters.splice(0)) done();
+      });
+    }
+  };
+
+  async function activateOnce(runId: string): Promise<void> {
+    let activation;
+    try {
+      activation = await kernel.activate(runId);
+    } catch (error) {
+      if (!closed) log.error(`could not activate run ${runId}:`, error);
+      return;
+    }
+    if (!activation) return;
+    const definition = definitions.get(activation.run.name)!;
+    const controller = new AbortController();
+    controllers.set(runId, controller);
+    const { fence } = activation;
+    const host: ActivationHost = {
+      report: (cmd: OpCommand) => kernel.reportOp(runId, fence, cmd),
+      post: (cmd: OpCommand) => {
+        kernel.reportOp(runId, fence, cmd).catch((error) => {
+          if (!closed && errorCodeOf(error) !== "stale_lease") log.warn(`run ${runId}: could not record ${cmd.opKey}:`, error);
+        });
+      },
+      now: clock.now,
+      printLog: (id, message, fields) => (fields === undefined ? runLog.info(`${id} ${message}`) : runLog.info(`${id} ${message}`, fields)),
+      signal: controller.signal,
+    };
+    try {
+      const result = await runWorkflowActivation(definition, { runId, input: activation.run.input, ops: activation.ops }, host);
+      if (result.type !== "aborted") await kernel.finishActivation(runId, fence, result);
+    } catch (error) {
+      const code = errorCodeOf(error);
+      if (!closed && code !== "stale_lease" && code !== "runtime_closed") log.error(`run ${runId}: activation failed:`, error);
+    } finally {
+      controllers.delete(runId);
+    }
+  }
+
+  return {
+    dispatch(run: RunRow) {
+      if (closed || queued.has(run.id)) return;
+      if (!definitions.has(run.name)) {
+        // Left pending, not failed: reopening the runtime with the definition resumes it.
+        if (!missingWarned.has(run.name)) {
+          missingWarned.add(run.name);
+          log.warn(`run ${run.id} is for workflow "${run.name}", which this runtime does not have; it stays pending`);
+        }
+        return;
+      }
+      queued.add(run.id);
+      ready.push(run.id);
+      pump();
+    },
+    abort(runId) {
+      controllers.get(runId)?.abort(new VilanoError("cancelled", `run ${runId} was cancelled`));
+    },
+    close() {
+      closed = true;
+      const reason = new VilanoError("runtime_closed", "the runtime is closing");
+      for (const controller of controllers.values()) controller.abort(reason);
+      ready.length = 0;
+      queued.clear();
+    },
+    idle() {
+      if (active === 0 && ready.length === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}

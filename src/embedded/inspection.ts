@@ -1,0 +1,105 @@
+/**
+ * Turns stored rows into the plain objects `inspect` returns: JSON columns parsed, times as
+ * epoch milliseconds, event bodies spread into their events.
+ */
+import type { FailureBody } from "../shared/index.ts";
+import type { RunHistory, RunStatus } from "../kernel/index.ts";
+import type { EventRow, OpRow, RunRow, SignalRow } from "../store/index.ts";
+
+const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
+
+export interface RunInfo {
+  id: string;
+  kind: string;
+  name: string;
+  status: RunStatus;
+  input?: unknown;
+  output?: unknown;
+  error?: FailureBody;
+  parentId?: string;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number;
+}
+
+export interface OpInfo {
+  opKey: string;
+  seq: number;
+  kind: string;
+  name: string;
+  status: string;
+  attempt: number;
+  result?: unknown;
+  error?: FailureBody;
+  wakeAt?: number;
+  meta?: unknown;
+}
+
+export interface EventInfo {
+  seq: number;
+  type: string;
+  at: number;
+  [field: string]: unknown;
+}
+
+export interface SignalInfo {
+  id: number;
+  name: string;
+  payload?: unknown;
+  status: string;
+  consumedBy?: string;
+  createdAt: number;
+}
+
+export interface RunInspection {
+  run: RunInfo;
+  ops: OpInfo[];
+  events: EventInfo[];
+  signals: SignalInfo[];
+}
+
+export function toRunInfo(row: RunRow): RunInfo {
+  const info: RunInfo = {
+    id: row.id,
+    kind: row.kind,
+    name: row.name,
+    status: row.status as RunStatus,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+  if (row.input !== null) info.input = parse(row.input);
+  if (row.output !== null) info.output = parse(row.output);
+  if (row.error !== null) info.error = parse(row.error) as FailureBody;
+  if (row.parentId !== null) info.parentId = row.parentId;
+  if (row.finishedAt !== null) info.finishedAt = row.finishedAt;
+  return info;
+}
+
+function toOpInfo(row: OpRow): OpInfo {
+  const info: OpInfo = { opKey: row.opKey, seq: row.seq, kind: row.kind, name: row.name, status: row.status, attempt: row.attempt };
+  if (row.result !== null) info.result = parse(row.result);
+  if (row.error !== null) info.error = parse(row.error) as FailureBody;
+  if (row.wakeAt !== null) info.wakeAt = row.wakeAt;
+  if (row.meta !== null) info.meta = parse(row.meta);
+  return info;
+}
+
+function toEventInfo(row: EventRow): EventInfo {
+  return { seq: row.seq, type: row.type, at: row.at, ...(parse(row.body) as Record<string, unknown> | undefined) };
+}
+
+function toSignalInfo(row: SignalRow): SignalInfo {
+  const info: SignalInfo = { id: row.id, name: row.name, status: row.status, createdAt: row.createdAt };
+  if (row.payload !== null) info.payload = parse(row.payload);
+  if (row.consumedBy !== null) info.consumedBy = row.consumedBy;
+  return info;
+}
+
+export function toInspection(history: RunHistory): RunInspection {
+  return {
+    run: toRunInfo(history.run),
+    ops: history.ops.map(toOpInfo),
+    events: history.events.map(toEventInfo),
+    signals: history.signals.map(toSignalInfo),
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * The op history of one activation: resolves each requested op by key and checks, for every op,
+ * that the code asks for what history recorded at the same place (kind, name, position).
+ */
+import { NondeterminismError, type HistoryOp } from "../shared/index.ts";
+
+/** Kinds whose ops carry no user-given name: their key is `<kind>:<n>`. */
+const NAMELESS = new Set(["sleep", "log", "now", "random"]);
+
+export interface RequestedOp {
+  kind: string;
+  name: string;
+  opKey: string;
+  seq: number;
+}
+
+export interface History {
+  /** Assigns key and position to the next op the code asks for, and checks it against history. */
+  next(kind: string, name: string, explicitKey: string | undefined): { op: RequestedOp; recorded: HistoryOp | undefined };
+}
+
+function describe(op: { kind: string; name: string; opKey: string; seq: number }): string {
+  const label = NAMELESS.has(op.kind) ? op.kind : `${op.kind} "${op.name}"`;
+  return `${label} (key ${op.opKey}, position ${op.seq})`;
+}
+
+export function createHistory(ops: readonly HistoryOp[]): History {
+  const byKey = new Map<string, HistoryOp>();
+  const bySeq = new Map<number, HistoryOp>();
+  for (const op of ops) {
+    byKey.set(op.opKey, op);
+    bySeq.set(op.seq, op);
+  }
+  const counters = new Map<string, number>();
+  const usedKeys = new Set<string>();
+  let seq = 0;
+
+  return {
+    next(kind, name, explicitKey) {
+      const counterKey = NAMELESS.has(kind) ? kind : `${kind}:${name}`;
+      const n = counters.get(counterKey) ?? 0;
+      counters.set(counterKey, n + 1);
+      const opKey = explicitKey ?? `${counterKey}:${n}`;
+      const op: RequestedOp = { kind, name, opKey, seq: seq++ };
+      if (usedKeys.has(opKey)) {
+        throw new NondeterminismError(`op key ${JSON.stringify(opKey)} is used twice in one run; give each op its own key`, {
+          opKey,
+          recorded: "an earlier op in this activation",
+          requested: describe(op),
+        });
+      }
+      usedKeys.add(opKey);
+
+      const atSeq = bySeq.get(op.seq);
+      const recorded = byKey.get(opKey);
+      const mismatch =
+        (atSeq && atSeq.opKey !== opKey && atSeq) ||
+        (recorded && (recorded.seq !== op.seq || recorded.kind !== kind || (!NAMELESS.has(kind) && recorded.name !== name)) && recorded);
+      if (mismatch) {
+        const recordedText = describe(mismatch);
+        const requestedText = describe(op);
+        throw new NondeterminismError(
+          `nondeterminism at op key ${JSON.stringify(mismatch.opKey)}: history recorded ${recordedText}, but the code now asks for ${requestedText}`,
+          { opKey: mismatch.opKey, recorded: recordedText, requested: requestedText },
+        );
+      }
+      return { op, recorded };
+    },
+  };
+}

@@ -1,0 +1,17 @@
+/**
+ * What an activation needs from whoever runs it (the in-process executor or a worker process):
+ * a way to report ops to the kernel, the clock, live log output and an abort signal.
+ */
+import type { OpCommand, OpResolution } from "../shared/index.ts";
+
+export interface ActivationHost {
+  /** Reports an op and resolves once the kernel committed it. Rejects if the lease was lost. */
+  report(cmd: OpCommand): Promise<OpResolution>;
+  /** Reports an op without waiting (recorded values); ordered with later reports. */
+  post(cmd: OpCommand): void;
+  now(): number;
+  /** Prints a `ctx.log` line live (never called for lines already in history). */
+  printLog(runId: string, message: string, fields: Record<string, unknown> | undefined): void;
+  /** Aborted when the activation must stop (run cancelled, runtime closing). */
+  readonly signal: AbortSignal;
+}

@@ -1,0 +1,61 @@
+/**
+ * What kernel commands need besides the transaction: the store and the post-commit hooks the
+ * kernel wires to the executor, the wake-up timer and result waiters.
+ */
+import type { Store, RunRow } from "../store/index.ts";
+import { VilanoError } from "../shared/index.ts";
+import type { Tx } from "./group-commit.ts";
+import { isTerminal, RUN_STATUS, type EventType } from "./types.ts";
+
+export interface KernelContext {
+  store: Store;
+  /** A run became pending: hand it to the executor. */
+  dispatch(run: RunRow): void;
+  /** A durable timer is due at `at`: make sure the wake-up fires no later. */
+  armTimer(at: number): void;
+  /** A run reached a terminal status. */
+  notifyTerminal(run: RunRow): void;
+  /** The run's current activation lost its lease (cancelled): abort its steps. */
+  abortActivation(runId: string): void;
+}
+
+export function appendEvent(k: KernelContext, tx: Tx, runId: string, type: EventType, body?: Record<string, unknown>): void {
+  k.store.appendEvent(runId, type, body === undefined ? null : JSON.stringify(body), tx.now);
+}
+
+export function requireRun(k: KernelContext, runId: string): RunRow {
+  const run = k.store.getRun(runId);
+  if (!run) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
+  return run;
+}
+
+/** Checks that a report comes from the activation that holds the run's current lease. */
+export function requireLease(k: KernelContext, runId: string, fence: number): RunRow {
+  const run = requireRun(k, runId);
+  if (run.status !== RUN_STATUS.running || run.leaseFence !== fence) {
+    throw new VilanoError(
+      "stale_lease",
+      `run ${runId}: report from lease ${fence} dropped (run is ${run.status}, current lease ${run.leaseFence})`,
+      { details: { runId, fence, currentFence: run.leaseFence, status: run.status } },
+    );
+  }
+  return run;
+}
+
+/**
+ * Something the run waits for has happened (timer fired, signal arrived). A waiting run becomes
+ * pending and is dispatched; a running one is flagged so that its suspension re-dispatches it
+ * instead of parking it (its activation loaded history before this change).
+ */
+export function wakeRun(k: KernelContext, tx: Tx, runId: string): void {
+  const run = k.store.getRun(runId);
+  if (!run || isTerminal(run.status)) return;
+  if (run.status === RUN_STATUS.waiting) {
+    k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
+    appendEvent(k, tx, runId, "run_resumed");
+    const woken = { ...run, status: RUN_STATUS.pending };
+    tx.after(() => k.dispatch(woken));
+  } else if (run.status === RUN_STATUS.running) {
+    k.store.setWakePending(runId, true);
+  }
+}

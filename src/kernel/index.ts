@@ -1,0 +1,5 @@
+/** The kernel: durable state machine over the store, with group commit. */
+export { createKernel, type Kernel, type KernelOptions, type Executor, type RunHistory } from "./kernel.ts";
+export * from "./types.ts";
+export type { SignalDelivery } from "./signals.ts";
+export type { GroupCommitStats } from "./group-commit.ts";

@@ -1,0 +1,118 @@
+/**
+ * The op journal: records what an activation reports (step results and failures with their retry
+ * decisions, timers, signal waits, recorded values), each only under the activation's current lease.
+ */
+import { decideRetry, VilanoError, type FailureBody } from "../shared/index.ts";
+import type { OpRow } from "../store/index.ts";
+import { appendEvent, requireLease, type KernelContext } from "./context.ts";
+import type { Tx } from "./group-commit.ts";
+import { OP_KIND, OP_STATUS, type OpCommand, type OpResolution } from "./types.ts";
+
+export function reportOp(k: KernelContext, tx: Tx, runId: string, fence: number, cmd: OpCommand): OpResolution {
+  requireLease(k, runId, fence);
+  const existing = k.store.getOp(runId, cmd.opKey);
+  if (existing && (existing.status === OP_STATUS.completed || existing.status === OP_STATUS.failed)) {
+    // The engine resolves recorded ops from history and never reports them again; a second report
+    // means two executions raced, and the first record must stand.
+    throw new VilanoError("conflict", `run ${runId}: op ${cmd.opKey} is already recorded as ${existing.status}`, {
+      details: { runId, opKey: cmd.opKey },
+    });
+  }
+  const put = (kind: string, status: string, fields: Partial<Pick<OpRow, "attempt" | "result" | "error" | "wakeAt" | "meta">>) =>
+    k.store.putOp({
+      runId,
+      opKey: cmd.opKey,
+      seq: cmd.seq,
+      kind,
+      name: cmd.name,
+      status,
+      attempt: fields.attempt ?? 1,
+      result: fields.result ?? null,
+      error: fields.error ?? null,
+      wakeAt: fields.wakeAt ?? null,
+      meta: fields.meta ?? null,
+      now: tx.now,
+    });
+
+  switch (cmd.type) {
+    case "step_completed":
+      put(OP_KIND.step, OP_STATUS.completed, { attempt: cmd.attempt, result: cmd.result });
+      appendEvent(k, tx, runId, "step_completed", { opKey: cmd.opKey, name: cmd.name, attempt: cmd.attempt });
+      return { outcome: "recorded" };
+
+    case "step_failed": {
+      const decision = decideRetry(cmd.retry, cmd.error, cmd.attempt, `${runId}|${cmd.opKey}`);
+      appendEvent(k, tx, runId, "step_attempt_failed", {
+        opKey: cmd.opKey,
+        name: cmd.name,
+        attempt: cmd.attempt,
+        family: cmd.error.family,
+        error: cmd.error.message,
+        decision: decision.decision,
+        ...(decision.delayMs !== undefined ? { delayMs: decision.delayMs } : {}),
+      });
+      const error = JSON.stringify(cmd.error);
+      if (decision.decision === "scheduled") {
+        const wakeAt = tx.now + decision.delayMs!;
+        put(OP_KIND.step, OP_STATUS.retry_wait, { attempt: cmd.attempt, error, wakeAt, meta: JSON.stringify({ decision }) });
+        appendEvent(k, tx, runId, "retry_scheduled", {
+          opKey: cmd.opKey,
+          nextAttempt: cmd.attempt + 1,
+          delayMs: decision.delayMs,
+          wakeAt,
+        });
+        tx.after(() => k.armTimer(wakeAt));
+        return { outcome: "retry", delayMs: decision.delayMs!, wakeAt };
+      }
+      put(OP_KIND.step, OP_STATUS.failed, { attempt: cmd.attempt, error, meta: JSON.stringify({ decision }) });
+      appendEvent(k, tx, runId, "step_failed", { opKey: cmd.opKey, name: cmd.name, attempt: cmd.attempt, decision: decision.decision });
+      return { outcome: "failed", error: cmd.error };
+    }
+
+    case "sleep": {
+      const wakeAt = tx.now + cmd.durationMs;
+      put(OP_KIND.sleep, OP_STATUS.waiting, { wakeAt, meta: JSON.stringify({ durationMs: cmd.durationMs }) });
+      appendEvent(k, tx, runId, "timer_scheduled", { opKey: cmd.opKey, durationMs: cmd.durationMs, wakeAt });
+      tx.after(() => k.armTimer(wakeAt));
+      return { outcome: "scheduled", wakeAt };
+    }
+
+    case "wait_signal": {
+      const signal = k.store.takeBufferedSignal(runId, cmd.name, cmd.opKey);
+      if (signal) {
+        put(OP_KIND.signal, OP_STATUS.completed, { result: signal.payload });
+        appendEvent(k, tx, runId, "signal_consumed", { opKey: cmd.opKey, name: cmd.name, signalId: signal.id, buffered: true });
+        return { outcome: "signal", payload: signal.payload };
+      }
+      const wakeAt = cmd.timeoutMs === null ? null : tx.now + cmd.timeoutMs;
+      put(OP_KIND.signal, OP_STATUS.waiting, { wakeAt, meta: JSON.stringify({ timeoutMs: cmd.timeoutMs }) });
+      appendEvent(k, tx, runId, "signal_wait_started", {
+        opKey: cmd.opKey,
+        name: cmd.name,
+        ...(wakeAt !== null ? { timeoutAt: wakeAt } : {}),
+      });
+      if (wakeAt !== null) tx.after(() => k.armTimer(wakeAt));
+      return { outcome: "waiting" };
+    }
+
+    case "record":
+      put(cmd.kind, OP_STATUS.completed, { result: cmd.value });
+      if (cmd.kind === "log") {
+        appendEvent(k, tx, runId, "log", { opKey: cmd.opKey, ...(JSON.parse(cmd.value) as Record<string, unknown>) });
+      } else {
+        appendEvent(k, tx, runId, "value_recorded", { opKey: cmd.opKey, kind: cmd.kind });
+      }
+      return { outcome: "recorded" };
+  }
+}
+
+export function signalTimeoutBody(signalName: string, timeoutMs: number | null): FailureBody {
+  return {
+    name: "SignalTimeoutError",
+    message: `signal "${signalName}" did not arrive within ${timeoutMs ?? "its"} ms`,
+    code: "signal_timeout",
+    family: "timeout",
+    retryable: false,
+    details: { signalName, timeoutMs },
+  };
+}

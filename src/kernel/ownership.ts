@@ -1,0 +1,60 @@
+/**
+ * One kernel per database: two writers would both dispatch the same runs and execute steps twice.
+ * Within a process a registry of open files refuses a second kernel; across processes the owner's
+ * pid is recorded in `meta` and a live owner is refused. A dead owner (crash, `kill -9`) is taken
+ * over, which is what recovery after a crash needs. (A recycled pid can block a takeover until that
+ * process exits; the error names the pid so a person can check.)
+ */
+import { VilanoError } from "../shared/index.ts";
+import type { Store } from "../store/index.ts";
+
+const openHere = new Set<string>();
+const OWNER_KEY = "owner";
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM";
+  }
+}
+
+export function claimOwnership(store: Store): void {
+  if (store.path === ":memory:") return;
+  if (openHere.has(store.path)) {
+    throw new VilanoError("conflict", `database ${store.path} is already open in this process; close the other runtime first`);
+  }
+  store.begin();
+  try {
+    const current = store.getMeta(OWNER_KEY);
+    const owner = current ? (JSON.parse(current) as { pid: number } | null) : null;
+    if (owner) {
+      if (owner.pid !== process.pid && isAlive(owner.pid)) {
+        throw new VilanoError(
+          "conflict",
+          `database ${store.path} is in use by process ${owner.pid}; stop it before opening the database here`,
+          { details: { pid: owner.pid } },
+        );
+      }
+    }
+    store.setMeta(OWNER_KEY, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
+    store.commit();
+  } catch (error) {
+    store.rollback();
+    throw error;
+  }
+  openHere.add(store.path);
+}
+
+export function releaseOwnership(store: Store): void {
+  if (store.path === ":memory:" || !openHere.delete(store.path)) return;
+  try {
+    store.begin();
+    const current = store.getMeta(OWNER_KEY);
+    if (current && (JSON.parse(current) as { pid: number }).pid === process.pid) store.setMeta(OWNER_KEY, "null");
+    store.commit();
+  } catch {
+    store.rollback();
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Run lifecycle commands: start (idempotent by id), lease an activation, finish an activation,
+ * cancel, and crash recovery at start-up.
+ */
+import { newRunId, VilanoError, type FailureBody } from "../shared/index.ts";
+import type { RunRow } from "../store/index.ts";
+import { appendEvent, requireLease, requireRun, type KernelContext } from "./context.ts";
+import type { Tx } from "./group-commit.ts";
+import {
+  isTerminal,
+  OP_STATUS,
+  RUN_STATUS,
+  type Activation,
+  type ActivationResult,
+  type StartRunRequest,
+  type StartRunResult,
+} from "./types.ts";
+
+export function startRun(k: KernelContext, tx: Tx, req: StartRunRequest): StartRunResult {
+  const kind = req.kind ?? "workflow";
+  if (req.id !== undefined) {
+    const existing = k.store.getRun(req.id);
+    if (existing) {
+      if (existing.kind !== kind || existing.name !== req.name) {
+        throw new VilanoError(
+          "conflict",
+          `run id ${JSON.stringify(req.id)} is already used by ${existing.kind} "${existing.name}", not ${kind} "${req.name}"`,
+          { details: { runId: req.id, existingName: existing.name, requestedName: req.name } },
+        );
+      }
+      return { run: existing, created: false };
+    }
+  }
+  const id = req.id ?? newRunId(tx.now);
+  k.store.insertRun({ id, kind, name: req.name, status: RUN_STATUS.pending, input: req.input, parentId: req.parentId ?? null, now: tx.now });
+  appendEvent(k, tx, id, "run_started", { name: req.name, ...(req.id !== undefined ? { requestedId: true } : {}) });
+  const run = k.store.getRun(id)!;
+  tx.after(() => k.dispatch(run));
+  return { run, created: true };
+}
+
+/** Leases a pending run to an activation; null when the run is not pending (taken or finished). */
+export function activate(k: KernelContext, tx: Tx, runId: string): Activation | null {
+  const run = k.store.getRun(runId);
+  if (!run || run.status !== RUN_STATUS.pending) return null;
+  k.store.setRunStatus(runId, RUN_STATUS.running, tx.now);
+  const fence = k.store.bumpFence(runId, tx.now);
+  return { run: { ...run, status: RUN_STATUS.running, leaseFence: fence }, fence, ops: k.store.listOps(runId) };
+}
+
+export function finishActivation(k: KernelContext, tx: Tx, runId: string, fence: number, result: ActivationResult): void {
+  const run = requireLease(k, runId, fence);
+  switch (result.type) {
+    case "completed":
+      k.store.finishRun(runId, RUN_STATUS.completed, result.output, null, tx.now);
+      appendEvent(k, tx, runId, "run_completed");
+      notify(k, tx, runId);
+      return;
+    case "failed":
+      k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
+      k.store.finishRun(runId, RUN_STATUS.failed, null, JSON.stringify(result.error), tx.now);
+      appendEvent(k, tx, runId, "run_failed", { error: result.error });
+      notify(k, tx, runId);
+      return;
+    case "suspended":
+      if (k.store.getWakePending(runId)) {
+        // Something it waits for happened while it ran: go straight round again.
+        k.store.setWakePending(runId, false);
+        k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
+        const again = { ...run, status: RUN_STATUS.pending };
+        tx.after(() => k.dispatch(again));
+      } else {
+        k.store.setRunStatus(runId, RUN_STATUS.waiting, tx.now);
+        appendEvent(k, tx, runId, "run_waiting");
+      }
+      return;
+    case "aborted":
+      return;
+  }
+}
+
+export const CANCELLED_BODY: FailureBody = {
+  name: "CancelledError",
+  message: "the run was cancelled",
+  code: "cancelled",
+  family: "application",
+  retryable: false,
+};
+
+export function cancelRun(k: KernelContext, tx: Tx, runId: string, reason?: string): RunRow {
+  const run = requireRun(k, runId);
+  if (run.status === RUN_STATUS.cancelled) return run;
+  if (isTerminal(run.status)) {
+    throw new VilanoError("run_finished", `run ${runId} has already ${run.status}; there is nothing to cancel`, {
+      details: { runId, status: run.status },
+    });
+  }
+  const body: FailureBody = reason ? { ...CANCELLED_BODY, message: `the run was cancelled: ${reason}` } : CANCELLED_BODY;
+  k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
+  k.store.finishRun(runId, RUN_STATUS.cancelled, null, JSON.stringify(body), tx.now);
+  // A new fence makes every later report of a running activation stale.
+  k.store.bumpFence(runId, tx.now);
+  appendEvent(k, tx, runId, "run_cancelled", reason ? { reason } : undefined);
+  if (run.status === RUN_STATUS.running) tx.after(() => k.abortActivation(runId));
+  notify(k, tx, runId);
+  return k.store.getRun(runId)!;
+}
+
+/** At start-up: activations that were running when the process died are lost; run them again. */
+export function recover(k: KernelContext, tx: Tx): RunRow[] {
+  for (const runId of k.store.listRunIdsWithStatus([RUN_STATUS.running])) {
+    k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
+    k.store.bumpFence(runId, tx.now);
+    appendEvent(k, tx, runId, "run_recovered");
+  }
+  return k.store.listRunIdsWithStatus([RUN_STATUS.pending]).map((id) => k.store.getRun(id)!);
+}
+
+function notify(k: KernelContext, tx: Tx, runId: string): void {
+  const finished = k.store.getRun(runId)!;
+  tx.after(() => k.notifyTerminal(finished));
+}

@@ -1,0 +1,33 @@
+/**
+ * Run signals: delivered to the oldest wait for that name, or buffered until a wait consumes them.
+ */
+import { VilanoError } from "../shared/index.ts";
+import { appendEvent, requireRun, wakeRun, type KernelContext } from "./context.ts";
+import type { Tx } from "./group-commit.ts";
+import { isTerminal, OP_STATUS } from "./types.ts";
+
+export interface SignalDelivery {
+  signalId: number;
+  /** `delivered`: a waiting op took it; `buffered`: kept for the next wait on that name. */
+  status: "delivered" | "buffered";
+}
+
+export function sendSignal(k: KernelContext, tx: Tx, runId: string, name: string, payload: string | null): SignalDelivery {
+  const run = requireRun(k, runId);
+  if (isTerminal(run.status)) {
+    throw new VilanoError("run_finished", `run ${runId} has already ${run.status}; signal "${name}" was not delivered`, {
+      details: { runId, status: run.status, signal: name },
+    });
+  }
+  const waiting = k.store.firstWaitingSignalOp(runId, name);
+  if (!waiting) {
+    const signalId = k.store.insertSignal(runId, name, payload, "buffered", null, tx.now);
+    appendEvent(k, tx, runId, "signal_received", { name, signalId, buffered: true });
+    return { signalId, status: "buffered" };
+  }
+  const signalId = k.store.insertSignal(runId, name, payload, "consumed", waiting.opKey, tx.now);
+  k.store.putOp({ ...waiting, status: OP_STATUS.completed, result: payload, wakeAt: null, now: tx.now });
+  appendEvent(k, tx, runId, "signal_received", { name, signalId, opKey: waiting.opKey });
+  wakeRun(k, tx, runId);
+  return { signalId, status: "delivered" };
+}

@@ -1,0 +1,27 @@
+/**
+ * @vilano/runtime — the authoring SDK. User code imports only this module: it defines workflows
+ * and services as plain objects and never touches SQLite, HTTP or processes.
+ */
+export { workflow, isWorkflowDefinition } from "./workflow.ts";
+export type { WorkflowDefinition, WorkflowOptions, WorkflowInput, WorkflowOutput } from "./workflow.ts";
+export { nonRetryable } from "./non-retryable.ts";
+export type {
+  WorkflowContext,
+  StepControl,
+  StepOptions,
+  SleepOptions,
+  WaitForSignalOptions,
+  LogFields,
+} from "./context.ts";
+export {
+  VilanoError,
+  NonRetryableError,
+  DurableError,
+  StepFailedError,
+  SignalTimeoutError,
+  NondeterminismError,
+  RunFailedError,
+} from "../shared/errors.ts";
+export type { FailureBody, FailureFamily } from "../shared/failure.ts";
+export type { Duration } from "../shared/duration.ts";
+export type { RetryOptions, Backoff, Jitter, RetryFamily } from "../shared/retry-policy.ts";

@@ -1,0 +1,50 @@
+/**
+ * The one table of error codes: each code says what went wrong, which HTTP status the control API
+ * answers with and which exit code the CLI ends with. Every VilanoError carries one of these codes.
+ */
+export const ERROR_CODES = {
+  /** Input that fails validation: a bad duration, malformed JSON, a missing field. */
+  validation_failed: { http: 400, exit: 2, summary: "the input is invalid" },
+  /** A value that must cross a durable boundary is not plain JSON. */
+  not_serializable: { http: 400, exit: 2, summary: "the value is not JSON-serialisable" },
+  /** A run, op or definition that does not exist. */
+  not_found: { http: 404, exit: 3, summary: "not found" },
+  /** A workflow name that no registered definition has. */
+  unknown_workflow: { http: 404, exit: 3, summary: "no such workflow is registered" },
+  /** A run id already used by another workflow, or a definition registered twice. */
+  conflict: { http: 409, exit: 4, summary: "conflicts with existing state" },
+  /** A signal or cancel sent to a run that has already finished. */
+  run_finished: { http: 409, exit: 4, summary: "the run has already finished" },
+  /** The database was written by a newer version of Vilano. */
+  schema_too_new: { http: 500, exit: 5, summary: "the database schema is newer than this build" },
+  /** SQLite refused an operation (I/O error, corruption, full disk). */
+  storage_failed: { http: 500, exit: 5, summary: "the database failed" },
+  /** The runtime was closed while a call was in flight. */
+  runtime_closed: { http: 503, exit: 5, summary: "the runtime is closed" },
+  /** A durable run failed; the cause holds the failure body. */
+  run_failed: { http: 200, exit: 6, summary: "the run failed" },
+  /** A step failed for good; the cause holds the failure body. */
+  step_failed: { http: 200, exit: 6, summary: "a step failed" },
+  /** A signal wait ran past its timeout. */
+  signal_timeout: { http: 200, exit: 6, summary: "a signal did not arrive in time" },
+  /** A step ran past its timeout. */
+  timeout: { http: 504, exit: 6, summary: "timed out" },
+  /** Waiting for a result ran past the caller's deadline (the run itself goes on). */
+  wait_timeout: { http: 408, exit: 7, summary: "the wait timed out; the run goes on" },
+  /** The code asked for a different op than history recorded at the same place. */
+  nondeterminism: { http: 200, exit: 6, summary: "the workflow code no longer matches its history" },
+  /** The run was cancelled. */
+  cancelled: { http: 200, exit: 8, summary: "the run was cancelled" },
+  /** Thrown by user code and marked as never to be retried. */
+  non_retryable: { http: 200, exit: 6, summary: "a non-retryable error" },
+  /** An activation reported with a lease that is no longer current; its report was dropped. */
+  stale_lease: { http: 409, exit: 4, summary: "the activation's lease is no longer current" },
+  /** A bug: a state the runtime should never reach. */
+  internal: { http: 500, exit: 70, summary: "internal error" },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.hasOwn(ERROR_CODES, value);
+}

@@ -1,0 +1,123 @@
+/**
+ * The error classes of Vilano. One base class, `VilanoError`, with a readable `code` from the
+ * code table; subclasses exist only where user code wants to tell a case apart by name.
+ * Checks across SDK copies must use `code`/`name`, never `instanceof`.
+ */
+import { ERROR_CODES, type ErrorCode } from "./error-codes.ts";
+import type { FailureBody, FailureFamily } from "./failure.ts";
+
+export interface VilanoErrorOptions {
+  details?: unknown;
+  cause?: unknown;
+  hint?: string;
+}
+
+export class VilanoError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+  /** A short suggestion the CLI prints under the message. */
+  readonly hint?: string;
+
+  constructor(code: ErrorCode, message: string, options: VilanoErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "VilanoError";
+    this.code = code;
+    if (options.details !== undefined) this.details = options.details;
+    if (options.hint !== undefined) this.hint = options.hint;
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: unknown } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** Thrown by `nonRetryable()`: no retry policy ever retries it. */
+export class NonRetryableError extends Error {
+  readonly retryable = false;
+  readonly code: string;
+  readonly details?: unknown;
+
+  constructor(message: string, options: { cause?: unknown; code?: string; details?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "NonRetryableError";
+    this.code = options.code ?? "non_retryable";
+    if (options.details !== undefined) this.details = options.details;
+  }
+}
+
+/**
+ * Thrown in the workflow by a failed durable op (a step that failed for good, a timed-out signal
+ * wait) or by `result()` of a failed run. `cause` is the serialisable failure body.
+ */
+export class DurableError extends VilanoError {
+  override readonly cause: FailureBody;
+  readonly family: FailureFamily;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, body: FailureBody, identity: Record<string, string> = {}) {
+    super(code, message, { details: identity });
+    this.name = "DurableError";
+    this.cause = body;
+    this.family = body.family;
+    this.retryable = body.retryable;
+    Object.assign(this, identity);
+  }
+}
+
+/** A step failed for good: its attempts were exhausted or its error was not retryable. */
+export class StepFailedError extends DurableError {
+  readonly stepName: string;
+  constructor(stepName: string, body: FailureBody) {
+    super("step_failed", `step "${stepName}" failed: ${body.message}`, body, { stepName });
+    this.name = "StepFailedError";
+    this.stepName = stepName;
+  }
+}
+
+/** `ctx.waitForSignal(name, { timeout })` ran past its timeout before the signal arrived. */
+export class SignalTimeoutError extends DurableError {
+  readonly signalName: string;
+  constructor(signalName: string, body: FailureBody) {
+    super("signal_timeout", body.message, body, { signalName });
+    this.name = "SignalTimeoutError";
+    this.signalName = signalName;
+  }
+}
+
+/** The run's code asked for a different op than its history recorded at the same place. */
+export class NondeterminismError extends VilanoError {
+  constructor(message: string, details: { opKey: string; recorded: string; requested: string }) {
+    super("nondeterminism", message, { details });
+    this.name = "NondeterminismError";
+  }
+}
+
+/** `result()` of a run that failed or was cancelled. `cause` is the run's failure body. */
+export class RunFailedError extends DurableError {
+  readonly runId: string;
+  constructor(runId: string, body: FailureBody) {
+    const code = body.code === "cancelled" ? "cancelled" : "run_failed";
+    super(code, `run ${runId} ${code === "cancelled" ? "was cancelled" : "failed"}: ${body.message}`, body, { runId });
+    this.name = code === "cancelled" ? "CancelledError" : "RunFailedError";
+    this.runId = runId;
+  }
+}
+
+/** Reads a code off anything thrown, without trusting its class. */
+export function errorCodeOf(thrown: unknown): string | undefined {
+  if (thrown && typeof thrown === "object" && "code" in thrown) {
+    const code = (thrown as { code: unknown }).code;
+    return typeof code === "string" ? code : undefined;
+  }
+  return undefined;
+}

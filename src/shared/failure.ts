@@ -1,0 +1,55 @@
+/**
+ * The serialisable failure body that crosses every boundary (history, worker IPC, HTTP):
+ * `{ name, message, code?, family, retryable, details? }`. Errors are rebuilt from it by reading
+ * fields, never by `instanceof`, because user code may carry its own copy of the SDK.
+ */
+export const FAILURE_FAMILIES = ["application", "timeout", "process_exit", "process_spawn"] as const;
+export type FailureFamily = (typeof FAILURE_FAMILIES)[number];
+
+export interface FailureBody {
+  name: string;
+  message: string;
+  code?: string;
+  family: FailureFamily;
+  retryable: boolean;
+  details?: unknown;
+}
+
+interface ErrorLike {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  family?: unknown;
+  retryable?: unknown;
+  details?: unknown;
+}
+
+/** Turns anything user code threw into a failure body; `family` is used unless the error names one. */
+export function toFailureBody(thrown: unknown, family: FailureFamily = "application"): FailureBody {
+  if (thrown === null || (typeof thrown !== "object" && typeof thrown !== "function")) {
+    return { name: "Error", message: String(thrown), family, retryable: true };
+  }
+  const e = thrown as ErrorLike;
+  const body: FailureBody = {
+    name: typeof e.name === "string" && e.name ? e.name : "Error",
+    message: typeof e.message === "string" ? e.message : String(thrown),
+    family: isFamily(e.family) ? e.family : family,
+    retryable: e.retryable !== false,
+  };
+  if (typeof e.code === "string") body.code = e.code;
+  if (e.details !== undefined) body.details = safeDetails(e.details);
+  return body;
+}
+
+function isFamily(value: unknown): value is FailureFamily {
+  return typeof value === "string" && (FAILURE_FAMILIES as readonly string[]).includes(value);
+}
+
+/** Details must survive JSON; anything that does not is replaced by a note saying so. */
+function safeDetails(details: unknown): unknown {
+  try {
+    return JSON.parse(JSON.stringify(details)) as unknown;
+  } catch {
+    return { note: "details were not JSON-serialisable and were dropped" };
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * One root consola logger; layers take a tagged child (`logger.withTag("kernel")`).
+ * Logs go to stderr so stdout stays clean for `--json` output.
+ */
+import { createConsola, type ConsolaInstance } from "consola";
+import type { LogLevel } from "./config.ts";
+
+const LEVEL_NUMBER: Record<LogLevel, number> = { silent: -999, error: 0, warn: 1, info: 3, debug: 4 };
+
+export type Logger = ConsolaInstance;
+
+export function createLogger(level: LogLevel = "info"): Logger {
+  return createConsola({ level: LEVEL_NUMBER[level], stdout: process.stderr, stderr: process.stderr });
+}

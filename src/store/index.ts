@@ -1,0 +1,5 @@
+/** The SQLite store: the only importer of bun:sqlite. */
+export { createStore, type Store, type StoreOptions, type DueTimer } from "./store.ts";
+export type { RunRow, OpRow, EventRow, SignalRow, NewRun, OpWrite, RunListFilter } from "./rows.ts";
+export { LATEST_SCHEMA_VERSION } from "./migrations.ts";
+export type { SynchronousMode } from "./open.ts";

@@ -1,0 +1,74 @@
+/**
+ * Schema migrations. Each entry moves the schema up one version; the version reached is recorded
+ * in `meta`, and a database whose version is newer than this code is refused rather than guessed at.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "runs, op journal, event timeline, buffered signals",
+    sql: `
+      CREATE TABLE runs (
+        id           TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        input        TEXT,
+        output       TEXT,
+        error        TEXT,
+        parent_id    TEXT,
+        lease_fence  INTEGER NOT NULL DEFAULT 0,
+        wake_pending INTEGER NOT NULL DEFAULT 0,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        finished_at  INTEGER
+      );
+      CREATE INDEX runs_live ON runs(status) WHERE status IN ('pending', 'running', 'waiting');
+      CREATE INDEX runs_created ON runs(created_at);
+
+      CREATE TABLE ops (
+        run_id      TEXT NOT NULL REFERENCES runs(id),
+        op_key      TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        attempt     INTEGER NOT NULL DEFAULT 1,
+        result      TEXT,
+        error       TEXT,
+        wake_at     INTEGER,
+        meta        TEXT,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (run_id, op_key)
+      ) WITHOUT ROWID;
+      CREATE INDEX ops_wake ON ops(wake_at) WHERE wake_at IS NOT NULL;
+
+      CREATE TABLE events (
+        run_id  TEXT NOT NULL REFERENCES runs(id),
+        seq     INTEGER NOT NULL,
+        type    TEXT NOT NULL,
+        body    TEXT,
+        at      INTEGER NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE signals (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id       TEXT NOT NULL REFERENCES runs(id),
+        name         TEXT NOT NULL,
+        payload      TEXT,
+        status       TEXT NOT NULL,
+        consumed_by  TEXT,
+        created_at   INTEGER NOT NULL
+      );
+      CREATE INDEX signals_buffered ON signals(run_id, name, id) WHERE status = 'buffered';
+    `,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,82 @@
+/**
+ * Row shapes as the store returns them (snake_case columns mapped to camelCase fields).
+ * JSON columns stay strings here: the store knows rows, not workflows.
+ */
+export interface RunRow {
+  id: string;
+  kind: string;
+  name: string;
+  status: string;
+  input: string | null;
+  output: string | null;
+  error: string | null;
+  parentId: string | null;
+  leaseFence: number;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+}
+
+export interface OpRow {
+  runId: string;
+  opKey: string;
+  seq: number;
+  kind: string;
+  name: string;
+  status: string;
+  attempt: number;
+  result: string | null;
+  error: string | null;
+  wakeAt: number | null;
+  meta: string | null;
+  updatedAt: number;
+}
+
+export interface EventRow {
+  runId: string;
+  seq: number;
+  type: string;
+  body: string | null;
+  at: number;
+}
+
+export interface SignalRow {
+  id: number;
+  runId: string;
+  name: string;
+  payload: string | null;
+  status: string;
+  consumedBy: string | null;
+  createdAt: number;
+}
+
+export interface NewRun {
+  id: string;
+  kind: string;
+  name: string;
+  status: string;
+  input: string | null;
+  parentId: string | null;
+  now: number;
+}
+
+export interface OpWrite {
+  runId: string;
+  opKey: string;
+  seq: number;
+  kind: string;
+  name: string;
+  status: string;
+  attempt: number;
+  result: string | null;
+  error: string | null;
+  wakeAt: number | null;
+  meta: string | null;
+  now: number;
+}
+
+export interface RunListFilter {
+  status?: string;
+  name?: string;
+  limit?: number;
+}

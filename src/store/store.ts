@@ -1,0 +1,234 @@
+/**
+ * The store: every SQL statement of Vilano lives here, behind methods that speak in rows.
+ * It is synchronous (bun:sqlite); the kernel is its only writer and wraps calls in transactions.
+ * The method set is kept narrow so a PostgreSQL implementation can stand in later.
+ */
+import type { Database } from "bun:sqlite";
+import { VilanoError } from "../shared/index.ts";
+import { migrate } from "./migrate.ts";
+import { openDatabase, type OpenOptions } from "./open.ts";
+import type { EventRow, NewRun, OpRow, OpWrite, RunListFilter, RunRow, SignalRow } from "./rows.ts";
+
+const RUN_COLUMNS = `id, kind, name, status, input, output, error, parent_id AS parentId, lease_fence AS leaseFence,
+  created_at AS createdAt, updated_at AS updatedAt, finished_at AS finishedAt`;
+const OP_COLUMNS = `run_id AS runId, op_key AS opKey, seq, kind, name, status, attempt, result, error,
+  wake_at AS wakeAt, meta, updated_at AS updatedAt`;
+
+export interface DueTimer {
+  runId: string;
+  opKey: string;
+  kind: string;
+  name: string;
+  status: string;
+  attempt: number;
+  wakeAt: number;
+}
+
+export interface Store {
+  readonly path: string;
+  readonly schemaVersion: number;
+  begin(): void;
+  commit(): void;
+  rollback(): void;
+  savepoint(): void;
+  release(): void;
+  rollbackToSavepoint(): void;
+  readonly inTransaction: boolean;
+
+  insertRun(run: NewRun): void;
+  getRun(id: string): RunRow | null;
+  setRunStatus(id: string, status: string, now: number): void;
+  finishRun(id: string, status: string, output: string | null, error: string | null, now: number): void;
+  /** Starts a new lease on the run: the fence goes up and any wake-up noted meanwhile is consumed. */
+  bumpFence(id: string, now: number): number;
+  setWakePending(id: string, pending: boolean): void;
+  getWakePending(id: string): boolean;
+  getMeta(key: string): string | null;
+  setMeta(key: string, value: string): void;
+  listRuns(filter?: RunListFilter): RunRow[];
+  listRunIdsWithStatus(statuses: readonly string[]): string[];
+
+  listOps(runId: string): OpRow[];
+  getOp(runId: string, opKey: string): OpRow | null;
+  putOp(op: OpWrite): void;
+  firstWaitingSignalOp(runId: string, signalName: string): OpRow | null;
+  closeOpenOps(runId: string, status: string, now: number): number;
+  dueTimers(now: number, limit: number): DueTimer[];
+  nextWakeAt(): number | null;
+
+  appendEvent(runId: string, type: string, body: string | null, at: number): number;
+  listEvents(runId: string, afterSeq?: number): EventRow[];
+
+  insertSignal(runId: string, name: string, payload: string | null, status: string, consumedBy: string | null, now: number): number;
+  takeBufferedSignal(runId: string, name: string, consumedBy: string): SignalRow | null;
+  listSignals(runId: string): SignalRow[];
+
+  integrityCheck(): string;
+  close(): void;
+}
+
+export interface StoreOptions extends OpenOptions {}
+
+/** Opens (and migrates) the database at `path`, or `:memory:`. */
+export function createStore(path: string, options: StoreOptions = {}): Store {
+  const db = openDatabase(path, options);
+  let schemaVersion: number;
+  try {
+    schemaVersion = migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return buildStore(db, path, schemaVersion);
+}
+
+function buildStore(db: Database, path: string, schemaVersion: number): Store {
+  const q = {
+    begin: db.query("BEGIN IMMEDIATE"),
+    commit: db.query("COMMIT"),
+    rollback: db.query("ROLLBACK"),
+    savepoint: db.query("SAVEPOINT cmd"),
+    release: db.query("RELEASE cmd"),
+    rollbackTo: db.query("ROLLBACK TO cmd"),
+    insertRun: db.query(
+      `INSERT INTO runs (id, kind, name, status, input, parent_id, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    getRun: db.query<RunRow, [string]>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
+    setRunStatus: db.query("UPDATE runs SET status = ?, updated_at = ? WHERE id = ?"),
+    finishRun: db.query("UPDATE runs SET status = ?, output = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ?"),
+    bumpFence: db.query<{ leaseFence: number }, [number, string]>(
+      "UPDATE runs SET lease_fence = lease_fence + 1, wake_pending = 0, updated_at = ? WHERE id = ? RETURNING lease_fence AS leaseFence",
+    ),
+    setWakePending: db.query("UPDATE runs SET wake_pending = ? WHERE id = ?"),
+    getWakePending: db.query<{ w: number }, [string]>("SELECT wake_pending AS w FROM runs WHERE id = ?"),
+    getMeta: db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?"),
+    setMeta: db.query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+    runIdsWithStatus: db.query<{ id: string }, [string]>("SELECT id FROM runs WHERE status = ? ORDER BY created_at, id"),
+    listOps: db.query<OpRow, [string]>(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = ? ORDER BY seq`),
+    getOp: db.query<OpRow, [string, string]>(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = ? AND op_key = ?`),
+    putOp: db.query(
+      `INSERT INTO ops (run_id, op_key, seq, kind, name, status, attempt, result, error, wake_at, meta, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(run_id, op_key) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
+         result = excluded.result, error = excluded.error, wake_at = excluded.wake_at, meta = excluded.meta,
+         updated_at = excluded.updated_at`,
+    ),
+    waitingSignalOp: db.query<OpRow, [string, string]>(
+      `SELECT ${OP_COLUMNS} FROM ops WHERE run_id = ? AND kind = 'signal' AND name = ? AND status = 'waiting'
+       ORDER BY seq LIMIT 1`,
+    ),
+    closeOpenOps: db.query(
+      `UPDATE ops SET status = ?, wake_at = NULL, updated_at = ?
+       WHERE run_id = ? AND status IN ('waiting', 'retry_wait', 'retry_ready')`,
+    ),
+    dueTimers: db.query<DueTimer, [number, number]>(
+      `SELECT run_id AS runId, op_key AS opKey, kind, name, status, attempt, wake_at AS wakeAt
+       FROM ops WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at LIMIT ?`,
+    ),
+    nextWake: db.query<{ at: number | null }, []>("SELECT MIN(wake_at) AS at FROM ops WHERE wake_at IS NOT NULL"),
+    appendEvent: db.query<{ seq: number }, [string, string, string, string | null, number]>(
+      `INSERT INTO events (run_id, seq, type, body, at)
+       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run_id = ?), ?, ?, ?) RETURNING seq`,
+    ),
+    listEvents: db.query<EventRow, [string, number]>(
+      "SELECT run_id AS runId, seq, type, body, at FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
+    ),
+    insertSignal: db.query<{ id: number }, [string, string, string | null, string, string | null, number]>(
+      `INSERT INTO signals (run_id, name, payload, status, consumed_by, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+    ),
+    firstBufferedSignal: db.query<SignalRow, [string, string]>(
+      `SELECT id, run_id AS runId, name, payload, status, consumed_by AS consumedBy, created_at AS createdAt
+       FROM signals WHERE run_id = ? AND name = ? AND status = 'buffered' ORDER BY id LIMIT 1`,
+    ),
+    consumeSignal: db.query("UPDATE signals SET status = 'consumed', consumed_by = ? WHERE id = ?"),
+    listSignals: db.query<SignalRow, [string]>(
+      `SELECT id, run_id AS runId, name, payload, status, consumed_by AS consumedBy, created_at AS createdAt
+       FROM signals WHERE run_id = ? ORDER BY id`,
+    ),
+  };
+
+  const guard = <T>(what: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (cause) {
+      if (cause instanceof VilanoError) throw cause;
+      throw new VilanoError("storage_failed", `database ${what} failed: ${(cause as Error).message}`, { cause });
+    }
+  };
+
+  return {
+    path,
+    schemaVersion,
+    begin: () => guard("begin", () => q.begin.run()),
+    commit: () => guard("commit", () => q.commit.run()),
+    rollback: () => {
+      if (db.inTransaction) q.rollback.run();
+    },
+    savepoint: () => q.savepoint.run(),
+    release: () => q.release.run(),
+    rollbackToSavepoint: () => {
+      q.rollbackTo.run();
+      q.release.run();
+    },
+    get inTransaction() {
+      return db.inTransaction;
+    },
+
+    insertRun: (r) => void q.insertRun.run(r.id, r.kind, r.name, r.status, r.input, r.parentId, r.now, r.now),
+    getRun: (id) => q.getRun.get(id),
+    setRunStatus: (id, status, now) => void q.setRunStatus.run(status, now, id),
+    finishRun: (id, status, output, error, now) => void q.finishRun.run(status, output, error, now, now, id),
+    bumpFence: (id, now) => {
+      const row = q.bumpFence.get(now, id);
+      if (!row) throw new VilanoError("not_found", `run ${id} does not exist`);
+      return row.leaseFence;
+    },
+    setWakePending: (id, pending) => void q.setWakePending.run(pending ? 1 : 0, id),
+    getWakePending: (id) => (q.getWakePending.get(id)?.w ?? 0) === 1,
+    getMeta: (key) => q.getMeta.get(key)?.value ?? null,
+    setMeta: (key, value) => void q.setMeta.run(key, value),
+    listRuns: (filter = {}) => {
+      const where: string[] = [];
+      const args: (string | number)[] = [];
+      if (filter.status) {
+        where.push("status = ?");
+        args.push(filter.status);
+      }
+      if (filter.name) {
+        where.push("name = ?");
+        args.push(filter.name);
+      }
+      const sql = `SELECT ${RUN_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+        ORDER BY created_at DESC, id DESC LIMIT ?`;
+      args.push(filter.limit ?? 100);
+      return db.query<RunRow, (string | number)[]>(sql).all(...args);
+    },
+    listRunIdsWithStatus: (statuses) => statuses.flatMap((s) => q.runIdsWithStatus.all(s).map((r) => r.id)),
+
+    listOps: (runId) => q.listOps.all(runId),
+    getOp: (runId, opKey) => q.getOp.get(runId, opKey),
+    putOp: (o) =>
+      void q.putOp.run(o.runId, o.opKey, o.seq, o.kind, o.name, o.status, o.attempt, o.result, o.error, o.wakeAt, o.meta, o.now),
+    firstWaitingSignalOp: (runId, name) => q.waitingSignalOp.get(runId, name),
+    closeOpenOps: (runId, status, now) => q.closeOpenOps.run(status, now, runId).changes,
+    dueTimers: (now, limit) => q.dueTimers.all(now, limit),
+    nextWakeAt: () => q.nextWake.get()?.at ?? null,
+
+    appendEvent: (runId, type, body, at) => q.appendEvent.get(runId, runId, type, body, at)!.seq,
+    listEvents: (runId, afterSeq = 0) => q.listEvents.all(runId, afterSeq),
+
+    insertSignal: (runId, name, payload, status, consumedBy, now) =>
+      q.insertSignal.get(runId, name, payload, status, consumedBy, now)!.id,
+    takeBufferedSignal: (runId, name, consumedBy) => {
+      const row = q.firstBufferedSignal.get(runId, name);
+      if (!row) return null;
+      q.consumeSignal.run(consumedBy, row.id);
+      return { ...row, status: "consumed", consumedBy };
+    },
+    listSignals: (runId) => q.listSignals.all(runId),
+
+    integrityCheck: () => db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").get()?.integrity_check ?? "no answer",
+    close: () => db.close(),
+  };
+}
