@@ -41,6 +41,8 @@ export function createManualClock(start = 1_700_000_000_000): ManualClock {
     setTimer(fn, delayMs) {
       const id = nextId++;
       timers.set(id, { at: now + Math.max(0, delayMs), fn });
+      // Like a real timer, one already due fires on its own soon after, without an advance.
+      if (delayMs <= 0) setImmediate(() => timers.delete(id) && fn());
       return id;
     },
     clearTimer(handle) {

@@ -10,3 +10,4 @@ export * from "./retry-policy.ts";
 export * from "./config.ts";
 export * from "./logger.ts";
 export * from "./protocol.ts";
+export * from "./version.ts";
