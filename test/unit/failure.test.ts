@@ -1,0 +1,150 @@
+import { describe, expect, test } from "bun:test";
+import { NonRetryableError, VilanoError } from "../../src/shared/errors.ts";
+import { toFailureBody } from "../../src/shared/failure.ts";
+
+class PaymentError extends Error {
+  override name = "PaymentError";
+  code = "card_declined";
+}
+
+describe("toFailureBody", () => {
+  test("turns an Error into a retryable application failure", () => {
+    expect(toFailureBody(new Error("boom"))).toEqual({ name: "Error", message: "boom", family: "application", retryable: true });
+  });
+
+  test("keeps the name of an Error subclass", () => {
+    expect(toFailureBody(new TypeError("bad")).name).toBe("TypeError");
+  });
+
+  test("keeps a string code", () => {
+    expect(toFailureBody(new PaymentError("declined"))).toEqual({
+      name: "PaymentError",
+      message: "declined",
+      code: "card_declined",
+      family: "application",
+      retryable: true,
+    });
+  });
+
+  test("ignores a code that is not a string", () => {
+    expect(toFailureBody({ message: "x", code: 42 })).not.toHaveProperty("code");
+  });
+
+  test("uses the given family for errors that name none", () => {
+    expect(toFailureBody(new Error("slow"), "timeout").family).toBe("timeout");
+  });
+
+  test("prefers a family the error names", () => {
+    expect(toFailureBody({ message: "exit", family: "process_exit" }, "application").family).toBe("process_exit");
+  });
+
+  test("ignores an unknown family the error names", () => {
+    expect(toFailureBody({ message: "x", family: "network" }, "timeout").family).toBe("timeout");
+  });
+
+  test("marks a failure non-retryable when the error says retryable false", () => {
+    expect(toFailureBody({ message: "no", retryable: false }).retryable).toBe(false);
+  });
+
+  test("treats a retryable value other than false as retryable", () => {
+    expect(toFailureBody({ message: "maybe", retryable: 0 }).retryable).toBe(true);
+  });
+
+  test("reads a NonRetryableError as non-retryable with its code and details", () => {
+    const body = toFailureBody(new NonRetryableError("stop", { code: "bad_input", details: { field: "email" } }));
+    expect(body).toEqual({
+      name: "NonRetryableError",
+      message: "stop",
+      code: "bad_input",
+      family: "application",
+      retryable: false,
+      details: { field: "email" },
+    });
+  });
+
+  test("keeps the code and details of a VilanoError", () => {
+    const body = toFailureBody(new VilanoError("validation_failed", "bad", { details: { value: "5x" } }));
+    expect(body).toEqual({
+      name: "VilanoError",
+      message: "bad",
+      code: "validation_failed",
+      family: "application",
+      retryable: true,
+      details: { value: "5x" },
+    });
+  });
+
+  test("reads a plain object with every field", () => {
+    expect(
+      toFailureBody({ name: "Custom", message: "m", code: "c", family: "timeout", retryable: false, details: [1, "a"] }),
+    ).toEqual({ name: "Custom", message: "m", code: "c", family: "timeout", retryable: false, details: [1, "a"] });
+  });
+
+  test("names a plain object without a name Error", () => {
+    expect(toFailureBody({ message: "m" }).name).toBe("Error");
+  });
+
+  test("names an error with an empty name Error", () => {
+    expect(toFailureBody({ name: "", message: "m" }).name).toBe("Error");
+  });
+
+  test("stringifies an object without a string message", () => {
+    expect(toFailureBody({ code: "x" }).message).toBe("[object Object]");
+  });
+
+  test("turns a thrown string into its message", () => {
+    expect(toFailureBody("it broke")).toEqual({ name: "Error", message: "it broke", family: "application", retryable: true });
+  });
+
+  test("turns a thrown number into its message", () => {
+    expect(toFailureBody(404).message).toBe("404");
+  });
+
+  test("turns thrown null into a failure", () => {
+    expect(toFailureBody(null)).toEqual({ name: "Error", message: "null", family: "application", retryable: true });
+  });
+
+  test("turns thrown undefined into a failure", () => {
+    expect(toFailureBody(undefined).message).toBe("undefined");
+  });
+
+  test("uses the given family for thrown primitives", () => {
+    expect(toFailureBody("late", "timeout").family).toBe("timeout");
+  });
+
+  test("leaves out details the error does not carry", () => {
+    expect(toFailureBody(new Error("x"))).not.toHaveProperty("details");
+  });
+
+  test("copies details rather than sharing them", () => {
+    const details = { nested: { n: 1 } };
+    const body = toFailureBody({ message: "x", details });
+    expect(body.details).toEqual(details);
+    expect(body.details).not.toBe(details);
+  });
+
+  test("replaces circular details with a note", () => {
+    const details: Record<string, unknown> = {};
+    details.self = details;
+    expect(toFailureBody({ message: "x", details }).details).toEqual({
+      note: "details were not JSON-serialisable and were dropped",
+    });
+  });
+
+  test("replaces bigint details with a note", () => {
+    expect(toFailureBody({ message: "x", details: { n: 1n } }).details).toEqual({
+      note: "details were not JSON-serialisable and were dropped",
+    });
+  });
+
+  test("replaces function details with a note", () => {
+    expect(toFailureBody({ message: "x", details: () => 1 }).details).toEqual({
+      note: "details were not JSON-serialisable and were dropped",
+    });
+  });
+
+  test("produces a body that survives JSON", () => {
+    const body = toFailureBody(new PaymentError("declined"));
+    expect(JSON.parse(JSON.stringify(body))).toEqual(body);
+  });
+});
