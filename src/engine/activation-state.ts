@@ -13,6 +13,8 @@ export interface ActivationState {
   readonly fatal: FailureBody | null;
   /** Throws if the activation can no longer make progress. */
   guard(): void;
+  /** Throws only if the activation lost its lease (or failed fatally): it may still record. */
+  guardLease(): void;
   suspend(reason: string): never;
   /** Ends the activation with a failure of the run that user code cannot catch (nondeterminism). */
   failRun(error: FailureBody): never;
@@ -53,6 +55,13 @@ export function createActivationState(host: ActivationHost): ActivationState {
       }
       if (fatal) stop("run failed");
       if (suspended) stop("already suspended");
+    },
+    guardLease() {
+      if (aborted || host.signal.aborted) {
+        aborted = true;
+        stop("lease lost");
+      }
+      if (fatal) stop("run failed");
     },
     suspend(reason) {
       suspended = true;

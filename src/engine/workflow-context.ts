@@ -55,7 +55,9 @@ export function createWorkflowContext(runId: string, history: History, host: Act
   ): Promise<unknown> {
     const retry = resolveRetryPolicy(options?.retry);
     const outcome = await runAttempt(op.name, fn, attempt, timeoutMs, host.signal);
-    state.guard();
+    // Record the outcome even if another branch suspended meanwhile (Promise.all with a sleep):
+    // the lease is still ours, and recording now saves running the step again next activation.
+    state.guardLease();
     let failure: FailureBody | undefined = outcome.ok ? undefined : outcome.error;
     if (outcome.ok) {
       let json: string | null = null;

@@ -108,7 +108,7 @@ export function cancelRun(k: KernelContext, tx: Tx, runId: string, reason?: stri
 
 /** At start-up: activations that were running when the process died are lost; run them again. */
 export function recover(k: KernelContext, tx: Tx): RunRow[] {
-  for (const runId of [] as string[]) {
+  for (const runId of k.store.listRunIdsWithStatus([RUN_STATUS.running])) {
     k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
     k.store.bumpFence(runId, tx.now);
     appendEvent(k, tx, runId, "run_recovered");

@@ -111,3 +111,28 @@ describe("embedded runtime: replay", () => {
     await rt.close();
   });
 });
+
+describe("embedded runtime: parallel branches", () => {
+  test("a step running beside a sleep is recorded when it finishes after the sleep suspended", async () => {
+    let calls = 0;
+    const wf = workflow({
+      name: "stepBesideSleep",
+      run: async (_: void, ctx) => {
+        const [value] = await Promise.all([
+          ctx.step("slow", async () => {
+            calls++;
+            await Bun.sleep(20);
+            return "slow-done";
+          }),
+          ctx.sleep(1),
+        ]);
+        return value;
+      },
+    });
+    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    const run = await rt.start(wf);
+    expect(await run.result()).toBe("slow-done");
+    expect(calls).toBe(1);
+    await rt.close();
+  });
+});
