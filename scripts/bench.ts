@@ -201,7 +201,7 @@ function refusingHost(): ActivationHost {
     throw new Error(`replay called host.${what}: an op was not found in history`);
   };
   return {
-    report: refuse("report") as ActivationHost["report"],
+    report: refuse("report"),
     post: refuse("post"),
     printLog: refuse("printLog"),
     now: () => Date.now(),
@@ -233,6 +233,7 @@ async function benchReplay(dir: string): Promise<BenchResult> {
       throw new Error(`replay_1000_ops: expected ${REPLAY.ops} completed ops, found ${ops.length}`);
     }
     const replay = async (history = ops) => {
+      // The cast only widens the input type (the engine takes any definition).
       const result = await runWorkflowActivation(definition as WorkflowDefinition, { runId, input: null, ops: history }, host);
       if (result.type !== "completed" || result.output !== expectedOutput) {
         throw new Error(`replay_1000_ops: replay ended ${JSON.stringify(result)}, expected completed with output ${expectedOutput}`);

@@ -86,18 +86,25 @@ export function createGroupCommitQueue(store: Store, now: () => number, onEffect
       for (const item of batch) item.reject(error);
       return;
     }
-    for (const item of batch) {
-      const effects: (() => void)[] = [];
-      const tx: Tx = { now: at, after: (effect) => void effects.push(effect) };
-      store.savepoint();
-      try {
-        const value = item.apply(tx);
-        store.release();
-        outcomes.push({ ok: true, value, effects });
-      } catch (error) {
-        store.rollbackToSavepoint();
-        outcomes.push({ ok: false, error });
+    try {
+      for (const item of batch) {
+        const effects: (() => void)[] = [];
+        const tx: Tx = { now: at, after: (effect) => void effects.push(effect) };
+        store.savepoint();
+        try {
+          const value = item.apply(tx);
+          store.release();
+          outcomes.push({ ok: true, value, effects });
+        } catch (error) {
+          store.rollbackToSavepoint();
+          outcomes.push({ ok: false, error });
+        }
       }
+    } catch (error) {
+      // The savepoint machinery itself failed (I/O error, full disk): nothing in the batch stands.
+      store.rollback();
+      for (const item of batch) item.reject(error);
+      return;
     }
     try {
       store.commit();

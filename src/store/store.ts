@@ -127,10 +127,10 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
        FROM ops WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at LIMIT ?`,
     ),
     nextWake: db.query<{ at: number | null }, []>("SELECT MIN(wake_at) AS at FROM ops WHERE wake_at IS NOT NULL"),
-    appendEvent: db.query<{ seq: number }, [string, string, string, string | null, number]>(
-      `INSERT INTO events (run_id, seq, type, body, at)
-       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run_id = ?), ?, ?, ?) RETURNING seq`,
-    ),
+    // Two plain statements beat one INSERT with a sub-select and RETURNING (which builds a
+    // temporary table per call): the event append is on every op's hot path.
+    lastEventSeq: db.query<{ seq: number | null }, [string]>("SELECT MAX(seq) AS seq FROM events WHERE run_id = ?"),
+    appendEvent: db.query("INSERT INTO events (run_id, seq, type, body, at) VALUES (?, ?, ?, ?, ?)"),
     listEvents: db.query<EventRow, [string, number]>(
       "SELECT run_id AS runId, seq, type, body, at FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
     ),
@@ -215,7 +215,11 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     dueTimers: (now, limit) => q.dueTimers.all(now, limit),
     nextWakeAt: () => q.nextWake.get()?.at ?? null,
 
-    appendEvent: (runId, type, body, at) => q.appendEvent.get(runId, runId, type, body, at)!.seq,
+    appendEvent: (runId, type, body, at) => {
+      const seq = (q.lastEventSeq.get(runId)?.seq ?? 0) + 1;
+      q.appendEvent.run(runId, seq, type, body, at);
+      return seq;
+    },
     listEvents: (runId, afterSeq = 0) => q.listEvents.all(runId, afterSeq),
 
     insertSignal: (runId, name, payload, status, consumedBy, now) =>
