@@ -2,6 +2,7 @@
  * Durations as users write them: `"250ms"`, `"2s"`, `"5m"`, `"1h"`, `"1d"`, compounds such as
  * `"1m30s"`, or a plain number of milliseconds.
  */
+import { describeValue } from "./describe-value.ts";
 import { VilanoError } from "./errors.ts";
 
 export type Duration = string | number;
@@ -58,7 +59,7 @@ export function formatDuration(ms: number): string {
 }
 
 function invalid(value: unknown, what: string): VilanoError {
-  const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
+  const shown = describeValue(value);
   return new VilanoError(
     "validation_failed",
     `invalid ${what} ${shown}: use a number of milliseconds or a string like "250ms", "2s", "5m", "1h", "1d" or "1m30s"`,

@@ -3,6 +3,8 @@
  * `{ name, message, code?, family, retryable, details? }`. Errors are rebuilt from it by reading
  * fields, never by `instanceof`, because user code may carry its own copy of the SDK.
  */
+import { safeString } from "./describe-value.ts";
+
 export const FAILURE_FAMILIES = ["application", "timeout", "process_exit", "process_spawn"] as const;
 export type FailureFamily = (typeof FAILURE_FAMILIES)[number];
 
@@ -27,12 +29,12 @@ interface ErrorLike {
 /** Turns anything user code threw into a failure body; `family` is used unless the error names one. */
 export function toFailureBody(thrown: unknown, family: FailureFamily = "application"): FailureBody {
   if (thrown === null || (typeof thrown !== "object" && typeof thrown !== "function")) {
-    return { name: "Error", message: String(thrown), family, retryable: true };
+    return { name: "Error", message: safeString(thrown), family, retryable: true };
   }
   const e = thrown as ErrorLike;
   const body: FailureBody = {
     name: typeof e.name === "string" && e.name ? e.name : "Error",
-    message: typeof e.message === "string" ? e.message : String(thrown),
+    message: typeof e.message === "string" ? e.message : safeString(thrown),
     family: isFamily(e.family) ? e.family : family,
     retryable: e.retryable !== false,
   };

@@ -5,7 +5,7 @@ const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower 
 
 function encodeTime(ms: number, length: number): string {
   let out = "";
-  let rest = ms;
+  let rest = Math.max(0, Math.floor(ms));
   for (let i = 0; i < length; i++) {
     out = ALPHABET[rest % 32]! + out;
     rest = Math.floor(rest / 32);

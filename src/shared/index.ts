@@ -11,3 +11,4 @@ export * from "./config.ts";
 export * from "./logger.ts";
 export * from "./protocol.ts";
 export * from "./version.ts";
+export * from "./describe-value.ts";

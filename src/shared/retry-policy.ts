@@ -44,6 +44,7 @@ export const NO_RETRY: ResolvedRetryPolicy = Object.freeze({
 }) as ResolvedRetryPolicy;
 
 const DEFAULT_BACKOFF_MS = 1_000;
+export const MAX_RETRY_DELAY_MS = 7 * 86_400_000;
 
 function bad(message: string, details?: unknown): VilanoError {
   return new VilanoError("validation_failed", `invalid retry policy: ${message}`, { details });
@@ -126,6 +127,8 @@ export function computeBackoff(backoff: ResolvedBackoff, attempt: number, seed: 
       if (backoff.maxMs !== null) base = Math.min(base, backoff.maxMs);
       break;
   }
+  // Without a `max`, exponential growth would reach Infinity; no retry waits longer than this.
+  base = Math.min(base, MAX_RETRY_DELAY_MS);
   if (backoff.jitterRatio === 0) return Math.round(base);
   const u = unitFromText(`${seed}#${attempt}`);
   return Math.round(base * (1 - backoff.jitterRatio * u));

@@ -161,6 +161,19 @@ describe("parseDuration", () => {
     expect(error.message).toContain("[object Object]");
   });
 
+  test("rejects an object without a prototype with validation_failed", () => {
+    // String(Object.create(null)) throws a TypeError; the rejection must still be a VilanoError.
+    const error = thrownBy(() => parseDuration(Object.create(null)));
+    expect(error).toBeInstanceOf(VilanoError);
+    expect((error as VilanoError).code).toBe("validation_failed");
+  });
+
+  test("rejects a string with a trailing unitless number", () => {
+    const error = thrownBy(() => parseDuration("1h30")) as VilanoError;
+    expect(error.code).toBe("validation_failed");
+    expect(error.message).toContain('"1h30"');
+  });
+
   test("rejects a total beyond the safe integer range", () => {
     const error = thrownBy(() => parseDuration("999999999999999d")) as VilanoError;
     expect(error.code).toBe("validation_failed");

@@ -108,6 +108,19 @@ describe("toFailureBody", () => {
     expect(toFailureBody(undefined).message).toBe("undefined");
   });
 
+  test("turns a thrown object without a prototype into a failure", () => {
+    // String() of such an object throws a TypeError; toFailureBody must take anything thrown.
+    const thrown = Object.assign(Object.create(null) as object, { code: "odd" });
+    const body = toFailureBody(thrown);
+    expect(body.family).toBe("application");
+    expect(body.code).toBe("odd");
+    expect(typeof body.message).toBe("string");
+  });
+
+  test("turns a thrown symbol into its description", () => {
+    expect(toFailureBody(Symbol("gone")).message).toBe("Symbol(gone)");
+  });
+
   test("uses the given family for thrown primitives", () => {
     expect(toFailureBody("late", "timeout").family).toBe("timeout");
   });

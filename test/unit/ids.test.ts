@@ -26,6 +26,11 @@ describe("newRunId", () => {
     expect([...ids].reverse().sort()).toEqual(ids);
   });
 
+  test("keeps its shape for a fractional time from a custom clock", () => {
+    // The kernel calls newRunId(clock.now()), and the clock is injectable (embedded runtime option).
+    expect(newRunId(1_700_000_000_000.5)).toMatch(/^run_[0-9abcdefghjkmnpqrstvwxyz]{26}$/);
+  });
+
   test("is accepted as a run id", () => {
     expect(isValidRunId(newRunId())).toBe(true);
   });

@@ -346,3 +346,12 @@ describe("decideRetry", () => {
     expect(decideRetry(plain, failure(), 3, "s").delayMs).toBe(400);
   });
 });
+
+describe("computeBackoff limits", () => {
+  test("an uncapped exponential backoff stops growing at seven days", async () => {
+    const { computeBackoff, resolveRetryPolicy, MAX_RETRY_DELAY_MS } = await import("../../src/shared/retry-policy.ts");
+    const policy = resolveRetryPolicy({ retries: 5000, backoff: { kind: "exponential", initial: "1s" } });
+    expect(computeBackoff(policy.backoff, 2000, "seed")).toBe(MAX_RETRY_DELAY_MS);
+    expect(MAX_RETRY_DELAY_MS).toBe(7 * 86_400_000);
+  });
+});
