@@ -33,7 +33,7 @@ import {
 } from "./crash-workload.ts";
 
 const SEED = Number(process.env.VILANO_CRASH_SEED ?? 0x5eed_c0de);
-const ROUNDS = 24;
+const ROUNDS = 32;
 const KILL_DELAY_MIN_MS = 5;
 const KILL_DELAY_MAX_MS = 150;
 const READY_DEADLINE_MS = 15_000;
@@ -53,7 +53,7 @@ interface RoundResult {
   allStarted: boolean;
   acks: string[];
   exitCode: number | null;
-  signalCode: string | null;
+  signalCode: string | number | null;
   stderr: string;
   unexpectedStdout: string[];
 }
@@ -341,7 +341,7 @@ test(
             waitingSince = undefined;
           }
         }
-        const unacked = runRows.length - acked.size;
+        const unacked = runRows.filter((row) => !acked.has(row.id)).length;
         console.log(
           `checked ${runRows.length} runs (${acked.size} acknowledged, ${unacked} committed but killed before the ` +
             `acknowledgement), ${opRows.length} ops, ${markerLines.length} step executions; ` +
@@ -349,7 +349,6 @@ test(
             `${recoveredRuns} runs were running and ${sleptThroughKill.size} were waiting on a timer when a child was killed`,
         );
         expect(problems.slice(0, 50)).toEqual([]);
-        expect(unacked).toBeGreaterThanOrEqual(0);
 
         // The scenario must actually have happened, or the checks above prove little.
         expect(recoveredRuns).toBeGreaterThan(0);
