@@ -3,10 +3,18 @@
  * the event loop blocks everything). The daemon uses the worker pool instead.
  */
 import { errorCodeOf, VilanoError, type Clock, type Logger, type OpCommand } from "../shared/index.ts";
-import { runWorkflowActivation, type ActivationHost } from "../engine/index.ts";
+import { runServiceTurn, runWorkflowActivation, type ActivationHost } from "../engine/index.ts";
 import type { Executor, Kernel } from "../kernel/index.ts";
-import type { WorkflowDefinition } from "../sdk/index.ts";
+import type { AnyServiceDefinition, WorkflowDefinition } from "../sdk/index.ts";
 import type { RunRow } from "../store/index.ts";
+
+export interface Definitions {
+  workflows: ReadonlyMap<string, WorkflowDefinition>;
+  services: ReadonlyMap<string, AnyServiceDefinition>;
+}
+
+const has = (definitions: Definitions, run: RunRow) =>
+  run.kind === "service" ? definitions.services.has(run.name) : definitions.workflows.has(run.name);
 
 export interface InProcessExecutor extends Executor {
   close(): void;
@@ -16,7 +24,7 @@ export interface InProcessExecutor extends Executor {
 
 export function createInProcessExecutor(options: {
   kernel: Kernel;
-  definitions: ReadonlyMap<string, WorkflowDefinition>;
+  definitions: Definitions;
   clock: Clock;
   logger: Logger;
   maxConcurrent: number;
@@ -54,7 +62,6 @@ export function createInProcessExecutor(options: {
       return;
     }
     if (!activation) return;
-    const definition = definitions.get(activation.run.name)!;
     const controller = new AbortController();
     controllers.set(runId, controller);
     const { fence } = activation;
@@ -70,7 +77,10 @@ export function createInProcessExecutor(options: {
       signal: controller.signal,
     };
     try {
-      const result = await runWorkflowActivation(definition, { runId, input: activation.run.input, ops: activation.ops }, host);
+      const { run, ops, turn } = activation;
+      const result = turn
+        ? await runServiceTurn(definitions.services.get(run.name)!, { runId, ops, turn }, host)
+        : await runWorkflowActivation(definitions.workflows.get(run.name)!, { runId, input: run.input, ops }, host);
       if (result.type !== "aborted") await kernel.finishActivation(runId, fence, result);
     } catch (error) {
       const code = errorCodeOf(error);
@@ -83,11 +93,12 @@ export function createInProcessExecutor(options: {
   return {
     dispatch(run: RunRow) {
       if (closed || queued.has(run.id)) return;
-      if (!definitions.has(run.name)) {
+      if (!has(definitions, run)) {
         // Left pending, not failed: reopening the runtime with the definition resumes it.
-        if (!missingWarned.has(run.name)) {
-          missingWarned.add(run.name);
-          log.warn(`run ${run.id} is for workflow "${run.name}", which this runtime does not have; it stays pending`);
+        const label = `${run.kind === "service" ? "service" : "workflow"} "${run.name}"`;
+        if (!missingWarned.has(label)) {
+          missingWarned.add(label);
+          log.warn(`run ${run.id} is for ${label}, which this runtime does not have; it stays pending`);
         }
         return;
       }

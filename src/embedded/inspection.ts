@@ -3,8 +3,8 @@
  * epoch milliseconds, event bodies spread into their events.
  */
 import type { FailureBody } from "../shared/index.ts";
-import type { RunHistory, RunStatus } from "../kernel/index.ts";
-import type { EventRow, OpRow, RunRow, SignalRow } from "../store/index.ts";
+import type { RunHistory, RunStatus, ServiceStatus } from "../kernel/index.ts";
+import type { EventRow, MessageRow, OpRow, RunRow, SignalRow } from "../store/index.ts";
 
 const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
 
@@ -12,11 +12,15 @@ export interface RunInfo {
   id: string;
   kind: string;
   name: string;
-  status: RunStatus;
+  status: RunStatus | ServiceStatus;
   input?: unknown;
   output?: unknown;
   error?: FailureBody;
   parentId?: string;
+  /** Service instances: the key, its input and the durable state. */
+  key?: string;
+  keyInput?: unknown;
+  state?: unknown;
   createdAt: number;
   updatedAt: number;
   finishedAt?: number;
@@ -51,11 +55,50 @@ export interface SignalInfo {
   createdAt: number;
 }
 
+export interface MessageInfo {
+  id: number;
+  kind: string;
+  name: string;
+  status: string;
+  attempt: number;
+  payload?: unknown;
+  reply?: unknown;
+  error?: FailureBody;
+  from?: string;
+  wakeAt?: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface RunInspection {
   run: RunInfo;
   ops: OpInfo[];
   events: EventInfo[];
   signals: SignalInfo[];
+  /** Service instances: mail not handled yet (queued, deferred, the current turn's). */
+  queued: MessageInfo[];
+  /** Service instances: the turns handled, oldest first (the latest 200). */
+  turns: MessageInfo[];
+}
+
+const OPEN_MESSAGE = new Set(["queued", "deferred", "active"]);
+
+function toMessageInfo(row: MessageRow): MessageInfo {
+  const info: MessageInfo = {
+    id: row.id,
+    kind: row.kind,
+    name: row.name,
+    status: row.status,
+    attempt: row.attempt,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+  if (row.payload !== null) info.payload = parse(row.payload);
+  if (row.reply !== null) info.reply = parse(row.reply);
+  if (row.error !== null) info.error = parse(row.error) as FailureBody;
+  if (row.senderRunId !== null) info.from = row.senderRunId;
+  if (row.wakeAt !== null) info.wakeAt = row.wakeAt;
+  return info;
 }
 
 export function toRunInfo(row: RunRow): RunInfo {
@@ -63,7 +106,7 @@ export function toRunInfo(row: RunRow): RunInfo {
     id: row.id,
     kind: row.kind,
     name: row.name,
-    status: row.status as RunStatus,
+    status: row.status as RunStatus | ServiceStatus,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -71,6 +114,9 @@ export function toRunInfo(row: RunRow): RunInfo {
   if (row.output !== null) info.output = parse(row.output);
   if (row.error !== null) info.error = parse(row.error) as FailureBody;
   if (row.parentId !== null) info.parentId = row.parentId;
+  if (row.serviceKey !== null) info.key = row.serviceKey;
+  if (row.keyInput !== null) info.keyInput = parse(row.keyInput);
+  if (row.state !== null) info.state = parse(row.state);
   if (row.finishedAt !== null) info.finishedAt = row.finishedAt;
   return info;
 }
@@ -101,5 +147,7 @@ export function toInspection(history: RunHistory): RunInspection {
     ops: history.ops.map(toOpInfo),
     events: history.events.map(toEventInfo),
     signals: history.signals.map(toSignalInfo),
+    queued: history.messages.filter((m) => OPEN_MESSAGE.has(m.status)).map(toMessageInfo),
+    turns: history.messages.filter((m) => !OPEN_MESSAGE.has(m.status)).map(toMessageInfo),
   };
 }

@@ -3,6 +3,7 @@
  * Reopening the same file resumes every unfinished run, including sleeping and waiting ones.
  */
 import {
+  toJson,
   createLogger,
   isValidRunId,
   parseDuration,
@@ -16,7 +17,10 @@ import {
   type Logger,
   type LogLevel,
 } from "../shared/index.ts";
-import { isWorkflowDefinition, type WorkflowDefinition } from "../sdk/index.ts";
+import type { AnyServiceDefinition, ConnectOptions, ServiceKeyInput, ServiceRef, WorkflowDefinition } from "../sdk/index.ts";
+import { computeKey } from "../engine/index.ts";
+import { indexDefinitions, requireService } from "./definitions.ts";
+import { createExternalRef } from "./external-ref.ts";
 import { createKernel, type GroupCommitStats, type RunStatus, type SignalDelivery } from "../kernel/index.ts";
 import { createStore, type SynchronousMode } from "../store/index.ts";
 import { createInProcessExecutor } from "./in-process-executor.ts";
@@ -65,25 +69,15 @@ export interface Runtime {
   signal(runId: string, name: string, payload?: unknown): Promise<SignalDelivery>;
   cancel(runId: string, options?: { reason?: string }): Promise<RunInfo>;
   inspect(runId: string): Promise<RunInspection>;
+  /** Creates (or finds) the instance of `service` for `keyInput` and returns a typed ref. */
+  connect<D extends AnyServiceDefinition>(service: D, keyInput: ServiceKeyInput<D>, options?: ConnectOptions): Promise<ServiceRef<D>>;
+  /** Stops a service instance: its backlog fails with `service_stopped` and new mail is refused. */
+  stop(serviceRunId: string, options?: { reason?: string }): Promise<RunInfo>;
   list(filter?: { status?: RunStatus; workflow?: string; limit?: number }): Promise<RunInfo[]>;
   /** Commit statistics of the group-commit queue (for benchmarks). */
   readonly stats: GroupCommitStats;
   /** Stops running code and closes the database; unfinished runs resume when it is opened again. */
   close(): Promise<void>;
-}
-
-function indexDefinitions(definitions: readonly unknown[]): Map<string, WorkflowDefinition> {
-  const byName = new Map<string, WorkflowDefinition>();
-  definitions.forEach((definition, i) => {
-    if (!isWorkflowDefinition(definition)) {
-      throw new VilanoError("validation_failed", `definitions[${i}] is not a workflow() definition`);
-    }
-    if (byName.has(definition.name)) {
-      throw new VilanoError("conflict", `two definitions are named "${definition.name}"; names must be unique`);
-    }
-    byName.set(definition.name, definition);
-  });
-  return byName;
 }
 
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
@@ -149,8 +143,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     async start(workflow, input, startOptions = {}) {
       ensureOpen();
       const name = typeof workflow === "string" ? workflow : workflow?.name;
-      if (typeof name !== "string" || !definitions.has(name)) {
-        const known = [...definitions.keys()];
+      if (typeof name !== "string" || !definitions.workflows.has(name)) {
+        const known = [...definitions.workflows.keys()];
         throw new VilanoError(
           "unknown_workflow",
           `workflow ${JSON.stringify(name)} is not registered with this runtime (registered: ${known.length ? known.join(", ") : "none"})`,
@@ -189,6 +183,22 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       const history = kernel.history(runId);
       if (!history) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
       return toInspection(history);
+    },
+    async connect(service, keyInput, connectOptions = {}) {
+      ensureOpen();
+      const definition = requireService(definitions, service);
+      const key = computeKey(definition, keyInput);
+      const { run } = await kernel.connect({
+        service: definition.name,
+        key,
+        keyInput: toJson(keyInput, `the key input of service "${definition.name}"`),
+        mustExist: connectOptions.mustExist === true,
+      });
+      return createExternalRef(kernel, service, run.id);
+    },
+    async stop(serviceRunId, stopOptions = {}) {
+      ensureOpen();
+      return toRunInfo(await kernel.stopInstance(serviceRunId, stopOptions.reason ?? "stopped by request"));
     },
     async list(filter = {}) {
       ensureOpen();

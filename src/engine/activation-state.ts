@@ -3,7 +3,7 @@
  * lost its lease, plus the ops still in flight. Once any flag is set every later durable call
  * unwinds at once, so code that swallowed a suspension cannot make progress or complete the run.
  */
-import { errorCodeOf, toFailureBody, type FailureBody, type OpCommand, type OpResolution } from "../shared/index.ts";
+import { errorCodeOf, toFailureBody, type ActivationResult, type FailureBody, type OpCommand, type OpResolution } from "../shared/index.ts";
 import type { ActivationHost } from "./host.ts";
 import { Suspension } from "./suspension.ts";
 
@@ -11,6 +11,9 @@ export interface ActivationState {
   readonly suspended: boolean;
   readonly aborted: boolean;
   readonly fatal: FailureBody | null;
+  /** Set when a service turn ended itself (defer, reject). */
+  readonly turnEnd: ActivationResult | null;
+  endTurn(result: ActivationResult): never;
   /** Throws if the activation can no longer make progress. */
   guard(): void;
   /** Throws only if the activation lost its lease (or failed fatally): it may still record. */
@@ -32,6 +35,7 @@ export function createActivationState(host: ActivationHost): ActivationState {
   let suspended = false;
   let aborted = false;
   let fatal: FailureBody | null = null;
+  let turnEnd: ActivationResult | null = null;
   const inflight = new Set<Promise<unknown>>();
 
   const stop = (reason: string): never => {
@@ -48,13 +52,20 @@ export function createActivationState(host: ActivationHost): ActivationState {
     get fatal() {
       return fatal;
     },
+    get turnEnd() {
+      return turnEnd;
+    },
+    endTurn(result) {
+      turnEnd ??= result;
+      return stop(`turn ended (${result.type})`);
+    },
     guard() {
       if (aborted || host.signal.aborted) {
         aborted = true;
         stop("lease lost");
       }
       if (fatal) stop("run failed");
-      if (suspended) stop("already suspended");
+      if (suspended || turnEnd) stop("already suspended");
     },
     guardLease() {
       if (aborted || host.signal.aborted) {

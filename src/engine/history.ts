@@ -5,7 +5,7 @@
 import { NondeterminismError, type HistoryOp } from "../shared/index.ts";
 
 /** Kinds whose ops carry no user-given name: their key is `<kind>:<n>`. */
-const NAMELESS = new Set(["sleep", "log", "now", "random"]);
+const NAMELESS = new Set(["sleep", "log", "now", "random", "mailbox"]);
 
 export interface RequestedOp {
   kind: string;
@@ -24,7 +24,8 @@ function describe(op: { kind: string; name: string; opKey: string; seq: number }
   return `${label} (key ${op.opKey}, position ${op.seq})`;
 }
 
-export function createHistory(ops: readonly HistoryOp[]): History {
+/** `scope` prefixes every key (a service turn's message scope, e.g. `m12/`). */
+export function createHistory(ops: readonly HistoryOp[], scope = ""): History {
   const byKey = new Map<string, HistoryOp>();
   const bySeq = new Map<number, HistoryOp>();
   for (const op of ops) {
@@ -40,7 +41,7 @@ export function createHistory(ops: readonly HistoryOp[]): History {
       const counterKey = NAMELESS.has(kind) ? kind : `${kind}:${name}`;
       const n = counters.get(counterKey) ?? 0;
       counters.set(counterKey, n + 1);
-      const opKey = explicitKey ?? `${counterKey}:${n}`;
+      const opKey = scope + (explicitKey ?? `${counterKey}:${n}`);
       const op: RequestedOp = { kind, name, opKey, seq: seq++ };
       if (usedKeys.has(opKey)) {
         throw new NondeterminismError(`op key ${JSON.stringify(opKey)} is used twice in one run; give each op its own key`, {

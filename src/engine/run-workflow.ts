@@ -4,10 +4,10 @@
  */
 import { toFailureBody, toOptionalJson, type ActivationResult, type HistoryOp } from "../shared/index.ts";
 import type { WorkflowDefinition } from "../sdk/index.ts";
-import { createActivationState } from "./activation-state.ts";
+import { createActivationState, type ActivationState } from "./activation-state.ts";
 import { createHistory } from "./history.ts";
 import type { ActivationHost } from "./host.ts";
-import { createWorkflowContext } from "./workflow-context.ts";
+import { createDurableContext } from "./durable-context.ts";
 
 export interface ActivationInput {
   runId: string;
@@ -16,13 +16,22 @@ export interface ActivationInput {
   ops: readonly HistoryOp[];
 }
 
+/** The flags win over what the code returned: a swallowed suspension must not complete the run. */
+export function endedEarly(state: ActivationState): ActivationResult | null {
+  if (state.aborted) return { type: "aborted" };
+  if (state.fatal) return { type: "failed", error: state.fatal };
+  if (state.turnEnd) return state.turnEnd;
+  if (state.suspended) return { type: "suspended" };
+  return null;
+}
+
 export async function runWorkflowActivation(
   definition: WorkflowDefinition,
   activation: ActivationInput,
   host: ActivationHost,
 ): Promise<ActivationResult> {
   const state = createActivationState(host);
-  const ctx = createWorkflowContext(activation.runId, createHistory(activation.ops), host, state);
+  const ctx = createDurableContext(activation.runId, createHistory(activation.ops), host, state);
   const input = activation.input === null ? undefined : (JSON.parse(activation.input) as unknown);
 
   let settled: { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -33,10 +42,8 @@ export async function runWorkflowActivation(
   }
   await state.settle();
 
-  // The flags win over what the code returned: a swallowed suspension must not complete the run.
-  if (state.aborted) return { type: "aborted" };
-  if (state.fatal) return { type: "failed", error: state.fatal };
-  if (state.suspended) return { type: "suspended" };
+  const ended = endedEarly(state);
+  if (ended) return ended;
   if (!settled.ok) return { type: "failed", error: toFailureBody(settled.error) };
   try {
     return { type: "completed", output: toOptionalJson(settled.value, `the output of workflow "${definition.name}"`) };

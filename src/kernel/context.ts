@@ -2,10 +2,10 @@
  * What kernel commands need besides the transaction: the store and the post-commit hooks the
  * kernel wires to the executor, the wake-up timer and result waiters.
  */
-import type { Store, RunRow } from "../store/index.ts";
+import type { MessageRow, Store, RunRow } from "../store/index.ts";
 import { VilanoError } from "../shared/index.ts";
 import type { Tx } from "./group-commit.ts";
-import { isTerminal, RUN_STATUS, type EventType } from "./types.ts";
+import { isTerminal, LEASED_STATUSES, RUN_STATUS, type EventType } from "./types.ts";
 
 export interface KernelContext {
   store: Store;
@@ -17,6 +17,8 @@ export interface KernelContext {
   notifyTerminal(run: RunRow): void;
   /** The run's current activation lost its lease (cancelled): abort its steps. */
   abortActivation(runId: string): void;
+  /** A message without an asking run (an external ask) finished: wake its waiter. */
+  notifyMessage(message: MessageRow): void;
 }
 
 export function appendEvent(k: KernelContext, tx: Tx, runId: string, type: EventType, body?: Record<string, unknown>): void {
@@ -32,7 +34,7 @@ export function requireRun(k: KernelContext, runId: string): RunRow {
 /** Checks that a report comes from the activation that holds the run's current lease. */
 export function requireLease(k: KernelContext, runId: string, fence: number): RunRow {
   const run = requireRun(k, runId);
-  if (run.status !== RUN_STATUS.running || run.leaseFence !== fence) {
+  if (!LEASED_STATUSES.includes(run.status) || run.leaseFence !== fence) {
     throw new VilanoError(
       "stale_lease",
       `run ${runId}: report from lease ${fence} dropped (run is ${run.status}, current lease ${run.leaseFence})`,
@@ -55,7 +57,7 @@ export function wakeRun(k: KernelContext, tx: Tx, runId: string): void {
     appendEvent(k, tx, runId, "run_resumed");
     const woken = { ...run, status: RUN_STATUS.pending };
     tx.after(() => k.dispatch(woken));
-  } else if (run.status === RUN_STATUS.running) {
+  } else if (LEASED_STATUSES.includes(run.status)) {
     k.store.setWakePending(runId, true);
   }
 }

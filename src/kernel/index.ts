@@ -3,3 +3,5 @@ export { createKernel, type Kernel, type KernelOptions, type Executor, type RunH
 export * from "./types.ts";
 export type { SignalDelivery } from "./signals.ts";
 export type { GroupCommitStats } from "./group-commit.ts";
+export { instanceId, type EnqueueResult, type ConnectRequest } from "./inbox.ts";
+export { turnScope } from "./turns.ts";

@@ -4,7 +4,8 @@
  * timers and signals, not user code: an executor registered with `setExecutor` runs activations.
  */
 import { systemClock, VilanoError, type Clock, type Logger } from "../shared/index.ts";
-import type { EventRow, OpRow, RunRow, SignalRow, Store } from "../store/index.ts";
+import type { EventRow, MessageRow, OpRow, RunRow, SignalRow, Store } from "../store/index.ts";
+import { connectInstance, enqueueMessage, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
 import type { KernelContext } from "./context.ts";
 import { createGroupCommitQueue, type GroupCommitStats } from "./group-commit.ts";
 import { reportOp } from "./op-journal.ts";
@@ -39,6 +40,8 @@ export interface RunHistory {
   ops: OpRow[];
   events: EventRow[];
   signals: SignalRow[];
+  /** For a service instance: its latest messages (queued ones and the turns it handled). */
+  messages: MessageRow[];
 }
 
 export interface Kernel {
@@ -50,6 +53,12 @@ export interface Kernel {
   finishActivation(runId: string, fence: number, result: ActivationResult): Promise<void>;
   signal(runId: string, name: string, payload: string | null): Promise<SignalDelivery>;
   cancel(runId: string, reason?: string): Promise<RunRow>;
+  connect(req: ConnectRequest): Promise<{ run: RunRow; created: boolean }>;
+  /** Enqueues mail from outside any run (scripts, the API). */
+  enqueue(req: Omit<EnqueueRequest, "sender">): Promise<EnqueueResult>;
+  /** Resolves with the message once it is done, failed or cancelled. */
+  waitForMessage(messageId: number, signal?: AbortSignal): Promise<MessageRow>;
+  stopInstance(runId: string, reason: string): Promise<RunRow>;
   getRun(runId: string): RunRow | null;
   history(runId: string): RunHistory | null;
   listRuns(filter?: { status?: string; name?: string; limit?: number }): RunRow[];
@@ -68,6 +77,7 @@ export function createKernel(options: KernelOptions): Kernel {
   let executor: Executor | null = null;
   let closed = false;
   const terminalWaiters = new Map<string, Set<{ resolve: (run: RunRow) => void; reject: (error: unknown) => void }>>();
+  const messageWaiters = new Map<number, Set<{ resolve: (message: MessageRow) => void; reject: (error: unknown) => void }>>();
 
   const queue = createGroupCommitQueue(store, clock.now, (error) => log?.error("post-commit effect failed:", error));
   const wakeTimer = createWakeTimer(clock, () => void fireTimers());
@@ -83,7 +93,42 @@ export function createKernel(options: KernelOptions): Kernel {
       for (const waiter of waiters) waiter.resolve(run);
     },
     abortActivation: (runId) => executor?.abort(runId),
+    notifyMessage: (message) => {
+      const waiters = messageWaiters.get(message.id);
+      if (!waiters) return;
+      messageWaiters.delete(message.id);
+      for (const waiter of waiters) waiter.resolve(message);
+    },
   };
+
+  /** Waits for a notification keyed by `key`, unless `ready()` already has the answer. */
+  function waitFor<K, T>(
+    waiters: Map<K, Set<{ resolve: (value: T) => void; reject: (error: unknown) => void }>>,
+    key: K,
+    ready: () => T | null,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const now = ready();
+    if (now !== null) return Promise.resolve(now);
+    if (closed) return Promise.reject(new VilanoError("runtime_closed", "the runtime is closed"));
+    return new Promise<T>((resolve, reject) => {
+      let set = waiters.get(key);
+      if (!set) waiters.set(key, (set = new Set()));
+      const waiter = {
+        resolve: (value: T) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(value);
+        },
+        reject,
+      };
+      const onAbort = () => {
+        set!.delete(waiter);
+        reject(signal!.reason);
+      };
+      set.add(waiter);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
 
   async function fireTimers(): Promise<void> {
     if (closed) return;
@@ -119,35 +164,35 @@ export function createKernel(options: KernelOptions): Kernel {
     finishActivation: (runId, fence, result) => submit((tx) => finishActivation(ctx, tx, runId, fence, result)),
     signal: (runId, name, payload) => submit((tx) => sendSignal(ctx, tx, runId, name, payload)),
     cancel: (runId, reason) => submit((tx) => cancelRun(ctx, tx, runId, reason)),
+    connect: (req) => submit((tx) => connectInstance(ctx, tx, req)),
+    enqueue: (req) => submit((tx) => enqueueMessage(ctx, tx, { ...req, sender: null })),
+    stopInstance: (runId, reason) => submit((tx) => stopInstance(ctx, tx, runId, reason)),
     getRun: (runId) => store.getRun(runId),
     history(runId) {
       const run = store.getRun(runId);
       if (!run) return null;
-      return { run, ops: store.listOps(runId), events: store.listEvents(runId), signals: store.listSignals(runId) };
+      return {
+        run,
+        ops: store.listOps(runId),
+        events: store.listEvents(runId),
+        signals: store.listSignals(runId),
+        messages: run.kind === "service" ? store.listMessages(runId, 200) : [],
+      };
     },
     listRuns: (filter) => store.listRuns(filter),
     waitForTerminal(runId, signal) {
-      const run = store.getRun(runId);
-      if (!run) return Promise.reject(new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`));
-      if (isTerminal(run.status)) return Promise.resolve(run);
-      if (closed) return Promise.reject(new VilanoError("runtime_closed", "the runtime is closed"));
-      return new Promise<RunRow>((resolve, reject) => {
-        let waiters = terminalWaiters.get(runId);
-        if (!waiters) terminalWaiters.set(runId, (waiters = new Set()));
-        const waiter = {
-          resolve: (finished: RunRow) => {
-            signal?.removeEventListener("abort", onAbort);
-            resolve(finished);
-          },
-          reject,
-        };
-        const onAbort = () => {
-          waiters!.delete(waiter);
-          reject(signal!.reason);
-        };
-        waiters.add(waiter);
-        signal?.addEventListener("abort", onAbort, { once: true });
-      });
+      if (!store.getRun(runId)) return Promise.reject(new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`));
+      return waitFor(terminalWaiters, runId, () => {
+        const run = store.getRun(runId)!;
+        return isTerminal(run.status) ? run : null;
+      }, signal);
+    },
+    waitForMessage(messageId, signal) {
+      if (!store.getMessage(messageId)) return Promise.reject(new VilanoError("not_found", `message ${messageId} does not exist`));
+      return waitFor(messageWaiters, messageId, () => {
+        const message = store.getMessage(messageId)!;
+        return MESSAGE_DONE_STATUSES.includes(message.status) ? message : null;
+      }, signal);
     },
     drain: () => queue.drain(),
     async close() {
@@ -156,8 +201,9 @@ export function createKernel(options: KernelOptions): Kernel {
       wakeTimer.stop();
       await queue.close();
       const error = new VilanoError("runtime_closed", "the runtime was closed while waiting for a run");
-      for (const [, waiters] of terminalWaiters) for (const w of waiters) w.reject(error);
+      for (const waiters of [...terminalWaiters.values(), ...messageWaiters.values()]) for (const w of waiters) w.reject(error);
       terminalWaiters.clear();
+      messageWaiters.clear();
       releaseOwnership(store);
     },
   };

@@ -5,6 +5,7 @@
 import { decideRetry, VilanoError, type FailureBody } from "../shared/index.ts";
 import type { OpRow } from "../store/index.ts";
 import { appendEvent, requireLease, type KernelContext } from "./context.ts";
+import { connectInstance, enqueueMessage, instanceId, kernelFailure } from "./inbox.ts";
 import type { Tx } from "./group-commit.ts";
 import { OP_KIND, OP_STATUS, type OpCommand, type OpResolution } from "./types.ts";
 
@@ -95,6 +96,71 @@ export function reportOp(k: KernelContext, tx: Tx, runId: string, fence: number,
       return { outcome: "waiting" };
     }
 
+    case "connect": {
+      const found = k.store.getRun(instanceId(cmd.name, cmd.key));
+      if (!found && cmd.mustExist) {
+        // A failure the caller can catch (and that replays), not a refusal of the report.
+        const error = kernelFailure("not_found", `service "${cmd.name}" has no instance with key ${JSON.stringify(cmd.key)}`, { key: cmd.key });
+        put(OP_KIND.connect, OP_STATUS.failed, { error: JSON.stringify(error) });
+        return { outcome: "failed", error };
+      }
+      const { run } = connectInstance(k, tx, { service: cmd.name, key: cmd.key, keyInput: cmd.keyInput, mustExist: false });
+      const value = JSON.stringify({ serviceRunId: run.id });
+      put(OP_KIND.connect, OP_STATUS.completed, { result: value });
+      appendEvent(k, tx, runId, "service_connected", { opKey: cmd.opKey, service: cmd.name, key: cmd.key, serviceRunId: run.id });
+      return { outcome: "value", value };
+    }
+
+    case "send": {
+      const sent = enqueueMessage(k, tx, {
+        serviceRunId: cmd.serviceRunId,
+        kind: cmd.messageKind,
+        handler: cmd.handler,
+        payload: cmd.payload,
+        sender: { runId, opKey: cmd.opKey },
+        maxQueued: cmd.maxQueued,
+      });
+      if (!sent.ok) {
+        put(OP_KIND.send, OP_STATUS.failed, { error: JSON.stringify(sent.error) });
+        return { outcome: "failed", error: sent.error };
+      }
+      const value = JSON.stringify({ messageId: sent.messageId });
+      put(OP_KIND.send, OP_STATUS.completed, { result: value });
+      appendEvent(k, tx, runId, "message_sent", { opKey: cmd.opKey, to: cmd.serviceRunId, kind: cmd.messageKind, name: cmd.handler, messageId: sent.messageId });
+      return { outcome: "value", value };
+    }
+
+    case "ask": {
+      const sent = enqueueMessage(k, tx, {
+        serviceRunId: cmd.serviceRunId,
+        kind: "ask",
+        handler: cmd.handler,
+        payload: cmd.payload,
+        sender: { runId, opKey: cmd.opKey },
+        maxQueued: cmd.maxQueued,
+      });
+      if (!sent.ok) {
+        put(OP_KIND.ask, OP_STATUS.failed, { error: JSON.stringify(sent.error) });
+        return { outcome: "failed", error: sent.error };
+      }
+      const wakeAt = cmd.timeoutMs === null ? null : tx.now + cmd.timeoutMs;
+      put(OP_KIND.ask, OP_STATUS.waiting, {
+        wakeAt,
+        meta: JSON.stringify({ serviceRunId: cmd.serviceRunId, messageId: sent.messageId, timeoutMs: cmd.timeoutMs }),
+      });
+      appendEvent(k, tx, runId, "ask_sent", { opKey: cmd.opKey, to: cmd.serviceRunId, name: cmd.handler, messageId: sent.messageId });
+      if (wakeAt !== null) tx.after(() => k.armTimer(wakeAt));
+      return { outcome: "waiting" };
+    }
+
+    case "service_status": {
+      const target = k.store.getRun(cmd.serviceRunId);
+      if (!target) throw new VilanoError("not_found", `service instance ${cmd.serviceRunId} does not exist`);
+      const value = JSON.stringify(target.status);
+      put(OP_KIND.service_status, OP_STATUS.completed, { result: value });
+      return { outcome: "value", value };
+    }
+
     case "record":
       put(cmd.kind, OP_STATUS.completed, { result: cmd.value });
       if (cmd.kind === "log") {
@@ -104,6 +170,17 @@ export function reportOp(k: KernelContext, tx: Tx, runId: string, fence: number,
       }
       return { outcome: "recorded" };
   }
+}
+
+export function askTimeoutBody(serviceRunId: string, timeoutMs: number | null): FailureBody {
+  return {
+    name: "AskTimeoutError",
+    message: `no reply from ${serviceRunId} within ${timeoutMs ?? "its"} ms`,
+    code: "ask_timeout",
+    family: "timeout",
+    retryable: false,
+    details: { serviceRunId, timeoutMs },
+  };
 }
 
 export function signalTimeoutBody(signalName: string, timeoutMs: number | null): FailureBody {

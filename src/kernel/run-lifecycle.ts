@@ -5,6 +5,8 @@
 import { newRunId, VilanoError, type FailureBody } from "../shared/index.ts";
 import type { RunRow } from "../store/index.ts";
 import { appendEvent, requireLease, requireRun, type KernelContext } from "./context.ts";
+import { cancelOutbound } from "./inbox.ts";
+import { activateTurn, finishTurn } from "./turns.ts";
 import type { Tx } from "./group-commit.ts";
 import {
   isTerminal,
@@ -43,6 +45,7 @@ export function startRun(k: KernelContext, tx: Tx, req: StartRunRequest): StartR
 export function activate(k: KernelContext, tx: Tx, runId: string): Activation | null {
   const run = k.store.getRun(runId);
   if (!run || run.status !== RUN_STATUS.pending) return null;
+  if (run.kind === "service") return activateTurn(k, tx, run);
   k.store.setRunStatus(runId, RUN_STATUS.running, tx.now);
   const fence = k.store.bumpFence(runId, tx.now);
   return { run: { ...run, status: RUN_STATUS.running, leaseFence: fence }, fence, ops: k.store.listOps(runId) };
@@ -50,6 +53,7 @@ export function activate(k: KernelContext, tx: Tx, runId: string): Activation | 
 
 export function finishActivation(k: KernelContext, tx: Tx, runId: string, fence: number, result: ActivationResult): void {
   const run = requireLease(k, runId, fence);
+  if (run.kind === "service") return finishTurn(k, tx, run, result);
   switch (result.type) {
     case "completed":
       k.store.finishRun(runId, RUN_STATUS.completed, result.output, null, tx.now);
@@ -57,8 +61,9 @@ export function finishActivation(k: KernelContext, tx: Tx, runId: string, fence:
       notify(k, tx, runId);
       return;
     case "failed":
-      k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
       k.store.finishRun(runId, RUN_STATUS.failed, null, JSON.stringify(result.error), tx.now);
+      k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
+      cancelOutbound(k, tx, runId, "failed");
       appendEvent(k, tx, runId, "run_failed", { error: result.error });
       notify(k, tx, runId);
       return;
@@ -76,6 +81,8 @@ export function finishActivation(k: KernelContext, tx: Tx, runId: string, fence:
       return;
     case "aborted":
       return;
+    default:
+      throw new VilanoError("internal", `workflow run ${runId} reported a service turn result (${result.type})`);
   }
 }
 
@@ -96,10 +103,14 @@ export function cancelRun(k: KernelContext, tx: Tx, runId: string, reason?: stri
     });
   }
   const body: FailureBody = reason ? { ...CANCELLED_BODY, message: `the run was cancelled: ${reason}` } : CANCELLED_BODY;
-  k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
+  if (run.kind === "service") {
+    throw new VilanoError("validation_failed", `run ${runId} is a service instance; stop it instead of cancelling it`);
+  }
   k.store.finishRun(runId, RUN_STATUS.cancelled, null, JSON.stringify(body), tx.now);
   // A new fence makes every later report of a running activation stale.
   k.store.bumpFence(runId, tx.now);
+  k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
+  cancelOutbound(k, tx, runId, "cancelled");
   appendEvent(k, tx, runId, "run_cancelled", reason ? { reason } : undefined);
   if (run.status === RUN_STATUS.running) tx.after(() => k.abortActivation(runId));
   notify(k, tx, runId);
@@ -108,7 +119,8 @@ export function cancelRun(k: KernelContext, tx: Tx, runId: string, reason?: stri
 
 /** At start-up: activations that were running when the process died are lost; run them again. */
 export function recover(k: KernelContext, tx: Tx): RunRow[] {
-  for (const runId of k.store.listRunIdsWithStatus([RUN_STATUS.running])) {
+  // Workflows left running and service turns left active were interrupted mid-activation.
+  for (const runId of k.store.listRunIdsWithStatus([RUN_STATUS.running, "active"])) {
     k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
     k.store.bumpFence(runId, tx.now);
     appendEvent(k, tx, runId, "run_recovered");

@@ -6,8 +6,9 @@
 import type { Clock } from "../shared/index.ts";
 import { appendEvent, wakeRun, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
-import { signalTimeoutBody } from "./op-journal.ts";
-import { OP_KIND, OP_STATUS } from "./types.ts";
+import { askTimeoutBody, signalTimeoutBody } from "./op-journal.ts";
+import { fireMessageTimer } from "./turns.ts";
+import { MESSAGE_STATUS, OP_KIND, OP_STATUS } from "./types.ts";
 
 const TIMERS_PER_BATCH = 500;
 
@@ -22,6 +23,17 @@ export function fireDueTimers(k: KernelContext, tx: Tx): { fired: number; nextAt
     } else if (t.kind === OP_KIND.sleep) {
       k.store.putOp({ ...op, status: OP_STATUS.completed, wakeAt: null, now: tx.now });
       appendEvent(k, tx, t.runId, "timer_fired", { opKey: t.opKey, purpose: "sleep" });
+    } else if (t.kind === OP_KIND.ask) {
+      const meta = JSON.parse(op.meta ?? "{}") as { serviceRunId?: string; messageId?: number; timeoutMs?: number | null };
+      const body = askTimeoutBody(meta.serviceRunId ?? "the service", meta.timeoutMs ?? null);
+      k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now });
+      appendEvent(k, tx, t.runId, "ask_timed_out", { opKey: t.opKey, messageId: meta.messageId });
+      // A message no turn has started is withdrawn; one being handled finishes, and its reply is dropped.
+      const message = meta.messageId === undefined ? null : k.store.getMessage(meta.messageId);
+      if (message && (message.status === MESSAGE_STATUS.queued || message.status === MESSAGE_STATUS.deferred)) {
+        k.store.updateMessage(message.id, { status: MESSAGE_STATUS.cancelled, error: JSON.stringify(body) }, tx.now);
+        appendEvent(k, tx, message.serviceRunId, "message_cancelled", { messageId: message.id, reason: "ask timed out" });
+      }
     } else if (t.kind === OP_KIND.signal) {
       const timeoutMs = op.meta ? ((JSON.parse(op.meta) as { timeoutMs?: number }).timeoutMs ?? null) : null;
       const body = signalTimeoutBody(t.name, timeoutMs);
@@ -34,7 +46,9 @@ export function fireDueTimers(k: KernelContext, tx: Tx): { fired: number; nextAt
     }
     wakeRun(k, tx, t.runId);
   }
-  return { fired: due.length, nextAt: k.store.nextWakeAt() };
+  const dueMessages = k.store.dueMessages(tx.now, TIMERS_PER_BATCH);
+  for (const message of dueMessages) fireMessageTimer(k, tx, message);
+  return { fired: due.length + dueMessages.length, nextAt: k.store.nextWakeAt() };
 }
 
 /** Keeps one OS timer armed for the earliest durable timer. */

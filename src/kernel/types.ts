@@ -2,6 +2,7 @@
  * The kernel's closed sets and the plain-data protocol between an activation (the engine running
  * user code) and the kernel. Everything here is JSON-able so it can cross a process boundary.
  */
+import type { TurnInput } from "../shared/index.ts";
 import type { OpRow, RunRow } from "../store/index.ts";
 
 /** What a run is doing. */
@@ -20,8 +21,35 @@ export const RUN_STATUS = {
   cancelled: "cancelled",
 } as const;
 export type RunStatus = (typeof RUN_STATUS)[keyof typeof RUN_STATUS];
-export const TERMINAL_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
-export const isTerminal = (status: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status);
+
+/** What a service instance is doing (instances are runs of kind `service`). */
+export const SERVICE_STATUS = {
+  /** Nothing to do; no memory held ("passivated"). */
+  idle: "idle",
+  /** Has ready mail: waiting for a turn to be activated. */
+  pending: "pending",
+  /** A turn holds the lease and is running. */
+  active: "active",
+  /** The current turn is suspended on a durable wait; later mail waits behind it. */
+  waiting: "waiting",
+  /** Stopped for good: backlog failed, new mail rejected. */
+  stopped: "stopped",
+} as const;
+export type ServiceStatus = (typeof SERVICE_STATUS)[keyof typeof SERVICE_STATUS];
+
+export const MESSAGE_STATUS = {
+  queued: "queued",
+  deferred: "deferred",
+  active: "active",
+  done: "done",
+  failed: "failed",
+  cancelled: "cancelled",
+} as const;
+
+export const TERMINAL_STATUSES: readonly string[] = ["completed", "failed", "cancelled", "stopped"];
+/** Statuses in which an activation holds the run's lease. */
+export const LEASED_STATUSES: readonly string[] = ["running", "active"];
+export const isTerminal = (status: string): boolean => TERMINAL_STATUSES.includes(status);
 
 /** The state of one durable op in the journal. */
 export const OP_STATUS = {
@@ -40,7 +68,19 @@ export const OP_STATUS = {
 } as const;
 export type OpStatus = (typeof OP_STATUS)[keyof typeof OP_STATUS];
 
-export const OP_KIND = { step: "step", sleep: "sleep", signal: "signal", log: "log", now: "now", random: "random" } as const;
+export const OP_KIND = {
+  step: "step",
+  sleep: "sleep",
+  signal: "signal",
+  log: "log",
+  now: "now",
+  random: "random",
+  mailbox: "mailbox",
+  connect: "connect",
+  send: "send",
+  ask: "ask",
+  service_status: "service_status",
+} as const;
 export type OpKind = (typeof OP_KIND)[keyof typeof OP_KIND];
 
 /** Event types of the append-only timeline. */
@@ -64,16 +104,34 @@ export const EVENT_TYPE = {
   signal_timed_out: "signal_timed_out",
   log: "log",
   value_recorded: "value_recorded",
+  instance_created: "instance_created",
+  service_connected: "service_connected",
+  message_enqueued: "message_enqueued",
+  message_rejected: "message_rejected",
+  message_sent: "message_sent",
+  ask_sent: "ask_sent",
+  ask_replied: "ask_replied",
+  ask_timed_out: "ask_timed_out",
+  turn_started: "turn_started",
+  turn_completed: "turn_completed",
+  turn_failed: "turn_failed",
+  message_deferred: "message_deferred",
+  message_failed: "message_failed",
+  message_cancelled: "message_cancelled",
+  instance_idle: "instance_idle",
+  instance_stopped: "instance_stopped",
 } as const;
 export type EventType = (typeof EVENT_TYPE)[keyof typeof EVENT_TYPE];
 
-export type { OpCommand, OpResolution, ActivationResult, HistoryOp } from "../shared/index.ts";
+export type { OpCommand, OpResolution, ActivationResult, HistoryOp, TurnInput, MailboxView } from "../shared/index.ts";
 
-/** A leased activation: the run, its fencing token and its whole op history. */
+/** A leased activation: the run, its fencing token and its op history (a turn's: its message's ops). */
 export interface Activation {
   run: RunRow;
   fence: number;
   ops: OpRow[];
+  /** Present for a service turn. */
+  turn?: TurnInput;
 }
 
 export interface StartRunRequest {

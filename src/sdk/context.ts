@@ -2,7 +2,8 @@
  * The types of `ctx` as workflow code sees it. The engine implements them; user code only sees
  * these shapes, so they are the public contract of the authoring SDK.
  */
-import type { Duration, RetryOptions } from "../shared/index.ts";
+import type { Duration, MailboxView, RetryOptions } from "../shared/index.ts";
+import type { AnyServiceDefinition, ConnectOptions, ServiceKeyInput, ServiceRef } from "./service.ts";
 
 /** Handed to a step's function: cooperative control for long or cancellable work. */
 export interface StepControl {
@@ -37,9 +38,9 @@ export interface WaitForSignalOptions {
 
 export type LogFields = Record<string, unknown>;
 
-/** The durable context of a workflow run. */
-export interface WorkflowContext {
-  /** Id of this run. */
+/** The durable context shared by workflow runs and service turns. */
+export interface DurableContext {
+  /** Id of this run (workflow run or service instance). */
   readonly runId: string;
   /**
    * Runs `fn` once and records its result; on replay the recorded result is returned without
@@ -64,4 +65,40 @@ export interface WorkflowContext {
   now(): number;
   /** A random number in [0, 1), recorded on first call and replayed afterwards. */
   random(): number;
+  /**
+   * Creates (or finds) the service instance for `service.key(keyInput)` and returns a typed ref.
+   * @example
+   * const ref = await ctx.connect(reviewer, { repoId: "repo_123" });
+   * await ref.send.hint({ note: "Ship 0.1" });
+   * const status = await ref.ask.status();
+   */
+  connect<D extends AnyServiceDefinition>(service: D, keyInput: ServiceKeyInput<D>, options?: ConnectOptions): Promise<ServiceRef<D>>;
+}
+
+/** The durable context of a workflow run. */
+export interface WorkflowContext extends DurableContext {}
+
+/** What `ctx.mailbox()` shows inside a service turn. */
+export type MailboxSnapshot = MailboxView;
+
+export interface DeferOptions {
+  /** When the message becomes due again. */
+  delay: Duration;
+  reason?: string;
+}
+
+export interface RejectOptions {
+  message: string;
+  reason?: string;
+  details?: unknown;
+}
+
+/** The durable context of a service turn: the workflow members plus the inbox controls. */
+export interface ServiceContext extends DurableContext {
+  /** The current message and what is queued behind it (as of the start of this turn). */
+  mailbox(): MailboxSnapshot;
+  /** Puts the current message back, due after `delay` (its attempt goes up); ends the turn. */
+  defer(options: DeferOptions): never;
+  /** Fails the current message without retry; an asking caller gets `service_turn_rejected`. Ends the turn. */
+  reject(options: RejectOptions): never;
 }

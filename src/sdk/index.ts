@@ -5,8 +5,28 @@
 export { workflow, isWorkflowDefinition } from "./workflow.ts";
 export type { WorkflowDefinition, WorkflowOptions, WorkflowInput, WorkflowOutput } from "./workflow.ts";
 export { nonRetryable } from "./non-retryable.ts";
+export { service, isServiceDefinition } from "./service.ts";
 export type {
+  ServiceDefinition,
+  ServiceOptions,
+  AnyServiceDefinition,
+  HandlerResult,
+  SendHandler,
+  AskHandler,
+  MailboxOptions,
+  ServiceRef,
+  ServiceStatus,
+  AskOptions,
+  ConnectOptions,
+  ServiceKeyInput,
+} from "./service.ts";
+export type {
+  DurableContext,
   WorkflowContext,
+  ServiceContext,
+  MailboxSnapshot,
+  DeferOptions,
+  RejectOptions,
   StepControl,
   StepOptions,
   SleepOptions,

@@ -39,6 +39,18 @@ export const ERROR_CODES = {
   non_retryable: { http: 200, exit: 6, summary: "a non-retryable error" },
   /** An activation reported with a lease that is no longer current; its report was dropped. */
   stale_lease: { http: 409, exit: 4, summary: "the activation's lease is no longer current" },
+  /** A service's bounded mailbox is full; the message was rejected (and the rejection recorded). */
+  service_overloaded: { http: 429, exit: 9, summary: "the service's mailbox is full" },
+  /** The service instance is stopped: its backlog failed and new mail is rejected. */
+  service_stopped: { http: 409, exit: 9, summary: "the service instance is stopped" },
+  /** No reply arrived within the ask's timeout. */
+  ask_timeout: { http: 504, exit: 7, summary: "the ask got no reply in time" },
+  /** The handler rejected the message with ctx.reject(). */
+  service_turn_rejected: { http: 200, exit: 9, summary: "the service rejected the message" },
+  /** A send or ask failed in the service's turn (the cause holds the failure body). */
+  service_call_failed: { http: 200, exit: 9, summary: "the service call failed" },
+  /** A member that exists only in service turns was called from a workflow, or the reverse. */
+  wrong_context: { http: 400, exit: 2, summary: "not available in this context" },
   /** A bug: a state the runtime should never reach. */
   internal: { http: 500, exit: 70, summary: "internal error" },
 } as const;

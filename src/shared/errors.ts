@@ -113,6 +113,25 @@ export class RunFailedError extends DurableError {
   }
 }
 
+const SERVICE_CODES = new Set(["service_overloaded", "service_stopped", "ask_timeout", "service_turn_rejected", "not_found", "cancelled"]);
+
+/**
+ * A send, ask, signal or connect to a service failed. `cause` is the failure body; `code` is the
+ * kernel's reason (`service_overloaded`, `service_stopped`, `ask_timeout`, `service_turn_rejected`)
+ * or `service_call_failed` when the handler itself failed.
+ */
+export class ServiceCallError extends DurableError {
+  readonly serviceRunId: string;
+  readonly messageName: string;
+  constructor(serviceRunId: string, messageName: string, body: FailureBody) {
+    const code = body.code && SERVICE_CODES.has(body.code) ? (body.code as ErrorCode) : "service_call_failed";
+    super(code, `${messageName} on ${serviceRunId} failed: ${body.message}`, body, { serviceRunId, messageName });
+    this.name = "ServiceCallError";
+    this.serviceRunId = serviceRunId;
+    this.messageName = messageName;
+  }
+}
+
 /** Reads a code off anything thrown, without trusting its class. */
 export function errorCodeOf(thrown: unknown): string | undefined {
   if (thrown && typeof thrown === "object" && "code" in thrown) {

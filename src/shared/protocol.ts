@@ -31,7 +31,15 @@ export type OpCommand =
   | (OpIdentity & { type: "step_failed"; attempt: number; error: FailureBody; retry: ResolvedRetryPolicy })
   | (OpIdentity & { type: "sleep"; durationMs: number })
   | (OpIdentity & { type: "wait_signal"; timeoutMs: number | null })
-  | (OpIdentity & { type: "record"; kind: "log" | "now" | "random"; value: string });
+  | (OpIdentity & { type: "record"; kind: "log" | "now" | "random" | "mailbox"; value: string })
+  /** Create-or-get a service instance; `name` is the service name. */
+  | (OpIdentity & { type: "connect"; key: string; keyInput: string; mustExist: boolean })
+  /** Enqueue a send or signal (`messageKind`) to an instance; `name` is `<service>.<handler>`. */
+  | (OpIdentity & { type: "send"; messageKind: "send" | "signal"; serviceRunId: string; handler: string; payload: string | null; maxQueued: number | null })
+  /** Enqueue an ask and wait for its reply. */
+  | (OpIdentity & { type: "ask"; serviceRunId: string; handler: string; payload: string | null; maxQueued: number | null; timeoutMs: number | null })
+  /** Read an instance's status (recorded, so replay sees the same answer). */
+  | (OpIdentity & { type: "service_status"; serviceRunId: string });
 
 /** The kernel's answer to an op command, sent only after it is committed. */
 export type OpResolution =
@@ -40,11 +48,45 @@ export type OpResolution =
   | { outcome: "retry"; delayMs: number; wakeAt: number }
   | { outcome: "scheduled"; wakeAt: number }
   | { outcome: "signal"; payload: string | null }
-  | { outcome: "waiting" };
+  | { outcome: "waiting" }
+  /** A recorded value (connect, send, service status), as JSON text. */
+  | { outcome: "value"; value: string };
 
 /** How an activation ended. `aborted` means its lease was lost and it reports nothing. */
 export type ActivationResult =
   | { type: "completed"; output: string | null }
   | { type: "failed"; error: FailureBody }
   | { type: "suspended" }
-  | { type: "aborted" };
+  | { type: "aborted" }
+  /** A service turn finished its message; `state` is present only when the turn set it. */
+  | { type: "turn_completed"; state?: string | null; reply: string | null; stop: boolean }
+  /** A service turn failed; the kernel applies the service's retry policy. */
+  | { type: "turn_failed"; error: FailureBody; retry: ResolvedRetryPolicy }
+  /** The turn put its message back with ctx.defer(). */
+  | { type: "deferred"; delayMs: number; reason?: string }
+  /** The turn failed its message with ctx.reject(): no retry. */
+  | { type: "rejected"; error: FailureBody };
+
+/** What a service turn sees of its inbox (as of the start of the turn). */
+export interface MailboxView {
+  current: { id: number; kind: "send" | "ask" | "signal"; name: string; attempt: number; enqueuedAt: number };
+  queued: {
+    total: number;
+    ready: number;
+    deferred: number;
+    asks: number;
+    sends: number;
+    signals: number;
+    oldestAt?: number;
+    nextWakeAt?: number;
+  };
+}
+
+/** The extra input of a service turn's activation. */
+export interface TurnInput {
+  message: { id: number; kind: "send" | "ask" | "signal"; name: string; payload: string | null; attempt: number };
+  /** The instance's state as JSON text, or null when it has none yet (init runs). */
+  state: string | null;
+  keyInput: string | null;
+  mailbox: MailboxView;
+}

@@ -69,6 +69,38 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX signals_buffered ON signals(run_id, name, id) WHERE status = 'buffered';
     `,
   },
+  {
+    version: 2,
+    description: "service instances and their inboxes",
+    sql: `
+      ALTER TABLE runs ADD COLUMN service_key TEXT;
+      ALTER TABLE runs ADD COLUMN key_input TEXT;
+      ALTER TABLE runs ADD COLUMN state TEXT;
+      CREATE UNIQUE INDEX runs_service_key ON runs(name, service_key) WHERE kind = 'service';
+      DROP INDEX runs_live;
+      CREATE INDEX runs_live ON runs(status) WHERE status IN ('pending', 'running', 'waiting', 'active');
+
+      CREATE TABLE messages (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        service_run_id TEXT NOT NULL REFERENCES runs(id),
+        kind           TEXT NOT NULL,
+        name           TEXT NOT NULL,
+        payload        TEXT,
+        status         TEXT NOT NULL,
+        attempt        INTEGER NOT NULL DEFAULT 1,
+        sender_run_id  TEXT,
+        sender_op_key  TEXT,
+        wake_at        INTEGER,
+        reply          TEXT,
+        error          TEXT,
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL
+      );
+      CREATE INDEX messages_inbox ON messages(service_run_id, status, id);
+      CREATE INDEX messages_wake ON messages(wake_at) WHERE wake_at IS NOT NULL;
+      CREATE INDEX messages_outbound ON messages(sender_run_id, status) WHERE sender_run_id IS NOT NULL;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

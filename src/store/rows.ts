@@ -11,6 +11,9 @@ export interface RunRow {
   output: string | null;
   error: string | null;
   parentId: string | null;
+  serviceKey: string | null;
+  keyInput: string | null;
+  state: string | null;
   leaseFence: number;
   createdAt: number;
   updatedAt: number;
@@ -79,4 +82,51 @@ export interface RunListFilter {
   status?: string;
   name?: string;
   limit?: number;
+}
+
+export interface MessageRow {
+  id: number;
+  serviceRunId: string;
+  kind: string;
+  name: string;
+  payload: string | null;
+  status: string;
+  attempt: number;
+  senderRunId: string | null;
+  senderOpKey: string | null;
+  wakeAt: number | null;
+  reply: string | null;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewMessage {
+  serviceRunId: string;
+  kind: string;
+  name: string;
+  payload: string | null;
+  senderRunId: string | null;
+  senderOpKey: string | null;
+  now: number;
+}
+
+export interface NewInstance {
+  id: string;
+  name: string;
+  serviceKey: string;
+  keyInput: string | null;
+  status: string;
+  now: number;
+}
+
+export interface InboxCounts {
+  total: number;
+  ready: number;
+  deferred: number;
+  asks: number;
+  sends: number;
+  signals: number;
+  oldestAt: number | null;
+  nextWakeAt: number | null;
 }

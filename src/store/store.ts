@@ -8,8 +8,10 @@ import { VilanoError } from "../shared/index.ts";
 import { migrate } from "./migrate.ts";
 import { openDatabase, type OpenOptions } from "./open.ts";
 import type { EventRow, NewRun, OpRow, OpWrite, RunListFilter, RunRow, SignalRow } from "./rows.ts";
+import { createInboxQueries, type InboxQueries } from "./inbox-queries.ts";
 
-const RUN_COLUMNS = `id, kind, name, status, input, output, error, parent_id AS parentId, lease_fence AS leaseFence,
+const RUN_COLUMNS = `id, kind, name, status, input, output, error, parent_id AS parentId, service_key AS serviceKey,
+  key_input AS keyInput, state, lease_fence AS leaseFence,
   created_at AS createdAt, updated_at AS updatedAt, finished_at AS finishedAt`;
 const OP_COLUMNS = `run_id AS runId, op_key AS opKey, seq, kind, name, status, attempt, result, error,
   wake_at AS wakeAt, meta, updated_at AS updatedAt`;
@@ -24,7 +26,7 @@ export interface DueTimer {
   wakeAt: number;
 }
 
-export interface Store {
+export interface Store extends InboxQueries {
   readonly path: string;
   readonly schemaVersion: number;
   begin(): void;
@@ -49,6 +51,8 @@ export interface Store {
   listRunIdsWithStatus(statuses: readonly string[]): string[];
 
   listOps(runId: string): OpRow[];
+  /** The ops whose keys start with `prefix` (a service turn's scope), in call order. */
+  listOpsWithPrefix(runId: string, prefix: string): OpRow[];
   getOp(runId: string, opKey: string): OpRow | null;
   putOp(op: OpWrite): void;
   firstWaitingSignalOp(runId: string, signalName: string): OpRow | null;
@@ -106,6 +110,9 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     setMeta: db.query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
     runIdsWithStatus: db.query<{ id: string }, [string]>("SELECT id FROM runs WHERE status = ? ORDER BY created_at, id"),
     listOps: db.query<OpRow, [string]>(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = ? ORDER BY seq`),
+    listOpsWithPrefix: db.query<OpRow, [string, string, string]>(
+      `SELECT ${OP_COLUMNS} FROM ops WHERE run_id = ? AND op_key >= ? AND op_key < ? ORDER BY seq`,
+    ),
     getOp: db.query<OpRow, [string, string]>(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = ? AND op_key = ?`),
     putOp: db.query(
       `INSERT INTO ops (run_id, op_key, seq, kind, name, status, attempt, result, error, wake_at, meta, updated_at)
@@ -126,7 +133,10 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
       `SELECT run_id AS runId, op_key AS opKey, kind, name, status, attempt, wake_at AS wakeAt
        FROM ops WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at LIMIT ?`,
     ),
-    nextWake: db.query<{ at: number | null }, []>("SELECT MIN(wake_at) AS at FROM ops WHERE wake_at IS NOT NULL"),
+    nextWake: db.query<{ at: number | null }, []>(
+      `SELECT MIN(at) AS at FROM (SELECT MIN(wake_at) AS at FROM ops WHERE wake_at IS NOT NULL
+         UNION ALL SELECT MIN(wake_at) FROM messages WHERE wake_at IS NOT NULL)`,
+    ),
     // Two plain statements beat one INSERT with a sub-select and RETURNING (which builds a
     // temporary table per call): the event append is on every op's hot path.
     lastEventSeq: db.query<{ seq: number | null }, [string]>("SELECT MAX(seq) AS seq FROM events WHERE run_id = ?"),
@@ -158,6 +168,7 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
   };
 
   return {
+    ...createInboxQueries(db),
     path,
     schemaVersion,
     begin: () => guard("begin", () => q.begin.run()),
@@ -207,6 +218,7 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     listRunIdsWithStatus: (statuses) => statuses.flatMap((s) => q.runIdsWithStatus.all(s).map((r) => r.id)),
 
     listOps: (runId) => q.listOps.all(runId),
+    listOpsWithPrefix: (runId, prefix) => q.listOpsWithPrefix.all(runId, prefix, `${prefix}\uffff`),
     getOp: (runId, opKey) => q.getOp.get(runId, opKey),
     putOp: (o) =>
       void q.putOp.run(o.runId, o.opKey, o.seq, o.kind, o.name, o.status, o.attempt, o.result, o.error, o.wakeAt, o.meta, o.now),

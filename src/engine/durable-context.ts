@@ -1,6 +1,7 @@
 /**
- * The `ctx` handed to workflow code. Every durable member resolves from history by op key when the
- * op is recorded, and otherwise reports to the kernel and waits for the commit before returning.
+ * The `ctx` handed to workflow code and service turns. Every durable member resolves from history
+ * by op key when the op is recorded, and otherwise reports to the kernel and waits for the commit
+ * before returning. Service-only members throw `wrong_context` in a workflow.
  */
 import {
   NondeterminismError,
@@ -15,17 +16,28 @@ import {
   type FailureBody,
   type HistoryOp,
 } from "../shared/index.ts";
-import type { LogFields, StepControl, StepOptions, WorkflowContext } from "../sdk/index.ts";
+import type { LogFields, ServiceContext, StepControl, StepOptions } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { History, RequestedOp } from "./history.ts";
 import type { ActivationHost } from "./host.ts";
+import { createServiceCalls } from "./service-calls.ts";
 import { runAttempt } from "./step-attempt.ts";
+import { workflowTurnControls, type TurnControls } from "./turn-controls.ts";
 
-const parseStored = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
+export const parseStored = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
 
-export function createWorkflowContext(runId: string, history: History, host: ActivationHost, state: ActivationState): WorkflowContext {
-  /** Next op in call order; a mismatch with history ends the run with `nondeterminism`. */
-  const next = (kind: string, name: string, key: string | undefined) => {
+/** Assigns the next op its key and position; a mismatch with history ends the run (`nondeterminism`). */
+export type NextOp = (kind: string, name: string, key: string | undefined) => ReturnType<History["next"]>;
+
+/** Builds the context. Workflows get `workflowTurnControls` (service-only members that throw). */
+export function createDurableContext(
+  runId: string,
+  history: History,
+  host: ActivationHost,
+  state: ActivationState,
+  turn: TurnControls = workflowTurnControls,
+): ServiceContext {
+  const next: NextOp = (kind, name, key) => {
     if (key !== undefined && (typeof key !== "string" || key === "")) {
       throw new VilanoError("validation_failed", `op key must be a non-empty string, got ${JSON.stringify(key)}`);
     }
@@ -92,6 +104,10 @@ export function createWorkflowContext(runId: string, history: History, host: Act
 
   return {
     runId,
+    ...createServiceCalls(next, state),
+    mailbox: () => turn.mailbox(next),
+    defer: (options) => turn.defer(options),
+    reject: (options) => turn.reject(options),
 
     async step(name, fn, options) {
       state.guard();

@@ -1,0 +1,51 @@
+/**
+ * Refs for scripts (`rt.connect`): sends and asks go straight to the kernel, without a run. An ask
+ * waits in memory for its message to finish; its timeout stops the waiting, not the handling.
+ */
+import { createRef, type RefTransport } from "../engine/index.ts";
+import type { Kernel } from "../kernel/index.ts";
+import type { AnyServiceDefinition, ServiceRef, ServiceStatus } from "../sdk/index.ts";
+import { parseDuration, ServiceCallError, toOptionalJson, VilanoError, type FailureBody } from "../shared/index.ts";
+
+export function createExternalRef<D extends AnyServiceDefinition>(kernel: Kernel, definition: D, serviceRunId: string): ServiceRef<D> {
+  const transport: RefTransport = {
+    async call(c) {
+      const name = `${definition.name}.${c.handler}`;
+      const payload = toOptionalJson(c.payload, `the payload of ${name}`);
+      const timeoutMs = c.kind === "ask" && c.options?.timeout !== undefined ? parseDuration(c.options.timeout, `timeout of ask ${name}`) : null;
+      const sent = await kernel.enqueue({
+        serviceRunId,
+        kind: c.kind,
+        handler: c.handler,
+        payload,
+        maxQueued: definition.mailbox?.maxQueued ?? null,
+      });
+      if (!sent.ok) throw new ServiceCallError(serviceRunId, name, sent.error);
+      if (c.kind !== "ask") return undefined;
+      const signal = timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs);
+      let message;
+      try {
+        message = await kernel.waitForMessage(sent.messageId, signal);
+      } catch (error) {
+        if (signal?.aborted && error === signal.reason) {
+          throw new ServiceCallError(serviceRunId, name, {
+            name: "AskTimeoutError",
+            message: `no reply from ${serviceRunId} within ${c.options!.timeout}`,
+            code: "ask_timeout",
+            family: "timeout",
+            retryable: false,
+          });
+        }
+        throw error;
+      }
+      if (message.status === "done") return message.reply === null ? undefined : JSON.parse(message.reply);
+      throw new ServiceCallError(serviceRunId, name, JSON.parse(message.error!) as FailureBody);
+    },
+    async status() {
+      const run = kernel.getRun(serviceRunId);
+      if (!run) throw new VilanoError("not_found", `service instance ${serviceRunId} does not exist`);
+      return run.status as ServiceStatus;
+    },
+  };
+  return createRef(definition, serviceRunId, transport);
+}

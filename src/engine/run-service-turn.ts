@@ -1,0 +1,93 @@
+/**
+ * Runs one service turn: replays the turn (scoped to its message) from the top, runs `init` when
+ * the instance has no state yet, calls the handler for the message and says how the turn ended.
+ * State is replaced only when the handler's result has its own `state` property.
+ */
+import {
+  resolveRetryPolicy,
+  toFailureBody,
+  toOptionalJson,
+  VilanoError,
+  type ActivationResult,
+  type HistoryOp,
+  type TurnInput,
+} from "../shared/index.ts";
+import type { AnyServiceDefinition } from "../sdk/index.ts";
+import { createActivationState } from "./activation-state.ts";
+import { createDurableContext } from "./durable-context.ts";
+import { createHistory } from "./history.ts";
+import type { ActivationHost } from "./host.ts";
+import { endedEarly } from "./run-workflow.ts";
+import { serviceTurnControls } from "./turn-controls.ts";
+
+export interface TurnActivationInput {
+  runId: string;
+  ops: readonly HistoryOp[];
+  turn: TurnInput;
+}
+
+const GROUP = { send: "onSend", ask: "onAsk", signal: "onSignal" } as const;
+const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
+
+export async function runServiceTurn(definition: AnyServiceDefinition, activation: TurnActivationInput, host: ActivationHost): Promise<ActivationResult> {
+  const { turn } = activation;
+  const state = createActivationState(host);
+  const scope = `m${turn.message.id}/`;
+  const ctx = createDurableContext(activation.runId, createHistory(activation.ops, scope), host, state, serviceTurnControls(turn.mailbox, state));
+  const group = GROUP[turn.message.kind];
+  const handlers = definition[group] as Record<string, (payload: unknown, state: unknown, ctx: unknown) => unknown>;
+  const handler = Object.hasOwn(handlers, turn.message.name) ? handlers[turn.message.name] : undefined;
+  if (!handler) {
+    const known = Object.keys(handlers);
+    const error = new VilanoError(
+      "validation_failed",
+      `service "${definition.name}" has no ${group} handler "${turn.message.name}" (it has: ${known.length ? known.join(", ") : "none"})`,
+    );
+    return { type: "rejected", error: { ...toFailureBody(error), retryable: false } };
+  }
+
+  let settled: { ok: true; value: unknown; initState?: unknown } | { ok: false; error: unknown };
+  try {
+    let current = parse(turn.state);
+    let initState: { value: unknown } | undefined;
+    if (turn.state === null && definition.init) {
+      current = await definition.init(parse(turn.keyInput), ctx);
+      initState = { value: current };
+    }
+    const value = await handler(parse(turn.message.payload), current, ctx);
+    settled = initState ? { ok: true, value, initState: initState.value } : { ok: true, value };
+  } catch (error) {
+    settled = { ok: false, error };
+  }
+  await state.settle();
+
+  const ended = endedEarly(state);
+  if (ended) return ended;
+  const retry = resolveRetryPolicy(definition.retry);
+  if (!settled.ok) return { type: "turn_failed", error: toFailureBody(settled.error), retry };
+  try {
+    return completeTurn(definition.name, turn, settled.value, "initState" in settled ? { value: settled.initState } : undefined);
+  } catch (error) {
+    return { type: "turn_failed", error: { ...toFailureBody(error), retryable: false }, retry };
+  }
+}
+
+/** Validates the handler's result and encodes what the turn commits. */
+function completeTurn(service: string, turn: TurnInput, result: unknown, initState: { value: unknown } | undefined): ActivationResult {
+  const where = `${service}.${turn.message.name}`;
+  if (result !== undefined && (typeof result !== "object" || result === null || Array.isArray(result))) {
+    throw new VilanoError("validation_failed", `handler ${where} must return an object { state?, reply?, stop? } or nothing, got ${JSON.stringify(result)}`);
+  }
+  const r = (result ?? {}) as { state?: unknown; reply?: unknown; stop?: unknown };
+  if (turn.message.kind === "ask" && !Object.hasOwn(r, "reply")) {
+    throw new VilanoError("validation_failed", `ask handler ${where} must return { reply }`);
+  }
+  const completed: ActivationResult & { type: "turn_completed" } = {
+    type: "turn_completed",
+    reply: turn.message.kind === "ask" ? toOptionalJson(r.reply, `the reply of ${where}`) : null,
+    stop: r.stop === true,
+  };
+  if (Object.hasOwn(r, "state")) completed.state = toOptionalJson(r.state, `the state returned by ${where}`);
+  else if (initState) completed.state = toOptionalJson(initState.value, `the state returned by ${service}.init`);
+  return completed;
+}

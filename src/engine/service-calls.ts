@@ -1,0 +1,78 @@
+/**
+ * `ctx.connect` and the refs it returns inside a run: connect, send, signal, ask and status are
+ * durable ops, resolved from history on replay. An ask suspends the run until the reply commits.
+ */
+import { parseDuration, ServiceCallError, toJson, toOptionalJson, VilanoError, type FailureBody, type HistoryOp } from "../shared/index.ts";
+import { isServiceDefinition, type AnyServiceDefinition, type DurableContext, type ServiceStatus } from "../sdk/index.ts";
+import type { ActivationState } from "./activation-state.ts";
+import type { NextOp } from "./durable-context.ts";
+import { computeKey, createRef, type RefCall } from "./service-ref.ts";
+
+const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
+
+export function createServiceCalls(next: NextOp, state: ActivationState): Pick<DurableContext, "connect"> {
+  /** Resolves a recorded op: its value, its stored failure, or a suspension while it waits. */
+  const fromHistory = (recorded: HistoryOp, serviceRunId: string, name: string): unknown => {
+    if (recorded.status === "completed") return parse(recorded.result);
+    if (recorded.status === "failed") throw new ServiceCallError(serviceRunId, name, JSON.parse(recorded.error!) as FailureBody);
+    return state.suspend(`waiting for ${name}`);
+  };
+
+  async function call(definition: AnyServiceDefinition, serviceRunId: string, c: RefCall): Promise<unknown> {
+    state.guard();
+    const name = c.kind === "signal" ? `${definition.name}.signal:${c.handler}` : `${definition.name}.${c.handler}`;
+    const payload = toOptionalJson(c.payload, `the payload of ${name}`);
+    const maxQueued = definition.mailbox?.maxQueued ?? null;
+    if (c.kind === "ask") {
+      const timeoutMs = c.options?.timeout === undefined ? null : parseDuration(c.options.timeout, `timeout of ask ${name}`);
+      const { op, recorded } = next("ask", name, undefined);
+      if (recorded) return fromHistory(recorded, serviceRunId, name);
+      const res = await state.track(
+        state.report({ type: "ask", opKey: op.opKey, seq: op.seq, name, serviceRunId, handler: c.handler, payload, maxQueued, timeoutMs }),
+      );
+      if (res.outcome === "failed") throw new ServiceCallError(serviceRunId, name, res.error);
+      return state.suspend(`waiting for the reply to ${name}`);
+    }
+    const { op, recorded } = next("send", name, undefined);
+    if (recorded) return fromHistory(recorded, serviceRunId, name);
+    const res = await state.track(
+      state.report({ type: "send", opKey: op.opKey, seq: op.seq, name, messageKind: c.kind, serviceRunId, handler: c.handler, payload, maxQueued }),
+    );
+    if (res.outcome === "failed") throw new ServiceCallError(serviceRunId, name, res.error);
+    return undefined;
+  }
+
+  async function status(definition: AnyServiceDefinition, serviceRunId: string): Promise<ServiceStatus> {
+    state.guard();
+    const { op, recorded } = next("service_status", definition.name, undefined);
+    if (recorded) return fromHistory(recorded, serviceRunId, `${definition.name} status`) as ServiceStatus;
+    const res = await state.report({ type: "service_status", opKey: op.opKey, seq: op.seq, name: definition.name, serviceRunId });
+    return parse(res.outcome === "value" ? res.value : null) as ServiceStatus;
+  }
+
+  return {
+    async connect(definition, keyInput, options) {
+      state.guard();
+      if (!isServiceDefinition(definition)) {
+        throw new VilanoError("validation_failed", "ctx.connect() needs a service() definition as its first argument");
+      }
+      const key = computeKey(definition, keyInput);
+      const keyInputJson = toJson(keyInput, `the key input of service "${definition.name}"`);
+      const mustExist = options?.mustExist === true;
+      const { op, recorded } = next("connect", definition.name, undefined);
+      const label = `${definition.name}[${key}]`;
+      let serviceRunId: string;
+      if (recorded) {
+        serviceRunId = (fromHistory(recorded, label, "connect") as { serviceRunId: string }).serviceRunId;
+      } else {
+        const res = await state.report({ type: "connect", opKey: op.opKey, seq: op.seq, name: definition.name, key, keyInput: keyInputJson, mustExist });
+        if (res.outcome === "failed") throw new ServiceCallError(label, "connect", res.error);
+        serviceRunId = (JSON.parse(res.outcome === "value" ? res.value : "{}") as { serviceRunId: string }).serviceRunId;
+      }
+      return createRef(definition, serviceRunId, {
+        call: (c) => call(definition, serviceRunId, c),
+        status: () => status(definition, serviceRunId),
+      }) as never;
+    },
+  };
+}

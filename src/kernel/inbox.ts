@@ -1,0 +1,148 @@
+/**
+ * Service instances and their inboxes: create-or-get an instance, enqueue mail (bounded, refused
+ * once stopped, every refusal recorded), route a finished message's reply or error back to whoever
+ * asked, and stop an instance.
+ */
+import { VilanoError, type FailureBody } from "../shared/index.ts";
+import type { MessageRow, RunRow } from "../store/index.ts";
+import { appendEvent, requireRun, wakeRun, type KernelContext } from "./context.ts";
+import type { Tx } from "./group-commit.ts";
+import { MESSAGE_STATUS, OP_STATUS, SERVICE_STATUS } from "./types.ts";
+
+/** Instance ids are derived from the service name and key, so connect is idempotent. */
+export const instanceId = (service: string, key: string): string => `svc:${service}:${key}`;
+
+export interface ConnectRequest {
+  service: string;
+  key: string;
+  keyInput: string | null;
+  mustExist: boolean;
+}
+
+export function connectInstance(k: KernelContext, tx: Tx, req: ConnectRequest): { run: RunRow; created: boolean } {
+  const id = instanceId(req.service, req.key);
+  const existing = k.store.getRun(id);
+  if (existing) return { run: existing, created: false };
+  if (req.mustExist) {
+    throw new VilanoError("not_found", `service "${req.service}" has no instance with key ${JSON.stringify(req.key)}`, {
+      details: { service: req.service, key: req.key },
+    });
+  }
+  k.store.insertInstance({ id, name: req.service, serviceKey: req.key, keyInput: req.keyInput, status: SERVICE_STATUS.idle, now: tx.now });
+  appendEvent(k, tx, id, "instance_created", { service: req.service, key: req.key });
+  return { run: k.store.getRun(id)!, created: true };
+}
+
+export interface EnqueueRequest {
+  serviceRunId: string;
+  kind: "send" | "ask" | "signal";
+  handler: string;
+  payload: string | null;
+  sender: { runId: string; opKey: string } | null;
+  maxQueued: number | null;
+}
+
+export type EnqueueResult = { ok: true; messageId: number } | { ok: false; error: FailureBody };
+
+export function kernelFailure(code: string, message: string, details?: unknown): FailureBody {
+  const body: FailureBody = { name: "ServiceError", message, code, family: "application", retryable: false };
+  if (details !== undefined) body.details = details;
+  return body;
+}
+
+/** Enqueues a message; a refusal is a result (not a throw) so that its record commits. */
+export function enqueueMessage(k: KernelContext, tx: Tx, req: EnqueueRequest): EnqueueResult {
+  const run = requireRun(k, req.serviceRunId);
+  if (run.kind !== "service") {
+    throw new VilanoError("validation_failed", `run ${run.id} is a ${run.kind}, not a service instance`);
+  }
+  const refuse = (code: string, message: string): EnqueueResult => {
+    appendEvent(k, tx, run.id, "message_rejected", { kind: req.kind, name: req.handler, reason: code, ...(req.sender ? { from: req.sender.runId } : {}) });
+    return { ok: false, error: kernelFailure(code, message, { serviceRunId: run.id, handler: req.handler }) };
+  };
+  if (run.status === SERVICE_STATUS.stopped) {
+    return refuse("service_stopped", `service instance ${run.id} is stopped; ${req.kind} "${req.handler}" was rejected`);
+  }
+  if (req.maxQueued !== null && k.store.inboxCounts(run.id).total >= req.maxQueued) {
+    return refuse("service_overloaded", `service instance ${run.id} has ${req.maxQueued} queued messages (its limit); ${req.kind} "${req.handler}" was rejected`);
+  }
+  const messageId = k.store.insertMessage({
+    serviceRunId: run.id,
+    kind: req.kind,
+    name: req.handler,
+    payload: req.payload,
+    senderRunId: req.sender?.runId ?? null,
+    senderOpKey: req.sender?.opKey ?? null,
+    now: tx.now,
+  });
+  appendEvent(k, tx, run.id, "message_enqueued", { messageId, kind: req.kind, name: req.handler, ...(req.sender ? { from: req.sender.runId } : {}) });
+  if (run.status === SERVICE_STATUS.idle) {
+    k.store.setRunStatus(run.id, SERVICE_STATUS.pending, tx.now);
+    const pending = { ...run, status: SERVICE_STATUS.pending };
+    tx.after(() => k.dispatch(pending));
+  }
+  return { ok: true, messageId };
+}
+
+/** Marks a message finished and hands its outcome to the asking run's op, or to an external waiter. */
+export function finishMessage(
+  k: KernelContext,
+  tx: Tx,
+  message: MessageRow,
+  outcome: { status: "done"; reply: string | null } | { status: "failed" | "cancelled"; error: FailureBody },
+): void {
+  const error = outcome.status === "done" ? null : JSON.stringify(outcome.error);
+  const reply = outcome.status === "done" ? outcome.reply : null;
+  k.store.updateMessage(message.id, { status: outcome.status, reply, error }, tx.now);
+  if (message.kind !== "ask") return;
+  if (message.senderRunId && message.senderOpKey) {
+    const op = k.store.getOp(message.senderRunId, message.senderOpKey);
+    if (op && op.status === OP_STATUS.waiting) {
+      k.store.putOp({
+        ...op,
+        status: outcome.status === "done" ? OP_STATUS.completed : OP_STATUS.failed,
+        result: reply,
+        error,
+        wakeAt: null,
+        now: tx.now,
+      });
+      appendEvent(k, tx, message.senderRunId, "ask_replied", { opKey: op.opKey, messageId: message.id, outcome: outcome.status });
+      wakeRun(k, tx, message.senderRunId);
+    }
+    return;
+  }
+  const finished = k.store.getMessage(message.id)!;
+  tx.after(() => k.notifyMessage(finished));
+}
+
+/**
+ * Stops an instance: its backlog fails with `service_stopped`, its waits are cancelled, mail it sent
+ * that was not handled yet is cancelled, and new mail is refused from now on.
+ */
+export function stopInstance(k: KernelContext, tx: Tx, runId: string, reason: string): RunRow {
+  const run = requireRun(k, runId);
+  if (run.kind !== "service") throw new VilanoError("validation_failed", `run ${runId} is a ${run.kind}, not a service instance`);
+  if (run.status === SERVICE_STATUS.stopped) return run;
+  // Stopped first, so nothing below can wake it again.
+  k.store.setRunStatus(runId, SERVICE_STATUS.stopped, tx.now);
+  k.store.bumpFence(runId, tx.now);
+  const stopped = kernelFailure("service_stopped", `service instance ${runId} was stopped (${reason})`, { serviceRunId: runId });
+  for (const message of k.store.openMessages(runId)) finishMessage(k, tx, message, { status: "failed", error: stopped });
+  cancelOutbound(k, tx, runId, "stopped");
+  k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
+  appendEvent(k, tx, runId, "instance_stopped", { reason });
+  if (run.status === SERVICE_STATUS.active) tx.after(() => k.abortActivation(runId));
+  const finished = k.store.getRun(runId)!;
+  tx.after(() => k.notifyTerminal(finished));
+  return finished;
+}
+
+export const MESSAGE_DONE_STATUSES: readonly string[] = [MESSAGE_STATUS.done, MESSAGE_STATUS.failed, MESSAGE_STATUS.cancelled];
+
+/** Cancels the mail a finished run sent that no turn has picked up yet. */
+export function cancelOutbound(k: KernelContext, tx: Tx, senderRunId: string, why: string): void {
+  for (const message of k.store.openOutbound(senderRunId)) {
+    finishMessage(k, tx, message, { status: "cancelled", error: kernelFailure("cancelled", `the sender ${senderRunId} was ${why}`) });
+    appendEvent(k, tx, message.serviceRunId, "message_cancelled", { messageId: message.id, reason: `sender ${why}` });
+  }
+}

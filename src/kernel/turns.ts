@@ -1,0 +1,161 @@
+/**
+ * Service turns: one at a time per instance. A turn is leased on the instance's current message
+ * (a suspended or interrupted turn's message first, else the oldest ready one), and its result —
+ * new state, reply, message completion, the asker's wake-up — commits in one command, so a reply
+ * never exists without its state or the reverse.
+ */
+import { decideRetry, type MailboxView, type TurnInput } from "../shared/index.ts";
+import type { MessageRow, RunRow } from "../store/index.ts";
+import { appendEvent, type KernelContext } from "./context.ts";
+import type { Tx } from "./group-commit.ts";
+import { finishMessage, stopInstance } from "./inbox.ts";
+import { MESSAGE_STATUS, SERVICE_STATUS, type Activation, type ActivationResult } from "./types.ts";
+
+/** Op keys inside a turn are scoped to its message. */
+export const turnScope = (messageId: number): string => `m${messageId}/`;
+
+export function activateTurn(k: KernelContext, tx: Tx, run: RunRow): Activation | null {
+  let message = k.store.activeMessage(run.id);
+  if (message && message.wakeAt !== null) {
+    // Its retry is still backing off; the message timer will make the instance pending again.
+    k.store.setRunStatus(run.id, SERVICE_STATUS.waiting, tx.now);
+    return null;
+  }
+  if (!message) {
+    const next = k.store.nextReadyMessage(run.id);
+    if (!next) {
+      k.store.setRunStatus(run.id, SERVICE_STATUS.idle, tx.now);
+      return null;
+    }
+    k.store.updateMessage(next.id, { status: MESSAGE_STATUS.active }, tx.now);
+    message = { ...next, status: MESSAGE_STATUS.active };
+    appendEvent(k, tx, run.id, "turn_started", { messageId: message.id, kind: message.kind, name: message.name, attempt: message.attempt });
+  }
+  k.store.setRunStatus(run.id, SERVICE_STATUS.active, tx.now);
+  const fence = k.store.bumpFence(run.id, tx.now);
+  const turn: TurnInput = {
+    message: { id: message.id, kind: message.kind as TurnInput["message"]["kind"], name: message.name, payload: message.payload, attempt: message.attempt },
+    state: run.state,
+    keyInput: run.keyInput,
+    mailbox: mailboxView(k, run.id, message),
+  };
+  return {
+    run: { ...run, status: SERVICE_STATUS.active, leaseFence: fence },
+    fence,
+    ops: k.store.listOpsWithPrefix(run.id, turnScope(message.id)),
+    turn,
+  };
+}
+
+function mailboxView(k: KernelContext, runId: string, current: MessageRow): MailboxView {
+  const c = k.store.inboxCounts(runId);
+  const queued: MailboxView["queued"] = {
+    total: c.total,
+    ready: c.ready,
+    deferred: c.deferred,
+    asks: c.asks,
+    sends: c.sends,
+    signals: c.signals,
+  };
+  if (c.oldestAt !== null) queued.oldestAt = c.oldestAt;
+  if (c.nextWakeAt !== null) queued.nextWakeAt = c.nextWakeAt;
+  return {
+    current: { id: current.id, kind: current.kind as MailboxView["current"]["kind"], name: current.name, attempt: current.attempt, enqueuedAt: current.createdAt },
+    queued,
+  };
+}
+
+export function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: ActivationResult): void {
+  const message = k.store.activeMessage(run.id);
+  if (!message) return;
+  const base = { messageId: message.id, kind: message.kind, name: message.name, attempt: message.attempt };
+  switch (result.type) {
+    case "aborted":
+      return;
+    case "suspended":
+      if (k.store.getWakePending(run.id)) {
+        k.store.setWakePending(run.id, false);
+        becomePending(k, tx, run);
+      } else {
+        k.store.setRunStatus(run.id, SERVICE_STATUS.waiting, tx.now);
+      }
+      return;
+    case "completed":
+    case "turn_completed": {
+      const stop = result.type === "turn_completed" && result.stop;
+      if (result.type === "turn_completed" && result.state !== undefined) k.store.setState(run.id, result.state, tx.now);
+      finishMessage(k, tx, message, { status: "done", reply: result.type === "turn_completed" ? result.reply : null });
+      appendEvent(k, tx, run.id, "turn_completed", { ...base, ...(stop ? { stop: true } : {}) });
+      if (stop) {
+        stopInstance(k, tx, run.id, "a handler returned stop: true");
+        return;
+      }
+      break;
+    }
+    case "failed":
+    case "turn_failed": {
+      const decision =
+        result.type === "turn_failed"
+          ? decideRetry(result.retry, result.error, message.attempt, `${run.id}|${turnScope(message.id)}`)
+          : { decision: "non_retryable" as const, attempt: message.attempt, maxAttempts: 1 };
+      appendEvent(k, tx, run.id, "turn_failed", {
+        ...base,
+        error: result.error.message,
+        family: result.error.family,
+        decision: decision.decision,
+        ...(decision.delayMs !== undefined ? { delayMs: decision.delayMs } : {}),
+      });
+      if (decision.decision === "scheduled") {
+        const wakeAt = tx.now + decision.delayMs!;
+        k.store.updateMessage(message.id, { status: MESSAGE_STATUS.active, attempt: message.attempt + 1, wakeAt }, tx.now);
+        k.store.setRunStatus(run.id, SERVICE_STATUS.waiting, tx.now);
+        tx.after(() => k.armTimer(wakeAt));
+        return;
+      }
+      finishMessage(k, tx, message, { status: "failed", error: result.error });
+      appendEvent(k, tx, run.id, "message_failed", { messageId: message.id, code: result.error.code ?? "error" });
+      break;
+    }
+    case "rejected":
+      finishMessage(k, tx, message, { status: "failed", error: result.error });
+      appendEvent(k, tx, run.id, "message_failed", { messageId: message.id, code: "service_turn_rejected" });
+      break;
+    case "deferred": {
+      const wakeAt = tx.now + result.delayMs;
+      k.store.updateMessage(message.id, { status: MESSAGE_STATUS.deferred, attempt: message.attempt + 1, wakeAt }, tx.now);
+      appendEvent(k, tx, run.id, "message_deferred", { ...base, delayMs: result.delayMs, ...(result.reason ? { reason: result.reason } : {}) });
+      tx.after(() => k.armTimer(wakeAt));
+      break;
+    }
+  }
+  // The message is settled: go on with the next ready one, or rest.
+  k.store.setWakePending(run.id, false);
+  if (k.store.nextReadyMessage(run.id)) becomePending(k, tx, run);
+  else {
+    k.store.setRunStatus(run.id, SERVICE_STATUS.idle, tx.now);
+    appendEvent(k, tx, run.id, "instance_idle");
+  }
+}
+
+function becomePending(k: KernelContext, tx: Tx, run: RunRow): void {
+  k.store.setRunStatus(run.id, SERVICE_STATUS.pending, tx.now);
+  const pending = { ...run, status: SERVICE_STATUS.pending };
+  tx.after(() => k.dispatch(pending));
+}
+
+/** A message timer fired: a deferred message is ready again, or a turn's retry is due. */
+export function fireMessageTimer(k: KernelContext, tx: Tx, message: MessageRow): void {
+  const run = k.store.getRun(message.serviceRunId);
+  if (message.status === MESSAGE_STATUS.deferred) {
+    k.store.updateMessage(message.id, { status: MESSAGE_STATUS.queued }, tx.now);
+    // A busy instance picks it up after its current turn; only an idle one needs waking.
+    if (run?.status === SERVICE_STATUS.idle) becomePending(k, tx, run);
+  } else if (message.status === MESSAGE_STATUS.active) {
+    k.store.updateMessage(message.id, { status: MESSAGE_STATUS.active }, tx.now);
+    if (run?.status === SERVICE_STATUS.waiting) becomePending(k, tx, run);
+  } else {
+    // Finished meanwhile (stopped, cancelled): just clear the timer.
+    k.store.updateMessage(message.id, { status: message.status, reply: message.reply, error: message.error }, tx.now);
+  }
+}
+

@@ -1,0 +1,168 @@
+/**
+ * `service()`: defines a durable keyed agent. Each key gets one instance with durable state and an
+ * inbox; messages (sends, asks, signals) are handled one turn at a time, in order. The definition
+ * is a plain object tagged `kind: "service"`, so it works across copies of the SDK.
+ */
+import { isValidName, VilanoError, type Duration, type RetryOptions } from "../shared/index.ts";
+import type { ServiceContext } from "./context.ts";
+
+/** What a handler returns: state is replaced only when `state` is present; asks need `reply`. */
+export interface HandlerResult<S, R = unknown> {
+  state?: S;
+  reply?: R;
+  /** Stop the instance after this turn: its backlog fails and new mail is rejected. */
+  stop?: boolean;
+}
+
+// `any` in the payload position lets each handler declare its own payload type, which refs then check.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Payload = any;
+
+export type SendHandler<S> = (payload: Payload, state: S, ctx: ServiceContext) => Promise<HandlerResult<S, never> | void> | HandlerResult<S, never> | void;
+export type AskHandler<S> = (payload: Payload, state: S, ctx: ServiceContext) => Promise<HandlerResult<S>> | HandlerResult<S>;
+
+export interface MailboxOptions {
+  /** New messages are rejected with `service_overloaded` while this many are queued. */
+  maxQueued: number;
+  overload?: "reject_new";
+}
+
+export interface ServiceOptions<
+  KI,
+  S,
+  Sends extends Record<string, SendHandler<S>>,
+  Asks extends Record<string, AskHandler<S>>,
+  Signals extends Record<string, SendHandler<S>>,
+> {
+  /** Unique within a project. */
+  name: string;
+  /** The instance key for a key input; must be pure. */
+  key: (input: KI) => string;
+  /** Runs inside the first turn of an instance that has no state, and commits with it. */
+  init?: (input: KI, ctx: ServiceContext) => S | Promise<S>;
+  // The mapped half gives each handler its contextual `state: S`; the generic half keeps its payload type.
+  onSend?: Sends & { [K in keyof Sends]: SendHandler<S> };
+  onAsk?: Asks & { [K in keyof Asks]: AskHandler<S> };
+  onSignal?: Signals & { [K in keyof Signals]: SendHandler<S> };
+  /** Retry policy for failed turns. */
+  retry?: RetryOptions;
+  mailbox?: MailboxOptions;
+  discovery?: { singletonRole?: string };
+}
+
+export interface ServiceDefinition<
+  KI = unknown,
+  S = unknown,
+  Sends extends Record<string, SendHandler<S>> = Record<string, SendHandler<S>>,
+  Asks extends Record<string, AskHandler<S>> = Record<string, AskHandler<S>>,
+  Signals extends Record<string, SendHandler<S>> = Record<string, SendHandler<S>>,
+> {
+  readonly kind: "service";
+  readonly name: string;
+  readonly key: (input: KI) => string;
+  readonly init?: (input: KI, ctx: ServiceContext) => S | Promise<S>;
+  readonly onSend: Sends;
+  readonly onAsk: Asks;
+  readonly onSignal: Signals;
+  readonly retry?: RetryOptions;
+  readonly mailbox?: MailboxOptions;
+  readonly discovery?: { singletonRole?: string };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyServiceDefinition = ServiceDefinition<any, any, any, any, any>;
+
+/**
+ * Defines a service.
+ * @example
+ * export const counter = service({
+ *   name: "counter",
+ *   key: (input: { id: string }) => input.id,
+ *   init: async () => ({ count: 0 }),
+ *   onSend: { add: async (p: { by: number }, state) => ({ state: { count: state.count + p.by } }) },
+ *   onAsk: { get: async (_p: void, state) => ({ reply: state.count }) },
+ * });
+ */
+export function service<
+  KI,
+  S,
+  Sends extends Record<string, SendHandler<S>> = {},
+  Asks extends Record<string, AskHandler<S>> = {},
+  Signals extends Record<string, SendHandler<S>> = {},
+>(options: ServiceOptions<KI, S, Sends, Asks, Signals>): ServiceDefinition<KI, S, Sends, Asks, Signals> {
+  if (!options || typeof options !== "object") throw new VilanoError("validation_failed", "service() needs an options object");
+  const { name } = options;
+  if (typeof name !== "string" || !isValidName(name)) {
+    throw new VilanoError(
+      "validation_failed",
+      `invalid service name ${JSON.stringify(name)}: use letters, digits, "_", "." or "-", starting with a letter or "_"`,
+    );
+  }
+  if (typeof options.key !== "function") throw new VilanoError("validation_failed", `service "${name}" needs a key function`);
+  if (options.init !== undefined && typeof options.init !== "function") {
+    throw new VilanoError("validation_failed", `service "${name}": init must be a function`);
+  }
+  const handlers = (group: string, map: unknown) => {
+    if (map === undefined) return {};
+    if (typeof map !== "object" || map === null) throw new VilanoError("validation_failed", `service "${name}": ${group} must be an object of handlers`);
+    for (const [handler, fn] of Object.entries(map)) {
+      if (typeof fn !== "function") throw new VilanoError("validation_failed", `service "${name}": ${group}.${handler} must be a function`);
+    }
+    return Object.freeze({ ...map });
+  };
+  const mailbox = options.mailbox;
+  if (mailbox !== undefined && (typeof mailbox.maxQueued !== "number" || !Number.isInteger(mailbox.maxQueued) || mailbox.maxQueued < 1)) {
+    throw new VilanoError("validation_failed", `service "${name}": mailbox.maxQueued must be a whole number >= 1, got ${JSON.stringify(mailbox.maxQueued)}`);
+  }
+  const definition = {
+    kind: "service" as const,
+    name,
+    key: options.key,
+    onSend: handlers("onSend", options.onSend) as Sends,
+    onAsk: handlers("onAsk", options.onAsk) as Asks,
+    onSignal: handlers("onSignal", options.onSignal) as Signals,
+    ...(options.init ? { init: options.init } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
+    ...(mailbox ? { mailbox } : {}),
+    ...(options.discovery ? { discovery: options.discovery } : {}),
+  };
+  return Object.freeze(definition);
+}
+
+/** Whether a value looks like a service definition (by shape, not class). */
+export function isServiceDefinition(value: unknown): value is AnyServiceDefinition {
+  if (!value || typeof value !== "object") return false;
+  const v = value as { kind?: unknown; name?: unknown; key?: unknown };
+  return v.kind === "service" && typeof v.name === "string" && typeof v.key === "function";
+}
+
+export interface AskOptions {
+  /** Fail with `ask_timeout` when no reply arrives within this duration. */
+  timeout?: Duration;
+}
+
+/** The status of a service instance. */
+export type ServiceStatus = "idle" | "pending" | "active" | "waiting" | "stopped";
+
+type PayloadOf<H> = H extends (payload: infer P, ...rest: never[]) => unknown ? P : never;
+type ReplyOf<H> = H extends (...args: never[]) => infer R ? (Awaited<R> extends { reply?: infer Y } ? Y : never) : never;
+
+/** A typed reference to a service instance, from `ctx.connect` or `rt.connect`. */
+export interface ServiceRef<D extends AnyServiceDefinition> {
+  /** The instance's run id. */
+  readonly id: string;
+  readonly send: { [K in keyof D["onSend"]]: (payload: PayloadOf<D["onSend"][K]>) => Promise<void> };
+  readonly ask: {
+    [K in keyof D["onAsk"]]: (payload: PayloadOf<D["onAsk"][K]>, options?: AskOptions) => Promise<ReplyOf<D["onAsk"][K]>>;
+  };
+  readonly signal: { [K in keyof D["onSignal"]]: (payload: PayloadOf<D["onSignal"][K]>) => Promise<void> };
+  status(): Promise<ServiceStatus>;
+}
+
+export interface ConnectOptions {
+  /** Fail with `not_found` instead of creating the instance. */
+  mustExist?: boolean;
+}
+
+/** The key input type of a service definition. */
+export type ServiceKeyInput<D> = D extends { key: (input: infer KI) => string } ? KI : never;
