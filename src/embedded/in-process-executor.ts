@@ -54,30 +54,30 @@ export function createInProcessExecutor(options: {
   };
 
   async function activateOnce(runId: string): Promise<void> {
-    let activation;
-    try {
-      activation = await kernel.activate(runId);
-    } catch (error) {
-      if (!closed) log.error(`could not activate run ${runId}:`, error);
-      return;
-    }
-    if (!activation) return;
+    // Registered before the lease is taken, so a cancel committed in the same batch reaches it.
     const controller = new AbortController();
     controllers.set(runId, controller);
-    const { fence } = activation;
-    const host: ActivationHost = {
-      report: (cmd: OpCommand) => kernel.reportOp(runId, fence, cmd),
-      post: (cmd: OpCommand) => {
-        kernel.reportOp(runId, fence, cmd).catch((error) => {
-          if (!closed && errorCodeOf(error) !== "stale_lease") log.warn(`run ${runId}: could not record ${cmd.opKey}:`, error);
-        });
-      },
-      now: clock.now,
-      printLog: (id, message, fields) => (fields === undefined ? runLog.info(`${id} ${message}`) : runLog.info(`${id} ${message}`, fields)),
-      signal: controller.signal,
-    };
     try {
-      const { run, ops, turn } = activation;
+      let activation;
+      try {
+        activation = await kernel.activate(runId);
+      } catch (error) {
+        if (!closed) log.error(`could not activate run ${runId}:`, error);
+        return;
+      }
+      if (!activation || controller.signal.aborted) return;
+      const { fence, run, ops, turn } = activation;
+      const host: ActivationHost = {
+        report: (cmd: OpCommand) => kernel.reportOp(runId, fence, cmd),
+        post: (cmd: OpCommand) => {
+          kernel.reportOp(runId, fence, cmd).catch((error) => {
+            if (!closed && errorCodeOf(error) !== "stale_lease") log.warn(`run ${runId}: could not record ${cmd.opKey}:`, error);
+          });
+        },
+        now: clock.now,
+        printLog: (id, message, fields) => (fields === undefined ? runLog.info(`${id} ${message}`) : runLog.info(`${id} ${message}`, fields)),
+        signal: controller.signal,
+      };
       const result = turn
         ? await runServiceTurn(definitions.services.get(run.name)!, { runId, ops, turn }, host)
         : await runWorkflowActivation(definitions.workflows.get(run.name)!, { runId, input: run.input, ops }, host);
@@ -86,7 +86,8 @@ export function createInProcessExecutor(options: {
       const code = errorCodeOf(error);
       if (!closed && code !== "stale_lease" && code !== "runtime_closed") log.error(`run ${runId}: activation failed:`, error);
     } finally {
-      controllers.delete(runId);
+      // A re-dispatch may already have registered the next activation's controller.
+      if (controllers.get(runId) === controller) controllers.delete(runId);
     }
   }
 

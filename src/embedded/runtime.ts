@@ -80,8 +80,14 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+const CLOSE_GRACE_MS = 2_000;
+
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const database = options.database ?? ":memory:";
+  const maxConcurrent = options.maxConcurrentActivations ?? 512;
+  if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) {
+    throw new VilanoError("validation_failed", `maxConcurrentActivations must be a whole number >= 1, got ${JSON.stringify(options.maxConcurrentActivations)}`);
+  }
   const definitions = indexDefinitions(options.definitions ?? []);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(options.logLevel ?? "info");
@@ -92,7 +98,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     definitions,
     clock,
     logger,
-    maxConcurrent: options.maxConcurrentActivations ?? 512,
+    maxConcurrent,
   });
   try {
     kernel.open(executor);
@@ -101,6 +107,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     throw error;
   }
   let closed = false;
+  let closing: Promise<void> | undefined;
 
   const ensureOpen = () => {
     if (closed) throw new VilanoError("runtime_closed", "the runtime is closed");
@@ -134,7 +141,10 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     id: runId,
     created,
     result: (o) => result<O>(runId, o),
-    status: async () => requireRun(runId).status as RunStatus,
+    status: async () => {
+      ensureOpen();
+      return requireRun(runId).status as RunStatus;
+    },
   });
 
   return {
@@ -210,12 +220,16 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         })
         .map(toRunInfo);
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      executor.close();
-      await kernel.close();
-      store.close();
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        executor.close();
+        // Aborted activations end quickly (their steps see the abort); don't wait on stuck code forever.
+        await Promise.race([executor.idle(), Bun.sleep(CLOSE_GRACE_MS)]);
+        await kernel.close();
+        store.close();
+      })();
+      return closing;
     },
   };
 }

@@ -1,51 +1,71 @@
 /**
- * The state one activation carries while user code runs: whether it suspended, failed fatally or
- * lost its lease, plus the ops still in flight. Once any flag is set every later durable call
- * unwinds at once, so code that swallowed a suspension cannot make progress or complete the run.
+ * The state one activation carries while user code runs.
+ *
+ * A durable wait (sleep, signal, ask reply, retry backoff) hands the code a promise that never
+ * settles: nothing is thrown, so code that catches errors cannot swallow a suspension, and
+ * `Promise.race` between a wait and another op resolves with whichever outcome exists. The
+ * activation counts as suspended once the code is blocked: no op in flight, no recorded outcome
+ * held back, and at least one wait open.
+ *
+ * Lost leases, nondeterminism and the end of a service turn (defer, reject) are different: they
+ * set a flag and unwind the code with an internal `Suspension`; every later durable call throws it
+ * too, and the flag decides the result whatever the code returns.
  */
 import { errorCodeOf, toFailureBody, type ActivationResult, type FailureBody, type OpCommand, type OpResolution } from "../shared/index.ts";
 import type { ActivationHost } from "./host.ts";
 import { Suspension } from "./suspension.ts";
 
 export interface ActivationState {
-  readonly suspended: boolean;
   readonly aborted: boolean;
   readonly fatal: FailureBody | null;
   /** Set when a service turn ended itself (defer, reject). */
   readonly turnEnd: ActivationResult | null;
-  endTurn(result: ActivationResult): never;
-  /** Throws if the activation can no longer make progress. */
+  /** How many durable waits are open in this activation. */
+  readonly waits: number;
+  /** Throws if the activation must stop (lease lost, run failed, turn ended). */
   guard(): void;
-  /** Throws only if the activation lost its lease (or failed fatally): it may still record. */
-  guardLease(): void;
-  suspend(reason: string): never;
+  /** A promise that never settles: the code waits for something a later activation delivers. */
+  wait(): Promise<never>;
   /** Ends the activation with a failure of the run that user code cannot catch (nondeterminism). */
   failRun(error: FailureBody): never;
+  endTurn(result: ActivationResult): never;
   report(cmd: OpCommand): Promise<OpResolution>;
   post(cmd: OpCommand): void;
   track<T>(work: Promise<T>): Promise<T>;
+  /** Something changed that might leave the code blocked: check soon. */
+  poke(): void;
+  /** Resolves when the code is blocked on waits, or must stop and has nothing in flight. */
+  blocked(): Promise<void>;
   /** Waits until no op is in flight. */
   settle(): Promise<void>;
 }
 
 // Reports that fail for these reasons mean this activation no longer owns the run.
 const LEASE_LOST = new Set(["stale_lease", "runtime_closed"]);
+const never = new Promise<never>(() => {});
 
-export function createActivationState(host: ActivationHost): ActivationState {
-  let suspended = false;
+export function createActivationState(host: ActivationHost, schedulerIdle: () => boolean = () => true): ActivationState {
   let aborted = false;
   let fatal: FailureBody | null = null;
   let turnEnd: ActivationResult | null = null;
+  let waits = 0;
+  let checkScheduled = false;
   const inflight = new Set<Promise<unknown>>();
+  const blocked = Promise.withResolvers<void>();
 
   const stop = (reason: string): never => {
     throw new Suspension(reason);
   };
+  const mustStop = () => aborted || fatal !== null || turnEnd !== null;
+
+  // setImmediate runs after every pending microtask, so woken code has asked for its next ops.
+  const check = () => {
+    checkScheduled = false;
+    if (inflight.size > 0) return;
+    if (mustStop() || (waits > 0 && schedulerIdle())) blocked.resolve();
+  };
 
   const state: ActivationState = {
-    get suspended() {
-      return suspended;
-    },
     get aborted() {
       return aborted;
     },
@@ -55,32 +75,29 @@ export function createActivationState(host: ActivationHost): ActivationState {
     get turnEnd() {
       return turnEnd;
     },
-    endTurn(result) {
-      turnEnd ??= result;
-      return stop(`turn ended (${result.type})`);
+    get waits() {
+      return waits;
     },
     guard() {
-      if (aborted || host.signal.aborted) {
-        aborted = true;
-        stop("lease lost");
-      }
+      if (!aborted && host.signal.aborted) aborted = true;
+      if (aborted) stop("lease lost");
       if (fatal) stop("run failed");
-      if (suspended || turnEnd) stop("already suspended");
+      if (turnEnd) stop("turn ended");
     },
-    guardLease() {
-      if (aborted || host.signal.aborted) {
-        aborted = true;
-        stop("lease lost");
-      }
-      if (fatal) stop("run failed");
-    },
-    suspend(reason) {
-      suspended = true;
-      return stop(reason);
+    wait() {
+      waits++;
+      state.poke();
+      return never;
     },
     failRun(error) {
       fatal ??= error;
+      state.poke();
       return stop("run failed");
+    },
+    endTurn(result) {
+      turnEnd ??= result;
+      state.poke();
+      return stop(`turn ended (${result.type})`);
     },
     async report(cmd) {
       try {
@@ -88,6 +105,7 @@ export function createActivationState(host: ActivationHost): ActivationState {
       } catch (error) {
         if (LEASE_LOST.has(errorCodeOf(error) ?? "")) aborted = true;
         else fatal ??= { ...toFailureBody(error), retryable: false };
+        state.poke();
         return stop("report refused");
       }
     },
@@ -96,13 +114,26 @@ export function createActivationState(host: ActivationHost): ActivationState {
     },
     track(work) {
       inflight.add(work);
-      const remove = () => void inflight.delete(work);
+      const remove = () => {
+        inflight.delete(work);
+        state.poke();
+      };
       work.then(remove, remove);
       return work;
     },
+    poke() {
+      if (checkScheduled) return;
+      checkScheduled = true;
+      setImmediate(check);
+    },
+    blocked: () => blocked.promise,
     async settle() {
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },
   };
+  host.signal.addEventListener("abort", () => {
+    aborted = true;
+    state.poke();
+  }, { once: true });
   return state;
 }

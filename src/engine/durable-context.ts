@@ -1,7 +1,8 @@
 /**
  * The `ctx` handed to workflow code and service turns. Every durable member resolves from history
- * by op key when the op is recorded, and otherwise reports to the kernel and waits for the commit
- * before returning. Service-only members throw `wrong_context` in a workflow.
+ * by op key when the op is recorded (in the order outcomes were first delivered), and otherwise
+ * reports to the kernel and waits for the commit before returning. Waits hand back promises that
+ * settle only in a later activation. Service-only members throw `wrong_context` in a workflow.
  */
 import {
   NondeterminismError,
@@ -14,29 +15,45 @@ import {
   toOptionalJson,
   VilanoError,
   type FailureBody,
-  type HistoryOp,
 } from "../shared/index.ts";
 import type { LogFields, ServiceContext, StepControl, StepOptions } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { History, RequestedOp } from "./history.ts";
 import type { ActivationHost } from "./host.ts";
+import type { ReplayScheduler } from "./replay-scheduler.ts";
 import { createServiceCalls } from "./service-calls.ts";
 import { runAttempt } from "./step-attempt.ts";
+import { handed, refuseInsideStep } from "./step-scope.ts";
 import { workflowTurnControls, type TurnControls } from "./turn-controls.ts";
+
+/** Returned by a failed attempt whose retry is scheduled: the step waits for a later activation. */
+const RETRY_LATER = Symbol("retry later");
 
 export const parseStored = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
 
 /** Assigns the next op its key and position; a mismatch with history ends the run (`nondeterminism`). */
 export type NextOp = (kind: string, name: string, key: string | undefined) => ReturnType<History["next"]>;
 
-/** Builds the context. Workflows get `workflowTurnControls` (service-only members that throw). */
-export function createDurableContext(
-  runId: string,
-  history: History,
-  host: ActivationHost,
-  state: ActivationState,
-  turn: TurnControls = workflowTurnControls,
-): ServiceContext {
+export interface ContextParts {
+  runId: string;
+  history: History;
+  scheduler: ReplayScheduler;
+  host: ActivationHost;
+  state: ActivationState;
+  /** Service turns pass their inbox controls; workflows get members that throw. */
+  turn?: TurnControls;
+}
+
+export function createDurableContext(parts: ContextParts): ServiceContext {
+  const { runId, history, scheduler, host, state } = parts;
+  const turn = parts.turn ?? workflowTurnControls;
+
+  /** The checks every durable member starts with. */
+  const enter = (member: string) => {
+    refuseInsideStep(member);
+    state.guard();
+  };
+
   const next: NextOp = (kind, name, key) => {
     if (key !== undefined && (typeof key !== "string" || key === "")) {
       throw new VilanoError("validation_failed", `op key must be a non-empty string, got ${JSON.stringify(key)}`);
@@ -58,18 +75,11 @@ export function createDurableContext(
     return name;
   };
 
-  async function executeStep(
-    op: RequestedOp,
-    fn: (step: StepControl) => unknown,
-    attempt: number,
-    timeoutMs: number | null,
-    options: StepOptions | undefined,
-  ): Promise<unknown> {
+  async function executeStep(op: RequestedOp, fn: (step: StepControl) => unknown, attempt: number, timeoutMs: number | null, options: StepOptions | undefined) {
     const retry = resolveRetryPolicy(options?.retry);
     const outcome = await runAttempt(op.name, fn, attempt, timeoutMs, host.signal);
-    // Record the outcome even if another branch suspended meanwhile (Promise.all with a sleep):
-    // the lease is still ours, and recording now saves running the step again next activation.
-    state.guardLease();
+    // Recorded even if another branch is waiting meanwhile: the lease is still ours.
+    state.guard();
     let failure: FailureBody | undefined = outcome.ok ? undefined : outcome.error;
     if (outcome.ok) {
       let json: string | null = null;
@@ -85,12 +95,62 @@ export function createDurableContext(
     }
     const error = failure!;
     const res = await state.report({ type: "step_failed", opKey: op.opKey, seq: op.seq, name: op.name, attempt, error, retry });
-    if (res.outcome === "retry") state.suspend(`retry of step "${op.name}" scheduled`);
+    if (res.outcome === "retry") return RETRY_LATER;
     throw new StepFailedError(op.name, error);
   }
 
+  async function step(name: string, fn: (step: StepControl) => unknown, options?: StepOptions): Promise<unknown> {
+    enter("ctx.step()");
+    requireName("ctx.step", name);
+    if (typeof fn !== "function") throw new VilanoError("validation_failed", `ctx.step("${name}") needs a function`);
+    const timeoutMs = options?.timeout === undefined ? null : parseDuration(options.timeout, `timeout of step "${name}"`);
+    resolveRetryPolicy(options?.retry); // validated before the op takes a position
+    const { op, recorded } = next("step", name, options?.key);
+    let attempt = 1;
+    if (recorded) {
+      if (recorded.status === "completed" || recorded.status === "failed") {
+        await scheduler.turn(recorded);
+        if (recorded.status === "completed") return parseStored(recorded.result);
+        throw new StepFailedError(name, JSON.parse(recorded.error!) as FailureBody);
+      }
+      if (recorded.status !== "retry_ready") return state.wait();
+      attempt = recorded.attempt + 1;
+    }
+    const value = await state.track(executeStep(op, fn, attempt, timeoutMs, options));
+    // The wait starts outside the tracked work: a never-settling promise must not count as in flight.
+    return value === RETRY_LATER ? state.wait() : value;
+  }
+
+  async function sleep(duration: unknown, options?: { key?: string }): Promise<void> {
+    enter("ctx.sleep()");
+    const durationMs = parseDuration(duration, "sleep duration");
+    const { op, recorded } = next("sleep", "sleep", options?.key);
+    if (recorded) {
+      if (recorded.status !== "completed") return state.wait();
+      return scheduler.turn(recorded);
+    }
+    await state.track(state.report({ type: "sleep", opKey: op.opKey, seq: op.seq, name: op.name, durationMs }));
+    return state.wait();
+  }
+
+  async function waitForSignal(name: string, options?: { key?: string; timeout?: unknown }): Promise<unknown> {
+    enter("ctx.waitForSignal()");
+    requireName("ctx.waitForSignal", name);
+    const timeoutMs = options?.timeout === undefined ? null : parseDuration(options.timeout, `timeout of signal wait "${name}"`);
+    const { op, recorded } = next("signal", name, options?.key);
+    if (recorded) {
+      if (recorded.status !== "completed" && recorded.status !== "failed") return state.wait();
+      await scheduler.turn(recorded);
+      if (recorded.status === "failed") throw new SignalTimeoutError(name, JSON.parse(recorded.error!) as FailureBody);
+      return parseStored(recorded.result);
+    }
+    const res = await state.track(state.report({ type: "wait_signal", opKey: op.opKey, seq: op.seq, name, timeoutMs }));
+    if (res.outcome === "signal") return parseStored(res.payload);
+    return state.wait();
+  }
+
   const record = (kind: "now" | "random", produce: () => number): number => {
-    state.guard();
+    enter(`ctx.${kind}()`);
     const { op, recorded } = next(kind, kind, undefined);
     if (recorded?.status === "completed") return parseStored(recorded.result) as number;
     const value = produce();
@@ -98,61 +158,19 @@ export function createDurableContext(
     return value;
   };
 
-  const suspendUnlessDone = (recorded: HistoryOp, what: string): void => {
-    if (recorded.status !== "completed") state.suspend(what);
-  };
+  const serviceCalls = createServiceCalls(next, state, scheduler, enter);
 
   return {
     runId,
-    ...createServiceCalls(next, state),
-    mailbox: () => turn.mailbox(next),
-    defer: (options) => turn.defer(options),
-    reject: (options) => turn.reject(options),
-
-    async step(name, fn, options) {
-      state.guard();
-      requireName("ctx.step", name);
-      if (typeof fn !== "function") throw new VilanoError("validation_failed", `ctx.step("${name}") needs a function`);
-      const timeoutMs = options?.timeout === undefined ? null : parseDuration(options.timeout, `timeout of step "${name}"`);
-      resolveRetryPolicy(options?.retry); // validate before the op takes a position
-      const { op, recorded } = next("step", name, options?.key);
-      let attempt = 1;
-      if (recorded) {
-        if (recorded.status === "completed") return parseStored(recorded.result) as never;
-        if (recorded.status === "failed") throw new StepFailedError(name, JSON.parse(recorded.error!) as FailureBody);
-        if (recorded.status !== "retry_ready") state.suspend(`step "${name}" waits for its retry`);
-        attempt = recorded.attempt + 1;
-      }
-      return state.track(executeStep(op, fn, attempt, timeoutMs, options)) as never;
-    },
-
-    async sleep(duration, options) {
-      state.guard();
-      const durationMs = parseDuration(duration, "sleep duration");
-      const { op, recorded } = next("sleep", "sleep", options?.key);
-      if (recorded) return suspendUnlessDone(recorded, "sleeping");
-      await state.track(state.report({ type: "sleep", opKey: op.opKey, seq: op.seq, name: op.name, durationMs }));
-      state.suspend("sleeping");
-    },
-
-    async waitForSignal(name, options) {
-      state.guard();
-      requireName("ctx.waitForSignal", name);
-      const timeoutMs = options?.timeout === undefined ? null : parseDuration(options.timeout, `timeout of signal wait "${name}"`);
-      const { op, recorded } = next("signal", name, options?.key);
-      if (recorded) {
-        if (recorded.status === "failed") throw new SignalTimeoutError(name, JSON.parse(recorded.error!) as FailureBody);
-        suspendUnlessDone(recorded, `waiting for signal "${name}"`);
-        return parseStored(recorded.result) as never;
-      }
-      const res = await state.track(state.report({ type: "wait_signal", opKey: op.opKey, seq: op.seq, name, timeoutMs }));
-      if (res.outcome === "signal") return parseStored(res.payload) as never;
-      return state.suspend(`waiting for signal "${name}"`);
-    },
+    step: ((name: string, fn: (step: StepControl) => unknown, options?: StepOptions) => handed(step(name, fn, options))) as ServiceContext["step"],
+    sleep: (duration, options) => handed(sleep(duration, options)),
+    waitForSignal: ((name: string, options?: { key?: string; timeout?: unknown }) => handed(waitForSignal(name, options))) as ServiceContext["waitForSignal"],
+    connect: ((...args: Parameters<ServiceContext["connect"]>) => handed(serviceCalls.connect(...args))) as ServiceContext["connect"],
 
     log(message, fields?: LogFields) {
-      // Logging after the activation ended is dropped rather than thrown: it is often in a catch.
-      if (state.suspended || state.aborted || state.fatal) return;
+      refuseInsideStep("ctx.log()");
+      // Logging after the activation must stop is dropped rather than thrown: it is often in a catch.
+      if (state.aborted || state.fatal || state.turnEnd) return;
       const text = String(message);
       const value = toJson(fields === undefined ? { message: text } : { message: text, fields }, "ctx.log fields");
       const { op, recorded } = next("log", "log", undefined);
@@ -160,8 +178,19 @@ export function createDurableContext(
       host.printLog(runId, text, fields);
       state.post({ type: "record", kind: "log", opKey: op.opKey, seq: op.seq, name: op.name, value });
     },
-
     now: () => record("now", () => host.now()),
     random: () => record("random", Math.random),
+    mailbox: () => {
+      enter("ctx.mailbox()");
+      return turn.mailbox(next);
+    },
+    defer: (options) => {
+      enter("ctx.defer()");
+      return turn.defer(options);
+    },
+    reject: (options) => {
+      enter("ctx.reject()");
+      return turn.reject(options);
+    },
   };
 }

@@ -2,7 +2,7 @@
  * The op history of one activation: resolves each requested op by key and checks, for every op,
  * that the code asks for what history recorded at the same place (kind, name, position).
  */
-import { NondeterminismError, type HistoryOp } from "../shared/index.ts";
+import { NondeterminismError, VilanoError, type HistoryOp } from "../shared/index.ts";
 
 /** Kinds whose ops carry no user-given name: their key is `<kind>:<n>`. */
 const NAMELESS = new Set(["sleep", "log", "now", "random", "mailbox"]);
@@ -44,10 +44,9 @@ export function createHistory(ops: readonly HistoryOp[], scope = ""): History {
       const opKey = scope + (explicitKey ?? `${counterKey}:${n}`);
       const op: RequestedOp = { kind, name, opKey, seq: seq++ };
       if (usedKeys.has(opKey)) {
-        throw new NondeterminismError(`op key ${JSON.stringify(opKey)} is used twice in one run; give each op its own key`, {
-          opKey,
-          recorded: "an earlier op in this activation",
-          requested: describe(op),
+        // A programming error at the call site, not a divergence from history.
+        throw new VilanoError("validation_failed", `op key ${JSON.stringify(opKey)} is used twice in one run; give each op its own key`, {
+          details: { opKey, requested: describe(op) },
         });
       }
       usedKeys.add(opKey);

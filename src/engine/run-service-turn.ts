@@ -13,11 +13,9 @@ import {
   type TurnInput,
 } from "../shared/index.ts";
 import type { AnyServiceDefinition } from "../sdk/index.ts";
-import { createActivationState } from "./activation-state.ts";
 import { createDurableContext } from "./durable-context.ts";
-import { createHistory } from "./history.ts";
+import { drive, flaggedResult, prepare } from "./drive.ts";
 import type { ActivationHost } from "./host.ts";
-import { endedEarly } from "./run-workflow.ts";
 import { serviceTurnControls } from "./turn-controls.ts";
 
 export interface TurnActivationInput {
@@ -31,9 +29,8 @@ const parse = (text: string | null): unknown => (text === null ? undefined : JSO
 
 export async function runServiceTurn(definition: AnyServiceDefinition, activation: TurnActivationInput, host: ActivationHost): Promise<ActivationResult> {
   const { turn } = activation;
-  const state = createActivationState(host);
-  const scope = `m${turn.message.id}/`;
-  const ctx = createDurableContext(activation.runId, createHistory(activation.ops, scope), host, state, serviceTurnControls(turn.mailbox, state));
+  const { state, history, scheduler } = prepare(activation.ops, host, `m${turn.message.id}/`);
+  const ctx = createDurableContext({ runId: activation.runId, history, scheduler, host, state, turn: serviceTurnControls(turn.mailbox, state) });
   const group = GROUP[turn.message.kind];
   const handlers = definition[group] as Record<string, (payload: unknown, state: unknown, ctx: unknown) => unknown>;
   const handler = Object.hasOwn(handlers, turn.message.name) ? handlers[turn.message.name] : undefined;
@@ -46,27 +43,22 @@ export async function runServiceTurn(definition: AnyServiceDefinition, activatio
     return { type: "rejected", error: { ...toFailureBody(error), retryable: false } };
   }
 
-  let settled: { ok: true; value: unknown; initState?: unknown } | { ok: false; error: unknown };
-  try {
+  let initState: { value: unknown } | undefined;
+  const settled = await drive(state, async () => {
     let current = parse(turn.state);
-    let initState: { value: unknown } | undefined;
     if (turn.state === null && definition.init) {
       current = await definition.init(parse(turn.keyInput), ctx);
       initState = { value: current };
     }
-    const value = await handler(parse(turn.message.payload), current, ctx);
-    settled = initState ? { ok: true, value, initState: initState.value } : { ok: true, value };
-  } catch (error) {
-    settled = { ok: false, error };
-  }
-  await state.settle();
-
-  const ended = endedEarly(state);
-  if (ended) return ended;
+    return handler(parse(turn.message.payload), current, ctx);
+  });
+  const flagged = flaggedResult(state);
+  if (flagged) return flagged;
+  if (settled === null) return { type: "suspended" };
   const retry = resolveRetryPolicy(definition.retry);
   if (!settled.ok) return { type: "turn_failed", error: toFailureBody(settled.error), retry };
   try {
-    return completeTurn(definition.name, turn, settled.value, "initState" in settled ? { value: settled.initState } : undefined);
+    return completeTurn(definition.name, turn, settled.value, initState);
   } catch (error) {
     return { type: "turn_failed", error: { ...toFailureBody(error), retryable: false }, retry };
   }

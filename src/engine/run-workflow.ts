@@ -4,10 +4,9 @@
  */
 import { toFailureBody, toOptionalJson, type ActivationResult, type HistoryOp } from "../shared/index.ts";
 import type { WorkflowDefinition } from "../sdk/index.ts";
-import { createActivationState, type ActivationState } from "./activation-state.ts";
-import { createHistory } from "./history.ts";
-import type { ActivationHost } from "./host.ts";
 import { createDurableContext } from "./durable-context.ts";
+import { drive, flaggedResult, prepare } from "./drive.ts";
+import type { ActivationHost } from "./host.ts";
 
 export interface ActivationInput {
   runId: string;
@@ -16,34 +15,19 @@ export interface ActivationInput {
   ops: readonly HistoryOp[];
 }
 
-/** The flags win over what the code returned: a swallowed suspension must not complete the run. */
-export function endedEarly(state: ActivationState): ActivationResult | null {
-  if (state.aborted) return { type: "aborted" };
-  if (state.fatal) return { type: "failed", error: state.fatal };
-  if (state.turnEnd) return state.turnEnd;
-  if (state.suspended) return { type: "suspended" };
-  return null;
-}
-
 export async function runWorkflowActivation(
   definition: WorkflowDefinition,
   activation: ActivationInput,
   host: ActivationHost,
 ): Promise<ActivationResult> {
-  const state = createActivationState(host);
-  const ctx = createDurableContext(activation.runId, createHistory(activation.ops), host, state);
+  const { state, history, scheduler } = prepare(activation.ops, host);
+  const ctx = createDurableContext({ runId: activation.runId, history, scheduler, host, state });
   const input = activation.input === null ? undefined : (JSON.parse(activation.input) as unknown);
 
-  let settled: { ok: true; value: unknown } | { ok: false; error: unknown };
-  try {
-    settled = { ok: true, value: await definition.run(input, ctx) };
-  } catch (error) {
-    settled = { ok: false, error };
-  }
-  await state.settle();
-
-  const ended = endedEarly(state);
-  if (ended) return ended;
+  const settled = await drive(state, () => definition.run(input, ctx));
+  const flagged = flaggedResult(state);
+  if (flagged) return flagged;
+  if (settled === null) return { type: "suspended" };
   if (!settled.ok) return { type: "failed", error: toFailureBody(settled.error) };
   try {
     return { type: "completed", output: toOptionalJson(settled.value, `the output of workflow "${definition.name}"`) };

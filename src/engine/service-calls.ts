@@ -6,20 +6,28 @@ import { parseDuration, ServiceCallError, toJson, toOptionalJson, VilanoError, t
 import { isServiceDefinition, type AnyServiceDefinition, type DurableContext, type ServiceStatus } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
+import type { ReplayScheduler } from "./replay-scheduler.ts";
 import { computeKey, createRef, type RefCall } from "./service-ref.ts";
+import { handed } from "./step-scope.ts";
 
 const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
 
-export function createServiceCalls(next: NextOp, state: ActivationState): Pick<DurableContext, "connect"> {
-  /** Resolves a recorded op: its value, its stored failure, or a suspension while it waits. */
-  const fromHistory = (recorded: HistoryOp, serviceRunId: string, name: string): unknown => {
+export function createServiceCalls(
+  next: NextOp,
+  state: ActivationState,
+  scheduler: ReplayScheduler,
+  enter: (member: string) => void,
+): Pick<DurableContext, "connect"> {
+  /** Resolves a recorded op in delivery order: its value, its stored failure, or a wait while it is open. */
+  const fromHistory = async (recorded: HistoryOp, serviceRunId: string, name: string): Promise<unknown> => {
+    if (recorded.status !== "completed" && recorded.status !== "failed") return state.wait();
+    await scheduler.turn(recorded);
     if (recorded.status === "completed") return parse(recorded.result);
-    if (recorded.status === "failed") throw new ServiceCallError(serviceRunId, name, JSON.parse(recorded.error!) as FailureBody);
-    return state.suspend(`waiting for ${name}`);
+    throw new ServiceCallError(serviceRunId, name, JSON.parse(recorded.error!) as FailureBody);
   };
 
   async function call(definition: AnyServiceDefinition, serviceRunId: string, c: RefCall): Promise<unknown> {
-    state.guard();
+    enter(`ref.${c.kind}.${c.handler}()`);
     const name = c.kind === "signal" ? `${definition.name}.signal:${c.handler}` : `${definition.name}.${c.handler}`;
     const payload = toOptionalJson(c.payload, `the payload of ${name}`);
     const maxQueued = definition.mailbox?.maxQueued ?? null;
@@ -31,7 +39,7 @@ export function createServiceCalls(next: NextOp, state: ActivationState): Pick<D
         state.report({ type: "ask", opKey: op.opKey, seq: op.seq, name, serviceRunId, handler: c.handler, payload, maxQueued, timeoutMs }),
       );
       if (res.outcome === "failed") throw new ServiceCallError(serviceRunId, name, res.error);
-      return state.suspend(`waiting for the reply to ${name}`);
+      return state.wait();
     }
     const { op, recorded } = next("send", name, undefined);
     if (recorded) return fromHistory(recorded, serviceRunId, name);
@@ -43,16 +51,16 @@ export function createServiceCalls(next: NextOp, state: ActivationState): Pick<D
   }
 
   async function status(definition: AnyServiceDefinition, serviceRunId: string): Promise<ServiceStatus> {
-    state.guard();
+    enter("ref.status()");
     const { op, recorded } = next("service_status", definition.name, undefined);
-    if (recorded) return fromHistory(recorded, serviceRunId, `${definition.name} status`) as ServiceStatus;
-    const res = await state.report({ type: "service_status", opKey: op.opKey, seq: op.seq, name: definition.name, serviceRunId });
+    if (recorded) return (await fromHistory(recorded, serviceRunId, `${definition.name} status`)) as ServiceStatus;
+    const res = await state.track(state.report({ type: "service_status", opKey: op.opKey, seq: op.seq, name: definition.name, serviceRunId }));
     return parse(res.outcome === "value" ? res.value : null) as ServiceStatus;
   }
 
   return {
     async connect(definition, keyInput, options) {
-      state.guard();
+      enter("ctx.connect()");
       if (!isServiceDefinition(definition)) {
         throw new VilanoError("validation_failed", "ctx.connect() needs a service() definition as its first argument");
       }
@@ -63,15 +71,15 @@ export function createServiceCalls(next: NextOp, state: ActivationState): Pick<D
       const label = `${definition.name}[${key}]`;
       let serviceRunId: string;
       if (recorded) {
-        serviceRunId = (fromHistory(recorded, label, "connect") as { serviceRunId: string }).serviceRunId;
+        serviceRunId = ((await fromHistory(recorded, label, "connect")) as { serviceRunId: string }).serviceRunId;
       } else {
-        const res = await state.report({ type: "connect", opKey: op.opKey, seq: op.seq, name: definition.name, key, keyInput: keyInputJson, mustExist });
+        const res = await state.track(state.report({ type: "connect", opKey: op.opKey, seq: op.seq, name: definition.name, key, keyInput: keyInputJson, mustExist }));
         if (res.outcome === "failed") throw new ServiceCallError(label, "connect", res.error);
         serviceRunId = (JSON.parse(res.outcome === "value" ? res.value : "{}") as { serviceRunId: string }).serviceRunId;
       }
       return createRef(definition, serviceRunId, {
-        call: (c) => call(definition, serviceRunId, c),
-        status: () => status(definition, serviceRunId),
+        call: (c) => handed(call(definition, serviceRunId, c)),
+        status: () => handed(status(definition, serviceRunId)),
       }) as never;
     },
   };

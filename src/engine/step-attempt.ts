@@ -6,6 +6,19 @@
  */
 import { formatDuration, toFailureBody, type FailureBody } from "../shared/index.ts";
 import type { StepControl } from "../sdk/index.ts";
+import { runInStep } from "./step-scope.ts";
+
+// setTimeout fires at once for delays above 2^31-1 ms; longer deadlines re-arm in steps.
+const MAX_TIMER_MS = 2_147_483_647;
+
+function setLongTimeout(fn: () => void, ms: number): () => void {
+  let handle: ReturnType<typeof setTimeout>;
+  const arm = (left: number) => {
+    handle = setTimeout(() => (left > MAX_TIMER_MS ? arm(left - MAX_TIMER_MS) : fn()), Math.min(left, MAX_TIMER_MS));
+  };
+  arm(ms);
+  return () => clearTimeout(handle);
+}
 
 export type AttemptOutcome = { ok: true; value: unknown } | { ok: false; error: FailureBody };
 
@@ -40,26 +53,32 @@ export async function runAttempt(
     yield: () => new Promise<void>((resolve) => setImmediate(resolve)).then(checkCancelled),
   };
 
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline =
-    timeoutMs === null
-      ? null
-      : new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            const error = new StepTimeoutError(stepName, timeoutMs);
-            controller.abort(error);
-            reject(error);
-          }, timeoutMs);
-        });
+  let clearDeadline: (() => void) | undefined;
+  let onAbort: (() => void) | undefined;
+  // The attempt ends at its deadline or when the activation is aborted, even if its code ignores
+  // the signal: in-process code cannot be stopped by force, but the run must not wait for it.
+  const stopped = new Promise<never>((_, reject) => {
+    if (timeoutMs !== null) {
+      clearDeadline = setLongTimeout(() => {
+        const error = new StepTimeoutError(stepName, timeoutMs);
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+    }
+    onAbort = () => reject(controller.signal.reason);
+    if (controller.signal.aborted) onAbort();
+    else controller.signal.addEventListener("abort", onAbort, { once: true });
+  });
 
   try {
-    const work = Promise.resolve().then(() => fn(control));
-    const value = await (deadline ? Promise.race([work, deadline]) : work);
-    return { ok: true, value };
+    const work = Promise.resolve().then(() => runInStep(stepName, () => fn(control)));
+    work.catch(() => {}); // it may settle after the race is decided
+    return { ok: true, value: await Promise.race([work, stopped]) };
   } catch (thrown) {
     return { ok: false, error: toFailureBody(thrown) };
   } finally {
-    if (timer) clearTimeout(timer);
+    clearDeadline?.();
+    if (onAbort) controller.signal.removeEventListener("abort", onAbort);
     activationSignal.removeEventListener("abort", onActivationAbort);
   }
 }

@@ -26,7 +26,6 @@ export const workflowTurnControls: TurnControls = {
 export function serviceTurnControls(view: MailboxView, state: ActivationState): TurnControls {
   return {
     mailbox(next) {
-      state.guard();
       // Recorded, so a replay of this turn sees the same snapshot.
       const { op, recorded } = next("mailbox", "mailbox", undefined);
       if (recorded?.status === "completed") return JSON.parse(recorded.result!) as MailboxView;
@@ -34,14 +33,12 @@ export function serviceTurnControls(view: MailboxView, state: ActivationState): 
       return view;
     },
     defer(options) {
-      state.guard();
       if (!options || typeof options !== "object") throw new VilanoError("validation_failed", "ctx.defer() needs { delay, reason? }");
       const delayMs = parseDuration(options.delay, "defer delay");
       const reason = options.reason === undefined ? {} : { reason: String(options.reason) };
       return state.endTurn({ type: "deferred", delayMs, ...reason });
     },
     reject(options) {
-      state.guard();
       if (!options || typeof options.message !== "string" || options.message === "") {
         throw new VilanoError("validation_failed", "ctx.reject() needs { message, reason?, details? } with a non-empty message");
       }

@@ -123,6 +123,7 @@ export function createKernel(options: KernelOptions): Kernel {
       };
       const onAbort = () => {
         set!.delete(waiter);
+        if (set!.size === 0) waiters.delete(key);
         reject(signal!.reason);
       };
       set.add(waiter);

@@ -19,7 +19,7 @@ export function sendSignal(k: KernelContext, tx: Tx, runId: string, name: string
       details: { runId, status: run.status, signal: name },
     });
   }
-  const waiting = k.store.firstWaitingSignalOp(runId, name);
+  const waiting = k.store.latestWaitingSignalOp(runId, name);
   if (!waiting) {
     const signalId = k.store.insertSignal(runId, name, payload, "buffered", null, tx.now);
     appendEvent(k, tx, runId, "signal_received", { name, signalId, buffered: true });

@@ -15,6 +15,8 @@ export interface HistoryOp {
   attempt: number;
   result: string | null;
   error: string | null;
+  /** Delivery order of the outcome in the run (completed/failed ops); replay follows it. */
+  resolvedSeq: number | null;
 }
 
 /** Identity of a requested op, present on every op command. */

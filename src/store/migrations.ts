@@ -71,8 +71,10 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
-    description: "service instances and their inboxes",
+    description: "service instances and their inboxes; the order in which op outcomes were delivered",
     sql: `
+      ALTER TABLE ops ADD COLUMN resolved_seq INTEGER;
+      CREATE INDEX ops_resolved ON ops(run_id, resolved_seq) WHERE resolved_seq IS NOT NULL;
       ALTER TABLE runs ADD COLUMN service_key TEXT;
       ALTER TABLE runs ADD COLUMN key_input TEXT;
       ALTER TABLE runs ADD COLUMN state TEXT;

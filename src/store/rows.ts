@@ -32,6 +32,8 @@ export interface OpRow {
   error: string | null;
   wakeAt: number | null;
   meta: string | null;
+  /** The order in which this op's outcome was delivered to the run's code (null while open). */
+  resolvedSeq: number | null;
   updatedAt: number;
 }
 

@@ -14,7 +14,7 @@ const RUN_COLUMNS = `id, kind, name, status, input, output, error, parent_id AS 
   key_input AS keyInput, state, lease_fence AS leaseFence,
   created_at AS createdAt, updated_at AS updatedAt, finished_at AS finishedAt`;
 const OP_COLUMNS = `run_id AS runId, op_key AS opKey, seq, kind, name, status, attempt, result, error,
-  wake_at AS wakeAt, meta, updated_at AS updatedAt`;
+  wake_at AS wakeAt, meta, resolved_seq AS resolvedSeq, updated_at AS updatedAt`;
 
 export interface DueTimer {
   runId: string;
@@ -55,7 +55,7 @@ export interface Store extends InboxQueries {
   listOpsWithPrefix(runId: string, prefix: string): OpRow[];
   getOp(runId: string, opKey: string): OpRow | null;
   putOp(op: OpWrite): void;
-  firstWaitingSignalOp(runId: string, signalName: string): OpRow | null;
+  latestWaitingSignalOp(runId: string, signalName: string): OpRow | null;
   closeOpenOps(runId: string, status: string, now: number): number;
   dueTimers(now: number, limit: number): DueTimer[];
   nextWakeAt(): number | null;
@@ -115,15 +115,18 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     ),
     getOp: db.query<OpRow, [string, string]>(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = ? AND op_key = ?`),
     putOp: db.query(
-      `INSERT INTO ops (run_id, op_key, seq, kind, name, status, attempt, result, error, wake_at, meta, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO ops (run_id, op_key, seq, kind, name, status, attempt, result, error, wake_at, meta, resolved_seq, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(run_id, op_key) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
          result = excluded.result, error = excluded.error, wake_at = excluded.wake_at, meta = excluded.meta,
-         updated_at = excluded.updated_at`,
+         resolved_seq = COALESCE(ops.resolved_seq, excluded.resolved_seq), updated_at = excluded.updated_at`,
+    ),
+    lastResolvedSeq: db.query<{ seq: number | null }, [string]>(
+      "SELECT MAX(resolved_seq) AS seq FROM ops WHERE run_id = ? AND resolved_seq IS NOT NULL",
     ),
     waitingSignalOp: db.query<OpRow, [string, string]>(
       `SELECT ${OP_COLUMNS} FROM ops WHERE run_id = ? AND kind = 'signal' AND name = ? AND status = 'waiting'
-       ORDER BY seq LIMIT 1`,
+       ORDER BY seq DESC LIMIT 1`,
     ),
     closeOpenOps: db.query(
       `UPDATE ops SET status = ?, wake_at = NULL, updated_at = ?
@@ -220,9 +223,12 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     listOps: (runId) => q.listOps.all(runId),
     listOpsWithPrefix: (runId, prefix) => q.listOpsWithPrefix.all(runId, prefix, `${prefix}\uffff`),
     getOp: (runId, opKey) => q.getOp.get(runId, opKey),
-    putOp: (o) =>
-      void q.putOp.run(o.runId, o.opKey, o.seq, o.kind, o.name, o.status, o.attempt, o.result, o.error, o.wakeAt, o.meta, o.now),
-    firstWaitingSignalOp: (runId, name) => q.waitingSignalOp.get(runId, name),
+    putOp: (o) => {
+      // An outcome gets the next delivery number of its run; replay delivers outcomes in that order.
+      const resolved = o.status === "completed" || o.status === "failed" ? (q.lastResolvedSeq.get(o.runId)?.seq ?? 0) + 1 : null;
+      q.putOp.run(o.runId, o.opKey, o.seq, o.kind, o.name, o.status, o.attempt, o.result, o.error, o.wakeAt, o.meta, resolved, o.now);
+    },
+    latestWaitingSignalOp: (runId, name) => q.waitingSignalOp.get(runId, name),
     closeOpenOps: (runId, status, now) => q.closeOpenOps.run(status, now, runId).changes,
     dueTimers: (now, limit) => q.dueTimers.all(now, limit),
     nextWakeAt: () => q.nextWake.get()?.at ?? null,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createHistory } from "../../src/engine/history.ts";
-import { NondeterminismError } from "../../src/shared/errors.ts";
+import { NondeterminismError, VilanoError } from "../../src/shared/errors.ts";
 import type { HistoryOp } from "../../src/shared/protocol.ts";
 
 function thrownBy(fn: () => unknown): unknown {
@@ -13,7 +13,7 @@ function thrownBy(fn: () => unknown): unknown {
 }
 
 function recorded(opKey: string, seq: number, kind: string, name: string): HistoryOp {
-  return { opKey, seq, kind, name, status: "completed", attempt: 1, result: "null", error: null };
+  return { opKey, seq, kind, name, status: "completed", attempt: 1, result: "null", error: null, resolvedSeq: seq + 1 };
 }
 
 describe("createHistory", () => {
@@ -66,20 +66,20 @@ describe("createHistory", () => {
       expect(seqs).toEqual([0, 1, 2]);
     });
 
-    test("throws NondeterminismError when an explicit key is used twice", () => {
+    test("refuses an explicit key used twice as a validation error", () => {
       const history = createHistory([]);
       history.next("step", "a", "k");
-      const error = thrownBy(() => history.next("step", "b", "k"));
-      expect(error).toBeInstanceOf(NondeterminismError);
-      expect((error as NondeterminismError).code).toBe("nondeterminism");
-      expect((error as NondeterminismError).message).toContain('op key "k" is used twice');
+      const error = thrownBy(() => history.next("step", "b", "k")) as VilanoError;
+      expect(error).not.toBeInstanceOf(NondeterminismError);
+      expect(error.code).toBe("validation_failed");
+      expect(error.message).toContain('op key "k" is used twice');
     });
 
-    test("throws when an explicit key repeats an implicit one", () => {
+    test("refuses an explicit key that repeats an implicit one", () => {
       const history = createHistory([]);
       history.next("step", "a", undefined);
-      const error = thrownBy(() => history.next("step", "b", "step:a:0")) as NondeterminismError;
-      expect(error).toBeInstanceOf(NondeterminismError);
+      const error = thrownBy(() => history.next("step", "b", "step:a:0")) as VilanoError;
+      expect(error.code).toBe("validation_failed");
       expect((error.details as { opKey: string }).opKey).toBe("step:a:0");
     });
   });

@@ -1,0 +1,47 @@
+/**
+ * Drives one activation's code to its end: it returns or throws, or it blocks on durable waits
+ * (then the activation is suspended), or a flag says it must stop. Ops still in flight are always
+ * settled first, so nothing they report can race the activation's own result.
+ */
+import type { ActivationResult, HistoryOp } from "../shared/index.ts";
+import { createActivationState, type ActivationState } from "./activation-state.ts";
+import { createHistory, type History } from "./history.ts";
+import type { ActivationHost } from "./host.ts";
+import { createReplayScheduler, type ReplayScheduler } from "./replay-scheduler.ts";
+
+export type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+export interface Driven {
+  state: ActivationState;
+  history: History;
+  scheduler: ReplayScheduler;
+}
+
+/** Builds the activation's state, history and replay scheduler, wired to poke each other. */
+export function prepare(ops: readonly HistoryOp[], host: ActivationHost, scope = ""): Driven {
+  let state: ActivationState | undefined;
+  const scheduler = createReplayScheduler(ops, () => state?.poke());
+  state = createActivationState(host, () => scheduler.idle());
+  return { state, history: createHistory(ops, scope), scheduler };
+}
+
+/** Runs the code; null means it blocked on waits without settling. */
+export async function drive(state: ActivationState, run: () => Promise<unknown>): Promise<Settled | null> {
+  const settled: Promise<Settled> = Promise.resolve()
+    .then(run)
+    .then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+  const first = await Promise.race([settled, state.blocked().then(() => null)]);
+  await state.settle();
+  return first;
+}
+
+/** The flags win over what the code returned or threw. */
+export function flaggedResult(state: ActivationState): ActivationResult | null {
+  if (state.aborted) return { type: "aborted" };
+  if (state.fatal) return { type: "failed", error: state.fatal };
+  if (state.turnEnd) return state.turnEnd;
+  return null;
+}
