@@ -57,6 +57,9 @@ export function finishActivation(k: KernelContext, tx: Tx, runId: string, fence:
   switch (result.type) {
     case "completed":
       k.store.finishRun(runId, RUN_STATUS.completed, result.output, null, tx.now);
+      // Waits the code abandoned (the loser of a Promise.race) close with the run.
+      k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
+      cancelOutbound(k, tx, runId, "completed");
       appendEvent(k, tx, runId, "run_completed");
       notify(k, tx, runId);
       return;

@@ -108,3 +108,18 @@ describe("Promise.race with durable ops", () => {
     expect({ outcome, status }).toEqual({ outcome: { value: "timed out" }, status: "completed" });
   });
 });
+
+describe("abandoned waits", () => {
+  test("a wait that lost a race is closed when the run completes", async () => {
+    const wf = workflow({
+      name: "raceLoser",
+      run: async (_: void, ctx) => Promise.race([ctx.waitForSignal("never"), ctx.step("fast", () => "won")]),
+    });
+    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    const run = await rt.start(wf);
+    expect(await run.result()).toBe("won");
+    const { ops } = await rt.inspect(run.id);
+    expect(ops.find((o) => o.kind === "signal")).toMatchObject({ status: "cancelled" });
+    await rt.close();
+  });
+});
