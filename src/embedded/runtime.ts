@@ -21,7 +21,7 @@ import type { AnyServiceDefinition, ConnectOptions, ServiceKeyInput, ServiceRef,
 import { computeKey } from "../engine/index.ts";
 import { indexDefinitions, requireService } from "./definitions.ts";
 import { createExternalRef } from "./external-ref.ts";
-import { createKernel, type GroupCommitStats, type RunStatus, type SignalDelivery } from "../kernel/index.ts";
+import { createKernel, type GroupCommitStats, type RunStatus, type ServiceStatus, type SignalDelivery } from "../kernel/index.ts";
 import { createStore, type SynchronousMode } from "../store/index.ts";
 import { createInProcessExecutor } from "./in-process-executor.ts";
 import { toInspection, toRunInfo, type RunInfo, type RunInspection } from "./inspection.ts";
@@ -73,7 +73,7 @@ export interface Runtime {
   connect<D extends AnyServiceDefinition>(service: D, keyInput: ServiceKeyInput<D>, options?: ConnectOptions): Promise<ServiceRef<D>>;
   /** Stops a service instance: its backlog fails with `service_stopped` and new mail is refused. */
   stop(serviceRunId: string, options?: { reason?: string }): Promise<RunInfo>;
-  list(filter?: { status?: RunStatus; workflow?: string; limit?: number }): Promise<RunInfo[]>;
+  list(filter?: { status?: RunStatus | ServiceStatus; workflow?: string; limit?: number }): Promise<RunInfo[]>;
   /** Commit statistics of the group-commit queue (for benchmarks). */
   readonly stats: GroupCommitStats;
   /** Stops running code and closes the database; unfinished runs resume when it is opened again. */

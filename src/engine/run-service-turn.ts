@@ -29,7 +29,7 @@ const parse = (text: string | null): unknown => (text === null ? undefined : JSO
 
 export async function runServiceTurn(definition: AnyServiceDefinition, activation: TurnActivationInput, host: ActivationHost): Promise<ActivationResult> {
   const { turn } = activation;
-  const { state, history, scheduler } = prepare(activation.ops, host, `m${turn.message.id}/`);
+  const { state, history, scheduler } = prepare(activation.ops, host, turn.scope);
   const ctx = createDurableContext({ runId: activation.runId, history, scheduler, host, state, turn: serviceTurnControls(turn.mailbox, state) });
   const group = GROUP[turn.message.kind];
   const handlers = definition[group] as Record<string, (payload: unknown, state: unknown, ctx: unknown) => unknown>;

@@ -11,8 +11,11 @@ import type { Tx } from "./group-commit.ts";
 import { finishMessage, stopInstance } from "./inbox.ts";
 import { MESSAGE_STATUS, SERVICE_STATUS, type Activation, type ActivationResult } from "./types.ts";
 
-/** Op keys inside a turn are scoped to its message. */
-export const turnScope = (messageId: number): string => `m${messageId}/`;
+/**
+ * Op keys inside a turn are scoped to its message and attempt: a suspended turn replays its own
+ * ops, while a retried or deferred message starts a fresh attempt (its code runs again).
+ */
+export const turnScope = (messageId: number, attempt: number): string => `m${messageId}.${attempt}/`;
 
 export function activateTurn(k: KernelContext, tx: Tx, run: RunRow): Activation | null {
   let message = k.store.activeMessage(run.id);
@@ -33,7 +36,9 @@ export function activateTurn(k: KernelContext, tx: Tx, run: RunRow): Activation 
   }
   k.store.setRunStatus(run.id, SERVICE_STATUS.active, tx.now);
   const fence = k.store.bumpFence(run.id, tx.now);
+  const scope = turnScope(message.id, message.attempt);
   const turn: TurnInput = {
+    scope,
     message: { id: message.id, kind: message.kind as TurnInput["message"]["kind"], name: message.name, payload: message.payload, attempt: message.attempt },
     state: run.state,
     keyInput: run.keyInput,
@@ -42,7 +47,7 @@ export function activateTurn(k: KernelContext, tx: Tx, run: RunRow): Activation 
   return {
     run: { ...run, status: SERVICE_STATUS.active, leaseFence: fence },
     fence,
-    ops: k.store.listOpsWithPrefix(run.id, turnScope(message.id)),
+    ops: k.store.listOpsWithPrefix(run.id, scope),
     turn,
   };
 }
@@ -96,7 +101,7 @@ export function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: Activa
     case "turn_failed": {
       const decision =
         result.type === "turn_failed"
-          ? decideRetry(result.retry, result.error, message.attempt, `${run.id}|${turnScope(message.id)}`)
+          ? decideRetry(result.retry, result.error, message.attempt, `${run.id}|m${message.id}`)
           : { decision: "non_retryable" as const, attempt: message.attempt, maxAttempts: 1 };
       appendEvent(k, tx, run.id, "turn_failed", {
         ...base,

@@ -21,6 +21,13 @@ type Payload = any;
 export type SendHandler<S> = (payload: Payload, state: S, ctx: ServiceContext) => Promise<HandlerResult<S, never> | void> | HandlerResult<S, never> | void;
 export type AskHandler<S> = (payload: Payload, state: S, ctx: ServiceContext) => Promise<HandlerResult<S>> | HandlerResult<S>;
 
+/**
+ * The constraint of a handler map. It must not mention the state type: a constraint that does
+ * makes TypeScript fix the state type early (to unknown) when a handler takes no parameters.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type HandlerMap = Record<string, (...args: any[]) => any>;
+
 export interface MailboxOptions {
   /** New messages are rejected with `service_overloaded` while this many are queued. */
   maxQueued: number;
@@ -30,9 +37,9 @@ export interface MailboxOptions {
 export interface ServiceOptions<
   KI,
   S,
-  Sends extends Record<string, SendHandler<S>>,
-  Asks extends Record<string, AskHandler<S>>,
-  Signals extends Record<string, SendHandler<S>>,
+  Sends extends HandlerMap,
+  Asks extends HandlerMap,
+  Signals extends HandlerMap,
 > {
   /** Unique within a project. */
   name: string;
@@ -53,9 +60,9 @@ export interface ServiceOptions<
 export interface ServiceDefinition<
   KI = unknown,
   S = unknown,
-  Sends extends Record<string, SendHandler<S>> = Record<string, SendHandler<S>>,
-  Asks extends Record<string, AskHandler<S>> = Record<string, AskHandler<S>>,
-  Signals extends Record<string, SendHandler<S>> = Record<string, SendHandler<S>>,
+  Sends extends HandlerMap = HandlerMap,
+  Asks extends HandlerMap = HandlerMap,
+  Signals extends HandlerMap = HandlerMap,
 > {
   readonly kind: "service";
   readonly name: string;
@@ -86,9 +93,9 @@ export type AnyServiceDefinition = ServiceDefinition<any, any, any, any, any>;
 export function service<
   KI,
   S,
-  Sends extends Record<string, SendHandler<S>> = {},
-  Asks extends Record<string, AskHandler<S>> = {},
-  Signals extends Record<string, SendHandler<S>> = {},
+  Sends extends HandlerMap = {},
+  Asks extends HandlerMap = {},
+  Signals extends HandlerMap = {},
 >(options: ServiceOptions<KI, S, Sends, Asks, Signals>): ServiceDefinition<KI, S, Sends, Asks, Signals> {
   if (!options || typeof options !== "object") throw new VilanoError("validation_failed", "service() needs an options object");
   const { name } = options;
@@ -144,7 +151,8 @@ export interface AskOptions {
 /** The status of a service instance. */
 export type ServiceStatus = "idle" | "pending" | "active" | "waiting" | "stopped";
 
-type PayloadOf<H> = H extends (payload: infer P, ...rest: never[]) => unknown ? P : never;
+// A handler that declares no payload parameter takes none (`ref.ask.last()`).
+type PayloadOf<H> = H extends (...args: infer A) => unknown ? (A extends [] ? void : A[0]) : never;
 type ReplyOf<H> = H extends (...args: never[]) => infer R ? (Awaited<R> extends { reply?: infer Y } ? Y : never) : never;
 
 /** A typed reference to a service instance, from `ctx.connect` or `rt.connect`. */

@@ -86,6 +86,8 @@ export interface MailboxView {
 
 /** The extra input of a service turn's activation. */
 export interface TurnInput {
+  /** Prefix of every op key in this turn (message and attempt). */
+  scope: string;
   message: { id: number; kind: "send" | "ask" | "signal"; name: string; payload: string | null; attempt: number };
   /** The instance's state as JSON text, or null when it has none yet (init runs). */
   state: string | null;

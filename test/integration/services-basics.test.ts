@@ -1,0 +1,125 @@
+import { describe, expect, test } from "bun:test";
+import { createRuntime } from "../../src/embedded/index.ts";
+import { service, workflow } from "../../src/sdk/index.ts";
+import { reviewCoordinator, reviewer } from "../helpers/reviewer.ts";
+import { tempDatabase } from "../helpers/temp-dir.ts";
+
+describe("services: the starter pair", () => {
+  test("reviewCoordinator connects, sends a hint and asks for the status", async () => {
+    const rt = await createRuntime({ definitions: [reviewer, reviewCoordinator], logLevel: "silent" });
+    const run = await rt.start(reviewCoordinator, { repoId: "repo_123", note: "Ship 0.1" });
+    expect(await run.result({ timeout: "5s" })).toEqual({
+      reviewerRunId: "svc:reviewer:repo_123",
+      status: { repoId: "repo_123", noteCount: 1, notes: ["Ship 0.1"] },
+    });
+    const { events } = await rt.inspect(run.id);
+    expect(events.map((e) => e.type)).toEqual([
+      "run_started",
+      "service_connected",
+      "message_sent",
+      "ask_sent",
+      "run_waiting",
+      "ask_replied",
+      "run_resumed",
+      "run_completed",
+    ]);
+    await rt.close();
+  });
+
+  test("rt.connect gives a typed ref, and inspect shows state, status and the turns", async () => {
+    const database = tempDatabase();
+    const rt = await createRuntime({ database, definitions: [reviewer, reviewCoordinator], logLevel: "silent" });
+    await (await rt.start(reviewCoordinator, { repoId: "repo_9", note: "first" })).result();
+    const ref = await rt.connect(reviewer, { repoId: "repo_9" });
+    await ref.send.hint({ note: "second" });
+    expect(await ref.ask.status()).toEqual({ repoId: "repo_9", noteCount: 2, notes: ["first", "second"] });
+    expect(await ref.status()).toBe("idle");
+    await rt.close();
+
+    // Durable: a fresh runtime on the same file sees the same instance and state.
+    const again = await createRuntime({ database, definitions: [reviewer], logLevel: "silent" });
+    const inspection = await again.inspect("svc:reviewer:repo_9");
+    expect(inspection.run).toMatchObject({
+      kind: "service",
+      status: "idle",
+      key: "repo_9",
+      keyInput: { repoId: "repo_9" },
+      state: { repoId: "repo_9", notes: ["first", "second"] },
+    });
+    expect(inspection.queued).toEqual([]);
+    expect(inspection.turns.map((t) => [t.kind, t.name, t.status])).toEqual([
+      ["send", "hint", "done"],
+      ["ask", "status", "done"],
+      ["send", "hint", "done"],
+      ["ask", "status", "done"],
+    ]);
+    expect(inspection.turns[1]!.reply).toEqual({ repoId: "repo_9", noteCount: 1, notes: ["first"] });
+    await again.close();
+  });
+
+  test("init runs once, in the first turn, and a result without state keeps the state", async () => {
+    let inits = 0;
+    const counter = service({
+      name: "counter",
+      key: (input: { id: string }) => input.id,
+      init: async (input) => (inits++, { id: input.id, count: 0 }),
+      onSend: { add: async (p: { by: number }, state) => ({ state: { ...state, count: state.count + p.by } }), noop: async () => {} },
+      onAsk: { get: async (_p: void, state) => ({ reply: state.count }) },
+    });
+    const rt = await createRuntime({ definitions: [counter], logLevel: "silent" });
+    const ref = await rt.connect(counter, { id: "a" });
+    await ref.send.add({ by: 2 });
+    await ref.send.noop(undefined);
+    await ref.send.add({ by: 3 });
+    expect(await ref.ask.get()).toBe(5);
+    expect(inits).toBe(1);
+    await rt.close();
+  });
+
+  test("connect with mustExist fails for a missing instance, in a script and in a workflow", async () => {
+    const wf = workflow({
+      name: "strict",
+      run: async (_: void, ctx) => {
+        try {
+          await ctx.connect(reviewer, { repoId: "ghost" }, { mustExist: true });
+          return "connected";
+        } catch (error) {
+          return (error as { code: string }).code;
+        }
+      },
+    });
+    const rt = await createRuntime({ definitions: [reviewer, wf], logLevel: "silent" });
+    const refused = await rt.connect(reviewer, { repoId: "ghost" }, { mustExist: true }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: "not_found", message: 'service "reviewer" has no instance with key "ghost"' });
+    expect(await (await rt.start(wf)).result()).toBe("not_found");
+    expect(await rt.list()).toHaveLength(1); // the workflow run only: no instance was created
+    await rt.close();
+  });
+
+  test("a handler name the service does not have is a clear error", async () => {
+    const rt = await createRuntime({ definitions: [reviewer], logLevel: "silent" });
+    const ref = await rt.connect(reviewer, { repoId: "r" });
+    expect(() => (ref.send as unknown as Record<string, unknown>).nope).toThrow('service "reviewer" has no onSend handler "nope" (it has: hint)');
+    await rt.close();
+  });
+
+  test("service-only members called from a workflow throw wrong_context naming the member", async () => {
+    const wf = workflow({
+      name: "confused",
+      run: async (_: void, ctx) => {
+        try {
+          (ctx as unknown as { mailbox(): unknown }).mailbox();
+          return "no error";
+        } catch (error) {
+          return { code: (error as { code: string }).code, message: (error as Error).message };
+        }
+      },
+    });
+    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    expect(await (await rt.start(wf)).result()).toEqual({
+      code: "wrong_context",
+      message: "ctx.mailbox() is only available inside a service turn, not in a workflow",
+    });
+    await rt.close();
+  });
+});

@@ -1,0 +1,39 @@
+import { describe, expect, test } from "bun:test";
+import { createRuntime } from "../../src/embedded/index.ts";
+import { service } from "../../src/sdk/index.ts";
+import { tempDatabase } from "../helpers/temp-dir.ts";
+
+describe("services: idle instances hold no memory", () => {
+  test("10,000 idle instances grow resident memory by less than 50 MB", async () => {
+    const profile = service({
+      name: "profile",
+      key: (input: { user: string }) => input.user,
+      init: async (input) => ({ user: input.user, visits: 0, bio: "x".repeat(200) }),
+      onSend: { visit: async (_p: void, state) => ({ state: { ...state, visits: state.visits + 1 } }) },
+    });
+    const rt = await createRuntime({ database: tempDatabase(), definitions: [profile], logLevel: "silent" });
+    const warm = await rt.connect(profile, { user: "warm-up" });
+    await warm.send.visit();
+
+    Bun.gc(true);
+    const before = process.memoryUsage().rss;
+    const BATCH = 500;
+    for (let start = 0; start < 10_000; start += BATCH) {
+      const refs = await Promise.all(Array.from({ length: BATCH }, (_, i) => rt.connect(profile, { user: `u${start + i}` })));
+      await Promise.all(refs.map((ref) => ref.send.visit()));
+    }
+    // Every instance handled its message and went idle (checked without loading 10,000 rows).
+    const busy = async () => (await Promise.all((["pending", "active", "waiting"] as const).map((status) => rt.list({ status, limit: 1 })))).flat();
+    const deadline = Date.now() + 20_000;
+    while ((await busy()).length > 0) {
+      if (Date.now() > deadline) throw new Error("instances did not all go idle");
+      await Bun.sleep(20);
+    }
+    Bun.gc(true);
+    const grownMb = (process.memoryUsage().rss - before) / 1024 / 1024;
+    console.log(`10,000 idle instances: resident memory grew by ${grownMb.toFixed(1)} MB`);
+    expect((await rt.inspect("svc:profile:u9999")).run.state).toMatchObject({ user: "u9999", visits: 1 });
+    expect(grownMb).toBeLessThan(50);
+    await rt.close();
+  }, 60_000);
+});
