@@ -139,7 +139,7 @@ export function stopInstance(k: KernelContext, tx: Tx, runId: string, reason: st
 
 export const MESSAGE_DONE_STATUSES: readonly string[] = [MESSAGE_STATUS.done, MESSAGE_STATUS.failed, MESSAGE_STATUS.cancelled];
 
-/** Cancels the mail a finished run sent that no turn has picked up yet. */
+/** Withdraws the asks a finished run made that no turn has picked up yet (its sends stand). */
 export function cancelOutbound(k: KernelContext, tx: Tx, senderRunId: string, why: string): void {
   for (const message of k.store.openOutbound(senderRunId)) {
     finishMessage(k, tx, message, { status: "cancelled", error: kernelFailure("cancelled", `the sender ${senderRunId} was ${why}`) });

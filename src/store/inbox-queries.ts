@@ -34,7 +34,7 @@ export interface InboxQueries {
   listMessages(serviceRunId: string, limit: number): MessageRow[];
   /** Messages not finished yet: queued, deferred and active. */
   openMessages(serviceRunId: string): MessageRow[];
-  /** Asks and sends this run made that are still waiting to be handled. */
+  /** Asks this run made that no turn has started (sends stand once enqueued: they are fire-and-forget). */
   openOutbound(senderRunId: string): MessageRow[];
   dueMessages(now: number, limit: number): MessageRow[];
 }
@@ -76,7 +76,7 @@ export function createInboxQueries(db: Database): InboxQueries {
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE service_run_id = ? AND status IN ('queued', 'deferred', 'active') ORDER BY id`,
     ),
     outbound: db.query<MessageRow, [string]>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = ? AND status IN ('queued', 'deferred') ORDER BY id`,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = ? AND kind = 'ask' AND status IN ('queued', 'deferred') ORDER BY id`,
     ),
     due: db.query<MessageRow, [number, number]>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at LIMIT ?`,

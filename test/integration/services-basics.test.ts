@@ -123,3 +123,21 @@ describe("services: the starter pair", () => {
     await rt.close();
   });
 });
+
+describe("services: sends outlive their sender", () => {
+  test("messages a workflow sent are all handled even when it finishes first", async () => {
+    const sender = workflow({
+      name: "fireAndForget",
+      run: async (_: void, ctx) => {
+        const ref = await ctx.connect(reviewer, { repoId: "ff" });
+        for (let i = 0; i < 5; i++) await ref.send.hint({ note: `n${i}` });
+        return "sent";
+      },
+    });
+    const rt = await createRuntime({ definitions: [reviewer, sender], logLevel: "silent" });
+    expect(await (await rt.start(sender)).result()).toBe("sent");
+    const ref = await rt.connect(reviewer, { repoId: "ff" });
+    expect((await ref.ask.status()).notes).toEqual(["n0", "n1", "n2", "n3", "n4"]);
+    await rt.close();
+  });
+});
