@@ -1,5 +1,6 @@
 /**
- * `bun run bench`: throughput, commit latency and replay cost of the embedded runtime.
+ * `bun run bench [name...]`: throughput, commit latency and replay cost of the embedded runtime,
+ * and the round trip and throughput of service asks (scripts/bench/asks.ts).
  *
  * Results go to stdout as JSON lines (one object per benchmark) so they can be piped and diffed;
  * progress and the human summary go to stderr. Every database lives in one temp dir that is removed
@@ -13,40 +14,13 @@ import { createRuntime, type Runtime } from "../src/embedded/index.ts";
 import { runWorkflowActivation, type ActivationHost } from "../src/engine/index.ts";
 import { workflow, type WorkflowDefinition } from "../src/sdk/index.ts";
 import { createStore } from "../src/store/index.ts";
+import { benchAskRoundTrip, benchAsksPerSecond, type AskRoundTripResult, type AsksPerSecondResult } from "./bench/asks.ts";
+import { emit, log, median, percentile, RESULT_TIMEOUT, round, timeMs, type BenchResult, type LatencySummary } from "./bench/common.ts";
 
 const THROUGHPUT = { workflows: 200, stepsEach: 10, rounds: 3, warmupWorkflows: 50, target: 10_000 };
 const LATENCY = { steps: 2_000, warmupSteps: 200 };
 const REPLAY = { ops: 1_000, warmups: 5, samples: 20, targetMs: 5 };
-/** Generous per-run bound: a hung run fails the bench instead of hanging it. */
-const RESULT_TIMEOUT = "60s";
 const WATCHDOG_MS = 110_000;
-
-interface BenchResult {
-  bench: string;
-  value: number;
-  unit: string;
-  target?: string;
-  pass?: boolean;
-  [extra: string]: unknown;
-}
-
-const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
-const emit = (result: BenchResult) => process.stdout.write(`${JSON.stringify(result)}\n`);
-const round = (value: number, digits = 3) => Number(value.toFixed(digits));
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) throw new Error("percentile of no samples");
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-
-const median = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 0.5);
-
-async function timeMs<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const start = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - start, value };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Workflows
@@ -277,6 +251,9 @@ function printSummary(results: readonly BenchResult[]): void {
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join("  ");
   const latency = results.find((r) => r.bench === "step_commit_latency");
   const replay = results.find((r) => r.bench === "replay_1000_ops");
+  const ask = results.find((r) => r.bench === "ask_round_trip") as AskRoundTripResult | undefined;
+  const asks = results.find((r) => r.bench === "asks_per_second") as AsksPerSecondResult | undefined;
+  const spread = (s: LatencySummary) => `p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, max ${s.maxMs} ms`;
   process.stderr.write(
     [
       "",
@@ -286,12 +263,34 @@ function printSummary(results: readonly BenchResult[]): void {
       "",
       latency ? `step latency: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms` : "",
       replay ? `replay incl. loading ops from SQLite: median ${replay.withLoadMedianMs} ms` : "",
+      ...(ask
+        ? [
+            `ask, ${ask.workflowAskSequential.samples} in one workflow (target): ${spread(ask.workflowAskSequential)}`,
+            `ask, one per workflow, inside it:    ${spread(ask.workflowAskOnePerRun)}`,
+            `one-ask workflow, start → result:    ${spread(ask.oneAskRunStartToResult)}`,
+            `ask from a script (rt.connect ref):  ${spread(ask.scriptRefAsk)}`,
+          ]
+        : []),
+      asks ? `asks/s: ${asks.workflows.asksPerSecond} through one-ask workflows (target), ${asks.scriptRefs.asksPerSecond} through rt.connect refs` : "",
       "",
     ].join("\n"),
   );
 }
 
+const BENCHES: Record<string, (dir: string) => Promise<BenchResult>> = {
+  steps_per_second: benchStepsPerSecond,
+  step_commit_latency: benchStepCommitLatency,
+  replay_1000_ops: benchReplay,
+  ask_round_trip: benchAskRoundTrip,
+  asks_per_second: benchAsksPerSecond,
+};
+
 async function main(): Promise<void> {
+  // `bun run bench [name...]` runs only the named benchmarks (all by default).
+  const names = process.argv.slice(2);
+  const unknown = names.filter((name) => !Object.hasOwn(BENCHES, name));
+  if (unknown.length > 0) throw new Error(`unknown benchmark(s) ${unknown.join(", ")}; known: ${Object.keys(BENCHES).join(", ")}`);
+  const selected = Object.entries(BENCHES).filter(([name]) => names.length === 0 || names.includes(name));
   const dir = mkdtempSync(join(tmpdir(), "vilano-bench-"));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   // Runs can hang only through a bug; cleanup must still happen and the process must end.
@@ -309,7 +308,8 @@ async function main(): Promise<void> {
   log(`temp dir ${dir}`);
   const results: BenchResult[] = [];
   try {
-    for (const bench of [benchStepsPerSecond, benchStepCommitLatency, benchReplay]) {
+    for (const [name, bench] of selected) {
+      log(`--- ${name}`);
       const result = await bench(dir);
       emit(result);
       results.push(result);

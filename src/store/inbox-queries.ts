@@ -7,6 +7,7 @@
 import type { Database } from "bun:sqlite";
 import type { InboxCounts, MessageRow, NewInstance, NewMessage } from "./rows.ts";
 
+// WHERE parameters are `+?` for the reason given in store.ts.
 const MESSAGE_COLUMNS = `id, service_run_id AS serviceRunId, kind, name, payload, status, attempt,
   sender_run_id AS senderRunId, sender_op_key AS senderOpKey, wake_at AS wakeAt, reply, error,
   created_at AS createdAt, updated_at AS updatedAt`;
@@ -45,20 +46,20 @@ export function createInboxQueries(db: Database): InboxQueries {
       `INSERT INTO runs (id, kind, name, status, service_key, key_input, created_at, updated_at)
        VALUES (?, 'service', ?, ?, ?, ?, ?, ?)`,
     ),
-    setState: db.query("UPDATE runs SET state = ?, updated_at = ? WHERE id = ?"),
+    setState: db.query("UPDATE runs SET state = ?, updated_at = ? WHERE id = +?"),
     insertMessage: db.query<{ id: number }, [string, string, string, string | null, string | null, string | null, number, number]>(
       `INSERT INTO messages (service_run_id, kind, name, payload, status, sender_run_id, sender_op_key, created_at, updated_at)
        VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?) RETURNING id`,
     ),
-    getMessage: db.query<MessageRow, [number]>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`),
+    getMessage: db.query<MessageRow, [number]>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = +?`),
     activeMessage: db.query<MessageRow, [string]>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE service_run_id = ? AND status = 'active' ORDER BY id LIMIT 1`,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE service_run_id = +? AND status = 'active' ORDER BY id LIMIT 1`,
     ),
     nextReady: db.query<MessageRow, [string]>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE service_run_id = ? AND status = 'queued' ORDER BY id LIMIT 1`,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE service_run_id = +? AND status = 'queued' ORDER BY id LIMIT 1`,
     ),
     update: db.query(
-      "UPDATE messages SET status = ?, attempt = COALESCE(?, attempt), wake_at = ?, reply = ?, error = ?, updated_at = ? WHERE id = ?",
+      "UPDATE messages SET status = ?, attempt = COALESCE(?, attempt), wake_at = ?, reply = ?, error = ?, updated_at = ? WHERE id = +?",
     ),
     counts: db.query<InboxCounts, [string]>(
       `SELECT COUNT(*) AS total,
@@ -69,17 +70,17 @@ export function createInboxQueries(db: Database): InboxQueries {
               COALESCE(SUM(kind = 'signal'), 0) AS signals,
               MIN(created_at) AS oldestAt,
               MIN(wake_at) AS nextWakeAt
-       FROM messages WHERE service_run_id = ? AND status IN ('queued', 'deferred')`,
+       FROM messages WHERE service_run_id = +? AND status IN ('queued', 'deferred')`,
     ),
-    list: db.query<MessageRow, [string, number]>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE service_run_id = ? ORDER BY id DESC LIMIT ?`),
+    list: db.query<MessageRow, [string, number]>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE service_run_id = +? ORDER BY id DESC LIMIT ?`),
     open: db.query<MessageRow, [string]>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE service_run_id = ? AND status IN ('queued', 'deferred', 'active') ORDER BY id`,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE service_run_id = +? AND status IN ('queued', 'deferred', 'active') ORDER BY id`,
     ),
     outbound: db.query<MessageRow, [string]>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = ? AND kind = 'ask' AND status IN ('queued', 'deferred') ORDER BY id`,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = +? AND kind = 'ask' AND status IN ('queued', 'deferred') ORDER BY id`,
     ),
     due: db.query<MessageRow, [number, number]>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at LIMIT ?`,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE wake_at IS NOT NULL AND wake_at <= +? ORDER BY wake_at LIMIT ?`,
     ),
   };
   return {
