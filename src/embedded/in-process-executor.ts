@@ -4,7 +4,7 @@
  */
 import { errorCodeOf, VilanoError, type Clock, type Logger, type OpCommand } from "../shared/index.ts";
 import { runServiceTurn, runWorkflowActivation, type ActivationHost } from "../engine/index.ts";
-import type { Executor, Kernel } from "../kernel/index.ts";
+import type { Activation, Executor, Kernel } from "../kernel/index.ts";
 import type { AnyServiceDefinition, WorkflowDefinition } from "../sdk/index.ts";
 import type { RunRow } from "../store/index.ts";
 
@@ -38,46 +38,59 @@ export function createInProcessExecutor(options: {
   const missingWarned = new Set<string>();
   const idleWaiters: (() => void)[] = [];
   let active = 0;
+  /** Slots promised to leases taken inside transactions not yet committed. */
+  let reserved = 0;
   let closed = false;
 
   const pump = () => {
-    while (!closed && active < maxConcurrent && ready.length > 0) {
+    while (!closed && active + reserved < maxConcurrent && ready.length > 0) {
       const runId = ready.shift()!;
       queued.delete(runId);
       active++;
-      void activateOnce(runId).finally(() => {
-        active--;
-        pump();
-        if (active === 0 && ready.length === 0) for (const done of idleWaiters.splice(0)) done();
-      });
+      void leaseAndRun(runId).finally(settleSlot);
     }
   };
 
-  async function activateOnce(runId: string): Promise<void> {
+  /** Leases a pending run through the kernel, then runs it. */
+  async function leaseAndRun(runId: string): Promise<void> {
     // Registered before the lease is taken, so a cancel committed in the same batch reaches it.
+    const controller = register(runId);
+    let activation;
+    try {
+      activation = await kernel.activate(runId);
+    } catch (error) {
+      if (!closed) log.error(`could not activate run ${runId}:`, error);
+    }
+    if (activation) await runActivation(activation, controller);
+    unregister(runId, controller);
+  }
+
+  const register = (runId: string) => {
     const controller = new AbortController();
     controllers.set(runId, controller);
+    return controller;
+  };
+  // A re-dispatch may already have registered the next activation's controller.
+  const unregister = (runId: string, controller: AbortController) => {
+    if (controllers.get(runId) === controller) controllers.delete(runId);
+  };
+
+  async function runActivation(activation: Activation, controller: AbortController): Promise<void> {
+    const { fence, run, ops, turn } = activation;
+    const runId = run.id;
+    if (controller.signal.aborted) return;
+    const host: ActivationHost = {
+      report: (cmd: OpCommand) => kernel.reportOp(runId, fence, cmd),
+      post: (cmd: OpCommand) => {
+        kernel.reportOp(runId, fence, cmd).catch((error) => {
+          if (!closed && errorCodeOf(error) !== "stale_lease") log.warn(`run ${runId}: could not record ${cmd.opKey}:`, error);
+        });
+      },
+      now: clock.now,
+      printLog: (id, message, fields) => (fields === undefined ? runLog.info(`${id} ${message}`) : runLog.info(`${id} ${message}`, fields)),
+      signal: controller.signal,
+    };
     try {
-      let activation;
-      try {
-        activation = await kernel.activate(runId);
-      } catch (error) {
-        if (!closed) log.error(`could not activate run ${runId}:`, error);
-        return;
-      }
-      if (!activation || controller.signal.aborted) return;
-      const { fence, run, ops, turn } = activation;
-      const host: ActivationHost = {
-        report: (cmd: OpCommand) => kernel.reportOp(runId, fence, cmd),
-        post: (cmd: OpCommand) => {
-          kernel.reportOp(runId, fence, cmd).catch((error) => {
-            if (!closed && errorCodeOf(error) !== "stale_lease") log.warn(`run ${runId}: could not record ${cmd.opKey}:`, error);
-          });
-        },
-        now: clock.now,
-        printLog: (id, message, fields) => (fields === undefined ? runLog.info(`${id} ${message}`) : runLog.info(`${id} ${message}`, fields)),
-        signal: controller.signal,
-      };
       const result = turn
         ? await runServiceTurn(definitions.services.get(run.name)!, { runId, ops, turn }, host)
         : await runWorkflowActivation(definitions.workflows.get(run.name)!, { runId, input: run.input, ops }, host);
@@ -85,11 +98,14 @@ export function createInProcessExecutor(options: {
     } catch (error) {
       const code = errorCodeOf(error);
       if (!closed && code !== "stale_lease" && code !== "runtime_closed") log.error(`run ${runId}: activation failed:`, error);
-    } finally {
-      // A re-dispatch may already have registered the next activation's controller.
-      if (controllers.get(runId) === controller) controllers.delete(runId);
     }
   }
+
+  const settleSlot = () => {
+    active--;
+    pump();
+    if (active === 0 && ready.length === 0) for (const done of idleWaiters.splice(0)) done();
+  };
 
   return {
     dispatch(run: RunRow) {
@@ -106,6 +122,26 @@ export function createInProcessExecutor(options: {
       queued.add(run.id);
       ready.push(run.id);
       pump();
+    },
+    reserve(run) {
+      if (closed || !has(definitions, run) || active + reserved >= maxConcurrent) return false;
+      reserved++;
+      return true;
+    },
+    release() {
+      reserved--;
+    },
+    runLeased(activation) {
+      reserved--;
+      // Leased in the batch that committed while closing: it stays running in the database and is
+      // recovered when the runtime opens again.
+      if (closed) return;
+      active++;
+      // The slot was reserved when the lease was taken; the controller goes in before any await.
+      const controller = register(activation.run.id);
+      void runActivation(activation, controller)
+        .then(() => unregister(activation.run.id, controller))
+        .finally(settleSlot);
     },
     abort(runId) {
       controllers.get(runId)?.abort(new VilanoError("cancelled", `run ${runId} was cancelled`));

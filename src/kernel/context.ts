@@ -5,12 +5,18 @@
 import type { MessageRow, Store, RunRow } from "../store/index.ts";
 import { VilanoError } from "../shared/index.ts";
 import type { Tx } from "./group-commit.ts";
-import { isTerminal, LEASED_STATUSES, RUN_STATUS, type EventType } from "./types.ts";
+import { LEASED_STATUSES, type Activation, type EventType } from "./types.ts";
 
 export interface KernelContext {
   store: Store;
-  /** A run became pending: hand it to the executor. */
+  /** A run became pending: hand it to the executor, which leases it when it has room. */
   dispatch(run: RunRow): void;
+  /** Inside a command: may this run be leased now, in this transaction, for the executor? */
+  reserve(run: RunRow): boolean;
+  /** A reservation whose lease did not happen (nothing to run, or rolled back). */
+  release(run: RunRow): void;
+  /** After commit: run an activation leased in the committed transaction. */
+  runLeased(activation: Activation): void;
   /** A durable timer is due at `at`: make sure the wake-up fires no later. */
   armTimer(at: number): void;
   /** A run reached a terminal status. */
@@ -44,20 +50,3 @@ export function requireLease(k: KernelContext, runId: string, fence: number): Ru
   return run;
 }
 
-/**
- * Something the run waits for has happened (timer fired, signal arrived). A waiting run becomes
- * pending and is dispatched; a running one is flagged so that its suspension re-dispatches it
- * instead of parking it (its activation loaded history before this change).
- */
-export function wakeRun(k: KernelContext, tx: Tx, runId: string): void {
-  const run = k.store.getRun(runId);
-  if (!run || isTerminal(run.status)) return;
-  if (run.status === RUN_STATUS.waiting) {
-    k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
-    appendEvent(k, tx, runId, "run_resumed");
-    const woken = { ...run, status: RUN_STATUS.pending };
-    tx.after(() => k.dispatch(woken));
-  } else if (LEASED_STATUSES.includes(run.status)) {
-    k.store.setWakePending(runId, true);
-  }
-}

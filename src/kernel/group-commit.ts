@@ -12,6 +12,8 @@ export interface Tx {
   readonly now: number;
   /** Schedules work to run after the batch commits (never if it rolls back). */
   after(effect: () => void): void;
+  /** Undoes in-memory bookkeeping done inside the command if its changes are rolled back. */
+  onRollback(undo: () => void): void;
 }
 
 export type Command<T> = (tx: Tx) => T;
@@ -79,6 +81,8 @@ export function createGroupCommitQueue(store: Store, now: () => number, onEffect
 
   function commitBatch(batch: Queued[]): void {
     const outcomes: ({ ok: true; value: unknown; effects: (() => void)[] } | { ok: false; error: unknown })[] = [];
+    const undos: (() => void)[] = [];
+    const undoAll = () => runEffects(undos.splice(0).reverse());
     const at = now();
     try {
       store.begin();
@@ -89,20 +93,24 @@ export function createGroupCommitQueue(store: Store, now: () => number, onEffect
     try {
       for (const item of batch) {
         const effects: (() => void)[] = [];
-        const tx: Tx = { now: at, after: (effect) => void effects.push(effect) };
+        const commandUndos: (() => void)[] = [];
+        const tx: Tx = { now: at, after: (effect) => void effects.push(effect), onRollback: (undo) => void commandUndos.push(undo) };
         store.savepoint();
         try {
           const value = item.apply(tx);
           store.release();
+          undos.push(...commandUndos);
           outcomes.push({ ok: true, value, effects });
         } catch (error) {
           store.rollbackToSavepoint();
+          runEffects(commandUndos.reverse());
           outcomes.push({ ok: false, error });
         }
       }
     } catch (error) {
       // The savepoint machinery itself failed (I/O error, full disk): nothing in the batch stands.
       store.rollback();
+      undoAll();
       for (const item of batch) item.reject(error);
       return;
     }
@@ -110,6 +118,7 @@ export function createGroupCommitQueue(store: Store, now: () => number, onEffect
       store.commit();
     } catch (error) {
       store.rollback();
+      undoAll();
       for (const item of batch) item.reject(error);
       return;
     }
@@ -138,14 +147,16 @@ export function createGroupCommitQueue(store: Store, now: () => number, onEffect
     },
     applyNow<T>(command: Command<T>): T {
       const effects: (() => void)[] = [];
+      const undos: (() => void)[] = [];
       store.begin();
       try {
-        const value = command({ now: now(), after: (effect) => void effects.push(effect) });
+        const value = command({ now: now(), after: (effect) => void effects.push(effect), onRollback: (undo) => void undos.push(undo) });
         store.commit();
         runEffects(effects);
         return value;
       } catch (error) {
         store.rollback();
+        runEffects(undos.reverse());
         throw error;
       }
     },

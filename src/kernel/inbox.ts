@@ -5,7 +5,8 @@
  */
 import { VilanoError, type FailureBody } from "../shared/index.ts";
 import type { MessageRow, RunRow } from "../store/index.ts";
-import { appendEvent, requireRun, wakeRun, type KernelContext } from "./context.ts";
+import { appendEvent, requireRun, type KernelContext } from "./context.ts";
+import { makeReady, wakeRun } from "./ready.ts";
 import type { Tx } from "./group-commit.ts";
 import { MESSAGE_STATUS, OP_STATUS, SERVICE_STATUS } from "./types.ts";
 
@@ -76,11 +77,7 @@ export function enqueueMessage(k: KernelContext, tx: Tx, req: EnqueueRequest): E
     now: tx.now,
   });
   appendEvent(k, tx, run.id, "message_enqueued", { messageId, kind: req.kind, name: req.handler, ...(req.sender ? { from: req.sender.runId } : {}) });
-  if (run.status === SERVICE_STATUS.idle) {
-    k.store.setRunStatus(run.id, SERVICE_STATUS.pending, tx.now);
-    const pending = { ...run, status: SERVICE_STATUS.pending };
-    tx.after(() => k.dispatch(pending));
-  }
+  if (run.status === SERVICE_STATUS.idle) makeReady(k, tx, run);
   return { ok: true, messageId };
 }
 

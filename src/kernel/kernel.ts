@@ -23,9 +23,17 @@ import {
   type StartRunResult,
 } from "./types.ts";
 
-/** Runs activations. The kernel calls `dispatch` after a run becomes pending (post-commit). */
+/**
+ * Runs activations. A ready run is either leased by the kernel inside the transaction that made it
+ * ready (when `reserve` says there is room) and handed over with `runLeased` after commit, or left
+ * pending and announced with `dispatch`, for the executor to lease with `activate` later.
+ */
 export interface Executor {
   dispatch(run: RunRow): void;
+  /** Called inside a command; must not do I/O. True reserves a slot for one leased activation. */
+  reserve(run: RunRow): boolean;
+  release(run: RunRow): void;
+  runLeased(activation: Activation): void;
   abort(runId: string): void;
 }
 
@@ -85,6 +93,9 @@ export function createKernel(options: KernelOptions): Kernel {
   const ctx: KernelContext = {
     store,
     dispatch: (run) => executor?.dispatch(run),
+    reserve: (run) => executor?.reserve(run) ?? false,
+    release: (run) => executor?.release(run),
+    runLeased: (activation) => executor?.runLeased(activation),
     armTimer: (at) => wakeTimer.arm(at),
     notifyTerminal: (run) => {
       const waiters = terminalWaiters.get(run.id);

@@ -6,7 +6,8 @@ import { newRunId, VilanoError, type FailureBody } from "../shared/index.ts";
 import type { RunRow } from "../store/index.ts";
 import { appendEvent, requireLease, requireRun, type KernelContext } from "./context.ts";
 import { cancelOutbound } from "./inbox.ts";
-import { activateTurn, finishTurn } from "./turns.ts";
+import { finishTurn } from "./turns.ts";
+import { leaseRun, makeReady } from "./ready.ts";
 import type { Tx } from "./group-commit.ts";
 import {
   isTerminal,
@@ -36,19 +37,15 @@ export function startRun(k: KernelContext, tx: Tx, req: StartRunRequest): StartR
   const id = req.id ?? newRunId(tx.now);
   k.store.insertRun({ id, kind, name: req.name, status: RUN_STATUS.pending, input: req.input, parentId: req.parentId ?? null, now: tx.now });
   appendEvent(k, tx, id, "run_started", { name: req.name, ...(req.id !== undefined ? { requestedId: true } : {}) });
-  const run = k.store.getRun(id)!;
-  tx.after(() => k.dispatch(run));
-  return { run, created: true };
+  makeReady(k, tx, k.store.getRun(id)!);
+  return { run: k.store.getRun(id)!, created: true };
 }
 
 /** Leases a pending run to an activation; null when the run is not pending (taken or finished). */
 export function activate(k: KernelContext, tx: Tx, runId: string): Activation | null {
   const run = k.store.getRun(runId);
   if (!run || run.status !== RUN_STATUS.pending) return null;
-  if (run.kind === "service") return activateTurn(k, tx, run);
-  k.store.setRunStatus(runId, RUN_STATUS.running, tx.now);
-  const fence = k.store.bumpFence(runId, tx.now);
-  return { run: { ...run, status: RUN_STATUS.running, leaseFence: fence }, fence, ops: k.store.listOps(runId) };
+  return leaseRun(k, tx, runId);
 }
 
 export function finishActivation(k: KernelContext, tx: Tx, runId: string, fence: number, result: ActivationResult): void {
@@ -74,9 +71,7 @@ export function finishActivation(k: KernelContext, tx: Tx, runId: string, fence:
       if (k.store.getWakePending(runId)) {
         // Something it waits for happened while it ran: go straight round again.
         k.store.setWakePending(runId, false);
-        k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
-        const again = { ...run, status: RUN_STATUS.pending };
-        tx.after(() => k.dispatch(again));
+        makeReady(k, tx, run);
       } else {
         k.store.setRunStatus(runId, RUN_STATUS.waiting, tx.now);
         appendEvent(k, tx, runId, "run_waiting");

@@ -2,7 +2,8 @@
  * Run signals: delivered to the oldest wait for that name, or buffered until a wait consumes them.
  */
 import { VilanoError } from "../shared/index.ts";
-import { appendEvent, requireRun, wakeRun, type KernelContext } from "./context.ts";
+import { appendEvent, requireRun, type KernelContext } from "./context.ts";
+import { wakeRun } from "./ready.ts";
 import type { Tx } from "./group-commit.ts";
 import { isTerminal, OP_STATUS } from "./types.ts";
 

@@ -4,7 +4,8 @@
  * ran fires once right after start.
  */
 import type { Clock } from "../shared/index.ts";
-import { appendEvent, wakeRun, type KernelContext } from "./context.ts";
+import { appendEvent, type KernelContext } from "./context.ts";
+import { wakeRun } from "./ready.ts";
 import type { Tx } from "./group-commit.ts";
 import { askTimeoutBody, signalTimeoutBody } from "./op-journal.ts";
 import { fireMessageTimer } from "./turns.ts";

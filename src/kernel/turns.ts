@@ -9,6 +9,7 @@ import type { MessageRow, RunRow } from "../store/index.ts";
 import { appendEvent, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
 import { finishMessage, stopInstance } from "./inbox.ts";
+import { makeReady } from "./ready.ts";
 import { MESSAGE_STATUS, SERVICE_STATUS, type Activation, type ActivationResult } from "./types.ts";
 
 /**
@@ -142,11 +143,7 @@ export function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: Activa
   }
 }
 
-function becomePending(k: KernelContext, tx: Tx, run: RunRow): void {
-  k.store.setRunStatus(run.id, SERVICE_STATUS.pending, tx.now);
-  const pending = { ...run, status: SERVICE_STATUS.pending };
-  tx.after(() => k.dispatch(pending));
-}
+const becomePending = makeReady;
 
 /** A message timer fired: a deferred message is ready again, or a turn's retry is due. */
 export function fireMessageTimer(k: KernelContext, tx: Tx, message: MessageRow): void {

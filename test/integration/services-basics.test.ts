@@ -13,14 +13,13 @@ describe("services: the starter pair", () => {
       status: { repoId: "repo_123", noteCount: 1, notes: ["Ship 0.1"] },
     });
     const { events } = await rt.inspect(run.id);
-    expect(events.map((e) => e.type)).toEqual([
+    // Whether the run parks (run_waiting/run_resumed) before the reply lands depends on timing.
+    expect(events.map((e) => e.type).filter((t) => t !== "run_waiting" && t !== "run_resumed")).toEqual([
       "run_started",
       "service_connected",
       "message_sent",
       "ask_sent",
-      "run_waiting",
       "ask_replied",
-      "run_resumed",
       "run_completed",
     ]);
     await rt.close();

@@ -1,0 +1,55 @@
+/**
+ * Making runs ready: a wake-up for a run that waits, and the lease-in-the-same-transaction path
+ * that hands a ready run straight to the executor when it has room.
+ */
+import type { RunRow } from "../store/index.ts";
+import { appendEvent, type KernelContext } from "./context.ts";
+import type { Tx } from "./group-commit.ts";
+import { activateTurn } from "./turns.ts";
+import { isTerminal, LEASED_STATUSES, RUN_STATUS, type Activation } from "./types.ts";
+
+/**
+ * Something the run waits for has happened (timer fired, signal arrived). A waiting run becomes
+ * pending and is dispatched; a running one is flagged so that its suspension re-dispatches it
+ * instead of parking it (its activation loaded history before this change).
+ */
+export function wakeRun(k: KernelContext, tx: Tx, runId: string): void {
+  const run = k.store.getRun(runId);
+  if (!run || isTerminal(run.status)) return;
+  if (run.status === RUN_STATUS.waiting) {
+    appendEvent(k, tx, runId, "run_resumed");
+    makeReady(k, tx, run);
+  } else if (LEASED_STATUSES.includes(run.status)) {
+    k.store.setWakePending(runId, true);
+  }
+}
+
+/**
+ * A run has work to do. When the executor has room, it is leased right here, in the transaction
+ * that made it ready, and handed over after commit — saving a round through the commit queue.
+ * Otherwise it becomes pending and the executor leases it later.
+ */
+export function makeReady(k: KernelContext, tx: Tx, run: RunRow): void {
+  if (k.reserve(run)) {
+    const activation = leaseRun(k, tx, run.id);
+    if (activation) {
+      tx.onRollback(() => k.release(run));
+      tx.after(() => k.runLeased(activation));
+      return;
+    }
+    k.release(run);
+    return;
+  }
+  k.store.setRunStatus(run.id, RUN_STATUS.pending, tx.now);
+  const pending = { ...run, status: RUN_STATUS.pending };
+  tx.after(() => k.dispatch(pending));
+}
+
+/** Leases a run that has work: the fence goes up and its history is loaded in this transaction. */
+export function leaseRun(k: KernelContext, tx: Tx, runId: string): Activation | null {
+  const run = k.store.getRun(runId)!;
+  if (run.kind === "service") return activateTurn(k, tx, run);
+  k.store.setRunStatus(runId, RUN_STATUS.running, tx.now);
+  const fence = k.store.bumpFence(runId, tx.now);
+  return { run: { ...run, status: RUN_STATUS.running, leaseFence: fence }, fence, ops: k.store.listOps(runId) };
+}
