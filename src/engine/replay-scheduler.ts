@@ -10,8 +10,11 @@
  */
 import type { HistoryOp } from "../shared/index.ts";
 
-/** Kinds whose outcome is awaited; sync kinds (log, now, random, mailbox) need no ordering. */
-const ASYNC_KINDS = new Set(["step", "sleep", "signal", "connect", "send", "ask", "service_status"]);
+/**
+ * Kinds whose outcome the code awaited. The others were known at call time (log, now, random,
+ * mailbox, connect — whose instance id is derived from its key) and need no ordering.
+ */
+const ASYNC_KINDS = new Set(["step", "sleep", "signal", "send", "ask", "service_status"]);
 /** How many microtask turns to give woken code before checking with a macrotask. */
 const MICROTASK_PATIENCE = 64;
 

@@ -2,7 +2,7 @@
  * `ctx.connect` and the refs it returns inside a run: connect, send, signal, ask and status are
  * durable ops, resolved from history on replay. An ask suspends the run until the reply commits.
  */
-import { parseDuration, ServiceCallError, toJson, toOptionalJson, VilanoError, type FailureBody, type HistoryOp } from "../shared/index.ts";
+import { parseDuration, serviceInstanceId, ServiceCallError, toJson, toOptionalJson, VilanoError, type FailureBody, type HistoryOp } from "../shared/index.ts";
 import { isServiceDefinition, type AnyServiceDefinition, type DurableContext, type ServiceStatus } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
@@ -68,14 +68,17 @@ export function createServiceCalls(
       const keyInputJson = toJson(keyInput, `the key input of service "${definition.name}"`);
       const mustExist = options?.mustExist === true;
       const { op, recorded } = next("connect", definition.name, undefined);
-      const label = `${definition.name}[${key}]`;
-      let serviceRunId: string;
+      const serviceRunId = serviceInstanceId(definition.name, key);
+      const cmd = { type: "connect" as const, opKey: op.opKey, seq: op.seq, name: definition.name, key, keyInput: keyInputJson, mustExist };
       if (recorded) {
-        serviceRunId = ((await fromHistory(recorded, label, "connect")) as { serviceRunId: string }).serviceRunId;
+        if (recorded.status === "failed") throw new ServiceCallError(serviceRunId, "connect", JSON.parse(recorded.error!) as FailureBody);
+      } else if (mustExist) {
+        // Only this form can fail, so only it waits for its commit.
+        const res = await state.track(state.report(cmd));
+        if (res.outcome === "failed") throw new ServiceCallError(serviceRunId, "connect", res.error);
       } else {
-        const res = await state.track(state.report({ type: "connect", opKey: op.opKey, seq: op.seq, name: definition.name, key, keyInput: keyInputJson, mustExist }));
-        if (res.outcome === "failed") throw new ServiceCallError(label, "connect", res.error);
-        serviceRunId = (JSON.parse(res.outcome === "value" ? res.value : "{}") as { serviceRunId: string }).serviceRunId;
+        // Create-or-get cannot fail and the id is known: recorded without waiting, like ctx.now().
+        state.post(cmd);
       }
       return createRef(definition, serviceRunId, {
         call: (c) => handed(call(definition, serviceRunId, c)),

@@ -3,15 +3,14 @@
  * once stopped, every refusal recorded), route a finished message's reply or error back to whoever
  * asked, and stop an instance.
  */
-import { VilanoError, type FailureBody } from "../shared/index.ts";
+import { serviceInstanceId, VilanoError, type FailureBody } from "../shared/index.ts";
 import type { MessageRow, RunRow } from "../store/index.ts";
 import { appendEvent, requireRun, type KernelContext } from "./context.ts";
 import { makeReady, wakeRun } from "./ready.ts";
 import type { Tx } from "./group-commit.ts";
 import { MESSAGE_STATUS, OP_STATUS, SERVICE_STATUS } from "./types.ts";
 
-/** Instance ids are derived from the service name and key, so connect is idempotent. */
-export const instanceId = (service: string, key: string): string => `svc:${service}:${key}`;
+export const instanceId = serviceInstanceId;
 
 export interface ConnectRequest {
   service: string;

@@ -39,6 +39,14 @@ export function isValidName(name: string): boolean {
   return NAME.test(name);
 }
 
+/**
+ * The run id of a service instance. Derived from the service name and key, so connecting is
+ * idempotent and the engine can name an instance before the kernel has recorded it.
+ */
+export function serviceInstanceId(service: string, key: string): string {
+  return `svc:${service}:${key}`;
+}
+
 /** A 32-bit FNV-1a hash, used where a stable, seedable number is wanted (jitter). */
 export function hash32(text: string): number {
   let h = 0x811c9dc5;
