@@ -14,6 +14,7 @@
  *
  * Reproduce a failure with the printed seed: VILANO_CRASH_SEED=<seed> bun test test/faults
  */
+import { readLines } from "../helpers/lines.ts";
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -86,8 +87,6 @@ async function crashRound(round: number, childSeed: number, delayMs: number, dbP
     if (!result.ready) proc.kill("SIGKILL");
   }, READY_DEADLINE_MS);
 
-  const decoder = new TextDecoder();
-  let buffer = "";
   const onLine = (line: string) => {
     if (line === "ready") {
       result.ready = true;
@@ -104,14 +103,7 @@ async function crashRound(round: number, childSeed: number, delayMs: number, dbP
       result.unexpectedStdout.push(line);
     }
   };
-  for await (const chunk of proc.stdout) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      onLine(buffer.slice(0, newline));
-      buffer = buffer.slice(newline + 1);
-    }
-  }
+  const buffer = await readLines(proc.stdout, onLine);
   // An unterminated last line was not fully acknowledged: it does not count.
   if (buffer !== "") result.unexpectedStdout.push(`(unterminated) ${buffer}`);
   await proc.exited;

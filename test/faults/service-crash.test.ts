@@ -15,6 +15,7 @@
  *
  * Reproduce a failure with the printed seed: VILANO_SERVICE_CRASH_SEED=<seed> bun test test/faults/service-crash.test.ts
  */
+import { readLines } from "../helpers/lines.ts";
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -121,8 +122,6 @@ async function crashRound(mode: "ordering" | "counter", round: number, plan: Kil
   const readyGate = Promise.withResolvers<void>();
 
   const reader = (async () => {
-    const decoder = new TextDecoder();
-    let buffer = "";
     const onLine = (line: string) => {
       const started = /^started (\S+) (created|existing)$/.exec(line);
       if (line === "ready") {
@@ -132,14 +131,7 @@ async function crashRound(mode: "ordering" | "counter", round: number, plan: Kil
       else if (line === "all-started") result.allStarted = true;
       else result.unexpectedStdout.push(line);
     };
-    for await (const chunk of proc.stdout) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
-        onLine(buffer.slice(0, newline));
-        buffer = buffer.slice(newline + 1);
-      }
-    }
+    const buffer = await readLines(proc.stdout, onLine);
     // An unterminated last line was not fully acknowledged: it does not count.
     if (buffer !== "") result.unexpectedStdout.push(`(unterminated) ${buffer}`);
   })();

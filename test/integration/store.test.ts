@@ -1,3 +1,4 @@
+import { thrownBy } from "../helpers/thrown-by.ts";
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -7,14 +8,6 @@ import { VilanoError } from "../../src/shared/errors.ts";
 import { createStore, LATEST_SCHEMA_VERSION, type Store } from "../../src/store/index.ts";
 import { openDatabase } from "../../src/store/open.ts";
 
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to throw, but it returned");
-}
 
 function insert(store: Store, id: string): void {
   store.insertRun({ id, kind: "workflow", name: "w", status: "pending", input: null, parentId: null, now: 1 });

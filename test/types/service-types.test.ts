@@ -4,19 +4,8 @@
  * the type-check, so these cannot pass vacuously.
  */
 import { expect, test } from "bun:test";
-import { service, workflow } from "../../src/sdk/index.ts";
-
-export const reviewer = service({
-  name: "reviewer",
-  key: (input: { repoId: string }) => input.repoId,
-  init: async (input) => ({ repoId: input.repoId, notes: [] as string[] }),
-  onSend: {
-    hint: async (payload: { note: string }, state) => ({ state: { ...state, notes: [...state.notes, payload.note] } }),
-  },
-  onAsk: {
-    status: async (_p: void, state) => ({ reply: { repoId: state.repoId, noteCount: state.notes.length, notes: state.notes } }),
-  },
-});
+import { workflow } from "../../src/sdk/index.ts";
+import { reviewer } from "../helpers/reviewer.ts";
 
 export const coordinator = workflow({
   name: "coordinator",

@@ -1,16 +1,9 @@
+import { thrownBy } from "../helpers/thrown-by.ts";
 import { describe, expect, test } from "bun:test";
 import { formatDuration, parseDuration } from "../../src/shared/duration.ts";
 import { VilanoError } from "../../src/shared/errors.ts";
 
 /** Runs `fn`, expects it to throw, and returns what it threw. */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to throw, but it returned");
-}
 
 describe("parseDuration", () => {
   test("parses milliseconds", () => {

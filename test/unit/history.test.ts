@@ -1,16 +1,9 @@
+import { thrownBy } from "../helpers/thrown-by.ts";
 import { describe, expect, test } from "bun:test";
 import { createHistory } from "../../src/engine/history.ts";
 import { NondeterminismError, VilanoError } from "../../src/shared/errors.ts";
 import type { HistoryOp } from "../../src/shared/protocol.ts";
 
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to throw, but it returned");
-}
 
 function recorded(opKey: string, seq: number, kind: string, name: string): HistoryOp {
   return { opKey, seq, kind, name, status: "completed", attempt: 1, result: "null", error: null, resolvedSeq: seq + 1 };

@@ -1,15 +1,8 @@
+import { thrownBy } from "../helpers/thrown-by.ts";
 import { describe, expect, test } from "bun:test";
 import { VilanoError } from "../../src/shared/errors.ts";
 import { findNonJson, fromOptionalJson, toJson, toOptionalJson } from "../../src/shared/json.ts";
 
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to throw, but it returned");
-}
 
 class Point {
   constructor(

@@ -1,3 +1,4 @@
+import { thrownBy } from "../helpers/thrown-by.ts";
 import { describe, expect, test } from "bun:test";
 import { VilanoError } from "../../src/shared/errors.ts";
 import type { FailureBody } from "../../src/shared/failure.ts";
@@ -10,14 +11,6 @@ import {
   type RetryOptions,
 } from "../../src/shared/retry-policy.ts";
 
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to throw, but it returned");
-}
 
 /** Resolves an options object that is deliberately malformed, and returns the error. */
 function rejectionOf(options: unknown): VilanoError {
