@@ -1,0 +1,63 @@
+/**
+ * Generates a manifest for an existing project (`vilano init .`) by scanning its sources for
+ * `export const X = workflow(` and `export const X = service(`, reading each definition's `name`.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import type { Manifest } from "./manifest.ts";
+
+const SKIP_DIRS = new Set(["node_modules", ".git", ".vilano", "dist", "build", "coverage"]);
+const SOURCE = /\.(ts|mts|tsx|js|mjs)$/;
+const DEFINITION = /export\s+const\s+([A-Za-z_$][A-Za-z0-9_$]*)\s*=\s*(workflow|service)\s*\(\s*\{[\s\S]*?\bname\s*:\s*["'`]([^"'`]+)["'`]/g;
+
+export interface ScannedDefinition {
+  kind: "workflow" | "service";
+  name: string;
+  exportName: string;
+  file: string;
+}
+
+function* sourceFiles(root: string, dir: string): Generator<string> {
+  for (const entry of readdirSync(dir).sort()) {
+    if (SKIP_DIRS.has(entry) || entry.startsWith(".")) continue;
+    const path = join(dir, entry);
+    const stat = statSync(path);
+    if (stat.isDirectory()) yield* sourceFiles(root, path);
+    else if (SOURCE.test(entry) && !/\.(test|spec|d)\.[a-z]+$/.test(entry)) yield path;
+  }
+}
+
+/** Finds the definitions exported by the project's source files, in file order. */
+export function scanDefinitions(projectDir: string): ScannedDefinition[] {
+  const found: ScannedDefinition[] = [];
+  for (const path of sourceFiles(projectDir, projectDir)) {
+    const text = readFileSync(path, "utf8");
+    for (const match of text.matchAll(DEFINITION)) {
+      found.push({
+        kind: match[2] as "workflow" | "service",
+        exportName: match[1]!,
+        name: match[3]!,
+        file: relative(projectDir, path).split(sep).join("/"),
+      });
+    }
+  }
+  return found;
+}
+
+export function buildManifest(definitions: readonly ScannedDefinition[]): Manifest {
+  const entry = (d: ScannedDefinition) => ({
+    kind: d.kind,
+    name: d.name,
+    exportName: d.exportName,
+    file: d.file,
+    runtimeKind: "javascript" as const,
+    sourceLanguage: /\.(ts|mts|tsx)$/.test(d.file) ? ("typescript" as const) : ("javascript" as const),
+  });
+  return {
+    manifestVersion: 1,
+    definitions: {
+      workflows: definitions.filter((d) => d.kind === "workflow").map(entry) as Manifest["definitions"]["workflows"],
+      services: definitions.filter((d) => d.kind === "service").map(entry) as Manifest["definitions"]["services"],
+    },
+  };
+}
