@@ -1,3 +1,6 @@
-/** Projects: manifests, path confinement and manifest generation. (Snapshots and loading come next.) */
+/** Projects: manifests, path confinement, generation, sealed snapshots and loading definitions. */
 export { MANIFEST_FILE, ManifestSchema, parseManifest, confinePath, type Manifest, type ManifestDefinition } from "./manifest.ts";
 export { scanDefinitions, buildManifest, type ScannedDefinition } from "./scan.ts";
+export { createSnapshot, hashProject, type Snapshot } from "./snapshot.ts";
+export { loadDefinitions, type LoadedDefinitions } from "./load.ts";
+export { installSdkModule } from "./sdk-module.ts";

@@ -6,7 +6,11 @@ import { join } from "node:path";
 
 const made: string[] = [];
 afterAll(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of made.splice(0)) {
+    // Sealed snapshots are read-only folders; make them writable again so they can be removed.
+    Bun.spawnSync(["chmod", "-R", "u+w", dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 export function tempDir(prefix = "vilano-test-"): string {

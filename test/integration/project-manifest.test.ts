@@ -16,7 +16,7 @@ const valid = {
 describe("parseManifest", () => {
   test("accepts a valid manifest and fills in the defaults", () => {
     const manifest = parseManifest(JSON.stringify(valid));
-    expect(manifest.definitions.workflows[0]).toEqual({ ...valid.definitions.workflows[0]!, runtimeKind: "javascript", sourceLanguage: "typescript" });
+    expect(manifest.definitions.workflows[0] as unknown).toEqual({ ...valid.definitions.workflows[0]!, runtimeKind: "javascript", sourceLanguage: "typescript" });
   });
 
   test("names every invalid field with its path", () => {

@@ -1,0 +1,72 @@
+/**
+ * Sealed project snapshots: `project add|sync` copies the project (minus .git, node_modules and
+ * .vilano) into `<home>/snapshots/<project>/<hash>/`, read-only, named by the hash of its content,
+ * so runs can stay pinned to exactly the code they started on. A `node_modules` folder, when the
+ * project has one, is linked rather than copied.
+ */
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { join, relative } from "node:path";
+import { VilanoError } from "../shared/index.ts";
+
+const EXCLUDED = new Set([".git", "node_modules", ".vilano"]);
+
+export interface Snapshot {
+  /** Content hash (hex sha256, first 16 characters). */
+  id: string;
+  dir: string;
+}
+
+function* files(root: string, dir = root): Generator<string> {
+  for (const entry of readdirSync(dir).sort()) {
+    if (dir === root && EXCLUDED.has(entry)) continue;
+    const path = join(dir, entry);
+    const stat = statSync(path);
+    if (stat.isDirectory()) yield* files(root, path);
+    else if (stat.isFile()) yield path;
+  }
+}
+
+/** Hashes the project's files (paths and contents) in a stable order. */
+export function hashProject(projectDir: string): string {
+  const hasher = new Bun.CryptoHasher("sha256");
+  for (const path of files(projectDir)) {
+    hasher.update(relative(projectDir, path));
+    hasher.update("\0");
+    hasher.update(readFileSync(path));
+    hasher.update("\0");
+  }
+  return hasher.digest("hex").slice(0, 16);
+}
+
+function seal(dir: string): void {
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat || entry === "node_modules") continue;
+    if (stat.isDirectory()) seal(path);
+    else chmodSync(path, 0o444);
+  }
+  chmodSync(dir, 0o555);
+}
+
+/** Copies the project into a sealed snapshot, or reuses the one with the same content. */
+export function createSnapshot(projectDir: string, snapshotsDir: string, project: string): Snapshot {
+  if (!existsSync(projectDir) || !statSync(projectDir).isDirectory()) {
+    throw new VilanoError("not_found", `project folder ${projectDir} does not exist`);
+  }
+  const id = hashProject(projectDir);
+  const dir = join(snapshotsDir, project, id);
+  if (existsSync(dir)) return { id, dir };
+  mkdirSync(join(snapshotsDir, project), { recursive: true, mode: 0o700 });
+  // Built under a temporary name and renamed, so a crash never leaves a half-copied snapshot.
+  const building = `${dir}.building-${process.pid}`;
+  rmSync(building, { recursive: true, force: true });
+  cpSync(projectDir, building, {
+    recursive: true,
+    filter: (src) => !EXCLUDED.has(relative(projectDir, src).split(/[\\/]/)[0]!),
+  });
+  if (existsSync(join(projectDir, "node_modules"))) symlinkSync(join(projectDir, "node_modules"), join(building, "node_modules"));
+  seal(building);
+  renameSync(building, dir);
+  return { id, dir };
+}
