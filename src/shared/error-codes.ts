@@ -51,6 +51,12 @@ export const ERROR_CODES = {
   service_call_failed: { http: 200, exit: 9, summary: "the service call failed" },
   /** A member that exists only in service turns was called from a workflow, or the reverse. */
   wrong_context: { http: 400, exit: 2, summary: "not available in this context" },
+  /** A control API request without a valid token. */
+  unauthorized: { http: 401, exit: 10, summary: "a valid token is required" },
+  /** A control API request refused (a Host that is not a loopback name). */
+  forbidden: { http: 403, exit: 10, summary: "the request is not allowed" },
+  /** A request body over the configured limit. */
+  payload_too_large: { http: 413, exit: 2, summary: "the request body is too large" },
   /** A bug: a state the runtime should never reach. */
   internal: { http: 500, exit: 70, summary: "internal error" },
 } as const;

@@ -1,0 +1,4 @@
+/** The control API's building blocks (the app and its routes come with the daemon). */
+export { errorResponse, type ErrorEnvelope } from "./error-envelope.ts";
+export { requireLoopbackHost, requireToken, isLoopbackHost } from "./security.ts";
+export { readJsonBody, validate, type Issue } from "./body.ts";

@@ -1,0 +1,100 @@
+import { describe, expect, test } from "bun:test";
+import { Hono } from "hono";
+import * as v from "valibot";
+import { errorResponse, readJsonBody, requireLoopbackHost, requireToken, validate } from "../../src/api/index.ts";
+
+const TOKEN = "s3cret-token-value";
+const unexpected: unknown[] = [];
+
+function app() {
+  const a = new Hono();
+  a.onError((error) => errorResponse(error, (e) => unexpected.push(e)));
+  a.use("*", requireLoopbackHost());
+  a.get("/health", (c) => c.json({ ok: true }));
+  a.use("/api/*", requireToken(TOKEN));
+  a.post("/api/echo", async (c) => {
+    const body = validate(v.object({ name: v.pipe(v.string(), v.minLength(1)), count: v.number() }), await readJsonBody(c, 64), "echo body");
+    return c.json({ ok: true, body });
+  });
+  a.get("/api/boom", () => {
+    throw new Error("database password is hunter2");
+  });
+  return a;
+}
+
+const req = (path: string, init: RequestInit & { host?: string } = {}) => {
+  const headers = new Headers(init.headers);
+  headers.set("host", init.host ?? "127.0.0.1:4141");
+  return app().request(`http://127.0.0.1:4141${path}`, { ...init, headers });
+};
+
+describe("control API guards", () => {
+  test("the health check needs no token", async () => {
+    expect((await req("/health")).status).toBe(200);
+  });
+
+  test("a request without a token, or with a wrong one, gets 401 in the error envelope", async () => {
+    const missing = await req("/api/boom");
+    expect(missing.status).toBe(401);
+    expect(await missing.json()).toEqual({
+      ok: false,
+      error: { code: "unauthorized", message: "missing token: send X-Vilano-Token or Authorization: Bearer <token>" },
+    });
+    const wrong = await req("/api/boom", { headers: { "x-vilano-token": "nope" } });
+    expect(wrong.status).toBe(401);
+    expect((await wrong.json()).error.message).toBe("invalid token");
+  });
+
+  test("the token is accepted as a header or a bearer credential", async () => {
+    const body = JSON.stringify({ name: "a", count: 1 });
+    for (const headers of [{ "x-vilano-token": TOKEN }, { authorization: `Bearer ${TOKEN}` }]) {
+      const res = await req("/api/echo", { method: "POST", body, headers: { ...headers, "content-type": "application/json" } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ ok: true, body: { name: "a", count: 1 } });
+    }
+  });
+
+  test("a foreign Host is refused, even one that starts like a loopback name", async () => {
+    for (const host of ["evil.example:4141", "localhost.evil.example", "127.0.0.1.nip.io:4141"]) {
+      const res = await req("/health", { host });
+      expect(res.status).toBe(403);
+      expect((await res.json()).error.code).toBe("forbidden");
+    }
+    for (const host of ["localhost:4141", "[::1]:4141", "127.0.0.1"]) expect((await req("/health", { host })).status).toBe(200);
+  });
+
+  test("a body over the limit gets 413, whether or not it declares its length", async () => {
+    const big = JSON.stringify({ name: "x".repeat(200), count: 1 });
+    const declared = await req("/api/echo", { method: "POST", body: big, headers: { "x-vilano-token": TOKEN } });
+    expect(declared.status).toBe(413);
+    const stream = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(big));
+        controller.close();
+      },
+    });
+    const streamed = await req("/api/echo", { method: "POST", body: stream, headers: { "x-vilano-token": TOKEN } });
+    expect(streamed.status).toBe(413);
+    expect((await streamed.json()).error.code).toBe("payload_too_large");
+  });
+
+  test("an invalid body gets 400 listing every issue", async () => {
+    const res = await req("/api/echo", { method: "POST", body: JSON.stringify({ name: "", count: "3" }), headers: { "x-vilano-token": TOKEN } });
+    expect(res.status).toBe(400);
+    const { error } = await res.json();
+    expect(error.code).toBe("validation_failed");
+    expect(error.details.issues.map((i: { path: string }) => i.path)).toEqual(["name", "count"]);
+    const notJson = await req("/api/echo", { method: "POST", body: "{nope", headers: { "x-vilano-token": TOKEN } });
+    expect(notJson.status).toBe(400);
+    expect((await notJson.json()).error.message).toContain("the request body is not valid JSON");
+  });
+
+  test("an unexpected error is a 500 that does not leak its text", async () => {
+    const res = await req("/api/boom", { headers: { "x-vilano-token": TOKEN } });
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(text).not.toContain("hunter2");
+    expect(JSON.parse(text).error.code).toBe("internal");
+    expect(unexpected.length).toBeGreaterThan(0);
+  });
+});
