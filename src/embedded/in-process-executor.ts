@@ -89,6 +89,11 @@ export function createInProcessExecutor(options: {
       now: clock.now,
       printLog: (id, message, fields) => (fields === undefined ? runLog.info(`${id} ${message}`) : runLog.info(`${id} ${message}`, fields)),
       signal: controller.signal,
+      settleLate: (late) => {
+        kernel.finishActivation(runId, fence, late).catch((error) => {
+          if (!closed && errorCodeOf(error) !== "stale_lease") log.warn(`run ${runId}: late result dropped:`, error);
+        });
+      },
     };
     try {
       const result = turn

@@ -42,7 +42,6 @@ export interface ActivationState {
 
 // Reports that fail for these reasons mean this activation no longer owns the run.
 const LEASE_LOST = new Set(["stale_lease", "runtime_closed"]);
-const never = new Promise<never>(() => {});
 
 export function createActivationState(host: ActivationHost, schedulerIdle: () => boolean = () => true): ActivationState {
   let aborted = false;
@@ -87,7 +86,8 @@ export function createActivationState(host: ActivationHost, schedulerIdle: () =>
     wait() {
       waits++;
       state.poke();
-      return never;
+      // A fresh promise each time: a shared one would keep every abandoned continuation alive.
+      return new Promise<never>(() => {});
     },
     failRun(error) {
       fatal ??= error;

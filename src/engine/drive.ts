@@ -25,8 +25,17 @@ export function prepare(ops: readonly HistoryOp[], host: ActivationHost, scope =
   return { state, history: createHistory(ops, scope), scheduler };
 }
 
-/** Runs the code; null means it blocked on waits without settling. */
-export async function drive(state: ActivationState, run: () => Promise<unknown>): Promise<Settled | null> {
+/**
+ * Runs the code and turns how it ended into a result. When it blocks on waits the result is
+ * `suspended`; if the code later settles anyway (it awaited non-durable work the quiescence check
+ * cannot see), `onLate` gets the result it would have had.
+ */
+export async function drive(
+  state: ActivationState,
+  run: () => Promise<unknown>,
+  toResult: (settled: Settled) => ActivationResult,
+  onLate?: (result: ActivationResult) => void,
+): Promise<ActivationResult> {
   const settled: Promise<Settled> = Promise.resolve()
     .then(run)
     .then(
@@ -35,7 +44,17 @@ export async function drive(state: ActivationState, run: () => Promise<unknown>)
     );
   const first = await Promise.race([settled, state.blocked().then(() => null)]);
   await state.settle();
-  return first;
+  const flagged = flaggedResult(state);
+  if (flagged) return flagged;
+  if (first !== null) return toResult(first);
+  if (onLate) {
+    void settled.then(async (late) => {
+      await state.settle();
+      const result = flaggedResult(state) ?? toResult(late);
+      if (result.type !== "aborted") onLate(result);
+    });
+  }
+  return { type: "suspended" };
 }
 
 /** The flags win over what the code returned or threw. */

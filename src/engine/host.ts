@@ -2,7 +2,7 @@
  * What an activation needs from whoever runs it (the in-process executor or a worker process):
  * a way to report ops to the kernel, the clock, live log output and an abort signal.
  */
-import type { OpCommand, OpResolution } from "../shared/index.ts";
+import type { ActivationResult, OpCommand, OpResolution } from "../shared/index.ts";
 
 export interface ActivationHost {
   /** Reports an op and resolves once the kernel committed it. Rejects if the lease was lost. */
@@ -14,4 +14,9 @@ export interface ActivationHost {
   printLog(runId: string, message: string, fields: Record<string, unknown> | undefined): void;
   /** Aborted when the activation must stop (run cancelled, runtime closing). */
   readonly signal: AbortSignal;
+  /**
+   * The code settled after the activation had been reported suspended (it awaited work that is not
+   * a durable op). Its lease lasts until the run is leased again, so this result may still stand.
+   */
+  settleLate?(result: ActivationResult): void;
 }

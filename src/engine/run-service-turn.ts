@@ -4,7 +4,9 @@
  * State is replaced only when the handler's result has its own `state` property.
  */
 import {
+  NO_RETRY,
   resolveRetryPolicy,
+  type ResolvedRetryPolicy,
   toFailureBody,
   toOptionalJson,
   VilanoError,
@@ -14,7 +16,7 @@ import {
 } from "../shared/index.ts";
 import type { AnyServiceDefinition } from "../sdk/index.ts";
 import { createDurableContext } from "./durable-context.ts";
-import { drive, flaggedResult, prepare } from "./drive.ts";
+import { drive, prepare, type Settled } from "./drive.ts";
 import type { ActivationHost } from "./host.ts";
 import { serviceTurnControls } from "./turn-controls.ts";
 
@@ -43,25 +45,31 @@ export async function runServiceTurn(definition: AnyServiceDefinition, activatio
     return { type: "rejected", error: { ...toFailureBody(error), retryable: false } };
   }
 
+  let retry: ResolvedRetryPolicy;
+  try {
+    retry = resolveRetryPolicy(definition.retry);
+  } catch (error) {
+    // service() validates its policy; a definition built some other way fails its turns clearly.
+    return { type: "turn_failed", error: { ...toFailureBody(error), retryable: false }, retry: NO_RETRY };
+  }
   let initState: { value: unknown } | undefined;
-  const settled = await drive(state, async () => {
+  const toResult = (settled: Settled): ActivationResult => {
+    if (!settled.ok) return { type: "turn_failed", error: toFailureBody(settled.error), retry };
+    try {
+      return completeTurn(definition.name, turn, settled.value, initState);
+    } catch (error) {
+      return { type: "turn_failed", error: { ...toFailureBody(error), retryable: false }, retry };
+    }
+  };
+  const run = async () => {
     let current = parse(turn.state);
     if (turn.state === null && definition.init) {
       current = await definition.init(parse(turn.keyInput), ctx);
       initState = { value: current };
     }
     return handler(parse(turn.message.payload), current, ctx);
-  });
-  const flagged = flaggedResult(state);
-  if (flagged) return flagged;
-  if (settled === null) return { type: "suspended" };
-  const retry = resolveRetryPolicy(definition.retry);
-  if (!settled.ok) return { type: "turn_failed", error: toFailureBody(settled.error), retry };
-  try {
-    return completeTurn(definition.name, turn, settled.value, initState);
-  } catch (error) {
-    return { type: "turn_failed", error: { ...toFailureBody(error), retryable: false }, retry };
-  }
+  };
+  return drive(state, run, toResult, host.settleLate);
 }
 
 /** Validates the handler's result and encodes what the turn commits. */

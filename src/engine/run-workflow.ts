@@ -5,7 +5,7 @@
 import { toFailureBody, toOptionalJson, type ActivationResult, type HistoryOp } from "../shared/index.ts";
 import type { WorkflowDefinition } from "../sdk/index.ts";
 import { createDurableContext } from "./durable-context.ts";
-import { drive, flaggedResult, prepare } from "./drive.ts";
+import { drive, prepare, type Settled } from "./drive.ts";
 import type { ActivationHost } from "./host.ts";
 
 export interface ActivationInput {
@@ -24,14 +24,13 @@ export async function runWorkflowActivation(
   const ctx = createDurableContext({ runId: activation.runId, history, scheduler, host, state });
   const input = activation.input === null ? undefined : (JSON.parse(activation.input) as unknown);
 
-  const settled = await drive(state, () => definition.run(input, ctx));
-  const flagged = flaggedResult(state);
-  if (flagged) return flagged;
-  if (settled === null) return { type: "suspended" };
-  if (!settled.ok) return { type: "failed", error: toFailureBody(settled.error) };
-  try {
-    return { type: "completed", output: toOptionalJson(settled.value, `the output of workflow "${definition.name}"`) };
-  } catch (error) {
-    return { type: "failed", error: { ...toFailureBody(error), retryable: false } };
-  }
+  const toResult = (settled: Settled): ActivationResult => {
+    if (!settled.ok) return { type: "failed", error: toFailureBody(settled.error) };
+    try {
+      return { type: "completed", output: toOptionalJson(settled.value, `the output of workflow "${definition.name}"`) };
+    } catch (error) {
+      return { type: "failed", error: { ...toFailureBody(error), retryable: false } };
+    }
+  };
+  return drive(state, () => definition.run(input, ctx), toResult, host.settleLate);
 }

@@ -22,15 +22,15 @@ function handlerTable(definition: AnyServiceDefinition, kind: keyof typeof GROUP
   const handlers = definition[GROUPS[kind]] as Record<string, unknown>;
   return new Proxy(Object.create(null) as object, {
     get(_target, prop) {
-      if (typeof prop !== "string" || PROBES.has(prop)) return undefined;
-      if (!Object.hasOwn(handlers, prop)) {
-        const known = Object.keys(handlers);
-        throw new VilanoError(
-          "validation_failed",
-          `service "${definition.name}" has no ${GROUPS[kind]} handler "${prop}" (it has: ${known.length ? known.join(", ") : "none"})`,
-        );
-      }
-      return invoke(prop);
+      if (typeof prop !== "string") return undefined;
+      // A handler may be named like a probe (`inspect`); only `then` stays reserved, or refs would be thenable.
+      if (prop !== "then" && Object.hasOwn(handlers, prop)) return invoke(prop);
+      if (PROBES.has(prop)) return undefined;
+      const known = Object.keys(handlers);
+      throw new VilanoError(
+        "validation_failed",
+        `service "${definition.name}" has no ${GROUPS[kind]} handler "${prop}" (it has: ${known.length ? known.join(", ") : "none"})`,
+      );
     },
     has: (_target, prop) => typeof prop === "string" && Object.hasOwn(handlers, prop),
     ownKeys: () => Object.keys(handlers),

@@ -37,10 +37,14 @@ export function requireRun(k: KernelContext, runId: string): RunRow {
   return run;
 }
 
-/** Checks that a report comes from the activation that holds the run's current lease. */
+/**
+ * Checks that a report comes from the activation that holds the run's current lease. A lease lasts
+ * until the run is leased again: a run marked waiting still accepts its last activation's reports
+ * (code that settled after it looked blocked), until a wake-up leases it anew.
+ */
 export function requireLease(k: KernelContext, runId: string, fence: number): RunRow {
   const run = requireRun(k, runId);
-  if (!LEASED_STATUSES.includes(run.status) || run.leaseFence !== fence) {
+  if (!(LEASED_STATUSES.includes(run.status) || run.status === "waiting") || run.leaseFence !== fence) {
     throw new VilanoError(
       "stale_lease",
       `run ${runId}: report from lease ${fence} dropped (run is ${run.status}, current lease ${run.leaseFence})`,

@@ -10,7 +10,7 @@ import { appendEvent, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
 import { finishMessage, stopInstance } from "./inbox.ts";
 import { makeReady } from "./ready.ts";
-import { MESSAGE_STATUS, SERVICE_STATUS, type Activation, type ActivationResult } from "./types.ts";
+import { MESSAGE_STATUS, OP_STATUS, SERVICE_STATUS, type Activation, type ActivationResult } from "./types.ts";
 
 /**
  * Op keys inside a turn are scoped to its message and attempt: a suspended turn replays its own
@@ -75,6 +75,10 @@ export function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: Activa
   const message = k.store.activeMessage(run.id);
   if (!message) return;
   const base = { messageId: message.id, kind: message.kind, name: message.name, attempt: message.attempt };
+  // Unless the turn only paused, its attempt is over: waits it abandoned must not catch later signals.
+  if (result.type !== "suspended" && result.type !== "aborted") {
+    k.store.closeOpenOpsWithPrefix(run.id, turnScope(message.id, message.attempt), OP_STATUS.cancelled, tx.now);
+  }
   switch (result.type) {
     case "aborted":
       return;

@@ -3,7 +3,7 @@
  * inbox; messages (sends, asks, signals) are handled one turn at a time, in order. The definition
  * is a plain object tagged `kind: "service"`, so it works across copies of the SDK.
  */
-import { isValidName, VilanoError, type Duration, type RetryOptions } from "../shared/index.ts";
+import { isValidName, resolveRetryPolicy, VilanoError, type Duration, type RetryOptions } from "../shared/index.ts";
 import type { ServiceContext } from "./context.ts";
 
 /** What a handler returns: state is replaced only when `state` is present; asks need `reply`. */
@@ -18,8 +18,16 @@ export interface HandlerResult<S, R = unknown> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Payload = any;
 
-export type SendHandler<S> = (payload: Payload, state: S, ctx: ServiceContext) => Promise<HandlerResult<S, never> | void> | HandlerResult<S, never> | void;
-export type AskHandler<S> = (payload: Payload, state: S, ctx: ServiceContext) => Promise<HandlerResult<S>> | HandlerResult<S>;
+// No bare `void` in the return union: a function returning anything is assignable to one returning
+// void, which would let a handler return a state of the wrong shape unnoticed.
+export type SendHandler<S> = (
+  payload: Payload,
+  state: S,
+  ctx: ServiceContext,
+) => Promise<HandlerResult<S, never> | void> | HandlerResult<S, never> | undefined;
+/** An ask handler must reply. */
+export type AskResult<S, R = unknown> = HandlerResult<S, R> & { reply: R };
+export type AskHandler<S> = (payload: Payload, state: S, ctx: ServiceContext) => Promise<AskResult<S>> | AskResult<S>;
 
 /**
  * The constraint of a handler map. It must not mention the state type: a constraint that does
@@ -48,9 +56,11 @@ export interface ServiceOptions<
   /** Runs inside the first turn of an instance that has no state, and commits with it. */
   init?: (input: KI, ctx: ServiceContext) => S | Promise<S>;
   // The mapped half gives each handler its contextual `state: S`; the generic half keeps its payload type.
-  onSend?: Sends & { [K in keyof Sends]: SendHandler<S> };
-  onAsk?: Asks & { [K in keyof Asks]: AskHandler<S> };
-  onSignal?: Signals & { [K in keyof Signals]: SendHandler<S> };
+  // NoInfer: the state type comes from `init` (or the handlers' state parameter), never from what a
+  // handler returns, so a handler returning the wrong shape is an error instead of widening it.
+  onSend?: Sends & { [K in keyof Sends]: SendHandler<NoInfer<S>> };
+  onAsk?: Asks & { [K in keyof Asks]: AskHandler<NoInfer<S>> };
+  onSignal?: Signals & { [K in keyof Signals]: SendHandler<NoInfer<S>> };
   /** Retry policy for failed turns. */
   retry?: RetryOptions;
   mailbox?: MailboxOptions;
@@ -114,9 +124,17 @@ export function service<
     if (typeof map !== "object" || map === null) throw new VilanoError("validation_failed", `service "${name}": ${group} must be an object of handlers`);
     for (const [handler, fn] of Object.entries(map)) {
       if (typeof fn !== "function") throw new VilanoError("validation_failed", `service "${name}": ${group}.${handler} must be a function`);
+      if (handler === "then") throw new VilanoError("validation_failed", `service "${name}": a handler may not be named "then" (refs would look like promises)`);
     }
     return Object.freeze({ ...map });
   };
+  if (options.retry !== undefined) {
+    try {
+      resolveRetryPolicy(options.retry);
+    } catch (error) {
+      throw new VilanoError("validation_failed", `service "${name}": ${(error as Error).message}`);
+    }
+  }
   const mailbox = options.mailbox;
   if (mailbox !== undefined && (typeof mailbox.maxQueued !== "number" || !Number.isInteger(mailbox.maxQueued) || mailbox.maxQueued < 1)) {
     throw new VilanoError("validation_failed", `service "${name}": mailbox.maxQueued must be a whole number >= 1, got ${JSON.stringify(mailbox.maxQueued)}`);

@@ -19,6 +19,14 @@ const RUN_COLUMNS = `id, kind, name, status, input, output, error, parent_id AS 
 const OP_COLUMNS = `run_id AS runId, op_key AS opKey, seq, kind, name, status, attempt, result, error,
   wake_at AS wakeAt, meta, resolved_seq AS resolvedSeq, updated_at AS updatedAt`;
 
+/**
+ * The smallest string above every string that starts with `prefix` (its last character plus one),
+ * so a key range covers all keys under the prefix, whatever characters follow it.
+ */
+function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
 export interface DueTimer {
   runId: string;
   opKey: string;
@@ -60,6 +68,8 @@ export interface Store extends InboxQueries {
   putOp(op: OpWrite): void;
   latestWaitingSignalOp(runId: string, signalName: string): OpRow | null;
   closeOpenOps(runId: string, status: string, now: number): number;
+  /** Closes the open ops whose keys start with `prefix` (a finished turn's). */
+  closeOpenOpsWithPrefix(runId: string, prefix: string, status: string, now: number): number;
   dueTimers(now: number, limit: number): DueTimer[];
   nextWakeAt(): number | null;
 
@@ -134,6 +144,10 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     closeOpenOps: db.query(
       `UPDATE ops SET status = ?, wake_at = NULL, updated_at = ?
        WHERE run_id = +? AND status IN ('waiting', 'retry_wait', 'retry_ready')`,
+    ),
+    closeOpenOpsWithPrefix: db.query(
+      `UPDATE ops SET status = ?, wake_at = NULL, updated_at = ?
+       WHERE run_id = +? AND op_key >= +? AND op_key < +? AND status IN ('waiting', 'retry_wait', 'retry_ready')`,
     ),
     dueTimers: db.query<DueTimer, [number, number]>(
       `SELECT run_id AS runId, op_key AS opKey, kind, name, status, attempt, wake_at AS wakeAt
@@ -224,7 +238,8 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     listRunIdsWithStatus: (statuses) => statuses.flatMap((s) => q.runIdsWithStatus.all(s).map((r) => r.id)),
 
     listOps: (runId) => q.listOps.all(runId),
-    listOpsWithPrefix: (runId, prefix) => q.listOpsWithPrefix.all(runId, prefix, `${prefix}\uffff`),
+    listOpsWithPrefix: (runId, prefix) => q.listOpsWithPrefix.all(runId, prefix, prefixEnd(prefix)),
+    closeOpenOpsWithPrefix: (runId, prefix, status, now) => q.closeOpenOpsWithPrefix.run(status, now, runId, prefix, prefixEnd(prefix)).changes,
     getOp: (runId, opKey) => q.getOp.get(runId, opKey),
     putOp: (o) => {
       // An outcome gets the next delivery number of its run; replay delivers outcomes in that order.

@@ -22,6 +22,10 @@ function app() {
   return a;
 }
 
+// Response bodies are read as this envelope-or-payload shape.
+type Body = { ok: boolean; body?: unknown; error: { code: string; message: string; details?: { issues: { path: string }[] } } };
+const json = async (res: Response): Promise<Body> => (await res.json()) as Body;
+
 const req = (path: string, init: RequestInit & { host?: string } = {}) => {
   const headers = new Headers(init.headers);
   headers.set("host", init.host ?? "127.0.0.1:4141");
@@ -36,18 +40,18 @@ describe("control API guards", () => {
   test("a request without a token, or with a wrong one, gets 401 in the error envelope", async () => {
     const missing = await req("/api/boom");
     expect(missing.status).toBe(401);
-    expect(await missing.json()).toEqual({
+    expect(await json(missing)).toEqual({
       ok: false,
       error: { code: "unauthorized", message: "missing token: send X-Vilano-Token or Authorization: Bearer <token>" },
     });
     const wrong = await req("/api/boom", { headers: { "x-vilano-token": "nope" } });
     expect(wrong.status).toBe(401);
-    expect((await wrong.json()).error.message).toBe("invalid token");
+    expect((await json(wrong)).error.message).toBe("invalid token");
   });
 
   test("the token is accepted as a header or a bearer credential", async () => {
     const body = JSON.stringify({ name: "a", count: 1 });
-    for (const headers of [{ "x-vilano-token": TOKEN }, { authorization: `Bearer ${TOKEN}` }]) {
+    for (const headers of [{ "x-vilano-token": TOKEN }, { authorization: `Bearer ${TOKEN}` }] as Record<string, string>[]) {
       const res = await req("/api/echo", { method: "POST", body, headers: { ...headers, "content-type": "application/json" } });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ ok: true, body: { name: "a", count: 1 } });
@@ -58,7 +62,7 @@ describe("control API guards", () => {
     for (const host of ["evil.example:4141", "localhost.evil.example", "127.0.0.1.nip.io:4141"]) {
       const res = await req("/health", { host });
       expect(res.status).toBe(403);
-      expect((await res.json()).error.code).toBe("forbidden");
+      expect((await json(res)).error.code).toBe("forbidden");
     }
     for (const host of ["localhost:4141", "[::1]:4141", "127.0.0.1"]) expect((await req("/health", { host })).status).toBe(200);
   });
@@ -75,18 +79,18 @@ describe("control API guards", () => {
     });
     const streamed = await req("/api/echo", { method: "POST", body: stream, headers: { "x-vilano-token": TOKEN } });
     expect(streamed.status).toBe(413);
-    expect((await streamed.json()).error.code).toBe("payload_too_large");
+    expect((await json(streamed)).error.code).toBe("payload_too_large");
   });
 
   test("an invalid body gets 400 listing every issue", async () => {
     const res = await req("/api/echo", { method: "POST", body: JSON.stringify({ name: "", count: "3" }), headers: { "x-vilano-token": TOKEN } });
     expect(res.status).toBe(400);
-    const { error } = await res.json();
+    const { error } = await json(res);
     expect(error.code).toBe("validation_failed");
-    expect(error.details.issues.map((i: { path: string }) => i.path)).toEqual(["name", "count"]);
+    expect(error.details!.issues.map((i) => i.path)).toEqual(["name", "count"]);
     const notJson = await req("/api/echo", { method: "POST", body: "{nope", headers: { "x-vilano-token": TOKEN } });
     expect(notJson.status).toBe(400);
-    expect((await notJson.json()).error.message).toContain("the request body is not valid JSON");
+    expect((await json(notJson)).error.message).toContain("the request body is not valid JSON");
   });
 
   test("an unexpected error is a 500 that does not leak its text", async () => {
