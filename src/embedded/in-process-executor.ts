@@ -90,6 +90,9 @@ export function createInProcessExecutor(options: {
       printLog: (id, message, fields) => (fields === undefined ? runLog.info(`${id} ${message}`) : runLog.info(`${id} ${message}`, fields)),
       signal: controller.signal,
       settleLate: (late) => {
+        log.warn(
+          `run ${runId}: its code went on after it looked blocked on a durable wait — it awaited work that is not a ctx operation; put such work inside ctx.step`,
+        );
         kernel.finishActivation(runId, fence, late).catch((error) => {
           if (!closed && errorCodeOf(error) !== "stale_lease") log.warn(`run ${runId}: late result dropped:`, error);
         });

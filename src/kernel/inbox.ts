@@ -4,7 +4,7 @@
  * asked, and stop an instance.
  */
 import { serviceInstanceId, VilanoError, type FailureBody } from "../shared/index.ts";
-import type { MessageRow, RunRow } from "../store/index.ts";
+import { prefixEnd, type MessageRow, type RunRow } from "../store/index.ts";
 import { appendEvent, requireRun, type KernelContext } from "./context.ts";
 import { makeReady, wakeRun } from "./ready.ts";
 import type { Tx } from "./group-commit.ts";
@@ -135,9 +135,13 @@ export function stopInstance(k: KernelContext, tx: Tx, runId: string, reason: st
 
 export const MESSAGE_DONE_STATUSES: readonly string[] = [MESSAGE_STATUS.done, MESSAGE_STATUS.failed, MESSAGE_STATUS.cancelled];
 
-/** Withdraws the asks a finished run made that no turn has picked up yet (its sends stand). */
-export function cancelOutbound(k: KernelContext, tx: Tx, senderRunId: string, why: string): void {
-  for (const message of k.store.openOutbound(senderRunId)) {
+/**
+ * Withdraws the asks a finished run (or, with `scope`, a finished turn) made that no turn has picked
+ * up yet. Its sends stand: they are fire-and-forget.
+ */
+export function cancelOutbound(k: KernelContext, tx: Tx, senderRunId: string, why: string, scope?: string): void {
+  const asks = scope === undefined ? k.store.openOutbound(senderRunId) : k.store.openOutboundWithPrefix(senderRunId, scope, prefixEnd(scope));
+  for (const message of asks) {
     finishMessage(k, tx, message, { status: "cancelled", error: kernelFailure("cancelled", `the sender ${senderRunId} was ${why}`) });
     appendEvent(k, tx, message.serviceRunId, "message_cancelled", { messageId: message.id, reason: `sender ${why}` });
   }

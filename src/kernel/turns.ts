@@ -8,7 +8,7 @@ import { decideRetry, type MailboxView, type TurnInput } from "../shared/index.t
 import type { MessageRow, RunRow } from "../store/index.ts";
 import { appendEvent, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
-import { finishMessage, stopInstance } from "./inbox.ts";
+import { cancelOutbound, finishMessage, stopInstance } from "./inbox.ts";
 import { makeReady } from "./ready.ts";
 import { MESSAGE_STATUS, OP_STATUS, SERVICE_STATUS, type Activation, type ActivationResult } from "./types.ts";
 
@@ -77,7 +77,9 @@ export function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: Activa
   const base = { messageId: message.id, kind: message.kind, name: message.name, attempt: message.attempt };
   // Unless the turn only paused, its attempt is over: waits it abandoned must not catch later signals.
   if (result.type !== "suspended" && result.type !== "aborted") {
-    k.store.closeOpenOpsWithPrefix(run.id, turnScope(message.id, message.attempt), OP_STATUS.cancelled, tx.now);
+    const scope = turnScope(message.id, message.attempt);
+    k.store.closeOpenOpsWithPrefix(run.id, scope, OP_STATUS.cancelled, tx.now);
+    cancelOutbound(k, tx, run.id, "done with that turn", scope);
   }
   switch (result.type) {
     case "aborted":

@@ -37,6 +37,8 @@ export interface InboxQueries {
   openMessages(serviceRunId: string): MessageRow[];
   /** Asks this run made that no turn has started (sends stand once enqueued: they are fire-and-forget). */
   openOutbound(senderRunId: string): MessageRow[];
+  /** The same, limited to asks made by ops whose keys start with `prefix` (one turn's). */
+  openOutboundWithPrefix(senderRunId: string, prefix: string, prefixEnd: string): MessageRow[];
   dueMessages(now: number, limit: number): MessageRow[];
 }
 
@@ -79,6 +81,10 @@ export function createInboxQueries(db: Database): InboxQueries {
     outbound: db.query<MessageRow, [string]>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = +? AND kind = 'ask' AND status IN ('queued', 'deferred') ORDER BY id`,
     ),
+    outboundScoped: db.query<MessageRow, [string, string, string]>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = +? AND kind = 'ask' AND status IN ('queued', 'deferred')
+       AND sender_op_key >= +? AND sender_op_key < +? ORDER BY id`,
+    ),
     due: db.query<MessageRow, [number, number]>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE wake_at IS NOT NULL AND wake_at <= +? ORDER BY wake_at LIMIT ?`,
     ),
@@ -97,6 +103,7 @@ export function createInboxQueries(db: Database): InboxQueries {
     listMessages: (id, limit) => q.list.all(id, limit).reverse(),
     openMessages: (id) => q.open.all(id),
     openOutbound: (id) => q.outbound.all(id),
+    openOutboundWithPrefix: (id, prefix, end) => q.outboundScoped.all(id, prefix, end),
     dueMessages: (now, limit) => q.due.all(now, limit),
   };
 }

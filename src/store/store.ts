@@ -23,7 +23,7 @@ const OP_COLUMNS = `run_id AS runId, op_key AS opKey, seq, kind, name, status, a
  * The smallest string above every string that starts with `prefix` (its last character plus one),
  * so a key range covers all keys under the prefix, whatever characters follow it.
  */
-function prefixEnd(prefix: string): string {
+export function prefixEnd(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
