@@ -1,9 +1,10 @@
 /** The root `vilano` command; each group lives in commands/. */
 import { defineCommand } from "citty";
 import { VERSION } from "../shared/index.ts";
+import { initCommand } from "./commands/init.ts";
 import { versionCommand } from "./commands/version.ts";
 
 export const rootCommand = defineCommand({
   meta: { name: "vilano", version: VERSION, description: "Local-first durable execution runtime for TypeScript" },
-  subCommands: { version: versionCommand },
+  subCommands: { version: versionCommand, init: initCommand },
 });

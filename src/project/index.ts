@@ -4,3 +4,4 @@ export { scanDefinitions, buildManifest, type ScannedDefinition } from "./scan.t
 export { createSnapshot, hashProject, type Snapshot } from "./snapshot.ts";
 export { loadDefinitions, type LoadedDefinitions } from "./load.ts";
 export { installSdkModule } from "./sdk-module.ts";
+export { initProject, TYPES_DIR, type InitOptions, type InitResult } from "./init.ts";

@@ -1,0 +1,31 @@
+/**
+ * CLI output: with `--json` the result goes to stdout as one JSON object and nothing else does;
+ * otherwise consola prints for people on stderr/stdout. Errors end the process with the exit code
+ * of their code (see the error-code table), as a message plus hint, or as the JSON error envelope.
+ */
+import { createConsola } from "consola";
+import { ERROR_CODES, VilanoError, type ErrorCode } from "../shared/index.ts";
+
+export const ui = createConsola({ stderr: process.stderr, stdout: process.stdout });
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Runs a command body; expected errors become a clean message (or JSON) and an exit code. */
+export async function runCommand(json: boolean | undefined, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    const known = error instanceof VilanoError;
+    const code: ErrorCode = known ? error.code : "internal";
+    const message = known ? error.message : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
+    if (json) printJson({ ok: false, error: { code, message } });
+    else {
+      ui.error(message);
+      if (known && error.hint) ui.info(error.hint);
+      if (!known) console.error(error);
+    }
+    process.exit(ERROR_CODES[code].exit);
+  }
+}
