@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createRuntime } from "../../src/embedded/index.ts";
 import { createSnapshot, loadDefinitions, parseManifest } from "../../src/project/index.ts";
 import { runCli } from "../helpers/binary.ts";
+import { STARTER_INPUT, STARTER_OUTPUT } from "../helpers/reviewer.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 
 const TSC = join(import.meta.dir, "..", "..", "node_modules", ".bin", "tsc");
@@ -42,11 +43,8 @@ describe("vilano init (built executable)", () => {
     const manifest = parseManifest(readFileSync(join(snapshot.dir, "vilano.manifest.json"), "utf8"));
     const loaded = await loadDefinitions(snapshot.dir, manifest);
     const rt = await createRuntime({ definitions: [...loaded.workflows, ...loaded.services], logLevel: "silent" });
-    const run = await rt.start("reviewCoordinator", { repoId: "repo_123", note: "Ship 0.1" });
-    expect(await run.result()).toEqual({
-      reviewerRunId: "svc:reviewer:repo_123",
-      status: { repoId: "repo_123", noteCount: 1, notes: ["Ship 0.1"] },
-    });
+    const run = await rt.start("reviewCoordinator", STARTER_INPUT);
+    expect(await run.result()).toEqual(STARTER_OUTPUT);
     await rt.close();
   });
 

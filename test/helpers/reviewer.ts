@@ -1,23 +1,8 @@
-/** The starter pair of SPEC §4.1, shared by tests. */
-import { service, workflow } from "../../src/sdk/index.ts";
+/** The starter pair of SPEC §4.1: the shipped starter itself, so tests exercise what users get. */
+export { reviewCoordinator, reviewer } from "../../starters/agent/src/agent.ts";
 
-export const reviewer = service({
-  name: "reviewer",
-  key: (input: { repoId: string }) => input.repoId,
-  init: async (input) => ({ repoId: input.repoId, notes: [] as string[] }),
-  onSend: {
-    hint: async (payload: { note: string }, state) => ({ state: { ...state, notes: [...state.notes, payload.note] } }),
-  },
-  onAsk: {
-    status: async (_p: void, state) => ({ reply: { repoId: state.repoId, noteCount: state.notes.length, notes: state.notes } }),
-  },
-});
-
-export const reviewCoordinator = workflow({
-  name: "reviewCoordinator",
-  run: async (input: { repoId: string; note: string }, ctx) => {
-    const ref = await ctx.connect(reviewer, { repoId: input.repoId });
-    await ref.send.hint({ note: input.note });
-    return { reviewerRunId: ref.id, status: await ref.ask.status() };
-  },
-});
+export const STARTER_INPUT = { repoId: "repo_123", note: "Ship 0.1" };
+export const STARTER_OUTPUT = {
+  reviewerRunId: "svc:reviewer:repo_123",
+  status: { repoId: "repo_123", noteCount: 1, notes: ["Ship 0.1"] },
+};

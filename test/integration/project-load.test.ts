@@ -1,37 +1,15 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRuntime } from "../../src/embedded/index.ts";
 import { buildManifest, createSnapshot, loadDefinitions, parseManifest, scanDefinitions } from "../../src/project/index.ts";
+import { STARTER_INPUT, STARTER_OUTPUT } from "../helpers/reviewer.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 
-const AGENT = `import { service, workflow } from "@vilano/runtime";
-
-export const reviewer = service({
-  name: "reviewer",
-  key: (input: { repoId: string }) => input.repoId,
-  init: async (input) => ({ repoId: input.repoId, notes: [] as string[] }),
-  onSend: { hint: async (p: { note: string }, state) => ({ state: { ...state, notes: [...state.notes, p.note] } }) },
-  onAsk: { status: async (_p: void, state) => ({ reply: { repoId: state.repoId, noteCount: state.notes.length, notes: state.notes } }) },
-});
-
-export const reviewCoordinator = workflow({
-  name: "reviewCoordinator",
-  run: async (input: { repoId: string; note: string }, ctx) => {
-    const ref = await ctx.connect(reviewer, { repoId: input.repoId });
-    await ref.send.hint({ note: input.note });
-    return { reviewerRunId: ref.id, status: await ref.ask.status() };
-  },
-});
-
-export const helper = 42;
-`;
-
 /** A project folder with no node_modules: @vilano/runtime must come from this process. */
-function makeProject(agent = AGENT): string {
+function makeProject(): string {
   const dir = tempDir("vilano-project-");
-  mkdirSync(join(dir, "src"));
-  writeFileSync(join(dir, "src", "agent.ts"), agent);
+  cpSync(join(import.meta.dir, "..", "..", "starters", "agent"), dir, { recursive: true });
   writeFileSync(join(dir, "vilano.manifest.json"), JSON.stringify(buildManifest(scanDefinitions(dir)), null, 2));
   return dir;
 }
@@ -44,7 +22,7 @@ describe("project snapshots", () => {
     expect(createSnapshot(project, join(home, "snapshots"), "agent")).toEqual(first);
     expect(statSync(join(first.dir, "src", "agent.ts")).mode & 0o777).toBe(0o444);
     expect(statSync(first.dir).mode & 0o777).toBe(0o555);
-    writeFileSync(join(project, "src", "agent.ts"), `${AGENT}\n// changed\n`);
+    writeFileSync(join(project, "src", "agent.ts"), `${readFileSync(join(project, "src", "agent.ts"), "utf8")}\n// changed\n`);
     expect(createSnapshot(project, join(home, "snapshots"), "agent").id).not.toBe(first.id);
   });
 
@@ -67,11 +45,8 @@ describe("loading definitions", () => {
     expect(loaded.workflows.map((w) => w.name)).toEqual(["reviewCoordinator"]);
     expect(loaded.services.map((s) => s.name)).toEqual(["reviewer"]);
     const rt = await createRuntime({ definitions: [...loaded.workflows, ...loaded.services], logLevel: "silent" });
-    const run = await rt.start("reviewCoordinator", { repoId: "repo_123", note: "Ship 0.1" });
-    expect(await run.result()).toEqual({
-      reviewerRunId: "svc:reviewer:repo_123",
-      status: { repoId: "repo_123", noteCount: 1, notes: ["Ship 0.1"] },
-    });
+    const run = await rt.start("reviewCoordinator", STARTER_INPUT);
+    expect(await run.result()).toEqual(STARTER_OUTPUT);
     await rt.close();
   });
 
@@ -85,7 +60,7 @@ describe("loading definitions", () => {
           definitions: { [kind === "workflow" ? "workflows" : "services"]: [{ kind, name, exportName, file: "src/agent.ts" }] },
         }),
       );
-    const exportsList = 'its exports: helper, reviewCoordinator (workflow "reviewCoordinator"), reviewer (service "reviewer")';
+    const exportsList = 'its exports: reviewCoordinator (workflow "reviewCoordinator"), reviewer (service "reviewer")';
     await expect(loadDefinitions(snapshot.dir, declare("nope", "workflow", "nope"))).rejects.toThrow(
       `src/agent.ts export "nope" is missing; ${exportsList}`,
     );
