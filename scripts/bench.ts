@@ -208,7 +208,7 @@ async function benchReplay(dir: string): Promise<BenchResult> {
     }
     const replay = async (history = ops) => {
       // The cast only widens the input type (the engine takes any definition).
-      const result = await runWorkflowActivation(definition as WorkflowDefinition, { runId, input: null, ops: history }, host);
+      const result = await runWorkflowActivation(definition as WorkflowDefinition, { runId, project: "", input: null, ops: history }, host);
       if (result.type !== "completed" || result.output !== expectedOutput) {
         throw new Error(`replay_1000_ops: replay ended ${JSON.stringify(result)}, expected completed with output ${expectedOutput}`);
       }

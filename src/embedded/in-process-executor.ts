@@ -100,8 +100,8 @@ export function createInProcessExecutor(options: {
     };
     try {
       const result = turn
-        ? await runServiceTurn(definitions.services.get(run.name)!, { runId, ops, turn }, host)
-        : await runWorkflowActivation(definitions.workflows.get(run.name)!, { runId, input: run.input, ops }, host);
+        ? await runServiceTurn(definitions.services.get(run.name)!, { runId, project: run.project, ops, turn }, host)
+        : await runWorkflowActivation(definitions.workflows.get(run.name)!, { runId, project: run.project, input: run.input, ops }, host);
       if (result.type !== "aborted") await kernel.finishActivation(runId, fence, result);
     } catch (error) {
       const code = errorCodeOf(error);

@@ -199,6 +199,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       const definition = requireService(definitions, service);
       const key = computeKey(definition, keyInput);
       const { run } = await kernel.connect({
+        project: "",
+        snapshotId: null,
         service: definition.name,
         key,
         keyInput: toJson(keyInput, `the key input of service "${definition.name}"`),

@@ -36,6 +36,8 @@ export type NextOp = (kind: string, name: string, key: string | undefined) => Re
 
 export interface ContextParts {
   runId: string;
+  /** The run's project ("" in an embedded runtime): service instances are per project. */
+  project: string;
   history: History;
   scheduler: ReplayScheduler;
   host: ActivationHost;
@@ -158,7 +160,7 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     return value;
   };
 
-  const serviceCalls = createServiceCalls(next, state, scheduler, enter);
+  const serviceCalls = createServiceCalls(parts.project, next, state, scheduler, enter);
 
   return {
     runId,

@@ -22,6 +22,7 @@ import { serviceTurnControls } from "./turn-controls.ts";
 
 export interface TurnActivationInput {
   runId: string;
+  project: string;
   ops: readonly HistoryOp[];
   turn: TurnInput;
 }
@@ -32,7 +33,15 @@ const parse = (text: string | null): unknown => (text === null ? undefined : JSO
 export async function runServiceTurn(definition: AnyServiceDefinition, activation: TurnActivationInput, host: ActivationHost): Promise<ActivationResult> {
   const { turn } = activation;
   const { state, history, scheduler } = prepare(activation.ops, host, turn.scope);
-  const ctx = createDurableContext({ runId: activation.runId, history, scheduler, host, state, turn: serviceTurnControls(turn.mailbox, state) });
+  const ctx = createDurableContext({
+    runId: activation.runId,
+    project: activation.project,
+    history,
+    scheduler,
+    host,
+    state,
+    turn: serviceTurnControls(turn.mailbox, state),
+  });
   const group = GROUP[turn.message.kind];
   const handlers = definition[group] as Record<string, (payload: unknown, state: unknown, ctx: unknown) => unknown>;
   const handler = Object.hasOwn(handlers, turn.message.name) ? handlers[turn.message.name] : undefined;

@@ -10,6 +10,7 @@ import type { ActivationHost } from "./host.ts";
 
 export interface ActivationInput {
   runId: string;
+  project: string;
   /** The run's input as JSON text, or null. */
   input: string | null;
   ops: readonly HistoryOp[];
@@ -21,7 +22,7 @@ export async function runWorkflowActivation(
   host: ActivationHost,
 ): Promise<ActivationResult> {
   const { state, history, scheduler } = prepare(activation.ops, host);
-  const ctx = createDurableContext({ runId: activation.runId, history, scheduler, host, state });
+  const ctx = createDurableContext({ runId: activation.runId, project: activation.project, history, scheduler, host, state });
   const input = activation.input === null ? undefined : (JSON.parse(activation.input) as unknown);
 
   const toResult = (settled: Settled): ActivationResult => {

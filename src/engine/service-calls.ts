@@ -13,6 +13,7 @@ import { handed } from "./step-scope.ts";
 const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
 
 export function createServiceCalls(
+  project: string,
   next: NextOp,
   state: ActivationState,
   scheduler: ReplayScheduler,
@@ -68,7 +69,7 @@ export function createServiceCalls(
       const keyInputJson = toJson(keyInput, `the key input of service "${definition.name}"`);
       const mustExist = options?.mustExist === true;
       const { op, recorded } = next("connect", definition.name, undefined);
-      const serviceRunId = serviceInstanceId(definition.name, key);
+      const serviceRunId = serviceInstanceId(project, definition.name, key);
       const cmd = { type: "connect" as const, opKey: op.opKey, seq: op.seq, name: definition.name, key, keyInput: keyInputJson, mustExist };
       if (recorded) {
         if (recorded.status === "failed") throw new ServiceCallError(serviceRunId, "connect", JSON.parse(recorded.error!) as FailureBody);

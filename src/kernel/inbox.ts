@@ -13,6 +13,10 @@ import { MESSAGE_STATUS, OP_STATUS, SERVICE_STATUS } from "./types.ts";
 export const instanceId = serviceInstanceId;
 
 export interface ConnectRequest {
+  /** The project the instance belongs to ("" in an embedded runtime). */
+  project: string;
+  /** The snapshot a new instance is pinned to. */
+  snapshotId: string | null;
   service: string;
   key: string;
   keyInput: string | null;
@@ -20,7 +24,7 @@ export interface ConnectRequest {
 }
 
 export function connectInstance(k: KernelContext, tx: Tx, req: ConnectRequest): { run: RunRow; created: boolean } {
-  const id = instanceId(req.service, req.key);
+  const id = instanceId(req.project, req.service, req.key);
   const existing = k.store.getRun(id);
   if (existing) return { run: existing, created: false };
   if (req.mustExist) {
@@ -28,7 +32,16 @@ export function connectInstance(k: KernelContext, tx: Tx, req: ConnectRequest): 
       details: { service: req.service, key: req.key },
     });
   }
-  k.store.insertInstance({ id, name: req.service, serviceKey: req.key, keyInput: req.keyInput, status: SERVICE_STATUS.idle, now: tx.now });
+  k.store.insertInstance({
+    id,
+    project: req.project,
+    snapshotId: req.snapshotId,
+    name: req.service,
+    serviceKey: req.key,
+    keyInput: req.keyInput,
+    status: SERVICE_STATUS.idle,
+    now: tx.now,
+  });
   appendEvent(k, tx, id, "instance_created", { service: req.service, key: req.key });
   return { run: k.store.getRun(id)!, created: true };
 }

@@ -10,7 +10,7 @@ import type { Tx } from "./group-commit.ts";
 import { OP_KIND, OP_STATUS, type OpCommand, type OpResolution } from "./types.ts";
 
 export function reportOp(k: KernelContext, tx: Tx, runId: string, fence: number, cmd: OpCommand): OpResolution {
-  requireLease(k, runId, fence);
+  const caller = requireLease(k, runId, fence);
   const existing = k.store.getOp(runId, cmd.opKey);
   if (existing && (existing.status === OP_STATUS.completed || existing.status === OP_STATUS.failed)) {
     // The engine resolves recorded ops from history and never reports them again; a second report
@@ -97,14 +97,22 @@ export function reportOp(k: KernelContext, tx: Tx, runId: string, fence: number,
     }
 
     case "connect": {
-      const found = k.store.getRun(instanceId(cmd.name, cmd.key));
+      // Instances live in the caller's project and are pinned to the caller's snapshot.
+      const found = k.store.getRun(instanceId(caller.project, cmd.name, cmd.key));
       if (!found && cmd.mustExist) {
         // A failure the caller can catch (and that replays), not a refusal of the report.
         const error = kernelFailure("not_found", `service "${cmd.name}" has no instance with key ${JSON.stringify(cmd.key)}`, { key: cmd.key });
         put(OP_KIND.connect, OP_STATUS.failed, { error: JSON.stringify(error) });
         return { outcome: "failed", error };
       }
-      const { run } = connectInstance(k, tx, { service: cmd.name, key: cmd.key, keyInput: cmd.keyInput, mustExist: false });
+      const { run } = connectInstance(k, tx, {
+        project: caller.project,
+        snapshotId: caller.snapshotId,
+        service: cmd.name,
+        key: cmd.key,
+        keyInput: cmd.keyInput,
+        mustExist: false,
+      });
       const value = JSON.stringify({ serviceRunId: run.id });
       put(OP_KIND.connect, OP_STATUS.completed, { result: value });
       appendEvent(k, tx, runId, "service_connected", { opKey: cmd.opKey, service: cmd.name, key: cmd.key, serviceRunId: run.id });

@@ -24,7 +24,7 @@ export function startRun(k: KernelContext, tx: Tx, req: StartRunRequest): StartR
   if (req.id !== undefined) {
     const existing = k.store.getRun(req.id);
     if (existing) {
-      if (existing.kind !== kind || existing.name !== req.name) {
+      if (existing.kind !== kind || existing.name !== req.name || existing.project !== (req.project ?? "")) {
         throw new VilanoError(
           "conflict",
           `run id ${JSON.stringify(req.id)} is already used by ${existing.kind} "${existing.name}", not ${kind} "${req.name}"`,
@@ -35,7 +35,17 @@ export function startRun(k: KernelContext, tx: Tx, req: StartRunRequest): StartR
     }
   }
   const id = req.id ?? newRunId(tx.now);
-  k.store.insertRun({ id, kind, name: req.name, status: RUN_STATUS.pending, input: req.input, parentId: req.parentId ?? null, now: tx.now });
+  k.store.insertRun({
+    id,
+    kind,
+    name: req.name,
+    status: RUN_STATUS.pending,
+    input: req.input,
+    parentId: req.parentId ?? null,
+    project: req.project ?? "",
+    snapshotId: req.snapshotId ?? null,
+    now: tx.now,
+  });
   appendEvent(k, tx, id, "run_started", { name: req.name, ...(req.id !== undefined ? { requestedId: true } : {}) });
   makeReady(k, tx, k.store.getRun(id)!);
   return { run: k.store.getRun(id)!, created: true };

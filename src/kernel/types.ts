@@ -136,6 +136,9 @@ export interface Activation {
 
 export interface StartRunRequest {
   id?: string;
+  /** The project the run belongs to ("" in an embedded runtime) and the snapshot it is pinned to. */
+  project?: string;
+  snapshotId?: string | null;
   kind?: string;
   name: string;
   /** JSON text of the input, or null for none. */

@@ -43,8 +43,8 @@ export function isValidName(name: string): boolean {
  * The run id of a service instance. Derived from the service name and key, so connecting is
  * idempotent and the engine can name an instance before the kernel has recorded it.
  */
-export function serviceInstanceId(service: string, key: string): string {
-  return `svc:${service}:${key}`;
+export function serviceInstanceId(project: string, service: string, key: string): string {
+  return project === "" ? `svc:${service}:${key}` : `svc:${project}/${service}:${key}`;
 }
 
 /** A 32-bit FNV-1a hash, used where a stable, seedable number is wanted (jitter). */

@@ -45,8 +45,8 @@ export interface InboxQueries {
 export function createInboxQueries(db: Database): InboxQueries {
   const q = {
     insertInstance: db.query(
-      `INSERT INTO runs (id, kind, name, status, service_key, key_input, created_at, updated_at)
-       VALUES (?, 'service', ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO runs (id, kind, project, snapshot_id, name, status, service_key, key_input, created_at, updated_at)
+       VALUES (?, 'service', ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     setState: db.query("UPDATE runs SET state = ?, updated_at = ? WHERE id = +?"),
     insertMessage: db.query<{ id: number }, [string, string, string, string | null, string | null, string | null, number, number]>(
@@ -90,7 +90,8 @@ export function createInboxQueries(db: Database): InboxQueries {
     ),
   };
   return {
-    insertInstance: (i) => void q.insertInstance.run(i.id, i.name, i.status, i.serviceKey, i.keyInput, i.now, i.now),
+    insertInstance: (i) =>
+      void q.insertInstance.run(i.id, i.project, i.snapshotId, i.name, i.status, i.serviceKey, i.keyInput, i.now, i.now),
     setState: (runId, state, now) => void q.setState.run(state, now, runId),
     insertMessage: (m) =>
       q.insertMessage.get(m.serviceRunId, m.kind, m.name, m.payload, m.senderRunId, m.senderOpKey, m.now, m.now)!.id,

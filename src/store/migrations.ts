@@ -103,6 +103,26 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX messages_outbound ON messages(sender_run_id, status) WHERE sender_run_id IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    description: "projects; runs pinned to a project snapshot",
+    sql: `
+      CREATE TABLE projects (
+        name          TEXT PRIMARY KEY,
+        path          TEXT NOT NULL,
+        snapshot_id   TEXT NOT NULL,
+        snapshot_dir  TEXT NOT NULL,
+        manifest      TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+      );
+      ALTER TABLE runs ADD COLUMN project TEXT NOT NULL DEFAULT '';
+      ALTER TABLE runs ADD COLUMN snapshot_id TEXT;
+      DROP INDEX runs_service_key;
+      CREATE UNIQUE INDEX runs_service_key ON runs(project, name, service_key) WHERE kind = 'service';
+      CREATE INDEX runs_project ON runs(project, created_at);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -11,6 +11,10 @@ export interface RunRow {
   output: string | null;
   error: string | null;
   parentId: string | null;
+  /** The project the run belongs to ("" for runs of an embedded runtime). */
+  project: string;
+  /** The project snapshot the run is pinned to. */
+  snapshotId: string | null;
   serviceKey: string | null;
   keyInput: string | null;
   state: string | null;
@@ -62,7 +66,19 @@ export interface NewRun {
   status: string;
   input: string | null;
   parentId: string | null;
+  project: string;
+  snapshotId: string | null;
   now: number;
+}
+
+export interface ProjectRow {
+  name: string;
+  path: string;
+  snapshotId: string;
+  snapshotDir: string;
+  manifest: string;
+  createdAt: number;
+  updatedAt: number;
 }
 
 export interface OpWrite {
@@ -83,6 +99,8 @@ export interface OpWrite {
 export interface RunListFilter {
   status?: string;
   name?: string;
+  project?: string;
+  kind?: string;
   limit?: number;
 }
 
@@ -115,6 +133,8 @@ export interface NewMessage {
 
 export interface NewInstance {
   id: string;
+  project: string;
+  snapshotId: string | null;
   name: string;
   serviceKey: string;
   keyInput: string | null;

@@ -9,11 +9,13 @@ import { migrate } from "./migrate.ts";
 import { openDatabase, type OpenOptions } from "./open.ts";
 import type { EventRow, NewRun, OpRow, OpWrite, RunListFilter, RunRow, SignalRow } from "./rows.ts";
 import { createInboxQueries, type InboxQueries } from "./inbox-queries.ts";
+import { createProjectQueries, type ProjectQueries } from "./project-queries.ts";
 
 // Parameters in WHERE clauses are written `+?`: with a bare `?` this SQLite build re-prepares the
 // statement on every call (several µs) because the value might change the plan; the unary plus
 // keeps the same index use without that (measured: MAX(seq) lookup 2.8 µs → 0.5 µs).
-const RUN_COLUMNS = `id, kind, name, status, input, output, error, parent_id AS parentId, service_key AS serviceKey,
+const RUN_COLUMNS = `id, kind, name, status, input, output, error, parent_id AS parentId, project, snapshot_id AS snapshotId,
+  service_key AS serviceKey,
   key_input AS keyInput, state, lease_fence AS leaseFence,
   created_at AS createdAt, updated_at AS updatedAt, finished_at AS finishedAt`;
 const OP_COLUMNS = `run_id AS runId, op_key AS opKey, seq, kind, name, status, attempt, result, error,
@@ -37,7 +39,7 @@ export interface DueTimer {
   wakeAt: number;
 }
 
-export interface Store extends InboxQueries {
+export interface Store extends InboxQueries, ProjectQueries {
   readonly path: string;
   readonly schemaVersion: number;
   begin(): void;
@@ -108,8 +110,8 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     release: db.query("RELEASE cmd"),
     rollbackTo: db.query("ROLLBACK TO cmd"),
     insertRun: db.query(
-      `INSERT INTO runs (id, kind, name, status, input, parent_id, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO runs (id, kind, name, status, input, parent_id, project, snapshot_id, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     getRun: db.query<RunRow, [string]>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = +?`),
     setRunStatus: db.query("UPDATE runs SET status = ?, updated_at = ? WHERE id = +?"),
@@ -189,6 +191,7 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
 
   return {
     ...createInboxQueries(db),
+    ...createProjectQueries(db),
     path,
     schemaVersion,
     begin: () => guard("begin", () => q.begin.run()),
@@ -206,7 +209,7 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
       return db.inTransaction;
     },
 
-    insertRun: (r) => void q.insertRun.run(r.id, r.kind, r.name, r.status, r.input, r.parentId, r.now, r.now),
+    insertRun: (r) => void q.insertRun.run(r.id, r.kind, r.name, r.status, r.input, r.parentId, r.project, r.snapshotId, r.now, r.now),
     getRun: (id) => q.getRun.get(id),
     setRunStatus: (id, status, now) => void q.setRunStatus.run(status, now, id),
     finishRun: (id, status, output, error, now) => void q.finishRun.run(status, output, error, now, now, id),
@@ -229,6 +232,14 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
       if (filter.name) {
         where.push("name = ?");
         args.push(filter.name);
+      }
+      if (filter.project !== undefined) {
+        where.push("project = ?");
+        args.push(filter.project);
+      }
+      if (filter.kind) {
+        where.push("kind = ?");
+        args.push(filter.kind);
       }
       const sql = `SELECT ${RUN_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
         ORDER BY created_at DESC, id DESC LIMIT ?`;

@@ -10,7 +10,7 @@ import { openDatabase } from "../../src/store/open.ts";
 
 
 function insert(store: Store, id: string): void {
-  store.insertRun({ id, kind: "workflow", name: "w", status: "pending", input: null, parentId: null, now: 1 });
+  store.insertRun({ id, kind: "workflow", name: "w", status: "pending", input: null, parentId: null, project: "", snapshotId: null, now: 1 });
 }
 
 /** Everything that defines the database's state: its schema and its meta table. */

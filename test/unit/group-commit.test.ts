@@ -4,7 +4,7 @@ import { VilanoError } from "../../src/shared/errors.ts";
 import { createStore, type Store } from "../../src/store/index.ts";
 
 function insert(store: Store, id: string, now = 1): void {
-  store.insertRun({ id, kind: "workflow", name: "w", status: "pending", input: null, parentId: null, now });
+  store.insertRun({ id, kind: "workflow", name: "w", status: "pending", input: null, parentId: null, project: "", snapshotId: null, now });
 }
 
 describe("createGroupCommitQueue", () => {
