@@ -13,8 +13,21 @@ export interface Definitions {
   services: ReadonlyMap<string, AnyServiceDefinition>;
 }
 
-const has = (definitions: Definitions, run: RunRow) =>
-  run.kind === "service" ? definitions.services.has(run.name) : definitions.workflows.has(run.name);
+const has = (definitions: Definitions | null, run: RunRow) =>
+  definitions !== null && (run.kind === "service" ? definitions.services.has(run.name) : definitions.workflows.has(run.name));
+
+/**
+ * Where an executor finds the code of a run: one fixed set (embedded), or per project snapshot
+ * (daemon), loaded on demand.
+ */
+export interface DefinitionSource {
+  /** The definitions for this run's snapshot if they are loaded, else null. Must not do I/O. */
+  current(run: RunRow): Definitions | null;
+  /** Loads the run's definitions; false when they cannot be had (unknown project, bad snapshot). */
+  load?(run: RunRow): Promise<boolean>;
+}
+
+export const fixedDefinitions = (definitions: Definitions): DefinitionSource => ({ current: () => definitions });
 
 export interface InProcessExecutor extends Executor {
   close(): void;
@@ -24,7 +37,7 @@ export interface InProcessExecutor extends Executor {
 
 export function createInProcessExecutor(options: {
   kernel: Kernel;
-  definitions: Definitions;
+  definitions: DefinitionSource;
   clock: Clock;
   logger: Logger;
   maxConcurrent: number;
@@ -99,9 +112,10 @@ export function createInProcessExecutor(options: {
       },
     };
     try {
+      const code = definitions.current(run)!;
       const result = turn
-        ? await runServiceTurn(definitions.services.get(run.name)!, { runId, project: run.project, ops, turn }, host)
-        : await runWorkflowActivation(definitions.workflows.get(run.name)!, { runId, project: run.project, input: run.input, ops }, host);
+        ? await runServiceTurn(code.services.get(run.name)!, { runId, project: run.project, ops, turn }, host)
+        : await runWorkflowActivation(code.workflows.get(run.name)!, { runId, project: run.project, input: run.input, ops }, host);
       if (result.type !== "aborted") await kernel.finishActivation(runId, fence, result);
     } catch (error) {
       const code = errorCodeOf(error);
@@ -118,7 +132,12 @@ export function createInProcessExecutor(options: {
   return {
     dispatch(run: RunRow) {
       if (closed || queued.has(run.id)) return;
-      if (!has(definitions, run)) {
+      if (!has(definitions.current(run), run)) {
+        if (definitions.load) {
+          // Load the run's snapshot, then try again; a failure is logged by the source.
+          void definitions.load(run).then((ok) => ok && has(definitions.current(run), run) && this.dispatch(run));
+          return;
+        }
         // Left pending, not failed: reopening the runtime with the definition resumes it.
         const label = `${run.kind === "service" ? "service" : "workflow"} "${run.name}"`;
         if (!missingWarned.has(label)) {
@@ -132,7 +151,7 @@ export function createInProcessExecutor(options: {
       pump();
     },
     reserve(run) {
-      if (closed || !has(definitions, run) || active + reserved >= maxConcurrent) return false;
+      if (closed || !has(definitions.current(run), run) || active + reserved >= maxConcurrent) return false;
       reserved++;
       return true;
     },

@@ -23,7 +23,7 @@ import { indexDefinitions, requireService } from "./definitions.ts";
 import { createExternalRef } from "./external-ref.ts";
 import { createKernel, type GroupCommitStats, type RunStatus, type ServiceStatus, type SignalDelivery } from "../kernel/index.ts";
 import { createStore, type SynchronousMode } from "../store/index.ts";
-import { createInProcessExecutor } from "./in-process-executor.ts";
+import { createInProcessExecutor, fixedDefinitions } from "./in-process-executor.ts";
 import { toInspection, toRunInfo, type RunInfo, type RunInspection } from "./inspection.ts";
 
 export interface RuntimeOptions {
@@ -95,7 +95,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const kernel = createKernel({ store, clock, logger });
   const executor = createInProcessExecutor({
     kernel,
-    definitions,
+    definitions: fixedDefinitions(definitions),
     clock,
     logger,
     maxConcurrent,

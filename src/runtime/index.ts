@@ -1,0 +1,4 @@
+/** The daemon's composition root (HTTP and process management come next). */
+export { createDaemonRuntime, type DaemonRuntime, type DaemonRuntimeOptions } from "./daemon-runtime.ts";
+export { type ProjectInfo, type ProjectRegistry } from "./projects.ts";
+export { parseTarget } from "./targets.ts";

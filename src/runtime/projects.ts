@@ -1,0 +1,101 @@
+/**
+ * The project registry: `add` snapshots a project folder, loads its declared definitions from the
+ * snapshot (running its top-level code) to check every export, and records it; `sync` does the
+ * same again for new runs, leaving running ones on the snapshot they started on.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createSnapshot, MANIFEST_FILE, parseManifest, type Manifest } from "../project/index.ts";
+import { VilanoError } from "../shared/index.ts";
+import type { ProjectRow, Store } from "../store/index.ts";
+import type { SnapshotDefinitions } from "./snapshot-definitions.ts";
+
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export interface ProjectInfo {
+  name: string;
+  path: string;
+  snapshotId: string;
+  workflows: string[];
+  services: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ProjectRegistry {
+  add(path: string, name: string): Promise<ProjectInfo>;
+  sync(name: string): Promise<ProjectInfo>;
+  get(name: string): ProjectInfo;
+  row(name: string): ProjectRow;
+  list(): ProjectInfo[];
+  remove(name: string): void;
+}
+
+export function toProjectInfo(row: ProjectRow): ProjectInfo {
+  const manifest = JSON.parse(row.manifest) as Manifest;
+  return {
+    name: row.name,
+    path: row.path,
+    snapshotId: row.snapshotId,
+    workflows: manifest.definitions.workflows.map((w) => w.name),
+    services: manifest.definitions.services.map((s) => s.name),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+export function createProjectRegistry(store: Store, snapshotsDir: string, definitions: SnapshotDefinitions, now: () => number): ProjectRegistry {
+  function row(name: string): ProjectRow {
+    const found = store.getProject(name);
+    if (!found) {
+      const known = store.listProjects().map((p) => p.name);
+      throw new VilanoError("not_found", `no project is named ${JSON.stringify(name)} (registered: ${known.length ? known.join(", ") : "none"})`);
+    }
+    return found;
+  }
+
+  /** Snapshots, loads and checks the project, then records it; nothing is recorded on failure. */
+  async function register(path: string, name: string): Promise<ProjectInfo> {
+    const dir = resolve(path);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new VilanoError("not_found", `project folder ${dir} does not exist`);
+    const manifestPath = join(dir, MANIFEST_FILE);
+    if (!existsSync(manifestPath)) {
+      throw new VilanoError("not_found", `${manifestPath} is missing`, { hint: `create it with \`vilano init ${path}\`` });
+    }
+    parseManifest(readFileSync(manifestPath, "utf8"), manifestPath);
+    const snapshot = createSnapshot(dir, snapshotsDir, name);
+    await definitions.ensure(name, snapshot.id);
+    const manifest = readFileSync(join(snapshot.dir, MANIFEST_FILE), "utf8");
+    store.begin();
+    try {
+      store.putProject({ name, path: dir, snapshotId: snapshot.id, snapshotDir: snapshot.dir, manifest: JSON.stringify(parseManifest(manifest)) }, now());
+      store.commit();
+    } catch (error) {
+      store.rollback();
+      throw error;
+    }
+    return toProjectInfo(row(name));
+  }
+
+  return {
+    async add(path, name) {
+      if (!PROJECT_NAME.test(name)) {
+        throw new VilanoError("validation_failed", `invalid project name ${JSON.stringify(name)}: use 1-64 lower-case letters, digits, "-" or "_", starting with a letter or digit`);
+      }
+      if (store.getProject(name)) {
+        throw new VilanoError("conflict", `a project named ${JSON.stringify(name)} is already registered`, { hint: `use \`vilano project sync ${name}\`` });
+      }
+      return register(path, name);
+    },
+    sync: (name) => register(row(name).path, name),
+    get: (name) => toProjectInfo(row(name)),
+    row,
+    list: () => store.listProjects().map(toProjectInfo),
+    remove(name) {
+      row(name);
+      store.begin();
+      store.deleteProject(name);
+      store.commit();
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import { describe, expect, test } from "bun:test";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildManifest, scanDefinitions } from "../../src/project/index.ts";
+import { createDaemonRuntime } from "../../src/runtime/index.ts";
+import { createLogger } from "../../src/shared/index.ts";
+import { STARTER_INPUT, STARTER_OUTPUT } from "../helpers/reviewer.ts";
+import { eventually, tempDir } from "../helpers/temp-dir.ts";
+
+const logger = createLogger("silent");
+
+function starterProject(): string {
+  const dir = tempDir("vilano-project-");
+  cpSync(join(import.meta.dir, "..", "..", "starters", "agent"), dir, { recursive: true });
+  return dir;
+}
+
+/** A project whose `versioned` workflow sleeps, then reports the code version it ran. */
+function versionedProject(version: string): string {
+  const dir = tempDir("vilano-project-");
+  mkdirSync(join(dir, "src"));
+  writeVersion(dir, version);
+  writeFileSync(join(dir, "vilano.manifest.json"), JSON.stringify(buildManifest(scanDefinitions(dir))));
+  return dir;
+}
+
+function writeVersion(dir: string, version: string): void {
+  writeFileSync(
+    join(dir, "src", "flow.ts"),
+    `import { workflow } from "@vilano/runtime";
+export const versioned = workflow({
+  name: "versioned",
+  run: async (input: { nap: string }, ctx) => {
+    await ctx.sleep(input.nap);
+    return ${JSON.stringify(version)};
+  },
+});
+`,
+  );
+}
+
+describe("daemon runtime: projects and runs", () => {
+  test("a registered starter project runs the starter walk and its service answers by key input", async () => {
+    const rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
+    const info = await rt.projects.add(starterProject(), "my-agent");
+    expect(info).toMatchObject({ name: "my-agent", workflows: ["reviewCoordinator"], services: ["reviewer"] });
+    const run = await rt.startRun("my-agent/reviewCoordinator", STARTER_INPUT);
+    expect(run).toMatchObject({ created: true, name: "reviewCoordinator" });
+    expect(await rt.result(run.id, { timeout: "5s" })).toEqual({ ...STARTER_OUTPUT, reviewerRunId: "svc:my-agent/reviewer:repo_123" });
+    const ref = await rt.service("my-agent/reviewer", { repoId: "repo_123" });
+    expect(await ref.ask.status()).toMatchObject({ noteCount: 1 });
+    await rt.close();
+  });
+
+  test("runs stay pinned to the snapshot they started on; a sync affects only new runs", async () => {
+    const project = versionedProject("v1");
+    const rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
+    const added = await rt.projects.add(project, "pinned");
+    const old = await rt.startRun("pinned/versioned", { nap: "150ms" });
+    writeVersion(project, "v2");
+    const synced = await rt.projects.sync("pinned");
+    const fresh = await rt.startRun("pinned/versioned", { nap: "1ms" });
+    expect(await rt.result(fresh.id, { timeout: "5s" })).toBe("v2");
+    expect(await rt.result(old.id, { timeout: "5s" })).toBe("v1");
+    expect(synced.snapshotId).not.toBe(added.snapshotId);
+    expect(rt.projects.get("pinned").snapshotId).toBe(synced.snapshotId);
+    await rt.close();
+  });
+
+  test("after a restart, unfinished runs resume on their own snapshot", async () => {
+    const home = tempDir("vilano-home-");
+    const project = versionedProject("before");
+    const first = await createDaemonRuntime({ home, logger });
+    await first.projects.add(project, "restart");
+    const run = await first.startRun("restart/versioned", { nap: "100ms" }, { id: "nap-1" });
+    await eventually(async () => (first.inspect("nap-1").run.status === "waiting" ? true : undefined));
+    await first.close();
+    writeVersion(project, "after"); // not synced: the run must still use its snapshot
+
+    const second = await createDaemonRuntime({ home, logger });
+    expect(await second.result(run.id, { timeout: "5s" })).toBe("before");
+    await second.close();
+  });
+});
+
+describe("daemon runtime: bad input", () => {
+  test("registration errors are clear and record nothing", async () => {
+    const rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
+    await expect(rt.projects.add(starterProject(), "Bad Name")).rejects.toMatchObject({ code: "validation_failed" });
+    const noManifest = tempDir();
+    await expect(rt.projects.add(noManifest, "empty")).rejects.toMatchObject({ code: "not_found", hint: `create it with \`vilano init ${noManifest}\`` });
+    const broken = starterProject();
+    const manifest = JSON.parse(readFileSync(join(broken, "vilano.manifest.json"), "utf8"));
+    manifest.definitions.services[0].exportName = "critic";
+    writeFileSync(join(broken, "vilano.manifest.json"), JSON.stringify(manifest));
+    await expect(rt.projects.add(broken, "broken")).rejects.toThrow('src/agent.ts export "critic" is missing; its exports: reviewCoordinator');
+    expect(rt.projects.list()).toEqual([]);
+    await rt.projects.add(starterProject(), "twice");
+    await expect(rt.projects.add(starterProject(), "twice")).rejects.toMatchObject({ code: "conflict" });
+    await rt.close();
+  });
+
+  test("unknown projects, workflows and malformed targets are refused", async () => {
+    const rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
+    await rt.projects.add(starterProject(), "my-agent");
+    await expect(rt.startRun("ghost/reviewCoordinator")).rejects.toThrow('no project is named "ghost" (registered: my-agent)');
+    await expect(rt.startRun("my-agent/nope")).rejects.toThrow('project my-agent has no workflow "nope" (it has: reviewCoordinator)');
+    await expect(rt.startRun("reviewCoordinator")).rejects.toThrow("write it as <project>/<workflow>");
+    await expect(rt.service("my-agent/nope", {})).rejects.toMatchObject({ code: "unknown_workflow" });
+    await rt.close();
+  });
+});
