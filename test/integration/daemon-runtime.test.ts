@@ -48,7 +48,7 @@ describe("daemon runtime: projects and runs", () => {
     expect(run).toMatchObject({ created: true, name: "reviewCoordinator" });
     expect(await rt.result(run.id, { timeout: "5s" })).toEqual({ ...STARTER_OUTPUT, reviewerRunId: "svc:my-agent/reviewer:repo_123" });
     const ref = await rt.service("my-agent/reviewer", { repoId: "repo_123" });
-    expect(await ref.ask.status()).toMatchObject({ noteCount: 1 });
+    expect(await ref.ask.status!(undefined)).toMatchObject({ noteCount: 1 });
     await rt.close();
   });
 
