@@ -45,6 +45,8 @@ export interface DaemonRuntime {
   cancel(runId: string, reason?: string): Promise<RunInfo>;
   /** A ref to the instance of `<project>/<service>` for `keyInput` (created if needed). */
   service(target: string, keyInput: unknown): Promise<ServiceRef<AnyServiceDefinition>>;
+  /** A ref to an existing instance by its key, running the code of the snapshot it is pinned to. */
+  serviceByKey(target: string, key: string): Promise<ServiceRef<AnyServiceDefinition>>;
   close(): Promise<void>;
 }
 
@@ -134,6 +136,21 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
       });
       if (run.id !== serviceInstanceId(project, name, key)) throw new VilanoError("internal", `instance id mismatch for ${target}`);
       return createExternalRef(kernel, definition, run.id);
+    },
+    async serviceByKey(target, key) {
+      const { project, name } = parseTarget(target, "service");
+      projects.row(project);
+      const id = serviceInstanceId(project, name, key);
+      const instance = kernel.getRun(id);
+      if (!instance) {
+        throw new VilanoError("not_found", `${target} has no instance with key ${JSON.stringify(key)}`, {
+          hint: "instances are created when a workflow connects to them, or by a call that gives the key input",
+        });
+      }
+      const code = await definitions.ensure(project, instance.snapshotId!);
+      const definition = code.services.get(name);
+      if (!definition) throw new VilanoError("unknown_workflow", `the snapshot of ${id} has no service ${JSON.stringify(name)}`);
+      return createExternalRef(kernel, definition, id);
     },
     async close() {
       executor.close();

@@ -2,3 +2,4 @@
 export { createDaemonRuntime, type DaemonRuntime, type DaemonRuntimeOptions } from "./daemon-runtime.ts";
 export { type ProjectInfo, type ProjectRegistry } from "./projects.ts";
 export { parseTarget } from "./targets.ts";
+export { createApiBackend } from "./api-backend.ts";

@@ -1,0 +1,88 @@
+/**
+ * The control API (Hono): loopback Host and token on every route but `/health`, bodies capped
+ * where they are read and validated with valibot, one error envelope. Exported so a script can
+ * mount it in its own server; its route types are what the typed client is built from.
+ */
+import { Hono, type Context } from "hono";
+import * as v from "valibot";
+import { VERSION, type Logger } from "../shared/index.ts";
+import type { ApiBackend } from "./backend.ts";
+import { readJsonBody, validate } from "./body.ts";
+import { errorResponse } from "./error-envelope.ts";
+import * as schema from "./schemas.ts";
+import { requireLoopbackHost, requireToken } from "./security.ts";
+
+export interface ApiOptions {
+  backend: ApiBackend;
+  token: string;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Longest a result long-poll may wait (default 30 s). */
+  maxWaitMs?: number;
+  logger?: Logger;
+}
+
+export function createApiApp(options: ApiOptions) {
+  const { backend } = options;
+  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  const maxWait = options.maxWaitMs ?? 30_000;
+  const body = async <S extends v.GenericSchema>(c: Context, s: S, what: string) => validate(s, await readJsonBody(c, maxBody), what);
+  const query = <S extends v.GenericSchema>(c: Context, s: S) => validate(s, c.req.query(), "query");
+
+  const app = new Hono()
+    .onError((error) => errorResponse(error, (e) => options.logger?.error("unexpected API error:", e)))
+    .use("*", requireLoopbackHost())
+    .get("/health", (c) => c.json({ ok: true as const, version: VERSION }))
+    .use("/v1/*", requireToken(options.token))
+    .get("/v1/status", (c) => c.json({ ok: true as const, version: VERSION, projects: backend.listProjects().length }))
+    .post("/v1/projects", async (c) => {
+      const { path, name } = await body(c, schema.AddProjectBody, "project");
+      return c.json({ ok: true as const, project: await backend.addProject(path, name) }, 201);
+    })
+    .get("/v1/projects", (c) => c.json({ ok: true as const, projects: backend.listProjects() }))
+    .get("/v1/projects/:name", (c) => c.json({ ok: true as const, project: backend.getProject(c.req.param("name")) }))
+    .post("/v1/projects/:name/sync", async (c) => c.json({ ok: true as const, project: await backend.syncProject(c.req.param("name")) }))
+    .delete("/v1/projects/:name", (c) => {
+      backend.removeProject(c.req.param("name"));
+      return c.json({ ok: true as const });
+    })
+    .post("/v1/runs", async (c) => {
+      const { target, input, id } = await body(c, schema.StartRunBody, "run start");
+      const run = await backend.startRun(target, input, id);
+      return c.json({ ok: true as const, run }, run.created ? 201 : 200);
+    })
+    .get("/v1/runs", (c) => {
+      const filter = query(c, schema.ListRunsQuery);
+      return c.json({ ok: true as const, runs: backend.listRuns(filter) });
+    })
+    .get("/v1/runs/:id", (c) => c.json({ ok: true as const, ...backend.inspectRun(c.req.param("id")) }))
+    .get("/v1/runs/:id/result", async (c) => {
+      const { wait } = query(c, schema.ResultQuery);
+      const run = await backend.awaitRun(c.req.param("id"), Math.min(wait ?? 0, maxWait));
+      return c.json({ ok: true as const, run });
+    })
+    .post("/v1/runs/:id/cancel", async (c) => {
+      const parsed = await body(c, schema.CancelBody, "cancel");
+      return c.json({ ok: true as const, run: await backend.cancelRun(c.req.param("id"), parsed?.reason) });
+    })
+    .post("/v1/runs/:id/signals", async (c) => {
+      const { name, payload } = await body(c, schema.SignalBody, "signal");
+      return c.json({ ok: true as const, delivery: await backend.signalRun(c.req.param("id"), name, payload) });
+    })
+    .post("/v1/services/:project/:service/calls", async (c) => {
+      const b = await body(c, schema.ServiceCallBody, "service call");
+      const target = `${c.req.param("project")}/${c.req.param("service")}`;
+      const address = b.key !== undefined ? { key: b.key } : { keyInput: b.keyInput };
+      const call = { kind: b.kind, handler: b.handler, payload: b.payload, ...(b.timeout !== undefined ? { timeout: b.timeout } : {}) };
+      return c.json({ ok: true as const, ...(await backend.callService(target, address, call)) });
+    })
+    .post("/v1/services/:project/:service/stop", async (c) => {
+      const { key, reason } = await body(c, schema.StopServiceBody, "service stop");
+      const target = `${c.req.param("project")}/${c.req.param("service")}`;
+      return c.json({ ok: true as const, instance: await backend.stopService(target, key, reason) });
+    });
+  return app;
+}
+
+/** The app's type, for the typed client. */
+export type ApiApp = ReturnType<typeof createApiApp>;

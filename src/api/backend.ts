@@ -1,0 +1,49 @@
+/**
+ * What the control API needs from the daemon, as an interface the runtime implements (the API
+ * layer sits below the runtime and must not import it).
+ */
+import type { SignalDelivery } from "../kernel/index.ts";
+
+export interface ApiProject {
+  name: string;
+  path: string;
+  snapshotId: string;
+  workflows: string[];
+  services: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ApiRun {
+  id: string;
+  kind: string;
+  name: string;
+  status: string;
+  input?: unknown;
+  output?: unknown;
+  error?: unknown;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ApiBackend {
+  addProject(path: string, name: string): Promise<ApiProject>;
+  syncProject(name: string): Promise<ApiProject>;
+  listProjects(): ApiProject[];
+  getProject(name: string): ApiProject;
+  removeProject(name: string): void;
+  startRun(target: string, input: unknown, id?: string): Promise<ApiRun & { created: boolean }>;
+  listRuns(filter: { project?: string; status?: string; workflow?: string; limit?: number }): ApiRun[];
+  inspectRun(runId: string): { run: ApiRun; ops: unknown[]; events: unknown[]; signals: unknown[]; queued: unknown[]; turns: unknown[] };
+  /** Waits up to `waitMs` for the run to finish; returns it as it is then. */
+  awaitRun(runId: string, waitMs: number): Promise<ApiRun>;
+  cancelRun(runId: string, reason?: string): Promise<ApiRun>;
+  signalRun(runId: string, name: string, payload: unknown): Promise<SignalDelivery>;
+  /** Sends, signals or asks an instance addressed by key (it must exist) or key input (created). */
+  callService(
+    target: string,
+    address: { key?: string; keyInput?: unknown },
+    call: { kind: "send" | "signal" | "ask"; handler: string; payload: unknown; timeout?: string | number },
+  ): Promise<{ serviceRunId: string; reply?: unknown }>;
+  stopService(target: string, key: string, reason?: string): Promise<ApiRun>;
+}

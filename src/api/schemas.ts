@@ -1,0 +1,32 @@
+/** valibot schemas of the control API's bodies and queries. */
+import * as v from "valibot";
+
+const Name = v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(200, "is too long"));
+const Target = v.pipe(v.string(), v.regex(/^[^/\s]+\/[^/\s]+$/, "must be <project>/<name>"));
+const Duration = v.union([v.pipe(v.string(), v.minLength(1)), v.pipe(v.number(), v.minValue(0))], "must be a duration like \"30s\" or a number of ms");
+
+export const AddProjectBody = v.strictObject({ path: Name, name: Name });
+export const StartRunBody = v.strictObject({ target: Target, input: v.optional(v.unknown()), id: v.optional(Name) });
+export const ListRunsQuery = v.strictObject({
+  project: v.optional(Name),
+  status: v.optional(Name),
+  workflow: v.optional(Name),
+  limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a whole number"), v.transform(Number))),
+});
+export const ResultQuery = v.strictObject({
+  wait: v.optional(v.pipe(v.string(), v.regex(/^\d{1,7}$/, "must be milliseconds"), v.transform(Number))),
+});
+export const CancelBody = v.optional(v.strictObject({ reason: v.optional(v.string()) }));
+export const SignalBody = v.strictObject({ name: Name, payload: v.optional(v.unknown()) });
+export const ServiceCallBody = v.pipe(
+  v.strictObject({
+    kind: v.picklist(["send", "signal", "ask"], "must be send, signal or ask"),
+    handler: Name,
+    key: v.optional(Name),
+    keyInput: v.optional(v.unknown()),
+    payload: v.optional(v.unknown()),
+    timeout: v.optional(Duration),
+  }),
+  v.check((b) => (b.key === undefined) !== (b.keyInput === undefined), "give either key or keyInput"),
+);
+export const StopServiceBody = v.strictObject({ key: Name, reason: v.optional(v.string()) });

@@ -1,0 +1,55 @@
+/** The control API's backend, implemented over the daemon runtime. */
+import type { ApiBackend } from "../api/index.ts";
+import { toRunInfo } from "../embedded/index.ts";
+import type { AskOptions } from "../sdk/index.ts";
+import { serviceInstanceId, VilanoError, type Duration } from "../shared/index.ts";
+import type { DaemonRuntime } from "./daemon-runtime.ts";
+import { parseTarget } from "./targets.ts";
+
+type Callable = Record<string, (payload: unknown, options?: AskOptions) => Promise<unknown>>;
+
+export function createApiBackend(daemon: DaemonRuntime): ApiBackend {
+  const { kernel, projects } = daemon;
+  const runInfo = (runId: string) => {
+    const run = kernel.getRun(runId);
+    if (!run) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
+    return toRunInfo(run);
+  };
+  return {
+    addProject: (path, name) => projects.add(path, name),
+    syncProject: (name) => projects.sync(name),
+    listProjects: () => projects.list(),
+    getProject: (name) => projects.get(name),
+    removeProject: (name) => projects.remove(name),
+    startRun: (target, input, id) => daemon.startRun(target, input, id === undefined ? {} : { id }),
+    listRuns: (filter) =>
+      kernel
+        .listRuns({
+          ...(filter.project ? { project: filter.project } : {}),
+          ...(filter.status ? { status: filter.status } : {}),
+          ...(filter.workflow ? { name: filter.workflow } : {}),
+          ...(filter.limit ? { limit: filter.limit } : {}),
+        })
+        .map(toRunInfo),
+    inspectRun: (runId) => daemon.inspect(runId),
+    async awaitRun(runId, waitMs) {
+      runInfo(runId);
+      if (waitMs > 0) await kernel.waitForTerminal(runId, AbortSignal.timeout(waitMs)).catch(() => undefined);
+      return runInfo(runId);
+    },
+    cancelRun: (runId, reason) => daemon.cancel(runId, reason),
+    signalRun: (runId, name, payload) => daemon.signal(runId, name, payload),
+    async callService(target, address, call) {
+      const ref = address.key !== undefined ? await daemon.serviceByKey(target, address.key) : await daemon.service(target, address.keyInput);
+      const table = (call.kind === "ask" ? ref.ask : call.kind === "send" ? ref.send : ref.signal) as unknown as Callable;
+      const invoke = table[call.handler]!;
+      const reply = await invoke(call.payload, call.timeout === undefined ? undefined : { timeout: call.timeout as Duration });
+      return call.kind === "ask" ? { serviceRunId: ref.id, reply } : { serviceRunId: ref.id };
+    },
+    async stopService(target, key, reason) {
+      const { project, name } = parseTarget(target, "service");
+      projects.row(project);
+      return toRunInfo(await kernel.stopInstance(serviceInstanceId(project, name, key), reason ?? "stopped by request"));
+    },
+  };
+}
