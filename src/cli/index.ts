@@ -1,10 +1,13 @@
 /** The root `vilano` command; each group lives in commands/. */
 import { defineCommand } from "citty";
 import { VERSION } from "../shared/index.ts";
+import { daemonCommand } from "./commands/daemon.ts";
 import { initCommand } from "./commands/init.ts";
+import { projectCommand } from "./commands/project.ts";
+import { runCommandGroup, serviceCommand } from "./commands/run.ts";
 import { versionCommand } from "./commands/version.ts";
 
 export const rootCommand = defineCommand({
   meta: { name: "vilano", version: VERSION, description: "Local-first durable execution runtime for TypeScript" },
-  subCommands: { version: versionCommand, init: initCommand },
+  subCommands: { version: versionCommand, init: initCommand, daemon: daemonCommand, project: projectCommand, run: runCommandGroup, service: serviceCommand },
 });

@@ -3,3 +3,5 @@ export { createDaemonRuntime, type DaemonRuntime, type DaemonRuntimeOptions } fr
 export { type ProjectInfo, type ProjectRegistry } from "./projects.ts";
 export { parseTarget } from "./targets.ts";
 export { createApiBackend } from "./api-backend.ts";
+export { startDaemon, type DaemonOptions, type RunningDaemon } from "./daemon.ts";
+export { ensureHome, homePaths, readDaemonInfo, readOrCreateToken, DEFAULT_PORT, type DaemonInfo, type HomePaths } from "../shared/home.ts";

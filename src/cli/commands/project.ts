@@ -1,0 +1,42 @@
+import { defineCommand } from "citty";
+import { createClient } from "../../client/index.ts";
+import { currentHome, ensureDaemon } from "../daemon-control.ts";
+import { printJson, runCommand, ui } from "../output.ts";
+
+const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
+
+export const projectCommand = defineCommand({
+  meta: { name: "project", description: "Register and list projects" },
+  subCommands: {
+    add: defineCommand({
+      meta: { name: "add", description: "Snapshot a project, check its definitions and register it (runs its top-level code)" },
+      args: { path: { type: "positional", required: true }, name: { type: "string", required: true, description: "Project name" }, json },
+      run: ({ args }) =>
+        runCommand(args.json, async () => {
+          await ensureDaemon();
+          const project = (await createClient({ home: currentHome() }).projects.add(args.path, args.name)) as {
+            name: string;
+            snapshotId: string;
+            workflows: string[];
+            services: string[];
+          };
+          if (args.json) return printJson({ ok: true, project });
+          ui.success(`project ${project.name} registered (snapshot ${project.snapshotId}); its top-level code was run to check the definitions`);
+          for (const w of project.workflows) ui.log(`  workflow ${project.name}/${w}`);
+          for (const s of project.services) ui.log(`  service  ${project.name}/${s}`);
+        }),
+    }),
+    list: defineCommand({
+      meta: { name: "list", description: "List registered projects" },
+      args: { json },
+      run: ({ args }) =>
+        runCommand(args.json, async () => {
+          await ensureDaemon();
+          const projects = (await createClient({ home: currentHome() }).projects.list()) as { name: string; path: string; snapshotId: string }[];
+          if (args.json) return printJson({ ok: true, projects });
+          for (const p of projects) ui.log(`${p.name}  ${p.path}  (snapshot ${p.snapshotId})`);
+          if (projects.length === 0) ui.log("no projects registered: `vilano project add <path> --name <name>`");
+        }),
+    }),
+  },
+});

@@ -1,0 +1,89 @@
+import { defineCommand } from "citty";
+import { createClient } from "../../client/index.ts";
+import { RunFailedError, VilanoError } from "../../shared/index.ts";
+import { currentHome, ensureDaemon } from "../daemon-control.ts";
+import { parseInputFlag } from "../input.ts";
+import { printJson, runCommand, ui } from "../output.ts";
+
+const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
+
+export const runCommandGroup = defineCommand({
+  meta: { name: "run", description: "Start runs and read their results" },
+  subCommands: {
+    start: defineCommand({
+      meta: { name: "start", description: "Start a run of <project/workflow>" },
+      args: {
+        target: { type: "positional", required: true, description: "<project>/<workflow>" },
+        input: { type: "string", description: "Input as JSON" },
+        id: { type: "string", description: "Run id (idempotency key): the same id returns the same run" },
+        wait: { type: "boolean", description: "Wait for the run to finish and print its output" },
+        timeout: { type: "string", description: "With --wait: stop waiting after this long (the run goes on)" },
+        json,
+      },
+      run: ({ args }) =>
+        runCommand(args.json, async () => {
+          const input = parseInputFlag(args.input);
+          await ensureDaemon();
+          const client = createClient({ home: currentHome() });
+          const run = await client.runs.start(args.target, input, args.id === undefined ? {} : { id: args.id });
+          if (!args.wait) {
+            if (args.json) return printJson({ ok: true, run });
+            return ui.success(`run ${run.id} ${run.created ? "started" : "already exists"} (${run.status})`);
+          }
+          const spinner = !args.json && process.stderr.isTTY ? setInterval(() => process.stderr.write("."), 500) : undefined;
+          try {
+            const output = await client.runs.result(run.id, args.timeout === undefined ? {} : { timeout: args.timeout });
+            if (args.json) return printJson({ ok: true, run: { id: run.id, status: "completed", output } });
+            process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+          } catch (error) {
+            if (error instanceof RunFailedError && args.json) {
+              printJson({ ok: true, run: { id: run.id, status: error.code === "cancelled" ? "cancelled" : "failed", error: error.cause } });
+              process.exit(error.exitCode);
+            }
+            throw error;
+          } finally {
+            if (spinner) clearInterval(spinner);
+          }
+        }),
+    }),
+  },
+});
+
+export const serviceCommand = defineCommand({
+  meta: { name: "service", description: "Talk to service instances" },
+  subCommands: Object.fromEntries(
+    (["send", "ask", "signal"] as const).map((kind) => [
+      kind,
+      defineCommand({
+        meta: { name: kind, description: `${kind} a message to the instance of <project/service> with --key` },
+        args: {
+          target: { type: "positional", required: true, description: "<project>/<service>" },
+          handler: { type: "positional", required: true, description: "Handler name" },
+          key: { type: "string", required: true, description: "Instance key" },
+          input: { type: "string", description: "Payload as JSON" },
+          "wait-timeout": { type: "string", description: "ask: give up after this long (ask_timeout)" },
+          json,
+        },
+        run: ({ args }) =>
+          runCommand(args.json, async () => {
+            const payload = parseInputFlag(args.input);
+            if (!/^[^/\s]+\/[^/\s]+$/.test(args.target)) {
+              throw new VilanoError("validation_failed", `invalid service ${JSON.stringify(args.target)}: write it as <project>/<service>`);
+            }
+            await ensureDaemon();
+            const timeout = args["wait-timeout"];
+            const result = await createClient({ home: currentHome() }).services.call(args.target, {
+              kind,
+              handler: args.handler,
+              key: args.key,
+              payload,
+              ...(timeout !== undefined ? { timeout } : {}),
+            });
+            if (args.json) return printJson(kind === "ask" ? { ok: true, reply: result.reply } : { ok: true, serviceRunId: result.serviceRunId });
+            if (kind === "ask") process.stdout.write(`${JSON.stringify(result.reply, null, 2)}\n`);
+            else ui.success(`${kind} delivered to ${result.serviceRunId}`);
+          }),
+      }),
+    ]),
+  ),
+});

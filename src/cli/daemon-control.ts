@@ -1,0 +1,53 @@
+/**
+ * Starting and finding the background daemon: the CLI spawns this same executable in
+ * `daemon run` mode, detached from the terminal, with its output in the home's log, and waits
+ * until its health check answers. Mutating commands call `ensureDaemon` first.
+ */
+import { openSync } from "node:fs";
+import { ensureHome, readDaemonInfo, DEFAULT_PORT, type DaemonInfo } from "../shared/home.ts";
+import { loadConfig, VilanoError } from "../shared/index.ts";
+
+/** argv that runs this program again: the compiled executable, or bun + the entry script. */
+export function selfCommand(): string[] {
+  return Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
+}
+
+export function currentHome(): string {
+  return loadConfig().home;
+}
+
+async function healthy(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/health`, { headers: { host: `127.0.0.1:${port}` }, signal: AbortSignal.timeout(500) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function startDaemonProcess(home: string, port = DEFAULT_PORT): Promise<DaemonInfo> {
+  const paths = ensureHome(home);
+  const running = readDaemonInfo(paths);
+  if (running) return running;
+  const log = openSync(paths.daemonLog, "a", 0o600);
+  const child = Bun.spawn([...selfCommand(), "daemon", "run", "--port", String(port)], {
+    env: { ...process.env, VILANO_HOME: home },
+    stdin: "ignore",
+    stdout: log,
+    stderr: log,
+  });
+  child.unref();
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const info = readDaemonInfo(paths);
+    if (info && (await healthy(info.port))) return info;
+    if (child.exitCode !== null) break;
+    await Bun.sleep(25);
+  }
+  throw new VilanoError("internal", `the daemon did not start; see ${paths.daemonLog}`);
+}
+
+/** The running daemon, started first if needed. */
+export async function ensureDaemon(): Promise<DaemonInfo> {
+  return startDaemonProcess(currentHome());
+}

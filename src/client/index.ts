@@ -1,0 +1,96 @@
+/**
+ * @vilano/runtime/client — `createClient()`: a typed client for a running daemon's control API.
+ * It finds the local daemon (daemon.json) and its token in the runtime home by itself.
+ * @example
+ * const vl = createClient();
+ * const run = await vl.runs.start("my-agent/reviewCoordinator", { repoId: "r1", note: "hi" });
+ * console.log(await vl.runs.result(run.id, { timeout: "30s" }));
+ */
+import { hc } from "hono/client";
+import type { ApiApp } from "../api/index.ts";
+import { homePaths, readDaemonInfo } from "../shared/home.ts";
+import { loadConfig, parseDuration, RunFailedError, VilanoError, isErrorCode, type Duration, type FailureBody } from "../shared/index.ts";
+import { readFileSync, existsSync } from "node:fs";
+
+export interface ClientOptions {
+  /** Runtime home to find the daemon in (default: VILANO_HOME or ~/.vilano). */
+  home?: string;
+  /** Base URL of the API (default: from daemon.json). */
+  baseUrl?: string;
+  token?: string;
+}
+
+interface Envelope {
+  ok: boolean;
+  error?: { code: string; message: string; details?: unknown };
+}
+
+/** Throws the API's error envelope as a VilanoError with the same code. */
+async function unwrap<T>(response: { status: number; json(): Promise<unknown> }): Promise<T> {
+  const body = (await response.json()) as Envelope & T;
+  if (!body.ok) {
+    const code = body.error && isErrorCode(body.error.code) ? body.error.code : "internal";
+    throw new VilanoError(code, body.error?.message ?? `HTTP ${response.status}`, { details: body.error?.details });
+  }
+  return body;
+}
+
+export function createClient(options: ClientOptions = {}) {
+  const home = options.home ?? loadConfig().home;
+  const paths = homePaths(home);
+  let baseUrl = options.baseUrl;
+  if (!baseUrl) {
+    const info = readDaemonInfo(paths);
+    if (!info) throw new VilanoError("not_found", `no vilano daemon is running for ${home}`, { hint: "start it with `vilano daemon start`" });
+    baseUrl = `http://127.0.0.1:${info.port}`;
+  }
+  const token = options.token ?? (existsSync(paths.token) ? readFileSync(paths.token, "utf8").trim() : "");
+  const headers = { "x-vilano-token": token, "content-type": "application/json" };
+  const api = hc<ApiApp>(baseUrl, { headers });
+  // Bodies go in `init` (the routes read them themselves); `init.headers` would replace the token.
+  const json = (body: unknown) => ({ init: { body: JSON.stringify(body) } });
+
+  return {
+    baseUrl,
+    status: async () => unwrap<{ version: string; projects: number }>(await api.v1.status.$get()),
+    projects: {
+      add: async (path: string, name: string) => (await unwrap<{ project: unknown }>(await api.v1.projects.$post(undefined, json({ path, name })))).project,
+      list: async () => (await unwrap<{ projects: unknown[] }>(await api.v1.projects.$get())).projects,
+    },
+    services: {
+      /** Sends, signals or asks an instance by key (or key input, which creates it). */
+      call: async (
+        target: string,
+        body: { kind: "send" | "signal" | "ask"; handler: string; key?: string; keyInput?: unknown; payload?: unknown; timeout?: Duration },
+      ) => {
+        const [project, service] = target.split("/");
+        return unwrap<{ serviceRunId: string; reply?: unknown }>(
+          await api.v1.services[":project"][":service"].calls.$post({ param: { project: project!, service: service! } }, json(body)),
+        );
+      },
+    },
+    runs: {
+      start: async (target: string, input?: unknown, opts: { id?: string } = {}) =>
+        (await unwrap<{ run: { id: string; status: string; created: boolean } }>(await api.v1.runs.$post(undefined, json({ target, input, ...opts })))).run,
+      get: async (id: string) => unwrap<{ run: { id: string; status: string } }>(await api.v1.runs[":id"].$get({ param: { id } })),
+      /** Waits (long-polling) for the run's output; throws RunFailedError if it failed or was cancelled. */
+      async result(id: string, opts: { timeout?: Duration } = {}) {
+        const deadline = opts.timeout === undefined ? Infinity : Date.now() + parseDuration(opts.timeout, "result timeout");
+        for (;;) {
+          const wait = String(Math.max(0, Math.min(25_000, deadline - Date.now())));
+          // The long-poll's `wait` goes in the query string (the route reads it itself).
+          const url = api.v1.runs[":id"].result.$url({ param: { id } });
+          url.searchParams.set("wait", wait);
+          const { run } = await unwrap<{ run: { status: string; output?: unknown; error?: FailureBody } }>(
+            await fetch(url, { headers }),
+          );
+          if (run.status === "completed") return run.output;
+          if (run.status === "failed" || run.status === "cancelled") throw new RunFailedError(id, run.error!);
+          if (Date.now() >= deadline) throw new VilanoError("wait_timeout", `run ${id} did not finish within ${opts.timeout}; it goes on running`);
+        }
+      },
+    },
+  };
+}
+
+export type VilanoClient = ReturnType<typeof createClient>;

@@ -1,0 +1,45 @@
+/**
+ * The daemon process: the daemon runtime plus the control API on 127.0.0.1 only (Bun listens on
+ * every interface when no hostname is given). It writes daemon.json once it listens and removes it
+ * when it stops; SIGTERM and SIGINT stop it cleanly.
+ */
+import { createApiApp } from "../api/index.ts";
+import { createLogger, VERSION, type Logger } from "../shared/index.ts";
+import { createApiBackend } from "./api-backend.ts";
+import { createDaemonRuntime } from "./daemon-runtime.ts";
+import { ensureHome, readOrCreateToken, removeDaemonInfo, writeDaemonInfo } from "../shared/home.ts";
+
+export interface DaemonOptions {
+  home: string;
+  port: number;
+  logger?: Logger;
+}
+
+export interface RunningDaemon {
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const logger = options.logger ?? createLogger("info");
+  const paths = ensureHome(options.home);
+  const token = readOrCreateToken(paths);
+  const runtime = await createDaemonRuntime({ home: options.home, logger });
+  const app = createApiApp({ backend: createApiBackend(runtime), token, logger: logger.withTag("api") });
+  const server = Bun.serve({ hostname: "127.0.0.1", port: options.port, fetch: app.fetch, idleTimeout: 60 });
+  const port = server.port!;
+  writeDaemonInfo(paths, { pid: process.pid, port, version: VERSION, startedAt: new Date().toISOString() });
+  logger.info(`vilano daemon ${VERSION} listening on http://127.0.0.1:${port} (home ${options.home})`);
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    stop() {
+      stopping ??= (async () => {
+        server.stop(true);
+        await runtime.close();
+        removeDaemonInfo(paths, process.pid);
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { runCli } from "../helpers/binary.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
+
+const home = tempDir("vilano-home-");
+const port = String(20_000 + Math.floor(Math.random() * 20_000));
+const cli = (...args: string[]) => runCli(args, { home });
+
+afterAll(() => {
+  cli("daemon", "stop");
+});
+
+describe("the starter walk through the built executable", () => {
+  test("init → project add → run start --wait → service ask", () => {
+    expect(cli("daemon", "start", "--port", port).exitCode).toBe(0);
+    const project = join(tempDir(), "my-agent");
+    expect(cli("init", project, "--starter").exitCode).toBe(0);
+    const added = cli("project", "add", project, "--name", "my-agent", "--json");
+    expect(added.exitCode).toBe(0);
+    expect(JSON.parse(added.stdout).project).toMatchObject({ name: "my-agent", workflows: ["reviewCoordinator"], services: ["reviewer"] });
+
+    const run = cli("run", "start", "my-agent/reviewCoordinator", "--input", '{"repoId":"repo_123","note":"Ship 0.1"}', "--wait", "--json");
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      ok: true,
+      run: {
+        status: "completed",
+        output: { reviewerRunId: "svc:my-agent/reviewer:repo_123", status: { repoId: "repo_123", noteCount: 1, notes: ["Ship 0.1"] } },
+      },
+    });
+
+    const asked = cli("service", "ask", "my-agent/reviewer", "status", "--key", "repo_123", "--json");
+    expect(asked.exitCode).toBe(0);
+    expect(JSON.parse(asked.stdout)).toEqual({ ok: true, reply: { repoId: "repo_123", noteCount: 1, notes: ["Ship 0.1"] } });
+    expect(existsSync(join(project, "node_modules"))).toBe(false);
+  });
+
+  test("the home is private and daemon.json holds no secret", () => {
+    expect(statSync(home).mode & 0o777).toBe(0o700);
+    expect(statSync(join(home, "token")).mode & 0o777).toBe(0o600);
+    const daemonJson = Bun.file(join(home, "daemon.json"));
+    return daemonJson.json().then((info: Record<string, unknown>) => {
+      expect(Object.keys(info).sort()).toEqual(["pid", "port", "startedAt", "version"]);
+    });
+  });
+
+  test("bad input is a clear error with a non-zero exit", () => {
+    const badJson = cli("run", "start", "my-agent/reviewCoordinator", "--input", "{nope", "--json");
+    expect(badJson.exitCode).toBe(2);
+    expect(JSON.parse(badJson.stdout).error.message).toContain("--input is not valid JSON");
+    const unknown = cli("run", "start", "ghost/flow", "--json");
+    expect(unknown.exitCode).toBe(3);
+    expect(JSON.parse(unknown.stdout).error.message).toContain('no project is named "ghost"');
+    const badName = cli("project", "add", tempDir(), "--name", "Bad Name", "--json");
+    expect(badName.exitCode).toBe(2);
+  });
+});
