@@ -8,13 +8,32 @@ const home = tempDir("vilano-home-");
 const port = String(20_000 + Math.floor(Math.random() * 20_000));
 const cli = (...args: string[]) => runCli(args, { home });
 
-afterAll(() => {
-  cli("daemon", "stop");
+let daemonPid: number | undefined;
+
+// By pid: the temporary home may already be gone when this runs, and the daemon must not outlive the tests.
+afterAll(async () => {
+  if (daemonPid === undefined) return;
+  try {
+    process.kill(daemonPid, "SIGTERM");
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 200; i++) {
+    try {
+      process.kill(daemonPid, 0);
+    } catch {
+      return;
+    }
+    await Bun.sleep(25);
+  }
+  process.kill(daemonPid, "SIGKILL");
 });
 
 describe("the starter walk through the built executable", () => {
   test("init → project add → run start --wait → service ask", () => {
-    expect(cli("daemon", "start", "--port", port).exitCode).toBe(0);
+    const started = cli("daemon", "start", "--port", port, "--json");
+    expect(started.exitCode).toBe(0);
+    daemonPid = JSON.parse(started.stdout).daemon.pid;
     const project = join(tempDir(), "my-agent");
     expect(cli("init", project, "--starter").exitCode).toBe(0);
     const added = cli("project", "add", project, "--name", "my-agent", "--json");
