@@ -56,6 +56,9 @@ export function createClient(options: ClientOptions = {}) {
     projects: {
       add: async (path: string, name: string) => (await unwrap<{ project: unknown }>(await api.v1.projects.$post(undefined, json({ path, name })))).project,
       list: async () => (await unwrap<{ projects: unknown[] }>(await api.v1.projects.$get())).projects,
+      get: async (name: string) => (await unwrap<{ project: unknown }>(await api.v1.projects[":name"].$get({ param: { name } }))).project,
+      sync: async (name: string) => (await unwrap<{ project: unknown }>(await api.v1.projects[":name"].sync.$post({ param: { name } }))).project,
+      remove: async (name: string) => void (await unwrap(await api.v1.projects[":name"].$delete({ param: { name } }))),
     },
     services: {
       /** Sends, signals or asks an instance by key (or key input, which creates it). */
@@ -68,11 +71,32 @@ export function createClient(options: ClientOptions = {}) {
           await api.v1.services[":project"][":service"].calls.$post({ param: { project: project!, service: service! } }, json(body)),
         );
       },
+      stop: async (target: string, key: string, reason?: string) => {
+        const [project, service] = target.split("/");
+        return (
+          await unwrap<{ instance: { id: string; status: string } }>(
+            await api.v1.services[":project"][":service"].stop.$post({ param: { project: project!, service: service! } }, json({ key, ...(reason ? { reason } : {}) })),
+          )
+        ).instance;
+      },
     },
     runs: {
       start: async (target: string, input?: unknown, opts: { id?: string } = {}) =>
         (await unwrap<{ run: { id: string; status: string; created: boolean } }>(await api.v1.runs.$post(undefined, json({ target, input, ...opts })))).run,
-      get: async (id: string) => unwrap<{ run: { id: string; status: string } }>(await api.v1.runs[":id"].$get({ param: { id } })),
+      /** The run with its ops, events, signals (and, for instances, queued mail and turns). */
+      inspect: async (id: string) =>
+        unwrap<{ run: { id: string; status: string }; ops: unknown[]; events: { seq: number; type: string; at: number }[] }>(
+          await api.v1.runs[":id"].$get({ param: { id } }),
+        ),
+      list: async (filter: { project?: string; status?: string; workflow?: string; limit?: number } = {}) => {
+        const url = api.v1.runs.$url();
+        for (const [k, v] of Object.entries(filter)) if (v !== undefined) url.searchParams.set(k, String(v));
+        return (await unwrap<{ runs: { id: string; name: string; status: string; createdAt: number }[] }>(await fetch(url, { headers }))).runs;
+      },
+      cancel: async (id: string, reason?: string) =>
+        (await unwrap<{ run: { id: string; status: string } }>(await api.v1.runs[":id"].cancel.$post({ param: { id } }, json(reason === undefined ? {} : { reason })))).run,
+      signal: async (id: string, name: string, payload?: unknown) =>
+        (await unwrap<{ delivery: { signalId: number; status: string } }>(await api.v1.runs[":id"].signals.$post({ param: { id } }, json({ name, payload })))).delivery,
       /** Waits (long-polling) for the run's output; throws RunFailedError if it failed or was cancelled. */
       async result(id: string, opts: { timeout?: Duration } = {}) {
         const deadline = opts.timeout === undefined ? Infinity : Date.now() + parseDuration(opts.timeout, "result timeout");

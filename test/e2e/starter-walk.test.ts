@@ -76,3 +76,38 @@ describe("the starter walk through the built executable", () => {
     expect(badName.exitCode).toBe(2);
   });
 });
+
+describe("run and project commands through the built executable", () => {
+  test("inspect, replay, list, signal, cancel, sync and stop answer as documented", () => {
+    const run = JSON.parse(cli("run", "start", "my-agent/reviewCoordinator", "--input", '{"repoId":"r2","note":"n"}', "--wait", "--json").stdout).run;
+    const replay = cli("run", "replay", run.id);
+    expect(replay.exitCode).toBe(0);
+    const types = replay.stdout.trim().split("\n").map((line) => /^\s*\d+\s+\+\s*\d+ms\s+(\S+)/.exec(line)?.[1]);
+    expect(types.filter((t) => t !== "run_waiting" && t !== "run_resumed")).toEqual([
+      "run_started",
+      "service_connected",
+      "message_sent",
+      "ask_sent",
+      "ask_replied",
+      "run_completed",
+    ]);
+    const inspect = cli("run", "inspect", run.id);
+    expect(inspect.stdout).toContain("status  completed");
+    expect(inspect.stdout).toContain("ask:reviewer.status:0");
+    const listed = JSON.parse(cli("run", "list", "--project", "my-agent", "--json").stdout);
+    expect(listed.runs.map((r: { id: string }) => r.id)).toContain(run.id);
+    expect(JSON.parse(cli("run", "result", run.id, "--json").stdout).run.output.status.noteCount).toBe(1);
+
+    const late = cli("signal", "send", run.id, "poke", "--json");
+    expect(late.exitCode).toBe(4);
+    expect(JSON.parse(late.stdout).error.code).toBe("run_finished");
+    expect(cli("run", "cancel", run.id, "--json").exitCode).toBe(4);
+
+    const synced = JSON.parse(cli("project", "sync", "my-agent", "--json").stdout);
+    expect(synced.project.name).toBe("my-agent");
+    const stopped = JSON.parse(cli("service", "stop", "my-agent/reviewer", "--key", "r2", "--json").stdout);
+    expect(stopped.instance.status).toBe("stopped");
+    const refused = cli("service", "send", "my-agent/reviewer", "hint", "--key", "r2", "--input", '{"note":"x"}', "--json");
+    expect(JSON.parse(refused.stdout).error.code).toBe("service_stopped");
+  });
+});

@@ -26,6 +26,38 @@ export const projectCommand = defineCommand({
           for (const s of project.services) ui.log(`  service  ${project.name}/${s}`);
         }),
     }),
+    sync: defineCommand({
+      meta: { name: "sync", description: "Snapshot the project again; new runs use it, running ones keep theirs" },
+      args: { name: { type: "positional", required: true }, json },
+      run: ({ args }) =>
+        runCommand(args.json, async () => {
+          await ensureDaemon();
+          const project = (await createClient({ home: currentHome() }).projects.sync(args.name)) as { name: string; snapshotId: string };
+          if (args.json) return printJson({ ok: true, project });
+          ui.success(`project ${project.name} synced (snapshot ${project.snapshotId})`);
+        }),
+    }),
+    inspect: defineCommand({
+      meta: { name: "inspect", description: "Show a project" },
+      args: { name: { type: "positional", required: true }, json },
+      run: ({ args }) =>
+        runCommand(args.json, async () => {
+          const project = await createClient({ home: currentHome() }).projects.get(args.name);
+          if (args.json) return printJson({ ok: true, project });
+          process.stdout.write(`${JSON.stringify(project, null, 2)}\n`);
+        }),
+    }),
+    remove: defineCommand({
+      meta: { name: "remove", description: "Unregister a project (its runs and snapshots stay)" },
+      args: { name: { type: "positional", required: true }, json },
+      run: ({ args }) =>
+        runCommand(args.json, async () => {
+          await ensureDaemon();
+          await createClient({ home: currentHome() }).projects.remove(args.name);
+          if (args.json) return printJson({ ok: true });
+          ui.success(`project ${args.name} removed`);
+        }),
+    }),
     list: defineCommand({
       meta: { name: "list", description: "List registered projects" },
       args: { json },

@@ -4,12 +4,14 @@ import { RunFailedError, VilanoError } from "../../shared/index.ts";
 import { currentHome, ensureDaemon } from "../daemon-control.ts";
 import { parseInputFlag } from "../input.ts";
 import { printJson, runCommand, ui } from "../output.ts";
+import { runSubcommands } from "./runs-read.ts";
 
 const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
 
 export const runCommandGroup = defineCommand({
   meta: { name: "run", description: "Start runs and read their results" },
   subCommands: {
+    ...runSubcommands,
     start: defineCommand({
       meta: { name: "start", description: "Start a run of <project/workflow>" },
       args: {
@@ -49,9 +51,23 @@ export const runCommandGroup = defineCommand({
   },
 });
 
+const stopService = defineCommand({
+  meta: { name: "stop", description: "Stop the instance of <project/service> with --key (its backlog fails)" },
+  args: { target: { type: "positional", required: true }, key: { type: "string", required: true }, json },
+  run: ({ args }) =>
+    runCommand(args.json, async () => {
+      await ensureDaemon();
+      const instance = await createClient({ home: currentHome() }).services.stop(args.target, args.key);
+      if (args.json) return printJson({ ok: true, instance });
+      ui.success(`${instance.id} is ${instance.status}`);
+    }),
+});
+
 export const serviceCommand = defineCommand({
   meta: { name: "service", description: "Talk to service instances" },
-  subCommands: Object.fromEntries(
+  subCommands: {
+    stop: stopService,
+    ...Object.fromEntries(
     (["send", "ask", "signal"] as const).map((kind) => [
       kind,
       defineCommand({
@@ -85,5 +101,6 @@ export const serviceCommand = defineCommand({
           }),
       }),
     ]),
-  ),
+    ),
+  },
 });

@@ -1,0 +1,100 @@
+/** `run list|result|inspect|replay|cancel` and `signal send`. */
+import { defineCommand } from "citty";
+import { createClient } from "../../client/index.ts";
+import { RunFailedError, VilanoError } from "../../shared/index.ts";
+import { currentHome, ensureDaemon } from "../daemon-control.ts";
+import { parseInputFlag } from "../input.ts";
+import { printJson, runCommand, ui } from "../output.ts";
+import { renderInspection } from "../render/inspect.ts";
+import { renderTimeline } from "../render/timeline.ts";
+
+const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
+const id = { type: "positional", required: true, description: "Run id" } as const;
+const client = () => createClient({ home: currentHome() });
+
+export const runSubcommands = {
+  list: defineCommand({
+    meta: { name: "list", description: "List runs (newest first)" },
+    args: { project: { type: "string" }, status: { type: "string" }, json },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        const runs = await client().runs.list({ ...(args.project ? { project: args.project } : {}), ...(args.status ? { status: args.status } : {}) });
+        if (args.json) return printJson({ ok: true, runs });
+        for (const r of runs) ui.log(`${r.id}  ${r.name.padEnd(24)} ${r.status.padEnd(10)} ${new Date(r.createdAt).toISOString()}`);
+      }),
+  }),
+  result: defineCommand({
+    meta: { name: "result", description: "Print a run's output (with --wait, wait for it)" },
+    args: { id, wait: { type: "boolean" }, timeout: { type: "string" }, json },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        const c = client();
+        try {
+          if (!args.wait) {
+            const { run } = await c.runs.inspect(args.id);
+            if (run.status !== "completed" && run.status !== "failed" && run.status !== "cancelled") {
+              throw new VilanoError("wait_timeout", `run ${args.id} is ${run.status}; it has no result yet`, { hint: "pass --wait to wait for it" });
+            }
+          }
+          const output = await c.runs.result(args.id, args.timeout === undefined ? {} : { timeout: args.timeout });
+          if (args.json) return printJson({ ok: true, run: { id: args.id, status: "completed", output } });
+          process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+        } catch (error) {
+          if (error instanceof RunFailedError && args.json) {
+            printJson({ ok: true, run: { id: args.id, status: error.code === "cancelled" ? "cancelled" : "failed", error: error.cause } });
+            process.exit(error.exitCode);
+          }
+          throw error;
+        }
+      }),
+  }),
+  inspect: defineCommand({
+    meta: { name: "inspect", description: "Show a run: status, input, output or error, ops, waits, mailbox" },
+    args: { id, json },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        const inspection = await client().runs.inspect(args.id);
+        if (args.json) return printJson(inspection);
+        process.stdout.write(`${renderInspection(inspection as never)}\n`);
+      }),
+  }),
+  replay: defineCommand({
+    meta: { name: "replay", description: "Print a run's event timeline" },
+    args: { id, json },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        const { events } = await client().runs.inspect(args.id);
+        if (args.json) return printJson({ ok: true, events });
+        process.stdout.write(`${renderTimeline(events)}\n`);
+      }),
+  }),
+  cancel: defineCommand({
+    meta: { name: "cancel", description: "Cancel a run" },
+    args: { id, reason: { type: "string" }, json },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        await ensureDaemon();
+        const run = await client().runs.cancel(args.id, args.reason);
+        if (args.json) return printJson({ ok: true, run });
+        ui.success(`run ${run.id} is ${run.status}`);
+      }),
+  }),
+};
+
+export const signalCommand = defineCommand({
+  meta: { name: "signal", description: "Send run signals" },
+  subCommands: {
+    send: defineCommand({
+      meta: { name: "send", description: "Send a signal to a run (buffered until it waits for it)" },
+      args: { id, name: { type: "positional", required: true }, input: { type: "string", description: "Payload as JSON" }, json },
+      run: ({ args }) =>
+        runCommand(args.json, async () => {
+          const payload = parseInputFlag(args.input);
+          await ensureDaemon();
+          const delivery = await client().runs.signal(args.id, args.name, payload);
+          if (args.json) return printJson({ ok: true, delivery });
+          ui.success(`signal ${args.name} ${delivery.status} (run ${args.id})`);
+        }),
+    }),
+  },
+});

@@ -1,0 +1,31 @@
+/** `run inspect`: status, input, output or error, ops with attempts, open waits, mailbox. */
+interface Inspection {
+  run: { id: string; kind: string; name: string; status: string; input?: unknown; output?: unknown; error?: { message?: string }; state?: unknown };
+  ops: { opKey: string; kind: string; status: string; attempt: number; wakeAt?: number }[];
+  queued?: { id: number; kind: string; name: string; status: string }[];
+}
+
+const show = (value: unknown) => JSON.stringify(value);
+
+export function renderInspection(i: Inspection): string {
+  const lines = [`${i.run.kind} ${i.run.name}  ${i.run.id}`, `status  ${i.run.status}`];
+  if (i.run.input !== undefined) lines.push(`input   ${show(i.run.input)}`);
+  if (i.run.state !== undefined) lines.push(`state   ${show(i.run.state)}`);
+  if (i.run.output !== undefined) lines.push(`output  ${show(i.run.output)}`);
+  if (i.run.error) lines.push(`error   ${i.run.error.message ?? show(i.run.error)}`);
+  if (i.ops.length > 0) {
+    lines.push("ops");
+    for (const op of i.ops) {
+      const attempt = op.attempt > 1 ? `  attempt ${op.attempt}` : "";
+      const wake = op.wakeAt ? `  until ${new Date(op.wakeAt).toISOString()}` : "";
+      lines.push(`  ${op.opKey.padEnd(36)} ${op.status}${attempt}${wake}`);
+    }
+  }
+  const waits = i.ops.filter((op) => op.status === "waiting" || op.status === "retry_wait");
+  if (waits.length > 0) lines.push(`waiting on ${waits.map((w) => w.opKey).join(", ")}`);
+  if (i.queued && i.queued.length > 0) {
+    lines.push("mailbox");
+    for (const m of i.queued) lines.push(`  #${m.id} ${m.kind} ${m.name} (${m.status})`);
+  }
+  return lines.join("\n");
+}
