@@ -4,7 +4,7 @@
  * until its health check answers. Mutating commands call `ensureDaemon` first.
  */
 import { openSync } from "node:fs";
-import { ensureHome, readDaemonInfo, DEFAULT_PORT, type DaemonInfo } from "../shared/home.ts";
+import { ensureHome, readDaemonInfo, type DaemonInfo } from "../shared/home.ts";
 import { loadConfig, VilanoError } from "../shared/index.ts";
 
 /** argv that runs this program again: the compiled executable, or bun + the entry script. */
@@ -25,7 +25,7 @@ async function healthy(port: number): Promise<boolean> {
   }
 }
 
-export async function startDaemonProcess(home: string, port = DEFAULT_PORT): Promise<DaemonInfo> {
+export async function startDaemonProcess(home: string, port = loadConfig().port): Promise<DaemonInfo> {
   const paths = ensureHome(home);
   const running = readDaemonInfo(paths);
   if (running) return running;

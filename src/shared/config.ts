@@ -13,6 +13,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 const EnvSchema = v.object({
   VILANO_HOME: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"))),
   VILANO_LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`)),
+  VILANO_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.maxValue(65535, "must be at most 65535"))),
 });
 
 export interface Config {
@@ -21,10 +22,12 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** The default database file inside the home. */
   readonly databasePath: string;
+  /** The daemon's port on 127.0.0.1 (VILANO_PORT, default 4141). */
+  readonly port: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const picked = { VILANO_HOME: env.VILANO_HOME, VILANO_LOG_LEVEL: env.VILANO_LOG_LEVEL };
+  const picked = { VILANO_HOME: env.VILANO_HOME, VILANO_LOG_LEVEL: env.VILANO_LOG_LEVEL, VILANO_PORT: env.VILANO_PORT };
   const parsed = v.safeParse(EnvSchema, picked);
   if (!parsed.success) {
     const issue = parsed.issues[0];
@@ -38,5 +41,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     home,
     logLevel: parsed.output.VILANO_LOG_LEVEL ?? "info",
     databasePath: join(home, "runtime.sqlite"),
+    port: parsed.output.VILANO_PORT ?? 4141,
   });
 }

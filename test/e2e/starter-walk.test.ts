@@ -6,7 +6,7 @@ import { tempDir } from "../helpers/temp-dir.ts";
 
 const home = tempDir("vilano-home-");
 const port = String(20_000 + Math.floor(Math.random() * 20_000));
-const cli = (...args: string[]) => runCli(args, { home });
+const cli = (...args: string[]) => runCli(args, { home, env: { VILANO_PORT: port } });
 
 let daemonPid: number | undefined;
 

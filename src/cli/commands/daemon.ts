@@ -1,15 +1,15 @@
 import { defineCommand } from "citty";
 import { startDaemon } from "../../runtime/index.ts";
 import { DEFAULT_PORT, homePaths, readDaemonInfo } from "../../shared/home.ts";
-import { createLogger, VilanoError } from "../../shared/index.ts";
+import { createLogger, loadConfig, VilanoError } from "../../shared/index.ts";
 import { currentHome, startDaemonProcess } from "../daemon-control.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 
 const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
-const port = { type: "string", description: `Port on 127.0.0.1 (default ${DEFAULT_PORT})` } as const;
+const port = { type: "string", description: `Port on 127.0.0.1 (default VILANO_PORT or ${DEFAULT_PORT})` } as const;
 
 function parsePort(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_PORT;
+  if (value === undefined) return loadConfig().port;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new VilanoError("validation_failed", `invalid --port ${JSON.stringify(value)}: use a whole number from 0 to 65535`);
   return n;
