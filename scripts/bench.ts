@@ -15,6 +15,7 @@ import { runWorkflowActivation, type ActivationHost } from "../src/engine/index.
 import { workflow, type WorkflowDefinition } from "../src/sdk/index.ts";
 import { createStore } from "../src/store/index.ts";
 import { benchAskRoundTrip, benchAsksPerSecond, type AskRoundTripResult, type AsksPerSecondResult } from "./bench/asks.ts";
+import { benchCliColdStart, benchCliRunStartWait, benchClientRunStarts } from "./bench/cli.ts";
 import { emit, log, median, percentile, RESULT_TIMEOUT, round, timeMs, type BenchResult, type LatencySummary } from "./bench/common.ts";
 
 const THROUGHPUT = { workflows: 200, stepsEach: 10, rounds: 3, warmupWorkflows: 50, target: 10_000 };
@@ -283,6 +284,9 @@ const BENCHES: Record<string, (dir: string) => Promise<BenchResult>> = {
   replay_1000_ops: benchReplay,
   ask_round_trip: benchAskRoundTrip,
   asks_per_second: benchAsksPerSecond,
+  cli_cold_start: benchCliColdStart,
+  cli_run_start_wait: benchCliRunStartWait,
+  client_run_starts: benchClientRunStarts,
 };
 
 async function main(): Promise<void> {

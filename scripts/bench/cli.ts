@@ -1,0 +1,90 @@
+/**
+ * Benchmarks of the executable users run (needs `bun run build` first):
+ *   cli_cold_start       — `dist/vilano version`, whole process (target < 50 ms median)
+ *   cli_run_start_wait   — `vilano run start <starter> --wait` with a warm daemon (target < 150 ms)
+ *   client_run_starts    — run starts per second through createClient(), concurrency 32 (target ≥ 2,000/s)
+ */
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createClient } from "../../src/client/index.ts";
+import { check, log, round, summarize, type BenchResult } from "./common.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const BINARY = join(ROOT, "dist", "vilano");
+
+function requireBinary(): void {
+  check(existsSync(BINARY), `${BINARY} is missing: run \`bun run build\` first`);
+}
+
+function timeProcess(args: string[], env: Record<string, string>): number {
+  const started = performance.now();
+  const proc = Bun.spawnSync([BINARY, ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const ms = performance.now() - started;
+  check(proc.exitCode === 0, `vilano ${args.join(" ")} failed: ${proc.stderr}`);
+  return ms;
+}
+
+export async function benchCliColdStart(): Promise<BenchResult> {
+  requireBinary();
+  for (let i = 0; i < 3; i++) timeProcess(["version"], {});
+  const samples = Array.from({ length: 30 }, () => timeProcess(["version"], {}));
+  const s = summarize(samples);
+  return { bench: "cli_cold_start", value: s.p50Ms, unit: "ms (median, whole process)", target: "< 50", pass: s.p50Ms < 50, ...s };
+}
+
+/**
+ * A home with the starter registered (plus `quick`, a workflow that returns at once, so run starts
+ * are measured without the starter's work competing for the CPU) and its daemon running.
+ */
+function starterHome(dir: string): { env: Record<string, string>; stop: () => void } {
+  const home = join(dir, "cli-home");
+  const port = String(20_000 + Math.floor(Math.random() * 20_000));
+  const env = { VILANO_HOME: home, VILANO_PORT: port, NO_COLOR: "1" };
+  const project = join(dir, "cli-agent");
+  timeProcess(["init", project, "--starter"], env);
+  writeFileSync(join(project, "src", "quick.ts"), `import { workflow } from "@vilano/runtime";\nexport const quick = workflow({ name: "quick", run: async (input: unknown) => input });\n`);
+  timeProcess(["init", project, "--force"], env);
+  timeProcess(["project", "add", project, "--name", "agent"], env);
+  return { env, stop: () => void timeProcess(["daemon", "stop"], env) };
+}
+
+export async function benchCliRunStartWait(dir: string): Promise<BenchResult> {
+  requireBinary();
+  const { env, stop } = starterHome(dir);
+  try {
+    const args = (i: number) => ["run", "start", "agent/reviewCoordinator", "--input", JSON.stringify({ repoId: `r${i % 10}`, note: "n" }), "--wait", "--json"];
+    for (let i = 0; i < 3; i++) timeProcess(args(i), env);
+    const samples = Array.from({ length: 20 }, (_, i) => timeProcess(args(i), env));
+    const s = summarize(samples);
+    return { bench: "cli_run_start_wait", value: s.p50Ms, unit: "ms (median, whole CLI process, warm daemon)", target: "< 150", pass: s.p50Ms < 150, ...s };
+  } finally {
+    stop();
+  }
+}
+
+export async function benchClientRunStarts(dir: string): Promise<BenchResult> {
+  requireBinary();
+  const { env, stop } = starterHome(join(dir, "client"));
+  try {
+    const client = createClient({ home: env.VILANO_HOME! });
+    const TOTAL = 3_000;
+    const CONCURRENCY = 32;
+    let next = 0;
+    const ids: string[] = [];
+    const worker = async () => {
+      while (next < TOTAL) {
+        const i = next++;
+        ids.push((await client.runs.start("agent/quick", { i })).id);
+      }
+    };
+    const started = performance.now();
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const seconds = (performance.now() - started) / 1000;
+    check(new Set(ids).size === TOTAL, `expected ${TOTAL} distinct runs, got ${new Set(ids).size}`);
+    log(`client_run_starts: ${TOTAL} starts in ${seconds.toFixed(2)}s`);
+    const perSecond = round(TOTAL / seconds, 0);
+    return { bench: "client_run_starts", value: perSecond, unit: "starts/s (client → API, concurrency 32)", target: ">= 2000", pass: perSecond >= 2000, starts: TOTAL, seconds: round(seconds) };
+  } finally {
+    stop();
+  }
+}
