@@ -5,6 +5,7 @@ import { RunFailedError, VilanoError } from "../../shared/index.ts";
 import { currentHome, ensureDaemon } from "../daemon-control.ts";
 import { parseInputFlag } from "../input.ts";
 import { printJson, runCommand, ui } from "../output.ts";
+import { explainRun } from "../render/explain.ts";
 import { renderInspection } from "../render/inspect.ts";
 import { renderTimeline } from "../render/timeline.ts";
 
@@ -56,6 +57,17 @@ export const runSubcommands = {
         const inspection = await client().runs.inspect(args.id);
         if (args.json) return printJson(inspection);
         process.stdout.write(`${renderInspection(inspection as never)}\n`);
+      }),
+  }),
+  explain: defineCommand({
+    meta: { name: "explain", description: "Say where a run is stuck and why" },
+    args: { id, json },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        const inspection = await client().runs.inspect(args.id);
+        const text = explainRun(inspection as never);
+        if (args.json) return printJson({ ok: true, explanation: text });
+        process.stdout.write(`${text}\n`);
       }),
   }),
   replay: defineCommand({

@@ -1,0 +1,39 @@
+import { describe, expect, test } from "bun:test";
+import { explainRun } from "../../src/cli/render/explain.ts";
+
+const NOW = 1_800_000_000_000;
+const run = (status: string, extra: Record<string, unknown> = {}) => ({ id: "run_1", kind: "workflow", name: "flow", status, ...extra });
+
+describe("explainRun", () => {
+  test("names each open wait of a waiting run in words, with its due time", () => {
+    const text = explainRun(
+      {
+        run: run("waiting"),
+        ops: [
+          { opKey: "sleep:0", kind: "sleep", name: "sleep", status: "waiting", attempt: 1, wakeAt: NOW + 30_000 },
+          { opKey: "signal:approved:0", kind: "signal", name: "approved", status: "waiting", attempt: 1 },
+          { opKey: "ask:reviewer.status:0", kind: "ask", name: "reviewer.status", status: "waiting", attempt: 1, meta: { serviceRunId: "svc:a/reviewer:k" } },
+          { opKey: "step:charge:0", kind: "step", name: "charge", status: "retry_wait", attempt: 2, wakeAt: NOW + 5_000, error: { message: "card service down" } },
+          { opKey: "step:done:0", kind: "step", name: "done", status: "completed", attempt: 1 },
+        ],
+        signals: [{ name: "other", status: "buffered" }],
+      },
+      NOW,
+    );
+    expect(text.split("\n")).toEqual([
+      "workflow flow run_1 is waiting:",
+      `  - sleeping (sleep:0); wakes in 30s, at ${new Date(NOW + 30_000).toISOString()}`,
+      '  - waiting for signal "approved" (no timeout) — send it with `vilano signal send <run> approved`',
+      "  - waiting for the reply to reviewer.status from svc:a/reviewer:k",
+      `  - step "charge" failed on attempt 2 (card service down); attempt 3 runs in 5s, at ${new Date(NOW + 5_000).toISOString()}`,
+      "  buffered signals not yet consumed: other",
+    ]);
+  });
+
+  test("says how a finished run ended", () => {
+    expect(explainRun({ run: run("failed", { error: { message: "boom", code: "step_failed" } }), ops: [] })).toBe(
+      "workflow flow run_1 is failed: boom (step_failed).",
+    );
+    expect(explainRun({ run: run("completed"), ops: [] })).toContain("`vilano run result run_1` prints its output");
+  });
+});
