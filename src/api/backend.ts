@@ -33,7 +33,7 @@ export interface ApiBackend {
   getProject(name: string): ApiProject;
   removeProject(name: string): void;
   startRun(target: string, input: unknown, id?: string): Promise<ApiRun & { created: boolean }>;
-  listRuns(filter: { project?: string; status?: string; workflow?: string; limit?: number }): ApiRun[];
+  listRuns(filter: { project?: string; status?: string; workflow?: string; kind?: string; limit?: number }): ApiRun[];
   inspectRun(runId: string): { run: ApiRun; ops: unknown[]; events: unknown[]; signals: unknown[]; queued: unknown[]; turns: unknown[] };
   /** Waits up to `waitMs` for the run to finish; returns it as it is then. */
   awaitRun(runId: string, waitMs: number): Promise<ApiRun>;

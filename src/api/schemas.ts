@@ -11,6 +11,7 @@ export const ListRunsQuery = v.strictObject({
   project: v.optional(Name),
   status: v.optional(Name),
   workflow: v.optional(Name),
+  kind: v.optional(v.picklist(["workflow", "service"], "must be workflow or service")),
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a whole number"), v.transform(Number))),
 });
 export const ResultQuery = v.strictObject({

@@ -6,9 +6,10 @@ import { initCommand } from "./commands/init.ts";
 import { projectCommand } from "./commands/project.ts";
 import { runCommandGroup, serviceCommand } from "./commands/run.ts";
 import { signalCommand } from "./commands/runs-read.ts";
+import { workflowCommand } from "./commands/catalog.ts";
 import { versionCommand } from "./commands/version.ts";
 
 export const rootCommand = defineCommand({
   meta: { name: "vilano", version: VERSION, description: "Local-first durable execution runtime for TypeScript" },
-  subCommands: { version: versionCommand, init: initCommand, daemon: daemonCommand, project: projectCommand, run: runCommandGroup, service: serviceCommand, signal: signalCommand },
+  subCommands: { version: versionCommand, init: initCommand, daemon: daemonCommand, project: projectCommand, run: runCommandGroup, service: serviceCommand, signal: signalCommand, workflow: workflowCommand },
 });

@@ -25,9 +25,18 @@ interface Envelope {
   error?: { code: string; message: string; details?: unknown };
 }
 
+// Ids can hold "/" (service instances: svc:<project>/<service>:<key>); path parameters must be encoded.
+const enc = (id: string) => encodeURIComponent(id);
+
 /** Throws the API's error envelope as a VilanoError with the same code. */
-async function unwrap<T>(response: { status: number; json(): Promise<unknown> }): Promise<T> {
-  const body = (await response.json()) as Envelope & T;
+async function unwrap<T>(response: { status: number; text(): Promise<string> }): Promise<T> {
+  const text = await response.text();
+  let body: Envelope & T;
+  try {
+    body = JSON.parse(text) as Envelope & T;
+  } catch {
+    throw new VilanoError("internal", `the daemon answered HTTP ${response.status} with something that is not JSON: ${text.slice(0, 200)}`);
+  }
   if (!body.ok) {
     const code = body.error && isErrorCode(body.error.code) ? body.error.code : "internal";
     throw new VilanoError(code, body.error?.message ?? `HTTP ${response.status}`, { details: body.error?.details });
@@ -86,24 +95,24 @@ export function createClient(options: ClientOptions = {}) {
       /** The run with its ops, events, signals (and, for instances, queued mail and turns). */
       inspect: async (id: string) =>
         unwrap<{ run: { id: string; status: string }; ops: unknown[]; events: { seq: number; type: string; at: number }[] }>(
-          await api.v1.runs[":id"].$get({ param: { id } }),
+          await api.v1.runs[":id"].$get({ param: { id: enc(id) } }),
         ),
-      list: async (filter: { project?: string; status?: string; workflow?: string; limit?: number } = {}) => {
+      list: async (filter: { project?: string; status?: string; workflow?: string; kind?: "workflow" | "service"; limit?: number } = {}) => {
         const url = api.v1.runs.$url();
         for (const [k, v] of Object.entries(filter)) if (v !== undefined) url.searchParams.set(k, String(v));
         return (await unwrap<{ runs: { id: string; name: string; status: string; createdAt: number }[] }>(await fetch(url, { headers }))).runs;
       },
       cancel: async (id: string, reason?: string) =>
-        (await unwrap<{ run: { id: string; status: string } }>(await api.v1.runs[":id"].cancel.$post({ param: { id } }, json(reason === undefined ? {} : { reason })))).run,
+        (await unwrap<{ run: { id: string; status: string } }>(await api.v1.runs[":id"].cancel.$post({ param: { id: enc(id) } }, json(reason === undefined ? {} : { reason })))).run,
       signal: async (id: string, name: string, payload?: unknown) =>
-        (await unwrap<{ delivery: { signalId: number; status: string } }>(await api.v1.runs[":id"].signals.$post({ param: { id } }, json({ name, payload })))).delivery,
+        (await unwrap<{ delivery: { signalId: number; status: string } }>(await api.v1.runs[":id"].signals.$post({ param: { id: enc(id) } }, json({ name, payload })))).delivery,
       /** Waits (long-polling) for the run's output; throws RunFailedError if it failed or was cancelled. */
       async result(id: string, opts: { timeout?: Duration } = {}) {
         const deadline = opts.timeout === undefined ? Infinity : Date.now() + parseDuration(opts.timeout, "result timeout");
         for (;;) {
           const wait = String(Math.max(0, Math.min(25_000, deadline - Date.now())));
           // The long-poll's `wait` goes in the query string (the route reads it itself).
-          const url = api.v1.runs[":id"].result.$url({ param: { id } });
+          const url = api.v1.runs[":id"].result.$url({ param: { id: enc(id) } });
           url.searchParams.set("wait", wait);
           const { run } = await unwrap<{ run: { status: string; output?: unknown; error?: FailureBody } }>(
             await fetch(url, { headers }),

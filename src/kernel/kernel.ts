@@ -69,7 +69,7 @@ export interface Kernel {
   stopInstance(runId: string, reason: string): Promise<RunRow>;
   getRun(runId: string): RunRow | null;
   history(runId: string): RunHistory | null;
-  listRuns(filter?: { status?: string; name?: string; limit?: number }): RunRow[];
+  listRuns(filter?: { status?: string; name?: string; project?: string; kind?: string; limit?: number }): RunRow[];
   /** Resolves with the run once it is completed, failed or cancelled. */
   waitForTerminal(runId: string, signal?: AbortSignal): Promise<RunRow>;
   /** Resolves when every submitted command is committed. */

@@ -28,6 +28,7 @@ export function createApiBackend(daemon: DaemonRuntime): ApiBackend {
           ...(filter.project ? { project: filter.project } : {}),
           ...(filter.status ? { status: filter.status } : {}),
           ...(filter.workflow ? { name: filter.workflow } : {}),
+          ...(filter.kind ? { kind: filter.kind } : {}),
           ...(filter.limit ? { limit: filter.limit } : {}),
         })
         .map(toRunInfo),

@@ -111,3 +111,20 @@ describe("run and project commands through the built executable", () => {
     expect(JSON.parse(refused.stdout).error.code).toBe("service_stopped");
   });
 });
+
+describe("catalog commands through the built executable", () => {
+  test("workflow list, service list/inspect, run explain and daemon logs", () => {
+    expect(JSON.parse(cli("workflow", "list", "--json").stdout).workflows).toContain("my-agent/reviewCoordinator");
+    expect(JSON.parse(cli("service", "list", "--json").stdout).services).toEqual(["my-agent/reviewer"]);
+    const instances = JSON.parse(cli("service", "list", "--instances", "--json").stdout).instances.map((i: { id: string }) => i.id);
+    expect(instances).toContain("svc:my-agent/reviewer:repo_123");
+    const inspected = cli("service", "inspect", "my-agent/reviewer", "--key", "repo_123");
+    expect(inspected.exitCode).toBe(0);
+    expect(inspected.stdout).toContain('state   {"repoId":"repo_123","notes":["Ship 0.1"]}');
+    const run = JSON.parse(cli("run", "list", "--project", "my-agent", "--json").stdout).runs.find((r: { name: string }) => r.name === "reviewCoordinator");
+    expect(cli("run", "explain", run.id).stdout).toContain("is completed: it finished");
+    const logs = cli("daemon", "logs", "--lines", "5");
+    expect(logs.exitCode).toBe(0);
+    expect(logs.stdout).toContain("listening on http://127.0.0.1:");
+  });
+});

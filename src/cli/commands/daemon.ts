@@ -3,6 +3,7 @@ import { startDaemon } from "../../runtime/index.ts";
 import { DEFAULT_PORT, homePaths, readDaemonInfo } from "../../shared/home.ts";
 import { createLogger, loadConfig, VilanoError } from "../../shared/index.ts";
 import { currentHome, startDaemonProcess } from "../daemon-control.ts";
+import { daemonLogsCommand } from "./catalog.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 
 const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
@@ -50,6 +51,7 @@ export const daemonCommand = defineCommand({
           ui.log(info ? `running: pid ${info.pid}, port ${info.port}, version ${info.version}, since ${info.startedAt}` : "not running");
         }),
     }),
+    logs: daemonLogsCommand,
     stop: defineCommand({
       meta: { name: "stop", description: "Stop the daemon" },
       args: { json },

@@ -4,6 +4,7 @@ import { RunFailedError, VilanoError } from "../../shared/index.ts";
 import { currentHome, ensureDaemon } from "../daemon-control.ts";
 import { parseInputFlag } from "../input.ts";
 import { printJson, runCommand, ui } from "../output.ts";
+import { serviceInspectCommand, serviceListCommand } from "./catalog.ts";
 import { runSubcommands } from "./runs-read.ts";
 
 const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
@@ -67,6 +68,8 @@ export const serviceCommand = defineCommand({
   meta: { name: "service", description: "Talk to service instances" },
   subCommands: {
     stop: stopService,
+    list: serviceListCommand,
+    inspect: serviceInspectCommand,
     ...Object.fromEntries(
     (["send", "ask", "signal"] as const).map((kind) => [
       kind,
