@@ -4,6 +4,7 @@
  * mount it in its own server; its route types are what the typed client is built from.
  */
 import { Hono, type Context } from "hono";
+import { streamSSE } from "hono/streaming";
 import * as v from "valibot";
 import { VERSION, type Logger } from "../shared/index.ts";
 import type { ApiBackend } from "./backend.ts";
@@ -21,6 +22,8 @@ export interface ApiOptions {
   maxWaitMs?: number;
   logger?: Logger;
 }
+
+const EVENT_POLL_MS = 200;
 
 export function createApiApp(options: ApiOptions) {
   const { backend } = options;
@@ -60,6 +63,24 @@ export function createApiApp(options: ApiOptions) {
       const { wait } = query(c, schema.ResultQuery);
       const run = await backend.awaitRun(c.req.param("id"), Math.min(wait ?? 0, maxWait));
       return c.json({ ok: true as const, run });
+    })
+    .get("/v1/runs/:id/events", (c) => {
+      const runId = c.req.param("id");
+      const { after } = query(c, schema.EventsQuery);
+      backend.runEvents(runId, 0); // 404 before the stream starts
+      return streamSSE(c, async (stream) => {
+        // Polled off the hot path: a stream is for people and scripts watching a run.
+        let seq = after ?? 0;
+        while (!stream.aborted) {
+          const { events, finished } = backend.runEvents(runId, seq);
+          for (const event of events) {
+            await stream.writeSSE({ id: String(event.seq), event: "run_event", data: JSON.stringify(event) });
+            seq = event.seq;
+          }
+          if (finished && events.length === 0) break;
+          await stream.sleep(EVENT_POLL_MS);
+        }
+      });
     })
     .post("/v1/runs/:id/cancel", async (c) => {
       const parsed = await body(c, schema.CancelBody, "cancel");

@@ -38,6 +38,8 @@ export interface ApiBackend {
   /** Waits up to `waitMs` for the run to finish; returns it as it is then. */
   awaitRun(runId: string, waitMs: number): Promise<ApiRun>;
   cancelRun(runId: string, reason?: string): Promise<ApiRun>;
+  /** Events after `afterSeq`, and whether the run has finished (no more events will come). */
+  runEvents(runId: string, afterSeq: number): { events: { seq: number; type: string; at: number }[]; finished: boolean };
   signalRun(runId: string, name: string, payload: unknown): Promise<SignalDelivery>;
   /** Sends, signals or asks an instance addressed by key (it must exist) or key input (created). */
   callService(

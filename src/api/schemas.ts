@@ -17,6 +17,9 @@ export const ListRunsQuery = v.strictObject({
 export const ResultQuery = v.strictObject({
   wait: v.optional(v.pipe(v.string(), v.regex(/^\d{1,7}$/, "must be milliseconds"), v.transform(Number))),
 });
+export const EventsQuery = v.strictObject({
+  after: v.optional(v.pipe(v.string(), v.regex(/^\d{1,9}$/, "must be an event sequence number"), v.transform(Number))),
+});
 export const CancelBody = v.optional(v.strictObject({ reason: v.optional(v.string()) }));
 export const SignalBody = v.strictObject({ name: Name, payload: v.optional(v.unknown()) });
 export const ServiceCallBody = v.pipe(

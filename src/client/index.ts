@@ -102,6 +102,29 @@ export function createClient(options: ClientOptions = {}) {
         for (const [k, v] of Object.entries(filter)) if (v !== undefined) url.searchParams.set(k, String(v));
         return (await unwrap<{ runs: { id: string; name: string; status: string; createdAt: number }[] }>(await fetch(url, { headers }))).runs;
       },
+      /** The run's events as they are recorded (server-sent events), until the run has finished. */
+      async *events(id: string, opts: { after?: number } = {}): AsyncGenerator<{ seq: number; type: string; at: number; [fact: string]: unknown }> {
+        const url = api.v1.runs[":id"].events.$url({ param: { id: enc(id) } });
+        if (opts.after !== undefined) url.searchParams.set("after", String(opts.after));
+        const response = await fetch(url, { headers });
+        if (!response.ok || !response.body) return void (await unwrap(response));
+        const decoder = new TextDecoder();
+        let buffer = "";
+        for await (const chunk of response.body) {
+          buffer += decoder.decode(chunk, { stream: true });
+          let end: number;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const data = buffer
+              .slice(0, end)
+              .split("\n")
+              .filter((line) => line.startsWith("data:"))
+              .map((line) => line.slice(5).trimStart())
+              .join("\n");
+            buffer = buffer.slice(end + 2);
+            if (data) yield JSON.parse(data);
+          }
+        }
+      },
       cancel: async (id: string, reason?: string) =>
         (await unwrap<{ run: { id: string; status: string } }>(await api.v1.runs[":id"].cancel.$post({ param: { id: enc(id) } }, json(reason === undefined ? {} : { reason })))).run,
       signal: async (id: string, name: string, payload?: unknown) =>

@@ -53,6 +53,8 @@ export interface RunHistory {
 }
 
 export interface Kernel {
+  /** Read access for views (inspect, event streams); writes go through commands only. */
+  readonly store: Pick<Store, "listEvents">;
   /** Claims the database, recovers interrupted runs, dispatches pending ones and arms timers. */
   open(executor: Executor): void;
   startRun(req: StartRunRequest): Promise<StartRunResult>;
@@ -161,6 +163,7 @@ export function createKernel(options: KernelOptions): Kernel {
   };
 
   return {
+    store,
     stats: queue.stats,
     open(exec) {
       if (executor) throw new VilanoError("internal", "the kernel is already open");

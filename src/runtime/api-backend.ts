@@ -1,5 +1,6 @@
 /** The control API's backend, implemented over the daemon runtime. */
 import type { ApiBackend } from "../api/index.ts";
+import { isTerminal } from "../kernel/index.ts";
 import { toRunInfo } from "../embedded/index.ts";
 import type { AskOptions } from "../sdk/index.ts";
 import { serviceInstanceId, VilanoError, type Duration } from "../shared/index.ts";
@@ -39,6 +40,12 @@ export function createApiBackend(daemon: DaemonRuntime): ApiBackend {
       return runInfo(runId);
     },
     cancelRun: (runId, reason) => daemon.cancel(runId, reason),
+    runEvents(runId, afterSeq) {
+      const run = kernel.getRun(runId);
+      if (!run) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
+      const events = kernel.store.listEvents(runId, afterSeq).map((e) => ({ seq: e.seq, type: e.type, at: e.at, ...(e.body ? (JSON.parse(e.body) as object) : {}) }));
+      return { events, finished: isTerminal(run.status) };
+    },
     signalRun: (runId, name, payload) => daemon.signal(runId, name, payload),
     async callService(target, address, call) {
       const ref = address.key !== undefined ? await daemon.serviceByKey(target, address.key) : await daemon.service(target, address.keyInput);

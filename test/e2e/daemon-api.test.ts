@@ -108,3 +108,28 @@ console.log(JSON.stringify(await vl.runs.result(run.id, { timeout: "10s" })));
     expect(unknownRun.exitCode).toBe(3);
   });
 });
+
+describe("run logs", () => {
+  test("--follow prints ctx.log lines as they are recorded and ends with the run", () => {
+    const project = tempDir();
+    mkdirSync(join(project, "src"));
+    writeFileSync(
+      join(project, "src", "chatty.ts"),
+      `import { workflow } from "@vilano/runtime";
+export const chatty = workflow({ name: "chatty", run: async (_: void, ctx) => {
+  ctx.log("first", { n: 1 });
+  await ctx.sleep("300ms");
+  ctx.log("second");
+  return "done";
+} });
+`,
+    );
+    expect(cli("init", project).exitCode).toBe(0);
+    expect(cli("project", "add", project, "--name", "chatty").exitCode).toBe(0);
+    const run = JSON.parse(cli("run", "start", "chatty/chatty", "--json").stdout).run;
+    const logs = cli("run", "logs", run.id, "--follow");
+    expect(logs.exitCode).toBe(0);
+    const lines = logs.stdout.trim().split("\n").map((line) => line.replace(/^\S+\s+/, ""));
+    expect(lines).toEqual(['first  {"n":1}', "second"]);
+  });
+});

@@ -93,3 +93,26 @@ describe("control API routes", () => {
     expect(cancel.json.error.code).toBe("run_finished");
   });
 });
+
+describe("control API event stream", () => {
+  test("a run's events stream as server-sent events and the stream ends with the run", async () => {
+    const started = await call("POST", "/v1/runs", { target: "my-agent/reviewCoordinator", input: STARTER_INPUT });
+    const id = started.json.run.id as string;
+    const res = await app.request(`http://127.0.0.1:4141/v1/runs/${encodeURIComponent(id)}/events`, {
+      headers: { host: "127.0.0.1:4141", "x-vilano-token": TOKEN },
+    });
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const text = await res.text(); // ends once the run has finished and every event was sent
+    const events = text
+      .split("\n")
+      .filter((line) => line.startsWith("data:"))
+      .map((line) => JSON.parse(line.slice(5)) as { seq: number; type: string });
+    expect(events[0]!.type).toBe("run_started");
+    expect(events.at(-1)!.type).toBe("run_completed");
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    const after = await app.request(`http://127.0.0.1:4141/v1/runs/${encodeURIComponent(id)}/events?after=${events.length - 1}`, {
+      headers: { host: "127.0.0.1:4141", "x-vilano-token": TOKEN },
+    });
+    expect((await after.text()).split("\n").filter((line) => line.startsWith("data:"))).toHaveLength(1);
+  });
+});

@@ -70,6 +70,22 @@ export const runSubcommands = {
         process.stdout.write(`${text}\n`);
       }),
   }),
+  logs: defineCommand({
+    meta: { name: "logs", description: "Print a run's ctx.log lines (with --follow, as they come, until it finishes)" },
+    args: { id, follow: { type: "boolean" }, json },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        const print = (e: { at: number; message?: unknown; fields?: unknown }) =>
+          args.json
+            ? printJson(e)
+            : process.stdout.write(`${new Date(e.at).toISOString()}  ${String(e.message)}${e.fields === undefined ? "" : `  ${JSON.stringify(e.fields)}`}\n`);
+        if (!args.follow) {
+          for (const e of (await client().runs.inspect(args.id)).events) if (e.type === "log") print(e);
+          return;
+        }
+        for await (const e of client().runs.events(args.id)) if (e.type === "log") print(e);
+      }),
+  }),
   replay: defineCommand({
     meta: { name: "replay", description: "Print a run's event timeline" },
     args: { id, json },
