@@ -6,7 +6,7 @@
 import { createApiApp } from "../api/index.ts";
 import { createLogger, VERSION, type Logger } from "../shared/index.ts";
 import { createApiBackend } from "./api-backend.ts";
-import { createDaemonRuntime } from "./daemon-runtime.ts";
+import { createDaemonRuntime, type DaemonRuntime } from "./daemon-runtime.ts";
 import { ensureHome, readOrCreateToken, removeDaemonInfo, writeDaemonInfo } from "../shared/home.ts";
 
 export interface DaemonOptions {
@@ -17,6 +17,7 @@ export interface DaemonOptions {
 
 export interface RunningDaemon {
   port: number;
+  runtime: DaemonRuntime;
   stop(): Promise<void>;
 }
 
@@ -33,6 +34,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   let stopping: Promise<void> | undefined;
   return {
     port,
+    runtime,
     stop() {
       stopping ??= (async () => {
         server.stop(true);
