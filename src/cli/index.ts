@@ -3,6 +3,7 @@ import { defineCommand } from "citty";
 import { VERSION } from "../shared/index.ts";
 import { daemonCommand } from "./commands/daemon.ts";
 import { devCommand } from "./commands/dev.ts";
+import { doctorCommand } from "./commands/doctor.ts";
 import { initCommand } from "./commands/init.ts";
 import { projectCommand } from "./commands/project.ts";
 import { runCommandGroup, serviceCommand } from "./commands/run.ts";
@@ -12,5 +13,5 @@ import { versionCommand } from "./commands/version.ts";
 
 export const rootCommand = defineCommand({
   meta: { name: "vilano", version: VERSION, description: "Local-first durable execution runtime for TypeScript" },
-  subCommands: { version: versionCommand, init: initCommand, dev: devCommand, daemon: daemonCommand, project: projectCommand, run: runCommandGroup, service: serviceCommand, signal: signalCommand, workflow: workflowCommand },
+  subCommands: { version: versionCommand, doctor: doctorCommand, init: initCommand, dev: devCommand, daemon: daemonCommand, project: projectCommand, run: runCommandGroup, service: serviceCommand, signal: signalCommand, workflow: workflowCommand },
 });

@@ -123,6 +123,14 @@ describe("catalog commands through the built executable", () => {
     expect(inspected.stdout).toContain('state   {"repoId":"repo_123","notes":["Ship 0.1"]}');
     const run = JSON.parse(cli("run", "list", "--project", "my-agent", "--json").stdout).runs.find((r: { name: string }) => r.name === "reviewCoordinator");
     expect(cli("run", "explain", run.id).stdout).toContain("is completed: it finished");
+    // The instance's own timeline shows its turns committing in order.
+    const turns = cli("run", "replay", "svc:my-agent/reviewer:repo_123", "--json");
+    const types = JSON.parse(turns.stdout).events.map((e: { type: string }) => e.type);
+    expect(types.slice(0, 3)).toEqual(["instance_created", "message_enqueued", "turn_started"]);
+    // Every turn commits after it starts; the next starts only after (one turn at a time).
+    const turnMarks = types.filter((t: string) => t === "turn_started" || t === "turn_completed");
+    turnMarks.forEach((t: string, i: number) => expect(t).toBe(i % 2 === 0 ? "turn_started" : "turn_completed"));
+    expect(types.filter((t: string) => t === "turn_completed").length).toBeGreaterThanOrEqual(2);
     const logs = cli("daemon", "logs", "--lines", "5");
     expect(logs.exitCode).toBe(0);
     expect(logs.stdout).toContain("listening on http://127.0.0.1:");
