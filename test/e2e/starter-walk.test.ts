@@ -54,6 +54,16 @@ describe("the starter walk through the built executable", () => {
     expect(asked.exitCode).toBe(0);
     expect(JSON.parse(asked.stdout)).toEqual({ ok: true, reply: { repoId: "repo_123", noteCount: 1, notes: ["Ship 0.1"] } });
     expect(existsSync(join(project, "node_modules"))).toBe(false);
+
+    // Inside the project's folder the project may be left out.
+    const short = runCli(["run", "start", "reviewCoordinator", "--input", '{"repoId":"here","note":"n"}', "--wait", "--json"], {
+      home,
+      env: { VILANO_PORT: port },
+      cwd: join(project, "src"),
+    });
+    expect(JSON.parse(short.stdout).run.output.reviewerRunId).toBe("svc:my-agent/reviewer:here");
+    const elsewhere = runCli(["run", "start", "reviewCoordinator", "--json"], { home, env: { VILANO_PORT: port }, cwd: tempDir() });
+    expect(JSON.parse(elsewhere.stdout).error.message).toContain("names no project");
   });
 
   test("the home is private and daemon.json holds no secret", () => {

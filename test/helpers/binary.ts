@@ -11,10 +11,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { home?: string; env?: Record<string, string> } = {}): CliResult {
+export function runCli(args: string[], options: { home?: string; env?: Record<string, string>; cwd?: string } = {}): CliResult {
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: build it first with \`bun run build\``);
   const home = options.home ?? tempDir("vilano-home-");
   const proc = Bun.spawnSync([BINARY, ...args], {
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, VILANO_HOME: home, NO_COLOR: "1", TZ: "UTC", ...options.env },
     stdout: "pipe",
     stderr: "pipe",

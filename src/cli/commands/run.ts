@@ -4,6 +4,7 @@ import { RunFailedError, VilanoError } from "../../shared/index.ts";
 import { currentHome, ensureDaemon } from "../daemon-control.ts";
 import { parseInputFlag } from "../input.ts";
 import { printJson, runCommand, ui } from "../output.ts";
+import { resolveTarget } from "../target.ts";
 import { serviceInspectCommand, serviceListCommand } from "./catalog.ts";
 import { runSubcommands } from "./runs-read.ts";
 
@@ -28,7 +29,8 @@ export const runCommandGroup = defineCommand({
           const input = parseInputFlag(args.input);
           await ensureDaemon();
           const client = createClient({ home: currentHome() });
-          const run = await client.runs.start(args.target, input, args.id === undefined ? {} : { id: args.id });
+          const target = await resolveTarget(client, args.target, "workflow");
+          const run = await client.runs.start(target, input, args.id === undefined ? {} : { id: args.id });
           if (!args.wait) {
             if (args.json) return printJson({ ok: true, run });
             return ui.success(`run ${run.id} ${run.created ? "started" : "already exists"} (${run.status})`);
@@ -86,12 +88,14 @@ export const serviceCommand = defineCommand({
         run: ({ args }) =>
           runCommand(args.json, async () => {
             const payload = parseInputFlag(args.input);
-            if (!/^[^/\s]+\/[^/\s]+$/.test(args.target)) {
+            await ensureDaemon();
+            const client = createClient({ home: currentHome() });
+            const target = await resolveTarget(client, args.target, "service");
+            if (!/^[^/\s]+\/[^/\s]+$/.test(target)) {
               throw new VilanoError("validation_failed", `invalid service ${JSON.stringify(args.target)}: write it as <project>/<service>`);
             }
-            await ensureDaemon();
             const timeout = args["wait-timeout"];
-            const result = await createClient({ home: currentHome() }).services.call(args.target, {
+            const result = await client.services.call(target, {
               kind,
               handler: args.handler,
               key: args.key,
