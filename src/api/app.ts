@@ -33,9 +33,10 @@ export function createApiApp(options: ApiOptions) {
   const query = <S extends v.GenericSchema>(c: Context, s: S) => validate(s, c.req.query(), "query");
 
   const app = new Hono()
+    .notFound((c) => c.json({ ok: false as const, error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404))
     .onError((error) => errorResponse(error, (e) => options.logger?.error("unexpected API error:", e)))
     .use("*", requireLoopbackHost())
-    .get("/health", (c) => c.json({ ok: true as const, version: VERSION }))
+    .get("/health", (c) => c.json({ ok: true as const, version: VERSION, pid: process.pid }))
     .use("/v1/*", requireToken(options.token))
     .get("/v1/status", (c) => c.json({ ok: true as const, version: VERSION, projects: backend.listProjects().length }))
     .post("/v1/projects", async (c) => {

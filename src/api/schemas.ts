@@ -5,7 +5,11 @@ const Name = v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength
 const Target = v.pipe(v.string(), v.regex(/^[^/\s]+\/[^/\s]+$/, "must be <project>/<name>"));
 const Duration = v.union([v.pipe(v.string(), v.minLength(1)), v.pipe(v.number(), v.minValue(0))], "must be a duration like \"30s\" or a number of ms");
 
-export const AddProjectBody = v.strictObject({ path: Name, name: Name });
+export const AddProjectBody = v.strictObject({
+  // The daemon's working directory is not the caller's: only absolute paths mean the same to both.
+  path: v.pipe(Name, v.startsWith("/", "must be an absolute path")),
+  name: Name,
+});
 export const StartRunBody = v.strictObject({ target: Target, input: v.optional(v.unknown()), id: v.optional(Name) });
 export const ListRunsQuery = v.strictObject({
   project: v.optional(Name),

@@ -3,8 +3,8 @@
  * `daemon run` mode, detached from the terminal, with its output in the home's log, and waits
  * until its health check answers. Mutating commands call `ensureDaemon` first.
  */
-import { openSync } from "node:fs";
-import { ensureHome, readDaemonInfo, type DaemonInfo } from "../shared/home.ts";
+import { openSync, rmSync } from "node:fs";
+import { ensureHome, homePaths, readDaemonInfo, type DaemonInfo } from "../shared/home.ts";
 import { loadConfig, VilanoError } from "../shared/index.ts";
 
 /** argv that runs this program again: the compiled executable, or bun + the entry script. */
@@ -16,18 +16,32 @@ export function currentHome(): string {
   return loadConfig().home;
 }
 
-async function healthy(port: number): Promise<boolean> {
+/** Whether our daemon (the pid in daemon.json) answers on its port. */
+async function answers(info: DaemonInfo): Promise<boolean> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/health`, { headers: { host: `127.0.0.1:${port}` }, signal: AbortSignal.timeout(500) });
-    return res.ok;
+    const res = await fetch(`http://127.0.0.1:${info.port}/health`, { signal: AbortSignal.timeout(1_000) });
+    return res.ok && ((await res.json()) as { pid?: number }).pid === info.pid;
   } catch {
     return false;
   }
 }
 
+/**
+ * The running daemon, checked: a daemon.json whose pid is alive but does not answer as that
+ * daemon (a reused pid after a crash or reboot) is stale and removed — and never signalled.
+ */
+export async function runningDaemon(home: string): Promise<DaemonInfo | null> {
+  const paths = homePaths(home);
+  const info = readDaemonInfo(paths);
+  if (!info) return null;
+  if (await answers(info)) return info;
+  rmSync(paths.daemonJson, { force: true });
+  return null;
+}
+
 export async function startDaemonProcess(home: string, port = loadConfig().port): Promise<DaemonInfo> {
   const paths = ensureHome(home);
-  const running = readDaemonInfo(paths);
+  const running = await runningDaemon(home);
   if (running) return running;
   const log = openSync(paths.daemonLog, "a", 0o600);
   const child = Bun.spawn([...selfCommand(), "daemon", "run", "--port", String(port)], {
@@ -40,7 +54,7 @@ export async function startDaemonProcess(home: string, port = loadConfig().port)
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const info = readDaemonInfo(paths);
-    if (info && (await healthy(info.port))) return info;
+    if (info && (await answers(info))) return info;
     if (child.exitCode !== null) break;
     await Bun.sleep(25);
   }

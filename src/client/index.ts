@@ -11,6 +11,7 @@ import type { ApiApp } from "../api/index.ts";
 import { homePaths, readDaemonInfo } from "../shared/home.ts";
 import { loadConfig, parseDuration, RunFailedError, VilanoError, isErrorCode, type Duration, type FailureBody } from "../shared/index.ts";
 import { readFileSync, existsSync } from "node:fs";
+import { resolve } from "node:path";
 
 export interface ClientOptions {
   /** Runtime home to find the daemon in (default: VILANO_HOME or ~/.vilano). */
@@ -63,11 +64,13 @@ export function createClient(options: ClientOptions = {}) {
     baseUrl,
     status: async () => unwrap<{ version: string; projects: number }>(await api.v1.status.$get()),
     projects: {
-      add: async (path: string, name: string) => (await unwrap<{ project: unknown }>(await api.v1.projects.$post(undefined, json({ path, name })))).project,
+      /** `path` is resolved here: the daemon may run in another working directory. */
+      add: async (path: string, name: string) =>
+        (await unwrap<{ project: unknown }>(await api.v1.projects.$post(undefined, json({ path: resolve(path), name })))).project,
       list: async () => (await unwrap<{ projects: unknown[] }>(await api.v1.projects.$get())).projects,
-      get: async (name: string) => (await unwrap<{ project: unknown }>(await api.v1.projects[":name"].$get({ param: { name } }))).project,
-      sync: async (name: string) => (await unwrap<{ project: unknown }>(await api.v1.projects[":name"].sync.$post({ param: { name } }))).project,
-      remove: async (name: string) => void (await unwrap(await api.v1.projects[":name"].$delete({ param: { name } }))),
+      get: async (name: string) => (await unwrap<{ project: unknown }>(await api.v1.projects[":name"].$get({ param: { name: enc(name) } }))).project,
+      sync: async (name: string) => (await unwrap<{ project: unknown }>(await api.v1.projects[":name"].sync.$post({ param: { name: enc(name) } }))).project,
+      remove: async (name: string) => void (await unwrap(await api.v1.projects[":name"].$delete({ param: { name: enc(name) } }))),
     },
     services: {
       /** Sends, signals or asks an instance by key (or key input, which creates it). */
@@ -77,14 +80,17 @@ export function createClient(options: ClientOptions = {}) {
       ) => {
         const [project, service] = target.split("/");
         return unwrap<{ serviceRunId: string; reply?: unknown }>(
-          await api.v1.services[":project"][":service"].calls.$post({ param: { project: project!, service: service! } }, json(body)),
+          await api.v1.services[":project"][":service"].calls.$post({ param: { project: enc(project!), service: enc(service!) } }, json(body)),
         );
       },
       stop: async (target: string, key: string, reason?: string) => {
         const [project, service] = target.split("/");
         return (
           await unwrap<{ instance: { id: string; status: string } }>(
-            await api.v1.services[":project"][":service"].stop.$post({ param: { project: project!, service: service! } }, json({ key, ...(reason ? { reason } : {}) })),
+            await api.v1.services[":project"][":service"].stop.$post(
+              { param: { project: enc(project!), service: enc(service!) } },
+              json({ key, ...(reason ? { reason } : {}) }),
+            ),
           )
         ).instance;
       },

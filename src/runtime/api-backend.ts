@@ -50,7 +50,10 @@ export function createApiBackend(daemon: DaemonRuntime): ApiBackend {
     async callService(target, address, call) {
       const ref = address.key !== undefined ? await daemon.serviceByKey(target, address.key) : await daemon.service(target, address.keyInput);
       const table = (call.kind === "ask" ? ref.ask : call.kind === "send" ? ref.send : ref.signal) as unknown as Callable;
-      const invoke = table[call.handler]!;
+      const invoke = table[call.handler];
+      if (typeof invoke !== "function") {
+        throw new VilanoError("validation_failed", `${target} has no ${call.kind} handler ${JSON.stringify(call.handler)}`);
+      }
       const reply = await invoke(call.payload, call.timeout === undefined ? undefined : { timeout: call.timeout as Duration });
       return call.kind === "ask" ? { serviceRunId: ref.id, reply } : { serviceRunId: ref.id };
     },

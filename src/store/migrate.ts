@@ -4,7 +4,21 @@ import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "./migrations.ts";
 
 /** Brings the schema up to date inside one transaction; refuses a database newer than the code. */
 export function migrate(db: Database): number {
-  db.run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  // The version is read inside the write transaction, so two processes opening a new database at
+  // once cannot both migrate it.
+  db.run("BEGIN IMMEDIATE");
+  try {
+    db.run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    const version = applyMigrations(db);
+    db.run("COMMIT");
+    return version;
+  } catch (error) {
+    if (db.inTransaction) db.run("ROLLBACK");
+    throw error;
+  }
+}
+
+function applyMigrations(db: Database): number {
   const row = db.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'schema_version'").get();
   const current = row ? Number(row.value) : 0;
   if (current > LATEST_SCHEMA_VERSION) {
@@ -15,8 +29,7 @@ export function migrate(db: Database): number {
     );
   }
   if (current === LATEST_SCHEMA_VERSION) return current;
-  db.transaction(() => {
-    for (const m of MIGRATIONS) {
+  for (const m of MIGRATIONS) {
       if (m.version <= current) continue;
       db.run(m.sql);
       db.run(
@@ -27,7 +40,6 @@ export function migrate(db: Database): number {
         `migration_${m.version}`,
         `${new Date().toISOString()} ${m.description}`,
       ]);
-    }
-  }).immediate();
+  }
   return LATEST_SCHEMA_VERSION;
 }

@@ -66,14 +66,15 @@ export const serviceInspectCommand = defineCommand({
 
 export const daemonLogsCommand = defineCommand({
   meta: { name: "logs", description: "Print the end of the daemon's log" },
-  args: { lines: { type: "string", description: "How many lines (default 50)" } },
+  args: { lines: { type: "string", description: "How many lines (default 50)" }, json: { type: "boolean", description: "Machine-readable output on stdout" } },
   run: ({ args }) =>
-    runCommand(false, async () => {
+    runCommand(args.json, async () => {
       const path = homePaths(currentHome()).daemonLog;
       if (!existsSync(path)) throw new VilanoError("not_found", `no daemon log yet at ${path}`);
       const count = args.lines === undefined ? 50 : Number(args.lines);
       if (!Number.isInteger(count) || count < 1) throw new VilanoError("validation_failed", `invalid --lines ${JSON.stringify(args.lines)}: use a whole number >= 1`);
-      const lines = readFileSync(path, "utf8").trimEnd().split("\n");
-      process.stdout.write(`${lines.slice(-count).join("\n")}\n`);
+      const lines = readFileSync(path, "utf8").trimEnd().split("\n").slice(-count);
+      if (args.json) return printJson({ ok: true, path, lines });
+      process.stdout.write(`${lines.join("\n")}\n`);
     }),
 });

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { startDaemon } from "../../runtime/index.ts";
 import { DEFAULT_PORT, homePaths, readDaemonInfo } from "../../shared/home.ts";
 import { createLogger, loadConfig, VilanoError } from "../../shared/index.ts";
-import { currentHome, startDaemonProcess } from "../daemon-control.ts";
+import { currentHome, runningDaemon, startDaemonProcess } from "../daemon-control.ts";
 import { daemonLogsCommand } from "./catalog.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 
@@ -46,7 +46,7 @@ export const daemonCommand = defineCommand({
       args: { json },
       run: ({ args }) =>
         runCommand(args.json, async () => {
-          const info = readDaemonInfo(homePaths(currentHome()));
+          const info = await runningDaemon(currentHome());
           if (args.json) return printJson({ ok: true, running: info !== null, ...(info ? { daemon: info } : {}) });
           ui.log(info ? `running: pid ${info.pid}, port ${info.port}, version ${info.version}, since ${info.startedAt}` : "not running");
         }),
@@ -58,11 +58,12 @@ export const daemonCommand = defineCommand({
       run: ({ args }) =>
         runCommand(args.json, async () => {
           const paths = homePaths(currentHome());
-          const info = readDaemonInfo(paths);
+          const info = await runningDaemon(currentHome());
           if (info) {
             process.kill(info.pid, "SIGTERM");
             const deadline = Date.now() + 10_000;
             while (readDaemonInfo(paths) && Date.now() < deadline) await Bun.sleep(25);
+            if (readDaemonInfo(paths)) throw new VilanoError("internal", `the daemon (pid ${info.pid}) did not stop within 10s`);
           }
           if (args.json) return printJson({ ok: true, stopped: info !== null });
           ui.log(info ? `stopped pid ${info.pid}` : "not running");

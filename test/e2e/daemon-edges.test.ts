@@ -1,0 +1,76 @@
+/** Daemon and CLI edges: relative paths, usage errors under --json, stale daemon.json with a reused pid. */
+import { afterEach, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BINARY, runCli } from "../helpers/binary.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
+
+const started: number[] = [];
+afterEach(() => {
+  for (const pid of started.splice(0)) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      // gone
+    }
+  }
+});
+const freePort = () => 20_000 + Math.floor(Math.random() * 20_000);
+
+function project(dir: string) {
+  mkdirSync(join(dir, "src"), { recursive: true });
+  writeFileSync(
+    join(dir, "src", "wf.ts"),
+    `import { workflow } from "@vilano/runtime";\nexport const hello = workflow({ name: "hello", run: async (input: unknown) => input });\n`,
+  );
+  writeFileSync(
+    join(dir, "vilano.manifest.json"),
+    JSON.stringify({
+      manifestVersion: 1,
+      definitions: { workflows: [{ kind: "workflow", name: "hello", exportName: "hello", file: "src/wf.ts", runtimeKind: "javascript", sourceLanguage: "typescript" }], services: [] },
+    }),
+  );
+}
+
+function spawnCli(args: string[], home: string, cwd: string, env: Record<string, string> = {}) {
+  return Bun.spawnSync([BINARY, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, VILANO_HOME: home, NO_COLOR: "1", TZ: "UTC", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+}
+
+test("project add <relative path> resolves the path against the CLI's cwd, not the daemon's", () => {
+  const home = tempDir("vilano-home-");
+  const env = { VILANO_PORT: String(freePort()) };
+  const daemonCwd = tempDir("vilano-cwd-a-");
+  const workCwd = tempDir("vilano-cwd-b-");
+  project(join(workCwd, "my-proj"));
+  const s = spawnCli(["daemon", "start", "--json"], home, daemonCwd, env);
+  expect(s.exitCode).toBe(0);
+  started.push(JSON.parse(s.stdout.toString()).daemon.pid);
+  const add = spawnCli(["project", "add", "./my-proj", "--name", "myproj", "--json"], home, workCwd, env);
+  expect(add.stdout.toString()).toContain('"ok":true');
+  expect(add.exitCode).toBe(0);
+});
+
+test("with --json, a usage error (missing required argument) still prints one JSON error object on stdout", () => {
+  const home = tempDir("vilano-home-");
+  const r = runCli(["project", "add", "--json"], { home });
+  expect(r.exitCode).not.toBe(0);
+  const parsed = JSON.parse(r.stdout);
+  expect(parsed.ok).toBe(false);
+});
+
+test("daemon stop does not SIGTERM an unrelated process whose pid is in a stale daemon.json", async () => {
+  const home = tempDir("vilano-home-");
+  // e.g. the daemon was killed -9 / the machine rebooted, and the pid was reused by another process of the user
+  const victim = Bun.spawn(["sleep", "30"]);
+  writeFileSync(join(home, "daemon.json"), JSON.stringify({ pid: victim.pid, port: freePort(), version: "0.1.0", startedAt: new Date().toISOString() }));
+  const r = runCli(["daemon", "stop", "--json"], { home });
+  await Bun.sleep(200);
+  const victimAlive = victim.exitCode === null && victim.signalCode === null;
+  victim.kill();
+  expect({ victimAlive, stdout: r.stdout.trim() }).toEqual({ victimAlive: true, stdout: expect.stringContaining('"stopped":false') });
+}, 20_000);
