@@ -7,20 +7,14 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createSnapshot, MANIFEST_FILE, parseManifest, type Manifest } from "../project/index.ts";
 import { VilanoError } from "../shared/index.ts";
+import type { ApiProject } from "../api/index.ts";
 import type { ProjectRow, Store } from "../store/index.ts";
 import type { SnapshotDefinitions } from "./snapshot-definitions.ts";
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
-export interface ProjectInfo {
-  name: string;
-  path: string;
-  snapshotId: string;
-  workflows: string[];
-  services: string[];
-  createdAt: number;
-  updatedAt: number;
-}
+/** What the registry says about a project: the API's project shape. */
+export type ProjectInfo = ApiProject;
 
 export interface ProjectRegistry {
   add(path: string, name: string): Promise<ProjectInfo>;

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../helpers/binary.ts";
+import { STARTER_EVENTS, withoutParking } from "../helpers/reviewer.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 
 const home = tempDir("vilano-home-");
@@ -93,14 +94,7 @@ describe("run and project commands through the built executable", () => {
     const replay = cli("run", "replay", run.id);
     expect(replay.exitCode).toBe(0);
     const types = replay.stdout.trim().split("\n").map((line) => /^\s*\d+\s+\+\s*\d+ms\s+(\S+)/.exec(line)?.[1]);
-    expect(types.filter((t) => t !== "run_waiting" && t !== "run_resumed")).toEqual([
-      "run_started",
-      "service_connected",
-      "message_sent",
-      "ask_sent",
-      "ask_replied",
-      "run_completed",
-    ]);
+    expect(withoutParking(types)).toEqual(STARTER_EVENTS);
     const inspect = cli("run", "inspect", run.id);
     expect(inspect.stdout).toContain("status  completed");
     expect(inspect.stdout).toContain("ask:reviewer.status:0");
