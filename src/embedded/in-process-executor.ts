@@ -2,7 +2,7 @@
  * Runs activations in this process: fastest, no isolation and no hard stop (a step that blocks
  * the event loop blocks everything). The daemon uses the worker pool instead.
  */
-import { errorCodeOf, VilanoError, type Clock, type Logger, type OpCommand } from "../shared/index.ts";
+import { errorCodeOf, VilanoError, type Clock, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
 import { runServiceTurn, runWorkflowActivation, type ActivationHost } from "../engine/index.ts";
 import type { Activation, Executor, Kernel } from "../kernel/index.ts";
 import type { AnyServiceDefinition, WorkflowDefinition } from "../sdk/index.ts";
@@ -48,6 +48,8 @@ export function createInProcessExecutor(options: {
   const ready: string[] = [];
   const queued = new Set<string>();
   const controllers = new Map<string, AbortController>();
+  /** Live activations that can take outcomes committed while their code runs. */
+  const receivers = new Map<string, (opKey: string, outcome: LiveOutcome) => void>();
   const missingWarned = new Set<string>();
   const idleWaiters: (() => void)[] = [];
   let active = 0;
@@ -102,6 +104,7 @@ export function createInProcessExecutor(options: {
       now: clock.now,
       printLog: (id, message, fields) => (fields === undefined ? runLog.info(`${id} ${message}`) : runLog.info(`${id} ${message}`, fields)),
       signal: controller.signal,
+      receiveOutcomes: (deliver) => receivers.set(runId, deliver),
       settleLate: (late) => {
         log.warn(
           `run ${runId}: its code went on after it looked blocked on a durable wait — it awaited work that is not a ctx operation; put such work inside ctx.step`,
@@ -116,6 +119,7 @@ export function createInProcessExecutor(options: {
       const result = turn
         ? await runServiceTurn(code.services.get(run.name)!, { runId, project: run.project, ops, turn }, host)
         : await runWorkflowActivation(code.workflows.get(run.name)!, { runId, project: run.project, input: run.input, ops }, host);
+      receivers.delete(runId);
       if (result.type !== "aborted") await kernel.finishActivation(runId, fence, result);
     } catch (error) {
       const code = errorCodeOf(error);
@@ -169,6 +173,9 @@ export function createInProcessExecutor(options: {
       void runActivation(activation, controller)
         .then(() => unregister(activation.run.id, controller))
         .finally(settleSlot);
+    },
+    deliver(runId, opKey, outcome) {
+      receivers.get(runId)?.(opKey, outcome);
     },
     abort(runId) {
       controllers.get(runId)?.abort(new VilanoError("cancelled", `run ${runId} was cancelled`));

@@ -11,7 +11,15 @@
  * set a flag and unwind the code with an internal `Suspension`; every later durable call throws it
  * too, and the flag decides the result whatever the code returns.
  */
-import { errorCodeOf, toFailureBody, type ActivationResult, type FailureBody, type OpCommand, type OpResolution } from "../shared/index.ts";
+import {
+  errorCodeOf,
+  toFailureBody,
+  type ActivationResult,
+  type FailureBody,
+  type LiveOutcome,
+  type OpCommand,
+  type OpResolution,
+} from "../shared/index.ts";
 import type { ActivationHost } from "./host.ts";
 import { Suspension } from "./suspension.ts";
 
@@ -26,6 +34,12 @@ export interface ActivationState {
   guard(): void;
   /** A promise that never settles: the code waits for something a later activation delivers. */
   wait(): Promise<never>;
+  /** Like wait(), but an outcome delivered live for `opKey` settles it in this activation. */
+  waitFor(opKey: string): Promise<LiveOutcome>;
+  /** An outcome committed while the code is live; ignored once the activation has ended. */
+  deliver(opKey: string, outcome: LiveOutcome): void;
+  /** The activation's result is decided: no more live deliveries. */
+  end(): void;
   /** Ends the activation with a failure of the run that user code cannot catch (nondeterminism). */
   failRun(error: FailureBody): never;
   endTurn(result: ActivationResult): never;
@@ -40,6 +54,8 @@ export interface ActivationState {
   settle(): Promise<void>;
 }
 
+const LIVE_GRACE_ROUNDS = 3;
+
 // Reports that fail for these reasons mean this activation no longer owns the run.
 const LEASE_LOST = new Set(["stale_lease", "runtime_closed"]);
 
@@ -48,6 +64,8 @@ export function createActivationState(host: ActivationHost, schedulerIdle: () =>
   let fatal: FailureBody | null = null;
   let turnEnd: ActivationResult | null = null;
   let waits = 0;
+  let ended = false;
+  const liveWaits = new Map<string, (outcome: LiveOutcome) => void>();
   let checkScheduled = false;
   const inflight = new Set<Promise<unknown>>();
   const blocked = Promise.withResolvers<void>();
@@ -58,10 +76,16 @@ export function createActivationState(host: ActivationHost, schedulerIdle: () =>
   const mustStop = () => aborted || fatal !== null || turnEnd !== null;
 
   // setImmediate runs after every pending microtask, so woken code has asked for its next ops.
+  // When every open wait is an ask whose reply can be delivered live, the reply is often one
+  // commit away (the service's turn was leased with the ask): give it that long before parking.
+  let liveGrace = LIVE_GRACE_ROUNDS;
   const check = () => {
     checkScheduled = false;
     if (inflight.size > 0) return;
-    if (mustStop() || (waits > 0 && schedulerIdle())) blocked.resolve();
+    if (mustStop()) return blocked.resolve();
+    if (waits === 0 || !schedulerIdle()) return;
+    if (liveWaits.size === waits && liveGrace-- > 0) return state.poke();
+    blocked.resolve();
   };
 
   const state: ActivationState = {
@@ -88,6 +112,23 @@ export function createActivationState(host: ActivationHost, schedulerIdle: () =>
       state.poke();
       // A fresh promise each time: a shared one would keep every abandoned continuation alive.
       return new Promise<never>(() => {});
+    },
+    waitFor(opKey) {
+      waits++;
+      state.poke();
+      return new Promise<LiveOutcome>((resolve) => liveWaits.set(opKey, resolve));
+    },
+    deliver(opKey, outcome) {
+      const resolve = liveWaits.get(opKey);
+      if (ended || !resolve) return;
+      liveWaits.delete(opKey);
+      waits--;
+      resolve(outcome);
+      state.poke();
+    },
+    end() {
+      ended = true;
+      liveWaits.clear();
     },
     failRun(error) {
       fatal ??= error;

@@ -22,6 +22,8 @@ export function prepare(ops: readonly HistoryOp[], host: ActivationHost, scope =
   let state: ActivationState | undefined;
   const scheduler = createReplayScheduler(ops, () => state?.poke());
   state = createActivationState(host, () => scheduler.idle());
+  const live = state;
+  host.receiveOutcomes?.((opKey, outcome) => live.deliver(opKey, outcome));
   return { state, history: createHistory(ops, scope), scheduler };
 }
 
@@ -44,6 +46,7 @@ export async function drive(
     );
   const first = await Promise.race([settled, state.blocked().then(() => null)]);
   await state.settle();
+  state.end();
   const flagged = flaggedResult(state);
   if (flagged) return flagged;
   if (first !== null) return toResult(first);

@@ -2,7 +2,7 @@
  * What an activation needs from whoever runs it (the in-process executor or a worker process):
  * a way to report ops to the kernel, the clock, live log output and an abort signal.
  */
-import type { ActivationResult, OpCommand, OpResolution } from "../shared/index.ts";
+import type { ActivationResult, LiveOutcome, OpCommand, OpResolution } from "../shared/index.ts";
 
 export interface ActivationHost {
   /** Reports an op and resolves once the kernel committed it. Rejects if the lease was lost. */
@@ -19,4 +19,9 @@ export interface ActivationHost {
    * a durable op). Its lease lasts until the run is leased again, so this result may still stand.
    */
   settleLate?(result: ActivationResult): void;
+  /**
+   * Lets the executor hand this activation outcomes committed while its code is still live (an
+   * ask's reply), so it can go on without a suspension and a replay.
+   */
+  receiveOutcomes?(deliver: (opKey: string, outcome: LiveOutcome) => void): void;
 }

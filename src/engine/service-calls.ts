@@ -40,7 +40,10 @@ export function createServiceCalls(
         state.report({ type: "ask", opKey: op.opKey, seq: op.seq, name, serviceRunId, handler: c.handler, payload, maxQueued, timeoutMs }),
       );
       if (res.outcome === "failed") throw new ServiceCallError(serviceRunId, name, res.error);
-      return state.wait();
+      // The reply may commit while this code is still live: then it goes on without a replay.
+      const outcome = await state.waitFor(op.opKey);
+      if (outcome.status === "failed") throw new ServiceCallError(serviceRunId, name, outcome.error);
+      return parse(outcome.result);
     }
     const { op, recorded } = next("send", name, undefined);
     if (recorded) return fromHistory(recorded, serviceRunId, name);

@@ -3,7 +3,7 @@
  * kernel wires to the executor, the wake-up timer and result waiters.
  */
 import type { MessageRow, Store, RunRow } from "../store/index.ts";
-import { VilanoError } from "../shared/index.ts";
+import { VilanoError, type LiveOutcome } from "../shared/index.ts";
 import type { Tx } from "./group-commit.ts";
 import { LEASED_STATUSES, type Activation, type EventType } from "./types.ts";
 
@@ -25,6 +25,8 @@ export interface KernelContext {
   abortActivation(runId: string): void;
   /** A message without an asking run (an external ask) finished: wake its waiter. */
   notifyMessage(message: MessageRow): void;
+  /** After commit: an op of `runId` got its outcome; a live activation may take it at once. */
+  deliverLive(runId: string, opKey: string, outcome: LiveOutcome): void;
 }
 
 export function appendEvent(k: KernelContext, tx: Tx, runId: string, type: EventType, body?: Record<string, unknown>): void {

@@ -3,7 +3,7 @@
  * once stopped, every refusal recorded), route a finished message's reply or error back to whoever
  * asked, and stop an instance.
  */
-import { serviceInstanceId, VilanoError, type FailureBody } from "../shared/index.ts";
+import { serviceInstanceId, VilanoError, type FailureBody, type LiveOutcome } from "../shared/index.ts";
 import { prefixEnd, type MessageRow, type RunRow } from "../store/index.ts";
 import { appendEvent, requireRun, type KernelContext } from "./context.ts";
 import { makeReady, wakeRun } from "./ready.ts";
@@ -117,6 +117,9 @@ export function finishMessage(
       });
       appendEvent(k, tx, message.senderRunId, "ask_replied", { opKey: op.opKey, messageId: message.id, outcome: outcome.status });
       wakeRun(k, tx, message.senderRunId);
+      const senderRunId = message.senderRunId;
+      const live: LiveOutcome = outcome.status === "done" ? { status: "completed", result: reply } : { status: "failed", error: outcome.error };
+      tx.after(() => k.deliverLive(senderRunId, op.opKey, live));
     }
     return;
   }

@@ -3,7 +3,7 @@
  * group-commit queue; callers hear back only after their change is durable. It knows runs, ops,
  * timers and signals, not user code: an executor registered with `setExecutor` runs activations.
  */
-import { systemClock, VilanoError, type Clock, type Logger } from "../shared/index.ts";
+import { systemClock, VilanoError, type Clock, type LiveOutcome, type Logger } from "../shared/index.ts";
 import type { EventRow, MessageRow, OpRow, RunRow, SignalRow, Store } from "../store/index.ts";
 import { connectInstance, enqueueMessage, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
 import type { KernelContext } from "./context.ts";
@@ -35,6 +35,8 @@ export interface Executor {
   release(run: RunRow): void;
   runLeased(activation: Activation): void;
   abort(runId: string): void;
+  /** Hands a committed outcome to the run's live activation, if it has one and still waits. */
+  deliver?(runId: string, opKey: string, outcome: LiveOutcome): void;
 }
 
 export interface KernelOptions {
@@ -106,6 +108,7 @@ export function createKernel(options: KernelOptions): Kernel {
       for (const waiter of waiters) waiter.resolve(run);
     },
     abortActivation: (runId) => executor?.abort(runId),
+    deliverLive: (runId, opKey, outcome) => executor?.deliver?.(runId, opKey, outcome),
     notifyMessage: (message) => {
       const waiters = messageWaiters.get(message.id);
       if (!waiters) return;

@@ -54,6 +54,9 @@ export type OpResolution =
   /** A recorded value (connect, send, service status), as JSON text. */
   | { outcome: "value"; value: string };
 
+/** An op outcome delivered to a live activation right after it was committed (asks only, today). */
+export type LiveOutcome = { status: "completed"; result: string | null } | { status: "failed"; error: FailureBody };
+
 /** How an activation ended. `aborted` means its lease was lost and it reports nothing. */
 export type ActivationResult =
   | { type: "completed"; output: string | null }

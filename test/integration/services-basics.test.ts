@@ -132,3 +132,31 @@ describe("services: sends outlive their sender", () => {
     await rt.close();
   });
 });
+
+describe("services: replies delivered to live code", () => {
+  test("a reply taken live is the one a later replay of the run sees", async () => {
+    let activations = 0;
+    const wf = workflow({
+      name: "askThenNap",
+      run: async (_: void, ctx) => {
+        activations++;
+        const ref = await ctx.connect(reviewer, { repoId: "live" });
+        await ref.send.hint({ note: "one" });
+        const first = await ref.ask.status();
+        await ctx.sleep(5); // forces a replay: the ask must resolve from history to the same reply
+        const second = await ref.ask.status();
+        return { first: first.noteCount, second: second.noteCount };
+      },
+    });
+    const rt = await createRuntime({ definitions: [reviewer, wf], logLevel: "silent" });
+    const run = await rt.start(wf);
+    expect(await run.result({ timeout: "5s" })).toEqual({ first: 1, second: 1 });
+    expect(activations).toBeGreaterThanOrEqual(2);
+    const asks = (await rt.inspect(run.id)).ops.filter((o) => o.kind === "ask").map((o) => [o.opKey, o.status, (o.result as { noteCount: number }).noteCount]);
+    expect(asks).toEqual([
+      ["ask:reviewer.status:0", "completed", 1],
+      ["ask:reviewer.status:1", "completed", 1],
+    ]);
+    await rt.close();
+  });
+});
