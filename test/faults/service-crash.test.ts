@@ -253,6 +253,34 @@ function crashesBetweenStepAndCommit(events: EventRow[]): number {
 }
 
 /** What a killed child left in the file, and the invariants that must hold at that very point. */
+/**
+ * Runs the kill rounds of one scenario: each round's child is killed as `planFor` says, must die
+ * cleanly, and the database left behind is checked with `check`. Returns the rounds and the
+ * problems found after each kill.
+ */
+async function runKillRounds(
+  mode: "ordering" | "counter",
+  count: number,
+  planFor: (round: number) => KillPlan,
+  check: (dbPath: string, r: RoundResult) => CrashPoint,
+  dbPath: string,
+  markerPath: string,
+): Promise<{ rounds: RoundResult[]; crashPoints: CrashPoint[]; killProblems: string[] }> {
+  const rounds: RoundResult[] = [];
+  const crashPoints: CrashPoint[] = [];
+  const killProblems: string[] = [];
+  for (let round = 0; round < count; round++) {
+    const r = await crashRound(mode, round, planFor(round), dbPath, markerPath);
+    requireCleanKill(r);
+    rounds.push(r);
+    const point = check(dbPath, r);
+    crashPoints.push(point);
+    killProblems.push(...point.problems.map((x) => `after kill ${round}: ${x}`));
+    console.log(`  ${describeRound(r)}\n    left: ${point.summary}`);
+  }
+  return { rounds, crashPoints, killProblems };
+}
+
 interface CrashPoint {
   summary: string;
   /** Messages still queued, deferred or active. */
@@ -368,20 +396,19 @@ test(
     try {
       // ---- Crash rounds: kills around 15 %, 50 % and 80 % of the 1,000 handler executions ------
       const rand = mulberry32(seed);
-      const rounds: RoundResult[] = [];
-      const crashPoints: CrashPoint[] = [];
-      for (let round = 0; round < ORDERING_ROUNDS; round++) {
-        const base = Math.round(ORDERING_TOTAL * ORDERING_KILL_AT[round]!);
-        const plan = { afterLines: base - 40 + Math.floor(rand() * 81), delayMs: Math.floor(rand() * 16) };
-        const r = await crashRound("ordering", round, plan, dbPath, markerPath);
-        requireCleanKill(r);
-        rounds.push(r);
-        const point = orderingCrashPoint(dbPath, r);
-        crashPoints.push(point);
-        console.log(`  ${describeRound(r)}\n    left: ${point.summary}`);
-      }
+      const { rounds, crashPoints, killProblems } = await runKillRounds(
+        "ordering",
+        ORDERING_ROUNDS,
+        (round) => {
+          const base = Math.round(ORDERING_TOTAL * ORDERING_KILL_AT[round]!);
+          return { afterLines: base - 40 + Math.floor(rand() * 81), delayMs: Math.floor(rand() * 16) };
+        },
+        orderingCrashPoint,
+        dbPath,
+        markerPath,
+      );
       // At every kill: what is committed is consistent (state == done messages, in order).
-      expect(crashPoints.flatMap((p, i) => p.problems.map((x) => `after kill ${i}: ${x}`)).slice(0, 20)).toEqual([]);
+      expect(killProblems.slice(0, 20)).toEqual([]);
       const acked = new Set(rounds.flatMap((r) => r.acks.map((a) => a.runId)));
 
       // ---- Recovery: a fresh runtime (this process, never killed) finishes everything ---------
@@ -572,27 +599,24 @@ test(
     try {
       // ---- Crash rounds: the first during the burst of starts, the rest a few turns apart ------
       const rand = mulberry32(seed);
-      const rounds: RoundResult[] = [];
-      const crashPoints: CrashPoint[] = [];
-      for (let round = 0; round < COUNTER_ROUNDS; round++) {
+      const { rounds, crashPoints, killProblems } = await runKillRounds(
+        "counter",
+        COUNTER_ROUNDS,
         // Round 0 dies during the burst of starts; odd rounds die just after a turn's step was
         // recorded (a `w` line), aiming at the window before the turn's commit; the others a seeded
         // moment after a few more handler lines.
-        const plan: KillPlan =
+        (round): KillPlan =>
           round === 0
             ? { afterLines: 0, delayMs: Math.floor(rand() * 13) }
             : round % 2 === 1
               ? { afterLines: countLines(markerPath, "w ") + 1 + Math.floor(rand() * 16), delayMs: 0, prefix: "w " }
-              : { afterLines: countLines(markerPath) + 4 + Math.floor(rand() * 37), delayMs: Math.floor(rand() * 7) };
-        const r = await crashRound("counter", round, plan, dbPath, markerPath);
-        requireCleanKill(r);
-        rounds.push(r);
-        const point = counterCrashPoint(dbPath, r);
-        crashPoints.push(point);
-        console.log(`  ${describeRound(r)}\n    left: ${point.summary}`);
-      }
+              : { afterLines: countLines(markerPath) + 4 + Math.floor(rand() * 37), delayMs: Math.floor(rand() * 7) },
+        counterCrashPoint,
+        dbPath,
+        markerPath,
+      );
       // At every kill: no reply without its state, no state without its reply.
-      expect(crashPoints.flatMap((p, i) => p.problems.map((x) => `after kill ${i}: ${x}`)).slice(0, 20)).toEqual([]);
+      expect(killProblems.slice(0, 20)).toEqual([]);
       const acked = new Set(rounds.flatMap((r) => r.acks.map((a) => a.runId)));
 
       // ---- Recovery: a fresh runtime starts whatever no child got to, and finishes everything --
