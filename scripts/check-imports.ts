@@ -16,14 +16,15 @@ const DIRECT: Record<string, string[]> = {
   store: ["shared"],
   engine: ["shared", "sdk"],
   kernel: ["shared", "store"],
-  worker: ["shared", "sdk", "engine"],
+  core: ["shared", "sdk", "engine", "kernel", "store"],
+  worker: ["shared", "sdk", "engine", "project", "core"],
   project: ["shared", "sdk"],
   api: ["shared", "kernel"],
   client: ["shared", "api"],
-  embedded: ["shared", "sdk", "engine", "kernel", "store"],
-  runtime: ["shared", "worker", "kernel", "api", "project", "embedded"],
+  embedded: ["shared", "sdk", "core", "worker"],
+  runtime: ["shared", "core", "worker", "kernel", "api", "project"],
   cli: ["shared", "runtime", "project", "client"],
-  "main.ts": ["cli", "shared"],
+  "main.ts": ["cli", "worker", "shared"],
 };
 
 /** Packages only some layers may import. */

@@ -1,30 +1,24 @@
 /**
  * `createRuntime()`: the whole kernel in this process, backed by a SQLite file or `:memory:`.
  * Reopening the same file resumes every unfinished run, including sleeping and waiting ones.
+ * User code runs in this process by default; with `workers` it runs in worker processes.
  */
-import {
-  toJson,
-  createLogger,
-  isValidRunId,
-  parseDuration,
-  RunFailedError,
-  systemClock,
-  toOptionalJson,
-  VilanoError,
-  type Clock,
-  type Duration,
-  type FailureBody,
-  type Logger,
-  type LogLevel,
-} from "../shared/index.ts";
+import { createLogger, systemClock, VilanoError, type Clock, type Duration, type Logger, type LogLevel } from "../shared/index.ts";
 import type { AnyServiceDefinition, ConnectOptions, ServiceKeyInput, ServiceRef, WorkflowDefinition } from "../sdk/index.ts";
 import { computeKey } from "../engine/index.ts";
-import { indexDefinitions, requireService } from "./definitions.ts";
-import { createExternalRef } from "./external-ref.ts";
-import { createKernel, type GroupCommitStats, type RunStatus, type ServiceStatus, type SignalDelivery } from "../kernel/index.ts";
-import { createStore, type SynchronousMode } from "../store/index.ts";
-import { createInProcessExecutor, fixedDefinitions } from "./in-process-executor.ts";
-import { toInspection, toRunInfo, type RunInfo, type RunInspection } from "./inspection.ts";
+import {
+  createInProcessRunner,
+  createRuntimeCore,
+  describeDefinitions,
+  fixedCatalog,
+  indexDefinitions,
+  requireService,
+  serviceInfo,
+  type RunInfo,
+  type RunInspection,
+} from "../core/index.ts";
+import type { GroupCommitStats, RunStatus, ServiceStatus, SignalDelivery } from "../kernel/index.ts";
+import type { SynchronousMode } from "../store/index.ts";
 
 export interface RuntimeOptions {
   /** A SQLite file path, or `:memory:` (the default). */
@@ -78,80 +72,37 @@ export interface Runtime {
   readonly stats: GroupCommitStats;
   /** Stops running code and closes the database; unfinished runs resume when it is opened again. */
   close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 }
-
-const CLOSE_GRACE_MS = 2_000;
 
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const database = options.database ?? ":memory:";
-  const maxConcurrent = options.maxConcurrentActivations ?? 512;
-  if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) {
-    throw new VilanoError("validation_failed", `maxConcurrentActivations must be a whole number >= 1, got ${JSON.stringify(options.maxConcurrentActivations)}`);
-  }
   const definitions = indexDefinitions(options.definitions ?? []);
+  const code = describeDefinitions([...definitions.workflows.values()], [...definitions.services.values()]);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(options.logLevel ?? "info");
-  const store = createStore(database, options.synchronous ? { synchronous: options.synchronous } : {});
-  const kernel = createKernel({ store, clock, logger });
-  const executor = createInProcessExecutor({
-    kernel,
-    definitions: fixedDefinitions(definitions),
+  const core = createRuntimeCore({
+    database,
+    ...(options.synchronous ? { synchronous: options.synchronous } : {}),
     clock,
     logger,
-    maxConcurrent,
+    maxConcurrent: options.maxConcurrentActivations ?? 512,
+    catalog: fixedCatalog(code),
+    createRunner: (kernel) => createInProcessRunner({ kernel, definitions: () => definitions, clock, logger }),
   });
-  try {
-    kernel.open(executor);
-  } catch (error) {
-    store.close();
-    throw error;
-  }
-  let closed = false;
-  let closing: Promise<void> | undefined;
-
-  const ensureOpen = () => {
-    if (closed) throw new VilanoError("runtime_closed", "the runtime is closed");
-  };
-  const requireRun = (runId: string) => {
-    const row = kernel.getRun(runId);
-    if (!row) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
-    return row;
-  };
-
-  async function result<O>(runId: string, resultOptions: ResultOptions = {}): Promise<O> {
-    ensureOpen();
-    const timeoutMs = resultOptions.timeout === undefined ? undefined : parseDuration(resultOptions.timeout, "result timeout");
-    const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
-    let row;
-    try {
-      row = await kernel.waitForTerminal(runId, signal);
-    } catch (error) {
-      if (signal?.aborted && error === signal.reason) {
-        throw new VilanoError("wait_timeout", `run ${runId} did not finish within ${resultOptions.timeout}; it goes on running`, {
-          details: { runId },
-        });
-      }
-      throw error;
-    }
-    if (row.status === "completed") return (row.output === null ? undefined : JSON.parse(row.output)) as O;
-    throw new RunFailedError(runId, JSON.parse(row.error!) as FailureBody);
-  }
 
   const handle = <O>(runId: string, created = false): RunHandle<O> => ({
     id: runId,
     created,
-    result: (o) => result<O>(runId, o),
-    status: async () => {
-      ensureOpen();
-      return requireRun(runId).status as RunStatus;
-    },
+    result: (o) => core.result(runId, o) as Promise<O>,
+    status: async () => core.status(runId) as RunStatus,
   });
 
-  return {
+  const runtime: Runtime = {
     database,
-    stats: kernel.stats,
+    stats: core.stats,
     async start(workflow, input, startOptions = {}) {
-      ensureOpen();
+      core.ensureOpen();
       const name = typeof workflow === "string" ? workflow : workflow?.name;
       if (typeof name !== "string" || !definitions.workflows.has(name)) {
         const known = [...definitions.workflows.keys()];
@@ -161,77 +112,37 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
           { details: { workflow: name, registered: known } },
         );
       }
-      if (startOptions.id !== undefined && (typeof startOptions.id !== "string" || !isValidRunId(startOptions.id))) {
-        throw new VilanoError(
-          "validation_failed",
-          `invalid run id ${JSON.stringify(startOptions.id)}: use 1-200 letters, digits, "_", ".", ":" or "-", starting with a letter or digit`,
-        );
-      }
-      const inputJson = toOptionalJson(input, `the input of workflow "${name}"`);
-      const { run, created } = await kernel.startRun({ name, input: inputJson, ...(startOptions.id ? { id: startOptions.id } : {}) });
+      const { run, created } = await core.start({ project: "", snapshotId: null, name, input, id: startOptions.id, label: `workflow "${name}"` });
       return handle(run.id, created);
     },
     handle: (runId) => handle(runId),
-    result,
-    async status(runId) {
-      ensureOpen();
-      return requireRun(runId).status as RunStatus;
-    },
-    async signal(runId, name, payload) {
-      ensureOpen();
-      if (typeof name !== "string" || name === "") {
-        throw new VilanoError("validation_failed", `a signal needs a non-empty name, got ${JSON.stringify(name)}`);
-      }
-      return kernel.signal(runId, name, toOptionalJson(payload, `the payload of signal "${name}"`));
-    },
-    async cancel(runId, cancelOptions = {}) {
-      ensureOpen();
-      return toRunInfo(await kernel.cancel(runId, cancelOptions.reason));
-    },
-    async inspect(runId) {
-      ensureOpen();
-      const history = kernel.history(runId);
-      if (!history) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
-      return toInspection(history);
-    },
+    result: (runId, o) => core.result(runId, o) as never,
+    status: async (runId) => core.status(runId) as RunStatus,
+    signal: (runId, name, payload) => core.signal(runId, name, payload),
+    cancel: (runId, o = {}) => core.cancel(runId, o.reason),
+    inspect: async (runId) => core.inspect(runId),
     async connect(service, keyInput, connectOptions = {}) {
-      ensureOpen();
+      core.ensureOpen();
       const definition = requireService(definitions, service);
-      const key = computeKey(definition, keyInput);
-      const { run } = await kernel.connect({
+      return core.connect({
         project: "",
         snapshotId: null,
-        service: definition.name,
-        key,
-        keyInput: toJson(keyInput, `the key input of service "${definition.name}"`),
+        service: serviceInfo(code, definition.name)!,
+        key: computeKey(definition, keyInput),
+        keyInput,
         mustExist: connectOptions.mustExist === true,
       });
-      return createExternalRef(kernel, service, run.id);
     },
-    async stop(serviceRunId, stopOptions = {}) {
-      ensureOpen();
-      return toRunInfo(await kernel.stopInstance(serviceRunId, stopOptions.reason ?? "stopped by request"));
-    },
+    stop: (serviceRunId, o = {}) => core.stop(serviceRunId, o.reason),
     async list(filter = {}) {
-      ensureOpen();
-      return kernel
-        .listRuns({
-          ...(filter.status ? { status: filter.status } : {}),
-          ...(filter.workflow ? { name: filter.workflow } : {}),
-          ...(filter.limit ? { limit: filter.limit } : {}),
-        })
-        .map(toRunInfo);
+      return core.list({
+        ...(filter.status ? { status: filter.status } : {}),
+        ...(filter.workflow ? { name: filter.workflow } : {}),
+        ...(filter.limit ? { limit: filter.limit } : {}),
+      });
     },
-    close() {
-      closing ??= (async () => {
-        closed = true;
-        executor.close();
-        // Aborted activations end quickly (their steps see the abort); don't wait on stuck code forever.
-        await Promise.race([executor.idle(), Bun.sleep(CLOSE_GRACE_MS)]);
-        await kernel.close();
-        store.close();
-      })();
-      return closing;
-    },
+    close: () => core.close(),
+    [Symbol.asyncDispose]: () => core.close(),
   };
+  return runtime;
 }

@@ -7,7 +7,7 @@ import { isServiceDefinition, type AnyServiceDefinition, type DurableContext, ty
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
-import { computeKey, createRef, type RefCall } from "./service-ref.ts";
+import { computeKey, createRef, refShapeOf, type RefCall } from "./service-ref.ts";
 import { handed } from "./step-scope.ts";
 
 const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
@@ -84,7 +84,7 @@ export function createServiceCalls(
         // Create-or-get cannot fail and the id is known: recorded without waiting, like ctx.now().
         state.post(cmd);
       }
-      return createRef(definition, serviceRunId, {
+      return createRef(refShapeOf(definition), serviceRunId, {
         call: (c) => handed(call(definition, serviceRunId, c)),
         status: () => handed(status(definition, serviceRunId)),
       }) as never;

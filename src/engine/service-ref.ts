@@ -15,36 +15,51 @@ export interface RefTransport {
 }
 
 const GROUPS = { send: "onSend", ask: "onAsk", signal: "onSignal" } as const;
+
+/**
+ * What a ref needs to know of a service: its name and handler names. Plain data, so a process that
+ * never imports the service's code (the daemon, with user code in workers) can still shape refs.
+ */
+export interface RefShape {
+  name: string;
+  handlers: { send: readonly string[]; ask: readonly string[]; signal: readonly string[] };
+}
+
+export function refShapeOf(definition: AnyServiceDefinition): RefShape {
+  return {
+    name: definition.name,
+    handlers: { send: Object.keys(definition.onSend), ask: Object.keys(definition.onAsk), signal: Object.keys(definition.onSignal) },
+  };
+}
 // Names that inspectors and promise machinery probe on any object; answering undefined is harmless.
 const PROBES = new Set(["then", "toJSON", "constructor", "inspect", "asymmetricMatch", "$$typeof", "nodeType"]);
 
-function handlerTable(definition: AnyServiceDefinition, kind: keyof typeof GROUPS, invoke: (handler: string) => unknown): object {
-  const handlers = definition[GROUPS[kind]] as Record<string, unknown>;
+function handlerTable(shape: RefShape, kind: keyof typeof GROUPS, invoke: (handler: string) => unknown): object {
+  const names = new Set(shape.handlers[kind]);
   return new Proxy(Object.create(null) as object, {
     get(_target, prop) {
       if (typeof prop !== "string") return undefined;
       // A handler may be named like a probe (`inspect`); only `then` stays reserved, or refs would be thenable.
-      if (prop !== "then" && Object.hasOwn(handlers, prop)) return invoke(prop);
+      if (prop !== "then" && names.has(prop)) return invoke(prop);
       if (PROBES.has(prop)) return undefined;
-      const known = Object.keys(handlers);
+      const known = [...names];
       throw new VilanoError(
         "validation_failed",
-        `service "${definition.name}" has no ${GROUPS[kind]} handler "${prop}" (it has: ${known.length ? known.join(", ") : "none"})`,
+        `service "${shape.name}" has no ${GROUPS[kind]} handler "${prop}" (it has: ${known.length ? known.join(", ") : "none"})`,
       );
     },
-    has: (_target, prop) => typeof prop === "string" && Object.hasOwn(handlers, prop),
-    ownKeys: () => Object.keys(handlers),
-    getOwnPropertyDescriptor: (_target, prop) =>
-      typeof prop === "string" && Object.hasOwn(handlers, prop) ? { enumerable: true, configurable: true } : undefined,
+    has: (_target, prop) => typeof prop === "string" && names.has(prop),
+    ownKeys: () => [...names],
+    getOwnPropertyDescriptor: (_target, prop) => (typeof prop === "string" && names.has(prop) ? { enumerable: true, configurable: true } : undefined),
   });
 }
 
-export function createRef<D extends AnyServiceDefinition>(definition: D, serviceRunId: string, transport: RefTransport): ServiceRef<D> {
+export function createRef<D extends AnyServiceDefinition>(shape: RefShape, serviceRunId: string, transport: RefTransport): ServiceRef<D> {
   return Object.freeze({
     id: serviceRunId,
-    send: handlerTable(definition, "send", (handler) => (payload: unknown) => transport.call({ kind: "send", handler, payload }).then(() => undefined)),
-    signal: handlerTable(definition, "signal", (handler) => (payload: unknown) => transport.call({ kind: "signal", handler, payload }).then(() => undefined)),
-    ask: handlerTable(definition, "ask", (handler) => (payload: unknown, options?: AskOptions) => transport.call({ kind: "ask", handler, payload, options })),
+    send: handlerTable(shape, "send", (handler) => (payload: unknown) => transport.call({ kind: "send", handler, payload }).then(() => undefined)),
+    signal: handlerTable(shape, "signal", (handler) => (payload: unknown) => transport.call({ kind: "signal", handler, payload }).then(() => undefined)),
+    ask: handlerTable(shape, "ask", (handler) => (payload: unknown, options?: AskOptions) => transport.call({ kind: "ask", handler, payload, options })),
     status: () => transport.status(),
   }) as unknown as ServiceRef<D>;
 }

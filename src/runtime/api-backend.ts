@@ -1,7 +1,7 @@
 /** The control API's backend, implemented over the daemon runtime. */
 import type { ApiBackend } from "../api/index.ts";
 import { isTerminal } from "../kernel/index.ts";
-import { toRunInfo } from "../embedded/index.ts";
+import { toRunInfo } from "../core/index.ts";
 import type { AskOptions } from "../sdk/index.ts";
 import { serviceInstanceId, VilanoError, type Duration } from "../shared/index.ts";
 import type { DaemonRuntime } from "./daemon-runtime.ts";

@@ -1,28 +1,14 @@
 /**
- * The daemon's core, without HTTP: store + kernel + executor, with runs addressed as
- * `<project>/<workflow>` and pinned to the project's snapshot, and service instances addressed
- * by `<project>/<service>` and key. The control API and the CLI are thin layers over this.
+ * The daemon's core, without HTTP: the runtime core with runs addressed as `<project>/<workflow>`
+ * and pinned to the project's snapshot, and service instances addressed by `<project>/<service>`
+ * and key. The control API and the CLI are thin layers over this.
  */
 import { join } from "node:path";
 import { computeKey } from "../engine/index.ts";
-import { createExternalRef, createInProcessExecutor, toInspection, toRunInfo, type RunInfo, type RunInspection } from "../embedded/index.ts";
-import { createKernel, type Kernel, type SignalDelivery } from "../kernel/index.ts";
+import { createInProcessRunner, createRuntimeCore, serviceInfo, type RunInfo, type RunInspection, type RuntimeCore } from "../core/index.ts";
+import type { Kernel, SignalDelivery } from "../kernel/index.ts";
 import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
-import {
-  createLogger,
-  isValidRunId,
-  parseDuration,
-  RunFailedError,
-  serviceInstanceId,
-  systemClock,
-  toOptionalJson,
-  VilanoError,
-  type Clock,
-  type Duration,
-  type FailureBody,
-  type Logger,
-} from "../shared/index.ts";
-import { createStore } from "../store/index.ts";
+import { createLogger, serviceInstanceId, systemClock, VilanoError, type Clock, type Duration, type Logger } from "../shared/index.ts";
 import { createProjectRegistry, type ProjectRegistry } from "./projects.ts";
 import { createSnapshotDefinitions } from "./snapshot-definitions.ts";
 import { parseTarget } from "./targets.ts";
@@ -38,6 +24,7 @@ export interface DaemonRuntimeOptions {
 export interface DaemonRuntime {
   readonly projects: ProjectRegistry;
   readonly kernel: Kernel;
+  readonly core: RuntimeCore;
   startRun(target: string, input?: unknown, options?: { id?: string }): Promise<RunInfo & { created: boolean }>;
   result(runId: string, options?: { timeout?: Duration }): Promise<unknown>;
   inspect(runId: string): RunInspection;
@@ -54,88 +41,51 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   const logger = options.logger ?? createLogger("info");
   const clock = options.clock ?? systemClock;
   const snapshotsDir = join(options.home, "snapshots");
-  const store = createStore(join(options.home, "runtime.sqlite"));
-  const kernel = createKernel({ store, clock, logger });
-  const definitions = createSnapshotDefinitions(snapshotsDir, logger.withTag("projects"));
-  const executor = createInProcessExecutor({ kernel, definitions, clock, logger, maxConcurrent: options.maxConcurrentActivations ?? 512 });
-  try {
-    kernel.open(executor);
-  } catch (error) {
-    store.close();
-    throw error;
-  }
-  const projects = createProjectRegistry(store, snapshotsDir, definitions, clock.now);
+  const catalog = createSnapshotDefinitions(snapshotsDir, logger.withTag("projects"));
+  const core = createRuntimeCore({
+    database: join(options.home, "runtime.sqlite"),
+    clock,
+    logger,
+    maxConcurrent: options.maxConcurrentActivations ?? 512,
+    catalog,
+    createRunner: (kernel) => createInProcessRunner({ kernel, definitions: catalog.definitions, clock, logger }),
+  });
+  const { kernel } = core;
+  const projects = createProjectRegistry(core.store, snapshotsDir, catalog, clock.now);
 
-  /** The current snapshot's definitions of a project, loaded. */
+  /** The current snapshot of a project and its code, loaded. */
   async function current(project: string) {
     const row = projects.row(project);
-    return { row, code: await definitions.ensure(project, row.snapshotId) };
+    return { row, ...(await catalog.ensure(project, row.snapshotId)) };
   }
 
-  const requireRun = (runId: string) => {
-    const run = kernel.getRun(runId);
-    if (!run) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
-    return run;
-  };
+  const noSuch = (project: string, kind: "workflow" | "service", name: string, known: readonly string[]) =>
+    new VilanoError("unknown_workflow", `project ${project} has no ${kind} ${JSON.stringify(name)} (it has: ${known.join(", ") || "none"})`);
 
   return {
     projects,
     kernel,
+    core,
     async startRun(target, input, startOptions = {}) {
       const { project, name } = parseTarget(target, "workflow");
       const { row, code } = await current(project);
-      if (!code.workflows.has(name)) {
-        const known = [...code.workflows.keys()];
-        throw new VilanoError("unknown_workflow", `project ${project} has no workflow ${JSON.stringify(name)} (it has: ${known.join(", ") || "none"})`);
-      }
-      if (startOptions.id !== undefined && !isValidRunId(startOptions.id)) {
-        throw new VilanoError("validation_failed", `invalid run id ${JSON.stringify(startOptions.id)}: use 1-200 letters, digits, "_", ".", ":" or "-"`);
-      }
-      const { run, created } = await kernel.startRun({
-        project,
-        snapshotId: row.snapshotId,
-        name,
-        input: toOptionalJson(input, `the input of ${target}`),
-        ...(startOptions.id !== undefined ? { id: startOptions.id } : {}),
-      });
-      return { ...toRunInfo(run), created };
+      if (!code.workflows.includes(name)) throw noSuch(project, "workflow", name, code.workflows);
+      const { run, created } = await core.start({ project, snapshotId: row.snapshotId, name, input, id: startOptions.id, label: target });
+      return { ...run, created };
     },
-    async result(runId, resultOptions = {}) {
-      requireRun(runId);
-      const signal = resultOptions.timeout === undefined ? undefined : AbortSignal.timeout(parseDuration(resultOptions.timeout, "result timeout"));
-      const run = await kernel.waitForTerminal(runId, signal).catch((error: unknown) => {
-        if (signal?.aborted && error === signal.reason) throw new VilanoError("wait_timeout", `run ${runId} did not finish within ${resultOptions.timeout}; it goes on running`);
-        throw error;
-      });
-      if (run.status === "completed") return run.output === null ? undefined : JSON.parse(run.output);
-      throw new RunFailedError(runId, JSON.parse(run.error!) as FailureBody);
-    },
-    inspect(runId) {
-      const history = kernel.history(runId);
-      if (!history) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
-      return toInspection(history);
-    },
-    signal: (runId, name, payload) => kernel.signal(runId, name, toOptionalJson(payload, `the payload of signal "${name}"`)),
-    cancel: async (runId, reason) => toRunInfo(await kernel.cancel(runId, reason)),
+    result: (runId, o) => core.result(runId, o),
+    inspect: (runId) => core.inspect(runId),
+    signal: (runId, name, payload) => core.signal(runId, name, payload),
+    cancel: (runId, reason) => core.cancel(runId, reason),
     async service(target, keyInput) {
       const { project, name } = parseTarget(target, "service");
-      const { row, code } = await current(project);
-      const definition = code.services.get(name);
-      if (!definition) {
-        const known = [...code.services.keys()];
-        throw new VilanoError("unknown_workflow", `project ${project} has no service ${JSON.stringify(name)} (it has: ${known.join(", ") || "none"})`);
-      }
-      const key = computeKey(definition, keyInput);
-      const { run } = await kernel.connect({
-        project,
-        snapshotId: row.snapshotId,
-        service: name,
-        key,
-        keyInput: toOptionalJson(keyInput, `the key input of ${target}`),
-        mustExist: false,
-      });
-      if (run.id !== serviceInstanceId(project, name, key)) throw new VilanoError("internal", `instance id mismatch for ${target}`);
-      return createExternalRef(kernel, definition, run.id);
+      const { row, code, definitions } = await current(project);
+      const info = serviceInfo(code, name);
+      const definition = definitions.services.get(name);
+      if (!info || !definition) throw noSuch(project, "service", name, code.services.map((s) => s.name));
+      const ref = await core.connect({ project, snapshotId: row.snapshotId, service: info, key: computeKey(definition, keyInput), keyInput, mustExist: false });
+      if (ref.id !== serviceInstanceId(project, name, computeKey(definition, keyInput))) throw new VilanoError("internal", `instance id mismatch for ${target}`);
+      return ref;
     },
     async serviceByKey(target, key) {
       const { project, name } = parseTarget(target, "service");
@@ -147,16 +97,11 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
           hint: "instances are created when a workflow connects to them, or by a call that gives the key input",
         });
       }
-      const code = await definitions.ensure(project, instance.snapshotId!);
-      const definition = code.services.get(name);
-      if (!definition) throw new VilanoError("unknown_workflow", `the snapshot of ${id} has no service ${JSON.stringify(name)}`);
-      return createExternalRef(kernel, definition, id);
+      const { code } = await catalog.ensure(project, instance.snapshotId!);
+      const info = serviceInfo(code, name);
+      if (!info) throw new VilanoError("unknown_workflow", `the snapshot of ${id} has no service ${JSON.stringify(name)}`);
+      return core.ref(id, info);
     },
-    async close() {
-      executor.close();
-      await Promise.race([executor.idle(), Bun.sleep(2_000)]);
-      await kernel.close();
-      store.close();
-    },
+    close: () => core.close(),
   };
 }

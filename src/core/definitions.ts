@@ -1,7 +1,12 @@
 /** Indexes the definitions a runtime is created with, refusing anything that is not one, and duplicates. */
 import { isServiceDefinition, isWorkflowDefinition, type AnyServiceDefinition, type WorkflowDefinition } from "../sdk/index.ts";
 import { VilanoError } from "../shared/index.ts";
-import type { Definitions } from "./in-process-executor.ts";
+
+/** The definitions of an in-process runtime, by name. */
+export interface Definitions {
+  workflows: ReadonlyMap<string, WorkflowDefinition>;
+  services: ReadonlyMap<string, AnyServiceDefinition>;
+}
 
 export function indexDefinitions(definitions: readonly unknown[]): Definitions {
   const workflows = new Map<string, WorkflowDefinition>();

@@ -6,8 +6,9 @@ import { createRef, type RefTransport } from "../engine/index.ts";
 import type { Kernel } from "../kernel/index.ts";
 import type { AnyServiceDefinition, ServiceRef, ServiceStatus } from "../sdk/index.ts";
 import { parseDuration, ServiceCallError, toOptionalJson, VilanoError, type FailureBody } from "../shared/index.ts";
+import type { ServiceInfo } from "./catalog.ts";
 
-export function createExternalRef<D extends AnyServiceDefinition>(kernel: Kernel, definition: D, serviceRunId: string): ServiceRef<D> {
+export function createExternalRef<D extends AnyServiceDefinition>(kernel: Kernel, definition: ServiceInfo, serviceRunId: string): ServiceRef<D> {
   const transport: RefTransport = {
     async call(c) {
       const name = `${definition.name}.${c.handler}`;
@@ -18,7 +19,7 @@ export function createExternalRef<D extends AnyServiceDefinition>(kernel: Kernel
         kind: c.kind,
         handler: c.handler,
         payload,
-        maxQueued: definition.mailbox?.maxQueued ?? null,
+        maxQueued: definition.maxQueued,
       });
       if (!sent.ok) throw new ServiceCallError(serviceRunId, name, sent.error);
       if (c.kind !== "ask") return undefined;

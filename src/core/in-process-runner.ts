@@ -1,0 +1,72 @@
+/**
+ * Runs activations in this process: the fastest runner, with no isolation and no hard stop (a step
+ * that blocks the event loop blocks everything here). The embedded runtime's default; the daemon
+ * uses the worker pool.
+ */
+import { errorCodeOf, type Clock, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
+import { runServiceTurn, runWorkflowActivation, type ActivationHost } from "../engine/index.ts";
+import type { Activation, Kernel } from "../kernel/index.ts";
+import type { RunRow } from "../store/index.ts";
+import type { Definitions } from "./definitions.ts";
+import type { Runner } from "./runner.ts";
+
+export function createInProcessRunner(options: {
+  kernel: Kernel;
+  /** The loaded definitions of a run's code (the scheduler leases only runs whose code is known). */
+  definitions: (run: RunRow) => Definitions;
+  clock: Clock;
+  logger: Logger;
+}): Runner {
+  const { kernel, definitions, clock } = options;
+  const log = options.logger.withTag("runner");
+  const runLog = options.logger.withTag("run");
+  /** Live activations that can take outcomes committed while their code runs. */
+  const receivers = new Map<string, (opKey: string, outcome: LiveOutcome) => void>();
+  let closed = false;
+
+  async function run(activation: Activation, signal: AbortSignal): Promise<void> {
+    const { fence, run, ops, turn } = activation;
+    const runId = run.id;
+    const host: ActivationHost = {
+      report: (cmd: OpCommand) => kernel.reportOp(runId, fence, cmd),
+      post: (cmd: OpCommand) => {
+        kernel.reportOp(runId, fence, cmd).catch((error) => {
+          if (!closed && errorCodeOf(error) !== "stale_lease") log.warn(`run ${runId}: could not record ${cmd.opKey}:`, error);
+        });
+      },
+      now: clock.now,
+      printLog: (id, message, fields) => (fields === undefined ? runLog.info(`${id} ${message}`) : runLog.info(`${id} ${message}`, fields)),
+      signal,
+      receiveOutcomes: (deliver) => receivers.set(runId, deliver),
+      settleLate: (late) => {
+        log.warn(
+          `run ${runId}: its code went on after it looked blocked on a durable wait — it awaited work that is not a ctx operation; put such work inside ctx.step`,
+        );
+        kernel.finishActivation(runId, fence, late).catch((error) => {
+          if (!closed && errorCodeOf(error) !== "stale_lease") log.warn(`run ${runId}: late result dropped:`, error);
+        });
+      },
+    };
+    try {
+      const code = definitions(run);
+      const result = turn
+        ? await runServiceTurn(code.services.get(run.name)!, { runId, project: run.project, ops, turn }, host)
+        : await runWorkflowActivation(code.workflows.get(run.name)!, { runId, project: run.project, input: run.input, ops }, host);
+      receivers.delete(runId);
+      if (result.type !== "aborted") await kernel.finishActivation(runId, fence, result);
+    } catch (error) {
+      const code = errorCodeOf(error);
+      if (!closed && code !== "stale_lease" && code !== "runtime_closed") log.error(`run ${runId}: activation failed:`, error);
+    }
+  }
+
+  return {
+    run,
+    deliver(runId, opKey, outcome) {
+      receivers.get(runId)?.(opKey, outcome);
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}

@@ -1,0 +1,10 @@
+/** The runtime core shared by the embedded runtime and the daemon: scheduler, runners, catalog, views. */
+export { createRuntimeCore, CLOSE_GRACE_MS, type RuntimeCore, type RuntimeCoreOptions, type StartRequest, type ConnectRequest } from "./runtime-core.ts";
+export { createScheduler, type Scheduler } from "./scheduler.ts";
+export type { Runner } from "./runner.ts";
+export { createInProcessRunner } from "./in-process-runner.ts";
+export { describeDefinitions, fixedCatalog, hasCode, serviceInfo, type Catalog, type CodeInfo, type CodeRef, type ServiceInfo } from "./catalog.ts";
+export { indexDefinitions, requireService, type Definitions } from "./definitions.ts";
+export { createExternalRef } from "./external-ref.ts";
+export { toInspection, toRunInfo } from "./inspection.ts";
+export type { RunInspection, RunInfo, OpInfo, EventInfo, SignalInfo, MessageInfo } from "./inspection.ts";

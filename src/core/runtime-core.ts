@@ -1,0 +1,212 @@
+/**
+ * The one runtime core behind `createRuntime()` and the daemon: it assembles store + kernel +
+ * scheduler + runner, and carries out what both offer (start, result, signal, cancel, inspect,
+ * service refs, stop, close) with one set of checks and messages. The embedded runtime and the
+ * daemon only add how they name things (definitions vs `<project>/<name>` targets).
+ */
+import {
+  isValidRunId,
+  parseDuration,
+  RunFailedError,
+  toOptionalJson,
+  VilanoError,
+  type Clock,
+  type Duration,
+  type FailureBody,
+  type Logger,
+} from "../shared/index.ts";
+import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
+import { createKernel, type GroupCommitStats, type Kernel, type RunStatus, type ServiceStatus, type SignalDelivery } from "../kernel/index.ts";
+import { createStore, type Store, type SynchronousMode } from "../store/index.ts";
+import type { Catalog, ServiceInfo } from "./catalog.ts";
+import { createExternalRef } from "./external-ref.ts";
+import { toInspection, toRunInfo, type RunInfo, type RunInspection } from "./inspection.ts";
+import type { Runner } from "./runner.ts";
+import { createScheduler } from "./scheduler.ts";
+
+/** How long `close()` lets aborted activations end before it stops waiting for them. */
+export const CLOSE_GRACE_MS = 2_000;
+
+export interface RuntimeCoreOptions {
+  /** A SQLite file path, or `:memory:`. */
+  database: string;
+  synchronous?: SynchronousMode;
+  clock: Clock;
+  logger: Logger;
+  /** How many activations may run at once. */
+  maxConcurrent: number;
+  catalog: Catalog;
+  /** Builds the runner once the kernel exists. */
+  createRunner(kernel: Kernel): Runner;
+}
+
+export interface StartRequest {
+  project: string;
+  snapshotId: string | null;
+  name: string;
+  input: unknown;
+  id?: string | undefined;
+  /** How errors name the workflow, e.g. `workflow "greet"` or `my-agent/greet`. */
+  label: string;
+}
+
+export interface ConnectRequest {
+  project: string;
+  snapshotId: string | null;
+  service: ServiceInfo;
+  key: string;
+  keyInput: unknown;
+  mustExist: boolean;
+}
+
+export interface RuntimeCore {
+  readonly kernel: Kernel;
+  readonly store: Store;
+  readonly stats: GroupCommitStats;
+  /** Throws `runtime_closed` once `close()` was called. */
+  ensureOpen(): void;
+  requireRun(runId: string): RunInfo;
+  start(req: StartRequest): Promise<{ run: RunInfo; created: boolean }>;
+  /** The run's output once it completes; throws `RunFailedError` if it failed or was cancelled. */
+  result(runId: string, options?: { timeout?: Duration }): Promise<unknown>;
+  status(runId: string): RunStatus | ServiceStatus;
+  signal(runId: string, name: string, payload: unknown): Promise<SignalDelivery>;
+  cancel(runId: string, reason?: string): Promise<RunInfo>;
+  inspect(runId: string): RunInspection;
+  list(filter?: { status?: string; name?: string; project?: string; kind?: string; limit?: number }): RunInfo[];
+  /** Creates (or, with `mustExist`, only finds) an instance and returns a ref for scripts. */
+  connect<D extends AnyServiceDefinition>(req: ConnectRequest): Promise<ServiceRef<D>>;
+  /** A ref for scripts to an instance by id. */
+  ref<D extends AnyServiceDefinition>(serviceRunId: string, service: ServiceInfo): ServiceRef<D>;
+  stop(serviceRunId: string, reason?: string): Promise<RunInfo>;
+  /** Stops running code and closes the database; idempotent. Unfinished runs resume on the next open. */
+  close(): Promise<void>;
+}
+
+export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
+  const { clock, logger } = options;
+  if (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1) {
+    throw new VilanoError("validation_failed", `maxConcurrentActivations must be a whole number >= 1, got ${JSON.stringify(options.maxConcurrent)}`);
+  }
+  const store = createStore(options.database, options.synchronous ? { synchronous: options.synchronous } : {});
+  const kernel = createKernel({ store, clock, logger });
+  let runner: Runner;
+  try {
+    runner = options.createRunner(kernel);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const scheduler = createScheduler({ kernel, catalog: options.catalog, runner, logger, maxConcurrent: options.maxConcurrent });
+  try {
+    kernel.open(scheduler);
+  } catch (error) {
+    void runner.close();
+    store.close();
+    throw error;
+  }
+  let closed = false;
+  let closing: Promise<void> | undefined;
+
+  const ensureOpen = () => {
+    if (closed) throw new VilanoError("runtime_closed", "the runtime is closed");
+  };
+  const requireRow = (runId: string) => {
+    ensureOpen();
+    const row = kernel.getRun(runId);
+    if (!row) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
+    return row;
+  };
+
+  return {
+    kernel,
+    store,
+    stats: kernel.stats,
+    ensureOpen,
+    requireRun: (runId) => toRunInfo(requireRow(runId)),
+    async start(req) {
+      ensureOpen();
+      if (req.id !== undefined && (typeof req.id !== "string" || !isValidRunId(req.id))) {
+        throw new VilanoError(
+          "validation_failed",
+          `invalid run id ${JSON.stringify(req.id)}: use 1-200 letters, digits, "_", ".", ":" or "-", starting with a letter or digit`,
+        );
+      }
+      const { run, created } = await kernel.startRun({
+        project: req.project,
+        snapshotId: req.snapshotId,
+        name: req.name,
+        input: toOptionalJson(req.input, `the input of ${req.label}`),
+        ...(req.id !== undefined ? { id: req.id } : {}),
+      });
+      return { run: toRunInfo(run), created };
+    },
+    async result(runId, resultOptions = {}) {
+      requireRow(runId);
+      const timeoutMs = resultOptions.timeout === undefined ? undefined : parseDuration(resultOptions.timeout, "result timeout");
+      const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+      let row;
+      try {
+        row = await kernel.waitForTerminal(runId, signal);
+      } catch (error) {
+        if (signal?.aborted && error === signal.reason) {
+          throw new VilanoError("wait_timeout", `run ${runId} did not finish within ${resultOptions.timeout}; it goes on running`, { details: { runId } });
+        }
+        throw error;
+      }
+      if (row.status === "completed") return row.output === null ? undefined : JSON.parse(row.output);
+      throw new RunFailedError(runId, JSON.parse(row.error!) as FailureBody);
+    },
+    status: (runId) => requireRow(runId).status as RunStatus | ServiceStatus,
+    async signal(runId, name, payload) {
+      ensureOpen();
+      if (typeof name !== "string" || name === "") {
+        throw new VilanoError("validation_failed", `a signal needs a non-empty name, got ${JSON.stringify(name)}`);
+      }
+      return kernel.signal(runId, name, toOptionalJson(payload, `the payload of signal "${name}"`));
+    },
+    async cancel(runId, reason) {
+      ensureOpen();
+      return toRunInfo(await kernel.cancel(runId, reason));
+    },
+    inspect(runId) {
+      ensureOpen();
+      const history = kernel.history(runId);
+      if (!history) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
+      return toInspection(history);
+    },
+    list(filter = {}) {
+      ensureOpen();
+      return kernel.listRuns(filter).map(toRunInfo);
+    },
+    async connect<D extends AnyServiceDefinition>(req: ConnectRequest) {
+      ensureOpen();
+      const { run } = await kernel.connect({
+        project: req.project,
+        snapshotId: req.snapshotId,
+        service: req.service.name,
+        key: req.key,
+        keyInput: toOptionalJson(req.keyInput, `the key input of service "${req.service.name}"`),
+        mustExist: req.mustExist,
+      });
+      return createExternalRef<D>(kernel, req.service, run.id);
+    },
+    ref: (serviceRunId, service) => createExternalRef(kernel, service, serviceRunId),
+    async stop(serviceRunId, reason) {
+      ensureOpen();
+      return toRunInfo(await kernel.stopInstance(serviceRunId, reason ?? "stopped by request"));
+    },
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        scheduler.close();
+        // Aborted activations end quickly (their steps see the abort); don't wait on stuck code forever.
+        await Promise.race([scheduler.idle(), Bun.sleep(CLOSE_GRACE_MS)]);
+        await runner.close();
+        await kernel.close();
+        store.close();
+      })();
+      return closing;
+    },
+  };
+}

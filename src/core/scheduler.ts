@@ -1,0 +1,139 @@
+/**
+ * The scheduler: the kernel's executor. It owns the slots (how many activations run at once), the
+ * queue of pending runs, the slots reserved for leases taken inside a transaction, aborts and
+ * idleness; a runner does the running. A run whose code is not known yet is loaded through the
+ * catalog first; one that cannot be had stays pending.
+ */
+import { VilanoError, type Logger } from "../shared/index.ts";
+import type { Activation, Executor, Kernel } from "../kernel/index.ts";
+import type { RunRow } from "../store/index.ts";
+import { hasCode, type Catalog } from "./catalog.ts";
+import type { Runner } from "./runner.ts";
+
+export interface Scheduler extends Executor {
+  /** Refuses new work and aborts what runs. */
+  close(): void;
+  /** Resolves when no activation is running or queued. */
+  idle(): Promise<void>;
+}
+
+export function createScheduler(options: { kernel: Kernel; catalog: Catalog; runner: Runner; logger: Logger; maxConcurrent: number }): Scheduler {
+  const { kernel, catalog, runner, maxConcurrent } = options;
+  const log = options.logger.withTag("scheduler");
+  const ready: string[] = [];
+  const queued = new Set<string>();
+  const controllers = new Map<string, AbortController>();
+  const missingWarned = new Set<string>();
+  const idleWaiters: (() => void)[] = [];
+  let active = 0;
+  /** Slots promised to leases taken inside transactions not yet committed. */
+  let reserved = 0;
+  let closed = false;
+
+  const known = (run: RunRow) => hasCode(catalog.current(run), run);
+
+  const pump = () => {
+    while (!closed && active + reserved < maxConcurrent && ready.length > 0) {
+      const runId = ready.shift()!;
+      queued.delete(runId);
+      active++;
+      void leaseAndRun(runId).finally(settleSlot);
+    }
+  };
+
+  /** Leases a pending run through the kernel, then runs it. */
+  async function leaseAndRun(runId: string): Promise<void> {
+    // Registered before the lease is taken, so a cancel committed in the same batch reaches it.
+    const controller = register(runId);
+    let activation: Activation | null = null;
+    try {
+      activation = await kernel.activate(runId);
+    } catch (error) {
+      if (!closed) log.error(`could not activate run ${runId}:`, error);
+    }
+    if (activation && !controller.signal.aborted) await runner.run(activation, controller.signal);
+    unregister(runId, controller);
+  }
+
+  const register = (runId: string) => {
+    const controller = new AbortController();
+    controllers.set(runId, controller);
+    return controller;
+  };
+  // A re-dispatch may already have registered the next activation's controller.
+  const unregister = (runId: string, controller: AbortController) => {
+    if (controllers.get(runId) === controller) controllers.delete(runId);
+  };
+
+  const settleSlot = () => {
+    active--;
+    pump();
+    if (active === 0 && ready.length === 0) for (const done of idleWaiters.splice(0)) done();
+  };
+
+  const enqueue = (run: RunRow) => {
+    if (closed || queued.has(run.id)) return;
+    queued.add(run.id);
+    ready.push(run.id);
+    pump();
+  };
+
+  return {
+    dispatch(run: RunRow) {
+      if (closed || queued.has(run.id)) return;
+      if (!known(run)) {
+        if (catalog.load) {
+          // Load the run's code, then try again; a failure is logged by the catalog.
+          void catalog.load(run).then((ok) => ok && known(run) && this.dispatch(run));
+          return;
+        }
+        // Left pending, not failed: reopening the runtime with the definition resumes it.
+        const label = `${run.kind === "service" ? "service" : "workflow"} "${run.name}"`;
+        if (!missingWarned.has(label)) {
+          missingWarned.add(label);
+          log.warn(`run ${run.id} is for ${label}, which this runtime does not have; it stays pending`);
+        }
+        return;
+      }
+      enqueue(run);
+    },
+    reserve(run) {
+      if (closed || !known(run) || active + reserved >= maxConcurrent) return false;
+      reserved++;
+      return true;
+    },
+    release() {
+      reserved--;
+    },
+    runLeased(activation) {
+      reserved--;
+      // Leased in the batch that committed while closing: it stays running in the database and is
+      // recovered when the runtime opens again.
+      if (closed) return;
+      active++;
+      // The slot was reserved when the lease was taken; the controller goes in before any await.
+      const controller = register(activation.run.id);
+      void runner
+        .run(activation, controller.signal)
+        .then(() => unregister(activation.run.id, controller))
+        .finally(settleSlot);
+    },
+    deliver(runId, opKey, outcome) {
+      runner.deliver(runId, opKey, outcome);
+    },
+    abort(runId) {
+      controllers.get(runId)?.abort(new VilanoError("cancelled", `run ${runId} was cancelled`));
+    },
+    close() {
+      closed = true;
+      const reason = new VilanoError("runtime_closed", "the runtime is closing");
+      for (const controller of controllers.values()) controller.abort(reason);
+      ready.length = 0;
+      queued.clear();
+    },
+    idle() {
+      if (active === 0 && ready.length === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}
