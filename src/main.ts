@@ -1,18 +1,30 @@
 /**
- * Executable entry. Help and version go through citty's runMain; everything else through
- * runCommand, so argument errors become our own clear message (or, with `--json`, the JSON error
- * envelope on stdout) and the `validation_failed` exit code.
+ * Executable entry. `__worker` starts worker mode (the daemon's pool runs this same executable);
+ * help and version go through citty's runMain; everything else through runCommand, so argument
+ * errors become our own clear message (or, with `--json`, the JSON error envelope on stdout) and
+ * the `validation_failed` exit code.
  */
-import { runCommand, runMain, showUsage } from "citty";
-import { rootCommand } from "./cli/index.ts";
-import { ERROR_CODES } from "./shared/index.ts";
+import { WORKER_MODE_ARG } from "./worker/worker-command.ts";
 
 const rawArgs = process.argv.slice(2);
-const wantsHelp = rawArgs.length === 0 || rawArgs.some((a) => a === "--help" || a === "-h" || a === "--version");
 
-if (wantsHelp) {
-  await runMain(rootCommand);
+if (rawArgs[0] === WORKER_MODE_ARG) {
+  // Loaded lazily: a worker needs neither the CLI nor the daemon.
+  const { runWorkerProcess } = await import("./worker/worker-main.ts");
+  runWorkerProcess(rawArgs.slice(1));
 } else {
+  await runCli();
+}
+
+async function runCli(): Promise<void> {
+  const { runCommand, runMain, showUsage } = await import("citty");
+  const { rootCommand } = await import("./cli/index.ts");
+  const { ERROR_CODES } = await import("./shared/index.ts");
+  const wantsHelp = rawArgs.length === 0 || rawArgs.some((a) => a === "--help" || a === "-h" || a === "--version");
+  if (wantsHelp) {
+    await runMain(rootCommand);
+    return;
+  }
   try {
     await runCommand(rootCommand, { rawArgs });
   } catch (error) {

@@ -3,8 +3,10 @@
  * Reopening the same file resumes every unfinished run, including sleeping and waiting ones.
  * User code runs in this process by default; with `workers` it runs in worker processes.
  */
-import { createLogger, systemClock, VilanoError, type Clock, type Duration, type Logger, type LogLevel } from "../shared/index.ts";
-import type { AnyServiceDefinition, ConnectOptions, ServiceKeyInput, ServiceRef, WorkflowDefinition } from "../sdk/index.ts";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createLogger, loadConfig, systemClock, toOptionalJson, VilanoError, type Clock, type Duration, type Logger, type LogLevel } from "../shared/index.ts";
+import { isServiceDefinition, type AnyServiceDefinition, type ConnectOptions, type ServiceKeyInput, type ServiceRef, type WorkflowDefinition } from "../sdk/index.ts";
 import { computeKey } from "../engine/index.ts";
 import {
   createInProcessRunner,
@@ -14,17 +16,35 @@ import {
   indexDefinitions,
   requireService,
   serviceInfo,
+  type CodeInfo,
+  type CodeRef,
+  type Definitions,
   type RunInfo,
   type RunInspection,
+  type Runner,
 } from "../core/index.ts";
+import { MANIFEST_FILE, readProjectConfig } from "../project/index.ts";
+import { createWorkerPool, describeCode, workerEnvironment, type WorkerPool } from "../worker/index.ts";
 import type { GroupCommitStats, RunStatus, ServiceStatus, SignalDelivery } from "../kernel/index.ts";
 import type { SynchronousMode } from "../store/index.ts";
 
 export interface RuntimeOptions {
   /** A SQLite file path, or `:memory:` (the default). */
   database?: string;
-  /** The workflows this runtime can run. */
+  /** The workflows and services this runtime runs in this process. */
   definitions?: readonly unknown[];
+  /**
+   * Run user code in this many worker processes instead of this process (hard stop of blocking
+   * steps, crash quarantine, a clean environment). Needs `project`: the folder whose
+   * `vilano.manifest.json` declares the code, which only the workers import.
+   */
+  workers?: number;
+  /** With `workers`: the project folder (a `vilano.manifest.json` and the sources). */
+  project?: string;
+  /** With `workers`: the workers' working directory (default: this process's). */
+  workspace?: string;
+  /** With `workers`: silence after which a stopped worker loses its leases (default: VILANO_WORKER_LEASE, or 5 s). */
+  workerLeaseMs?: number;
   /** `FULL` (default) syncs every commit to disk; `NORMAL` may lose the last commits on power loss. */
   synchronous?: SynchronousMode;
   /** How many activations may run at once (default 512). */
@@ -77,19 +97,39 @@ export interface Runtime {
 
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const database = options.database ?? ":memory:";
-  const definitions = indexDefinitions(options.definitions ?? []);
-  const code = describeDefinitions([...definitions.workflows.values()], [...definitions.services.values()]);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(options.logLevel ?? "info");
+  const code = options.workers === undefined ? inProcessCode(options) : await workerCode(options, logger);
+  let pool: WorkerPool | undefined;
   const core = createRuntimeCore({
     database,
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
     clock,
     logger,
     maxConcurrent: options.maxConcurrentActivations ?? 512,
-    catalog: fixedCatalog(code),
-    createRunner: (kernel) => createInProcessRunner({ kernel, definitions: () => definitions, clock, logger }),
+    catalog: fixedCatalog(code.info, code.ref),
+    createRunner: (kernel): Runner => {
+      const definitions = code.definitions;
+      if (definitions) return createInProcessRunner({ kernel, definitions: () => definitions, clock, logger });
+      return (pool = createWorkerPool({
+        kernel,
+        catalog: fixedCatalog(code.info, code.ref),
+        logger,
+        size: options.workers!,
+        workspace: code.workspace,
+        environment: () => code.env,
+        isolation: () => code.isolation,
+        leaseTtlMs: options.workerLeaseMs ?? loadConfig().workerLeaseMs,
+      }));
+    },
   });
+  const workflows = new Set(code.info.workflows);
+
+  /** The key of an instance: computed here from a definition, or by the service's code in a worker. */
+  async function keyOf(service: unknown, name: string, keyInput: unknown): Promise<string> {
+    if (code.definitions) return computeKey(requireService(code.definitions, service), keyInput);
+    return pool!.computeKey(code.ref!, name, toOptionalJson(keyInput, `the key input of service "${name}"`));
+  }
 
   const handle = <O>(runId: string, created = false): RunHandle<O> => ({
     id: runId,
@@ -104,8 +144,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     async start(workflow, input, startOptions = {}) {
       core.ensureOpen();
       const name = typeof workflow === "string" ? workflow : workflow?.name;
-      if (typeof name !== "string" || !definitions.workflows.has(name)) {
-        const known = [...definitions.workflows.keys()];
+      if (typeof name !== "string" || !workflows.has(name)) {
+        const known = [...workflows];
         throw new VilanoError(
           "unknown_workflow",
           `workflow ${JSON.stringify(name)} is not registered with this runtime (registered: ${known.length ? known.join(", ") : "none"})`,
@@ -123,12 +163,21 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     inspect: async (runId) => core.inspect(runId),
     async connect(service, keyInput, connectOptions = {}) {
       core.ensureOpen();
-      const definition = requireService(definitions, service);
+      const name = isServiceDefinition(service) ? service.name : typeof service === "string" ? service : undefined;
+      const info = name === undefined ? undefined : serviceInfo(code.info, name);
+      if (!info) {
+        const known = code.info.services.map((s) => s.name);
+        throw new VilanoError(
+          "unknown_workflow",
+          `service ${JSON.stringify(name)} is not registered with this runtime (registered services: ${known.length ? known.join(", ") : "none"})`,
+          { details: { service: name, registered: known } },
+        );
+      }
       return core.connect({
         project: "",
         snapshotId: null,
-        service: serviceInfo(code, definition.name)!,
-        key: computeKey(definition, keyInput),
+        service: info,
+        key: await keyOf(service, info.name, keyInput),
         keyInput,
         mustExist: connectOptions.mustExist === true,
       });
@@ -145,4 +194,54 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     [Symbol.asyncDispose]: () => core.close(),
   };
   return runtime;
+}
+
+interface EmbeddedCode {
+  info: CodeInfo;
+  /** Present when user code runs in this process. */
+  definitions?: Definitions;
+  /** Where workers import the code from. */
+  ref: CodeRef | null;
+  workspace: string;
+  env: Record<string, string>;
+  isolation: "pooled" | "fresh";
+}
+
+function inProcessCode(options: RuntimeOptions): EmbeddedCode {
+  if (options.project !== undefined) {
+    throw new VilanoError("validation_failed", "`project` is for runtimes with `workers`; in this process, pass the definitions themselves (`definitions`)");
+  }
+  const definitions = indexDefinitions(options.definitions ?? []);
+  return {
+    info: describeDefinitions([...definitions.workflows.values()], [...definitions.services.values()]),
+    definitions,
+    ref: null,
+    workspace: process.cwd(),
+    env: {},
+    isolation: "pooled",
+  };
+}
+
+/** Imports the project once in a worker of its own (with a time limit) to learn what it defines. */
+async function workerCode(options: RuntimeOptions, logger: Logger): Promise<EmbeddedCode> {
+  const workers = options.workers!;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+    throw new VilanoError("validation_failed", `workers must be a whole number from 1 to 256, got ${JSON.stringify(workers)}`);
+  }
+  if (options.definitions !== undefined) {
+    throw new VilanoError("validation_failed", "with `workers`, code is imported by the workers from `project`; leave `definitions` out");
+  }
+  if (typeof options.project !== "string" || options.project === "") {
+    throw new VilanoError("validation_failed", "`workers` needs `project`: the folder whose vilano.manifest.json declares the workflows and services");
+  }
+  const dir = resolve(options.project);
+  if (!existsSync(join(dir, MANIFEST_FILE))) {
+    throw new VilanoError("not_found", `${join(dir, MANIFEST_FILE)} is missing`, { hint: `create it with \`vilano init ${options.project}\`` });
+  }
+  const config = readProjectConfig(dir);
+  const ref: CodeRef = { id: `embedded@${dir}`, dir };
+  const workspace = resolve(options.workspace ?? process.cwd());
+  const env = workerEnvironment(loadConfig().environment, config);
+  const info = await describeCode({ code: ref, env, cwd: workspace, logger, timeLimitMs: loadConfig().importTimeoutMs });
+  return { info, ref, workspace, env, isolation: config.isolation };
 }

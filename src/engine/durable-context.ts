@@ -79,7 +79,10 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
 
   async function executeStep(op: RequestedOp, fn: (step: StepControl) => unknown, attempt: number, timeoutMs: number | null, options: StepOptions | undefined) {
     const retry = resolveRetryPolicy(options?.retry);
+    // A timed attempt is announced so a worker pool can hard-stop code that blocks past the deadline.
+    if (timeoutMs !== null) host.stepStarted?.({ opKey: op.opKey, seq: op.seq, name: op.name, attempt, timeoutMs, retry });
     const outcome = await runAttempt(op.name, fn, attempt, timeoutMs, host.signal);
+    if (timeoutMs !== null) host.stepEnded?.(op.opKey);
     // Recorded even if another branch is waiting meanwhile: the lease is still ours.
     state.guard();
     let failure: FailureBody | undefined = outcome.ok ? undefined : outcome.error;

@@ -2,7 +2,18 @@
  * What an activation needs from whoever runs it (the in-process executor or a worker process):
  * a way to report ops to the kernel, the clock, live log output and an abort signal.
  */
-import type { ActivationResult, LiveOutcome, OpCommand, OpResolution } from "../shared/index.ts";
+import type { ActivationResult, LiveOutcome, OpCommand, OpResolution, ResolvedRetryPolicy } from "../shared/index.ts";
+
+/** A step attempt that has a timeout, as announced when it starts. */
+export interface TimedStep {
+  opKey: string;
+  /** The op's position, so a forced failure can be recorded without the worker. */
+  seq: number;
+  name: string;
+  attempt: number;
+  timeoutMs: number;
+  retry: ResolvedRetryPolicy;
+}
 
 export interface ActivationHost {
   /** Reports an op and resolves once the kernel committed it. Rejects if the lease was lost. */
@@ -24,4 +35,8 @@ export interface ActivationHost {
    * ask's reply), so it can go on without a suspension and a replay.
    */
   receiveOutcomes?(deliver: (opKey: string, outcome: LiveOutcome) => void): void;
+  /** A step attempt with a timeout starts: a worker pool hard-stops a worker silent past its deadline. */
+  stepStarted?(step: TimedStep): void;
+  /** That attempt has ended (its outcome is about to be reported). */
+  stepEnded?(opKey: string): void;
 }

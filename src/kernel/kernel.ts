@@ -9,6 +9,7 @@ import { connectInstance, enqueueMessage, MESSAGE_DONE_STATUSES, stopInstance, t
 import type { KernelContext } from "./context.ts";
 import { createGroupCommitQueue, type GroupCommitStats } from "./group-commit.ts";
 import { reportOp } from "./op-journal.ts";
+import { activationCrashed, hardStopped, relinquish, type WorkerCrash } from "./lost-activations.ts";
 import { claimOwnership, releaseOwnership } from "./ownership.ts";
 import { activate, cancelRun, finishActivation, recover, startRun } from "./run-lifecycle.ts";
 import { sendSignal, type SignalDelivery } from "./signals.ts";
@@ -63,6 +64,12 @@ export interface Kernel {
   activate(runId: string): Promise<Activation | null>;
   reportOp(runId: string, fence: number, cmd: OpCommand): Promise<OpResolution>;
   finishActivation(runId: string, fence: number, result: ActivationResult): Promise<void>;
+  /** The activation holding `fence` is gone without a result (its worker was killed); the run goes again. */
+  relinquish(runId: string, fence: number, why: string): Promise<boolean>;
+  /** Records a timed step's attempt as forcibly timed out (its worker was killed), then runs the run again. */
+  hardStopped(runId: string, fence: number, failure: OpCommand & { type: "step_failed" }): Promise<boolean>;
+  /** The worker died holding this activation: one attempt spent; three in a row fail it (`worker_crashed`). */
+  activationCrashed(runId: string, fence: number, crash: WorkerCrash): Promise<{ crashes: number; failed: boolean } | null>;
   signal(runId: string, name: string, payload: string | null): Promise<SignalDelivery>;
   cancel(runId: string, reason?: string): Promise<RunRow>;
   connect(req: ConnectRequest): Promise<{ run: RunRow; created: boolean }>;
@@ -180,6 +187,9 @@ export function createKernel(options: KernelOptions): Kernel {
     activate: (runId) => submit((tx) => activate(ctx, tx, runId)),
     reportOp: (runId, fence, cmd) => submit((tx) => reportOp(ctx, tx, runId, fence, cmd)),
     finishActivation: (runId, fence, result) => submit((tx) => finishActivation(ctx, tx, runId, fence, result)),
+    relinquish: (runId, fence, why) => submit((tx) => relinquish(ctx, tx, runId, fence, why)),
+    hardStopped: (runId, fence, failure) => submit((tx) => hardStopped(ctx, tx, runId, fence, failure)),
+    activationCrashed: (runId, fence, crash) => submit((tx) => activationCrashed(ctx, tx, runId, fence, crash)),
     signal: (runId, name, payload) => submit((tx) => sendSignal(ctx, tx, runId, name, payload)),
     cancel: (runId, reason) => submit((tx) => cancelRun(ctx, tx, runId, reason)),
     connect: (req) => submit((tx) => connectInstance(ctx, tx, req)),

@@ -36,26 +36,32 @@ export function reportOp(k: KernelContext, tx: Tx, runId: string, fence: number,
     });
 
   switch (cmd.type) {
-    case "step_completed":
-      put(OP_KIND.step, OP_STATUS.completed, { attempt: cmd.attempt, result: cmd.result });
-      appendEvent(k, tx, runId, "step_completed", { opKey: cmd.opKey, name: cmd.name, attempt: cmd.attempt });
+    case "step_completed": {
+      const kind = cmd.kind ?? OP_KIND.step;
+      put(kind, OP_STATUS.completed, { attempt: cmd.attempt, result: cmd.result, meta: cmd.meta ?? null });
+      appendEvent(k, tx, runId, kind === OP_KIND.exec ? "exec_completed" : "step_completed", { opKey: cmd.opKey, name: cmd.name, attempt: cmd.attempt });
       return { outcome: "recorded" };
+    }
 
     case "step_failed": {
+      const kind = cmd.kind ?? OP_KIND.step;
       const decision = decideRetry(cmd.retry, cmd.error, cmd.attempt, `${runId}|${cmd.opKey}`);
-      appendEvent(k, tx, runId, "step_attempt_failed", {
+      const forced = (cmd.error.details as { forcedTermination?: unknown } | undefined)?.forcedTermination === true;
+      appendEvent(k, tx, runId, kind === OP_KIND.exec ? "exec_attempt_failed" : "step_attempt_failed", {
         opKey: cmd.opKey,
         name: cmd.name,
         attempt: cmd.attempt,
         family: cmd.error.family,
         error: cmd.error.message,
+        ...(forced ? { forcedTermination: true } : {}),
         decision: decision.decision,
         ...(decision.delayMs !== undefined ? { delayMs: decision.delayMs } : {}),
       });
       const error = JSON.stringify(cmd.error);
+      const meta = (extra: object) => JSON.stringify({ ...(cmd.meta ? (JSON.parse(cmd.meta) as object) : {}), ...extra });
       if (decision.decision === "scheduled") {
         const wakeAt = tx.now + decision.delayMs!;
-        put(OP_KIND.step, OP_STATUS.retry_wait, { attempt: cmd.attempt, error, wakeAt, meta: JSON.stringify({ decision }) });
+        put(kind, OP_STATUS.retry_wait, { attempt: cmd.attempt, error, wakeAt, meta: meta({ decision }) });
         appendEvent(k, tx, runId, "retry_scheduled", {
           opKey: cmd.opKey,
           nextAttempt: cmd.attempt + 1,
@@ -65,8 +71,8 @@ export function reportOp(k: KernelContext, tx: Tx, runId: string, fence: number,
         tx.after(() => k.armTimer(wakeAt));
         return { outcome: "retry", delayMs: decision.delayMs!, wakeAt };
       }
-      put(OP_KIND.step, OP_STATUS.failed, { attempt: cmd.attempt, error, meta: JSON.stringify({ decision }) });
-      appendEvent(k, tx, runId, "step_failed", { opKey: cmd.opKey, name: cmd.name, attempt: cmd.attempt, decision: decision.decision });
+      put(kind, OP_STATUS.failed, { attempt: cmd.attempt, error, meta: meta({ decision }) });
+      appendEvent(k, tx, runId, kind === OP_KIND.exec ? "exec_failed" : "step_failed", { opKey: cmd.opKey, name: cmd.name, attempt: cmd.attempt, decision: decision.decision });
       return { outcome: "failed", error: cmd.error };
     }
 

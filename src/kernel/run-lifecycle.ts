@@ -60,6 +60,8 @@ export function activate(k: KernelContext, tx: Tx, runId: string): Activation | 
 
 export function finishActivation(k: KernelContext, tx: Tx, runId: string, fence: number, result: ActivationResult): void {
   const run = requireLease(k, runId, fence);
+  // The code got through an activation: earlier worker crashes were not in a row with a later one.
+  if (run.crashes > 0 && result.type !== "aborted") k.store.setCrashes(runId, 0);
   if (run.kind === "service") return finishTurn(k, tx, run, result);
   switch (result.type) {
     case "completed":

@@ -130,7 +130,7 @@ export function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: Activa
     }
     case "rejected":
       finishMessage(k, tx, message, { status: "failed", error: result.error });
-      appendEvent(k, tx, run.id, "message_failed", { messageId: message.id, code: "service_turn_rejected" });
+      appendEvent(k, tx, run.id, "message_failed", { messageId: message.id, code: result.error.code ?? "service_turn_rejected" });
       break;
     case "deferred": {
       const wakeAt = tx.now + result.delayMs;

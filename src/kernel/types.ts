@@ -70,6 +70,7 @@ export type OpStatus = (typeof OP_STATUS)[keyof typeof OP_STATUS];
 
 export const OP_KIND = {
   step: "step",
+  exec: "exec",
   sleep: "sleep",
   signal: "signal",
   log: "log",
@@ -120,6 +121,13 @@ export const EVENT_TYPE = {
   message_cancelled: "message_cancelled",
   instance_idle: "instance_idle",
   instance_stopped: "instance_stopped",
+  /** The activation holding the lease is gone without a result (worker killed or not answering); the run goes again. */
+  activation_lost: "activation_lost",
+  /** The worker running the activation died; after 3 in a row the run (or the turn's message) fails with `worker_crashed`. */
+  worker_crashed: "worker_crashed",
+  exec_completed: "exec_completed",
+  exec_attempt_failed: "exec_attempt_failed",
+  exec_failed: "exec_failed",
 } as const;
 export type EventType = (typeof EVENT_TYPE)[keyof typeof EVENT_TYPE];
 

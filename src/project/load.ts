@@ -25,13 +25,15 @@ function describeExports(module: Record<string, unknown>): string {
     .join(", ")}`;
 }
 
-export async function loadDefinitions(snapshotDir: string, manifest: Manifest): Promise<LoadedDefinitions> {
+/** `onImport` hears each file just before it is imported (a worker reports it, so a hang names its file). */
+export async function loadDefinitions(snapshotDir: string, manifest: Manifest, onImport?: (file: string) => void): Promise<LoadedDefinitions> {
   installSdkModule();
   const loaded: LoadedDefinitions = { workflows: [], services: [] };
   const declared: ManifestDefinition[] = [...manifest.definitions.workflows, ...manifest.definitions.services];
   for (const d of declared) {
     const path = confinePath(snapshotDir, d.file);
     let module: Record<string, unknown>;
+    onImport?.(d.file);
     try {
       module = (await import(path)) as Record<string, unknown>;
     } catch (cause) {

@@ -59,7 +59,7 @@ export function parseManifest(text: string, source = MANIFEST_FILE): Manifest {
   return manifest;
 }
 
-function formatPath(path: v.BaseIssue<unknown>["path"]): string {
+export function formatPath(path: v.BaseIssue<unknown>["path"]): string {
   if (!path || path.length === 0) return "(root)";
   return path.map((p, i) => (typeof p.key === "number" ? `[${p.key}]` : `${i === 0 ? "" : "."}${String(p.key)}`)).join("");
 }

@@ -14,6 +14,15 @@ export interface Snapshot {
   /** Content hash (hex sha256, first 16 characters). */
   id: string;
   dir: string;
+  /** False when a snapshot with the same content already existed and was reused. */
+  created: boolean;
+}
+
+/** Removes a snapshot folder (they are sealed read-only, so permissions are opened first). */
+export function removeSnapshot(dir: string): void {
+  if (!existsSync(dir)) return;
+  Bun.spawnSync(["chmod", "-R", "u+w", dir]);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 function* files(root: string, dir = root): Generator<string> {
@@ -56,7 +65,7 @@ export function createSnapshot(projectDir: string, snapshotsDir: string, project
   }
   const id = hashProject(projectDir);
   const dir = join(snapshotsDir, project, id);
-  if (existsSync(dir)) return { id, dir };
+  if (existsSync(dir)) return { id, dir, created: false };
   mkdirSync(join(snapshotsDir, project), { recursive: true, mode: 0o700 });
   // Built under a temporary name and renamed, so a crash never leaves a half-copied snapshot.
   const building = `${dir}.building-${process.pid}`;
@@ -68,5 +77,5 @@ export function createSnapshot(projectDir: string, snapshotsDir: string, project
   if (existsSync(join(projectDir, "node_modules"))) symlinkSync(join(projectDir, "node_modules"), join(building, "node_modules"));
   seal(building);
   renameSync(building, dir);
-  return { id, dir };
+  return { id, dir, created: true };
 }

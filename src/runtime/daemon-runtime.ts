@@ -3,28 +3,40 @@
  * and pinned to the project's snapshot, and service instances addressed by `<project>/<service>`
  * and key. The control API and the CLI are thin layers over this.
  */
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { computeKey } from "../engine/index.ts";
-import { createInProcessRunner, createRuntimeCore, serviceInfo, type RunInfo, type RunInspection, type RuntimeCore } from "../core/index.ts";
+import { createRuntimeCore, serviceInfo, type RunInfo, type RunInspection, type RuntimeCore } from "../core/index.ts";
 import type { Kernel, SignalDelivery } from "../kernel/index.ts";
 import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
-import { createLogger, serviceInstanceId, systemClock, VilanoError, type Clock, type Duration, type Logger } from "../shared/index.ts";
+import { createLogger, loadConfig, serviceInstanceId, systemClock, toOptionalJson, VilanoError, type Clock, type Duration, type Logger } from "../shared/index.ts";
+import { createWorkerPool, type WorkerPool } from "../worker/index.ts";
 import { createProjectRegistry, type ProjectRegistry } from "./projects.ts";
-import { createSnapshotDefinitions } from "./snapshot-definitions.ts";
+import { createSnapshotCatalog } from "./snapshot-catalog.ts";
 import { parseTarget } from "./targets.ts";
 
 export interface DaemonRuntimeOptions {
-  /** The runtime home: `runtime.sqlite` and `snapshots/` live here. */
+  /** The runtime home: `runtime.sqlite`, `snapshots/` and the workers' `workspace/` live here. */
   home: string;
   logger?: Logger;
   clock?: Clock;
   maxConcurrentActivations?: number;
+  /** Worker processes per project snapshot (default: VILANO_WORKERS, or one per CPU and at least 2). */
+  workers?: number;
+  /** Silence after which a stopped worker loses its leases (default: VILANO_WORKER_LEASE, or 5 s). */
+  workerLeaseMs?: number;
+  /** How long registration lets a project's top-level code take (default: VILANO_IMPORT_TIMEOUT, or 10 s). */
+  importTimeoutMs?: number;
+  /** Silence past a timed step's deadline before its worker is killed (default 100 ms). */
+  hardStopGraceMs?: number;
+  /** The environment workers take their clean base and `pass_env` names from (default: this process's). */
+  environment?: Readonly<Record<string, string>>;
 }
 
 export interface DaemonRuntime {
   readonly projects: ProjectRegistry;
   readonly kernel: Kernel;
   readonly core: RuntimeCore;
+  readonly pool: WorkerPool;
   startRun(target: string, input?: unknown, options?: { id?: string }): Promise<RunInfo & { created: boolean }>;
   result(runId: string, options?: { timeout?: Duration }): Promise<unknown>;
   inspect(runId: string): RunInspection;
@@ -40,15 +52,36 @@ export interface DaemonRuntime {
 export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promise<DaemonRuntime> {
   const logger = options.logger ?? createLogger("info");
   const clock = options.clock ?? systemClock;
+  const config = loadConfig();
   const snapshotsDir = join(options.home, "snapshots");
-  const catalog = createSnapshotDefinitions(snapshotsDir, logger.withTag("projects"));
+  const workspace = join(options.home, "workspace");
+  mkdirSync(workspace, { recursive: true, mode: 0o700 });
+  const catalog = createSnapshotCatalog({
+    snapshotsDir,
+    workspace,
+    daemonEnv: options.environment ?? config.environment,
+    importTimeoutMs: options.importTimeoutMs ?? config.importTimeoutMs,
+    logger: logger.withTag("projects"),
+  });
+  let pool!: WorkerPool;
   const core = createRuntimeCore({
     database: join(options.home, "runtime.sqlite"),
     clock,
     logger,
     maxConcurrent: options.maxConcurrentActivations ?? 512,
     catalog,
-    createRunner: (kernel) => createInProcessRunner({ kernel, definitions: catalog.definitions, clock, logger }),
+    createRunner: (kernel) =>
+      (pool = createWorkerPool({
+        kernel,
+        catalog,
+        logger,
+        size: options.workers ?? config.workers,
+        workspace,
+        environment: catalog.environment,
+        isolation: (code) => catalog.config(code).isolation,
+        leaseTtlMs: options.workerLeaseMs ?? config.workerLeaseMs,
+        ...(options.hardStopGraceMs !== undefined ? { hardStopGraceMs: options.hardStopGraceMs } : {}),
+      })),
   });
   const { kernel } = core;
   const projects = createProjectRegistry(core.store, snapshotsDir, catalog, clock.now);
@@ -56,7 +89,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   /** The current snapshot of a project and its code, loaded. */
   async function current(project: string) {
     const row = projects.row(project);
-    return { row, ...(await catalog.ensure(project, row.snapshotId)) };
+    return { row, code: await catalog.ensure(project, row.snapshotId) };
   }
 
   const noSuch = (project: string, kind: "workflow" | "service", name: string, known: readonly string[]) =>
@@ -66,6 +99,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     projects,
     kernel,
     core,
+    pool,
     async startRun(target, input, startOptions = {}) {
       const { project, name } = parseTarget(target, "workflow");
       const { row, code } = await current(project);
@@ -79,12 +113,14 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     cancel: (runId, reason) => core.cancel(runId, reason),
     async service(target, keyInput) {
       const { project, name } = parseTarget(target, "service");
-      const { row, code, definitions } = await current(project);
+      const { row, code } = await current(project);
       const info = serviceInfo(code, name);
-      const definition = definitions.services.get(name);
-      if (!info || !definition) throw noSuch(project, "service", name, code.services.map((s) => s.name));
-      const ref = await core.connect({ project, snapshotId: row.snapshotId, service: info, key: computeKey(definition, keyInput), keyInput, mustExist: false });
-      if (ref.id !== serviceInstanceId(project, name, computeKey(definition, keyInput))) throw new VilanoError("internal", `instance id mismatch for ${target}`);
+      if (!info) throw noSuch(project, "service", name, code.services.map((s) => s.name));
+      // The key comes from the service's own (user) code, so a worker computes it.
+      const keyJson = toOptionalJson(keyInput, `the key input of ${target}`);
+      const key = await pool.computeKey(catalog.codeOf(project, row.snapshotId), name, keyJson);
+      const ref = await core.connect({ project, snapshotId: row.snapshotId, service: info, key, keyInput, mustExist: false });
+      if (ref.id !== serviceInstanceId(project, name, key)) throw new VilanoError("internal", `instance id mismatch for ${target}`);
       return ref;
     },
     async serviceByKey(target, key) {
@@ -97,7 +133,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
           hint: "instances are created when a workflow connects to them, or by a call that gives the key input",
         });
       }
-      const { code } = await catalog.ensure(project, instance.snapshotId!);
+      const code = await catalog.ensure(project, instance.snapshotId!);
       const info = serviceInfo(code, name);
       if (!info) throw new VilanoError("unknown_workflow", `the snapshot of ${id} has no service ${JSON.stringify(name)}`);
       return core.ref(id, info);

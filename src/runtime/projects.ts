@@ -5,11 +5,11 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createSnapshot, MANIFEST_FILE, parseManifest, type Manifest } from "../project/index.ts";
+import { createSnapshot, MANIFEST_FILE, parseManifest, readProjectConfig, removeSnapshot, type Manifest } from "../project/index.ts";
 import { VilanoError } from "../shared/index.ts";
 import type { ApiProject } from "../api/index.ts";
 import type { ProjectRow, Store } from "../store/index.ts";
-import type { SnapshotDefinitions } from "./snapshot-definitions.ts";
+import type { SnapshotCatalog } from "./snapshot-catalog.ts";
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -38,7 +38,7 @@ export function toProjectInfo(row: ProjectRow): ProjectInfo {
   };
 }
 
-export function createProjectRegistry(store: Store, snapshotsDir: string, definitions: SnapshotDefinitions, now: () => number): ProjectRegistry {
+export function createProjectRegistry(store: Store, snapshotsDir: string, catalog: SnapshotCatalog, now: () => number): ProjectRegistry {
   function row(name: string): ProjectRow {
     const found = store.getProject(name);
     if (!found) {
@@ -57,8 +57,15 @@ export function createProjectRegistry(store: Store, snapshotsDir: string, defini
       throw new VilanoError("not_found", `${manifestPath} is missing`, { hint: `create it with \`vilano init ${path}\`` });
     }
     parseManifest(readFileSync(manifestPath, "utf8"), manifestPath);
+    readProjectConfig(dir);
     const snapshot = createSnapshot(dir, snapshotsDir, name);
-    await definitions.ensure(name, snapshot.id);
+    try {
+      // Imports the code in a worker process of its own, with a time limit: never in the daemon.
+      await catalog.ensure(name, snapshot.id);
+    } catch (error) {
+      if (snapshot.created) removeSnapshot(snapshot.dir);
+      throw error;
+    }
     const manifest = readFileSync(join(snapshot.dir, MANIFEST_FILE), "utf8");
     store.begin();
     try {

@@ -2,9 +2,10 @@
  * The only module that reads the environment. It produces a frozen config that is passed down;
  * invalid values are errors that name the variable.
  */
-import { homedir } from "node:os";
+import { availableParallelism, homedir } from "node:os";
 import { join, resolve } from "node:path";
 import * as v from "valibot";
+import { parseDuration } from "./duration.ts";
 import { VilanoError } from "./errors.ts";
 
 const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
@@ -14,7 +15,23 @@ const EnvSchema = v.object({
   VILANO_HOME: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"))),
   VILANO_LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`)),
   VILANO_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.maxValue(65535, "must be at most 65535"))),
+  VILANO_WORKERS: v.optional(
+    v.pipe(v.string(), v.regex(/^\d{1,3}$/, "must be a whole number of workers"), v.transform(Number), v.minValue(1, "must be at least 1"), v.maxValue(256, "must be at most 256")),
+  ),
+  VILANO_WORKER_LEASE: v.optional(v.pipe(v.string(), v.check(isDuration, 'must be a duration such as "5s"'), v.transform((d) => parseDuration(d)))),
+  VILANO_IMPORT_TIMEOUT: v.optional(v.pipe(v.string(), v.check(isDuration, 'must be a duration such as "10s"'), v.transform((d) => parseDuration(d)))),
 });
+
+function isDuration(text: string): boolean {
+  try {
+    return parseDuration(text) > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Workers per body of code by default: one per CPU, at least two. */
+export const defaultWorkerCount = (): number => Math.max(2, availableParallelism());
 
 export interface Config {
   /** The runtime home: database, token, logs, snapshots. */
@@ -24,10 +41,28 @@ export interface Config {
   readonly databasePath: string;
   /** The daemon's port on 127.0.0.1 (VILANO_PORT, default 4141). */
   readonly port: number;
+  /** Worker processes per project snapshot (VILANO_WORKERS, default one per CPU and at least 2). */
+  readonly workers: number;
+  /** Silence after which a stopped worker loses its leases (VILANO_WORKER_LEASE, default 5s). */
+  readonly workerLeaseMs: number;
+  /** How long `project add|sync` lets a project's top-level code take (VILANO_IMPORT_TIMEOUT, default 10s). */
+  readonly importTimeoutMs: number;
+  /**
+   * The whole environment this process started with, frozen. Workers get a clean part of it (see
+   * worker/environment.ts); a project's `pass_env` names are looked up here.
+   */
+  readonly environment: Readonly<Record<string, string>>;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const picked = { VILANO_HOME: env.VILANO_HOME, VILANO_LOG_LEVEL: env.VILANO_LOG_LEVEL, VILANO_PORT: env.VILANO_PORT };
+  const picked = {
+    VILANO_HOME: env.VILANO_HOME,
+    VILANO_LOG_LEVEL: env.VILANO_LOG_LEVEL,
+    VILANO_PORT: env.VILANO_PORT,
+    VILANO_WORKERS: env.VILANO_WORKERS,
+    VILANO_WORKER_LEASE: env.VILANO_WORKER_LEASE,
+    VILANO_IMPORT_TIMEOUT: env.VILANO_IMPORT_TIMEOUT,
+  };
   const parsed = v.safeParse(EnvSchema, picked);
   if (!parsed.success) {
     const issue = parsed.issues[0];
@@ -42,5 +77,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: parsed.output.VILANO_LOG_LEVEL ?? "info",
     databasePath: join(home, "runtime.sqlite"),
     port: parsed.output.VILANO_PORT ?? 4141,
+    workers: parsed.output.VILANO_WORKERS ?? defaultWorkerCount(),
+    workerLeaseMs: parsed.output.VILANO_WORKER_LEASE ?? 5_000,
+    importTimeoutMs: parsed.output.VILANO_IMPORT_TIMEOUT ?? 10_000,
+    environment: Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))),
   });
 }

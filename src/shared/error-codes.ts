@@ -51,6 +51,10 @@ export const ERROR_CODES = {
   service_call_failed: { http: 200, exit: 9, summary: "the service call failed" },
   /** A member that exists only in service turns was called from a workflow, or the reverse. */
   wrong_context: { http: 400, exit: 2, summary: "not available in this context" },
+  /** The worker process running the code died 3 times in a row; the run (or message) failed for good. */
+  worker_crashed: { http: 200, exit: 6, summary: "the worker running the code kept crashing" },
+  /** The daemon's pid is alive but it does not answer (busy or stopped); nothing was changed. */
+  daemon_unavailable: { http: 503, exit: 11, summary: "the daemon does not answer" },
   /** A control API request without a valid token. */
   unauthorized: { http: 401, exit: 10, summary: "a valid token is required" },
   /** A control API request refused (a Host that is not a loopback name). */

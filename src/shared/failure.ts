@@ -14,6 +14,8 @@ export interface FailureBody {
   code?: string;
   family: FailureFamily;
   retryable: boolean;
+  /** Why the kernel failed it, for failures the kernel makes (`worker_crashed`, `service_stopped`, …). */
+  reason?: string;
   details?: unknown;
 }
 

@@ -19,6 +19,9 @@ export interface HistoryOp {
   resolvedSeq: number | null;
 }
 
+/** Ops that run user work with attempts and retries: in-process steps and subprocesses. */
+export type StepLikeKind = "step" | "exec";
+
 /** Identity of a requested op, present on every op command. */
 interface OpIdentity {
   opKey: string;
@@ -29,8 +32,9 @@ interface OpIdentity {
 
 /** What an activation asks the kernel to record. */
 export type OpCommand =
-  | (OpIdentity & { type: "step_completed"; attempt: number; result: string | null })
-  | (OpIdentity & { type: "step_failed"; attempt: number; error: FailureBody; retry: ResolvedRetryPolicy })
+  /** A step's (or exec's) attempt succeeded; `meta` is what the op records besides its result (exec: argv, env names, captures). */
+  | (OpIdentity & { type: "step_completed"; attempt: number; result: string | null; kind?: StepLikeKind; meta?: string })
+  | (OpIdentity & { type: "step_failed"; attempt: number; error: FailureBody; retry: ResolvedRetryPolicy; kind?: StepLikeKind; meta?: string })
   | (OpIdentity & { type: "sleep"; durationMs: number })
   | (OpIdentity & { type: "wait_signal"; timeoutMs: number | null })
   | (OpIdentity & { type: "record"; kind: "log" | "now" | "random" | "mailbox"; value: string })

@@ -123,6 +123,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_project ON runs(project, created_at);
     `,
   },
+  {
+    version: 4,
+    description: "worker crashes in a row per run (crash quarantine)",
+    sql: `
+      ALTER TABLE runs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -19,6 +19,8 @@ export interface RunRow {
   keyInput: string | null;
   state: string | null;
   leaseFence: number;
+  /** Worker crashes in a row while it held an activation; 3 fail it with `worker_crashed`. */
+  crashes: number;
   createdAt: number;
   updatedAt: number;
   finishedAt: number | null;

@@ -16,7 +16,7 @@ import { createProjectQueries, type ProjectQueries } from "./project-queries.ts"
 // keeps the same index use without that (measured: MAX(seq) lookup 2.8 µs → 0.5 µs).
 const RUN_COLUMNS = `id, kind, name, status, input, output, error, parent_id AS parentId, project, snapshot_id AS snapshotId,
   service_key AS serviceKey,
-  key_input AS keyInput, state, lease_fence AS leaseFence,
+  key_input AS keyInput, state, lease_fence AS leaseFence, crashes,
   created_at AS createdAt, updated_at AS updatedAt, finished_at AS finishedAt`;
 const OP_COLUMNS = `run_id AS runId, op_key AS opKey, seq, kind, name, status, attempt, result, error,
   wake_at AS wakeAt, meta, resolved_seq AS resolvedSeq, updated_at AS updatedAt`;
@@ -57,6 +57,8 @@ export interface Store extends InboxQueries, ProjectQueries {
   /** Starts a new lease on the run: the fence goes up and any wake-up noted meanwhile is consumed. */
   bumpFence(id: string, now: number): number;
   setWakePending(id: string, pending: boolean): void;
+  /** Worker crashes in a row while this run held an activation (reset when an activation ends normally). */
+  setCrashes(id: string, crashes: number): void;
   getWakePending(id: string): boolean;
   getMeta(key: string): string | null;
   setMeta(key: string, value: string): void;
@@ -120,6 +122,7 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
       "UPDATE runs SET lease_fence = lease_fence + 1, wake_pending = 0, updated_at = ? WHERE id = +? RETURNING lease_fence AS leaseFence",
     ),
     setWakePending: db.query("UPDATE runs SET wake_pending = ? WHERE id = +?"),
+    setCrashes: db.query("UPDATE runs SET crashes = ? WHERE id = +?"),
     getWakePending: db.query<{ w: number }, [string]>("SELECT wake_pending AS w FROM runs WHERE id = +?"),
     getMeta: db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = +?"),
     setMeta: db.query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
@@ -219,6 +222,7 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
       return row.leaseFence;
     },
     setWakePending: (id, pending) => void q.setWakePending.run(pending ? 1 : 0, id),
+    setCrashes: (id, crashes) => void q.setCrashes.run(crashes, id),
     getWakePending: (id) => (q.getWakePending.get(id)?.w ?? 0) === 1,
     getMeta: (key) => q.getMeta.get(key)?.value ?? null,
     setMeta: (key, value) => void q.setMeta.run(key, value),

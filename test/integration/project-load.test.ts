@@ -19,7 +19,8 @@ describe("project snapshots", () => {
     const project = makeProject();
     const home = tempDir("vilano-home-");
     const first = createSnapshot(project, join(home, "snapshots"), "agent");
-    expect(createSnapshot(project, join(home, "snapshots"), "agent")).toEqual(first);
+    expect(first.created).toBe(true);
+    expect(createSnapshot(project, join(home, "snapshots"), "agent")).toEqual({ ...first, created: false });
     expect(statSync(join(first.dir, "src", "agent.ts")).mode & 0o777).toBe(0o444);
     expect(statSync(first.dir).mode & 0o777).toBe(0o555);
     writeFileSync(join(project, "src", "agent.ts"), `${readFileSync(join(project, "src", "agent.ts"), "utf8")}\n// changed\n`);

@@ -2,13 +2,25 @@ import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../../src/shared/index.ts";
 
 describe("loadConfig", () => {
-  test("reads the home, log level and port from the environment", () => {
-    expect(loadConfig({ VILANO_HOME: "/tmp/vh", VILANO_LOG_LEVEL: "debug", VILANO_PORT: "5151" })).toEqual({
+  test("reads the home, log level, port and worker settings from the environment", () => {
+    const env = { VILANO_HOME: "/tmp/vh", VILANO_LOG_LEVEL: "debug", VILANO_PORT: "5151", VILANO_WORKERS: "3", VILANO_WORKER_LEASE: "2s", VILANO_IMPORT_TIMEOUT: "1m" };
+    expect(loadConfig(env)).toEqual({
       home: "/tmp/vh",
       logLevel: "debug",
       databasePath: "/tmp/vh/runtime.sqlite",
       port: 5151,
+      workers: 3,
+      workerLeaseMs: 2_000,
+      importTimeoutMs: 60_000,
+      environment: env,
     });
+  });
+
+  test("defaults to at least two workers, a 5s worker lease and a 10s import limit", () => {
+    const config = loadConfig({});
+    expect(config.workers).toBeGreaterThanOrEqual(2);
+    expect(config.workerLeaseMs).toBe(5_000);
+    expect(config.importTimeoutMs).toBe(10_000);
   });
 
   test("defaults to ~/.vilano, info and port 4141", () => {
@@ -21,5 +33,7 @@ describe("loadConfig", () => {
   test("an invalid value is an error naming the variable", () => {
     expect(() => loadConfig({ VILANO_PORT: "80000" })).toThrow("invalid environment variable VILANO_PORT: must be at most 65535");
     expect(() => loadConfig({ VILANO_LOG_LEVEL: "loud" })).toThrow("invalid environment variable VILANO_LOG_LEVEL: must be one of silent, error, warn, info, debug");
+    expect(() => loadConfig({ VILANO_WORKERS: "0" })).toThrow("invalid environment variable VILANO_WORKERS: must be at least 1");
+    expect(() => loadConfig({ VILANO_WORKER_LEASE: "soon" })).toThrow('invalid environment variable VILANO_WORKER_LEASE: must be a duration such as "5s"');
   });
 });

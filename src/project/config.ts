@@ -1,0 +1,68 @@
+/**
+ * `vilano.toml`: a project's optional settings for the processes that run its code.
+ *
+ * ```toml
+ * [worker]
+ * isolation = "pooled"          # or "fresh": every activation in a new process
+ * pass_env = ["OPENAI_API_KEY"] # copied from the daemon's environment when a worker starts
+ *
+ * [worker.env]
+ * API_BASE = "https://api.example.com"
+ * ```
+ * Names starting with `VILANO_` are refused: the runtime's own settings never reach user code.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as v from "valibot";
+import { VilanoError } from "../shared/index.ts";
+import { formatPath } from "./manifest.ts";
+
+export const CONFIG_FILE = "vilano.toml";
+
+const EnvName = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name (letters, digits, _)"),
+  v.check((name) => !name.toUpperCase().startsWith("VILANO_"), "VILANO_* variables are the runtime's own and never reach user code"),
+);
+
+const ConfigSchema = v.strictObject({
+  worker: v.optional(
+    v.strictObject({
+      isolation: v.optional(v.picklist(["pooled", "fresh"], 'must be "pooled" or "fresh"'), "pooled"),
+      pass_env: v.optional(v.array(EnvName), []),
+      env: v.optional(v.record(EnvName, v.string("must be a string")), {}),
+    }),
+    {},
+  ),
+});
+
+export interface ProjectConfig {
+  isolation: "pooled" | "fresh";
+  /** Names copied from the daemon's environment when a worker starts. */
+  passEnv: readonly string[];
+  env: Readonly<Record<string, string>>;
+}
+
+export const DEFAULT_PROJECT_CONFIG: ProjectConfig = Object.freeze({ isolation: "pooled", passEnv: [], env: {} });
+
+export function parseProjectConfig(text: string, source = CONFIG_FILE): ProjectConfig {
+  let raw: unknown;
+  try {
+    raw = Bun.TOML.parse(text);
+  } catch (cause) {
+    throw new VilanoError("validation_failed", `${source} is not valid TOML: ${(cause as Error).message}`, { cause });
+  }
+  const parsed = v.safeParse(ConfigSchema, raw);
+  if (!parsed.success) {
+    const issues = parsed.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+    throw new VilanoError("validation_failed", `${source} is invalid:\n  ${issues.join("\n  ")}`, { details: { issues } });
+  }
+  const worker = parsed.output.worker ?? {};
+  return { isolation: worker.isolation ?? "pooled", passEnv: worker.pass_env ?? [], env: worker.env ?? {} };
+}
+
+/** The project's config from its folder (or snapshot); the defaults when it has no `vilano.toml`. */
+export function readProjectConfig(dir: string): ProjectConfig {
+  const path = join(dir, CONFIG_FILE);
+  return existsSync(path) ? parseProjectConfig(readFileSync(path, "utf8"), path) : DEFAULT_PROJECT_CONFIG;
+}

@@ -1,0 +1,85 @@
+/**
+ * The daemon's catalog: each run's code is the project snapshot it is pinned to. What a snapshot
+ * defines is learnt once, by importing it in a worker process of its own (with a time limit), and
+ * kept in memory; its `vilano.toml` says how its workers start. A snapshot that cannot be described
+ * leaves its runs pending, with the reason logged.
+ */
+import { join } from "node:path";
+import type { Catalog, CodeInfo, CodeRef } from "../core/index.ts";
+import { readProjectConfig, type ProjectConfig } from "../project/index.ts";
+import { describeCode, workerEnvironment } from "../worker/index.ts";
+import type { Logger } from "../shared/index.ts";
+import type { RunRow } from "../store/index.ts";
+
+export interface SnapshotCatalog extends Catalog {
+  /** What a snapshot defines, importing it in a worker the first time. */
+  ensure(project: string, snapshotId: string): Promise<CodeInfo>;
+  codeOf(project: string, snapshotId: string): CodeRef;
+  /** The snapshot's `vilano.toml` (defaults when it has none). */
+  config(code: CodeRef): ProjectConfig;
+  /** The environment a worker for this code starts with. */
+  environment(code: CodeRef): Record<string, string>;
+}
+
+export interface SnapshotCatalogOptions {
+  snapshotsDir: string;
+  workspace: string;
+  /** The daemon's own environment: workers get a clean part of it. */
+  daemonEnv: Readonly<Record<string, string>>;
+  importTimeoutMs: number;
+  logger: Logger;
+}
+
+export function createSnapshotCatalog(options: SnapshotCatalogOptions): SnapshotCatalog {
+  const { logger } = options;
+  const described = new Map<string, CodeInfo>();
+  const describing = new Map<string, Promise<CodeInfo>>();
+  const configs = new Map<string, ProjectConfig>();
+  const codeOf = (project: string, snapshotId: string): CodeRef => ({ id: `${project}@${snapshotId}`, dir: join(options.snapshotsDir, project, snapshotId) });
+
+  const config = (code: CodeRef) => {
+    let found = configs.get(code.id);
+    if (!found) configs.set(code.id, (found = readProjectConfig(code.dir)));
+    return found;
+  };
+  const environment = (code: CodeRef) => workerEnvironment(options.daemonEnv, config(code));
+
+  function ensure(project: string, snapshotId: string): Promise<CodeInfo> {
+    const code = codeOf(project, snapshotId);
+    const ready = described.get(code.id);
+    if (ready) return Promise.resolve(ready);
+    let pending = describing.get(code.id);
+    if (!pending) {
+      pending = describeCode({ code, env: environment(code), cwd: options.workspace, logger, timeLimitMs: options.importTimeoutMs })
+        .then((info) => {
+          described.set(code.id, info);
+          return info;
+        })
+        .finally(() => describing.delete(code.id));
+      describing.set(code.id, pending);
+    }
+    return pending;
+  }
+
+  return {
+    ensure,
+    codeOf,
+    config,
+    environment,
+    current: (run: RunRow) => (run.snapshotId === null ? null : (described.get(codeOf(run.project, run.snapshotId).id) ?? null)),
+    codeRef: (run: RunRow) => (run.snapshotId === null ? null : codeOf(run.project, run.snapshotId)),
+    async load(run: RunRow) {
+      if (run.snapshotId === null) {
+        logger.warn(`run ${run.id} has no project snapshot; it stays pending`);
+        return false;
+      }
+      try {
+        await ensure(run.project, run.snapshotId);
+        return true;
+      } catch (error) {
+        logger.error(`run ${run.id}: project ${run.project} snapshot ${run.snapshotId} could not be loaded; it stays pending:`, error);
+        return false;
+      }
+    },
+  };
+}

@@ -1,0 +1,5 @@
+/** The managed worker pool (daemon side), worker mode (child side), and registration in a worker. */
+export { createWorkerPool, type WorkerPool, type WorkerPoolOptions, type PoolStats, type Isolation } from "./pool.ts";
+export { describeCode, type DescribeOptions } from "./describe.ts";
+export { workerEnvironment } from "./environment.ts";
+export { WORKER_MODE_ARG } from "./worker-command.ts";

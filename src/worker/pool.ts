@@ -1,0 +1,539 @@
+/**
+ * The managed worker pool: a runner whose activations run in long-lived worker processes (this
+ * executable in worker mode), so user code never runs in the daemon.
+ *
+ * - Workers are grouped by the code they run (a project snapshot): each group has its own
+ *   environment and up to `size` workers, started as load needs them and retired when idle.
+ * - Hard stop: a timed step is announced by its worker; if the worker is silent past the deadline
+ *   plus a short grace (its event loop is blocked), its process group is killed, the attempt is
+ *   recorded as a forced timeout with the step's retry decision, and the other activations it
+ *   held are relinquished (they replay elsewhere; nothing is recorded twice).
+ * - Cancel: the activation is aborted; if its code has not stopped within a grace, the worker is
+ *   killed the same way.
+ * - Crash: a worker that dies on its own costs the activation it was running (the one whose code
+ *   called `process.exit()`, or else every one it held) an attempt; the kernel fails a run after
+ *   three in a row.
+ * - Leases: a worker that holds activations, stays silent past the lease time and is stopped
+ *   (SIGSTOP) loses them; what it sends when it wakes reaches the kernel with its old fence and is
+ *   refused there. A silent worker that is running is busy in user code and keeps its lease.
+ */
+import { errorCodeOf, formatDuration, isErrorCode, toFailureBody, VilanoError, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
+import type { Activation, Kernel } from "../kernel/index.ts";
+import type { Catalog, CodeRef, Runner } from "../core/index.ts";
+import type { FromWorker, ToWorker } from "./protocol.ts";
+import { isStopped } from "./process-state.ts";
+import { spawnWorker, type WorkerExit, type WorkerProcess } from "./worker-process.ts";
+
+export type Isolation = "pooled" | "fresh";
+
+export interface WorkerPoolOptions {
+  kernel: Kernel;
+  catalog: Catalog;
+  logger: Logger;
+  /** Workers per body of code (the default: the number of CPUs, at least 2). */
+  size: number;
+  /** The workers' working directory. */
+  workspace: string;
+  /** The environment a worker running this code starts with. */
+  environment(code: CodeRef): Record<string, string>;
+  /** `fresh`: every activation in a process of its own (no module state shared between activations). */
+  isolation?(code: CodeRef): Isolation;
+  /** A generation id of this daemon; a worker that answers with another one is never heard. */
+  generation?: string;
+  /** Silence past a timed step's deadline before its worker is killed (default 100 ms). */
+  hardStopGraceMs?: number;
+  /** How long cancelled code may take to stop before its worker is killed (default 1 s). */
+  cancelGraceMs?: number;
+  /** Silence after which a stopped worker loses its leases (default 5 s). */
+  leaseTtlMs?: number;
+  /** An idle worker exits after this long (default 5 min). */
+  idleRetireMs?: number;
+  /** Longest a worker may take to answer a request such as a service key (default 10 s). */
+  requestTimeoutMs?: number;
+}
+
+export interface PoolStats {
+  /** Worker processes started. */
+  spawned: number;
+  /** Workers killed because a timed step blocked past its deadline. */
+  hardStops: number;
+  /** Workers that died on their own while holding activations. */
+  crashes: number;
+  /** Workers whose leases expired (stopped, not answering). */
+  expired: number;
+  /** Workers killed because cancelled code did not stop. */
+  cancelKills: number;
+}
+
+export interface WorkerPool extends Runner {
+  /** A service's key for a key input, computed by the service's own code in a worker. */
+  computeKey(code: CodeRef, service: string, keyInput: string | null): Promise<string>;
+  readonly stats: PoolStats;
+  /** Pids of the live worker processes. */
+  pids(): number[];
+}
+
+interface TimedStep {
+  opKey: string;
+  seq: number;
+  name: string;
+  attempt: number;
+  timeoutMs: number;
+  retry: Extract<OpCommand, { type: "step_failed" }>["retry"];
+  deadline: number;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+interface Held {
+  a: number;
+  runId: string;
+  fence: number;
+  steps: Map<string, TimedStep>;
+  abortTimer: ReturnType<typeof setTimeout> | null;
+  ended: boolean;
+  resolve(): void;
+}
+
+type DeathKind = "hard_stop" | "cancel" | "expired" | "request_timeout" | "idle" | "close";
+
+interface PoolWorker {
+  proc: WorkerProcess;
+  code: CodeRef;
+  fresh: boolean;
+  held: Map<number, Held>;
+  /** Activations taken away by a lease expiry: what the worker still reports goes to the kernel, fenced. */
+  expired: Map<number, string>;
+  requests: Map<number, { resolve(value: unknown): void; reject(error: unknown): void; timer: ReturnType<typeof setTimeout>; file?: string }>;
+  state: "live" | "expired" | "dying" | "dead";
+  death: { kind: DeathKind; victims: Map<number, TimedStep> } | null;
+  idleTimer: ReturnType<typeof setTimeout> | null;
+}
+
+const MAX_TIMER_MS = 2_147_483_647;
+/** How long an expired worker that woke up may go on talking (to the kernel, which refuses it) before it is retired. */
+const EXPIRED_DRAIN_MS = 1_000;
+const EXPIRED_MAX_MS = 60_000;
+
+export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
+  const { kernel, catalog } = options;
+  const log = options.logger.withTag("pool");
+  const runLog = options.logger.withTag("run");
+  const generation = options.generation ?? crypto.randomUUID();
+  const grace = options.hardStopGraceMs ?? 100;
+  const cancelGrace = options.cancelGraceMs ?? 1_000;
+  const leaseTtl = options.leaseTtlMs ?? 5_000;
+  const idleRetire = options.idleRetireMs ?? 300_000;
+  const requestTimeout = options.requestTimeoutMs ?? 10_000;
+  const groups = new Map<string, Set<PoolWorker>>();
+  const byRun = new Map<string, { worker: PoolWorker; held: Held }>();
+  const stats: PoolStats = { spawned: 0, hardStops: 0, crashes: 0, expired: 0, cancelKills: 0 };
+  let nextActivation = 1;
+  let nextRequest = 1;
+  let closed = false;
+
+  const leaseCheck = setInterval(checkLeases, Math.max(50, Math.min(250, leaseTtl / 4)));
+  leaseCheck.unref();
+
+  // ---------------------------------------------------------------------------------------------
+  // Workers
+
+  function spawnIn(code: CodeRef, fresh: boolean): PoolWorker {
+    let group = groups.get(code.id);
+    if (!group) groups.set(code.id, (group = new Set()));
+    const worker: PoolWorker = {
+      code,
+      fresh,
+      held: new Map(),
+      expired: new Map(),
+      requests: new Map(),
+      state: "live",
+      death: null,
+      idleTimer: null,
+      proc: undefined as unknown as WorkerProcess,
+    };
+    worker.proc = spawnWorker({
+      generation,
+      env: options.environment(code),
+      cwd: options.workspace,
+      logger: options.logger.withTag("worker"),
+      onMessage: (message) => onMessage(worker, message),
+    });
+    stats.spawned++;
+    group.add(worker);
+    void worker.proc.exited.then((exit) => onExit(worker, exit));
+    return worker;
+  }
+
+  /** The worker for the next activation of this code: the least loaded, or a new one while under size. */
+  function assign(code: CodeRef): PoolWorker {
+    if (options.isolation?.(code) === "fresh") return spawnIn(code, true);
+    const live = [...(groups.get(code.id) ?? [])].filter((w) => w.state === "live" && !w.fresh);
+    let best: PoolWorker | undefined;
+    for (const w of live) if (!best || w.held.size + w.requests.size < best.held.size + best.requests.size) best = w;
+    if (!best || (best.held.size > 0 && live.length < options.size)) return spawnIn(code, false);
+    return best;
+  }
+
+  function kill(worker: PoolWorker, kind: DeathKind, victims = new Map<number, TimedStep>()): void {
+    if (worker.state === "dead") return;
+    worker.death ??= { kind, victims };
+    worker.state = "dying";
+    worker.proc.kill();
+  }
+
+  function settleIdle(worker: PoolWorker): void {
+    if (worker.held.size > 0 || worker.requests.size > 0 || worker.state !== "live") return;
+    if (worker.fresh) return kill(worker, "idle");
+    if (worker.idleTimer) clearTimeout(worker.idleTimer);
+    worker.idleTimer = setTimeout(() => settleIdleNow(worker), idleRetire);
+    worker.idleTimer.unref();
+  }
+  const settleIdleNow = (worker: PoolWorker) => {
+    if (worker.held.size === 0 && worker.requests.size === 0 && worker.state === "live") kill(worker, "idle");
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // Activations
+
+  function end(worker: PoolWorker, held: Held): void {
+    if (held.ended) return;
+    held.ended = true;
+    for (const step of held.steps.values()) if (step.timer) clearTimeout(step.timer);
+    if (held.abortTimer) clearTimeout(held.abortTimer);
+    worker.held.delete(held.a);
+    if (byRun.get(held.runId)?.held === held) byRun.delete(held.runId);
+    held.resolve();
+    settleIdle(worker);
+  }
+
+  function run(activation: Activation, signal: AbortSignal): Promise<void> {
+    if (closed) return Promise.resolve();
+    const code = catalog.codeRef(activation.run);
+    if (!code) {
+      log.error(`run ${activation.run.id}: no code location for it; it stays running until the next start`);
+      return Promise.resolve();
+    }
+    let worker: PoolWorker;
+    try {
+      worker = assign(code);
+    } catch (error) {
+      log.error(`run ${activation.run.id}: could not start a worker:`, error);
+      return Promise.resolve();
+    }
+    const { run: row, fence, ops, turn } = activation;
+    const a = nextActivation++;
+    return new Promise<void>((resolve) => {
+      const held: Held = { a, runId: row.id, fence, steps: new Map(), abortTimer: null, ended: false, resolve };
+      worker.held.set(a, held);
+      byRun.set(row.id, { worker, held });
+      if (worker.idleTimer) clearTimeout(worker.idleTimer);
+      worker.proc.send({
+        t: "activate",
+        a,
+        code,
+        run: { id: row.id, project: row.project, kind: row.kind, name: row.name, input: row.input },
+        fence,
+        ops: ops.map((op) => ({
+          opKey: op.opKey,
+          seq: op.seq,
+          kind: op.kind,
+          name: op.name,
+          status: op.status,
+          attempt: op.attempt,
+          result: op.result,
+          error: op.error,
+          resolvedSeq: op.resolvedSeq,
+        })),
+        ...(turn ? { turn } : {}),
+      });
+      const onAbort = () => abort(worker, held, signal.reason);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  function abort(worker: PoolWorker, held: Held, reason: unknown): void {
+    if (held.ended || worker.state === "dead") return;
+    const code = errorCodeOf(reason) ?? "cancelled";
+    worker.proc.send({ t: "abort", a: held.a, code, message: (reason as Error)?.message ?? "aborted" });
+    // Closing kills every worker anyway; a cancel gives the code a grace to stop by itself.
+    if (code === "runtime_closed") return;
+    held.abortTimer = setTimeout(() => {
+      if (held.ended || worker.state !== "live") return;
+      stats.cancelKills++;
+      log.warn(`run ${held.runId} was cancelled but its code did not stop within ${formatDuration(cancelGrace)}; killing worker ${worker.proc.pid}`);
+      kill(worker, "cancel");
+    }, cancelGrace);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Hard stop of timed steps
+
+  function armStep(worker: PoolWorker, step: TimedStep, at: number): void {
+    step.timer = setTimeout(() => checkStep(worker, step), Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
+  }
+
+  function checkStep(worker: PoolWorker, step: TimedStep): void {
+    step.timer = null;
+    if (worker.state !== "live") return;
+    const now = Date.now();
+    if (now < step.deadline + grace) return armStep(worker, step, step.deadline + grace);
+    const quiet = now - worker.proc.lastHeard;
+    // Still talking after the deadline: its event loop runs, so the step's own timeout ends it.
+    if (quiet < grace) return armStep(worker, step, worker.proc.lastHeard + grace + 1);
+    const victims = new Map<number, TimedStep>();
+    for (const held of worker.held.values()) {
+      for (const s of held.steps.values()) if (now >= s.deadline && !victims.has(held.a)) victims.set(held.a, s);
+    }
+    stats.hardStops++;
+    const names = [...victims].map(([a, s]) => `${worker.held.get(a)?.runId} ${s.opKey}`).join(", ");
+    log.warn(`worker ${worker.proc.pid} was silent ${quiet} ms past the deadline of ${names}; killing it (hard stop)`);
+    kill(worker, "hard_stop", victims);
+  }
+
+  const forcedTimeout = (step: TimedStep, pid: number): OpCommand & { type: "step_failed" } => ({
+    type: "step_failed",
+    opKey: step.opKey,
+    seq: step.seq,
+    name: step.name,
+    attempt: step.attempt,
+    retry: step.retry,
+    error: {
+      name: "TimeoutError",
+      message: `step "${step.name}" blocked its worker past its timeout of ${formatDuration(step.timeoutMs)}; the worker was killed`,
+      code: "timeout",
+      family: "timeout",
+      retryable: true,
+      details: { forcedTermination: true, workerPid: pid, timeoutMs: step.timeoutMs },
+    },
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Leases
+
+  function checkLeases(): void {
+    const now = Date.now();
+    for (const group of groups.values()) {
+      for (const worker of group) {
+        if (worker.state !== "live" || worker.held.size === 0 || now - worker.proc.lastHeard <= leaseTtl) continue;
+        if (isStopped(worker.proc.pid)) expire(worker);
+      }
+    }
+  }
+
+  function expire(worker: PoolWorker): void {
+    stats.expired++;
+    worker.state = "expired";
+    const runs = [...worker.held.values()];
+    log.warn(`worker ${worker.proc.pid} is stopped and silent past its lease (${formatDuration(leaseTtl)}); its runs go to other workers: ${runs.map((h) => h.runId).join(", ")}`);
+    for (const held of runs) {
+      worker.expired.set(held.a, held.runId);
+      kernel
+        .relinquish(held.runId, held.fence, `lease expired: worker ${worker.proc.pid} stopped answering`)
+        .catch((error) => log.error(`run ${held.runId}: could not take it back from worker ${worker.proc.pid}:`, error))
+        .finally(() => end(worker, held));
+    }
+    const retire = setTimeout(() => kill(worker, "expired"), EXPIRED_MAX_MS);
+    retire.unref();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Messages
+
+  const reply = (worker: PoolWorker, message: ToWorker) => worker.proc.send(message);
+  const refusal = (error: unknown) => ({ code: errorCodeOf(error) ?? "internal", message: (error as Error)?.message ?? String(error) });
+  const quietly = (what: string) => (error: unknown) => {
+    const code = errorCodeOf(error);
+    if (!closed && code !== "stale_lease" && code !== "runtime_closed") log.warn(`${what}:`, error);
+  };
+
+  function onMessage(worker: PoolWorker, m: FromWorker): void {
+    if (worker.state === "expired" && worker.expired.size > 0) {
+      // It woke up: let what it says reach the kernel (which refuses it), then retire it.
+      setTimeout(() => kill(worker, "expired"), EXPIRED_DRAIN_MS).unref();
+    }
+    switch (m.t) {
+      case "ready":
+      case "hb":
+        return;
+      case "report": {
+        const runId = worker.held.get(m.a)?.runId ?? worker.expired.get(m.a);
+        if (runId === undefined) {
+          reply(worker, { t: "reply", a: m.a, c: m.c, ok: false, code: "stale_lease", message: `activation ${m.a} is not held by this worker` });
+          return;
+        }
+        clearStep(worker, m.a, m.cmd);
+        kernel.reportOp(runId, m.fence, m.cmd).then(
+          (res) => reply(worker, { t: "reply", a: m.a, c: m.c, ok: true, res }),
+          (error) => reply(worker, { t: "reply", a: m.a, c: m.c, ok: false, ...refusal(error) }),
+        );
+        return;
+      }
+      case "post": {
+        const runId = worker.held.get(m.a)?.runId ?? worker.expired.get(m.a);
+        if (runId === undefined) return;
+        kernel.reportOp(runId, m.fence, m.cmd).catch(quietly(`run ${runId}: could not record ${m.cmd.opKey}`));
+        return;
+      }
+      case "finish": {
+        const held = worker.held.get(m.a);
+        if (!held) {
+          const runId = worker.expired.get(m.a);
+          if (runId === undefined) return;
+          worker.expired.delete(m.a);
+          kernel.finishActivation(runId, m.fence, m.result).catch(quietly(`run ${runId}: result from an expired lease`));
+          return;
+        }
+        if (m.result.type === "aborted") return end(worker, held);
+        kernel
+          .finishActivation(held.runId, m.fence, m.result)
+          .catch(quietly(`run ${held.runId}: could not record its result`))
+          .finally(() => end(worker, held));
+        return;
+      }
+      case "late":
+        log.warn(`run ${m.runId}: its code went on after it looked blocked on a durable wait — it awaited work that is not a ctx operation; put such work inside ctx.step`);
+        kernel.finishActivation(m.runId, m.fence, m.result).catch(quietly(`run ${m.runId}: late result dropped`));
+        return;
+      case "log":
+        if (m.fields === undefined) runLog.info(`${m.runId} ${m.message}`);
+        else runLog.info(`${m.runId} ${m.message}`, m.fields);
+        return;
+      case "step": {
+        const held = worker.held.get(m.a);
+        if (!held) return;
+        const step: TimedStep = { ...m, deadline: Date.now() + m.timeoutMs, timer: null };
+        held.steps.set(m.opKey, step);
+        armStep(worker, step, step.deadline + grace);
+        return;
+      }
+      case "step_end": {
+        const held = worker.held.get(m.a);
+        const step = held?.steps.get(m.opKey);
+        if (!held || !step) return;
+        if (step.timer) clearTimeout(step.timer);
+        held.steps.delete(m.opKey);
+        return;
+      }
+      case "importing": {
+        const request = worker.requests.get(m.q);
+        if (request) request.file = m.file;
+        return;
+      }
+      case "answer": {
+        const request = worker.requests.get(m.q);
+        if (!request) return;
+        worker.requests.delete(m.q);
+        clearTimeout(request.timer);
+        if (m.ok) request.resolve(m.value);
+        else request.reject(new VilanoError(isErrorCode(m.error.code) ? m.error.code : "validation_failed", m.error.message, { details: m.error.details }));
+        settleIdle(worker);
+        return;
+      }
+    }
+  }
+
+  function clearStep(worker: PoolWorker, a: number, cmd: OpCommand): void {
+    if (cmd.type !== "step_completed" && cmd.type !== "step_failed") return;
+    const held = worker.held.get(a);
+    const step = held?.steps.get(cmd.opKey);
+    if (!held || !step) return;
+    if (step.timer) clearTimeout(step.timer);
+    held.steps.delete(cmd.opKey);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Exits
+
+  function onExit(worker: PoolWorker, exit: WorkerExit): void {
+    const wasLive = worker.state === "live" || worker.state === "expired";
+    worker.state = "dead";
+    if (worker.idleTimer) clearTimeout(worker.idleTimer);
+    groups.get(worker.code.id)?.delete(worker);
+    const pid = worker.proc.pid;
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+    for (const [q, request] of worker.requests) {
+      clearTimeout(request.timer);
+      request.reject(new VilanoError("internal", `worker ${pid} ${how} before it answered${request.file ? ` (while importing ${request.file})` : ""}`));
+      worker.requests.delete(q);
+    }
+    const held = [...worker.held.values()];
+    if (closed || held.length === 0) {
+      for (const h of held) end(worker, h);
+      if (!closed && wasLive && worker.death === null) log.warn(`worker ${pid} ${how} while idle`);
+      return;
+    }
+    const death = worker.death;
+    if (!death) {
+      stats.crashes++;
+      log.error(`worker ${pid} ${how} while running ${held.map((h) => h.runId).join(", ")}${exit.stderr.length ? `; last stderr: ${exit.stderr.join(" | ")}` : ""}`);
+    }
+    for (const h of held) {
+      let outcome: Promise<unknown>;
+      const victim = death?.victims.get(h.a);
+      if (death?.kind === "hard_stop" && victim) {
+        outcome = kernel.hardStopped(h.runId, h.fence, forcedTimeout(victim, pid));
+      } else if (death) {
+        outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} was killed (${death.kind.replace("_", " ")})`);
+      } else if (exit.exitedBy !== null && exit.exitedBy !== h.a) {
+        outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} was ended by another run's code`);
+      } else {
+        outcome = kernel.activationCrashed(h.runId, h.fence, { workerPid: pid, exitCode: exit.exitCode, signal: exit.signal, stderr: exit.stderr }).then((crashed) => {
+          if (!crashed) return;
+          if (crashed.failed) log.error(`run ${h.runId} failed for good: its worker crashed ${crashed.crashes} times in a row (worker_crashed)`);
+          else log.warn(`run ${h.runId} lost its activation to worker ${pid}'s crash (${crashed.crashes} of 3 in a row); it runs again on another worker`);
+        });
+      }
+      outcome.catch(quietly(`run ${h.runId}: after worker ${pid} died`)).finally(() => end(worker, h));
+    }
+    // What it held comes straight back: have a replacement starting already.
+    if (!worker.fresh && (groups.get(worker.code.id)?.size ?? 0) < options.size) spawnIn(worker.code, false);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Requests that need user code
+
+  function request(worker: PoolWorker, message: ToWorker & { q: number }, what: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const pending = worker.requests.get(message.q);
+        worker.requests.delete(message.q);
+        reject(new VilanoError("timeout", `${what} did not finish within ${formatDuration(requestTimeout)}${pending?.file ? ` (while importing ${pending.file})` : ""}; its worker was killed`));
+        kill(worker, "request_timeout");
+      }, requestTimeout);
+      worker.requests.set(message.q, { resolve, reject, timer });
+      if (worker.idleTimer) clearTimeout(worker.idleTimer);
+      worker.proc.send(message);
+    });
+  }
+
+  return {
+    stats,
+    run,
+    deliver(runId: string, opKey: string, outcome: LiveOutcome) {
+      const live = byRun.get(runId);
+      if (live && !live.held.ended) live.worker.proc.send({ t: "deliver", a: live.held.a, opKey, outcome });
+    },
+    async computeKey(code, service, keyInput) {
+      if (closed) throw new VilanoError("runtime_closed", "the runtime is closed");
+      const worker = assign(code);
+      const key = await request(worker, { t: "key", q: nextRequest++, code, service, keyInput }, `computing the key of service "${service}"`);
+      if (typeof key !== "string") throw new VilanoError("internal", `the worker answered a key that is not a string: ${toFailureBody(key).message}`);
+      return key;
+    },
+    pids: () => [...groups.values()].flatMap((g) => [...g].filter((w) => w.state !== "dead").map((w) => w.proc.pid)),
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(leaseCheck);
+      const exits: Promise<unknown>[] = [];
+      for (const group of groups.values()) {
+        for (const worker of group) {
+          exits.push(worker.proc.exited);
+          kill(worker, "close");
+        }
+      }
+      await Promise.all(exits);
+    },
+  };
+}

@@ -1,0 +1,191 @@
+/**
+ * The worker protocol: plain data over Bun's IPC between the daemon's pool and a worker process,
+ * checked with valibot when it arrives on either side. Every report carries the activation's lease
+ * fence; the kernel, not the pool, decides whether it still counts.
+ *
+ * Activations are numbered by the pool (`a`); requests that are not activations (describe a
+ * project, compute a service key) are numbered `q`; a report waiting for its commit is numbered `c`.
+ */
+import * as v from "valibot";
+import { VilanoError, type ActivationResult, type FailureBody, type HistoryOp, type LiveOutcome, type OpCommand, type OpResolution, type TurnInput } from "../shared/index.ts";
+import type { CodeInfo } from "../core/index.ts";
+
+const Json = v.nullable(v.string());
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const Millis = v.pipe(v.number(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
+
+export const FailureBodySchema = v.object({
+  name: v.string(),
+  message: v.string(),
+  code: v.optional(v.string()),
+  family: v.picklist(["application", "timeout", "process_exit", "process_spawn"]),
+  retryable: v.boolean(),
+  reason: v.optional(v.string()),
+  details: v.optional(v.unknown()),
+});
+
+const RetryFamily = v.picklist(["application", "timeout", "process_exit", "process_spawn", "always"]);
+const Backoff = v.variant("kind", [
+  v.object({ kind: v.literal("fixed"), delayMs: Millis, jitterRatio: v.number() }),
+  v.object({ kind: v.literal("linear"), initialMs: Millis, stepMs: Millis, maxMs: v.nullable(Millis), jitterRatio: v.number() }),
+  v.object({ kind: v.literal("exponential"), initialMs: Millis, factor: v.number(), maxMs: v.nullable(Millis), jitterRatio: v.number() }),
+]);
+export const RetryPolicySchema = v.object({ retries: Count, backoff: Backoff, on: v.pipe(v.array(RetryFamily), v.readonly()) });
+
+const Identity = { opKey: v.string(), seq: Count, name: v.string() };
+const OpCommandSchema = v.variant("type", [
+  v.object({ ...Identity, type: v.literal("step_completed"), attempt: Count, result: Json, kind: v.optional(v.picklist(["step", "exec"])), meta: v.optional(v.string()) }),
+  v.object({
+    ...Identity,
+    type: v.literal("step_failed"),
+    attempt: Count,
+    error: FailureBodySchema,
+    retry: RetryPolicySchema,
+    kind: v.optional(v.picklist(["step", "exec"])),
+    meta: v.optional(v.string()),
+  }),
+  v.object({ ...Identity, type: v.literal("sleep"), durationMs: Millis }),
+  v.object({ ...Identity, type: v.literal("wait_signal"), timeoutMs: v.nullable(Millis) }),
+  v.object({ ...Identity, type: v.literal("record"), kind: v.picklist(["log", "now", "random", "mailbox"]), value: v.string() }),
+  v.object({ ...Identity, type: v.literal("connect"), key: v.string(), keyInput: v.string(), mustExist: v.boolean() }),
+  v.object({
+    ...Identity,
+    type: v.literal("send"),
+    messageKind: v.picklist(["send", "signal"]),
+    serviceRunId: v.string(),
+    handler: v.string(),
+    payload: Json,
+    maxQueued: v.nullable(Count),
+  }),
+  v.object({
+    ...Identity,
+    type: v.literal("ask"),
+    serviceRunId: v.string(),
+    handler: v.string(),
+    payload: Json,
+    maxQueued: v.nullable(Count),
+    timeoutMs: v.nullable(Millis),
+  }),
+  v.object({ ...Identity, type: v.literal("service_status"), serviceRunId: v.string() }),
+]);
+
+const ActivationResultSchema = v.variant("type", [
+  v.object({ type: v.literal("completed"), output: Json }),
+  v.object({ type: v.literal("failed"), error: FailureBodySchema }),
+  v.object({ type: v.literal("suspended") }),
+  v.object({ type: v.literal("aborted") }),
+  v.object({ type: v.literal("turn_completed"), state: v.optional(Json), reply: Json, stop: v.boolean() }),
+  v.object({ type: v.literal("turn_failed"), error: FailureBodySchema, retry: RetryPolicySchema }),
+  v.object({ type: v.literal("deferred"), delayMs: Millis, reason: v.optional(v.string()) }),
+  v.object({ type: v.literal("rejected"), error: FailureBodySchema }),
+]);
+
+const CodeInfoSchema = v.object({
+  workflows: v.array(v.string()),
+  services: v.array(
+    v.object({
+      name: v.string(),
+      handlers: v.object({ send: v.array(v.string()), ask: v.array(v.string()), signal: v.array(v.string()) }),
+      maxQueued: v.nullable(Count),
+    }),
+  ),
+});
+
+/** What a worker may send. */
+export const FromWorkerSchema = v.variant("t", [
+  v.object({ t: v.literal("ready"), generation: v.string(), pid: Count }),
+  v.object({ t: v.literal("hb") }),
+  v.object({ t: v.literal("report"), a: Count, c: Count, fence: Count, cmd: OpCommandSchema }),
+  v.object({ t: v.literal("post"), a: Count, fence: Count, cmd: OpCommandSchema }),
+  v.object({ t: v.literal("finish"), a: Count, fence: Count, result: ActivationResultSchema }),
+  /** The code settled after its activation was reported suspended (see ActivationHost.settleLate). */
+  v.object({ t: v.literal("late"), runId: v.string(), fence: Count, result: ActivationResultSchema }),
+  v.object({ t: v.literal("log"), runId: v.string(), message: v.string(), fields: v.optional(v.unknown()) }),
+  /** A step with a timeout started an attempt: the pool hard-stops the worker if it is silent past the deadline. */
+  v.object({ t: v.literal("step"), a: Count, opKey: v.string(), seq: Count, name: v.string(), attempt: Count, timeoutMs: Millis, retry: RetryPolicySchema }),
+  v.object({ t: v.literal("step_end"), a: Count, opKey: v.string() }),
+  v.object({ t: v.literal("importing"), q: Count, file: v.string() }),
+  v.object({ t: v.literal("answer"), q: Count, ok: v.literal(true), value: v.unknown() }),
+  v.object({ t: v.literal("answer"), q: Count, ok: v.literal(false), error: FailureBodySchema }),
+]);
+export type FromWorker = v.InferOutput<typeof FromWorkerSchema>;
+
+const CodeRefSchema = v.object({ id: v.string(), dir: v.string() });
+const HistoryOpSchema = v.object({
+  opKey: v.string(),
+  seq: Count,
+  kind: v.string(),
+  name: v.string(),
+  status: v.string(),
+  attempt: Count,
+  result: Json,
+  error: Json,
+  resolvedSeq: v.nullable(Count),
+});
+const MessageKind = v.picklist(["send", "ask", "signal"]);
+const TurnInputSchema = v.object({
+  scope: v.string(),
+  message: v.object({ id: Count, kind: MessageKind, name: v.string(), payload: Json, attempt: Count }),
+  state: Json,
+  keyInput: Json,
+  mailbox: v.object({
+    current: v.object({ id: Count, kind: MessageKind, name: v.string(), attempt: Count, enqueuedAt: Millis }),
+    queued: v.object({
+      total: Count,
+      ready: Count,
+      deferred: Count,
+      asks: Count,
+      sends: Count,
+      signals: Count,
+      oldestAt: v.optional(Millis),
+      nextWakeAt: v.optional(Millis),
+    }),
+  }),
+});
+const LiveOutcomeSchema = v.variant("status", [
+  v.object({ status: v.literal("completed"), result: Json }),
+  v.object({ status: v.literal("failed"), error: FailureBodySchema }),
+]);
+
+/** What the pool may send. */
+export const ToWorkerSchema = v.variant("t", [
+  v.object({
+    t: v.literal("activate"),
+    a: Count,
+    code: CodeRefSchema,
+    run: v.object({ id: v.string(), project: v.string(), kind: v.string(), name: v.string(), input: Json }),
+    fence: Count,
+    ops: v.array(HistoryOpSchema),
+    turn: v.optional(TurnInputSchema),
+  }),
+  v.object({ t: v.literal("reply"), a: Count, c: Count, ok: v.literal(true), res: v.unknown() }),
+  v.object({ t: v.literal("reply"), a: Count, c: Count, ok: v.literal(false), code: v.string(), message: v.string() }),
+  v.object({ t: v.literal("deliver"), a: Count, opKey: v.string(), outcome: LiveOutcomeSchema }),
+  v.object({ t: v.literal("abort"), a: Count, code: v.string(), message: v.string() }),
+  v.object({ t: v.literal("describe"), q: Count, code: CodeRefSchema }),
+  v.object({ t: v.literal("key"), q: Count, code: CodeRefSchema, service: v.string(), keyInput: Json }),
+]);
+export type ToWorker = v.InferOutput<typeof ToWorkerSchema>;
+
+/** Parses a message that crossed the process boundary; a malformed one is a protocol error. */
+export function parseMessage<S extends v.GenericSchema>(schema: S, raw: unknown, from: string): v.InferOutput<S> {
+  const parsed = v.safeParse(schema, raw);
+  if (parsed.success) return parsed.output;
+  const issue = parsed.issues[0];
+  const path = issue?.path?.map((p) => String(p.key)).join(".") ?? "";
+  throw new VilanoError("internal", `malformed message from ${from}${path ? ` at ${path}` : ""}: ${issue?.message ?? "invalid"}`);
+}
+
+// The schemas must describe exactly the shared protocol types: this fails to compile if they drift.
+type Assert<T extends true> = T;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export type ProtocolMatchesTypes = [
+  Assert<Same<v.InferOutput<typeof FailureBodySchema>, FailureBody>>,
+  Assert<Same<v.InferOutput<typeof OpCommandSchema>, OpCommand>>,
+  Assert<Same<v.InferOutput<typeof ActivationResultSchema>, ActivationResult>>,
+  Assert<Same<v.InferOutput<typeof HistoryOpSchema>, HistoryOp>>,
+  Assert<Same<v.InferOutput<typeof TurnInputSchema>, TurnInput>>,
+  Assert<Same<v.InferOutput<typeof LiveOutcomeSchema>, LiveOutcome>>,
+];
+export { CodeInfoSchema };
+export type { OpResolution, CodeInfo };

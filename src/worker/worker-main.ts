@@ -1,0 +1,172 @@
+/**
+ * Worker mode: the child side of the pool. It imports project code (never the daemon), runs the
+ * activations the pool hands it with the replay engine, and reports every op and result over IPC,
+ * each with its lease fence. It answers `describe` (import a project and say what it defines) and
+ * `key` (a service's key for a key input), which need user code.
+ */
+import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { computeKey, runServiceTurn, runWorkflowActivation, type ActivationHost } from "../engine/index.ts";
+import { describeDefinitions, indexDefinitions, type CodeRef, type Definitions } from "../core/index.ts";
+import { loadDefinitions, MANIFEST_FILE, parseManifest } from "../project/index.ts";
+import { isErrorCode, toFailureBody, VilanoError, type LiveOutcome, type OpCommand, type OpResolution } from "../shared/index.ts";
+import { armParentDeath } from "./parent-death.ts";
+import { installExitAttribution, runAsActivation } from "./exit-attribution.ts";
+import { parseMessage, ToWorkerSchema, type FromWorker, type ToWorker } from "./protocol.ts";
+
+/** How often a worker holding activations says it is alive; faster while a timed step runs. */
+const HEARTBEAT_MS = 1_000;
+const TIMED_HEARTBEAT_MS = 50;
+
+interface Live {
+  runId: string;
+  fence: number;
+  controller: AbortController;
+  deliver?: (opKey: string, outcome: LiveOutcome) => void;
+}
+
+export function runWorkerProcess(args: readonly string[]): void {
+  const arg = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const generation = arg("--generation") ?? "";
+  const parent = Number(arg("--parent"));
+  if (typeof process.send !== "function") {
+    process.stderr.write("vilano worker mode is started by the daemon's pool, not by hand; see `vilano worker start`\n");
+    process.exit(2);
+  }
+  armParentDeath(parent);
+  installExitAttribution();
+  // User code that leaves a promise rejected or throws from a timer must not take the other
+  // activations of this worker down with it: say so on stderr (the daemon's log) and go on.
+  process.on("unhandledRejection", (reason) => console.error("vilano worker: unhandled rejection in user code:", reason));
+  process.on("uncaughtException", (error) => console.error("vilano worker: uncaught exception in user code:", error));
+
+  const send = (message: FromWorker) => process.send!(message);
+  const code = new Map<string, Promise<Definitions>>();
+  const live = new Map<number, Live>();
+  const calls = new Map<number, { resolve: (res: OpResolution) => void; reject: (error: unknown) => void }>();
+  let nextCall = 1;
+  let timedSteps = 0;
+  let lastSent = 0;
+
+  const loadCode = (ref: CodeRef, onImport?: (file: string) => void): Promise<Definitions> => {
+    let loading = code.get(ref.id);
+    if (!loading) {
+      loading = (async () => {
+        const manifest = parseManifest(readFileSync(join(ref.dir, MANIFEST_FILE), "utf8"), `${ref.id} manifest`);
+        const { workflows, services } = await loadDefinitions(ref.dir, manifest, onImport);
+        return indexDefinitions([...workflows, ...services]);
+      })();
+      // A failed import is not cached: the next request tries again (and fails the same clear way).
+      loading.catch(() => code.delete(ref.id));
+      code.set(ref.id, loading);
+    }
+    return loading;
+  };
+
+  const beat = setInterval(() => {
+    if (live.size === 0) return;
+    const now = Date.now();
+    if (timedSteps > 0 || now - lastSent >= HEARTBEAT_MS) {
+      lastSent = now;
+      send({ t: "hb" });
+    }
+  }, TIMED_HEARTBEAT_MS);
+  beat.unref();
+
+  async function activate(m: Extract<ToWorker, { t: "activate" }>): Promise<void> {
+    const { a, fence, run, ops, turn } = m;
+    const entry: Live = { runId: run.id, fence, controller: new AbortController() };
+    live.set(a, entry);
+    const host: ActivationHost = {
+      report: (cmd: OpCommand) =>
+        new Promise<OpResolution>((resolve, reject) => {
+          const c = nextCall++;
+          calls.set(c, { resolve, reject });
+          send({ t: "report", a, c, fence, cmd });
+        }),
+      post: (cmd) => send({ t: "post", a, fence, cmd }),
+      now: Date.now,
+      printLog: (runId, message, fields) => send({ t: "log", runId, message, ...(fields === undefined ? {} : { fields }) }),
+      signal: entry.controller.signal,
+      receiveOutcomes: (deliver) => {
+        entry.deliver = deliver;
+      },
+      settleLate: (result) => send({ t: "late", runId: run.id, fence, result }),
+      stepStarted: (step) => {
+        timedSteps++;
+        send({ t: "step", a, opKey: step.opKey, seq: step.seq, name: step.name, attempt: step.attempt, timeoutMs: step.timeoutMs, retry: step.retry });
+      },
+      stepEnded: (opKey) => {
+        timedSteps--;
+        send({ t: "step_end", a, opKey });
+      },
+    };
+    let result;
+    try {
+      const definitions = await loadCode(m.code);
+      result = await runAsActivation(a, () => {
+        if (turn) {
+          const definition = definitions.services.get(run.name);
+          if (!definition) throw new VilanoError("unknown_workflow", `${m.code.id} has no service "${run.name}"`);
+          return runServiceTurn(definition, { runId: run.id, project: run.project, ops, turn }, host);
+        }
+        const definition = definitions.workflows.get(run.name);
+        if (!definition) throw new VilanoError("unknown_workflow", `${m.code.id} has no workflow "${run.name}"`);
+        return runWorkflowActivation(definition, { runId: run.id, project: run.project, input: run.input, ops }, host);
+      });
+    } catch (error) {
+      // The code could not even be loaded: the run fails with the reason, like any failed activation.
+      result = { type: "failed" as const, error: { ...toFailureBody(error), retryable: false } };
+    }
+    live.delete(a);
+    send({ t: "finish", a, fence, result });
+  }
+
+  async function answer(q: number, work: () => Promise<unknown>): Promise<void> {
+    try {
+      send({ t: "answer", q, ok: true, value: await work() });
+    } catch (error) {
+      send({ t: "answer", q, ok: false, error: toFailureBody(error) });
+    }
+  }
+
+  process.on("message", (raw: unknown) => {
+    const m = parseMessage(ToWorkerSchema, raw, "the daemon");
+    switch (m.t) {
+      case "activate":
+        void activate(m);
+        return;
+      case "reply": {
+        const call = calls.get(m.c);
+        if (!call) return;
+        calls.delete(m.c);
+        if (m.ok) call.resolve(m.res as OpResolution);
+        else call.reject(new VilanoError(isErrorCode(m.code) ? m.code : "internal", m.message));
+        return;
+      }
+      case "deliver":
+        live.get(m.a)?.deliver?.(m.opKey, m.outcome);
+        return;
+      case "abort":
+        live.get(m.a)?.controller.abort(new VilanoError(isErrorCode(m.code) ? m.code : "cancelled", m.message));
+        return;
+      case "describe":
+        void answer(m.q, async () => {
+          const definitions = await loadCode(m.code, (file) => send({ t: "importing", q: m.q, file }));
+          return describeDefinitions([...definitions.workflows.values()], [...definitions.services.values()]);
+        });
+        return;
+      case "key":
+        void answer(m.q, async () => {
+          const definition = (await loadCode(m.code)).services.get(m.service);
+          if (!definition) throw new VilanoError("unknown_workflow", `${m.code.id} has no service "${m.service}"`);
+          return computeKey(definition, m.keyInput === null ? undefined : JSON.parse(m.keyInput));
+        });
+        return;
+    }
+  });
+  send({ t: "ready", generation, pid: process.pid });
+}

@@ -1,0 +1,150 @@
+/**
+ * One worker process, seen from the daemon: spawned in its own process group (so a hard stop kills
+ * everything it started), with a clean environment and the workspace as its working directory.
+ * Its stdout and stderr go to the daemon's log, tagged with its pid; the last stderr lines are kept
+ * to explain a crash. Messages are checked against the protocol before anyone sees them.
+ */
+import type { Logger } from "../shared/index.ts";
+import { parseExitMarker } from "./exit-attribution.ts";
+import { FromWorkerSchema, parseMessage, type FromWorker, type ToWorker } from "./protocol.ts";
+import { workerCommand } from "./worker-command.ts";
+
+const STDERR_TAIL_LINES = 12;
+
+export interface WorkerExit {
+  exitCode: number | null;
+  signal: string | null;
+  /** The last lines the worker wrote to stderr. */
+  stderr: string[];
+  /** The activation whose code called `process.exit()`, when the worker said so before exiting. */
+  exitedBy: number | null;
+}
+
+export interface WorkerProcess {
+  readonly pid: number;
+  /** When the worker last sent anything (ms since epoch). */
+  readonly lastHeard: number;
+  readonly ready: boolean;
+  send(message: ToWorker): void;
+  /** SIGKILL to the worker's whole process group. */
+  kill(): void;
+  /** Resolves once the process has exited and its output is read to the end. */
+  readonly exited: Promise<WorkerExit>;
+}
+
+export interface SpawnWorkerOptions {
+  generation: string;
+  env: Record<string, string>;
+  cwd: string;
+  logger: Logger;
+  onMessage(message: FromWorker): void;
+  /** Called once when the worker says it is ready (with the right generation). */
+  onReady?(): void;
+}
+
+async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of stream) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      onLine(buffer.slice(0, newline));
+      buffer = buffer.slice(newline + 1);
+    }
+  }
+  if (buffer) onLine(buffer);
+}
+
+export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
+  const { logger } = options;
+  const outbox: ToWorker[] = [];
+  const stderrTail: string[] = [];
+  let ready = false;
+  let lastHeard = Date.now();
+  let exitedBy: number | null = null;
+  let dead = false;
+
+  const proc = Bun.spawn([...workerCommand(), "--generation", options.generation, "--parent", String(process.pid)], {
+    cwd: options.cwd,
+    env: options.env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    // Its own process group: a hard stop kills the worker and whatever it spawned, in one signal.
+    detached: true,
+    serialization: "json",
+    ipc(raw) {
+      lastHeard = Date.now();
+      let message: FromWorker;
+      try {
+        message = parseMessage(FromWorkerSchema, raw, `worker ${proc.pid}`);
+      } catch (error) {
+        logger.error(String((error as Error).message));
+        return;
+      }
+      if (message.t === "ready") {
+        // A worker of another daemon generation is never heard.
+        if (message.generation !== options.generation) return;
+        ready = true;
+        for (const queued of outbox.splice(0)) proc.send(queued);
+        options.onReady?.();
+        return;
+      }
+      if (ready) options.onMessage(message);
+    },
+  });
+  const tag = `worker ${proc.pid}`;
+  const output = Promise.all([
+    readLines(proc.stdout, (line) => logger.info(`[${tag}] ${line}`)),
+    readLines(proc.stderr, (line) => {
+      const a = parseExitMarker(line);
+      if (a !== null) {
+        exitedBy = a;
+        return;
+      }
+      stderrTail.push(line);
+      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+      logger.warn(`[${tag}] ${line}`);
+    }),
+  ]).catch(() => undefined);
+
+  const exited = proc.exited.then(async (exitCode) => {
+    dead = true;
+    // Output is read to its end, so the exit marker (written just before exiting) is seen.
+    await Promise.race([output, Bun.sleep(1_000)]);
+    const signal = proc.signalCode === null ? null : String(proc.signalCode);
+    return { exitCode: signal ? null : exitCode, signal, stderr: [...stderrTail], exitedBy };
+  });
+
+  return {
+    pid: proc.pid,
+    get lastHeard() {
+      return lastHeard;
+    },
+    get ready() {
+      return ready;
+    },
+    send(message) {
+      if (dead) return;
+      if (!ready) {
+        outbox.push(message);
+        return;
+      }
+      try {
+        proc.send(message);
+      } catch {
+        // The channel closed: the exit handler deals with what the worker held.
+      }
+    },
+    kill() {
+      if (dead) return;
+      try {
+        process.kill(-proc.pid, "SIGKILL");
+      } catch {
+        proc.kill("SIGKILL");
+      }
+    },
+    exited,
+  };
+}

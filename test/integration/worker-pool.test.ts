@@ -1,0 +1,162 @@
+/**
+ * The worker pool through the embedded runtime (`createRuntime({ workers, project })`): user code
+ * that blocks, exits or hangs its worker, while the runtime goes on. Real worker processes.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createRuntime, type Runtime } from "../../src/embedded/index.ts";
+import { createLogger } from "../../src/shared/index.ts";
+import { writeProject } from "../helpers/project.ts";
+import { eventually, tempDir } from "../helpers/temp-dir.ts";
+
+const FLOWS = readFileSync(join(import.meta.dir, "..", "fixtures", "worker-flows.ts"), "utf8");
+const project = writeProject({ "src/flows.ts": FLOWS, "vilano.toml": '[worker]\nenv = { GREETING = "hello" }\npass_env = ["PASSED_THROUGH"]\n' });
+const logger = createLogger("silent");
+const opened: Runtime[] = [];
+afterAll(async () => {
+  for (const rt of opened) await rt.close();
+});
+
+async function open(options: { workers?: number; workerLeaseMs?: number } = {}) {
+  const workspace = tempDir("vilano-workspace-");
+  const rt = await createRuntime({ database: join(tempDir(), "runtime.sqlite"), workers: options.workers ?? 2, project, workspace, logger, ...options });
+  opened.push(rt);
+  return { rt, workspace, lines: (file: string) => (existsSync(join(workspace, file)) ? readFileSync(join(workspace, file), "utf8").trim().split("\n") : []) };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("worker pool: hard stop", () => {
+  test("a timed step that blocks its worker is killed at the deadline, recorded as a forced timeout and retried; a run sharing the worker replays", async () => {
+    const { rt, lines } = await open({ workers: 1 });
+    const sharer = await rt.start("napStep", { ms: 1_500, tag: "sharer" });
+    await eventually(() => (lines("nap-sharer.log").length === 1 ? true : undefined), 5_000, "the sharing run's step to start");
+    const spinner = await rt.start("spinOnce");
+    const { pid } = (await spinner.result({ timeout: "10s" })) as { pid: number };
+    const attempts = lines("spin-attempts.log").map((l) => l.split(" "));
+    expect(attempts.map((a) => a[0])).toEqual(["1", "2"]);
+    expect(Number(attempts[1]![1])).toBe(pid);
+    expect(Number(attempts[0]![1])).not.toBe(pid);
+    expect(alive(Number(attempts[0]![1]))).toBe(false);
+
+    const inspection = await rt.inspect(spinner.id);
+    const failed = inspection.events.find((e) => e.type === "step_attempt_failed")!;
+    expect(failed).toMatchObject({ opKey: "step:spin:0", attempt: 1, family: "timeout", forcedTermination: true, decision: "scheduled" });
+    expect(inspection.events.filter((e) => e.type === "step_completed")).toHaveLength(1);
+
+    // The run that shared the killed worker lost its activation, not an attempt: it ran its step again and completed once.
+    expect(await sharer.result({ timeout: "10s" })).toMatchObject({ pid: expect.any(Number) });
+    const shared = await rt.inspect(sharer.id);
+    expect(shared.events.some((e) => e.type === "activation_lost")).toBe(true);
+    expect(shared.events.filter((e) => e.type === "step_completed")).toHaveLength(1);
+    expect(lines("nap-sharer.log")).toHaveLength(2);
+  }, 20_000);
+});
+
+describe("worker pool: crashes", () => {
+  test("a step that exits its worker fails the run with worker_crashed after 3 attempts; other runs go on", async () => {
+    const { rt, lines } = await open();
+    const run = await rt.start("exits");
+    const error = await run.result({ timeout: "15s" }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ cause: { code: "worker_crashed", reason: "worker_crashed", details: { crashes: 3, exitCode: 3 } } });
+    expect((error as { cause: { message: string } }).cause.message).toContain("exited with code 3");
+    expect((error as { cause: { message: string } }).cause.message).toContain("about to exit with code 3");
+    expect(lines("exit-attempts.log")).toHaveLength(3);
+    const events = (await rt.inspect(run.id)).events.filter((e) => e.type === "worker_crashed");
+    expect(events.map((e) => e.crash)).toEqual([1, 2, 3]);
+    expect(await (await rt.start("whoAmI")).result({ timeout: "10s" })).toMatchObject({ greeting: "hello" });
+  }, 20_000);
+
+  test("a service turn that exits its worker fails its message with worker_crashed and the instance goes on", async () => {
+    const { rt } = await open();
+    const ref = await rt.connect("crashy" as never, { id: "c1" } as never);
+    const asks = ref.ask as unknown as Record<string, (p?: unknown, o?: unknown) => Promise<unknown>>;
+    const failure = await asks.boom!(undefined, { timeout: "15s" }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ cause: { code: "worker_crashed", details: { exitCode: 4 } } });
+    expect(await asks.count!(undefined, { timeout: "10s" })).toBe(0);
+    expect(await asks.count!(undefined, { timeout: "10s" })).toBe(1);
+  }, 20_000);
+});
+
+describe("worker pool: cancel", () => {
+  test("cancelling a run whose step blocks its worker (no timeout) kills that worker within 2 s", async () => {
+    const { rt, lines } = await open();
+    const run = await rt.start("spinForever");
+    await eventually(() => (lines("spin-forever.log").length === 1 ? true : undefined), 5_000, "the spinning step to start");
+    const spinning = Number(lines("spin-forever.log")[0]);
+    const cancelledAt = Date.now();
+    expect((await rt.cancel(run.id)).status).toBe("cancelled");
+    await eventually(() => (alive(spinning) ? undefined : true), 2_000, "the blocked worker to be killed");
+    expect(Date.now() - cancelledAt).toBeLessThan(2_000);
+    expect(await rt.status(run.id)).toBe("cancelled");
+    expect(await (await rt.start("whoAmI")).result({ timeout: "5s" })).toMatchObject({ greeting: "hello" });
+  }, 15_000);
+});
+
+describe("worker pool: leases", () => {
+  test("a stopped worker loses its lease; the run completes elsewhere and what the worker reports after SIGCONT is refused", async () => {
+    const { rt, lines } = await open({ workers: 2, workerLeaseMs: 400 });
+    const run = await rt.start("napStep", { ms: 1_000, tag: "stop" });
+    await eventually(() => (lines("nap-stop.log").length === 1 ? true : undefined), 5_000, "the step to start");
+    const stopped = Number(lines("nap-stop.log")[0]);
+    process.kill(stopped, "SIGSTOP");
+    let output: { pid: number };
+    try {
+      output = (await run.result({ timeout: "10s" })) as { pid: number };
+    } finally {
+      process.kill(stopped, "SIGCONT");
+    }
+    expect(output.pid).not.toBe(stopped);
+    // Awake again, the worker finishes its step and reports it under its old fence; then it is retired.
+    await eventually(() => (alive(stopped) ? undefined : true), 5_000, "the expired worker to be retired");
+    const inspection = await rt.inspect(run.id);
+    expect(inspection.ops.find((op) => op.opKey === "step:nap:0")).toMatchObject({ status: "completed", result: output.pid });
+    expect(inspection.events.filter((e) => e.type === "step_completed")).toHaveLength(1);
+    expect(inspection.events.find((e) => e.type === "activation_lost")).toMatchObject({ why: expect.stringContaining("lease expired") });
+  }, 20_000);
+});
+
+describe("worker pool: isolation", () => {
+  test("user code runs in another process, in the workspace, with a clean environment plus the project's variables", async () => {
+    process.env.PASSED_THROUGH = "yes";
+    process.env.VILANO_SECRET_FOR_TEST = "must not leak";
+    const { rt, workspace } = await open();
+    const who = (await (await rt.start("whoAmI")).result({ timeout: "10s" })) as Record<string, unknown>;
+    delete process.env.VILANO_SECRET_FOR_TEST;
+    expect(who.pid).not.toBe(process.pid);
+    expect(who.cwd).toBe(workspace);
+    expect(who.vilanoVariables).toEqual([]);
+    expect(who.greeting).toBe("hello");
+    expect(who.passed).toBe("yes");
+  }, 15_000);
+});
+
+describe("worker pool: importing the project", () => {
+  test.each([
+    ["never settles", "await new Promise(() => {});", "did not finish within"],
+    ["exits", "process.exit(7);", "exited with code 7"],
+    ["throws", 'throw new Error("bad top level");', "bad top level"],
+  ])("top-level code that %s fails createRuntime with a clear error", async (_what, topLevel, message) => {
+    const bad = writeProject({
+      "src/bad.ts": `import { workflow } from "@vilano/runtime";\n${topLevel}\nexport const w = workflow({ name: "w", run: async () => 1 });\n`,
+    });
+    process.env.VILANO_IMPORT_TIMEOUT = "700ms";
+    const started = Date.now();
+    try {
+      const error = await createRuntime({ workers: 1, project: bad, logger }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "validation_failed" });
+      expect(String((error as Error).message)).toContain(message);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      delete process.env.VILANO_IMPORT_TIMEOUT;
+    }
+  }, 10_000);
+});
