@@ -38,7 +38,7 @@ export function createApiApp(options: ApiOptions) {
     .use("*", requireLoopbackHost())
     .get("/health", (c) => c.json({ ok: true as const, version: VERSION, pid: process.pid }))
     .use("/v1/*", requireToken(options.token))
-    .get("/v1/status", (c) => c.json({ ok: true as const, version: VERSION, projects: backend.listProjects().length }))
+    .get("/v1/status", (c) => c.json({ ok: true as const, version: VERSION, pid: process.pid, ...backend.status() }))
     .post("/v1/projects", async (c) => {
       const { path, name } = await body(c, schema.AddProjectBody, "project");
       return c.json({ ok: true as const, project: await backend.addProject(path, name) }, 201);

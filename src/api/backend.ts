@@ -26,7 +26,14 @@ export interface ApiRun {
   updatedAt: number;
 }
 
+export interface ApiStatus {
+  projects: number;
+  /** The worker processes running user code, and what the pool has had to do so far. */
+  workers: { pids: number[]; stats: { spawned: number; hardStops: number; crashes: number; expired: number; cancelKills: number } };
+}
+
 export interface ApiBackend {
+  status(): ApiStatus;
   addProject(path: string, name: string): Promise<ApiProject>;
   syncProject(name: string): Promise<ApiProject>;
   listProjects(): ApiProject[];

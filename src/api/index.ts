@@ -3,4 +3,4 @@ export { errorResponse, type ErrorEnvelope } from "./error-envelope.ts";
 export { requireLoopbackHost, requireToken, isLoopbackHost } from "./security.ts";
 export { readJsonBody, validate, type Issue } from "./body.ts";
 export { createApiApp, type ApiApp, type ApiOptions } from "./app.ts";
-export type { ApiBackend, ApiProject, ApiRun } from "./backend.ts";
+export type { ApiBackend, ApiProject, ApiRun, ApiStatus } from "./backend.ts";

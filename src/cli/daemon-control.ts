@@ -1,11 +1,19 @@
 /**
- * Starting and finding the background daemon: the CLI spawns this same executable in
- * `daemon run` mode, detached from the terminal, with its output in the home's log, and waits
- * until its health check answers. Mutating commands call `ensureDaemon` first.
+ * Starting and finding the background daemon. The CLI spawns this same executable in `daemon run`
+ * mode, detached from the terminal, with its output in the home's log, and waits until its health
+ * check answers. Mutating commands call `ensureDaemon` first.
+ *
+ * A daemon that does not answer is not necessarily dead: if its pid is alive and holds the
+ * database it is busy (or stopped with SIGSTOP), and it is never replaced — a second daemon could
+ * not open the database anyway. Only a daemon.json whose pid is dead, or alive but not the
+ * database's owner (a reused pid), is stale and removed.
  */
-import { openSync, rmSync } from "node:fs";
+import { openSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { createClient } from "../client/index.ts";
 import { ensureHome, homePaths, readDaemonInfo, type DaemonInfo } from "../shared/home.ts";
-import { loadConfig, VilanoError } from "../shared/index.ts";
+import { formatDuration, isProcessAlive, loadConfig, parseDuration, VilanoError } from "../shared/index.ts";
+import { readDatabaseOwner } from "../store/index.ts";
 
 /** argv that runs this program again: the compiled executable, or bun + the entry script. */
 export function selfCommand(): string[] {
@@ -16,35 +24,91 @@ export function currentHome(): string {
   return loadConfig().home;
 }
 
+const DEFAULT_TIMEOUT_MS = 30_000;
+let requestTimeoutMs = DEFAULT_TIMEOUT_MS;
+
+/** `--timeout`: how long this command waits for the daemon (every request, and a busy daemon). */
+export function setRequestTimeout(value: string | undefined): void {
+  requestTimeoutMs = value === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(value, "--timeout");
+}
+
+export const requestTimeout = (): number => requestTimeoutMs;
+
+const databaseOf = (home: string) => join(home, "runtime.sqlite");
+
+/** A client for the daemon of the current home, with this command's request timeout. */
+export function daemonClient() {
+  return createClient({ home: currentHome(), timeout: requestTimeoutMs });
+}
+
+export const timeoutArg = {
+  type: "string",
+  description: "How long to wait for the daemon before giving up (default 30s)",
+} as const;
+
+
 /** Whether our daemon (the pid in daemon.json) answers on its port. */
-async function answers(info: DaemonInfo): Promise<boolean> {
+async function answers(info: DaemonInfo, timeoutMs = 1_000): Promise<boolean> {
   try {
-    const res = await fetch(`http://127.0.0.1:${info.port}/health`, { signal: AbortSignal.timeout(1_000) });
+    const res = await fetch(`http://127.0.0.1:${info.port}/health`, { signal: AbortSignal.timeout(timeoutMs) });
     return res.ok && ((await res.json()) as { pid?: number }).pid === info.pid;
   } catch {
     return false;
   }
 }
 
-/**
- * The running daemon, checked: a daemon.json whose pid is alive but does not answer as that
- * daemon (a reused pid after a crash or reboot) is stale and removed — and never signalled.
- */
-export async function runningDaemon(home: string): Promise<DaemonInfo | null> {
+export type DaemonState =
+  | { state: "running"; info: DaemonInfo }
+  /** Alive and holding the database, but not answering: busy, or stopped with SIGSTOP. */
+  | { state: "busy"; info: DaemonInfo }
+  | { state: "stopped" };
+
+export async function daemonState(home: string): Promise<DaemonState> {
   const paths = homePaths(home);
   const info = readDaemonInfo(paths);
-  if (!info) return null;
-  if (await answers(info)) return info;
+  if (!info) return { state: "stopped" };
+  if (await answers(info)) return { state: "running", info };
+  if (readDatabaseOwner(databaseOf(home)) === info.pid) return { state: "busy", info };
+  // Alive, silent and not the database's owner: a pid reused by an unrelated process. Never signal it.
   rmSync(paths.daemonJson, { force: true });
-  return null;
+  return { state: "stopped" };
 }
 
-export async function startDaemonProcess(home: string, port = loadConfig().port): Promise<DaemonInfo> {
+/** The running daemon (null when there is none); a busy one counts as running. */
+export async function runningDaemon(home: string): Promise<DaemonInfo | null> {
+  const s = await daemonState(home);
+  return s.state === "stopped" ? null : s.info;
+}
+
+/** The last lines the daemon wrote to its log since `offset`: why it did not start. */
+function logSince(path: string, offset: number): string {
+  try {
+    const lines = readFileSync(path, "utf8").slice(offset).trimEnd().split("\n").filter((l) => l.trim() !== "");
+    return lines.slice(-5).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+export async function startDaemonProcess(home: string, port = loadConfig().port, workers?: number): Promise<DaemonInfo> {
   const paths = ensureHome(home);
-  const running = await runningDaemon(home);
-  if (running) return running;
+  const current = await daemonState(home);
+  if (current.state !== "stopped") return current.info;
+  const owner = readDatabaseOwner(databaseOf(home));
+  if (owner !== null && owner !== process.pid && isProcessAlive(owner)) {
+    throw new VilanoError("conflict", `the database in ${home} is in use by process ${owner}, which is not a daemon this home knows; stop it first`, {
+      details: { pid: owner },
+    });
+  }
+  const logOffset = (() => {
+    try {
+      return statSync(paths.daemonLog).size;
+    } catch {
+      return 0;
+    }
+  })();
   const log = openSync(paths.daemonLog, "a", 0o600);
-  const child = Bun.spawn([...selfCommand(), "daemon", "run", "--port", String(port)], {
+  const child = Bun.spawn([...selfCommand(), "daemon", "run", "--port", String(port), ...(workers === undefined ? [] : ["--workers", String(workers)])], {
     env: { ...process.env, VILANO_HOME: home },
     stdin: "ignore",
     stdout: log,
@@ -54,14 +118,65 @@ export async function startDaemonProcess(home: string, port = loadConfig().port)
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const info = readDaemonInfo(paths);
-    if (info && (await answers(info))) return info;
+    if (info && info.pid === child.pid && (await answers(info))) return info;
     if (child.exitCode !== null) break;
     await Bun.sleep(25);
   }
-  throw new VilanoError("internal", `the daemon did not start; see ${paths.daemonLog}`);
+  const why = logSince(paths.daemonLog, logOffset);
+  throw new VilanoError("internal", `the daemon did not start${why ? `:\n${why}` : ""}`, { hint: `the whole log is ${paths.daemonLog}` });
 }
 
-/** The running daemon, started first if needed. */
+/** The running daemon, started first if there is none; a busy one is waited for, never replaced. */
 export async function ensureDaemon(): Promise<DaemonInfo> {
-  return startDaemonProcess(currentHome());
+  const home = currentHome();
+  const deadline = Date.now() + requestTimeoutMs;
+  for (;;) {
+    const s = await daemonState(home);
+    if (s.state === "running") return s.info;
+    if (s.state === "stopped") return startDaemonProcess(home);
+    if (Date.now() >= deadline) {
+      throw new VilanoError(
+        "daemon_unavailable",
+        `the daemon (pid ${s.info.pid}) is running but has not answered for ${formatDuration(requestTimeoutMs)}: it is busy or stopped; nothing was changed`,
+        { hint: "try again later, or stop it with `vilano daemon stop`", details: { pid: s.info.pid } },
+      );
+    }
+    await Bun.sleep(100);
+  }
+}
+
+/**
+ * Stops the daemon and waits until its process has exited: SIGTERM (and SIGCONT, so a stopped one
+ * can shut down), then SIGKILL after the grace. Workers die with it.
+ */
+export async function stopDaemon(home: string, graceMs = 10_000): Promise<{ pid: number; forced: boolean } | null> {
+  const s = await daemonState(home);
+  if (s.state === "stopped") return null;
+  const { pid } = s.info;
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // already gone
+    }
+  };
+  signal("SIGTERM");
+  signal("SIGCONT");
+  const exited = async (withinMs: number) => {
+    const until = Date.now() + withinMs;
+    while (isProcessAlive(pid)) {
+      if (Date.now() >= until) return false;
+      await Bun.sleep(25);
+    }
+    return true;
+  };
+  let forced = false;
+  if (!(await exited(graceMs))) {
+    forced = true;
+    signal("SIGKILL");
+    if (!(await exited(5_000))) throw new VilanoError("internal", `the daemon (pid ${pid}) did not exit even after SIGKILL`);
+  }
+  // A killed daemon could not remove its daemon.json.
+  readDaemonInfo(homePaths(home));
+  return { pid, forced };
 }

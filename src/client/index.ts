@@ -9,7 +9,7 @@
 import { hc } from "hono/client";
 import type { ApiApp } from "../api/index.ts";
 import { homePaths, readDaemonInfo } from "../shared/home.ts";
-import { loadConfig, parseDuration, RunFailedError, VilanoError, isErrorCode, type Duration, type FailureBody } from "../shared/index.ts";
+import { formatDuration, loadConfig, parseDuration, RunFailedError, VilanoError, isErrorCode, type Duration, type FailureBody } from "../shared/index.ts";
 import { readFileSync, existsSync } from "node:fs";
 import { resolve } from "node:path";
 
@@ -19,7 +19,11 @@ export interface ClientOptions {
   /** Base URL of the API (default: from daemon.json). */
   baseUrl?: string;
   token?: string;
+  /** How long a request may go unanswered before it fails with `daemon_unavailable` (default 30 s). */
+  timeout?: Duration;
 }
+
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 interface Envelope {
   ok: boolean;
@@ -56,13 +60,32 @@ export function createClient(options: ClientOptions = {}) {
   }
   const token = options.token ?? (existsSync(paths.token) ? readFileSync(paths.token, "utf8").trim() : "");
   const headers = { "x-vilano-token": token, "content-type": "application/json" };
-  const api = hc<ApiApp>(baseUrl, { headers });
+  const timeoutMs = options.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(options.timeout, "client timeout");
+  const daemonUrl = baseUrl;
+  /** Every request has a deadline; a daemon that is down or silent is a clear error, never a hang. */
+  const timedFetch = async (input: string | URL | Request, init: RequestInit = {}, extraMs = 0): Promise<Response> => {
+    try {
+      return await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs + extraMs) });
+    } catch (error) {
+      if ((error as Error)?.name === "TimeoutError") {
+        throw new VilanoError(
+          "daemon_unavailable",
+          `the daemon at ${daemonUrl} did not answer within ${formatDuration(timeoutMs + extraMs)}: it is busy or stopped (a change asked for may or may not have been made)`,
+          { hint: "check it with `vilano daemon status`" },
+        );
+      }
+      throw new VilanoError("daemon_unavailable", `cannot reach the daemon at ${daemonUrl}: ${(error as Error)?.message ?? String(error)}`, {
+        hint: "start it with `vilano daemon start`",
+      });
+    }
+  };
+  const api = hc<ApiApp>(baseUrl, { headers, fetch: (input: string | URL | Request, init?: RequestInit) => timedFetch(input, init) });
   // Bodies go in `init` (the routes read them themselves); `init.headers` would replace the token.
   const json = (body: unknown) => ({ init: { body: JSON.stringify(body) } });
 
   return {
     baseUrl,
-    status: async () => unwrap<{ version: string; projects: number }>(await api.v1.status.$get()),
+    status: async () => unwrap<{ version: string; pid: number; projects: number; workers: { pids: number[]; stats: Record<string, number> } }>(await api.v1.status.$get()),
     projects: {
       /** `path` is resolved here: the daemon may run in another working directory. */
       add: async (path: string, name: string) =>
@@ -106,13 +129,19 @@ export function createClient(options: ClientOptions = {}) {
       list: async (filter: { project?: string; status?: string; workflow?: string; kind?: "workflow" | "service"; limit?: number } = {}) => {
         const url = api.v1.runs.$url();
         for (const [k, v] of Object.entries(filter)) if (v !== undefined) url.searchParams.set(k, String(v));
-        return (await unwrap<{ runs: { id: string; name: string; status: string; createdAt: number }[] }>(await fetch(url, { headers }))).runs;
+        return (await unwrap<{ runs: { id: string; name: string; status: string; createdAt: number }[] }>(await timedFetch(url, { headers }))).runs;
       },
       /** The run's events as they are recorded (server-sent events), until the run has finished. */
       async *events(id: string, opts: { after?: number } = {}): AsyncGenerator<{ seq: number; type: string; at: number; [fact: string]: unknown }> {
         const url = api.v1.runs[":id"].events.$url({ param: { id: enc(id) } });
         if (opts.after !== undefined) url.searchParams.set("after", String(opts.after));
-        const response = await fetch(url, { headers });
+        // A stream lasts as long as the run: it has no deadline once the daemon answered.
+        let response: Response;
+        try {
+          response = await fetch(url, { headers });
+        } catch (error) {
+          throw new VilanoError("daemon_unavailable", `cannot reach the daemon at ${daemonUrl}: ${(error as Error)?.message ?? String(error)}`);
+        }
         if (!response.ok || !response.body) return void (await unwrap(response));
         const decoder = new TextDecoder();
         let buffer = "";
@@ -144,7 +173,7 @@ export function createClient(options: ClientOptions = {}) {
           const url = api.v1.runs[":id"].result.$url({ param: { id: enc(id) } });
           url.searchParams.set("wait", wait);
           const { run } = await unwrap<{ run: { status: string; output?: unknown; error?: FailureBody } }>(
-            await fetch(url, { headers }),
+            await timedFetch(url, { headers }, Number(wait)),
           );
           if (run.status === "completed") return run.output;
           if (run.status === "failed" || run.status === "cancelled") throw new RunFailedError(id, run.error!);

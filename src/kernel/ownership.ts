@@ -5,20 +5,12 @@
  * over, which is what recovery after a crash needs. (A recycled pid can block a takeover until that
  * process exits; the error names the pid so a person can check.)
  */
-import { VilanoError } from "../shared/index.ts";
+import { isProcessAlive, VilanoError } from "../shared/index.ts";
 import type { Store } from "../store/index.ts";
 
 const openHere = new Set<string>();
 const OWNER_KEY = "owner";
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === "EPERM";
-  }
-}
 
 export function claimOwnership(store: Store): void {
   if (store.path === ":memory:") return;
@@ -30,7 +22,7 @@ export function claimOwnership(store: Store): void {
     const current = store.getMeta(OWNER_KEY);
     const owner = current ? (JSON.parse(current) as { pid: number } | null) : null;
     if (owner) {
-      if (owner.pid !== process.pid && isAlive(owner.pid)) {
+      if (owner.pid !== process.pid && isProcessAlive(owner.pid)) {
         throw new VilanoError(
           "conflict",
           `database ${store.path} is in use by process ${owner.pid}; stop it before opening the database here`,

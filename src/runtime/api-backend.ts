@@ -17,6 +17,7 @@ export function createApiBackend(daemon: DaemonRuntime): ApiBackend {
     return toRunInfo(run);
   };
   return {
+    status: () => ({ projects: projects.list().length, workers: { pids: daemon.pool.pids(), stats: { ...daemon.pool.stats } } }),
     addProject: (path, name) => projects.add(path, name),
     syncProject: (name) => projects.sync(name),
     listProjects: () => projects.list(),

@@ -13,6 +13,8 @@ export interface DaemonOptions {
   home: string;
   port: number;
   logger?: Logger;
+  /** Worker processes per project snapshot (default: VILANO_WORKERS, or one per CPU and at least 2). */
+  workers?: number;
 }
 
 export interface RunningDaemon {
@@ -25,7 +27,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const logger = options.logger ?? createLogger("info");
   const paths = ensureHome(options.home);
   const token = readOrCreateToken(paths);
-  const runtime = await createDaemonRuntime({ home: options.home, logger });
+  const runtime = await createDaemonRuntime({ home: options.home, logger, ...(options.workers !== undefined ? { workers: options.workers } : {}) });
   const app = createApiApp({ backend: createApiBackend(runtime), token, logger: logger.withTag("api") });
   const server = Bun.serve({ hostname: "127.0.0.1", port: options.port, fetch: app.fetch, idleTimeout: 60 });
   const port = server.port!;

@@ -6,6 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
+import { isProcessAlive } from "./process-state.ts";
 
 export const DEFAULT_PORT = 4141;
 
@@ -53,14 +54,6 @@ export function writeDaemonInfo(paths: HomePaths, info: DaemonInfo): void {
   writeFileSync(paths.daemonJson, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === "EPERM";
-  }
-}
 
 /** The running daemon's info; a stale file (dead pid, unreadable) is removed and null returned. */
 export function readDaemonInfo(paths: HomePaths): DaemonInfo | null {
@@ -72,7 +65,7 @@ export function readDaemonInfo(paths: HomePaths): DaemonInfo | null {
   } catch {
     info = null;
   }
-  if (info && alive(info.pid)) return info;
+  if (info && isProcessAlive(info.pid)) return info;
   rmSync(paths.daemonJson, { force: true });
   return null;
 }

@@ -12,3 +12,4 @@ export * from "./logger.ts";
 export * from "./protocol.ts";
 export * from "./version.ts";
 export * from "./describe-value.ts";
+export * from "./process-state.ts";

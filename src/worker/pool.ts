@@ -17,11 +17,10 @@
  *   (SIGSTOP) loses them; what it sends when it wakes reaches the kernel with its old fence and is
  *   refused there. A silent worker that is running is busy in user code and keeps its lease.
  */
-import { errorCodeOf, formatDuration, isErrorCode, toFailureBody, VilanoError, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
+import { errorCodeOf, formatDuration, isErrorCode, isProcessStopped, toFailureBody, VilanoError, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
 import type { Activation, Kernel } from "../kernel/index.ts";
 import type { Catalog, CodeRef, Runner } from "../core/index.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
-import { isStopped } from "./process-state.ts";
 import { spawnWorker, type WorkerExit, type WorkerProcess } from "./worker-process.ts";
 
 export type Isolation = "pooled" | "fresh";
@@ -316,7 +315,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     for (const group of groups.values()) {
       for (const worker of group) {
         if (worker.state !== "live" || worker.held.size === 0 || now - worker.proc.lastHeard <= leaseTtl) continue;
-        if (isStopped(worker.proc.pid)) expire(worker);
+        if (isProcessStopped(worker.proc.pid)) expire(worker);
       }
     }
   }

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRuntime, type Runtime } from "../../src/embedded/index.ts";
-import { createLogger } from "../../src/shared/index.ts";
+import { createLogger, isProcessAlive } from "../../src/shared/index.ts";
 import { writeProject } from "../helpers/project.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
 
@@ -25,14 +25,7 @@ async function open(options: { workers?: number; workerLeaseMs?: number } = {}) 
   return { rt, workspace, lines: (file: string) => (existsSync(join(workspace, file)) ? readFileSync(join(workspace, file), "utf8").trim().split("\n") : []) };
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = isProcessAlive;
 
 describe("worker pool: hard stop", () => {
   test("a timed step that blocks its worker is killed at the deadline, recorded as a forced timeout and retried; a run sharing the worker replays", async () => {

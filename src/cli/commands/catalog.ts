@@ -1,15 +1,14 @@
 /** `workflow list`, `service list [--instances]`, `service inspect`, `daemon logs`. */
 import { defineCommand } from "citty";
 import { existsSync, readFileSync } from "node:fs";
-import { createClient } from "../../client/index.ts";
 import { homePaths } from "../../shared/home.ts";
 import { serviceInstanceId, VilanoError } from "../../shared/index.ts";
-import { currentHome } from "../daemon-control.ts";
+import { currentHome, daemonClient, setRequestTimeout, timeoutArg } from "../daemon-control.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 import { renderInspection } from "../render/inspect.ts";
 
 const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
-const client = () => createClient({ home: currentHome() });
+const client = daemonClient;
 
 type ProjectSummary = { name: string; workflows: string[]; services: string[] };
 
@@ -23,9 +22,10 @@ export const workflowCommand = defineCommand({
   subCommands: {
     list: defineCommand({
       meta: { name: "list", description: "List the workflows of the registered projects" },
-      args: { project: { type: "string" }, json },
+      args: { project: { type: "string" }, json, timeout: timeoutArg },
       run: ({ args }) =>
         runCommand(args.json, async () => {
+          setRequestTimeout(args.timeout);
           const workflows = (await projectsMatching(args.project)).flatMap((p) => p.workflows.map((w) => `${p.name}/${w}`));
           if (args.json) return printJson({ ok: true, workflows });
           for (const w of workflows) ui.log(w);
@@ -36,9 +36,10 @@ export const workflowCommand = defineCommand({
 
 export const serviceListCommand = defineCommand({
   meta: { name: "list", description: "List services (with --instances, their instances)" },
-  args: { project: { type: "string" }, instances: { type: "boolean" }, json },
+  args: { project: { type: "string" }, instances: { type: "boolean" }, json, timeout: timeoutArg },
   run: ({ args }) =>
     runCommand(args.json, async () => {
+      setRequestTimeout(args.timeout);
       if (!args.instances) {
         const services = (await projectsMatching(args.project)).flatMap((p) => p.services.map((s) => `${p.name}/${s}`));
         if (args.json) return printJson({ ok: true, services });
@@ -53,9 +54,10 @@ export const serviceListCommand = defineCommand({
 
 export const serviceInspectCommand = defineCommand({
   meta: { name: "inspect", description: "Show the instance of <project/service> with --key: state, status, queued mail, turns" },
-  args: { target: { type: "positional", required: true }, key: { type: "string", required: true }, json },
+  args: { target: { type: "positional", required: true }, key: { type: "string", required: true }, json, timeout: timeoutArg },
   run: ({ args }) =>
     runCommand(args.json, async () => {
+      setRequestTimeout(args.timeout);
       const [project, service] = args.target.split("/");
       if (!project || !service) throw new VilanoError("validation_failed", `invalid service ${JSON.stringify(args.target)}: write it as <project>/<service>`);
       const inspection = await client().runs.inspect(serviceInstanceId(project, service, args.key));

@@ -1,13 +1,14 @@
 import { defineCommand } from "citty";
 import { startDaemon } from "../../runtime/index.ts";
-import { DEFAULT_PORT, homePaths, readDaemonInfo } from "../../shared/home.ts";
-import { createLogger, loadConfig, VilanoError } from "../../shared/index.ts";
-import { currentHome, runningDaemon, startDaemonProcess } from "../daemon-control.ts";
+import { DEFAULT_PORT } from "../../shared/home.ts";
+import { createLogger, loadConfig, parseDuration, VilanoError } from "../../shared/index.ts";
+import { currentHome, daemonClient, daemonState, setRequestTimeout, startDaemonProcess, stopDaemon, timeoutArg } from "../daemon-control.ts";
 import { daemonLogsCommand } from "./catalog.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 
 const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
 const port = { type: "string", description: `Port on 127.0.0.1 (default VILANO_PORT or ${DEFAULT_PORT})` } as const;
+const workers = { type: "string", description: "Worker processes per project (default VILANO_WORKERS, or one per CPU and at least 2)" } as const;
 
 function parsePort(value: string | undefined): number {
   if (value === undefined) return loadConfig().port;
@@ -16,15 +17,23 @@ function parsePort(value: string | undefined): number {
   return n;
 }
 
+export function parseWorkers(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 256) throw new VilanoError("validation_failed", `invalid --workers ${JSON.stringify(value)}: use a whole number from 1 to 256`);
+  return n;
+}
+
 export const daemonCommand = defineCommand({
   meta: { name: "daemon", description: "Start, stop and inspect the background daemon" },
   subCommands: {
     run: defineCommand({
       meta: { name: "run", description: "Run the daemon in the foreground (what `daemon start` launches)" },
-      args: { port },
+      args: { port, workers },
       run: ({ args }) =>
         runCommand(false, async () => {
-          const daemon = await startDaemon({ home: currentHome(), port: parsePort(args.port), logger: createLogger("info") });
+          const count = parseWorkers(args.workers);
+          const daemon = await startDaemon({ home: currentHome(), port: parsePort(args.port), logger: createLogger("info"), ...(count ? { workers: count } : {}) });
           const stop = () => void daemon.stop().then(() => process.exit(0));
           process.on("SIGTERM", stop);
           process.on("SIGINT", stop);
@@ -33,40 +42,48 @@ export const daemonCommand = defineCommand({
     }),
     start: defineCommand({
       meta: { name: "start", description: "Start the daemon in the background" },
-      args: { port, json },
+      args: { port, workers, json },
       run: ({ args }) =>
         runCommand(args.json, async () => {
-          const info = await startDaemonProcess(currentHome(), parsePort(args.port));
+          const info = await startDaemonProcess(currentHome(), parsePort(args.port), parseWorkers(args.workers));
           if (args.json) return printJson({ ok: true, daemon: info });
           ui.success(`daemon running: pid ${info.pid}, http://127.0.0.1:${info.port}`);
         }),
     }),
     status: defineCommand({
-      meta: { name: "status", description: "Show whether the daemon runs" },
-      args: { json },
+      meta: { name: "status", description: "Show whether the daemon runs (and answers), and its workers" },
+      args: { json, timeout: timeoutArg },
       run: ({ args }) =>
         runCommand(args.json, async () => {
-          const info = await runningDaemon(currentHome());
-          if (args.json) return printJson({ ok: true, running: info !== null, ...(info ? { daemon: info } : {}) });
-          ui.log(info ? `running: pid ${info.pid}, port ${info.port}, version ${info.version}, since ${info.startedAt}` : "not running");
+          setRequestTimeout(args.timeout);
+          const s = await daemonState(currentHome());
+          const status = s.state === "running" ? await daemonClient().status() : undefined;
+          if (args.json) {
+            return printJson({
+              ok: true,
+              running: s.state !== "stopped",
+              ...(s.state === "stopped" ? {} : { answering: s.state === "running", daemon: s.info }),
+              ...(status ? { workers: status.workers } : {}),
+            });
+          }
+          if (s.state === "stopped") return ui.log("not running");
+          if (s.state === "busy") {
+            return ui.warn(`busy: pid ${s.info.pid} holds the database but does not answer on port ${s.info.port} (busy, or stopped with SIGSTOP)`);
+          }
+          ui.log(`running: pid ${s.info.pid}, port ${s.info.port}, version ${s.info.version}, since ${s.info.startedAt}`);
+          if (status) ui.log(`workers: ${status.workers.pids.length ? status.workers.pids.join(", ") : "none started yet"}`);
         }),
     }),
     logs: daemonLogsCommand,
     stop: defineCommand({
-      meta: { name: "stop", description: "Stop the daemon" },
-      args: { json },
+      meta: { name: "stop", description: "Stop the daemon and wait until it has exited (SIGKILL after --grace)" },
+      args: { json, grace: { type: "string", description: "How long it may take to stop cleanly before it is killed (default 10s)" } },
       run: ({ args }) =>
         runCommand(args.json, async () => {
-          const paths = homePaths(currentHome());
-          const info = await runningDaemon(currentHome());
-          if (info) {
-            process.kill(info.pid, "SIGTERM");
-            const deadline = Date.now() + 10_000;
-            while (readDaemonInfo(paths) && Date.now() < deadline) await Bun.sleep(25);
-            if (readDaemonInfo(paths)) throw new VilanoError("internal", `the daemon (pid ${info.pid}) did not stop within 10s`);
-          }
-          if (args.json) return printJson({ ok: true, stopped: info !== null });
-          ui.log(info ? `stopped pid ${info.pid}` : "not running");
+          const stopped = await stopDaemon(currentHome(), args.grace === undefined ? 10_000 : parseDuration(args.grace, "--grace"));
+          if (args.json) return printJson({ ok: true, stopped: stopped !== null, ...(stopped ?? {}) });
+          if (!stopped) return ui.log("not running");
+          ui.log(stopped.forced ? `stopped pid ${stopped.pid} (killed: it did not stop within the grace)` : `stopped pid ${stopped.pid}`);
         }),
     }),
   },

@@ -1,6 +1,5 @@
 import { defineCommand } from "citty";
-import { createClient } from "../../client/index.ts";
-import { currentHome, ensureDaemon } from "../daemon-control.ts";
+import { ensureDaemon, daemonClient, setRequestTimeout, timeoutArg } from "../daemon-control.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 
 const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
@@ -10,11 +9,12 @@ export const projectCommand = defineCommand({
   subCommands: {
     add: defineCommand({
       meta: { name: "add", description: "Snapshot a project, check its definitions and register it (runs its top-level code)" },
-      args: { path: { type: "positional", required: true }, name: { type: "string", required: true, description: "Project name" }, json },
+      args: { path: { type: "positional", required: true }, name: { type: "string", required: true, description: "Project name" }, json, timeout: timeoutArg },
       run: ({ args }) =>
         runCommand(args.json, async () => {
+          setRequestTimeout(args.timeout);
           await ensureDaemon();
-          const project = (await createClient({ home: currentHome() }).projects.add(args.path, args.name)) as {
+          const project = (await daemonClient().projects.add(args.path, args.name)) as {
             name: string;
             snapshotId: string;
             workflows: string[];
@@ -28,43 +28,47 @@ export const projectCommand = defineCommand({
     }),
     sync: defineCommand({
       meta: { name: "sync", description: "Snapshot the project again; new runs use it, running ones keep theirs" },
-      args: { name: { type: "positional", required: true }, json },
+      args: { name: { type: "positional", required: true }, json, timeout: timeoutArg },
       run: ({ args }) =>
         runCommand(args.json, async () => {
+          setRequestTimeout(args.timeout);
           await ensureDaemon();
-          const project = (await createClient({ home: currentHome() }).projects.sync(args.name)) as { name: string; snapshotId: string };
+          const project = (await daemonClient().projects.sync(args.name)) as { name: string; snapshotId: string };
           if (args.json) return printJson({ ok: true, project });
           ui.success(`project ${project.name} synced (snapshot ${project.snapshotId})`);
         }),
     }),
     inspect: defineCommand({
       meta: { name: "inspect", description: "Show a project" },
-      args: { name: { type: "positional", required: true }, json },
+      args: { name: { type: "positional", required: true }, json, timeout: timeoutArg },
       run: ({ args }) =>
         runCommand(args.json, async () => {
-          const project = await createClient({ home: currentHome() }).projects.get(args.name);
+          setRequestTimeout(args.timeout);
+          const project = await daemonClient().projects.get(args.name);
           if (args.json) return printJson({ ok: true, project });
           process.stdout.write(`${JSON.stringify(project, null, 2)}\n`);
         }),
     }),
     remove: defineCommand({
       meta: { name: "remove", description: "Unregister a project (its runs and snapshots stay)" },
-      args: { name: { type: "positional", required: true }, json },
+      args: { name: { type: "positional", required: true }, json, timeout: timeoutArg },
       run: ({ args }) =>
         runCommand(args.json, async () => {
+          setRequestTimeout(args.timeout);
           await ensureDaemon();
-          await createClient({ home: currentHome() }).projects.remove(args.name);
+          await daemonClient().projects.remove(args.name);
           if (args.json) return printJson({ ok: true });
           ui.success(`project ${args.name} removed`);
         }),
     }),
     list: defineCommand({
       meta: { name: "list", description: "List registered projects" },
-      args: { json },
+      args: { json, timeout: timeoutArg },
       run: ({ args }) =>
         runCommand(args.json, async () => {
+          setRequestTimeout(args.timeout);
           await ensureDaemon();
-          const projects = (await createClient({ home: currentHome() }).projects.list()) as { name: string; path: string; snapshotId: string }[];
+          const projects = (await daemonClient().projects.list()) as { name: string; path: string; snapshotId: string }[];
           if (args.json) return printJson({ ok: true, projects });
           for (const p of projects) ui.log(`${p.name}  ${p.path}  (snapshot ${p.snapshotId})`);
           if (projects.length === 0) ui.log("no projects registered: `vilano project add <path> --name <name>`");

@@ -1,7 +1,6 @@
 import { defineCommand } from "citty";
-import { createClient } from "../../client/index.ts";
 import { RunFailedError, VilanoError } from "../../shared/index.ts";
-import { currentHome, ensureDaemon } from "../daemon-control.ts";
+import { ensureDaemon, daemonClient, setRequestTimeout, timeoutArg } from "../daemon-control.ts";
 import { parseInputFlag } from "../input.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 import { resolveTarget } from "../target.ts";
@@ -26,9 +25,10 @@ export const runCommandGroup = defineCommand({
       },
       run: ({ args }) =>
         runCommand(args.json, async () => {
+          setRequestTimeout(args.timeout);
           const input = parseInputFlag(args.input);
           await ensureDaemon();
-          const client = createClient({ home: currentHome() });
+          const client = daemonClient();
           const target = await resolveTarget(client, args.target, "workflow");
           const run = await client.runs.start(target, input, args.id === undefined ? {} : { id: args.id });
           if (!args.wait) {
@@ -56,11 +56,12 @@ export const runCommandGroup = defineCommand({
 
 const stopService = defineCommand({
   meta: { name: "stop", description: "Stop the instance of <project/service> with --key (its backlog fails)" },
-  args: { target: { type: "positional", required: true }, key: { type: "string", required: true }, json },
+  args: { target: { type: "positional", required: true }, key: { type: "string", required: true }, json, timeout: timeoutArg },
   run: ({ args }) =>
     runCommand(args.json, async () => {
+      setRequestTimeout(args.timeout);
       await ensureDaemon();
-      const instance = await createClient({ home: currentHome() }).services.stop(args.target, args.key);
+      const instance = await daemonClient().services.stop(args.target, args.key);
       if (args.json) return printJson({ ok: true, instance });
       ui.success(`${instance.id} is ${instance.status}`);
     }),
@@ -84,12 +85,14 @@ export const serviceCommand = defineCommand({
           input: { type: "string", description: "Payload as JSON" },
           "wait-timeout": { type: "string", description: "ask: give up after this long (ask_timeout)" },
           json,
+          timeout: timeoutArg,
         },
         run: ({ args }) =>
           runCommand(args.json, async () => {
+            setRequestTimeout(args.timeout);
             const payload = parseInputFlag(args.input);
             await ensureDaemon();
-            const client = createClient({ home: currentHome() });
+            const client = daemonClient();
             const target = await resolveTarget(client, args.target, "service");
             if (!/^[^/\s]+\/[^/\s]+$/.test(target)) {
               throw new VilanoError("validation_failed", `invalid service ${JSON.stringify(args.target)}: write it as <project>/<service>`);

@@ -1,8 +1,7 @@
 /** `run list|result|inspect|replay|cancel` and `signal send`. */
 import { defineCommand } from "citty";
-import { createClient } from "../../client/index.ts";
 import { RunFailedError, VilanoError } from "../../shared/index.ts";
-import { currentHome, ensureDaemon } from "../daemon-control.ts";
+import { ensureDaemon, daemonClient, setRequestTimeout, timeoutArg } from "../daemon-control.ts";
 import { parseInputFlag } from "../input.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 import { explainRun } from "../render/explain.ts";
@@ -11,14 +10,15 @@ import { renderTimeline } from "../render/timeline.ts";
 
 const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
 const id = { type: "positional", required: true, description: "Run id" } as const;
-const client = () => createClient({ home: currentHome() });
+const client = daemonClient;
 
 export const runSubcommands = {
   list: defineCommand({
     meta: { name: "list", description: "List runs (newest first)" },
-    args: { project: { type: "string" }, status: { type: "string" }, json },
+    args: { project: { type: "string" }, status: { type: "string" }, json, timeout: timeoutArg },
     run: ({ args }) =>
       runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
         const runs = await client().runs.list({ ...(args.project ? { project: args.project } : {}), ...(args.status ? { status: args.status } : {}) });
         if (args.json) return printJson({ ok: true, runs });
         for (const r of runs) ui.log(`${r.id}  ${r.name.padEnd(24)} ${r.status.padEnd(10)} ${new Date(r.createdAt).toISOString()}`);
@@ -29,6 +29,7 @@ export const runSubcommands = {
     args: { id, wait: { type: "boolean" }, timeout: { type: "string" }, json },
     run: ({ args }) =>
       runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
         const c = client();
         try {
           if (!args.wait) {
@@ -51,9 +52,10 @@ export const runSubcommands = {
   }),
   inspect: defineCommand({
     meta: { name: "inspect", description: "Show a run: status, input, output or error, ops, waits, mailbox" },
-    args: { id, json },
+    args: { id, json, timeout: timeoutArg },
     run: ({ args }) =>
       runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
         const inspection = await client().runs.inspect(args.id);
         if (args.json) return printJson(inspection);
         process.stdout.write(`${renderInspection(inspection as never)}\n`);
@@ -61,9 +63,10 @@ export const runSubcommands = {
   }),
   explain: defineCommand({
     meta: { name: "explain", description: "Say where a run is stuck and why" },
-    args: { id, json },
+    args: { id, json, timeout: timeoutArg },
     run: ({ args }) =>
       runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
         const inspection = await client().runs.inspect(args.id);
         const text = explainRun(inspection as never);
         if (args.json) return printJson({ ok: true, explanation: text });
@@ -72,9 +75,10 @@ export const runSubcommands = {
   }),
   logs: defineCommand({
     meta: { name: "logs", description: "Print a run's ctx.log lines (with --follow, as they come, until it finishes)" },
-    args: { id, follow: { type: "boolean" }, json },
+    args: { id, follow: { type: "boolean" }, json, timeout: timeoutArg },
     run: ({ args }) =>
       runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
         const print = (e: { at: number; message?: unknown; fields?: unknown }) =>
           args.json
             ? printJson(e)
@@ -88,9 +92,10 @@ export const runSubcommands = {
   }),
   replay: defineCommand({
     meta: { name: "replay", description: "Print a run's event timeline" },
-    args: { id, json },
+    args: { id, json, timeout: timeoutArg },
     run: ({ args }) =>
       runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
         const { events } = await client().runs.inspect(args.id);
         if (args.json) return printJson({ ok: true, events });
         process.stdout.write(`${renderTimeline(events)}\n`);
@@ -98,9 +103,10 @@ export const runSubcommands = {
   }),
   cancel: defineCommand({
     meta: { name: "cancel", description: "Cancel a run" },
-    args: { id, reason: { type: "string" }, json },
+    args: { id, reason: { type: "string" }, json, timeout: timeoutArg },
     run: ({ args }) =>
       runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
         await ensureDaemon();
         const run = await client().runs.cancel(args.id, args.reason);
         if (args.json) return printJson({ ok: true, run });
@@ -114,9 +120,10 @@ export const signalCommand = defineCommand({
   subCommands: {
     send: defineCommand({
       meta: { name: "send", description: "Send a signal to a run (buffered until it waits for it)" },
-      args: { id, name: { type: "positional", required: true }, input: { type: "string", description: "Payload as JSON" }, json },
+      args: { id, name: { type: "positional", required: true }, input: { type: "string", description: "Payload as JSON" }, json, timeout: timeoutArg },
       run: ({ args }) =>
         runCommand(args.json, async () => {
+          setRequestTimeout(args.timeout);
           const payload = parseInputFlag(args.input);
           await ensureDaemon();
           const delivery = await client().runs.signal(args.id, args.name, payload);

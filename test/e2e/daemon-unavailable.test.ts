@@ -1,0 +1,77 @@
+/**
+ * A daemon that does not answer is never replaced: the CLI tells "not answering" from "not
+ * running", every request has a deadline, and `daemon stop` reports the truth.
+ */
+import { describe, expect, test } from "bun:test";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { isAlive, testDaemon } from "../helpers/daemon.ts";
+import { eventually } from "../helpers/temp-dir.ts";
+
+const daemonJsonPid = (home: string) => (JSON.parse(readFileSync(join(home, "daemon.json"), "utf8")) as { pid: number }).pid;
+
+function timed<T>(work: () => T): [T, number] {
+  const started = performance.now();
+  const value = work();
+  return [value, performance.now() - started];
+}
+
+describe("a daemon that does not answer (built executable)", () => {
+  test("SIGSTOP: a mutating call fails clearly and never starts a second daemon; after SIGCONT the same daemon serves", async () => {
+    const d = testDaemon({ VILANO_WORKERS: "1" });
+    expect(d.cli("daemon", "start").exitCode).toBe(0);
+    const pid = d.pid();
+    process.kill(pid, "SIGSTOP");
+    try {
+      const [started, startMs] = timed(() => d.cli("run", "start", "nope/none", "--timeout", "1s", "--json"));
+      expect(started.exitCode).toBe(11);
+      expect(JSON.parse(started.stdout).error).toMatchObject({ code: "daemon_unavailable", message: expect.stringContaining(`pid ${pid}`) });
+      expect(startMs).toBeLessThan(4_000);
+      expect(daemonJsonPid(d.home)).toBe(pid);
+
+      const [listed, listMs] = timed(() => d.cli("run", "list", "--timeout", "2s", "--json"));
+      expect(listed.exitCode).toBe(11);
+      expect(JSON.parse(listed.stdout).error.message).toContain("did not answer within 2s");
+      expect(listMs).toBeLessThan(3_000);
+
+      expect(d.json("daemon", "status")).toMatchObject({ running: true, answering: false, daemon: { pid } });
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await eventually(async () => ((await fetch(`http://127.0.0.1:${d.port}/health`).catch(() => null))?.ok ? true : undefined), 5_000, "the daemon to answer");
+    expect(daemonJsonPid(d.home)).toBe(pid);
+    expect(d.json("run", "list")).toMatchObject({ ok: true });
+    expect(d.json("daemon", "status")).toMatchObject({ running: true, answering: true, daemon: { pid } });
+  }, 30_000);
+
+  test("a live process holding the database is never replaced, even without daemon.json", () => {
+    const d = testDaemon({ VILANO_WORKERS: "1" });
+    expect(d.cli("daemon", "start").exitCode).toBe(0);
+    const pid = d.pid();
+    rmSync(join(d.home, "daemon.json"));
+    const again = d.cli("daemon", "start", "--json");
+    expect(again.exitCode).toBe(4);
+    expect(JSON.parse(again.stdout).error).toMatchObject({ code: "conflict", message: expect.stringContaining(`in use by process ${pid}`) });
+    expect(isAlive(pid)).toBe(true);
+  }, 30_000);
+
+  test("daemon stop waits until the process has exited, also for a stopped daemon, and says so", () => {
+    const d = testDaemon({ VILANO_WORKERS: "1" });
+    expect(d.cli("daemon", "start").exitCode).toBe(0);
+    const pid = d.pid();
+    process.kill(pid, "SIGSTOP");
+    const stopped = d.json("daemon", "stop", "--grace", "5s");
+    expect(stopped).toEqual({ ok: true, stopped: true, pid, forced: false });
+    expect(isAlive(pid)).toBe(false);
+    expect(d.json("daemon", "stop")).toEqual({ ok: true, stopped: false });
+    expect(d.json("daemon", "status")).toEqual({ ok: true, running: false });
+  }, 30_000);
+
+  test("with no daemon, a read fails at once with a clear error", () => {
+    const d = testDaemon();
+    const [listed, ms] = timed(() => d.cli("run", "list", "--timeout", "2s", "--json"));
+    expect(listed.exitCode).toBe(3);
+    expect(JSON.parse(listed.stdout).error.message).toContain("no vilano daemon is running");
+    expect(ms).toBeLessThan(3_000);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * The daemon of the built executable runs user code in its worker pool: code that blocks, exits or
+ * hangs never takes the daemon down, and user code sees nothing of the daemon.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeProject } from "../helpers/project.ts";
+import { isAlive, testDaemon } from "../helpers/daemon.ts";
+import { eventually } from "../helpers/temp-dir.ts";
+
+const FLOWS = readFileSync(join(import.meta.dir, "..", "fixtures", "worker-flows.ts"), "utf8");
+
+function daemonWithFlows(env: Record<string, string> = {}) {
+  const d = testDaemon({ VILANO_WORKERS: "2", ...env });
+  expect(d.cli("project", "add", writeProject({ "src/flows.ts": FLOWS }), "--name", "flows").exitCode).toBe(0);
+  d.pid();
+  const workspaceLines = (file: string) => {
+    const path = join(d.home, "workspace", file);
+    return existsSync(path) ? readFileSync(path, "utf8").trim().split("\n") : [];
+  };
+  const start = (workflow: string, input?: unknown) =>
+    d.json<{ run: { id: string } }>("run", "start", `flows/${workflow}`, ...(input === undefined ? [] : ["--input", JSON.stringify(input)])).run.id;
+  const result = (id: string) => d.json<{ ok: boolean; run: { status: string; output?: unknown; error?: Record<string, unknown> } }>("run", "result", id, "--wait", "--timeout", "15s").run;
+  const events = (id: string) => d.json<{ events: { type: string; [k: string]: unknown }[] }>("run", "replay", id).events;
+  return { ...d, workspaceLines, start, result, events };
+}
+
+async function timed<T>(work: () => Promise<T> | T): Promise<[T, number]> {
+  const started = performance.now();
+  const value = await work();
+  return [value, performance.now() - started];
+}
+
+describe("daemon worker pool (built executable)", () => {
+  test("a blocking timed step is hard-stopped and retried; meanwhile the daemon answers, timers fire on time, and a run that shared the killed worker completes", async () => {
+    const d = daemonWithFlows();
+    // Two napping runs occupy both workers; the spinner then shares a worker with the first.
+    const sharer = d.start("napStep", { ms: 1_500, tag: "a" });
+    await eventually(() => (d.workspaceLines("nap-a.log").length === 1 ? true : undefined), 10_000, "the first nap to start");
+    const other = d.start("napStep", { ms: 1_500, tag: "b" });
+    await eventually(() => (d.workspaceLines("nap-b.log").length === 1 ? true : undefined), 10_000, "the second nap to start");
+    const spinner = d.start("spinOnce");
+    await eventually(() => (d.workspaceLines("spin-attempts.log").length === 1 ? true : undefined), 10_000, "the spin to start");
+    const late = d.start("lateness", { ms: 300 });
+
+    // While a worker spins, the daemon itself answers at once.
+    const [health, healthMs] = await timed(() => fetch(`http://127.0.0.1:${d.port}/health`));
+    expect(health.ok).toBe(true);
+    expect(healthMs).toBeLessThan(200);
+    const [list, listMs] = await timed(() => d.cli("run", "list", "--json"));
+    expect(list.exitCode).toBe(0);
+    expect(listMs).toBeLessThan(200);
+
+    expect(d.result(spinner)).toMatchObject({ status: "completed", output: { pid: expect.any(Number) } });
+    const failed = d.events(spinner).find((e) => e.type === "step_attempt_failed");
+    expect(failed).toMatchObject({ family: "timeout", forcedTermination: true, decision: "scheduled" });
+    const [first, second] = d.workspaceLines("spin-attempts.log").map((l) => Number(l.split(" ")[1]));
+    expect(second).not.toBe(first);
+    expect(isAlive(first!)).toBe(false);
+
+    const lateness = d.result(late);
+    expect(lateness.status).toBe("completed");
+    expect(lateness.output as number).toBeLessThan(100);
+
+    for (const id of [sharer, other]) {
+      expect(d.result(id).status).toBe("completed");
+      expect(d.events(id).filter((e) => e.type === "step_completed")).toHaveLength(1);
+    }
+    expect(d.events(sharer).some((e) => e.type === "activation_lost")).toBe(true);
+    const status = d.json<{ workers: { stats: { hardStops: number } } }>("daemon", "status");
+    expect(status.workers.stats.hardStops).toBe(1);
+  }, 30_000);
+
+  test("a step that exits its worker fails with worker_crashed after 3 attempts; the daemon serves on, and after a restart the run is still failed and never runs again", async () => {
+    const d = daemonWithFlows();
+    const run = d.start("exits");
+    const failed = d.result(run);
+    expect(failed).toMatchObject({ status: "failed", error: { code: "worker_crashed", details: { crashes: 3, exitCode: 3 } } });
+    expect(d.workspaceLines("exit-attempts.log")).toHaveLength(3);
+    expect(d.result(d.start("whoAmI")).status).toBe("completed");
+    const log = d.json<{ lines: string[] }>("daemon", "logs", "--lines", "200").lines.join("\n");
+    expect(log).toContain(`run ${run} failed for good`);
+
+    const before = d.pid();
+    expect(d.json<{ stopped: boolean }>("daemon", "stop")).toMatchObject({ stopped: true, pid: before });
+    expect(isAlive(before)).toBe(false);
+    expect(d.cli("daemon", "start").exitCode).toBe(0);
+    expect(d.pid()).not.toBe(before);
+    // Once a later run has gone through the restarted daemon, recovery is long over.
+    expect(d.result(d.start("whoAmI")).status).toBe("completed");
+    expect(d.json<{ run: { status: string } }>("run", "inspect", run).run.status).toBe("failed");
+    expect(d.workspaceLines("exit-attempts.log")).toHaveLength(3);
+  }, 30_000);
+
+  test("cancelling a run whose step blocks its worker (no timeout) kills and replaces that worker within 2 s", async () => {
+    const d = daemonWithFlows();
+    const run = d.start("spinForever");
+    await eventually(() => (d.workspaceLines("spin-forever.log").length === 1 ? true : undefined), 10_000, "the spin to start");
+    const spinning = Number(d.workspaceLines("spin-forever.log")[0]);
+    const cancelledAt = Date.now();
+    expect(d.json<{ run: { status: string } }>("run", "cancel", run).run.status).toBe("cancelled");
+    await eventually(() => (isAlive(spinning) ? undefined : true), 2_000, "the blocked worker to die");
+    await eventually(() => {
+      const pids = d.json<{ workers: { pids: number[] } }>("daemon", "status").workers.pids;
+      return pids.length > 0 && !pids.includes(spinning) ? true : undefined;
+    }, 2_000, "a replacement worker");
+    expect(Date.now() - cancelledAt).toBeLessThan(2_500);
+    expect(d.result(d.start("whoAmI")).status).toBe("completed");
+  }, 30_000);
+
+  test("user code sees its own pid, no VILANO_* variable, and the workspace as its working directory", () => {
+    const d = daemonWithFlows({ VILANO_LOG_LEVEL: "info" });
+    const who = d.result(d.start("whoAmI")).output as { pid: number; cwd: string; vilanoVariables: string[] };
+    expect(who.pid).not.toBe(d.pid());
+    expect(who.vilanoVariables).toEqual([]);
+    expect(who.cwd).toBe(join(d.home, "workspace"));
+  }, 30_000);
+
+  test.each([
+    ["never settles", "await new Promise(() => {});", "did not finish within 1s"],
+    ["calls process.exit", "process.exit(5);", "exited with code 5"],
+  ])("project add of a module whose top level %s fails clearly within the limit; the daemon answers afterwards", async (_what, topLevel, message) => {
+    const d = testDaemon({ VILANO_IMPORT_TIMEOUT: "1s", VILANO_WORKERS: "1" });
+    expect(d.cli("daemon", "start").exitCode).toBe(0);
+    d.pid();
+    const bad = writeProject({ "src/bad.ts": `import { workflow } from "@vilano/runtime";\n${topLevel}\nexport const w = workflow({ name: "w", run: async () => 1 });\n` });
+    const [added, ms] = await timed(() => d.cli("project", "add", bad, "--name", "bad", "--json"));
+    expect(added.exitCode).toBe(2);
+    expect(JSON.parse(added.stdout).error.message).toContain(message);
+    expect(JSON.parse(added.stdout).error.message).toContain("src/bad.ts");
+    expect(ms).toBeLessThan(4_000);
+    expect(d.json<{ answering: boolean }>("daemon", "status").answering).toBe(true);
+    expect(d.json<{ projects: unknown[] }>("project", "list").projects).toEqual([]);
+    // The snapshot made for the failed registration is gone again.
+    const snapshots = join(d.home, "snapshots", "bad");
+    expect(existsSync(snapshots) ? readdirSync(snapshots) : []).toEqual([]);
+  }, 30_000);
+});

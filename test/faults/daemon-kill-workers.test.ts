@@ -1,0 +1,52 @@
+/**
+ * kill -9 of the daemon while its workers run steps: no worker outlives it (they die with their
+ * parent), and the restarted daemon finishes every acknowledged run with each step recorded once.
+ */
+import { expect, test } from "bun:test";
+import { createClient } from "../../src/client/index.ts";
+import { isAlive, testDaemon } from "../helpers/daemon.ts";
+import { writeProject } from "../helpers/project.ts";
+import { eventually } from "../helpers/temp-dir.ts";
+
+const RUNS = 40;
+const STEPS = 10;
+
+test("kill -9 of the daemon mid-load: its workers are gone within 2 s; the next daemon finishes every run, each step recorded once", async () => {
+  const d = testDaemon({ VILANO_WORKERS: "2" });
+  const project = writeProject({
+    "src/load.ts": `import { workflow } from "@vilano/runtime";
+export const tenSteps = workflow({
+  name: "tenSteps",
+  run: async (_input: void, ctx) => {
+    let sum = 0;
+    for (let i = 0; i < ${STEPS}; i++) sum += await ctx.step("add", async () => { await Bun.sleep(20); return i; });
+    return sum;
+  },
+});
+`,
+  });
+  expect(d.cli("project", "add", project, "--name", "load").exitCode).toBe(0);
+  const first = d.pid();
+  const client = createClient({ home: d.home, timeout: "10s" });
+  const ids = await Promise.all(Array.from({ length: RUNS }, (_, i) => client.runs.start("load/tenSteps", undefined, { id: `load-${i}` }).then((r) => r.id)));
+  // Mid-load: some steps are recorded, most are not.
+  await eventually(async () => ((await client.runs.inspect(ids[RUNS - 1]!)).events.some((e) => e.type === "step_completed") ? true : undefined), 10_000, "steps to be recorded");
+  const workers = (await client.status()).workers.pids;
+  expect(workers.length).toBeGreaterThan(0);
+
+  process.kill(first, "SIGKILL");
+  await eventually(() => (workers.every((pid) => !isAlive(pid)) && !isAlive(first) ? true : undefined), 2_000, "the workers to die with the daemon");
+
+  expect(d.cli("daemon", "start").exitCode).toBe(0);
+  expect(d.pid()).not.toBe(first);
+  const after = createClient({ home: d.home, timeout: "10s" });
+  for (const id of ids) expect(await after.runs.result(id, { timeout: "20s" })).toBe((STEPS * (STEPS - 1)) / 2);
+  for (const id of ids) {
+    const { events, ops } = (await after.runs.inspect(id)) as { events: { type: string; opKey?: string }[]; ops: { opKey: string }[] };
+    const completed = events.filter((e) => e.type === "step_completed").map((e) => e.opKey);
+    expect(completed).toHaveLength(STEPS);
+    expect(new Set(completed).size).toBe(STEPS);
+    expect(ops.filter((op) => op.opKey.startsWith("step:add:"))).toHaveLength(STEPS);
+  }
+  expect((await after.runs.list({ project: "load", limit: 1000 })).length).toBe(RUNS);
+}, 60_000);

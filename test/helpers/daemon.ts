@@ -1,0 +1,63 @@
+/** A daemon of the built executable in a temporary home, on a port the OS handed out, stopped by pid afterwards. */
+import { afterAll } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { isProcessAlive } from "../../src/shared/index.ts";
+import { runCli, type CliResult } from "./binary.ts";
+import { tempDir } from "./temp-dir.ts";
+
+/** A port nothing listens on right now (the OS picks it). */
+export function freePort(): number {
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = server.port!;
+  server.stop(true);
+  return port;
+}
+
+/** Alive and not a zombie (an exited process its parent has not reaped yet is dead). */
+export const isAlive = isProcessAlive;
+
+const started = new Set<number>();
+afterAll(() => {
+  for (const pid of started) {
+    try {
+      process.kill(pid, "SIGCONT");
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
+
+export interface TestDaemon {
+  home: string;
+  port: number;
+  cli(...args: string[]): CliResult;
+  /** The pid in daemon.json (the daemon is remembered, and killed after the file's tests). */
+  pid(): number;
+  json<T = Record<string, unknown>>(...args: string[]): T;
+}
+
+export function testDaemon(env: Record<string, string> = {}): TestDaemon {
+  const home = tempDir("vilano-home-");
+  const port = freePort();
+  const daemon: TestDaemon = {
+    home,
+    port,
+    cli: (...args) => runCli(args, { home, env: { VILANO_PORT: String(port), ...env } }),
+    pid() {
+      const pid = (JSON.parse(readFileSync(join(home, "daemon.json"), "utf8")) as { pid: number }).pid;
+      started.add(pid);
+      return pid;
+    },
+    json(...args) {
+      const result = daemon.cli(...args, "--json");
+      try {
+        return JSON.parse(result.stdout);
+      } catch {
+        throw new Error(`vilano ${args.join(" ")} printed no JSON (exit ${result.exitCode}): ${result.stdout}${result.stderr}`);
+      }
+    },
+  };
+  return daemon;
+}
