@@ -70,16 +70,25 @@ export function createApiApp(options: ApiOptions) {
       const { after } = query(c, schema.EventsQuery);
       backend.runEvents(runId, 0); // 404 before the stream starts
       return streamSSE(c, async (stream) => {
-        // Polled off the hot path: a stream is for people and scripts watching a run.
-        let seq = after ?? 0;
-        while (!stream.aborted) {
-          const { events, finished } = backend.runEvents(runId, seq);
-          for (const event of events) {
-            await stream.writeSSE({ id: String(event.seq), event: "run_event", data: JSON.stringify(event) });
-            seq = event.seq;
+        // Writes go one after another: subprocess output is pushed while the timeline is polled.
+        let writing = Promise.resolve();
+        const write = (message: { id?: string; event: string; data: string }) => (writing = writing.then(() => stream.writeSSE(message)).catch(() => {}));
+        const stopWatching = backend.watchOutput(runId, (output) => void write({ event: "exec_output", data: JSON.stringify({ type: "exec_output", ...output }) }));
+        try {
+          // Polled off the hot path: a stream is for people and scripts watching a run.
+          let seq = after ?? 0;
+          while (!stream.aborted) {
+            const { events, finished } = backend.runEvents(runId, seq);
+            for (const event of events) {
+              await write({ id: String(event.seq), event: "run_event", data: JSON.stringify(event) });
+              seq = event.seq;
+            }
+            if (finished && events.length === 0) break;
+            await stream.sleep(EVENT_POLL_MS);
           }
-          if (finished && events.length === 0) break;
-          await stream.sleep(EVENT_POLL_MS);
+          await writing;
+        } finally {
+          stopWatching();
         }
       });
     })

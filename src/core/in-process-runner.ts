@@ -4,7 +4,8 @@
  * uses the worker pool.
  */
 import { errorCodeOf, type Clock, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
-import { runServiceTurn, runWorkflowActivation, type ActivationHost } from "../engine/index.ts";
+import { runServiceTurn, runWorkflowActivation, type ActivationHost, type ExecEnvironment } from "../engine/index.ts";
+import type { CaptureSink } from "./captures.ts";
 import type { Activation, Kernel } from "../kernel/index.ts";
 import type { RunRow } from "../store/index.ts";
 import type { Definitions } from "./definitions.ts";
@@ -16,6 +17,10 @@ export function createInProcessRunner(options: {
   definitions: (run: RunRow) => Definitions;
   clock: Clock;
   logger: Logger;
+  /** Where `ctx.exec` runs subprocesses, and with what base environment. */
+  exec: ExecEnvironment;
+  /** Where their output goes besides the op's result (capture files, live watchers). */
+  captures?: CaptureSink;
 }): Runner {
   const { kernel, definitions, clock } = options;
   const log = options.logger.withTag("runner");
@@ -37,6 +42,9 @@ export function createInProcessRunner(options: {
       now: clock.now,
       printLog: (id, message, fields) => (fields === undefined ? runLog.info(`${id} ${message}`) : runLog.info(`${id} ${message}`, fields)),
       signal,
+      exec: options.exec,
+      execOutput: (chunk) => options.captures?.output(runId, chunk),
+      execArtifact: (file) => options.captures?.artifact(runId, file),
       receiveOutcomes: (deliver) => receivers.set(runId, deliver),
       settleLate: (late) => {
         log.warn(

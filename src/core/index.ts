@@ -8,3 +8,4 @@ export { indexDefinitions, requireService, type Definitions } from "./definition
 export { createExternalRef } from "./external-ref.ts";
 export { toInspection, toRunInfo } from "./inspection.ts";
 export type { RunInspection, RunInfo, OpInfo, EventInfo, SignalInfo, MessageInfo } from "./inspection.ts";
+export { createCaptureSink, type CaptureSink, type LiveOutput } from "./captures.ts";

@@ -23,7 +23,7 @@ import {
   type RunInspection,
   type Runner,
 } from "../core/index.ts";
-import { MANIFEST_FILE, readProjectConfig } from "../project/index.ts";
+import { DEFAULT_PROJECT_CONFIG, MANIFEST_FILE, readProjectConfig } from "../project/index.ts";
 import { createWorkerPool, describeCode, workerEnvironment, type WorkerPool } from "../worker/index.ts";
 import type { GroupCommitStats, RunStatus, ServiceStatus, SignalDelivery } from "../kernel/index.ts";
 import type { SynchronousMode } from "../store/index.ts";
@@ -41,7 +41,7 @@ export interface RuntimeOptions {
   workers?: number;
   /** With `workers`: the project folder (a `vilano.manifest.json` and the sources). */
   project?: string;
-  /** With `workers`: the workers' working directory (default: this process's). */
+  /** Where `ctx.exec` subprocesses run (and, with `workers`, the workers' working directory); default: this process's. */
   workspace?: string;
   /** With `workers`: silence after which a stopped worker loses its leases (default: VILANO_WORKER_LEASE, or 5 s). */
   workerLeaseMs?: number;
@@ -110,7 +110,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     catalog: fixedCatalog(code.info, code.ref),
     createRunner: (kernel): Runner => {
       const definitions = code.definitions;
-      if (definitions) return createInProcessRunner({ kernel, definitions: () => definitions, clock, logger });
+      if (definitions) return createInProcessRunner({ kernel, definitions: () => definitions, clock, logger, exec: { workspace: code.workspace, baseEnv: code.env } });
       return (pool = createWorkerPool({
         kernel,
         catalog: fixedCatalog(code.info, code.ref),
@@ -216,8 +216,9 @@ function inProcessCode(options: RuntimeOptions): EmbeddedCode {
     info: describeDefinitions([...definitions.workflows.values()], [...definitions.services.values()]),
     definitions,
     ref: null,
-    workspace: process.cwd(),
-    env: {},
+    workspace: resolve(options.workspace ?? process.cwd()),
+    // Subprocesses get the same clean base as workers do, never this process's VILANO_* settings.
+    env: workerEnvironment(loadConfig().environment, DEFAULT_PROJECT_CONFIG),
     isolation: "pooled",
   };
 }

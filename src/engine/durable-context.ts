@@ -16,7 +16,7 @@ import {
   VilanoError,
   type FailureBody,
 } from "../shared/index.ts";
-import type { LogFields, ServiceContext, StepControl, StepOptions } from "../sdk/index.ts";
+import type { ExecSpec, LogFields, ServiceContext, StepControl, StepOptions } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { History, RequestedOp } from "./history.ts";
 import type { ActivationHost } from "./host.ts";
@@ -26,10 +26,8 @@ import { runAttempt } from "./step-attempt.ts";
 import { handed, refuseInsideStep } from "./step-scope.ts";
 import { workflowTurnControls, type TurnControls } from "./turn-controls.ts";
 
-/** Returned by a failed attempt whose retry is scheduled: the step waits for a later activation. */
-const RETRY_LATER = Symbol("retry later");
-
-export const parseStored = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
+import { createExec } from "./exec-op.ts";
+import { parseStored, RETRY_LATER } from "./op-values.ts";
 
 /** Assigns the next op its key and position; a mismatch with history ends the run (`nondeterminism`). */
 export type NextOp = (kind: string, name: string, key: string | undefined) => ReturnType<History["next"]>;
@@ -164,6 +162,7 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
   };
 
   const serviceCalls = createServiceCalls(parts.project, next, state, scheduler, enter);
+  const exec = createExec({ runId, next, state, scheduler, host, enter });
 
   return {
     runId,
@@ -171,6 +170,7 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     sleep: (duration, options) => handed(sleep(duration, options)),
     waitForSignal: ((name: string, options?: { key?: string; timeout?: unknown }) => handed(waitForSignal(name, options))) as ServiceContext["waitForSignal"],
     connect: ((...args: Parameters<ServiceContext["connect"]>) => handed(serviceCalls.connect(...args))) as ServiceContext["connect"],
+    exec: ((spec: ExecSpec<unknown>) => handed(exec(spec))) as ServiceContext["exec"],
 
     log(message, fields?: LogFields) {
       refuseInsideStep("ctx.log()");

@@ -3,6 +3,26 @@
  * a way to report ops to the kernel, the clock, live log output and an abort signal.
  */
 import type { ActivationResult, LiveOutcome, OpCommand, OpResolution, ResolvedRetryPolicy } from "../shared/index.ts";
+import type { ExecEnvironment } from "./exec-process.ts";
+
+/** A chunk of a running subprocess's output, for live watchers and capture files. */
+export interface ExecOutputChunk {
+  opKey: string;
+  attempt: number;
+  stream: "stdout" | "stderr";
+  text: string;
+}
+
+/** A declared artifact of a subprocess that exited, capped. */
+export interface ExecArtifactFile {
+  opKey: string;
+  attempt: number;
+  path: string;
+  /** The first bytes of the file (up to the capture cap). */
+  content: Uint8Array;
+  /** The file's whole size. */
+  bytes: number;
+}
 
 /** A step attempt that has a timeout, as announced when it starts. */
 export interface TimedStep {
@@ -39,4 +59,11 @@ export interface ActivationHost {
   stepStarted?(step: TimedStep): void;
   /** That attempt has ended (its outcome is about to be reported). */
   stepEnded?(opKey: string): void;
+  /** Where and with what environment `ctx.exec` runs subprocesses; without it, exec is refused. */
+  readonly exec?: ExecEnvironment;
+  /** A subprocess (the leader of its own process group) started: killed with the worker if that dies. */
+  execStarted?(pid: number): void;
+  execEnded?(pid: number): void;
+  execOutput?(chunk: ExecOutputChunk): void;
+  execArtifact?(file: ExecArtifactFile): void;
 }

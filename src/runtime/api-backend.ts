@@ -48,6 +48,7 @@ export function createApiBackend(daemon: DaemonRuntime): ApiBackend {
       return { events, finished: isTerminal(run.status) };
     },
     signalRun: (runId, name, payload) => daemon.signal(runId, name, payload),
+    watchOutput: (runId, listener) => daemon.captures.watch(runId, ({ opKey, attempt, stream, text, at }) => listener({ opKey, attempt, stream, text, at })),
     async callService(target, address, call) {
       const ref = address.key !== undefined ? await daemon.serviceByKey(target, address.key) : await daemon.service(target, address.keyInput);
       const table = (call.kind === "ask" ? ref.ask : call.kind === "send" ? ref.send : ref.signal) as unknown as Callable;

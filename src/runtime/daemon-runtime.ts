@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { createRuntimeCore, serviceInfo, type RunInfo, type RunInspection, type RuntimeCore } from "../core/index.ts";
+import { createCaptureSink, createRuntimeCore, serviceInfo, type CaptureSink, type RunInfo, type RunInspection, type RuntimeCore } from "../core/index.ts";
 import type { Kernel, SignalDelivery } from "../kernel/index.ts";
 import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
 import { createLogger, loadConfig, serviceInstanceId, systemClock, toOptionalJson, VilanoError, type Clock, type Duration, type Logger } from "../shared/index.ts";
@@ -37,6 +37,8 @@ export interface DaemonRuntime {
   readonly kernel: Kernel;
   readonly core: RuntimeCore;
   readonly pool: WorkerPool;
+  /** Output of `ctx.exec` subprocesses: capture files under the home, and live watchers. */
+  readonly captures: CaptureSink;
   startRun(target: string, input?: unknown, options?: { id?: string }): Promise<RunInfo & { created: boolean }>;
   result(runId: string, options?: { timeout?: Duration }): Promise<unknown>;
   inspect(runId: string): RunInspection;
@@ -64,6 +66,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     logger: logger.withTag("projects"),
   });
   let pool!: WorkerPool;
+  const captures = createCaptureSink(options.home, (error) => logger.warn("could not write an exec capture:", error));
   const core = createRuntimeCore({
     database: join(options.home, "runtime.sqlite"),
     clock,
@@ -80,6 +83,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
         environment: catalog.environment,
         isolation: (code) => catalog.config(code).isolation,
         leaseTtlMs: options.workerLeaseMs ?? config.workerLeaseMs,
+        captures,
         ...(options.hardStopGraceMs !== undefined ? { hardStopGraceMs: options.hardStopGraceMs } : {}),
       })),
   });
@@ -100,6 +104,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     kernel,
     core,
     pool,
+    captures,
     async startRun(target, input, startOptions = {}) {
       const { project, name } = parseTarget(target, "workflow");
       const { row, code } = await current(project);

@@ -38,6 +38,62 @@ export interface WaitForSignalOptions {
 
 export type LogFields = Record<string, unknown>;
 
+/**
+ * A subprocess as a durable op (`ctx.exec`). argv only: `cmd` and `args` are never given to a shell,
+ * so `$(…)`, `;` and quotes stay literal.
+ */
+export interface ExecSpec<T = ExecResult> {
+  /** The op's name in history (`exec:<name>:<n>`). */
+  name: string;
+  /** Op key to use instead of the implicit one. */
+  key?: string;
+  /** The program: a path, or a name looked up in PATH. */
+  cmd: string;
+  args?: readonly string[];
+  /** Working directory, relative to the workspace and inside it (default: the workspace). */
+  cwd?: string;
+  /** Variables merged over the clean base environment. Only their names are recorded, never the values. */
+  env?: Record<string, string>;
+  /** Written to the process's standard input. */
+  stdin?: string;
+  /** Past this, the whole process tree is killed and the attempt fails with family `timeout`. */
+  timeout?: Duration;
+  /** Retry policy; families `process_exit`, `process_spawn` and `timeout` can be chosen with `on`. */
+  retry?: RetryOptions;
+  capture?: {
+    /** Keep standard output (default true). */
+    stdout?: boolean;
+    /** Keep standard error (default true). */
+    stderr?: boolean;
+    /** Files (relative to `cwd`) kept after it exits. */
+    artifacts?: readonly string[];
+    /** Largest capture kept per stream and per artifact, in bytes (default 262144); beyond it a mark says how much was cut. */
+    maxBytes?: number;
+  };
+  /** Turns standard output into the op's result (recorded instead of the raw result). */
+  parse?: (stdout: string) => T;
+}
+
+export interface ExecArtifact {
+  /** As declared in `capture.artifacts`. */
+  path: string;
+  /** Its size when it was read. */
+  bytes: number;
+  /** True when only the first `maxBytes` were kept. */
+  truncated: boolean;
+  /** Where the kept copy is, relative to the runtime home (daemon only). */
+  stored: string;
+}
+
+/** What `ctx.exec` returns without `parse`. A non-zero exit is a failure, so `exitCode` is 0 here. */
+export interface ExecResult {
+  exitCode: number;
+  signalCode: string | null;
+  stdout: string;
+  stderr: string;
+  artifacts: ExecArtifact[];
+}
+
 /** The durable context shared by workflow runs and service turns. */
 export interface DurableContext {
   /** Id of this run (workflow run or service instance). */
@@ -59,6 +115,13 @@ export interface DurableContext {
    * @example const approval = await ctx.waitForSignal<{ by: string }>("approved", { timeout: "1d" });
    */
   waitForSignal<T = unknown>(name: string, options?: WaitForSignalOptions): Promise<T>;
+  /**
+   * Runs a subprocess as a durable op: recorded once, retried as a process boundary (families
+   * `process_exit`, `process_spawn`, `timeout`), killed with its whole tree on timeout or cancel.
+   * @example const { stdout } = await ctx.exec({ name: "git-rev", cmd: "git", args: ["rev-parse", "HEAD"], timeout: "10s" });
+   */
+  exec<T>(spec: ExecSpec<T> & { parse: (stdout: string) => T }): Promise<T>;
+  exec(spec: ExecSpec): Promise<ExecResult>;
   /** A log line recorded in the run's history; printed live, silent on replay. */
   log(message: string, fields?: LogFields): void;
   /** The current time in ms, recorded on first call and replayed afterwards. */

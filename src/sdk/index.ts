@@ -32,12 +32,16 @@ export type {
   SleepOptions,
   WaitForSignalOptions,
   LogFields,
+  ExecSpec,
+  ExecResult,
+  ExecArtifact,
 } from "./context.ts";
 export {
   VilanoError,
   NonRetryableError,
   DurableError,
   StepFailedError,
+  ExecFailedError,
   SignalTimeoutError,
   NondeterminismError,
   RunFailedError,

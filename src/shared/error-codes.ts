@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   run_failed: { http: 200, exit: 6, summary: "the run failed" },
   /** A step failed for good; the cause holds the failure body. */
   step_failed: { http: 200, exit: 6, summary: "a step failed" },
+  /** A `ctx.exec` subprocess failed for good; the cause holds the failure body. */
+  exec_failed: { http: 200, exit: 6, summary: "a subprocess failed" },
   /** A signal wait ran past its timeout. */
   signal_timeout: { http: 200, exit: 6, summary: "a signal did not arrive in time" },
   /** A step ran past its timeout. */

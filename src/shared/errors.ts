@@ -84,6 +84,16 @@ export class StepFailedError extends DurableError {
   }
 }
 
+/** A `ctx.exec` subprocess failed for good (exit code, failure to start, timeout) after its retries. */
+export class ExecFailedError extends DurableError {
+  readonly execName: string;
+  constructor(execName: string, body: FailureBody) {
+    super("exec_failed", `exec "${execName}" failed: ${body.message}`, body, { execName });
+    this.name = "ExecFailedError";
+    this.execName = execName;
+  }
+}
+
 /** `ctx.waitForSignal(name, { timeout })` ran past its timeout before the signal arrived. */
 export class SignalTimeoutError extends DurableError {
   readonly signalName: string;

@@ -19,7 +19,7 @@
  */
 import { errorCodeOf, formatDuration, isErrorCode, isProcessStopped, toFailureBody, VilanoError, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
 import type { Activation, Kernel } from "../kernel/index.ts";
-import type { Catalog, CodeRef, Runner } from "../core/index.ts";
+import type { CaptureSink, Catalog, CodeRef, Runner } from "../core/index.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 import { spawnWorker, type WorkerExit, type WorkerProcess } from "./worker-process.ts";
 
@@ -49,6 +49,8 @@ export interface WorkerPoolOptions {
   idleRetireMs?: number;
   /** Longest a worker may take to answer a request such as a service key (default 10 s). */
   requestTimeoutMs?: number;
+  /** Where the output of `ctx.exec` subprocesses goes (capture files, live watchers). */
+  captures?: CaptureSink;
 }
 
 export interface PoolStats {
@@ -103,6 +105,8 @@ interface PoolWorker {
   /** Activations taken away by a lease expiry: what the worker still reports goes to the kernel, fenced. */
   expired: Map<number, string>;
   requests: Map<number, { resolve(value: unknown): void; reject(error: unknown): void; timer: ReturnType<typeof setTimeout>; file?: string }>;
+  /** Process groups of `ctx.exec` subprocesses running in this worker: killed when the worker dies. */
+  execGroups: Set<number>;
   state: "live" | "expired" | "dying" | "dead";
   death: { kind: DeathKind; victims: Map<number, TimedStep> } | null;
   idleTimer: ReturnType<typeof setTimeout> | null;
@@ -145,6 +149,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       held: new Map(),
       expired: new Map(),
       requests: new Map(),
+      execGroups: new Set(),
       state: "live",
       death: null,
       idleTimer: null,
@@ -414,6 +419,23 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         held.steps.delete(m.opKey);
         return;
       }
+      case "exec_start":
+        worker.execGroups.add(m.pid);
+        return;
+      case "exec_end":
+        worker.execGroups.delete(m.pid);
+        return;
+      case "exec_output": {
+        const runId = worker.held.get(m.a)?.runId;
+        if (runId !== undefined) options.captures?.output(runId, { opKey: m.opKey, attempt: m.attempt, stream: m.stream, text: m.text });
+        return;
+      }
+      case "exec_artifact": {
+        const runId = worker.held.get(m.a)?.runId;
+        const content = new Uint8Array(Buffer.from(m.content, "base64"));
+        if (runId !== undefined) options.captures?.artifact(runId, { opKey: m.opKey, attempt: m.attempt, path: m.path, content, bytes: m.bytes });
+        return;
+      }
       case "importing": {
         const request = worker.requests.get(m.q);
         if (request) request.file = m.file;
@@ -448,6 +470,15 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     const wasLive = worker.state === "live" || worker.state === "expired";
     worker.state = "dead";
     if (worker.idleTimer) clearTimeout(worker.idleTimer);
+    // Subprocesses lead their own process groups, so the worker's death did not end them: end them now.
+    for (const pid of worker.execGroups) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    worker.execGroups.clear();
     groups.get(worker.code.id)?.delete(worker);
     const pid = worker.proc.pid;
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;

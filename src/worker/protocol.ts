@@ -104,6 +104,12 @@ export const FromWorkerSchema = v.variant("t", [
   /** A step with a timeout started an attempt: the pool hard-stops the worker if it is silent past the deadline. */
   v.object({ t: v.literal("step"), a: Count, opKey: v.string(), seq: Count, name: v.string(), attempt: Count, timeoutMs: Millis, retry: RetryPolicySchema }),
   v.object({ t: v.literal("step_end"), a: Count, opKey: v.string() }),
+  /** A `ctx.exec` subprocess started (it leads its own process group) or ended. */
+  v.object({ t: v.literal("exec_start"), a: Count, pid: Count }),
+  v.object({ t: v.literal("exec_end"), a: Count, pid: Count }),
+  v.object({ t: v.literal("exec_output"), a: Count, opKey: v.string(), attempt: Count, stream: v.picklist(["stdout", "stderr"]), text: v.string() }),
+  /** A declared artifact, capped, as base64. */
+  v.object({ t: v.literal("exec_artifact"), a: Count, opKey: v.string(), attempt: Count, path: v.string(), content: v.string(), bytes: Count }),
   v.object({ t: v.literal("importing"), q: Count, file: v.string() }),
   v.object({ t: v.literal("answer"), q: Count, ok: v.literal(true), value: v.unknown() }),
   v.object({ t: v.literal("answer"), q: Count, ok: v.literal(false), error: FailureBodySchema }),

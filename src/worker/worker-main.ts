@@ -44,6 +44,8 @@ export function runWorkerProcess(args: readonly string[]): void {
   process.on("uncaughtException", (error) => console.error("vilano worker: uncaught exception in user code:", error));
 
   const send = (message: FromWorker) => process.send!(message);
+  // Subprocesses start from what this worker started with: the clean base the pool gave it.
+  const exec = { workspace: process.cwd(), baseEnv: Object.freeze({ ...(process.env as Record<string, string>) }) };
   const code = new Map<string, Promise<Definitions>>();
   const live = new Map<number, Live>();
   const calls = new Map<number, { resolve: (res: OpResolution) => void; reject: (error: unknown) => void }>();
@@ -103,6 +105,12 @@ export function runWorkerProcess(args: readonly string[]): void {
         timedSteps--;
         send({ t: "step_end", a, opKey });
       },
+      exec,
+      execStarted: (pid) => send({ t: "exec_start", a, pid }),
+      execEnded: (pid) => send({ t: "exec_end", a, pid }),
+      execOutput: (chunk) => send({ t: "exec_output", a, ...chunk }),
+      execArtifact: (file) =>
+        send({ t: "exec_artifact", a, opKey: file.opKey, attempt: file.attempt, path: file.path, content: Buffer.from(file.content).toString("base64"), bytes: file.bytes }),
     };
     let result;
     try {

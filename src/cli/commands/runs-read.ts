@@ -74,7 +74,7 @@ export const runSubcommands = {
       }),
   }),
   logs: defineCommand({
-    meta: { name: "logs", description: "Print a run's ctx.log lines (with --follow, as they come, until it finishes)" },
+    meta: { name: "logs", description: "Print a run's ctx.log lines and subprocess output (with --follow, as they come, until it finishes)" },
     args: { id, follow: { type: "boolean" }, json, timeout: timeoutArg },
     run: ({ args }) =>
       runCommand(args.json, async () => {
@@ -83,11 +83,22 @@ export const runSubcommands = {
           args.json
             ? printJson(e)
             : process.stdout.write(`${new Date(e.at).toISOString()}  ${String(e.message)}${e.fields === undefined ? "" : `  ${JSON.stringify(e.fields)}`}\n`);
+        // Subprocess output as it comes: each chunk printed as it is, labelled by its op.
+        const printOutput = (e: { [fact: string]: unknown }) =>
+          args.json ? printJson(e) : process.stdout.write(String(e.text).replace(/^(?=.)/gm, `[${String(e.opKey)} ${String(e.stream)}] `));
         if (!args.follow) {
-          for (const e of (await client().runs.inspect(args.id)).events) if (e.type === "log") print(e);
+          const { events, ops } = (await client().runs.inspect(args.id)) as { events: { type: string; at: number }[]; ops: { kind: string; opKey: string; result?: { stdout?: string; stderr?: string } }[] };
+          for (const e of events) if (e.type === "log") print(e);
+          for (const op of ops) {
+            if (op.kind !== "exec" || typeof op.result !== "object" || op.result === null) continue;
+            for (const stream of ["stdout", "stderr"] as const) if (op.result[stream]) printOutput({ opKey: op.opKey, stream, text: `${op.result[stream]!.replace(/\n?$/, "\n")}` });
+          }
           return;
         }
-        for await (const e of client().runs.events(args.id)) if (e.type === "log") print(e);
+        for await (const e of client().runs.events(args.id)) {
+          if (e.type === "log") print(e);
+          else if (e.type === "exec_output") printOutput(e);
+        }
       }),
   }),
   replay: defineCommand({

@@ -1,0 +1,219 @@
+/**
+ * Runs one attempt of a `ctx.exec` subprocess: argv only (never a shell), in its own process group
+ * (so a timeout or a cancel kills the whole tree it started, and stray grandchildren are cleaned up
+ * when it exits), with stdout and stderr captured up to a byte cap and marked when cut, and the
+ * declared artifacts read (capped) once it exits.
+ */
+import { realpathSync } from "node:fs";
+import { isAbsolute, relative, resolve, sep } from "node:path";
+import { formatDuration, type FailureBody } from "../shared/index.ts";
+
+export interface ExecEnvironment {
+  /** Where subprocesses run: `cwd` is resolved inside it and may not leave it. */
+  workspace: string;
+  /** The clean environment subprocesses start from; a spec's `env` is merged over it. */
+  baseEnv: Readonly<Record<string, string>>;
+  /** Largest capture kept per stream and per artifact, in bytes (default 256 KiB). */
+  maxCaptureBytes?: number;
+}
+
+export const DEFAULT_MAX_CAPTURE_BYTES = 256 * 1024;
+
+/** An exec spec after validation: what one attempt runs. */
+export interface ResolvedExec {
+  name: string;
+  cmd: string;
+  args: readonly string[];
+  /** Absolute, inside the workspace. */
+  cwd: string;
+  /** Only the names are ever stored. */
+  env: Readonly<Record<string, string>>;
+  stdin: string | null;
+  timeoutMs: number | null;
+  capture: { stdout: boolean; stderr: boolean; artifacts: readonly string[]; maxBytes: number };
+}
+
+export interface ExecArtifact {
+  path: string;
+  bytes: number;
+  truncated: boolean;
+}
+
+export interface ExecRawResult {
+  exitCode: number;
+  signalCode: string | null;
+  stdout: string;
+  stderr: string;
+  artifacts: ExecArtifact[];
+}
+
+export interface ExecHooks {
+  started?(pid: number): void;
+  ended?(pid: number): void;
+  output?(stream: "stdout" | "stderr", text: string): void;
+  /** A declared artifact, capped: `bytes` is its whole size. */
+  artifact?(path: string, content: Uint8Array, bytes: number): void;
+}
+
+export type ExecOutcome = { ok: true; result: ExecRawResult } | { ok: false; error: FailureBody };
+
+/** Appended to a capture that hit its cap. */
+export const truncationMark = (dropped: number) => `\n[vilano: output truncated, ${dropped} more bytes not kept]`;
+
+/** `path` resolved inside `root`, or null when it would leave it (also through symlinks). */
+export function confineTo(root: string, path: string): string | null {
+  const target = resolve(root, path);
+  const inside = (base: string, p: string) => {
+    const rel = relative(base, p);
+    return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel));
+  };
+  if (!inside(root, target)) return null;
+  try {
+    if (!inside(realpathSync(root), realpathSync(target))) return null;
+  } catch {
+    // Not there (yet): the textual check above is what can be said.
+  }
+  return target;
+}
+
+async function captureStream(stream: ReadableStream<Uint8Array>, cap: number, onText?: (text: string) => void): Promise<string> {
+  const decoder = new TextDecoder();
+  let kept = 0;
+  let dropped = 0;
+  let text = "";
+  for await (const chunk of stream) {
+    const room = cap - kept;
+    if (room <= 0) {
+      dropped += chunk.byteLength;
+      continue;
+    }
+    const part = chunk.byteLength <= room ? chunk : chunk.subarray(0, room);
+    dropped += chunk.byteLength - part.byteLength;
+    kept += part.byteLength;
+    const decoded = decoder.decode(part, { stream: true });
+    text += decoded;
+    if (decoded) onText?.(decoded);
+  }
+  text += decoder.decode();
+  return dropped > 0 ? text + truncationMark(dropped) : text;
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // The group is gone already.
+  }
+}
+
+const tail = (text: string, max = 2_000) => (text.length > max ? text.slice(-max) : text);
+
+export async function runProcess(spec: ResolvedExec, signal: AbortSignal, hooks: ExecHooks = {}): Promise<ExecOutcome> {
+  const label = `exec "${spec.name}" (${spec.cmd})`;
+  if (signal.aborted) return { ok: false, error: { name: "CancelledError", message: `${label} was not started: the run was cancelled`, code: "cancelled", family: "application", retryable: false } };
+  let proc: Bun.Subprocess<"pipe" | "ignore", "pipe" | "ignore", "pipe" | "ignore">;
+  try {
+    proc = Bun.spawn([spec.cmd, ...spec.args], {
+      cwd: spec.cwd,
+      env: { ...spec.env },
+      stdin: spec.stdin === null ? "ignore" : "pipe",
+      stdout: spec.capture.stdout ? "pipe" : "ignore",
+      stderr: spec.capture.stderr ? "pipe" : "ignore",
+      // Its own process group: the whole tree it starts can be killed with one signal.
+      detached: true,
+    });
+  } catch (cause) {
+    return {
+      ok: false,
+      error: {
+        name: "ProcessSpawnError",
+        message: `${label} could not be started: ${(cause as Error)?.message ?? String(cause)}`,
+        code: "process_spawn",
+        family: "process_spawn",
+        retryable: true,
+        details: { cmd: spec.cmd, cwd: spec.cwd },
+      },
+    };
+  }
+  const pid = proc.pid;
+  hooks.started?.(pid);
+  let stoppedFor: "timeout" | "cancel" | null = null;
+  const stop = (why: "timeout" | "cancel") => {
+    stoppedFor ??= why;
+    killGroup(pid);
+  };
+  const timer = spec.timeoutMs === null ? null : setTimeout(() => stop("timeout"), spec.timeoutMs);
+  const onAbort = () => stop("cancel");
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    if (spec.stdin !== null && proc.stdin && typeof proc.stdin !== "number") {
+      try {
+        proc.stdin.write(spec.stdin);
+        await proc.stdin.end();
+      } catch {
+        // It exited without reading its input; its exit code says what happened.
+      }
+    }
+    const cap = spec.capture.maxBytes;
+    const stdout = proc.stdout && typeof proc.stdout !== "number" ? captureStream(proc.stdout, cap, (t) => hooks.output?.("stdout", t)) : Promise.resolve("");
+    const stderr = proc.stderr && typeof proc.stderr !== "number" ? captureStream(proc.stderr, cap, (t) => hooks.output?.("stderr", t)) : Promise.resolve("");
+    const exitCode = await proc.exited;
+    // Grandchildren left behind would hold the pipes open (and outlive the op): end them too.
+    killGroup(pid);
+    const [out, err] = await Promise.all([stdout, stderr]);
+    const signalCode = proc.signalCode === null ? null : String(proc.signalCode);
+    if (stoppedFor === "timeout") {
+      return {
+        ok: false,
+        error: {
+          name: "TimeoutError",
+          message: `${label} ran past its timeout of ${formatDuration(spec.timeoutMs!)}; its process tree was killed`,
+          code: "timeout",
+          family: "timeout",
+          retryable: true,
+          details: { timeoutMs: spec.timeoutMs, stderr: tail(err) },
+        },
+      };
+    }
+    if (stoppedFor === "cancel") {
+      return { ok: false, error: { name: "CancelledError", message: `${label} was killed: the run was cancelled`, code: "cancelled", family: "application", retryable: false } };
+    }
+    const artifacts = await readArtifacts(spec, hooks);
+    if (exitCode !== 0 || signalCode !== null) {
+      const how = signalCode !== null ? `was killed by ${signalCode}` : `exited with code ${exitCode}`;
+      const lastLine = err.trim().split("\n").pop();
+      return {
+        ok: false,
+        error: {
+          name: "ProcessExitError",
+          message: `${label} ${how}${lastLine ? `: ${lastLine}` : ""}`,
+          code: "process_exit",
+          family: "process_exit",
+          retryable: true,
+          details: { exitCode: signalCode === null ? exitCode : null, signalCode, stderr: tail(err) },
+        },
+      };
+    }
+    return { ok: true, result: { exitCode, signalCode, stdout: out, stderr: err, artifacts } };
+  } finally {
+    if (timer) clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+    hooks.ended?.(pid);
+  }
+}
+
+async function readArtifacts(spec: ResolvedExec, hooks: ExecHooks): Promise<ExecArtifact[]> {
+  const found: ExecArtifact[] = [];
+  for (const path of spec.capture.artifacts) {
+    const target = confineTo(spec.cwd, path);
+    if (!target) continue;
+    const file = Bun.file(target);
+    if (!(await file.exists())) continue;
+    const bytes = file.size;
+    const truncated = bytes > spec.capture.maxBytes;
+    const content = new Uint8Array(await file.slice(0, spec.capture.maxBytes).arrayBuffer());
+    hooks.artifact?.(path, content, bytes);
+    found.push({ path, bytes, truncated });
+  }
+  return found;
+}
