@@ -5,9 +5,10 @@
  */
 import { Hono, type Context } from "hono";
 import { streamSSE } from "hono/streaming";
+import { upgradeWebSocket } from "hono/bun";
 import * as v from "valibot";
 import { VERSION, type Logger } from "../shared/index.ts";
-import type { ApiBackend } from "./backend.ts";
+import type { ApiBackend, WorkerConnection } from "./backend.ts";
 import { readJsonBody, validate } from "./body.ts";
 import { errorResponse } from "./error-envelope.ts";
 import * as schema from "./schemas.ts";
@@ -100,6 +101,21 @@ export function createApiApp(options: ApiOptions) {
       const { name, payload } = await body(c, schema.SignalBody, "signal");
       return c.json({ ok: true as const, delivery: await backend.signalRun(c.req.param("id"), name, payload) });
     })
+    // External workers (`vilano worker start`): the worker protocol over a WebSocket. The upgrade
+    // passes the Host and token checks above like every other /v1 route.
+    .get(
+      "/v1/workers/connect",
+      upgradeWebSocket(() => {
+        let connection: WorkerConnection | undefined;
+        return {
+          onOpen: (_event, ws) => {
+            connection = backend.connectWorker({ send: (text) => ws.send(text), close: () => ws.close() });
+          },
+          onMessage: (event) => connection?.receive(typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data as ArrayBuffer)),
+          onClose: () => connection?.closed(),
+        };
+      }),
+    )
     .post("/v1/services/:project/:service/calls", async (c) => {
       const b = await body(c, schema.ServiceCallBody, "service call");
       const target = `${c.req.param("project")}/${c.req.param("service")}`;
@@ -117,3 +133,6 @@ export function createApiApp(options: ApiOptions) {
 
 /** The app's type, for the typed client. */
 export type ApiApp = ReturnType<typeof createApiApp>;
+
+/** Bun's WebSocket handlers for the app's WebSocket routes: pass as `websocket` to `Bun.serve`. */
+export { websocket } from "hono/bun";

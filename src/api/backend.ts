@@ -29,11 +29,19 @@ export interface ApiRun {
 export interface ApiStatus {
   projects: number;
   /** The worker processes running user code, and what the pool has had to do so far. */
-  workers: { pids: number[]; stats: { spawned: number; hardStops: number; crashes: number; expired: number; cancelKills: number } };
+  workers: { pids: number[]; external: number[]; stats: { spawned: number; hardStops: number; crashes: number; expired: number; cancelKills: number } };
+}
+
+/** The daemon's end of an external worker's connection. */
+export interface WorkerConnection {
+  receive(text: string): void;
+  closed(): void;
 }
 
 export interface ApiBackend {
   status(): ApiStatus;
+  /** An external worker (`vilano worker start`) connected; `link` sends to it and closes it. */
+  connectWorker(link: { send(text: string): void; close(): void }): WorkerConnection;
   addProject(path: string, name: string): Promise<ApiProject>;
   syncProject(name: string): Promise<ApiProject>;
   listProjects(): ApiProject[];

@@ -2,5 +2,5 @@
 export { errorResponse, type ErrorEnvelope } from "./error-envelope.ts";
 export { requireLoopbackHost, requireToken, isLoopbackHost } from "./security.ts";
 export { readJsonBody, validate, type Issue } from "./body.ts";
-export { createApiApp, type ApiApp, type ApiOptions } from "./app.ts";
-export type { ApiBackend, ApiProject, ApiRun, ApiStatus } from "./backend.ts";
+export { createApiApp, websocket, type ApiApp, type ApiOptions } from "./app.ts";
+export type { ApiBackend, ApiProject, ApiRun, ApiStatus, WorkerConnection } from "./backend.ts";

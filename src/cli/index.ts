@@ -10,8 +10,9 @@ import { runCommandGroup, serviceCommand } from "./commands/run.ts";
 import { signalCommand } from "./commands/runs-read.ts";
 import { workflowCommand } from "./commands/catalog.ts";
 import { versionCommand } from "./commands/version.ts";
+import { workerCommand } from "./commands/worker.ts";
 
 export const rootCommand = defineCommand({
   meta: { name: "vilano", version: VERSION, description: "Local-first durable execution runtime for TypeScript" },
-  subCommands: { version: versionCommand, doctor: doctorCommand, init: initCommand, dev: devCommand, daemon: daemonCommand, project: projectCommand, run: runCommandGroup, service: serviceCommand, signal: signalCommand, workflow: workflowCommand },
+  subCommands: { version: versionCommand, doctor: doctorCommand, init: initCommand, dev: devCommand, daemon: daemonCommand, project: projectCommand, run: runCommandGroup, service: serviceCommand, signal: signalCommand, workflow: workflowCommand, worker: workerCommand },
 });

@@ -24,6 +24,8 @@ export interface RunInfo {
   createdAt: number;
   updatedAt: number;
   finishedAt?: number;
+  /** Worker crashes in a row so far (3 fail it with `worker_crashed`). */
+  crashes?: number;
 }
 
 export interface OpInfo {
@@ -37,6 +39,10 @@ export interface OpInfo {
   error?: FailureBody;
   wakeAt?: number;
   meta?: unknown;
+  /** Attempts ended by killing the worker at the step's deadline (hard stop). */
+  forcedTerminations?: number;
+  /** Worker processes that died while this step's code ran in them. */
+  workerCrashes?: number;
 }
 
 export interface EventInfo {
@@ -118,6 +124,7 @@ export function toRunInfo(row: RunRow): RunInfo {
   if (row.keyInput !== null) info.keyInput = parse(row.keyInput);
   if (row.state !== null) info.state = parse(row.state);
   if (row.finishedAt !== null) info.finishedAt = row.finishedAt;
+  if (row.crashes > 0) info.crashes = row.crashes;
   return info;
 }
 
@@ -141,10 +148,46 @@ function toSignalInfo(row: SignalRow): SignalInfo {
   return info;
 }
 
+/** Per op: how many attempts were hard-stopped, and how many workers died in its code (from the timeline). */
+function tally(events: EventRow[]): Map<string, { forced: number; crashes: number }> {
+  const byOp = new Map<string, { forced: number; crashes: number }>();
+  for (const event of events) {
+    if (event.type !== "step_attempt_failed" && event.type !== "worker_crashed") continue;
+    const body = parse(event.body) as { opKey?: string; forcedTermination?: boolean } | undefined;
+    if (!body?.opKey) continue;
+    const count = byOp.get(body.opKey) ?? { forced: 0, crashes: 0 };
+    if (event.type === "worker_crashed") count.crashes++;
+    else if (body.forcedTermination) count.forced++;
+    byOp.set(body.opKey, count);
+  }
+  return byOp;
+}
+
+/**
+ * A step that never recorded anything (its worker died every time it ran) has no row in the op
+ * journal; the view still lists it, from its op key, as `interrupted`.
+ */
+function interruptedOp(opKey: string, crashes: number): OpInfo {
+  const local = opKey.slice(opKey.lastIndexOf("/") + 1);
+  const kind = local.slice(0, local.indexOf(":"));
+  const name = local.slice(local.indexOf(":") + 1, local.lastIndexOf(":"));
+  return { opKey, seq: -1, kind, name, status: "interrupted", attempt: crashes, workerCrashes: crashes };
+}
+
 export function toInspection(history: RunHistory): RunInspection {
+  const counts = tally(history.events);
+  const ops = history.ops.map((row) => {
+    const info = toOpInfo(row);
+    const count = counts.get(row.opKey);
+    if (count?.forced) info.forcedTerminations = count.forced;
+    if (count?.crashes) info.workerCrashes = count.crashes;
+    return info;
+  });
+  const recorded = new Set(history.ops.map((op) => op.opKey));
+  for (const [opKey, count] of counts) if (!recorded.has(opKey) && count.crashes > 0) ops.push(interruptedOp(opKey, count.crashes));
   return {
     run: toRunInfo(history.run),
-    ops: history.ops.map(toOpInfo),
+    ops,
     events: history.events.map(toEventInfo),
     signals: history.signals.map(toSignalInfo),
     queued: history.messages.filter((m) => OPEN_MESSAGE.has(m.status)).map(toMessageInfo),

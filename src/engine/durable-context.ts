@@ -79,7 +79,7 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     const retry = resolveRetryPolicy(options?.retry);
     // A timed attempt is announced so a worker pool can hard-stop code that blocks past the deadline.
     if (timeoutMs !== null) host.stepStarted?.({ opKey: op.opKey, seq: op.seq, name: op.name, attempt, timeoutMs, retry });
-    const outcome = await runAttempt(op.name, fn, attempt, timeoutMs, host.signal);
+    const outcome = await runAttempt({ name: op.name, opKey: op.opKey }, fn, attempt, timeoutMs, host.signal);
     if (timeoutMs !== null) host.stepEnded?.(op.opKey);
     // Recorded even if another branch is waiting meanwhile: the lease is still ours.
     state.guard();

@@ -6,3 +6,4 @@ export type { ActivationHost, TimedStep, ExecOutputChunk, ExecArtifactFile } fro
 export { type ExecEnvironment, DEFAULT_MAX_CAPTURE_BYTES, truncationMark } from "./exec-process.ts";
 export { captureDir } from "./exec-op.ts";
 export { isSuspension } from "./suspension.ts";
+export { currentStepOpKey } from "./step-scope.ts";

@@ -32,7 +32,7 @@ class StepTimeoutError extends Error {
 }
 
 export async function runAttempt(
-  stepName: string,
+  step: { name: string; opKey: string },
   fn: (step: StepControl) => unknown,
   attempt: number,
   timeoutMs: number | null,
@@ -60,7 +60,7 @@ export async function runAttempt(
   const stopped = new Promise<never>((_, reject) => {
     if (timeoutMs !== null) {
       clearDeadline = setLongTimeout(() => {
-        const error = new StepTimeoutError(stepName, timeoutMs);
+        const error = new StepTimeoutError(step.name, timeoutMs);
         controller.abort(error);
         reject(error);
       }, timeoutMs);
@@ -71,7 +71,7 @@ export async function runAttempt(
   });
 
   try {
-    const work = Promise.resolve().then(() => runInStep(stepName, () => fn(control)));
+    const work = Promise.resolve().then(() => runInStep(step, () => fn(control)));
     work.catch(() => {}); // it may settle after the race is decided
     return { ok: true, value: await Promise.race([work, stopped]) };
   } catch (thrown) {

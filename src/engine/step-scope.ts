@@ -5,14 +5,19 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { VilanoError } from "../shared/index.ts";
 
-const insideStep = new AsyncLocalStorage<string>();
+const insideStep = new AsyncLocalStorage<{ name: string; opKey: string }>();
 
-export function runInStep<T>(stepName: string, fn: () => T): T {
-  return insideStep.run(stepName, fn);
+export function runInStep<T>(step: { name: string; opKey: string }, fn: () => T): T {
+  return insideStep.run(step, fn);
+}
+
+/** The op key of the step whose function is running now, if any (a worker names it when user code exits it). */
+export function currentStepOpKey(): string | undefined {
+  return insideStep.getStore()?.opKey;
 }
 
 export function refuseInsideStep(member: string): void {
-  const step = insideStep.getStore();
+  const step = insideStep.getStore()?.name;
   if (step !== undefined) {
     throw new VilanoError(
       "wrong_context",

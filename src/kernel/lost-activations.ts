@@ -22,6 +22,8 @@ export interface WorkerCrash {
   signal: string | null;
   /** The worker's last stderr lines. */
   stderr: string[];
+  /** The step whose code ended the worker, when the worker could tell. */
+  opKey?: string;
 }
 
 /** The run if `fence` still holds its lease (an activation is running under it). */
@@ -69,7 +71,7 @@ export function crashBody(runId: string, crash: WorkerCrash, crashes: number): F
     reason: "worker_crashed",
     family: "application",
     retryable: false,
-    details: { crashes, exitCode: crash.exitCode, signal: crash.signal, stderr: crash.stderr, workerPid: crash.workerPid },
+    details: { crashes, exitCode: crash.exitCode, signal: crash.signal, stderr: crash.stderr, workerPid: crash.workerPid, ...(crash.opKey ? { opKey: crash.opKey } : {}) },
   };
 }
 
@@ -80,6 +82,7 @@ export function activationCrashed(k: KernelContext, tx: Tx, runId: string, fence
   const crashes = run.crashes + 1;
   appendEvent(k, tx, runId, "worker_crashed", {
     crash: crashes,
+    ...(crash.opKey ? { opKey: crash.opKey } : {}),
     workerPid: crash.workerPid,
     ...(crash.signal ? { signal: crash.signal } : { exitCode: crash.exitCode }),
     ...(crash.stderr.length > 0 ? { stderr: crash.stderr } : {}),

@@ -17,7 +17,8 @@ export function createApiBackend(daemon: DaemonRuntime): ApiBackend {
     return toRunInfo(run);
   };
   return {
-    status: () => ({ projects: projects.list().length, workers: { pids: daemon.pool.pids(), stats: { ...daemon.pool.stats } } }),
+    status: () => ({ projects: projects.list().length, workers: { pids: daemon.pool.pids(), external: daemon.pool.externalPids(), stats: { ...daemon.pool.stats } } }),
+    connectWorker: (link) => daemon.pool.attachExternal(link),
     addProject: (path, name) => projects.add(path, name),
     syncProject: (name) => projects.sync(name),
     listProjects: () => projects.list(),

@@ -3,7 +3,7 @@
  * every interface when no hostname is given). It writes daemon.json once it listens and removes it
  * when it stops; SIGTERM and SIGINT stop it cleanly.
  */
-import { createApiApp } from "../api/index.ts";
+import { createApiApp, websocket } from "../api/index.ts";
 import { createLogger, VERSION, type Logger } from "../shared/index.ts";
 import { createApiBackend } from "./api-backend.ts";
 import { createDaemonRuntime, type DaemonRuntime } from "./daemon-runtime.ts";
@@ -29,7 +29,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const token = readOrCreateToken(paths);
   const runtime = await createDaemonRuntime({ home: options.home, logger, ...(options.workers !== undefined ? { workers: options.workers } : {}) });
   const app = createApiApp({ backend: createApiBackend(runtime), token, logger: logger.withTag("api") });
-  const server = Bun.serve({ hostname: "127.0.0.1", port: options.port, fetch: app.fetch, idleTimeout: 60 });
+  const server = Bun.serve({ hostname: "127.0.0.1", port: options.port, fetch: app.fetch, websocket, idleTimeout: 60 });
   const port = server.port!;
   writeDaemonInfo(paths, { pid: process.pid, port, version: VERSION, startedAt: new Date().toISOString() });
   logger.info(`vilano daemon ${VERSION} listening on http://127.0.0.1:${port} (home ${options.home})`);

@@ -5,6 +5,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { writeSync } from "node:fs";
+import { currentStepOpKey } from "../engine/index.ts";
 
 const current = new AsyncLocalStorage<number>();
 
@@ -21,7 +22,7 @@ export function installExitAttribution(): void {
     const a = current.getStore();
     if (a !== undefined) {
       try {
-        writeSync(2, `${EXIT_MARKER}${a} ${String(code ?? 0)}\n`);
+        writeSync(2, `${EXIT_MARKER}${a} ${String(code ?? 0)} ${currentStepOpKey() ?? ""}\n`);
       } catch {
         // stderr gone: the pool blames every activation the worker held.
       }
@@ -30,9 +31,10 @@ export function installExitAttribution(): void {
   }) as typeof process.exit;
 }
 
-/** The activation named by a stderr line, when it is an exit marker. */
-export function parseExitMarker(line: string): number | null {
+/** The activation (and the step, when one was running) named by a stderr line, when it is an exit marker. */
+export function parseExitMarker(line: string): { a: number; opKey: string | null } | null {
   if (!line.startsWith(EXIT_MARKER)) return null;
-  const a = Number.parseInt(line.slice(EXIT_MARKER.length), 10);
-  return Number.isInteger(a) ? a : null;
+  const [a, , opKey] = line.slice(EXIT_MARKER.length).split(" ");
+  const n = Number.parseInt(a ?? "", 10);
+  return Number.isInteger(n) ? { a: n, opKey: opKey || null } : null;
 }

@@ -3,3 +3,4 @@ export { createWorkerPool, type WorkerPool, type WorkerPoolOptions, type PoolSta
 export { describeCode, type DescribeOptions } from "./describe.ts";
 export { workerEnvironment } from "./environment.ts";
 export { WORKER_MODE_ARG } from "./worker-command.ts";
+export { runExternalWorker, type ExternalWorkerOptions } from "./external-main.ts";

@@ -16,11 +16,15 @@
  * - Leases: a worker that holds activations, stays silent past the lease time and is stopped
  *   (SIGSTOP) loses them; what it sends when it wakes reaches the kernel with its old fence and is
  *   refused there. A silent worker that is running is busy in user code and keeps its lease.
+ * - External workers (`vilano worker start`) connect over the API and are preferred while they
+ *   have room. They cannot be killed: a hard stop or a cancel that needs force closes their
+ *   connection instead, and leaving (even by crashing) never costs their runs an attempt.
  */
 import { errorCodeOf, formatDuration, isErrorCode, isProcessStopped, toFailureBody, VilanoError, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
 import type { Activation, Kernel } from "../kernel/index.ts";
 import type { CaptureSink, Catalog, CodeRef, Runner } from "../core/index.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
+import { externalWorker, type WorkerLink } from "./external-link.ts";
 import { spawnWorker, type WorkerExit, type WorkerProcess } from "./worker-process.ts";
 
 export type Isolation = "pooled" | "fresh";
@@ -67,6 +71,10 @@ export interface PoolStats {
 }
 
 export interface WorkerPool extends Runner {
+  /** A worker that connected over the API (`vilano worker start`); returns where its messages go. */
+  attachExternal(link: WorkerLink): { receive(text: string): void; closed(): void };
+  /** Pids of the external workers connected now. */
+  externalPids(): number[];
   /** A service's key for a key input, computed by the service's own code in a worker. */
   computeKey(code: CodeRef, service: string, keyInput: string | null): Promise<string>;
   readonly stats: PoolStats;
@@ -95,12 +103,18 @@ interface Held {
   resolve(): void;
 }
 
-type DeathKind = "hard_stop" | "cancel" | "expired" | "request_timeout" | "idle" | "close";
+type DeathKind = "hard_stop" | "cancel" | "expired" | "request_timeout" | "idle" | "close" | "disconnect";
 
 interface PoolWorker {
   proc: WorkerProcess;
-  code: CodeRef;
+  /** The code it runs (an external worker runs any: null). */
+  code: CodeRef | null;
   fresh: boolean;
+  external: boolean;
+  /** An external worker that takes one activation only… */
+  once: boolean;
+  /** …and has had it. */
+  spent: boolean;
   held: Map<number, Held>;
   /** Activations taken away by a lease expiry: what the worker still reports goes to the kernel, fenced. */
   expired: Map<number, string>;
@@ -128,6 +142,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const idleRetire = options.idleRetireMs ?? 300_000;
   const requestTimeout = options.requestTimeoutMs ?? 10_000;
   const groups = new Map<string, Set<PoolWorker>>();
+  const externals = new Set<PoolWorker>();
   const byRun = new Map<string, { worker: PoolWorker; held: Held }>();
   const stats: PoolStats = { spawned: 0, hardStops: 0, crashes: 0, expired: 0, cancelKills: 0 };
   let nextActivation = 1;
@@ -146,6 +161,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     const worker: PoolWorker = {
       code,
       fresh,
+      external: false,
+      once: false,
+      spent: false,
       held: new Map(),
       expired: new Map(),
       requests: new Map(),
@@ -171,6 +189,13 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   /** The worker for the next activation of this code: the least loaded, or a new one while under size. */
   function assign(code: CodeRef): PoolWorker {
     if (options.isolation?.(code) === "fresh") return spawnIn(code, true);
+    // Someone started a worker by hand to watch or debug their code: it gets the work while it has room.
+    let outside: PoolWorker | undefined;
+    for (const w of externals) if (w.state === "live" && !w.spent && (!outside || w.held.size < outside.held.size)) outside = w;
+    if (outside) {
+      if (outside.once) outside.spent = true;
+      return outside;
+    }
     const live = [...(groups.get(code.id) ?? [])].filter((w) => w.state === "live" && !w.fresh);
     let best: PoolWorker | undefined;
     for (const w of live) if (!best || w.held.size + w.requests.size < best.held.size + best.requests.size) best = w;
@@ -187,6 +212,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   function settleIdle(worker: PoolWorker): void {
     if (worker.held.size > 0 || worker.requests.size > 0 || worker.state !== "live") return;
+    // A one-activation external worker leaves once its activation is done; others stay connected.
+    if (worker.external) return void (worker.spent && kill(worker, "idle"));
     if (worker.fresh) return kill(worker, "idle");
     if (worker.idleTimer) clearTimeout(worker.idleTimer);
     worker.idleTimer = setTimeout(() => settleIdleNow(worker), idleRetire);
@@ -317,7 +344,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   function checkLeases(): void {
     const now = Date.now();
-    for (const group of groups.values()) {
+    for (const group of [...groups.values(), externals]) {
       for (const worker of group) {
         if (worker.state !== "live" || worker.held.size === 0 || now - worker.proc.lastHeard <= leaseTtl) continue;
         if (isProcessStopped(worker.proc.pid)) expire(worker);
@@ -479,9 +506,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       }
     }
     worker.execGroups.clear();
-    groups.get(worker.code.id)?.delete(worker);
+    if (worker.code) groups.get(worker.code.id)?.delete(worker);
+    externals.delete(worker);
     const pid = worker.proc.pid;
-    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+    const how = worker.external ? "disconnected" : exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
     for (const [q, request] of worker.requests) {
       clearTimeout(request.timer);
       request.reject(new VilanoError("internal", `worker ${pid} ${how} before it answered${request.file ? ` (while importing ${request.file})` : ""}`));
@@ -493,7 +521,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       if (!closed && wasLive && worker.death === null) log.warn(`worker ${pid} ${how} while idle`);
       return;
     }
-    const death = worker.death;
+    // An external worker that leaves (even by crashing) is someone's terminal: its runs lose no attempt.
+    const death = worker.death ?? (worker.external ? { kind: "disconnect" as DeathKind, victims: new Map<number, TimedStep>() } : null);
     if (!death) {
       stats.crashes++;
       log.error(`worker ${pid} ${how} while running ${held.map((h) => h.runId).join(", ")}${exit.stderr.length ? `; last stderr: ${exit.stderr.join(" | ")}` : ""}`);
@@ -508,7 +537,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       } else if (exit.exitedBy !== null && exit.exitedBy !== h.a) {
         outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} was ended by another run's code`);
       } else {
-        outcome = kernel.activationCrashed(h.runId, h.fence, { workerPid: pid, exitCode: exit.exitCode, signal: exit.signal, stderr: exit.stderr }).then((crashed) => {
+        const crash = { workerPid: pid, exitCode: exit.exitCode, signal: exit.signal, stderr: exit.stderr, ...(exit.exitedBy === h.a && exit.exitedIn ? { opKey: exit.exitedIn } : {}) };
+        outcome = kernel.activationCrashed(h.runId, h.fence, crash).then((crashed) => {
           if (!crashed) return;
           if (crashed.failed) log.error(`run ${h.runId} failed for good: its worker crashed ${crashed.crashes} times in a row (worker_crashed)`);
           else log.warn(`run ${h.runId} lost its activation to worker ${pid}'s crash (${crashed.crashes} of 3 in a row); it runs again on another worker`);
@@ -517,7 +547,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       outcome.catch(quietly(`run ${h.runId}: after worker ${pid} died`)).finally(() => end(worker, h));
     }
     // What it held comes straight back: have a replacement starting already.
-    if (!worker.fresh && (groups.get(worker.code.id)?.size ?? 0) < options.size) spawnIn(worker.code, false);
+    if (worker.code && !worker.fresh && (groups.get(worker.code.id)?.size ?? 0) < options.size) spawnIn(worker.code, false);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -552,12 +582,45 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       return key;
     },
     pids: () => [...groups.values()].flatMap((g) => [...g].filter((w) => w.state !== "dead").map((w) => w.proc.pid)),
+    externalPids: () => [...externals].filter((w) => w.state !== "dead").map((w) => w.proc.pid),
+    attachExternal(link) {
+      const worker: PoolWorker = {
+        code: null,
+        fresh: false,
+        external: true,
+        once: false,
+        spent: false,
+        held: new Map(),
+        expired: new Map(),
+        requests: new Map(),
+        execGroups: new Set(),
+        state: "live",
+        death: null,
+        idleTimer: null,
+        proc: undefined as unknown as WorkerProcess,
+      };
+      const proc = externalWorker(link, generation, options.logger.withTag("worker"), {
+        onReady: () => {
+          if (closed) return proc.kill();
+          worker.once = proc.once;
+          externals.add(worker);
+          log.info(`external worker ${proc.pid} connected${proc.once ? " (one activation)" : ""}`);
+        },
+        onMessage: (message) => onMessage(worker, message),
+      });
+      worker.proc = proc;
+      void proc.exited.then((exit) => {
+        if (proc.ready) log.info(`external worker ${proc.pid} disconnected`);
+        onExit(worker, exit);
+      });
+      return { receive: (text) => proc.receive(text), closed: () => proc.closed() };
+    },
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(leaseCheck);
       const exits: Promise<unknown>[] = [];
-      for (const group of groups.values()) {
+      for (const group of [...groups.values(), externals]) {
         for (const worker of group) {
           exits.push(worker.proc.exited);
           kill(worker, "close");

@@ -93,7 +93,8 @@ const CodeInfoSchema = v.object({
 
 /** What a worker may send. */
 export const FromWorkerSchema = v.variant("t", [
-  v.object({ t: v.literal("ready"), generation: v.string(), pid: Count }),
+  /** `once`: an external worker that takes one activation and leaves. */
+  v.object({ t: v.literal("ready"), generation: v.string(), pid: Count, once: v.optional(v.boolean()) }),
   v.object({ t: v.literal("hb") }),
   v.object({ t: v.literal("report"), a: Count, c: Count, fence: Count, cmd: OpCommandSchema }),
   v.object({ t: v.literal("post"), a: Count, fence: Count, cmd: OpCommandSchema }),
@@ -155,6 +156,8 @@ const LiveOutcomeSchema = v.variant("status", [
 
 /** What the pool may send. */
 export const ToWorkerSchema = v.variant("t", [
+  /** The first message to an external worker: the daemon generation it must answer with. */
+  v.object({ t: v.literal("welcome"), generation: v.string() }),
   v.object({
     t: v.literal("activate"),
     a: Count,

@@ -1,8 +1,9 @@
 /**
  * Worker mode: the child side of the pool. It imports project code (never the daemon), runs the
- * activations the pool hands it with the replay engine, and reports every op and result over IPC,
- * each with its lease fence. It answers `describe` (import a project and say what it defines) and
- * `key` (a service's key for a key input), which need user code.
+ * activations the pool hands it with the replay engine, and reports every op and result, each with
+ * its lease fence. It answers `describe` (import a project and say what it defines) and `key` (a
+ * service's key for a key input), which need user code. The same core serves a managed worker
+ * (IPC, started by the pool) and an external one (`vilano worker start`, over a WebSocket).
  */
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
@@ -25,25 +26,44 @@ interface Live {
   deliver?: (opKey: string, outcome: LiveOutcome) => void;
 }
 
+/** A managed worker: started by the pool with IPC, dies with the daemon. */
 export function runWorkerProcess(args: readonly string[]): void {
   const arg = (name: string) => {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const generation = arg("--generation") ?? "";
-  const parent = Number(arg("--parent"));
   if (typeof process.send !== "function") {
     process.stderr.write("vilano worker mode is started by the daemon's pool, not by hand; see `vilano worker start`\n");
     process.exit(2);
   }
-  armParentDeath(parent);
+  armParentDeath(Number(arg("--parent")));
   installExitAttribution();
+  const core = createWorkerCore((message) => process.send!(message));
+  process.on("message", (raw: unknown) => core.receive(raw));
+  core.ready(arg("--generation") ?? "");
+}
+
+export interface WorkerEvents {
+  /** An activation was handed over (external workers print it). */
+  onActivate?(run: { id: string; name: string; kind: string }): void;
+  /** An activation's result was sent. */
+  onFinish?(run: { id: string; name: string }, result: string): void;
+}
+
+export interface WorkerCore {
+  receive(raw: unknown): void;
+  /** Says the worker is ready (with the daemon generation it was told). */
+  ready(generation: string, extra?: { once?: boolean }): void;
+  /** How many activations are running now. */
+  readonly active: number;
+}
+
+/** The transport-free worker: messages in through `receive`, out through `send`. */
+export function createWorkerCore(send: (message: FromWorker) => void, events: WorkerEvents = {}): WorkerCore {
   // User code that leaves a promise rejected or throws from a timer must not take the other
   // activations of this worker down with it: say so on stderr (the daemon's log) and go on.
   process.on("unhandledRejection", (reason) => console.error("vilano worker: unhandled rejection in user code:", reason));
   process.on("uncaughtException", (error) => console.error("vilano worker: uncaught exception in user code:", error));
-
-  const send = (message: FromWorker) => process.send!(message);
   // Subprocesses start from what this worker started with: the clean base the pool gave it.
   const exec = { workspace: process.cwd(), baseEnv: Object.freeze({ ...(process.env as Record<string, string>) }) };
   const code = new Map<string, Promise<Definitions>>();
@@ -82,6 +102,7 @@ export function runWorkerProcess(args: readonly string[]): void {
     const { a, fence, run, ops, turn } = m;
     const entry: Live = { runId: run.id, fence, controller: new AbortController() };
     live.set(a, entry);
+    events.onActivate?.({ id: run.id, name: run.name, kind: run.kind });
     const host: ActivationHost = {
       report: (cmd: OpCommand) =>
         new Promise<OpResolution>((resolve, reject) => {
@@ -131,6 +152,7 @@ export function runWorkerProcess(args: readonly string[]): void {
     }
     live.delete(a);
     send({ t: "finish", a, fence, result });
+    events.onFinish?.({ id: run.id, name: run.name }, result.type);
   }
 
   async function answer(q: number, work: () => Promise<unknown>): Promise<void> {
@@ -141,9 +163,11 @@ export function runWorkerProcess(args: readonly string[]): void {
     }
   }
 
-  process.on("message", (raw: unknown) => {
+  function receive(raw: unknown): void {
     const m = parseMessage(ToWorkerSchema, raw, "the daemon");
     switch (m.t) {
+      case "welcome":
+        return;
       case "activate":
         void activate(m);
         return;
@@ -175,6 +199,13 @@ export function runWorkerProcess(args: readonly string[]): void {
         });
         return;
     }
-  });
-  send({ t: "ready", generation, pid: process.pid });
+  }
+
+  return {
+    receive,
+    ready: (generation, extra = {}) => send({ t: "ready", generation, pid: process.pid, ...extra }),
+    get active() {
+      return live.size;
+    },
+  };
 }

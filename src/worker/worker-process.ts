@@ -18,6 +18,8 @@ export interface WorkerExit {
   stderr: string[];
   /** The activation whose code called `process.exit()`, when the worker said so before exiting. */
   exitedBy: number | null;
+  /** The step that was running in it then, if one was. */
+  exitedIn: string | null;
 }
 
 export interface WorkerProcess {
@@ -63,6 +65,7 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
   let ready = false;
   let lastHeard = Date.now();
   let exitedBy: number | null = null;
+  let exitedIn: string | null = null;
   let dead = false;
 
   const proc = Bun.spawn([...workerCommand(), "--generation", options.generation, "--parent", String(process.pid)], {
@@ -98,9 +101,10 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
   const output = Promise.all([
     readLines(proc.stdout, (line) => logger.info(`[${tag}] ${line}`)),
     readLines(proc.stderr, (line) => {
-      const a = parseExitMarker(line);
-      if (a !== null) {
-        exitedBy = a;
+      const marker = parseExitMarker(line);
+      if (marker !== null) {
+        exitedBy = marker.a;
+        exitedIn = marker.opKey;
         return;
       }
       stderrTail.push(line);
@@ -114,7 +118,7 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     // Output is read to its end, so the exit marker (written just before exiting) is seen.
     await Promise.race([output, Bun.sleep(1_000)]);
     const signal = proc.signalCode === null ? null : String(proc.signalCode);
-    return { exitCode: signal ? null : exitCode, signal, stderr: [...stderrTail], exitedBy };
+    return { exitCode: signal ? null : exitCode, signal, stderr: [...stderrTail], exitedBy, exitedIn };
   });
 
   return {

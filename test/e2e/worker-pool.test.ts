@@ -70,6 +70,8 @@ describe("daemon worker pool (built executable)", () => {
     expect(d.events(sharer).some((e) => e.type === "activation_lost")).toBe(true);
     const status = d.json<{ workers: { stats: { hardStops: number } } }>("daemon", "status");
     expect(status.workers.stats.hardStops).toBe(1);
+    expect(d.cli("run", "inspect", spinner).stdout).toMatch(/step:spin:0 +completed {2}attempt 2 {2}1 hard stop/);
+    expect(d.cli("run", "explain", spinner).stdout).toContain('step "spin" blocked its worker past its timeout 1 time(s)');
   }, 30_000);
 
   test("a step that exits its worker fails with worker_crashed after 3 attempts; the daemon serves on, and after a restart the run is still failed and never runs again", async () => {
@@ -81,6 +83,8 @@ describe("daemon worker pool (built executable)", () => {
     expect(d.result(d.start("whoAmI")).status).toBe("completed");
     const log = d.json<{ lines: string[] }>("daemon", "logs", "--lines", "200").lines.join("\n");
     expect(log).toContain(`run ${run} failed for good`);
+    expect(d.cli("run", "inspect", run).stdout).toMatch(/step:exit:0 +interrupted {2}attempt 3 {2}3 worker crashes/);
+    expect(d.cli("run", "explain", run).stdout).toContain('step "exit" ended its worker process 3 time(s)');
 
     const before = d.pid();
     expect(d.json<{ stopped: boolean }>("daemon", "stop")).toMatchObject({ stopped: true, pid: before });

@@ -37,9 +37,9 @@ describe.each(modes)("ctx.exec (%s)", (_mode, make) => {
     opened.push(rt);
     const run = async (spec: Record<string, unknown>) => {
       const handle = await rt.start("execOnce", spec as never);
-      const outcome = await handle.result({ timeout: "20s" }).then(
-        (output) => ({ ok: true as const, output }),
-        (error: { cause: Record<string, unknown> }) => ({ ok: false as const, error: error.cause }),
+      const outcome: { ok: boolean; output?: unknown; error?: Record<string, unknown> } = await handle.result({ timeout: "20s" }).then(
+        (output) => ({ ok: true, output }),
+        (error: { cause: Record<string, unknown> }) => ({ ok: false, error: error.cause }),
       );
       const inspection = await rt.inspect(handle.id);
       // The op's own failure body (the run's error wraps it as ExecFailedError).
@@ -102,7 +102,7 @@ describe.each(modes)("ctx.exec (%s)", (_mode, make) => {
     const { run } = await open();
     const { output, inspection } = (await run({ name: "secret", cmd: "sh", args: ["-c", 'test "$(printf %s "$SECRET_TOKEN" | wc -c)" -eq 7 && echo set'], env: { SECRET_TOKEN: "hunter2" } })) as {
       output: { stdout: string };
-      inspection: { ops: { meta?: unknown }[] };
+      inspection: { ops: { meta?: unknown }[]; events: unknown[] };
     };
     expect(output.stdout).toBe("set\n");
     expect(inspection.ops[0]!.meta).toMatchObject({ cmd: "sh", cwd: ".", env: ["SECRET_TOKEN"] });

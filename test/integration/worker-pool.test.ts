@@ -41,6 +41,7 @@ describe("worker pool: hard stop", () => {
     expect(alive(Number(attempts[0]![1]))).toBe(false);
 
     const inspection = await rt.inspect(spinner.id);
+    expect(inspection.ops.find((op) => op.opKey === "step:spin:0")).toMatchObject({ status: "completed", attempt: 2, forcedTerminations: 1 });
     const failed = inspection.events.find((e) => e.type === "step_attempt_failed")!;
     expect(failed).toMatchObject({ opKey: "step:spin:0", attempt: 1, family: "timeout", forcedTermination: true, decision: "scheduled" });
     expect(inspection.events.filter((e) => e.type === "step_completed")).toHaveLength(1);
@@ -63,8 +64,14 @@ describe("worker pool: crashes", () => {
     expect((error as { cause: { message: string } }).cause.message).toContain("exited with code 3");
     expect((error as { cause: { message: string } }).cause.message).toContain("about to exit with code 3");
     expect(lines("exit-attempts.log")).toHaveLength(3);
-    const events = (await rt.inspect(run.id)).events.filter((e) => e.type === "worker_crashed");
-    expect(events.map((e) => e.crash)).toEqual([1, 2, 3]);
+    const inspection = await rt.inspect(run.id);
+    expect(inspection.events.filter((e) => e.type === "worker_crashed").map((e) => [e.crash, e.opKey])).toEqual([
+      [1, "step:exit:0"],
+      [2, "step:exit:0"],
+      [3, "step:exit:0"],
+    ]);
+    // Per op, in the view inspect and explain use: the step never recorded anything, so it shows as interrupted.
+    expect(inspection.ops.find((op) => op.opKey === "step:exit:0")).toMatchObject({ kind: "step", name: "exit", status: "interrupted", workerCrashes: 3 });
     expect(await (await rt.start("whoAmI")).result({ timeout: "10s" })).toMatchObject({ greeting: "hello" });
   }, 20_000);
 

@@ -36,4 +36,19 @@ describe("explainRun", () => {
     );
     expect(explainRun({ run: run("completed"), ops: [] })).toContain("`vilano run result run_1` prints its output");
   });
+
+  test("names the ops whose code was hard-stopped or crashed its worker", () => {
+    const text = explainRun({
+      run: run("failed", { error: { message: "the worker running run_1 crashed 3 times in a row", code: "worker_crashed" }, crashes: 0 }),
+      ops: [
+        { opKey: "step:spin:0", kind: "step", name: "spin", status: "completed", attempt: 2, forcedTerminations: 1 },
+        { opKey: "step:exit:0", kind: "step", name: "exit", status: "running", attempt: 1, workerCrashes: 3 },
+      ],
+    });
+    expect(text.split("\n")).toEqual([
+      "workflow flow run_1 is failed: the worker running run_1 crashed 3 times in a row (worker_crashed).",
+      '  - step "spin" blocked its worker past its timeout 1 time(s); the worker was killed each time (hard stop)',
+      '  - step "exit" ended its worker process 3 time(s) (a worker crash costs an attempt; 3 in a row fail the run)',
+    ]);
+  });
 });

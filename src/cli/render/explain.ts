@@ -10,10 +10,12 @@ interface Op {
   wakeAt?: number;
   error?: { message?: string };
   meta?: { serviceRunId?: string; timeoutMs?: number | null };
+  forcedTerminations?: number;
+  workerCrashes?: number;
 }
 
 interface Inspection {
-  run: { id: string; kind: string; name: string; status: string; error?: { message?: string; code?: string } };
+  run: { id: string; kind: string; name: string; status: string; error?: { message?: string; code?: string }; crashes?: number };
   ops: Op[];
   signals?: { name: string; status: string }[];
   queued?: { id: number; kind: string; name: string; status: string; wakeAt?: number }[];
@@ -25,7 +27,7 @@ const when = (at: number | undefined, now: number) =>
 function explainWait(op: Op, now: number): string {
   switch (op.status === "retry_wait" ? "retry" : op.kind) {
     case "retry":
-      return `step "${op.name}" failed on attempt ${op.attempt} (${op.error?.message ?? "error"}); attempt ${op.attempt + 1} runs${when(op.wakeAt, now)}`;
+      return `${op.kind} "${op.name}" failed on attempt ${op.attempt} (${op.error?.message ?? "error"}); attempt ${op.attempt + 1} runs${when(op.wakeAt, now)}`;
     case "sleep":
       return `sleeping (${op.opKey}); wakes${when(op.wakeAt, now)}`;
     case "signal":
@@ -37,7 +39,26 @@ function explainWait(op: Op, now: number): string {
   }
 }
 
+/** What went wrong with the processes running its code, per op: hard stops and worker crashes. */
+function processTrouble(i: Inspection): string[] {
+  const lines: string[] = [];
+  for (const op of i.ops) {
+    if (op.forcedTerminations) {
+      lines.push(`  - ${op.kind} "${op.name}" blocked its worker past its timeout ${op.forcedTerminations} time(s); the worker was killed each time (hard stop)`);
+    }
+    if (op.workerCrashes) lines.push(`  - ${op.kind} "${op.name}" ended its worker process ${op.workerCrashes} time(s) (a worker crash costs an attempt; 3 in a row fail the run)`);
+  }
+  if (i.run.crashes) lines.push(`  - its worker crashed ${i.run.crashes} time(s) in a row so far; the third fails it with worker_crashed`);
+  return lines;
+}
+
 export function explainRun(i: Inspection, now = Date.now()): string {
+  const text = explainStatus(i, now);
+  const trouble = processTrouble(i);
+  return trouble.length === 0 ? text : `${text}\n${trouble.join("\n")}`;
+}
+
+function explainStatus(i: Inspection, now: number): string {
   const { run } = i;
   const head = `${run.kind} ${run.name} ${run.id} is ${run.status}`;
   switch (run.status) {

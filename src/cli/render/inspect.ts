@@ -1,7 +1,7 @@
 /** `run inspect`: status, input, output or error, ops with attempts, open waits, mailbox. */
 interface Inspection {
   run: { id: string; kind: string; name: string; status: string; input?: unknown; output?: unknown; error?: { message?: string }; state?: unknown };
-  ops: { opKey: string; kind: string; status: string; attempt: number; wakeAt?: number }[];
+  ops: { opKey: string; kind: string; status: string; attempt: number; wakeAt?: number; forcedTerminations?: number; workerCrashes?: number }[];
   queued?: { id: number; kind: string; name: string; status: string }[];
 }
 
@@ -18,7 +18,9 @@ export function renderInspection(i: Inspection): string {
     for (const op of i.ops) {
       const attempt = op.attempt > 1 ? `  attempt ${op.attempt}` : "";
       const wake = op.wakeAt ? `  until ${new Date(op.wakeAt).toISOString()}` : "";
-      lines.push(`  ${op.opKey.padEnd(36)} ${op.status}${attempt}${wake}`);
+      const forced = op.forcedTerminations ? `  ${op.forcedTerminations} hard stop${op.forcedTerminations === 1 ? "" : "s"}` : "";
+      const crashes = op.workerCrashes ? `  ${op.workerCrashes} worker crash${op.workerCrashes === 1 ? "" : "es"}` : "";
+      lines.push(`  ${op.opKey.padEnd(36)} ${op.status}${attempt}${wake}${forced}${crashes}`);
     }
   }
   const waits = i.ops.filter((op) => op.status === "waiting" || op.status === "retry_wait");
