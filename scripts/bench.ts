@@ -1,6 +1,7 @@
 /**
  * `bun run bench [name...]`: throughput, commit latency and replay cost of the embedded runtime,
- * and the round trip and throughput of service asks (scripts/bench/asks.ts).
+ * the round trip and throughput of service asks (scripts/bench/asks.ts), the executable
+ * (scripts/bench/cli.ts) and the worker pool (scripts/bench/pool.ts).
  *
  * Results go to stdout as JSON lines (one object per benchmark) so they can be piped and diffed;
  * progress and the human summary go to stderr. Every database lives in one temp dir that is removed
@@ -16,6 +17,7 @@ import { workflow, type WorkflowDefinition } from "../src/sdk/index.ts";
 import { createStore } from "../src/store/index.ts";
 import { benchAskRoundTrip, benchAsksPerSecond, type AskRoundTripResult, type AsksPerSecondResult } from "./bench/asks.ts";
 import { benchCliColdStart, benchCliRunStartWait, benchClientRunStarts } from "./bench/cli.ts";
+import { benchExec, benchHardStop, benchPoolAsk, benchPoolStepsPerSecond } from "./bench/pool.ts";
 import { emit, log, median, percentile, RESULT_TIMEOUT, round, timeMs, type BenchResult, type LatencySummary } from "./bench/common.ts";
 
 const THROUGHPUT = { workflows: 200, stepsEach: 10, rounds: 3, warmupWorkflows: 50, target: 10_000 };
@@ -287,6 +289,10 @@ const BENCHES: Record<string, (dir: string) => Promise<BenchResult>> = {
   cli_cold_start: benchCliColdStart,
   cli_run_start_wait: benchCliRunStartWait,
   client_run_starts: benchClientRunStarts,
+  pool_steps_per_second: benchPoolStepsPerSecond,
+  hard_stop: benchHardStop,
+  exec_overhead: benchExec,
+  pool_ask_round_trip: benchPoolAsk,
 };
 
 async function main(): Promise<void> {

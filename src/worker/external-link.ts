@@ -5,6 +5,7 @@
  * fence anyway). It learns the daemon's generation when it connects and must answer with it.
  */
 import type { Logger } from "../shared/index.ts";
+import { createBatcher, unbatch } from "./batching.ts";
 import { FromWorkerSchema, parseMessage, type FromWorker, type ToWorker } from "./protocol.ts";
 import type { WorkerExit, WorkerProcess } from "./worker-process.ts";
 
@@ -30,14 +31,34 @@ export function externalWorker(link: WorkerLink, generation: string, logger: Log
   let lastHeard = Date.now();
   let open = true;
   const exited = Promise.withResolvers<WorkerExit>();
-  const send = (message: ToWorker) => {
+  const send = createBatcher<ToWorker>((payload) => {
     if (!open) return;
     try {
-      link.send(JSON.stringify(message));
+      link.send(JSON.stringify(payload));
     } catch {
       // The connection is going away; `closed` deals with what it held.
     }
-  };
+  });
+
+  function receiveOne(raw: unknown): void {
+    let message: FromWorker;
+    try {
+      message = parseMessage(FromWorkerSchema, raw, `external worker ${pid || "(connecting)"}`);
+    } catch (error) {
+      logger.error(String((error as Error).message));
+      return;
+    }
+    if (message.t === "ready") {
+      if (message.generation !== generation) return;
+      pid = message.pid;
+      once = message.once === true;
+      ready = true;
+      handlers.onReady();
+      return;
+    }
+    if (ready) handlers.onMessage(message);
+  }
+
   send({ t: "welcome", generation });
   return {
     get pid() {
@@ -62,22 +83,14 @@ export function externalWorker(link: WorkerLink, generation: string, logger: Log
     receive(text) {
       if (!open) return;
       lastHeard = Date.now();
-      let message: FromWorker;
+      let payload: unknown;
       try {
-        message = parseMessage(FromWorkerSchema, JSON.parse(text), `external worker ${pid || "(connecting)"}`);
-      } catch (error) {
-        logger.error(String((error as Error).message));
+        payload = JSON.parse(text);
+      } catch {
+        logger.error(`external worker ${pid || "(connecting)"} sent something that is not JSON`);
         return;
       }
-      if (message.t === "ready") {
-        if (message.generation !== generation) return;
-        pid = message.pid;
-        once = message.once === true;
-        ready = true;
-        handlers.onReady();
-        return;
-      }
-      if (ready) handlers.onMessage(message);
+      for (const raw of unbatch(payload)) receiveOne(raw);
     },
     closed() {
       open = false;

@@ -5,6 +5,8 @@
  * kill it: cancellation is cooperative (steps see their AbortSignal), and code that blocks it past
  * a step's deadline only gets it disconnected. With `once` it takes one activation and leaves.
  */
+import { createBatcher, unbatch } from "./batching.ts";
+import type { FromWorker } from "./protocol.ts";
 import { createWorkerCore } from "./worker-main.ts";
 
 export interface ExternalWorkerOptions {
@@ -22,7 +24,7 @@ export function runExternalWorker(options: ExternalWorkerOptions): Promise<{ act
     let activations = 0;
     let leaving = false;
     const ws = new WebSocket(options.url, { headers: { "x-vilano-token": options.token } } as unknown as string[]);
-    const core = createWorkerCore((message) => ws.send(JSON.stringify(message)), {
+    const core = createWorkerCore(createBatcher<FromWorker>((payload) => ws.send(JSON.stringify(payload))), {
       onActivate(run) {
         activations++;
         options.say(`running ${run.kind} ${run.name} (${run.id})`);
@@ -36,13 +38,15 @@ export function runExternalWorker(options: ExternalWorkerOptions): Promise<{ act
       },
     });
     ws.onmessage = (event) => {
-      const raw = JSON.parse(String(event.data)) as { t?: string; generation?: string };
-      if (raw.t === "welcome") {
-        core.ready(raw.generation ?? "", options.once ? { once: true } : {});
-        options.say(options.once ? "connected; waiting for one activation" : "connected; waiting for activations (Ctrl-C to leave)");
-        return;
+      for (const raw of unbatch(JSON.parse(String(event.data)))) {
+        const message = raw as { t?: string; generation?: string };
+        if (message.t === "welcome") {
+          core.ready(message.generation ?? "", options.once ? { once: true } : {});
+          options.say(options.once ? "connected; waiting for one activation" : "connected; waiting for activations (Ctrl-C to leave)");
+          continue;
+        }
+        core.receive(raw);
       }
-      core.receive(raw);
     };
     ws.onclose = (event) => resolve({ activations, reason: leaving ? "done" : event.reason || `the daemon closed the connection (${event.code})` });
     ws.onerror = () => options.say("the connection to the daemon failed");

@@ -12,6 +12,7 @@ import { describeDefinitions, indexDefinitions, type CodeRef, type Definitions }
 import { loadDefinitions, MANIFEST_FILE, parseManifest } from "../project/index.ts";
 import { isErrorCode, toFailureBody, VilanoError, type LiveOutcome, type OpCommand, type OpResolution } from "../shared/index.ts";
 import { armParentDeath } from "./parent-death.ts";
+import { createBatcher, unbatch } from "./batching.ts";
 import { installExitAttribution, runAsActivation } from "./exit-attribution.ts";
 import { parseMessage, ToWorkerSchema, type FromWorker, type ToWorker } from "./protocol.ts";
 
@@ -38,8 +39,10 @@ export function runWorkerProcess(args: readonly string[]): void {
   }
   armParentDeath(Number(arg("--parent")));
   installExitAttribution();
-  const core = createWorkerCore((message) => process.send!(message));
-  process.on("message", (raw: unknown) => core.receive(raw));
+  const core = createWorkerCore(createBatcher<FromWorker>((payload) => process.send!(payload)));
+  process.on("message", (payload: unknown) => {
+    for (const raw of unbatch(payload)) core.receive(raw);
+  });
   core.ready(arg("--generation") ?? "");
 }
 

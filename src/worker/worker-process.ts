@@ -5,6 +5,7 @@
  * to explain a crash. Messages are checked against the protocol before anyone sees them.
  */
 import type { Logger } from "../shared/index.ts";
+import { createBatcher, unbatch } from "./batching.ts";
 import { parseExitMarker } from "./exit-attribution.ts";
 import { FromWorkerSchema, parseMessage, type FromWorker, type ToWorker } from "./protocol.ts";
 import { workerCommand } from "./worker-command.ts";
@@ -77,25 +78,35 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     // Its own process group: a hard stop kills the worker and whatever it spawned, in one signal.
     detached: true,
     serialization: "json",
-    ipc(raw) {
+    ipc(payload) {
       lastHeard = Date.now();
-      let message: FromWorker;
-      try {
-        message = parseMessage(FromWorkerSchema, raw, `worker ${proc.pid}`);
-      } catch (error) {
-        logger.error(String((error as Error).message));
-        return;
-      }
-      if (message.t === "ready") {
-        // A worker of another daemon generation is never heard.
-        if (message.generation !== options.generation) return;
-        ready = true;
-        for (const queued of outbox.splice(0)) proc.send(queued);
-        options.onReady?.();
-        return;
-      }
-      if (ready) options.onMessage(message);
+      for (const raw of unbatch(payload)) receive(raw);
     },
+  });
+  const receive = (raw: unknown) => {
+    let message: FromWorker;
+    try {
+      message = parseMessage(FromWorkerSchema, raw, `worker ${proc.pid}`);
+    } catch (error) {
+      logger.error(String((error as Error).message));
+      return;
+    }
+    if (message.t === "ready") {
+      // A worker of another daemon generation is never heard.
+      if (message.generation !== options.generation) return;
+      ready = true;
+      for (const queued of outbox.splice(0)) transmit(queued);
+      options.onReady?.();
+      return;
+    }
+    if (ready) options.onMessage(message);
+  };
+  const transmit = createBatcher<ToWorker>((payload) => {
+    try {
+      proc.send(payload);
+    } catch {
+      // The channel closed: the exit handler deals with what the worker held.
+    }
   });
   const tag = `worker ${proc.pid}`;
   const output = Promise.all([
@@ -135,11 +146,7 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
         outbox.push(message);
         return;
       }
-      try {
-        proc.send(message);
-      } catch {
-        // The channel closed: the exit handler deals with what the worker held.
-      }
+      transmit(message);
     },
     kill() {
       if (dead) return;

@@ -1,9 +1,9 @@
 /** A daemon of the built executable in a temporary home, on a port the OS handed out, stopped by pid afterwards. */
-import { afterAll } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isProcessAlive } from "../../src/shared/index.ts";
 import { runCli, type CliResult } from "./binary.ts";
+import { afterThisFile } from "./cleanup.ts";
 import { tempDir } from "./temp-dir.ts";
 
 /** A port nothing listens on right now (the OS picks it). */
@@ -17,17 +17,14 @@ export function freePort(): number {
 /** Alive and not a zombie (an exited process its parent has not reaped yet is dead). */
 export const isAlive = isProcessAlive;
 
-const started = new Set<number>();
-afterAll(() => {
-  for (const pid of started) {
-    try {
-      process.kill(pid, "SIGCONT");
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
+function killDaemon(pid: number): void {
+  try {
+    process.kill(pid, "SIGCONT");
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
   }
-});
+}
 
 export interface TestDaemon {
   home: string;
@@ -41,6 +38,13 @@ export interface TestDaemon {
 export function testDaemon(env: Record<string, string> = {}): TestDaemon {
   const home = tempDir("vilano-home-");
   const port = freePort();
+  const started = new Set<number>();
+  // Registered after the home's removal, so it runs first: every daemon this home had, by pid.
+  afterThisFile(() => {
+    const path = join(home, "daemon.json");
+    if (existsSync(path)) started.add((JSON.parse(readFileSync(path, "utf8")) as { pid: number }).pid);
+    for (const pid of started) killDaemon(pid);
+  });
   const daemon: TestDaemon = {
     home,
     port,

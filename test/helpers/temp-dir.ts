@@ -1,21 +1,16 @@
 /** Temporary directories for tests, removed after each test file. */
-import { afterAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made.splice(0)) {
-    // Sealed snapshots are read-only folders; make them writable again so they can be removed.
-    Bun.spawnSync(["chmod", "-R", "u+w", dir]);
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+import { afterThisFile } from "./cleanup.ts";
 
 export function tempDir(prefix = "vilano-test-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
+  afterThisFile(() => {
+    // Sealed snapshots are read-only folders; make them writable again so they can be removed.
+    Bun.spawnSync(["chmod", "-R", "u+w", dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 

@@ -1,0 +1,34 @@
+/**
+ * Coalesces the messages one side sends in the same tick into one IPC message. A commit answers
+ * many reports at once and a worker's activations report in bursts; each IPC send costs far more
+ * than the bytes it carries (measured: ~15 µs a send, 15 % of the daemon's time under load), so a
+ * burst goes as one `{ t: "batch", m: [...] }`. Order is kept; a lone message goes as it is.
+ */
+export const BATCH = "batch";
+
+export function createBatcher<M>(deliver: (payload: M | { t: typeof BATCH; m: M[] }) => void): (message: M) => void {
+  let pending: M[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    const messages = pending;
+    pending = [];
+    if (messages.length === 1) deliver(messages[0]!);
+    else if (messages.length > 1) deliver({ t: BATCH, m: messages });
+  };
+  return (message) => {
+    pending.push(message);
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(flush);
+    }
+  };
+}
+
+/** The messages a payload carries: a batch's, or the payload itself. */
+export function unbatch(raw: unknown): unknown[] {
+  if (typeof raw === "object" && raw !== null && (raw as { t?: unknown }).t === BATCH && Array.isArray((raw as { m?: unknown }).m)) {
+    return (raw as { m: unknown[] }).m;
+  }
+  return [raw];
+}
