@@ -78,13 +78,35 @@ export function createActivationState(host: ActivationHost, schedulerIdle: () =>
   // setImmediate runs after every pending microtask, so woken code has asked for its next ops.
   // When every open wait is an ask whose reply can be delivered live, the reply is often one
   // commit away (the service's turn was leased with the ask): give it that long before parking.
+  // In this process that is a few event-loop rounds; through a worker pool the reply crosses two
+  // processes, so the host can ask for a time instead (a delivery pokes the check at once).
   let liveGrace = LIVE_GRACE_ROUNDS;
+  let graceUntil: number | null = null;
+  let graceTimer: ReturnType<typeof setTimeout> | null = null;
+  /** True while the code may still wait for a live reply; arranges to be checked again. */
+  const stillInGrace = (): boolean => {
+    if (host.liveGraceMs === undefined) {
+      if (liveGrace-- <= 0) return false;
+      state.poke();
+      return true;
+    }
+    const now = Date.now();
+    graceUntil ??= now + host.liveGraceMs;
+    if (now >= graceUntil) return false;
+    graceTimer ??= setTimeout(() => {
+      graceTimer = null;
+      state.poke();
+    }, graceUntil - now);
+    return true;
+  };
   const check = () => {
     checkScheduled = false;
     if (inflight.size > 0) return;
     if (mustStop()) return blocked.resolve();
     if (waits === 0 || !schedulerIdle()) return;
-    if (liveWaits.size === waits && liveGrace-- > 0) return state.poke();
+    if (liveWaits.size === waits && stillInGrace()) return;
+    if (graceTimer) clearTimeout(graceTimer);
+    graceTimer = null;
     blocked.resolve();
   };
 
@@ -123,12 +145,16 @@ export function createActivationState(host: ActivationHost, schedulerIdle: () =>
       if (ended || !resolve) return;
       liveWaits.delete(opKey);
       waits--;
+      // The next ask gets a grace of its own.
+      graceUntil = null;
       resolve(outcome);
       state.poke();
     },
     end() {
       ended = true;
       liveWaits.clear();
+      if (graceTimer) clearTimeout(graceTimer);
+      graceTimer = null;
     },
     failRun(error) {
       fatal ??= error;

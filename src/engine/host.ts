@@ -55,6 +55,11 @@ export interface ActivationHost {
    * ask's reply), so it can go on without a suspension and a replay.
    */
   receiveOutcomes?(deliver: (opKey: string, outcome: LiveOutcome) => void): void;
+  /**
+   * How long code blocked only on asks may wait for a live reply before the activation parks
+   * (a worker: the reply crosses two processes). Without it, a few event-loop rounds.
+   */
+  readonly liveGraceMs?: number;
   /** A step attempt with a timeout starts: a worker pool hard-stops a worker silent past its deadline. */
   stepStarted?(step: TimedStep): void;
   /** That attempt has ended (its outcome is about to be reported). */

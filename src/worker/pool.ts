@@ -197,8 +197,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       return outside;
     }
     const live = [...(groups.get(code.id) ?? [])].filter((w) => w.state === "live" && !w.fresh);
+    // The least loaded; a process still starting counts as busier than one with an activation or
+    // two in hand (those usually end within a commit; starting takes tens of ms).
+    const load = (w: PoolWorker) => w.held.size + w.requests.size + (w.proc.ready ? 0 : 2.5);
     let best: PoolWorker | undefined;
-    for (const w of live) if (!best || w.held.size + w.requests.size < best.held.size + best.requests.size) best = w;
+    for (const w of live) if (!best || load(w) < load(best)) best = w;
     if (!best || (best.held.size > 0 && live.length < options.size)) return spawnIn(code, false);
     return best;
   }
@@ -436,6 +439,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         const step: TimedStep = { ...m, deadline: Date.now() + m.timeoutMs, timer: null };
         held.steps.set(m.opKey, step);
         armStep(worker, step, step.deadline + grace);
+        // A timed step may need a hard stop: have a spare worker ready, so the retry (and the
+        // activations the killed worker held) go on at once instead of waiting for a new process.
+        if (worker.code && !worker.fresh) {
+          const live = [...(groups.get(worker.code.id) ?? [])].filter((w) => w.state === "live" && !w.fresh);
+          if (live.length < Math.min(2, options.size)) spawnIn(worker.code, false);
+        }
         return;
       }
       case "step_end": {

@@ -19,6 +19,8 @@ import { parseMessage, ToWorkerSchema, type FromWorker, type ToWorker } from "./
 /** How often a worker holding activations says it is alive; faster while a timed step runs. */
 const HEARTBEAT_MS = 1_000;
 const TIMED_HEARTBEAT_MS = 50;
+/** How long code blocked only on asks waits for a live reply before parking (a reply crosses two processes). */
+const LIVE_GRACE_MS = 25;
 
 interface Live {
   runId: string;
@@ -120,6 +122,7 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
       receiveOutcomes: (deliver) => {
         entry.deliver = deliver;
       },
+      liveGraceMs: LIVE_GRACE_MS,
       settleLate: (result) => send({ t: "late", runId: run.id, fence, result }),
       stepStarted: (step) => {
         timedSteps++;

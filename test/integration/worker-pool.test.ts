@@ -139,6 +139,22 @@ describe("worker pool: isolation", () => {
   }, 15_000);
 });
 
+describe("worker pool: module state between activations", () => {
+  test("pooled workers keep module state between activations; isolation = \"fresh\" gives each activation a new process", async () => {
+    const { rt } = await open({ workers: 1 });
+    const pooled = (await (await rt.start("moduleState")).result({ timeout: "10s" })) as { before: { pid: number; activations: number }; after: { pid: number; activations: number } };
+    expect(pooled.after.pid).toBe(pooled.before.pid);
+    expect(pooled.after.activations).toBe(pooled.before.activations + 1);
+
+    const freshProject = writeProject({ "src/flows.ts": FLOWS, "vilano.toml": '[worker]\nisolation = "fresh"\n' });
+    const fresh = await createRuntime({ database: join(tempDir(), "runtime.sqlite"), workers: 1, project: freshProject, workspace: tempDir("vilano-workspace-"), logger });
+    opened.push(fresh);
+    const isolated = (await (await fresh.start("moduleState")).result({ timeout: "10s" })) as typeof pooled;
+    expect(isolated.after.pid).not.toBe(isolated.before.pid);
+    expect(isolated).toMatchObject({ before: { activations: 1 }, after: { activations: 1 } });
+  }, 20_000);
+});
+
 describe("worker pool: importing the project", () => {
   test.each([
     ["never settles", "await new Promise(() => {});", "did not finish within"],

@@ -1,0 +1,40 @@
+import { describe, expect, test } from "bun:test";
+import { createBatcher, unbatch } from "../../src/worker/batching.ts";
+import { FromWorkerSchema, parseMessage, ToWorkerSchema } from "../../src/worker/protocol.ts";
+import { thrownBy } from "../helpers/thrown-by.ts";
+
+const report = { t: "report", a: 1, c: 2, fence: 3, cmd: { type: "step_completed", opKey: "step:a:0", seq: 0, name: "a", attempt: 1, result: "1" } };
+
+describe("worker protocol", () => {
+  test("accepts a well-formed message of each direction as it is", () => {
+    expect(parseMessage(FromWorkerSchema, report, "w")).toEqual(report as never);
+    const reply = { t: "reply", a: 1, c: 2, ok: false, code: "stale_lease", message: "gone" };
+    expect(parseMessage(ToWorkerSchema, reply, "d")).toEqual(reply as never);
+  });
+
+  test("an unknown tag is refused, naming what was expected", () => {
+    expect(String((thrownBy(() => parseMessage(FromWorkerSchema, { t: "shout" }, "worker 7")) as Error).message)).toMatch(
+      /malformed message from worker 7 at t: .*Expected \("ready" \| "hb" \| "report".*but received "shout"/,
+    );
+  });
+
+  test("a malformed nested command is refused with its path", () => {
+    const bad = { ...report, cmd: { ...report.cmd, seq: -1 } };
+    expect(String((thrownBy(() => parseMessage(FromWorkerSchema, bad, "worker 7")) as Error).message)).toContain("malformed message from worker 7 at cmd.seq");
+    const wrongType = { ...report, cmd: { ...report.cmd, type: "teleport" } };
+    expect(String((thrownBy(() => parseMessage(FromWorkerSchema, wrongType, "w")) as Error).message)).toContain("at cmd.type");
+  });
+
+  test("messages sent in one tick go as one batch, in order; a lone one goes as it is", async () => {
+    const delivered: unknown[] = [];
+    const send = createBatcher<number>((payload) => delivered.push(payload));
+    send(1);
+    send(2);
+    send(3);
+    await Promise.resolve();
+    send(4);
+    await Promise.resolve();
+    expect(delivered).toEqual([{ t: "batch", m: [1, 2, 3] }, 4]);
+    expect(delivered.flatMap(unbatch)).toEqual([1, 2, 3, 4]);
+  });
+});
