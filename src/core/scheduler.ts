@@ -31,6 +31,8 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
   let closed = false;
 
   const known = (run: RunRow) => hasCode(catalog.current(run), run);
+  /** After a worker crash a run waits a little before its next try (100 ms, 200 ms, …, at most 1 s). */
+  const crashBackoff = (run: RunRow) => (run.crashes > 0 ? Math.min(1_000, 100 * 2 ** (run.crashes - 1)) : 0);
 
   const pump = () => {
     while (!closed && active + reserved < maxConcurrent && ready.length > 0) {
@@ -95,10 +97,15 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
         }
         return;
       }
+      const backoff = crashBackoff(run);
+      if (backoff > 0) {
+        setTimeout(() => enqueue(run), backoff);
+        return;
+      }
       enqueue(run);
     },
     reserve(run) {
-      if (closed || !known(run) || active + reserved >= maxConcurrent) return false;
+      if (closed || !known(run) || crashBackoff(run) > 0 || active + reserved >= maxConcurrent) return false;
       reserved++;
       return true;
     },

@@ -21,7 +21,7 @@ export const projectCommand = defineCommand({
             services: string[];
           };
           if (args.json) return printJson({ ok: true, project });
-          ui.success(`project ${project.name} registered (snapshot ${project.snapshotId}); its top-level code was run to check the definitions`);
+          ui.success(`project ${project.name} registered (snapshot ${project.snapshotId}); its top-level code ran in a worker to check the definitions`);
           for (const w of project.workflows) ui.log(`  workflow ${project.name}/${w}`);
           for (const s of project.services) ui.log(`  service  ${project.name}/${s}`);
         }),
