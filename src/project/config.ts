@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { VilanoError } from "../shared/index.ts";
-import { formatPath } from "./manifest.ts";
+import { validateFile } from "./manifest.ts";
 
 export const CONFIG_FILE = "vilano.toml";
 
@@ -52,12 +52,7 @@ export function parseProjectConfig(text: string, source = CONFIG_FILE): ProjectC
   } catch (cause) {
     throw new VilanoError("validation_failed", `${source} is not valid TOML: ${(cause as Error).message}`, { cause });
   }
-  const parsed = v.safeParse(ConfigSchema, raw);
-  if (!parsed.success) {
-    const issues = parsed.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
-    throw new VilanoError("validation_failed", `${source} is invalid:\n  ${issues.join("\n  ")}`, { details: { issues } });
-  }
-  const worker = parsed.output.worker ?? {};
+  const worker = validateFile(ConfigSchema, raw, source).worker ?? {};
   return { isolation: worker.isolation ?? "pooled", passEnv: worker.pass_env ?? [], env: worker.env ?? {} };
 }
 

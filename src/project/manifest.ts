@@ -43,12 +43,7 @@ export function parseManifest(text: string, source = MANIFEST_FILE): Manifest {
   } catch (cause) {
     throw new VilanoError("validation_failed", `${source} is not valid JSON: ${(cause as Error).message}`, { cause });
   }
-  const parsed = v.safeParse(ManifestSchema, raw);
-  if (!parsed.success) {
-    const issues = parsed.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
-    throw new VilanoError("validation_failed", `${source} is invalid:\n  ${issues.join("\n  ")}`, { details: { issues } });
-  }
-  const manifest = parsed.output;
+  const manifest = validateFile(ManifestSchema, raw, source);
   const all = [...manifest.definitions.workflows, ...manifest.definitions.services];
   const seen = new Map<string, string>();
   for (const d of all) {
@@ -59,7 +54,15 @@ export function parseManifest(text: string, source = MANIFEST_FILE): Manifest {
   return manifest;
 }
 
-export function formatPath(path: v.BaseIssue<unknown>["path"]): string {
+/** Checks a parsed settings file; the error lists every issue as `field.path: problem`. */
+export function validateFile<S extends v.GenericSchema>(schema: S, raw: unknown, source: string): v.InferOutput<S> {
+  const parsed = v.safeParse(schema, raw);
+  if (parsed.success) return parsed.output;
+  const issues = parsed.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  throw new VilanoError("validation_failed", `${source} is invalid:\n  ${issues.join("\n  ")}`, { details: { issues } });
+}
+
+function formatPath(path: v.BaseIssue<unknown>["path"]): string {
   if (!path || path.length === 0) return "(root)";
   return path.map((p, i) => (typeof p.key === "number" ? `[${p.key}]` : `${i === 0 ? "" : "."}${String(p.key)}`)).join("");
 }

@@ -13,3 +13,4 @@ export * from "./protocol.ts";
 export * from "./version.ts";
 export * from "./describe-value.ts";
 export * from "./process-state.ts";
+export * from "./lines.ts";

@@ -155,24 +155,26 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   // ---------------------------------------------------------------------------------------------
   // Workers
 
+  /** A worker's bookkeeping; its process (or connection) is filled in right after. */
+  const newWorker = (code: CodeRef | null, kind: { fresh: boolean; external: boolean }): PoolWorker => ({
+    code,
+    ...kind,
+    once: false,
+    spent: false,
+    held: new Map(),
+    expired: new Map(),
+    requests: new Map(),
+    execGroups: new Set(),
+    state: "live",
+    death: null,
+    idleTimer: null,
+    proc: undefined as unknown as WorkerProcess,
+  });
+
   function spawnIn(code: CodeRef, fresh: boolean): PoolWorker {
     let group = groups.get(code.id);
     if (!group) groups.set(code.id, (group = new Set()));
-    const worker: PoolWorker = {
-      code,
-      fresh,
-      external: false,
-      once: false,
-      spent: false,
-      held: new Map(),
-      expired: new Map(),
-      requests: new Map(),
-      execGroups: new Set(),
-      state: "live",
-      death: null,
-      idleTimer: null,
-      proc: undefined as unknown as WorkerProcess,
-    };
+    const worker = newWorker(code, { fresh, external: false });
     worker.proc = spawnWorker({
       generation,
       env: options.environment(code),
@@ -593,21 +595,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     pids: () => [...groups.values()].flatMap((g) => [...g].filter((w) => w.state !== "dead").map((w) => w.proc.pid)),
     externalPids: () => [...externals].filter((w) => w.state !== "dead").map((w) => w.proc.pid),
     attachExternal(link) {
-      const worker: PoolWorker = {
-        code: null,
-        fresh: false,
-        external: true,
-        once: false,
-        spent: false,
-        held: new Map(),
-        expired: new Map(),
-        requests: new Map(),
-        execGroups: new Set(),
-        state: "live",
-        death: null,
-        idleTimer: null,
-        proc: undefined as unknown as WorkerProcess,
-      };
+      const worker = newWorker(null, { fresh: false, external: true });
       const proc = externalWorker(link, generation, options.logger.withTag("worker"), {
         onReady: () => {
           if (closed) return proc.kill();

@@ -4,7 +4,7 @@
  * Its stdout and stderr go to the daemon's log, tagged with its pid; the last stderr lines are kept
  * to explain a crash. Messages are checked against the protocol before anyone sees them.
  */
-import type { Logger } from "../shared/index.ts";
+import { readLines, type Logger } from "../shared/index.ts";
 import { createBatcher, unbatch } from "./batching.ts";
 import { parseExitMarker } from "./exit-attribution.ts";
 import { FromWorkerSchema, parseMessage, type FromWorker, type ToWorker } from "./protocol.ts";
@@ -43,20 +43,6 @@ export interface SpawnWorkerOptions {
   onMessage(message: FromWorker): void;
   /** Called once when the worker says it is ready (with the right generation). */
   onReady?(): void;
-}
-
-async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const chunk of stream) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      onLine(buffer.slice(0, newline));
-      buffer = buffer.slice(newline + 1);
-    }
-  }
-  if (buffer) onLine(buffer);
 }
 
 export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
@@ -109,19 +95,22 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     }
   });
   const tag = `worker ${proc.pid}`;
+  const onOut = (line: string) => logger.info(`[${tag}] ${line}`);
+  const onErr = (line: string) => {
+    const marker = parseExitMarker(line);
+    if (marker !== null) {
+      exitedBy = marker.a;
+      exitedIn = marker.opKey;
+      return;
+    }
+    stderrTail.push(line);
+    if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+    logger.warn(`[${tag}] ${line}`);
+  };
+  // A last line without a newline (written just before dying) counts too.
   const output = Promise.all([
-    readLines(proc.stdout, (line) => logger.info(`[${tag}] ${line}`)),
-    readLines(proc.stderr, (line) => {
-      const marker = parseExitMarker(line);
-      if (marker !== null) {
-        exitedBy = marker.a;
-        exitedIn = marker.opKey;
-        return;
-      }
-      stderrTail.push(line);
-      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
-      logger.warn(`[${tag}] ${line}`);
-    }),
+    readLines(proc.stdout, onOut).then((rest) => rest && onOut(rest)),
+    readLines(proc.stderr, onErr).then((rest) => rest && onErr(rest)),
   ]).catch(() => undefined);
 
   const exited = proc.exited.then(async (exitCode) => {

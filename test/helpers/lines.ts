@@ -1,14 +1,2 @@
-/** Reads a child process's stdout line by line; returns an unterminated last line, if any. */
-export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<string> {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const chunk of stream) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      onLine(buffer.slice(0, newline));
-      buffer = buffer.slice(newline + 1);
-    }
-  }
-  return buffer;
-}
+/** Reads a child process's stdout line by line (the reader the worker pool uses); returns an unterminated last line. */
+export { readLines } from "../../src/shared/index.ts";
