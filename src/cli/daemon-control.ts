@@ -119,7 +119,12 @@ export async function startDaemonProcess(home: string, port = loadConfig().port,
   while (Date.now() < deadline) {
     const info = readDaemonInfo(paths);
     if (info && info.pid === child.pid && (await answers(info))) return info;
-    if (child.exitCode !== null) break;
+    if (child.exitCode !== null) {
+      // Lost a race with another start: the daemon that won is as good.
+      const other = await daemonState(home);
+      if (other.state === "running") return other.info;
+      break;
+    }
     await Bun.sleep(25);
   }
   const why = logSince(paths.daemonLog, logOffset);

@@ -135,12 +135,21 @@ export function createClient(options: ClientOptions = {}) {
       async *events(id: string, opts: { after?: number } = {}): AsyncGenerator<{ seq: number; type: string; at: number; [fact: string]: unknown }> {
         const url = api.v1.runs[":id"].events.$url({ param: { id: enc(id) } });
         if (opts.after !== undefined) url.searchParams.set("after", String(opts.after));
-        // A stream lasts as long as the run: it has no deadline once the daemon answered.
+        // A stream lasts as long as the run: the deadline holds only until the daemon answers.
+        const controller = new AbortController();
+        const answered = setTimeout(() => controller.abort(), timeoutMs);
         let response: Response;
         try {
-          response = await fetch(url, { headers });
+          response = await fetch(url, { headers, signal: controller.signal });
         } catch (error) {
+          if (controller.signal.aborted) {
+            throw new VilanoError("daemon_unavailable", `the daemon at ${daemonUrl} did not answer within ${formatDuration(timeoutMs)}: it is busy or stopped`, {
+              hint: "check it with `vilano daemon status`",
+            });
+          }
           throw new VilanoError("daemon_unavailable", `cannot reach the daemon at ${daemonUrl}: ${(error as Error)?.message ?? String(error)}`);
+        } finally {
+          clearTimeout(answered);
         }
         if (!response.ok || !response.body) return void (await unwrap(response));
         const decoder = new TextDecoder();

@@ -5,7 +5,7 @@
  * they send, so the files are capped too. Without a root (an embedded runtime) only watchers hear it.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { captureDir, truncationMark, type ExecArtifactFile, type ExecOutputChunk } from "../engine/index.ts";
 
 export interface LiveOutput extends ExecOutputChunk {
@@ -46,7 +46,13 @@ export function createCaptureSink(home: string | null, onError: (error: unknown)
     artifact(runId, file) {
       if (home === null) return;
       try {
-        const target = join(folder(runId, file.opKey, file.attempt), "artifacts", file.path);
+        // The path comes from a worker, which runs user code: it must stay inside the artifacts folder.
+        const artifacts = join(folder(runId, file.opKey, file.attempt), "artifacts");
+        const target = resolve(artifacts, file.path);
+        const rel = relative(artifacts, target);
+        if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+          throw new Error(`artifact path ${JSON.stringify(file.path)} of ${file.opKey} leaves its capture folder; not written`);
+        }
         mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
         writeFileSync(target, file.content, { mode: 0o600 });
         if (file.bytes > file.content.byteLength) appendFileSync(target, truncationMark(file.bytes - file.content.byteLength));

@@ -77,10 +77,11 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
 
   async function executeStep(op: RequestedOp, fn: (step: StepControl) => unknown, attempt: number, timeoutMs: number | null, options: StepOptions | undefined) {
     const retry = resolveRetryPolicy(options?.retry);
-    // A timed attempt is announced so a worker pool can hard-stop code that blocks past the deadline.
-    if (timeoutMs !== null) host.stepStarted?.({ opKey: op.opKey, seq: op.seq, name: op.name, attempt, timeoutMs, retry });
+    // Every attempt is announced, so a worker pool knows which steps run in a worker when it has to
+    // hard-stop it (a timed one past its deadline), and whom else to suspect of blocking it.
+    host.stepStarted?.({ opKey: op.opKey, seq: op.seq, name: op.name, attempt, timeoutMs, retry });
     const outcome = await runAttempt({ name: op.name, opKey: op.opKey }, fn, attempt, timeoutMs, host.signal);
-    if (timeoutMs !== null) host.stepEnded?.(op.opKey);
+    host.stepEnded?.(op.opKey, timeoutMs !== null);
     // Recorded even if another branch is waiting meanwhile: the lease is still ours.
     state.guard();
     let failure: FailureBody | undefined = outcome.ok ? undefined : outcome.error;

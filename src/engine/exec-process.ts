@@ -4,7 +4,7 @@
  * when it exits), with stdout and stderr captured up to a byte cap and marked when cut, and the
  * declared artifacts read (capped) once it exits.
  */
-import { realpathSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { formatDuration, type FailureBody } from "../shared/index.ts";
 
@@ -76,27 +76,43 @@ export function confineTo(root: string, path: string): string | null {
   return target;
 }
 
-async function captureStream(stream: ReadableStream<Uint8Array>, cap: number, onText?: (text: string) => void): Promise<string> {
+/** A capture in progress: what is kept so far can be read while the stream is still open. */
+interface Capture {
+  text(): string;
+  done: Promise<void>;
+}
+
+function captureStream(stream: ReadableStream<Uint8Array>, cap: number, onText?: (text: string) => void): Capture {
   const decoder = new TextDecoder();
   let kept = 0;
   let dropped = 0;
   let text = "";
-  for await (const chunk of stream) {
-    const room = cap - kept;
-    if (room <= 0) {
-      dropped += chunk.byteLength;
-      continue;
+  const done = (async () => {
+    for await (const chunk of stream) {
+      const room = cap - kept;
+      if (room <= 0) {
+        dropped += chunk.byteLength;
+        continue;
+      }
+      const part = chunk.byteLength <= room ? chunk : chunk.subarray(0, room);
+      dropped += chunk.byteLength - part.byteLength;
+      kept += part.byteLength;
+      const decoded = decoder.decode(part, { stream: true });
+      text += decoded;
+      if (decoded) onText?.(decoded);
     }
-    const part = chunk.byteLength <= room ? chunk : chunk.subarray(0, room);
-    dropped += chunk.byteLength - part.byteLength;
-    kept += part.byteLength;
-    const decoded = decoder.decode(part, { stream: true });
-    text += decoded;
-    if (decoded) onText?.(decoded);
-  }
-  text += decoder.decode();
-  return dropped > 0 ? text + truncationMark(dropped) : text;
+    text += decoder.decode();
+  })().catch(() => undefined);
+  return { text: () => (dropped > 0 ? text + truncationMark(dropped) : text), done };
 }
+
+const noCapture: Capture = { text: () => "", done: Promise.resolve() };
+
+/**
+ * How long the output may still be read once the process has exited and its group is killed: a
+ * grandchild that left the group (setsid) may hold the pipes open, and the op must not wait for it.
+ */
+const DRAIN_MS = 250;
 
 function killGroup(pid: number): void {
   try {
@@ -111,6 +127,19 @@ const tail = (text: string, max = 2_000) => (text.length > max ? text.slice(-max
 export async function runProcess(spec: ResolvedExec, signal: AbortSignal, hooks: ExecHooks = {}): Promise<ExecOutcome> {
   const label = `exec "${spec.name}" (${spec.cmd})`;
   if (signal.aborted) return { ok: false, error: { name: "CancelledError", message: `${label} was not started: the run was cancelled`, code: "cancelled", family: "application", retryable: false } };
+  if (!existsSync(spec.cwd) || !statSync(spec.cwd).isDirectory()) {
+    return {
+      ok: false,
+      error: {
+        name: "ProcessSpawnError",
+        message: `${label} could not be started: its working directory ${spec.cwd} does not exist`,
+        code: "process_spawn",
+        family: "process_spawn",
+        retryable: true,
+        details: { cmd: spec.cmd, cwd: spec.cwd },
+      },
+    };
+  }
   let proc: Bun.Subprocess<"pipe" | "ignore", "pipe" | "ignore", "pipe" | "ignore">;
   try {
     proc = Bun.spawn([spec.cmd, ...spec.args], {
@@ -155,12 +184,13 @@ export async function runProcess(spec: ResolvedExec, signal: AbortSignal, hooks:
       }
     }
     const cap = spec.capture.maxBytes;
-    const stdout = proc.stdout && typeof proc.stdout !== "number" ? captureStream(proc.stdout, cap, (t) => hooks.output?.("stdout", t)) : Promise.resolve("");
-    const stderr = proc.stderr && typeof proc.stderr !== "number" ? captureStream(proc.stderr, cap, (t) => hooks.output?.("stderr", t)) : Promise.resolve("");
+    const stdout = proc.stdout && typeof proc.stdout !== "number" ? captureStream(proc.stdout, cap, (t) => hooks.output?.("stdout", t)) : noCapture;
+    const stderr = proc.stderr && typeof proc.stderr !== "number" ? captureStream(proc.stderr, cap, (t) => hooks.output?.("stderr", t)) : noCapture;
     const exitCode = await proc.exited;
     // Grandchildren left behind would hold the pipes open (and outlive the op): end them too.
     killGroup(pid);
-    const [out, err] = await Promise.all([stdout, stderr]);
+    await Promise.race([Promise.all([stdout.done, stderr.done]), Bun.sleep(DRAIN_MS)]);
+    const [out, err] = [stdout.text(), stderr.text()];
     const signalCode = proc.signalCode === null ? null : String(proc.signalCode);
     if (stoppedFor === "timeout") {
       return {

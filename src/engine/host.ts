@@ -24,14 +24,15 @@ export interface ExecArtifactFile {
   bytes: number;
 }
 
-/** A step attempt that has a timeout, as announced when it starts. */
-export interface TimedStep {
+/** A step attempt, as announced when it starts. */
+export interface StartedStep {
   opKey: string;
   /** The op's position, so a forced failure can be recorded without the worker. */
   seq: number;
   name: string;
   attempt: number;
-  timeoutMs: number;
+  /** Null for a step without a timeout. */
+  timeoutMs: number | null;
   retry: ResolvedRetryPolicy;
 }
 
@@ -60,10 +61,10 @@ export interface ActivationHost {
    * (a worker: the reply crosses two processes). Without it, a few event-loop rounds.
    */
   readonly liveGraceMs?: number;
-  /** A step attempt with a timeout starts: a worker pool hard-stops a worker silent past its deadline. */
-  stepStarted?(step: TimedStep): void;
+  /** A step attempt starts: a worker pool hard-stops a worker silent past a timed step's deadline. */
+  stepStarted?(step: StartedStep): void;
   /** That attempt has ended (its outcome is about to be reported). */
-  stepEnded?(opKey: string): void;
+  stepEnded?(opKey: string, timed: boolean): void;
   /** Where and with what environment `ctx.exec` runs subprocesses; without it, exec is refused. */
   readonly exec?: ExecEnvironment;
   /** A subprocess (the leader of its own process group) started: killed with the worker if that dies. */

@@ -2,7 +2,7 @@
 export { runWorkflowActivation, type ActivationInput } from "./run-workflow.ts";
 export { runServiceTurn, type TurnActivationInput } from "./run-service-turn.ts";
 export { createRef, computeKey, refShapeOf, type RefCall, type RefShape, type RefTransport } from "./service-ref.ts";
-export type { ActivationHost, TimedStep, ExecOutputChunk, ExecArtifactFile } from "./host.ts";
+export type { ActivationHost, StartedStep, ExecOutputChunk, ExecArtifactFile } from "./host.ts";
 export { type ExecEnvironment, DEFAULT_MAX_CAPTURE_BYTES, truncationMark } from "./exec-process.ts";
 export { captureDir } from "./exec-op.ts";
 export { isSuspension } from "./suspension.ts";

@@ -56,8 +56,10 @@ export function relinquish(k: KernelContext, tx: Tx, runId: string, fence: numbe
 export function hardStopped(k: KernelContext, tx: Tx, runId: string, fence: number, failure: OpCommand & { type: "step_failed" }): boolean {
   if (!leasedBy(k, runId, fence)) return false;
   const op = k.store.getOp(runId, failure.opKey);
-  // The attempt may have reported just before the kill; what it recorded stands.
-  if (!op || (op.status !== OP_STATUS.completed && op.status !== OP_STATUS.failed)) reportOp(k, tx, runId, fence, failure);
+  // The attempt may have reported just before the kill (its outcome, or its own failure with a
+  // retry scheduled): what it recorded stands, and is not recorded twice.
+  const settled = op && (op.status === OP_STATUS.completed || op.status === OP_STATUS.failed || op.attempt >= failure.attempt);
+  if (!settled) reportOp(k, tx, runId, fence, failure);
   return relinquish(k, tx, runId, fence, `hard stop of ${failure.opKey}`);
 }
 

@@ -10,6 +10,7 @@ import type { Kernel, SignalDelivery } from "../kernel/index.ts";
 import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
 import { createLogger, loadConfig, serviceInstanceId, systemClock, toOptionalJson, VilanoError, type Clock, type Duration, type Logger } from "../shared/index.ts";
 import { createWorkerPool, type WorkerPool } from "../worker/index.ts";
+import { createExecLedger } from "./exec-ledger.ts";
 import { createProjectRegistry, type ProjectRegistry } from "./projects.ts";
 import { createSnapshotCatalog } from "./snapshot-catalog.ts";
 import { parseTarget } from "./targets.ts";
@@ -66,6 +67,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     logger: logger.withTag("projects"),
   });
   let pool!: WorkerPool;
+  const execLedger = createExecLedger(join(options.home, "exec-groups.json"), logger.withTag("pool"));
   const captures = createCaptureSink(options.home, (error) => logger.warn("could not write an exec capture:", error));
   const core = createRuntimeCore({
     database: join(options.home, "runtime.sqlite"),
@@ -84,9 +86,12 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
         isolation: (code) => catalog.config(code).isolation,
         leaseTtlMs: options.workerLeaseMs ?? config.workerLeaseMs,
         captures,
+        execLedger,
         ...(options.hardStopGraceMs !== undefined ? { hardStopGraceMs: options.hardStopGraceMs } : {}),
       })),
   });
+  // The database is ours now: what a crashed predecessor's subprocesses still do can be ended.
+  execLedger.open();
   const { kernel } = core;
   const projects = createProjectRegistry(core.store, snapshotsDir, catalog, clock.now);
 

@@ -32,3 +32,15 @@ export function isProcessStopped(pid: number): boolean {
   const state = processStateLetter(pid);
   return state === "T" || state === "t";
 }
+
+/** When a process started (clock ticks since boot, /proc field 22): with the pid, it names one process for good. */
+export function processStartTime(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const start = Number(fields[19]);
+    return Number.isFinite(start) ? start : null;
+  } catch {
+    return null;
+  }
+}

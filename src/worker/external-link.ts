@@ -73,6 +73,9 @@ export function externalWorker(link: WorkerLink, generation: string, logger: Log
     get once() {
       return once;
     },
+    get alive() {
+      return open;
+    },
     send,
     kill() {
       if (!open) return;

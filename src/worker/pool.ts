@@ -55,6 +55,11 @@ export interface WorkerPoolOptions {
   requestTimeoutMs?: number;
   /** Where the output of `ctx.exec` subprocesses goes (capture files, live watchers). */
   captures?: CaptureSink;
+  /**
+   * A durable note of the subprocess groups running now, so a daemon restarted after a crash can
+   * end those of its previous life (their workers died with it; they did not).
+   */
+  execLedger?: { started(pid: number): void; ended(pid: number): void };
 }
 
 export interface PoolStats {
@@ -82,14 +87,16 @@ export interface WorkerPool extends Runner {
   pids(): number[];
 }
 
-interface TimedStep {
+/** A step attempt running in a worker, as its worker announced it. */
+interface RunningStep {
   opKey: string;
   seq: number;
   name: string;
   attempt: number;
-  timeoutMs: number;
+  /** Null for a step without a timeout. */
+  timeoutMs: number | null;
   retry: Extract<OpCommand, { type: "step_failed" }>["retry"];
-  deadline: number;
+  deadline: number | null;
   timer: ReturnType<typeof setTimeout> | null;
 }
 
@@ -97,13 +104,13 @@ interface Held {
   a: number;
   runId: string;
   fence: number;
-  steps: Map<string, TimedStep>;
+  steps: Map<string, RunningStep>;
   abortTimer: ReturnType<typeof setTimeout> | null;
   ended: boolean;
   resolve(): void;
 }
 
-type DeathKind = "hard_stop" | "cancel" | "expired" | "request_timeout" | "idle" | "close" | "disconnect";
+type DeathKind = "hard_stop" | "hard_stop_unclear" | "cancel" | "expired" | "request_timeout" | "idle" | "close" | "disconnect";
 
 interface PoolWorker {
   proc: WorkerProcess;
@@ -116,13 +123,17 @@ interface PoolWorker {
   /** …and has had it. */
   spent: boolean;
   held: Map<number, Held>;
-  /** Activations taken away by a lease expiry: what the worker still reports goes to the kernel, fenced. */
-  expired: Map<number, string>;
+  /**
+   * Activations this worker no longer holds but may still report for: taken away by a lease
+   * expiry, or reported suspended while its code went on. What it sends for them goes to the
+   * kernel, which judges the fence (a suspended run's lease stands until it is leased again).
+   */
+  gone: Map<number, string>;
   requests: Map<number, { resolve(value: unknown): void; reject(error: unknown): void; timer: ReturnType<typeof setTimeout>; file?: string }>;
   /** Process groups of `ctx.exec` subprocesses running in this worker: killed when the worker dies. */
   execGroups: Set<number>;
   state: "live" | "expired" | "dying" | "dead";
-  death: { kind: DeathKind; victims: Map<number, TimedStep> } | null;
+  death: { kind: DeathKind; victims: Map<number, RunningStep> } | null;
   idleTimer: ReturnType<typeof setTimeout> | null;
 }
 
@@ -130,6 +141,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** How long an expired worker that woke up may go on talking (to the kernel, which refuses it) before it is retired. */
 const EXPIRED_DRAIN_MS = 1_000;
 const EXPIRED_MAX_MS = 60_000;
+/** How many activations a worker may still report for after it no longer holds them. */
+const MAX_GONE = 10_000;
 
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const { kernel, catalog } = options;
@@ -144,6 +157,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const groups = new Map<string, Set<PoolWorker>>();
   const externals = new Set<PoolWorker>();
   const byRun = new Map<string, { worker: PoolWorker; held: Held }>();
+  /** Runs suspected of blocking a worker: their next activation gets a worker of its own. */
+  const solo = new Set<string>();
   const stats: PoolStats = { spawned: 0, hardStops: 0, crashes: 0, expired: 0, cancelKills: 0 };
   let nextActivation = 1;
   let nextRequest = 1;
@@ -162,7 +177,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     once: false,
     spent: false,
     held: new Map(),
-    expired: new Map(),
+    gone: new Map(),
     requests: new Map(),
     execGroups: new Set(),
     state: "live",
@@ -185,6 +200,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     stats.spawned++;
     group.add(worker);
     void worker.proc.exited.then((exit) => onExit(worker, exit));
+    // A spare (or a replacement) that gets no work retires like any idle worker.
+    if (!fresh) settleIdle(worker);
     return worker;
   }
 
@@ -193,12 +210,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     if (options.isolation?.(code) === "fresh") return spawnIn(code, true);
     // Someone started a worker by hand to watch or debug their code: it gets the work while it has room.
     let outside: PoolWorker | undefined;
-    for (const w of externals) if (w.state === "live" && !w.spent && (!outside || w.held.size < outside.held.size)) outside = w;
+    for (const w of externals) if (w.state === "live" && w.proc.alive && !w.spent && (!outside || w.held.size < outside.held.size)) outside = w;
     if (outside) {
       if (outside.once) outside.spent = true;
       return outside;
     }
-    const live = [...(groups.get(code.id) ?? [])].filter((w) => w.state === "live" && !w.fresh);
+    const live = [...(groups.get(code.id) ?? [])].filter((w) => w.state === "live" && w.proc.alive && !w.fresh);
     // The least loaded; a process still starting counts as busier than one with an activation or
     // two in hand (those usually end within a commit; starting takes tens of ms).
     const load = (w: PoolWorker) => w.held.size + w.requests.size + (w.proc.ready ? 0 : 2.5);
@@ -208,7 +225,19 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     return best;
   }
 
-  function kill(worker: PoolWorker, kind: DeathKind, victims = new Map<number, TimedStep>()): void {
+  function killExecGroups(worker: PoolWorker): void {
+    for (const pid of worker.execGroups) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+      options.execLedger?.ended(pid);
+    }
+    worker.execGroups.clear();
+  }
+
+  function kill(worker: PoolWorker, kind: DeathKind, victims = new Map<number, RunningStep>()): void {
     if (worker.state === "dead") return;
     worker.death ??= { kind, victims };
     worker.state = "dying";
@@ -231,6 +260,14 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   // ---------------------------------------------------------------------------------------------
   // Activations
 
+  /** Remembers an activation the worker no longer holds (bounded: the oldest are forgotten first). */
+  function remember(worker: PoolWorker, a: number, runId: string): void {
+    worker.gone.set(a, runId);
+    if (worker.gone.size > MAX_GONE) worker.gone.delete(worker.gone.keys().next().value!);
+  }
+
+  const runOf = (worker: PoolWorker, a: number): string | undefined => worker.held.get(a)?.runId ?? worker.gone.get(a);
+
   function end(worker: PoolWorker, held: Held): void {
     if (held.ended) return;
     held.ended = true;
@@ -251,10 +288,16 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     }
     let worker: PoolWorker;
     try {
-      worker = assign(code);
+      worker = solo.has(activation.run.id) ? spawnIn(code, true) : assign(code);
     } catch (error) {
-      log.error(`run ${activation.run.id}: could not start a worker:`, error);
-      return Promise.resolve();
+      // Say so, and give the run back after a pause (the cause, too many open files say, may pass).
+      log.error(`run ${activation.run.id}: could not start a worker; it goes again in 1s:`, error);
+      return Bun.sleep(1_000).then(() =>
+        kernel.relinquish(activation.run.id, activation.fence, "no worker could be started").then(
+          () => undefined,
+          quietly(`run ${activation.run.id}: could not give it back`),
+        ),
+      );
     }
     const { run: row, fence, ops, turn } = activation;
     const a = nextActivation++;
@@ -305,29 +348,45 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   // ---------------------------------------------------------------------------------------------
   // Hard stop of timed steps
 
-  function armStep(worker: PoolWorker, step: TimedStep, at: number): void {
+  function armStep(worker: PoolWorker, step: RunningStep, at: number): void {
     step.timer = setTimeout(() => checkStep(worker, step), Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
   }
 
-  function checkStep(worker: PoolWorker, step: TimedStep): void {
+  function checkStep(worker: PoolWorker, step: RunningStep): void {
     step.timer = null;
-    if (worker.state !== "live") return;
+    if (worker.state !== "live" || step.deadline === null) return;
     const now = Date.now();
     if (now < step.deadline + grace) return armStep(worker, step, step.deadline + grace);
     const quiet = now - worker.proc.lastHeard;
     // Still talking after the deadline: its event loop runs, so the step's own timeout ends it.
     if (quiet < grace) return armStep(worker, step, worker.proc.lastHeard + grace + 1);
-    const victims = new Map<number, TimedStep>();
+    // The timed steps past their deadline, and every other step running in the worker: any of
+    // them may be the code that blocks it (one that awaited I/O and then went into a loop, say).
+    const victims = new Map<number, RunningStep>();
+    const suspects: string[] = [];
     for (const held of worker.held.values()) {
-      for (const s of held.steps.values()) if (now >= s.deadline && !victims.has(held.a)) victims.set(held.a, s);
+      let victim: RunningStep | undefined;
+      for (const s of held.steps.values()) if (s.deadline !== null && now >= s.deadline) victim ??= s;
+      if (victim) victims.set(held.a, victim);
+      else if (held.steps.size > 0) suspects.push(held.runId);
     }
     stats.hardStops++;
     const names = [...victims].map(([a, s]) => `${worker.held.get(a)?.runId} ${s.opKey}`).join(", ");
-    log.warn(`worker ${worker.proc.pid} was silent ${quiet} ms past the deadline of ${names}; killing it (hard stop)`);
-    kill(worker, "hard_stop", victims);
+    if (suspects.length === 0) {
+      log.warn(`worker ${worker.proc.pid} was silent ${quiet} ms past the deadline of ${names}; killing it (hard stop)`);
+      return kill(worker, "hard_stop", victims);
+    }
+    // Other steps were running too, so the blocker is not known: nobody is charged, and each run
+    // that had a step running goes next on a worker of its own, where a blocker shows itself.
+    for (const held of worker.held.values()) if (held.steps.size > 0) solo.add(held.runId);
+    log.warn(
+      `worker ${worker.proc.pid} was silent ${quiet} ms past the deadline of ${names}, with steps of ${suspects.join(", ")} running too; ` +
+        "killing it; nobody is charged, and those runs go on one per worker",
+    );
+    kill(worker, "hard_stop_unclear");
   }
 
-  const forcedTimeout = (step: TimedStep, pid: number): OpCommand & { type: "step_failed" } => ({
+  const forcedTimeout = (step: RunningStep, pid: number): OpCommand & { type: "step_failed" } => ({
     type: "step_failed",
     opKey: step.opKey,
     seq: step.seq,
@@ -336,7 +395,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     retry: step.retry,
     error: {
       name: "TimeoutError",
-      message: `step "${step.name}" blocked its worker past its timeout of ${formatDuration(step.timeoutMs)}; the worker was killed`,
+      message: `step "${step.name}" blocked its worker past its timeout of ${formatDuration(step.timeoutMs!)}; the worker was killed`,
       code: "timeout",
       family: "timeout",
       retryable: true,
@@ -363,12 +422,14 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     const runs = [...worker.held.values()];
     log.warn(`worker ${worker.proc.pid} is stopped and silent past its lease (${formatDuration(leaseTtl)}); its runs go to other workers: ${runs.map((h) => h.runId).join(", ")}`);
     for (const held of runs) {
-      worker.expired.set(held.a, held.runId);
+      remember(worker, held.a, held.runId);
       kernel
         .relinquish(held.runId, held.fence, `lease expired: worker ${worker.proc.pid} stopped answering`)
         .catch((error) => log.error(`run ${held.runId}: could not take it back from worker ${worker.proc.pid}:`, error))
         .finally(() => end(worker, held));
     }
+    // Its subprocesses were part of the work that now goes elsewhere.
+    killExecGroups(worker);
     const retire = setTimeout(() => kill(worker, "expired"), EXPIRED_MAX_MS);
     retire.unref();
   }
@@ -384,7 +445,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   };
 
   function onMessage(worker: PoolWorker, m: FromWorker): void {
-    if (worker.state === "expired" && worker.expired.size > 0) {
+    if (worker.state === "expired") {
       // It woke up: let what it says reach the kernel (which refuses it), then retire it.
       setTimeout(() => kill(worker, "expired"), EXPIRED_DRAIN_MS).unref();
     }
@@ -393,7 +454,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       case "hb":
         return;
       case "report": {
-        const runId = worker.held.get(m.a)?.runId ?? worker.expired.get(m.a);
+        const runId = runOf(worker, m.a);
         if (runId === undefined) {
           reply(worker, { t: "reply", a: m.a, c: m.c, ok: false, code: "stale_lease", message: `activation ${m.a} is not held by this worker` });
           return;
@@ -406,7 +467,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         return;
       }
       case "post": {
-        const runId = worker.held.get(m.a)?.runId ?? worker.expired.get(m.a);
+        const runId = runOf(worker, m.a);
         if (runId === undefined) return;
         kernel.reportOp(runId, m.fence, m.cmd).catch(quietly(`run ${runId}: could not record ${m.cmd.opKey}`));
         return;
@@ -414,32 +475,42 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       case "finish": {
         const held = worker.held.get(m.a);
         if (!held) {
-          const runId = worker.expired.get(m.a);
+          const runId = worker.gone.get(m.a);
           if (runId === undefined) return;
-          worker.expired.delete(m.a);
           kernel.finishActivation(runId, m.fence, m.result).catch(quietly(`run ${runId}: result from an expired lease`));
           return;
         }
         if (m.result.type === "aborted") return end(worker, held);
+        solo.delete(held.runId);
+        // Its code may go on after it looked blocked (see ActivationHost.settleLate): keep hearing it.
+        if (m.result.type === "suspended") remember(worker, m.a, held.runId);
         kernel
           .finishActivation(held.runId, m.fence, m.result)
           .catch(quietly(`run ${held.runId}: could not record its result`))
           .finally(() => end(worker, held));
         return;
       }
-      case "late":
-        log.warn(`run ${m.runId}: its code went on after it looked blocked on a durable wait — it awaited work that is not a ctx operation; put such work inside ctx.step`);
-        kernel.finishActivation(m.runId, m.fence, m.result).catch(quietly(`run ${m.runId}: late result dropped`));
+      case "late": {
+        const runId = worker.gone.get(m.a);
+        if (runId === undefined) return;
+        worker.gone.delete(m.a);
+        log.warn(`run ${runId}: its code went on after it looked blocked on a durable wait — it awaited work that is not a ctx operation; put such work inside ctx.step`);
+        kernel.finishActivation(runId, m.fence, m.result).catch(quietly(`run ${runId}: late result dropped`));
         return;
-      case "log":
-        if (m.fields === undefined) runLog.info(`${m.runId} ${m.message}`);
-        else runLog.info(`${m.runId} ${m.message}`, m.fields);
+      }
+      case "log": {
+        const runId = runOf(worker, m.a);
+        if (runId === undefined) return;
+        if (m.fields === undefined) runLog.info(`${runId} ${m.message}`);
+        else runLog.info(`${runId} ${m.message}`, m.fields);
         return;
+      }
       case "step": {
         const held = worker.held.get(m.a);
         if (!held) return;
-        const step: TimedStep = { ...m, deadline: Date.now() + m.timeoutMs, timer: null };
+        const step: RunningStep = { ...m, deadline: m.timeoutMs === null ? null : Date.now() + m.timeoutMs, timer: null };
         held.steps.set(m.opKey, step);
+        if (step.deadline === null) return;
         armStep(worker, step, step.deadline + grace);
         // A timed step may need a hard stop: have a spare worker ready, so the retry (and the
         // activations the killed worker held) go on at once instead of waiting for a new process.
@@ -459,9 +530,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       }
       case "exec_start":
         worker.execGroups.add(m.pid);
+        options.execLedger?.started(m.pid);
         return;
       case "exec_end":
         worker.execGroups.delete(m.pid);
+        options.execLedger?.ended(m.pid);
         return;
       case "exec_output": {
         const runId = worker.held.get(m.a)?.runId;
@@ -509,14 +582,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     worker.state = "dead";
     if (worker.idleTimer) clearTimeout(worker.idleTimer);
     // Subprocesses lead their own process groups, so the worker's death did not end them: end them now.
-    for (const pid of worker.execGroups) {
-      try {
-        process.kill(-pid, "SIGKILL");
-      } catch {
-        // gone already
-      }
-    }
-    worker.execGroups.clear();
+    killExecGroups(worker);
     if (worker.code) groups.get(worker.code.id)?.delete(worker);
     externals.delete(worker);
     const pid = worker.proc.pid;
@@ -533,7 +599,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       return;
     }
     // An external worker that leaves (even by crashing) is someone's terminal: its runs lose no attempt.
-    const death = worker.death ?? (worker.external ? { kind: "disconnect" as DeathKind, victims: new Map<number, TimedStep>() } : null);
+    const death = worker.death ?? (worker.external ? { kind: "disconnect" as DeathKind, victims: new Map<number, RunningStep>() } : null);
     if (!death) {
       stats.crashes++;
       log.error(`worker ${pid} ${how} while running ${held.map((h) => h.runId).join(", ")}${exit.stderr.length ? `; last stderr: ${exit.stderr.join(" | ")}` : ""}`);

@@ -120,10 +120,11 @@ export const FromWorkerSchema = tagged(v.variant("t", [
   v.object({ t: v.literal("post"), a: Count, fence: Count, cmd: OpCommandSchema }),
   v.object({ t: v.literal("finish"), a: Count, fence: Count, result: ActivationResultSchema }),
   /** The code settled after its activation was reported suspended (see ActivationHost.settleLate). */
-  v.object({ t: v.literal("late"), runId: v.string(), fence: Count, result: ActivationResultSchema }),
-  v.object({ t: v.literal("log"), runId: v.string(), message: v.string(), fields: v.optional(v.unknown()) }),
-  /** A step with a timeout started an attempt: the pool hard-stops the worker if it is silent past the deadline. */
-  v.object({ t: v.literal("step"), a: Count, opKey: v.string(), seq: Count, name: v.string(), attempt: Count, timeoutMs: Millis, retry: RetryPolicySchema }),
+  v.object({ t: v.literal("late"), a: Count, fence: Count, result: ActivationResultSchema }),
+  /** A `ctx.log` line to print live (the run is the activation's: a worker never names a run itself). */
+  v.object({ t: v.literal("log"), a: Count, message: v.string(), fields: v.optional(v.unknown()) }),
+  /** A step started an attempt: the pool hard-stops the worker if it is silent past a timed step's deadline. */
+  v.object({ t: v.literal("step"), a: Count, opKey: v.string(), seq: Count, name: v.string(), attempt: Count, timeoutMs: v.nullable(Millis), retry: RetryPolicySchema }),
   v.object({ t: v.literal("step_end"), a: Count, opKey: v.string() }),
   /** A `ctx.exec` subprocess started (it leads its own process group) or ended. */
   v.object({ t: v.literal("exec_start"), a: Count, pid: Count }),

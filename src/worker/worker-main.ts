@@ -117,19 +117,19 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
         }),
       post: (cmd) => send({ t: "post", a, fence, cmd }),
       now: Date.now,
-      printLog: (runId, message, fields) => send({ t: "log", runId, message, ...(fields === undefined ? {} : { fields }) }),
+      printLog: (_runId, message, fields) => send({ t: "log", a, message, ...(fields === undefined ? {} : { fields }) }),
       signal: entry.controller.signal,
       receiveOutcomes: (deliver) => {
         entry.deliver = deliver;
       },
       liveGraceMs: LIVE_GRACE_MS,
-      settleLate: (result) => send({ t: "late", runId: run.id, fence, result }),
+      settleLate: (result) => send({ t: "late", a, fence, result }),
       stepStarted: (step) => {
-        timedSteps++;
+        if (step.timeoutMs !== null) timedSteps++;
         send({ t: "step", a, opKey: step.opKey, seq: step.seq, name: step.name, attempt: step.attempt, timeoutMs: step.timeoutMs, retry: step.retry });
       },
-      stepEnded: (opKey) => {
-        timedSteps--;
+      stepEnded: (opKey, timed) => {
+        if (timed) timedSteps--;
         send({ t: "step_end", a, opKey });
       },
       exec,

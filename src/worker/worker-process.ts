@@ -28,6 +28,8 @@ export interface WorkerProcess {
   /** When the worker last sent anything (ms since epoch). */
   readonly lastHeard: number;
   readonly ready: boolean;
+  /** False as soon as the process has exited (before its output is read to the end). */
+  readonly alive: boolean;
   send(message: ToWorker): void;
   /** SIGKILL to the worker's whole process group. */
   kill(): void;
@@ -128,6 +130,9 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     },
     get ready() {
       return ready;
+    },
+    get alive() {
+      return !dead;
     },
     send(message) {
       if (dead) return;

@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { BINARY } from "../helpers/binary.ts";
 import { isAlive, testDaemon } from "../helpers/daemon.ts";
 import { eventually } from "../helpers/temp-dir.ts";
 
@@ -35,6 +36,11 @@ describe("a daemon that does not answer (built executable)", () => {
       expect(listMs).toBeLessThan(3_000);
 
       expect(d.json("daemon", "status")).toMatchObject({ running: true, answering: false, daemon: { pid } });
+
+      const [followed, followMs] = timed(() => d.cli("run", "logs", "some-run", "--follow", "--timeout", "2s", "--json"));
+      expect(followed.exitCode).toBe(11);
+      expect(JSON.parse(followed.stdout).error.message).toContain("did not answer within 2s");
+      expect(followMs).toBeLessThan(3_000);
     } finally {
       process.kill(pid, "SIGCONT");
     }
@@ -42,6 +48,18 @@ describe("a daemon that does not answer (built executable)", () => {
     expect(daemonJsonPid(d.home)).toBe(pid);
     expect(d.json("run", "list")).toMatchObject({ ok: true });
     expect(d.json("daemon", "status")).toMatchObject({ running: true, answering: true, daemon: { pid } });
+  }, 30_000);
+
+  test("two daemon starts at once both end with the one daemon that runs", async () => {
+    const d = testDaemon({ VILANO_WORKERS: "1" });
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: d.home, VILANO_HOME: d.home, VILANO_PORT: String(d.port), NO_COLOR: "1" };
+    const starts = [0, 1].map(() => Bun.spawn([BINARY, "daemon", "start", "--json"], { env, stdout: "pipe", stderr: "pipe" }));
+    const outputs = await Promise.all(starts.map(async (p) => ({ code: await p.exited, out: await new Response(p.stdout).text() })));
+    const pid = d.pid();
+    for (const { code, out } of outputs) {
+      expect(code).toBe(0);
+      expect(JSON.parse(out).daemon.pid).toBe(pid);
+    }
   }, 30_000);
 
   test("a live process holding the database is never replaced, even without daemon.json", () => {

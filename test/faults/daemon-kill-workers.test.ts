@@ -3,6 +3,8 @@
  * parent), and the restarted daemon finishes every acknowledged run with each step recorded once.
  */
 import { expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createClient } from "../../src/client/index.ts";
 import { isAlive, testDaemon } from "../helpers/daemon.ts";
 import { writeProject } from "../helpers/project.ts";
@@ -50,3 +52,30 @@ export const tenSteps = workflow({
   }
   expect((await after.runs.list({ project: "load", limit: 1000 })).length).toBe(RUNS);
 }, 60_000);
+
+test("kill -9 of the daemon while a subprocess runs: the next daemon ends what the dead one left running", async () => {
+  const d = testDaemon({ VILANO_WORKERS: "1" });
+  const project = writeProject({
+    "src/long.ts": `import { workflow } from "@vilano/runtime";
+export const long = workflow({
+  name: "long",
+  run: async (_input: void, ctx) => ctx.exec({ name: "long", cmd: "sh", args: ["-c", "echo $$ > long.pid; exec sleep 30"] }),
+});
+`,
+  });
+  expect(d.cli("project", "add", project, "--name", "long").exitCode).toBe(0);
+  const first = d.pid();
+  expect(d.cli("run", "start", "long/long").exitCode).toBe(0);
+  const pidFile = join(d.home, "workspace", "long.pid");
+  const subprocess = await eventually(() => (existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() ? Number(readFileSync(pidFile, "utf8")) : undefined), 10_000, "the subprocess");
+  // The daemon notes a subprocess when its worker says it started (a moment after it did).
+  const ledger = join(d.home, "exec-groups.json");
+  await eventually(() => (existsSync(ledger) && String(subprocess) in JSON.parse(readFileSync(ledger, "utf8")) ? true : undefined), 5_000, "the subprocess to be noted");
+  process.kill(first, "SIGKILL");
+  await eventually(() => (isAlive(first) ? undefined : true), 2_000, "the daemon to die");
+  // Its worker died with it; the subprocess leads its own group and did not.
+  expect(isAlive(subprocess)).toBe(true);
+  expect(d.cli("daemon", "start").exitCode).toBe(0);
+  d.pid();
+  await eventually(() => (isAlive(subprocess) ? undefined : true), 2_000, "the leftover subprocess to be ended");
+}, 30_000);

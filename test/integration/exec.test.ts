@@ -70,6 +70,21 @@ describe.each(modes)("ctx.exec (%s)", (_mode, make) => {
     }
   });
 
+  test("a grandchild that left the process group does not keep the op waiting", async () => {
+    const { run } = await open();
+    const started = Date.now();
+    const { opError } = await run({ name: "escapee", cmd: "sh", args: ["-c", "setsid sleep 3 & sleep 30"], timeout: "300ms" });
+    expect(opError).toMatchObject({ family: "timeout" });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  test("a working directory that does not exist is named in the failure", async () => {
+    const { run } = await open();
+    const { opError } = await run({ name: "nowhere", cmd: "true", cwd: "nope" });
+    expect(opError?.family).toBe("process_spawn");
+    expect(String(opError?.message)).toMatch(/its working directory \/.+\/nope does not exist/);
+  });
+
   test("captures are capped and say how much was cut", async () => {
     const { run } = await open();
     const { output } = (await run({ name: "lots", cmd: "seq", args: ["1", "100000"], capture: { maxBytes: 1_000 } })) as { output: { stdout: string } };

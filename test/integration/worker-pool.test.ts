@@ -28,10 +28,8 @@ async function open(options: { workers?: number; workerLeaseMs?: number } = {}) 
 const alive = isProcessAlive;
 
 describe("worker pool: hard stop", () => {
-  test("a timed step that blocks its worker is killed at the deadline, recorded as a forced timeout and retried; a run sharing the worker replays", async () => {
+  test("a timed step that blocks its worker alone is killed at the deadline, recorded as a forced timeout and retried", async () => {
     const { rt, lines } = await open({ workers: 1 });
-    const sharer = await rt.start("napStep", { ms: 1_500, tag: "sharer" });
-    await eventually(() => (lines("nap-sharer.log").length === 1 ? true : undefined), 5_000, "the sharing run's step to start");
     const spinner = await rt.start("spinOnce");
     const { pid } = (await spinner.result({ timeout: "10s" })) as { pid: number };
     const attempts = lines("spin-attempts.log").map((l) => l.split(" "));
@@ -45,14 +43,41 @@ describe("worker pool: hard stop", () => {
     const failed = inspection.events.find((e) => e.type === "step_attempt_failed")!;
     expect(failed).toMatchObject({ opKey: "step:spin:0", attempt: 1, family: "timeout", forcedTermination: true, decision: "scheduled" });
     expect(inspection.events.filter((e) => e.type === "step_completed")).toHaveLength(1);
+  }, 20_000);
+
+  test("when other steps ran in the killed worker, nobody is charged; each goes on alone, and the blocker is then charged alone", async () => {
+    const { rt, lines } = await open({ workers: 1 });
+    const sharer = await rt.start("napStep", { ms: 1_500, tag: "sharer" });
+    await eventually(() => (lines("nap-sharer.log").length === 1 ? true : undefined), 5_000, "the sharing run's step to start");
+    const spinner = await rt.start("spinOnce");
+    expect(await spinner.result({ timeout: "10s" })).toMatchObject({ pid: expect.any(Number) });
+    // First kill: the spinner or the napping step could have blocked it — no attempt charged.
+    // Alone on its own worker the spinner blocks again and is charged; its retry passes.
+    expect(lines("spin-attempts.log").map((l) => l.split(" ")[0])).toEqual(["1", "1", "2"]);
+    const spun = await rt.inspect(spinner.id);
+    expect(spun.events.filter((e) => e.type === "step_attempt_failed")).toHaveLength(1);
+    expect(spun.events.filter((e) => e.type === "activation_lost")).toHaveLength(2);
 
     // The run that shared the killed worker lost its activation, not an attempt: it ran its step again and completed once.
     expect(await sharer.result({ timeout: "10s" })).toMatchObject({ pid: expect.any(Number) });
     const shared = await rt.inspect(sharer.id);
     expect(shared.events.some((e) => e.type === "activation_lost")).toBe(true);
+    expect(shared.events.some((e) => e.type === "step_attempt_failed")).toBe(false);
     expect(shared.events.filter((e) => e.type === "step_completed")).toHaveLength(1);
     expect(lines("nap-sharer.log")).toHaveLength(2);
   }, 20_000);
+
+  test("a timed step that only awaits is not blamed when a step without a timeout blocks the worker", async () => {
+    const { rt, lines } = await open({ workers: 1 });
+    const polite = await rt.start("politeTimed", { ms: 300 });
+    await eventually(() => (lines("polite.log").length === 1 ? true : undefined), 5_000, "the polite step to start");
+    const hog = await rt.start("hog", { ms: 2_000 });
+    expect(await polite.result({ timeout: "15s" })).toBe("done");
+    expect(await hog.result({ timeout: "15s" })).toBe("fed");
+    for (const id of [polite.id, hog.id]) expect((await rt.inspect(id)).events.some((e) => e.type === "step_attempt_failed")).toBe(false);
+    // The hog ran again alone, where nothing timed shared its worker, and was left to finish.
+    expect(lines("hog.log")).toHaveLength(2);
+  }, 30_000);
 });
 
 describe("worker pool: crashes", () => {
@@ -136,6 +161,17 @@ describe("worker pool: isolation", () => {
     expect(who.vilanoVariables).toEqual([]);
     expect(who.greeting).toBe("hello");
     expect(who.passed).toBe("yes");
+  }, 15_000);
+});
+
+describe("worker pool: code that goes on after it looked blocked", () => {
+  test("is still heard through the pool while its lease stands, like in-process", async () => {
+    const { rt } = await open({ workers: 1 });
+    const run = await rt.start("lateFlow");
+    expect(await run.result({ timeout: "10s" })).toBe(3);
+    const types = (await rt.inspect(run.id)).events.map((e) => e.type);
+    expect(types).toContain("run_waiting");
+    expect(types.slice(-2)).toEqual(["step_completed", "run_completed"]);
   }, 15_000);
 });
 

@@ -1,0 +1,64 @@
+/**
+ * The process groups of running `ctx.exec` subprocesses, noted in a file in the home. They lead
+ * their own groups (so a timeout can kill a whole tree), which also means they outlive a worker
+ * killed with the daemon. A daemon that starts after a crash ends the groups of its previous life
+ * that still run — only those whose leader has the start time that was noted, so a pid used again
+ * by another process is never touched. (A subprocess started in the last moments before a crash
+ * may not have been noted yet.)
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { processStartTime, type Logger } from "../shared/index.ts";
+
+export interface ExecLedger {
+  started(pid: number): void;
+  ended(pid: number): void;
+  /** Ends what the previous daemon left running, then starts a fresh note. Call once the database is ours. */
+  open(): number;
+}
+
+export function createExecLedger(path: string, logger: Logger): ExecLedger {
+  const running = new Map<number, number>();
+  let opened = false;
+  const write = () => {
+    try {
+      writeFileSync(path, JSON.stringify(Object.fromEntries(running)), { mode: 0o600 });
+    } catch (error) {
+      logger.warn(`could not note the running subprocesses in ${path}:`, error);
+    }
+  };
+  return {
+    started(pid) {
+      const start = processStartTime(pid);
+      if (start === null) return;
+      running.set(pid, start);
+      if (opened) write();
+    },
+    ended(pid) {
+      if (running.delete(pid) && opened) write();
+    },
+    open() {
+      let ended = 0;
+      if (existsSync(path)) {
+        let previous: Record<string, number> = {};
+        try {
+          previous = JSON.parse(readFileSync(path, "utf8")) as Record<string, number>;
+        } catch {
+          // Unreadable: nothing can be ended safely.
+        }
+        for (const [pid, start] of Object.entries(previous)) {
+          if (running.has(Number(pid)) || processStartTime(Number(pid)) !== start) continue;
+          try {
+            process.kill(-Number(pid), "SIGKILL");
+            ended++;
+          } catch {
+            // gone already
+          }
+        }
+        if (ended > 0) logger.warn(`ended ${ended} subprocess group(s) left running by the previous daemon`);
+      }
+      opened = true;
+      write();
+      return ended;
+    },
+  };
+}
