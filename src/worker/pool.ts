@@ -141,6 +141,10 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** How long an expired worker that woke up may go on talking (to the kernel, which refuses it) before it is retired. */
 const EXPIRED_DRAIN_MS = 1_000;
 const EXPIRED_MAX_MS = 60_000;
+/** How many runs' previous workers are remembered. */
+const MAX_STICKY = 100_000;
+/** Silence after which a busy worker is not given a run back. */
+const STICKY_QUIET_MS = 1_000;
 /** How many activations a worker may still report for after it no longer holds them. */
 const MAX_GONE = 10_000;
 
@@ -159,6 +163,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const byRun = new Map<string, { worker: PoolWorker; held: Held }>();
   /** Runs suspected of blocking a worker: their next activation gets a worker of its own. */
   const solo = new Set<string>();
+  /**
+   * The worker that last ran each run (bounded). A run's next activation goes back there while it
+   * is live and answering: its modules are loaded and warm, and whatever the code kept in memory
+   * is still there (a cache, never a source of truth: a replay elsewhere gives the same result).
+   */
+  const lastWorker = new Map<string, PoolWorker>();
   const stats: PoolStats = { spawned: 0, hardStops: 0, crashes: 0, expired: 0, cancelKills: 0 };
   let nextActivation = 1;
   let nextRequest = 1;
@@ -203,6 +213,15 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     // A spare (or a replacement) that gets no work retires like any idle worker.
     if (!fresh) settleIdle(worker);
     return worker;
+  }
+
+  /** The run's previous worker, if it can take the activation now (live, answering, same code). */
+  function sticky(runId: string, code: CodeRef): PoolWorker | undefined {
+    const last = lastWorker.get(runId);
+    if (!last || last.state !== "live" || !last.proc.alive || last.fresh || last.external || last.code?.id !== code.id) return undefined;
+    // A worker that holds work but has said nothing for a while may be blocked: do not wait on it.
+    if (last.held.size > 0 && Date.now() - last.proc.lastHeard > STICKY_QUIET_MS) return undefined;
+    return last;
   }
 
   /** The worker for the next activation of this code: the least loaded, or a new one while under size. */
@@ -288,7 +307,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     }
     let worker: PoolWorker;
     try {
-      worker = solo.has(activation.run.id) ? spawnIn(code, true) : assign(code);
+      worker = solo.has(activation.run.id) ? spawnIn(code, true) : (sticky(activation.run.id, code) ?? assign(code));
     } catch (error) {
       // Say so, and give the run back after a pause (the cause, too many open files say, may pass).
       log.error(`run ${activation.run.id}: could not start a worker; it goes again in 1s:`, error);
@@ -301,6 +320,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     }
     const { run: row, fence, ops, turn } = activation;
     const a = nextActivation++;
+    lastWorker.delete(row.id);
+    lastWorker.set(row.id, worker);
+    if (lastWorker.size > MAX_STICKY) lastWorker.delete(lastWorker.keys().next().value!);
     return new Promise<void>((resolve) => {
       const held: Held = { a, runId: row.id, fence, steps: new Map(), abortTimer: null, ended: false, resolve };
       worker.held.set(a, held);

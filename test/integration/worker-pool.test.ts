@@ -176,6 +176,15 @@ describe("worker pool: code that goes on after it looked blocked", () => {
 });
 
 describe("worker pool: module state between activations", () => {
+  test("a run's next activation goes back to the worker that ran it last, while that worker is live", async () => {
+    const { rt } = await open({ workers: 2 });
+    const handles = await Promise.all(Array.from({ length: 12 }, () => rt.start("moduleState")));
+    const outputs = (await Promise.all(handles.map((h) => h.result({ timeout: "10s" })))) as { before: { pid: number }; after: { pid: number } }[];
+    for (const output of outputs) expect(output.after.pid).toBe(output.before.pid);
+    // …and the work was spread over both workers.
+    expect(new Set(outputs.map((o) => o.before.pid)).size).toBe(2);
+  }, 20_000);
+
   test("pooled workers keep module state between activations; isolation = \"fresh\" gives each activation a new process", async () => {
     const { rt } = await open({ workers: 1 });
     const pooled = (await (await rt.start("moduleState")).result({ timeout: "10s" })) as { before: { pid: number; activations: number }; after: { pid: number; activations: number } };
