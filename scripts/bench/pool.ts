@@ -190,43 +190,31 @@ export async function benchHardStop(dir: string): Promise<BenchResult> {
   };
 }
 
-export async function benchExec(dir: string): Promise<BenchResult> {
-  const rt = await poolRuntime(dir, "exec.db", 1);
-  let samples: number[];
+/** Runs `workflow` once to warm up, then once measured, on one worker; its output is the latency samples. */
+async function samplesFrom(dir: string, database: string, workflow: string, warmup: unknown, measured: unknown): Promise<number[]> {
+  const rt = await poolRuntime(dir, database, 1);
   try {
-    await (await rt.start("execTrue", { calls: EXEC.warmup })).result({ timeout: RESULT_TIMEOUT });
-    samples = (await (await rt.start("execTrue", { calls: EXEC.calls })).result({ timeout: RESULT_TIMEOUT })) as number[];
+    await (await rt.start(workflow, warmup)).result({ timeout: RESULT_TIMEOUT });
+    return (await (await rt.start(workflow, measured)).result({ timeout: RESULT_TIMEOUT })) as number[];
   } finally {
     await rt.close();
   }
-  check(samples.length === EXEC.calls, `exec_overhead: expected ${EXEC.calls} samples, got ${samples.length}`);
+}
+
+/** A latency bench's result: its p50 against a target, with the whole summary. */
+function latencyResult(bench: string, unit: string, samples: number[], targetMs: number): BenchResult {
   const summary = summarize(samples);
-  return {
-    bench: "exec_overhead",
-    value: summary.p50Ms,
-    unit: "ms (p50 per ctx.exec of /bin/true, recorded)",
-    target: `p50 < ${EXEC.targetMs}`,
-    pass: summary.p50Ms < EXEC.targetMs,
-    ...summary,
-  };
+  return { bench, value: summary.p50Ms, unit, target: `p50 < ${targetMs}`, pass: summary.p50Ms < targetMs, ...summary };
+}
+
+export async function benchExec(dir: string): Promise<BenchResult> {
+  const samples = await samplesFrom(dir, "exec.db", "execTrue", { calls: EXEC.warmup }, { calls: EXEC.calls });
+  check(samples.length === EXEC.calls, `exec_overhead: expected ${EXEC.calls} samples, got ${samples.length}`);
+  return latencyResult("exec_overhead", "ms (p50 per ctx.exec of /bin/true, recorded)", samples, EXEC.targetMs);
 }
 
 export async function benchPoolAsk(dir: string): Promise<BenchResult> {
-  const rt = await poolRuntime(dir, "pool-ask.db", 1);
-  let samples: number[];
-  try {
-    await (await rt.start("askMany", { asks: ASK.warmup, tag: "warmup" })).result({ timeout: RESULT_TIMEOUT });
-    samples = (await (await rt.start("askMany", { asks: ASK.asks, tag: "measured" })).result({ timeout: RESULT_TIMEOUT })) as number[];
-  } finally {
-    await rt.close();
-  }
-  const summary = summarize(samples);
-  return {
-    bench: "pool_ask_round_trip",
-    value: summary.p50Ms,
-    unit: "ms (p50, workflow → service → reply, through a worker)",
-    target: `p50 < ${ASK.targetMs}`,
-    pass: summary.p50Ms < ASK.targetMs,
-    ...summary,
-  };
+  const samples = await samplesFrom(dir, "pool-ask.db", "askMany", { asks: ASK.warmup, tag: "warmup" }, { asks: ASK.asks, tag: "measured" });
+  check(samples.length === ASK.asks, `pool_ask_round_trip: expected ${ASK.asks} samples, got ${samples.length}`);
+  return latencyResult("pool_ask_round_trip", "ms (p50, workflow → service → reply, through a worker)", samples, ASK.targetMs);
 }

@@ -4,11 +4,12 @@
  * uses the worker pool.
  */
 import { errorCodeOf, type Clock, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
-import { runServiceTurn, runWorkflowActivation, type ActivationHost, type ExecEnvironment } from "../engine/index.ts";
+import type { ActivationHost, ExecEnvironment } from "../engine/index.ts";
 import type { CaptureSink } from "./captures.ts";
 import type { Activation, Kernel } from "../kernel/index.ts";
 import type { RunRow } from "../store/index.ts";
 import type { Definitions } from "./definitions.ts";
+import { runActivationCode } from "./run-activation.ts";
 import type { Runner } from "./runner.ts";
 
 export function createInProcessRunner(options: {
@@ -56,10 +57,7 @@ export function createInProcessRunner(options: {
       },
     };
     try {
-      const code = definitions(run);
-      const result = turn
-        ? await runServiceTurn(code.services.get(run.name)!, { runId, project: run.project, ops, turn }, host)
-        : await runWorkflowActivation(code.workflows.get(run.name)!, { runId, project: run.project, input: run.input, ops }, host);
+      const result = await runActivationCode(definitions(run), "this runtime", { run, ops, turn }, host);
       receivers.delete(runId);
       if (result.type !== "aborted") await kernel.finishActivation(runId, fence, result);
     } catch (error) {

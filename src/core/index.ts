@@ -9,3 +9,4 @@ export { createExternalRef } from "./external-ref.ts";
 export { toInspection, toRunInfo } from "./inspection.ts";
 export type { RunInspection, RunInfo, OpInfo, EventInfo, SignalInfo, MessageInfo } from "./inspection.ts";
 export { createCaptureSink, type CaptureSink, type LiveOutput } from "./captures.ts";
+export { runActivationCode, type ActivationCode } from "./run-activation.ts";

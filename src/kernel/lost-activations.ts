@@ -35,7 +35,7 @@ function leasedBy(k: KernelContext, runId: string, fence: number): RunRow | null
 function goAgain(k: KernelContext, tx: Tx, run: RunRow): void {
   // A new fence first: whatever the lost activation still sends is stale from this commit on.
   const fence = k.store.bumpFence(run.id, tx.now);
-  k.store.setRunStatus(run.id, RUN_STATUS.pending, tx.now);
+  // makeReady leases it again at once, or marks it pending for the scheduler.
   makeReady(k, tx, { ...run, status: RUN_STATUS.pending, leaseFence: fence });
 }
 

@@ -25,6 +25,8 @@ import type { Activation, Kernel } from "../kernel/index.ts";
 import type { CaptureSink, Catalog, CodeRef, Runner } from "../core/index.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 import { externalWorker, type WorkerLink } from "./external-link.ts";
+import { forcedTimeout, judgeBlockedWorker } from "./hard-stop.ts";
+import { newWorker, remember, runOf, setBounded, type DeathKind, type Held, type PoolWorker, type RunningStep } from "./pool-worker.ts";
 import { spawnWorker, type WorkerExit, type WorkerProcess } from "./worker-process.ts";
 
 export type Isolation = "pooled" | "fresh";
@@ -87,56 +89,6 @@ export interface WorkerPool extends Runner {
   pids(): number[];
 }
 
-/** A step attempt running in a worker, as its worker announced it. */
-interface RunningStep {
-  opKey: string;
-  seq: number;
-  name: string;
-  attempt: number;
-  /** Null for a step without a timeout. */
-  timeoutMs: number | null;
-  retry: Extract<OpCommand, { type: "step_failed" }>["retry"];
-  deadline: number | null;
-  timer: ReturnType<typeof setTimeout> | null;
-}
-
-interface Held {
-  a: number;
-  runId: string;
-  fence: number;
-  steps: Map<string, RunningStep>;
-  abortTimer: ReturnType<typeof setTimeout> | null;
-  ended: boolean;
-  resolve(): void;
-}
-
-type DeathKind = "hard_stop" | "hard_stop_unclear" | "cancel" | "expired" | "request_timeout" | "idle" | "close" | "disconnect";
-
-interface PoolWorker {
-  proc: WorkerProcess;
-  /** The code it runs (an external worker runs any: null). */
-  code: CodeRef | null;
-  fresh: boolean;
-  external: boolean;
-  /** An external worker that takes one activation only… */
-  once: boolean;
-  /** …and has had it. */
-  spent: boolean;
-  held: Map<number, Held>;
-  /**
-   * Activations this worker no longer holds but may still report for: taken away by a lease
-   * expiry, or reported suspended while its code went on. What it sends for them goes to the
-   * kernel, which judges the fence (a suspended run's lease stands until it is leased again).
-   */
-  gone: Map<number, string>;
-  requests: Map<number, { resolve(value: unknown): void; reject(error: unknown): void; timer: ReturnType<typeof setTimeout>; file?: string }>;
-  /** Process groups of `ctx.exec` subprocesses running in this worker: killed when the worker dies. */
-  execGroups: Set<number>;
-  state: "live" | "expired" | "dying" | "dead";
-  death: { kind: DeathKind; victims: Map<number, RunningStep> } | null;
-  idleTimer: ReturnType<typeof setTimeout> | null;
-}
-
 const MAX_TIMER_MS = 2_147_483_647;
 /** How long an expired worker that woke up may go on talking (to the kernel, which refuses it) before it is retired. */
 const EXPIRED_DRAIN_MS = 1_000;
@@ -145,8 +97,6 @@ const EXPIRED_MAX_MS = 60_000;
 const MAX_STICKY = 100_000;
 /** Silence after which a busy worker is not given a run back. */
 const STICKY_QUIET_MS = 1_000;
-/** How many activations a worker may still report for after it no longer holds them. */
-const MAX_GONE = 10_000;
 
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const { kernel, catalog } = options;
@@ -179,22 +129,6 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   // ---------------------------------------------------------------------------------------------
   // Workers
-
-  /** A worker's bookkeeping; its process (or connection) is filled in right after. */
-  const newWorker = (code: CodeRef | null, kind: { fresh: boolean; external: boolean }): PoolWorker => ({
-    code,
-    ...kind,
-    once: false,
-    spent: false,
-    held: new Map(),
-    gone: new Map(),
-    requests: new Map(),
-    execGroups: new Set(),
-    state: "live",
-    death: null,
-    idleTimer: null,
-    proc: undefined as unknown as WorkerProcess,
-  });
 
   function spawnIn(code: CodeRef, fresh: boolean): PoolWorker {
     let group = groups.get(code.id);
@@ -269,23 +203,15 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     if (worker.external) return void (worker.spent && kill(worker, "idle"));
     if (worker.fresh) return kill(worker, "idle");
     if (worker.idleTimer) clearTimeout(worker.idleTimer);
-    worker.idleTimer = setTimeout(() => settleIdleNow(worker), idleRetire);
+    // New work clears the timer; the check at firing is for a worker that changed state meanwhile.
+    worker.idleTimer = setTimeout(() => {
+      if (worker.held.size === 0 && worker.requests.size === 0 && worker.state === "live") kill(worker, "idle");
+    }, idleRetire);
     worker.idleTimer.unref();
   }
-  const settleIdleNow = (worker: PoolWorker) => {
-    if (worker.held.size === 0 && worker.requests.size === 0 && worker.state === "live") kill(worker, "idle");
-  };
 
   // ---------------------------------------------------------------------------------------------
   // Activations
-
-  /** Remembers an activation the worker no longer holds (bounded: the oldest are forgotten first). */
-  function remember(worker: PoolWorker, a: number, runId: string): void {
-    worker.gone.set(a, runId);
-    if (worker.gone.size > MAX_GONE) worker.gone.delete(worker.gone.keys().next().value!);
-  }
-
-  const runOf = (worker: PoolWorker, a: number): string | undefined => worker.held.get(a)?.runId ?? worker.gone.get(a);
 
   function end(worker: PoolWorker, held: Held): void {
     if (held.ended) return;
@@ -320,9 +246,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     }
     const { run: row, fence, ops, turn } = activation;
     const a = nextActivation++;
-    lastWorker.delete(row.id);
-    lastWorker.set(row.id, worker);
-    if (lastWorker.size > MAX_STICKY) lastWorker.delete(lastWorker.keys().next().value!);
+    setBounded(lastWorker, row.id, worker, MAX_STICKY);
     return new Promise<void>((resolve) => {
       const held: Held = { a, runId: row.id, fence, steps: new Map(), abortTimer: null, ended: false, resolve };
       worker.held.set(a, held);
@@ -382,16 +306,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     const quiet = now - worker.proc.lastHeard;
     // Still talking after the deadline: its event loop runs, so the step's own timeout ends it.
     if (quiet < grace) return armStep(worker, step, worker.proc.lastHeard + grace + 1);
-    // The timed steps past their deadline, and every other step running in the worker: any of
-    // them may be the code that blocks it (one that awaited I/O and then went into a loop, say).
-    const victims = new Map<number, RunningStep>();
-    const suspects: string[] = [];
-    for (const held of worker.held.values()) {
-      let victim: RunningStep | undefined;
-      for (const s of held.steps.values()) if (s.deadline !== null && now >= s.deadline) victim ??= s;
-      if (victim) victims.set(held.a, victim);
-      else if (held.steps.size > 0) suspects.push(held.runId);
-    }
+    const { victims, suspects } = judgeBlockedWorker(worker.held.values(), now);
     stats.hardStops++;
     const names = [...victims].map(([a, s]) => `${worker.held.get(a)?.runId} ${s.opKey}`).join(", ");
     if (suspects.length === 0) {
@@ -408,22 +323,6 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     kill(worker, "hard_stop_unclear");
   }
 
-  const forcedTimeout = (step: RunningStep, pid: number): OpCommand & { type: "step_failed" } => ({
-    type: "step_failed",
-    opKey: step.opKey,
-    seq: step.seq,
-    name: step.name,
-    attempt: step.attempt,
-    retry: step.retry,
-    error: {
-      name: "TimeoutError",
-      message: `step "${step.name}" blocked its worker past its timeout of ${formatDuration(step.timeoutMs!)}; the worker was killed`,
-      code: "timeout",
-      family: "timeout",
-      retryable: true,
-      details: { forcedTermination: true, workerPid: pid, timeoutMs: step.timeoutMs },
-    },
-  });
 
   // ---------------------------------------------------------------------------------------------
   // Leases

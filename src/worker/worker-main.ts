@@ -7,8 +7,8 @@
  */
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { computeKey, runServiceTurn, runWorkflowActivation, type ActivationHost } from "../engine/index.ts";
-import { describeDefinitions, indexDefinitions, type CodeRef, type Definitions } from "../core/index.ts";
+import { computeKey, type ActivationHost } from "../engine/index.ts";
+import { describeDefinitions, indexDefinitions, runActivationCode, type CodeRef, type Definitions } from "../core/index.ts";
 import { loadDefinitions, MANIFEST_FILE, parseManifest } from "../project/index.ts";
 import { isErrorCode, toFailureBody, VilanoError, type LiveOutcome, type OpCommand, type OpResolution } from "../shared/index.ts";
 import { armParentDeath } from "./parent-death.ts";
@@ -142,16 +142,7 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
     let result;
     try {
       const definitions = await loadCode(m.code);
-      result = await runAsActivation(a, () => {
-        if (turn) {
-          const definition = definitions.services.get(run.name);
-          if (!definition) throw new VilanoError("unknown_workflow", `${m.code.id} has no service "${run.name}"`);
-          return runServiceTurn(definition, { runId: run.id, project: run.project, ops, turn }, host);
-        }
-        const definition = definitions.workflows.get(run.name);
-        if (!definition) throw new VilanoError("unknown_workflow", `${m.code.id} has no workflow "${run.name}"`);
-        return runWorkflowActivation(definition, { runId: run.id, project: run.project, input: run.input, ops }, host);
-      });
+      result = await runAsActivation(a, () => runActivationCode(definitions, m.code.id, { run, ops, turn }, host));
     } catch (error) {
       // The code could not even be loaded: the run fails with the reason, like any failed activation.
       result = { type: "failed" as const, error: { ...toFailureBody(error), retryable: false } };

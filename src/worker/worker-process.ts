@@ -43,8 +43,6 @@ export interface SpawnWorkerOptions {
   cwd: string;
   logger: Logger;
   onMessage(message: FromWorker): void;
-  /** Called once when the worker says it is ready (with the right generation). */
-  onReady?(): void;
 }
 
 export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
@@ -84,7 +82,6 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
       if (message.generation !== options.generation) return;
       ready = true;
       for (const queued of outbox.splice(0)) transmit(queued);
-      options.onReady?.();
       return;
     }
     if (ready) options.onMessage(message);

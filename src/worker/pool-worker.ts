@@ -1,0 +1,90 @@
+/**
+ * The pool's bookkeeping of one worker: the activations it holds (and the step attempts running in
+ * them), the ones it no longer holds but may still report for, its requests and subprocess groups,
+ * and how it ended. Plain data and small helpers; the pool (pool.ts) drives them.
+ */
+import type { CodeRef } from "../core/index.ts";
+import type { OpCommand } from "../shared/index.ts";
+import type { WorkerProcess } from "./worker-process.ts";
+
+/** How many activations a worker may still report for after it no longer holds them. */
+const MAX_GONE = 10_000;
+
+/** A step attempt running in a worker, as its worker announced it. */
+export interface RunningStep {
+  opKey: string;
+  seq: number;
+  name: string;
+  attempt: number;
+  /** Null for a step without a timeout. */
+  timeoutMs: number | null;
+  retry: Extract<OpCommand, { type: "step_failed" }>["retry"];
+  deadline: number | null;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+export interface Held {
+  a: number;
+  runId: string;
+  fence: number;
+  steps: Map<string, RunningStep>;
+  abortTimer: ReturnType<typeof setTimeout> | null;
+  ended: boolean;
+  resolve(): void;
+}
+
+export type DeathKind = "hard_stop" | "hard_stop_unclear" | "cancel" | "expired" | "request_timeout" | "idle" | "close" | "disconnect";
+
+export interface PoolWorker {
+  proc: WorkerProcess;
+  /** The code it runs (an external worker runs any: null). */
+  code: CodeRef | null;
+  fresh: boolean;
+  external: boolean;
+  /** An external worker that takes one activation only… */
+  once: boolean;
+  /** …and has had it. */
+  spent: boolean;
+  held: Map<number, Held>;
+  /**
+   * Activations this worker no longer holds but may still report for: taken away by a lease
+   * expiry, or reported suspended while its code went on. What it sends for them goes to the
+   * kernel, which judges the fence (a suspended run's lease stands until it is leased again).
+   */
+  gone: Map<number, string>;
+  requests: Map<number, { resolve(value: unknown): void; reject(error: unknown): void; timer: ReturnType<typeof setTimeout>; file?: string }>;
+  /** Process groups of `ctx.exec` subprocesses running in this worker: killed when the worker dies. */
+  execGroups: Set<number>;
+  state: "live" | "expired" | "dying" | "dead";
+  death: { kind: DeathKind; victims: Map<number, RunningStep> } | null;
+  idleTimer: ReturnType<typeof setTimeout> | null;
+}
+
+/** A worker's bookkeeping; its process (or connection) is filled in right after. */
+export const newWorker = (code: CodeRef | null, kind: { fresh: boolean; external: boolean }): PoolWorker => ({
+  code,
+  ...kind,
+  once: false,
+  spent: false,
+  held: new Map(),
+  gone: new Map(),
+  requests: new Map(),
+  execGroups: new Set(),
+  state: "live",
+  death: null,
+  idleTimer: null,
+  proc: undefined as unknown as WorkerProcess,
+});
+
+/** Sets a key in a map kept to `max` entries: the oldest are forgotten first. */
+export function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value!);
+}
+
+/** Remembers an activation the worker no longer holds, so what it still sends for it is heard. */
+export const remember = (worker: PoolWorker, a: number, runId: string): void => setBounded(worker.gone, a, runId, MAX_GONE);
+
+/** The run of an activation the worker holds, or no longer holds but may still report for. */
+export const runOf = (worker: PoolWorker, a: number): string | undefined => worker.held.get(a)?.runId ?? worker.gone.get(a);
