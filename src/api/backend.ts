@@ -3,6 +3,7 @@
  * layer sits below the runtime and must not import it).
  */
 import type { SignalDelivery } from "../kernel/index.ts";
+import type { RunInfo, RunInspection } from "../shared/index.ts";
 
 export interface ApiProject {
   name: string;
@@ -14,17 +15,8 @@ export interface ApiProject {
   updatedAt: number;
 }
 
-export interface ApiRun {
-  id: string;
-  kind: string;
-  name: string;
-  status: string;
-  input?: unknown;
-  output?: unknown;
-  error?: unknown;
-  createdAt: number;
-  updatedAt: number;
-}
+/** A run as the API sends it: the view model shared with inspect and the CLI. */
+export type ApiRun = RunInfo;
 
 export interface ApiStatus {
   projects: number;
@@ -49,7 +41,7 @@ export interface ApiBackend {
   removeProject(name: string): void;
   startRun(target: string, input: unknown, id?: string): Promise<ApiRun & { created: boolean }>;
   listRuns(filter: { project?: string; status?: string; workflow?: string; kind?: string; limit?: number }): ApiRun[];
-  inspectRun(runId: string): { run: ApiRun; ops: unknown[]; events: unknown[]; signals: unknown[]; queued: unknown[]; turns: unknown[] };
+  inspectRun(runId: string): RunInspection;
   /** Waits up to `waitMs` for the run to finish; returns it as it is then. */
   awaitRun(runId: string, waitMs: number): Promise<ApiRun>;
   cancelRun(runId: string, reason?: string): Promise<ApiRun>;

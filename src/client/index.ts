@@ -9,7 +9,7 @@
 import { hc } from "hono/client";
 import type { ApiApp } from "../api/index.ts";
 import { homePaths, readDaemonInfo } from "../shared/home.ts";
-import { formatDuration, loadConfig, parseDuration, RunFailedError, VilanoError, isErrorCode, type Duration, type FailureBody } from "../shared/index.ts";
+import { formatDuration, loadConfig, parseDuration, RunFailedError, VilanoError, isErrorCode, type Duration, type FailureBody, type RunInspection } from "../shared/index.ts";
 import { readFileSync, existsSync } from "node:fs";
 import { resolve } from "node:path";
 
@@ -123,7 +123,7 @@ export function createClient(options: ClientOptions = {}) {
         (await unwrap<{ run: { id: string; status: string; created: boolean } }>(await api.v1.runs.$post(undefined, json({ target, input, ...opts })))).run,
       /** The run with its ops, events, signals (and, for instances, queued mail and turns). */
       inspect: async (id: string) =>
-        unwrap<{ run: { id: string; status: string }; ops: unknown[]; events: { seq: number; type: string; at: number }[] }>(
+        unwrap<RunInspection>(
           await api.v1.runs[":id"].$get({ param: { id: enc(id) } }),
         ),
       list: async (filter: { project?: string; status?: string; workflow?: string; kind?: "workflow" | "service"; limit?: number } = {}) => {

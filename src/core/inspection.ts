@@ -2,90 +2,11 @@
  * Turns stored rows into the plain objects `inspect` returns: JSON columns parsed, times as
  * epoch milliseconds, event bodies spread into their events.
  */
-import type { FailureBody } from "../shared/index.ts";
-import type { RunHistory, RunStatus, ServiceStatus } from "../kernel/index.ts";
+import type { ChildInfo, EventInfo, FailureBody, MessageInfo, OpInfo, RunInfo, RunInspection, SignalInfo } from "../shared/index.ts";
+import { explainOp, type RunHistory } from "../kernel/index.ts";
 import type { EventRow, MessageRow, OpRow, RunRow, SignalRow } from "../store/index.ts";
 
 const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
-
-export interface RunInfo {
-  id: string;
-  kind: string;
-  name: string;
-  status: RunStatus | ServiceStatus;
-  input?: unknown;
-  output?: unknown;
-  error?: FailureBody;
-  parentId?: string;
-  /** Service instances: the key, its input and the durable state. */
-  key?: string;
-  keyInput?: unknown;
-  state?: unknown;
-  createdAt: number;
-  updatedAt: number;
-  finishedAt?: number;
-  /** Worker crashes in a row so far (3 fail it with `worker_crashed`). */
-  crashes?: number;
-}
-
-export interface OpInfo {
-  opKey: string;
-  seq: number;
-  kind: string;
-  name: string;
-  status: string;
-  attempt: number;
-  result?: unknown;
-  error?: FailureBody;
-  wakeAt?: number;
-  meta?: unknown;
-  /** Attempts ended by killing the worker at the step's deadline (hard stop). */
-  forcedTerminations?: number;
-  /** Worker processes that died while this step's code ran in them. */
-  workerCrashes?: number;
-}
-
-export interface EventInfo {
-  seq: number;
-  type: string;
-  at: number;
-  [field: string]: unknown;
-}
-
-export interface SignalInfo {
-  id: number;
-  name: string;
-  payload?: unknown;
-  status: string;
-  consumedBy?: string;
-  createdAt: number;
-}
-
-export interface MessageInfo {
-  id: number;
-  kind: string;
-  name: string;
-  status: string;
-  attempt: number;
-  payload?: unknown;
-  reply?: unknown;
-  error?: FailureBody;
-  from?: string;
-  wakeAt?: number;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface RunInspection {
-  run: RunInfo;
-  ops: OpInfo[];
-  events: EventInfo[];
-  signals: SignalInfo[];
-  /** Service instances: mail not handled yet (queued, deferred, the current turn's). */
-  queued: MessageInfo[];
-  /** Service instances: the turns handled, oldest first (the latest 200). */
-  turns: MessageInfo[];
-}
 
 const OPEN_MESSAGE = new Set(["queued", "deferred", "active"]);
 
@@ -112,7 +33,7 @@ export function toRunInfo(row: RunRow): RunInfo {
     id: row.id,
     kind: row.kind,
     name: row.name,
-    status: row.status as RunStatus | ServiceStatus,
+    status: row.status,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -174,13 +95,21 @@ function interruptedOp(opKey: string, crashes: number): OpInfo {
   return { opKey, seq: -1, kind, name, status: "interrupted", attempt: crashes, workerCrashes: crashes };
 }
 
-export function toInspection(history: RunHistory): RunInspection {
+function toChildInfo(row: RunRow): ChildInfo {
+  const info: ChildInfo = { id: row.id, name: row.name, status: row.status, createdAt: row.createdAt };
+  if (row.finishedAt !== null) info.finishedAt = row.finishedAt;
+  return info;
+}
+
+export function toInspection(history: RunHistory, now = Date.now()): RunInspection {
   const counts = tally(history.events);
   const ops = history.ops.map((row) => {
     const info = toOpInfo(row);
     const count = counts.get(row.opKey);
     if (count?.forced) info.forcedTerminations = count.forced;
     if (count?.crashes) info.workerCrashes = count.crashes;
+    const waitingFor = explainOp(info, now);
+    if (waitingFor !== undefined) info.waitingFor = waitingFor;
     return info;
   });
   const recorded = new Set(history.ops.map((op) => op.opKey));
@@ -192,5 +121,8 @@ export function toInspection(history: RunHistory): RunInspection {
     signals: history.signals.map(toSignalInfo),
     queued: history.messages.filter((m) => OPEN_MESSAGE.has(m.status)).map(toMessageInfo),
     turns: history.messages.filter((m) => !OPEN_MESSAGE.has(m.status)).map(toMessageInfo),
+    children: history.children.map(toChildInfo),
   };
 }
+
+export type { ChildInfo, RunInfo, OpInfo, EventInfo, SignalInfo, MessageInfo, RunInspection };

@@ -26,6 +26,7 @@ import { runAttempt } from "./step-attempt.ts";
 import { handed, refuseInsideStep } from "./step-scope.ts";
 import { workflowTurnControls, type TurnControls } from "./turn-controls.ts";
 
+import { createChildren } from "./children.ts";
 import { createExec } from "./exec-op.ts";
 import { parseStored, RETRY_LATER } from "./op-values.ts";
 
@@ -42,6 +43,8 @@ export interface ContextParts {
   state: ActivationState;
   /** Service turns pass their inbox controls; workflows get members that throw. */
   turn?: TurnControls;
+  /** The attempt of the message a service turn handles; 1 in a workflow. */
+  turnAttempt?: number;
 }
 
 export function createDurableContext(parts: ContextParts): ServiceContext {
@@ -164,13 +167,18 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
 
   const serviceCalls = createServiceCalls(parts.project, next, state, scheduler, enter);
   const exec = createExec({ runId, next, state, scheduler, host, enter });
+  const spawn = createChildren(runId, next, state, scheduler, enter);
 
   return {
     runId,
+    turnAttempt: parts.turnAttempt ?? 1,
     step: ((name: string, fn: (step: StepControl) => unknown, options?: StepOptions) => handed(step(name, fn, options))) as ServiceContext["step"],
     sleep: (duration, options) => handed(sleep(duration, options)),
     waitForSignal: ((name: string, options?: { key?: string; timeout?: unknown }) => handed(waitForSignal(name, options))) as ServiceContext["waitForSignal"],
     connect: ((...args: Parameters<ServiceContext["connect"]>) => handed(serviceCalls.connect(...args))) as ServiceContext["connect"],
+    lookup: ((service: Parameters<ServiceContext["lookup"]>[0], keyInput: unknown) =>
+      handed(serviceCalls.connect(service, keyInput, { mustExist: true }))) as ServiceContext["lookup"],
+    spawn: spawn as ServiceContext["spawn"],
     exec: ((spec: ExecSpec<unknown>) => handed(exec(spec))) as ServiceContext["exec"],
 
     log(message, fields?: LogFields) {

@@ -12,9 +12,9 @@ import type { HistoryOp } from "../shared/index.ts";
 
 /**
  * Kinds whose outcome the code awaited. The others were known at call time (log, now, random,
- * mailbox, connect — whose instance id is derived from its key) and need no ordering.
+ * mailbox, connect and spawn — whose ids are derived from their keys) and need no ordering.
  */
-const ASYNC_KINDS = new Set(["step", "sleep", "signal", "send", "ask", "service_status"]);
+const ASYNC_KINDS = new Set(["step", "exec", "sleep", "signal", "send", "ask", "service_status", "child_result", "child_status", "child_signal"]);
 /** How many microtask turns to give woken code before checking with a macrotask. */
 const MICROTASK_PATIENCE = 64;
 

@@ -41,6 +41,7 @@ export async function runServiceTurn(definition: AnyServiceDefinition, activatio
     host,
     state,
     turn: serviceTurnControls(turn.mailbox, state),
+    turnAttempt: turn.message.attempt,
   });
   const group = GROUP[turn.message.kind];
   const handlers = definition[group] as Record<string, (payload: unknown, state: unknown, ctx: unknown) => unknown>;

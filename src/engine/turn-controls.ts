@@ -46,6 +46,8 @@ export function serviceTurnControls(view: MailboxView, state: ActivationState): 
         name: "ServiceTurnRejected",
         message: options.message,
         code: "service_turn_rejected",
+        // What the asker branches on (`error.cause.reason`): the reason given, or the kernel's.
+        reason: options.reason === undefined ? "service_turn_rejected" : String(options.reason),
         family: "application",
         retryable: false,
       };

@@ -5,7 +5,7 @@
 import type { MessageRow, Store, RunRow } from "../store/index.ts";
 import { VilanoError, type LiveOutcome } from "../shared/index.ts";
 import type { Tx } from "./group-commit.ts";
-import { LEASED_STATUSES, type Activation, type EventType } from "./types.ts";
+import { isLeased, type Activation, type EventType } from "./types.ts";
 
 export interface KernelContext {
   store: Store;
@@ -46,7 +46,7 @@ export function requireRun(k: KernelContext, runId: string): RunRow {
  */
 export function requireLease(k: KernelContext, runId: string, fence: number): RunRow {
   const run = requireRun(k, runId);
-  if (!(LEASED_STATUSES.includes(run.status) || run.status === "waiting") || run.leaseFence !== fence) {
+  if (!(isLeased(run.status) || run.status === "waiting") || run.leaseFence !== fence) {
     throw new VilanoError(
       "stale_lease",
       `run ${runId}: report from lease ${fence} dropped (run is ${run.status}, current lease ${run.leaseFence})`,

@@ -7,6 +7,8 @@ import { serviceInstanceId, VilanoError, type FailureBody, type LiveOutcome } fr
 import { prefixEnd, type MessageRow, type RunRow } from "../store/index.ts";
 import { appendEvent, requireRun, type KernelContext } from "./context.ts";
 import { makeReady, wakeRun } from "./ready.ts";
+import { runEnded } from "./run-ends.ts";
+import { cancelChildren } from "./run-lifecycle.ts";
 import type { Tx } from "./group-commit.ts";
 import { MESSAGE_STATUS, OP_STATUS, SERVICE_STATUS } from "./types.ts";
 
@@ -57,8 +59,9 @@ export interface EnqueueRequest {
 
 export type EnqueueResult = { ok: true; messageId: number } | { ok: false; error: FailureBody };
 
+/** A failure the kernel makes; its reason (`error.cause.reason` in the caller) is its code. */
 export function kernelFailure(code: string, message: string, details?: unknown): FailureBody {
-  const body: FailureBody = { name: "ServiceError", message, code, family: "application", retryable: false };
+  const body: FailureBody = { name: "ServiceError", message, code, reason: code, family: "application", retryable: false };
   if (details !== undefined) body.details = details;
   return body;
 }
@@ -144,7 +147,9 @@ export function stopInstance(k: KernelContext, tx: Tx, runId: string, reason: st
   k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
   appendEvent(k, tx, runId, "instance_stopped", { reason });
   if (run.status === SERVICE_STATUS.active) tx.after(() => k.abortActivation(runId));
+  cancelChildren(k, tx, runId);
   const finished = k.store.getRun(runId)!;
+  runEnded(k, tx, finished);
   tx.after(() => k.notifyTerminal(finished));
   return finished;
 }

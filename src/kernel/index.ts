@@ -6,3 +6,4 @@ export type { GroupCommitStats } from "./group-commit.ts";
 export { instanceId, type EnqueueResult, type ConnectRequest } from "./inbox.ts";
 export { turnScope } from "./turns.ts";
 export { MAX_WORKER_CRASHES, type WorkerCrash } from "./lost-activations.ts";
+export { explainOp } from "./ops/index.ts";

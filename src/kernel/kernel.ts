@@ -53,6 +53,8 @@ export interface RunHistory {
   signals: SignalRow[];
   /** For a service instance: its latest messages (queued ones and the turns it handled). */
   messages: MessageRow[];
+  /** The runs it started (ctx.spawn). */
+  children: RunRow[];
 }
 
 export interface Kernel {
@@ -205,6 +207,7 @@ export function createKernel(options: KernelOptions): Kernel {
         events: store.listEvents(runId),
         signals: store.listSignals(runId),
         messages: run.kind === "service" ? store.listMessages(runId, 200) : [],
+        children: store.listChildren(runId),
       };
     },
     listRuns: (filter) => store.listRuns(filter),

@@ -12,7 +12,7 @@ import type { Tx } from "./group-commit.ts";
 import { reportOp } from "./op-journal.ts";
 import { makeReady } from "./ready.ts";
 import { finishActivation } from "./run-lifecycle.ts";
-import { LEASED_STATUSES, OP_STATUS, RUN_STATUS } from "./types.ts";
+import { isLeased, OP_STATUS, RUN_STATUS } from "./types.ts";
 
 export const MAX_WORKER_CRASHES = 3;
 
@@ -29,7 +29,7 @@ export interface WorkerCrash {
 /** The run if `fence` still holds its lease (an activation is running under it). */
 function leasedBy(k: KernelContext, runId: string, fence: number): RunRow | null {
   const run = k.store.getRun(runId);
-  return run && LEASED_STATUSES.includes(run.status) && run.leaseFence === fence ? run : null;
+  return run && isLeased(run.status) && run.leaseFence === fence ? run : null;
 }
 
 function goAgain(k: KernelContext, tx: Tx, run: RunRow): void {

@@ -6,7 +6,7 @@ import type { RunRow } from "../store/index.ts";
 import { appendEvent, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
 import { activateTurn } from "./turns.ts";
-import { isTerminal, LEASED_STATUSES, RUN_STATUS, type Activation } from "./types.ts";
+import { isLeased, isTerminal, RUN_STATUS, type Activation } from "./types.ts";
 
 /**
  * Something the run waits for has happened (timer fired, signal arrived). A waiting run becomes
@@ -19,7 +19,7 @@ export function wakeRun(k: KernelContext, tx: Tx, runId: string): void {
   if (run.status === RUN_STATUS.waiting) {
     appendEvent(k, tx, runId, "run_resumed");
     makeReady(k, tx, run);
-  } else if (LEASED_STATUSES.includes(run.status)) {
+  } else if (isLeased(run.status)) {
     k.store.setWakePending(runId, true);
   }
 }

@@ -7,6 +7,7 @@ import type { RunRow } from "../store/index.ts";
 import { appendEvent, requireLease, requireRun, type KernelContext } from "./context.ts";
 import { cancelOutbound } from "./inbox.ts";
 import { finishTurn } from "./turns.ts";
+import { runEnded } from "./run-ends.ts";
 import { leaseRun, makeReady } from "./ready.ts";
 import type { Tx } from "./group-commit.ts";
 import {
@@ -100,6 +101,7 @@ export const CANCELLED_BODY: FailureBody = {
   name: "CancelledError",
   message: "the run was cancelled",
   code: "cancelled",
+  reason: "cancelled",
   family: "application",
   retryable: false,
 };
@@ -124,7 +126,17 @@ export function cancelRun(k: KernelContext, tx: Tx, runId: string, reason?: stri
   appendEvent(k, tx, runId, "run_cancelled", reason ? { reason } : undefined);
   if (run.status === RUN_STATUS.running) tx.after(() => k.abortActivation(runId));
   notify(k, tx, runId);
+  cancelChildren(k, tx, runId);
   return k.store.getRun(runId)!;
+}
+
+/** Cancelling a run (or stopping an instance) cancels the children it started, and theirs, in the same transaction. */
+export function cancelChildren(k: KernelContext, tx: Tx, parentId: string): void {
+  for (const child of k.store.listChildren(parentId)) {
+    if (isTerminal(child.status) || child.kind !== "workflow") continue;
+    appendEvent(k, tx, child.id, "cancelled_with_parent", { parentId });
+    cancelRun(k, tx, child.id, `its parent ${parentId} was cancelled`);
+  }
 }
 
 /** At start-up: activations that were running when the process died are lost; run them again. */
@@ -138,7 +150,9 @@ export function recover(k: KernelContext, tx: Tx): RunRow[] {
   return k.store.listRunIdsWithStatus([RUN_STATUS.pending]).map((id) => k.store.getRun(id)!);
 }
 
+/** The run has ended: ops waiting on it settle, and result waiters hear after commit. */
 function notify(k: KernelContext, tx: Tx, runId: string): void {
   const finished = k.store.getRun(runId)!;
+  runEnded(k, tx, finished);
   tx.after(() => k.notifyTerminal(finished));
 }

@@ -5,68 +5,22 @@
 import type { TurnInput } from "../shared/index.ts";
 import type { OpRow, RunRow } from "../store/index.ts";
 
-/** What a run is doing. */
-export const RUN_STATUS = {
-  /** Ready to be activated: new, woken, or recovered after a crash. */
-  pending: "pending",
-  /** An activation holds the run's lease and is executing its code. */
-  running: "running",
-  /** Suspended on a durable wait (timer, signal, retry backoff). */
-  waiting: "waiting",
-  /** Finished with an output. */
-  completed: "completed",
-  /** Finished with an error. */
-  failed: "failed",
-  /** Stopped on request. */
-  cancelled: "cancelled",
-} as const;
-export type RunStatus = (typeof RUN_STATUS)[keyof typeof RUN_STATUS];
-
-/** What a service instance is doing (instances are runs of kind `service`). */
-export const SERVICE_STATUS = {
-  /** Nothing to do; no memory held ("passivated"). */
-  idle: "idle",
-  /** Has ready mail: waiting for a turn to be activated. */
-  pending: "pending",
-  /** A turn holds the lease and is running. */
-  active: "active",
-  /** The current turn is suspended on a durable wait; later mail waits behind it. */
-  waiting: "waiting",
-  /** Stopped for good: backlog failed, new mail rejected. */
-  stopped: "stopped",
-} as const;
-export type ServiceStatus = (typeof SERVICE_STATUS)[keyof typeof SERVICE_STATUS];
-
-export const MESSAGE_STATUS = {
-  queued: "queued",
-  deferred: "deferred",
-  active: "active",
-  done: "done",
-  failed: "failed",
-  cancelled: "cancelled",
-} as const;
-
-export const TERMINAL_STATUSES: readonly string[] = ["completed", "failed", "cancelled", "stopped"];
-/** Statuses in which an activation holds the run's lease. */
-export const LEASED_STATUSES: readonly string[] = ["running", "active"];
-export const isTerminal = (status: string): boolean => TERMINAL_STATUSES.includes(status);
-
-/** The state of one durable op in the journal. */
-export const OP_STATUS = {
-  /** Recorded with a result; replay returns it. */
-  completed: "completed",
-  /** Failed for good; replay rethrows the stored error. */
-  failed: "failed",
-  /** A timer or signal wait not yet satisfied. */
-  waiting: "waiting",
-  /** A failed attempt whose retry timer has not fired. */
-  retry_wait: "retry_wait",
-  /** The retry timer fired: the next activation runs the next attempt. */
-  retry_ready: "retry_ready",
-  /** Closed because the run ended while it was open. */
-  cancelled: "cancelled",
-} as const;
-export type OpStatus = (typeof OP_STATUS)[keyof typeof OP_STATUS];
+export {
+  RUN_STATUS,
+  SERVICE_STATUS,
+  MESSAGE_STATUS,
+  OP_STATUS,
+  TERMINAL_STATUSES,
+  LEASED_STATUSES,
+  isTerminal,
+  isLeased,
+  isSettledOp,
+  type RunStatus,
+  type ServiceStatus,
+  type AnyRunStatus,
+  type MessageStatus,
+  type OpStatus,
+} from "../shared/index.ts";
 
 export const OP_KIND = {
   step: "step",
@@ -81,6 +35,12 @@ export const OP_KIND = {
   send: "send",
   ask: "ask",
   service_status: "service_status",
+  /** Start (or reuse) a child workflow run. */
+  spawn: "spawn",
+  /** Wait for a child run's end: its output, or its error. */
+  child_result: "child_result",
+  child_status: "child_status",
+  child_signal: "child_signal",
 } as const;
 export type OpKind = (typeof OP_KIND)[keyof typeof OP_KIND];
 
@@ -128,6 +88,13 @@ export const EVENT_TYPE = {
   exec_completed: "exec_completed",
   exec_attempt_failed: "exec_attempt_failed",
   exec_failed: "exec_failed",
+  /** A parent started a child run (or found the one its key names). */
+  child_started: "child_started",
+  /** A wait on a child's result ended with the child. */
+  child_ended: "child_ended",
+  child_signalled: "child_signalled",
+  /** A run was cancelled because the run that started it was. */
+  cancelled_with_parent: "cancelled_with_parent",
 } as const;
 export type EventType = (typeof EVENT_TYPE)[keyof typeof EVENT_TYPE];
 

@@ -2,8 +2,9 @@
  * The types of `ctx` as workflow code sees it. The engine implements them; user code only sees
  * these shapes, so they are the public contract of the authoring SDK.
  */
-import type { Duration, MailboxView, RetryOptions } from "../shared/index.ts";
+import type { Duration, MailboxView, RetryOptions, RunStatus } from "../shared/index.ts";
 import type { AnyServiceDefinition, ConnectOptions, ServiceKeyInput, ServiceRef } from "./service.ts";
+import type { AnyWorkflowDefinition, WorkflowInput, WorkflowOutput } from "./workflow.ts";
 
 /** Handed to a step's function: cooperative control for long or cancellable work. */
 export interface StepControl {
@@ -94,10 +95,42 @@ export interface ExecResult {
   artifacts: ExecArtifact[];
 }
 
+export interface SpawnOptions {
+  /**
+   * Names the child: spawning with the same key again (in this run or a replay of it) gives the
+   * same child. Without a key, each spawn call makes its own child.
+   */
+  key?: string;
+  /** `"reuse"` (default): one child per key. `"fresh"`: a new child on each call, still deterministic on replay. */
+  policy?: "reuse" | "fresh";
+}
+
+/** A child workflow run started with `ctx.spawn`. Every method is a durable op of the parent. */
+export interface ChildHandle<W extends AnyWorkflowDefinition = AnyWorkflowDefinition> {
+  /** The child's run id: derived from the parent's id and the child's key (or the spawn's op key). */
+  readonly id: string;
+  /** The child's workflow name. */
+  readonly workflow: string;
+  /**
+   * Waits (durably) for the child to end and returns its output. Throws `ChildFailedError` when
+   * it failed or was cancelled: `cause` is the child's error body, `childRunId` names it.
+   */
+  result(): Promise<WorkflowOutput<W>>;
+  /** The child's status now (recorded, so a replay sees the same answer). */
+  status(): Promise<RunStatus>;
+  /** Sends a run signal to the child (recorded once). */
+  signal(name: string, payload?: unknown): Promise<void>;
+}
+
 /** The durable context shared by workflow runs and service turns. */
 export interface DurableContext {
   /** Id of this run (workflow run or service instance). */
   readonly runId: string;
+  /**
+   * Service turns: the attempt of the message being handled (1-based; grows on retry, defer and
+   * lost lease). Workflows: always 1.
+   */
+  readonly turnAttempt: number;
   /**
    * Runs `fn` once and records its result; on replay the recorded result is returned without
    * calling `fn`. The result must be plain JSON.
@@ -136,6 +169,18 @@ export interface DurableContext {
    * const status = await ref.ask.status();
    */
   connect<D extends AnyServiceDefinition>(service: D, keyInput: ServiceKeyInput<D>, options?: ConnectOptions): Promise<ServiceRef<D>>;
+  /**
+   * Like `connect` with `mustExist: true`: a ref to the existing instance, or a `not_found` failure.
+   * @example const ref = await ctx.lookup(reviewer, { repoId: "repo_123" });
+   */
+  lookup<D extends AnyServiceDefinition>(service: D, keyInput: ServiceKeyInput<D>): Promise<ServiceRef<D>>;
+  /**
+   * Starts a child workflow run and returns its handle at once (no await needed).
+   * @example
+   * const children = ids.map((id) => ctx.spawn(fetchOne, { id }, { key: `fetch:${id}` }));
+   * const pages = await Promise.all(children.map((c) => c.result()));
+   */
+  spawn<W extends AnyWorkflowDefinition>(workflow: W, input: WorkflowInput<W>, options?: SpawnOptions): ChildHandle<W>;
 }
 
 /** The durable context of a workflow run. */

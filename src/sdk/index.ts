@@ -3,7 +3,7 @@
  * and services as plain objects and never touches SQLite, HTTP or processes.
  */
 export { workflow, isWorkflowDefinition } from "./workflow.ts";
-export type { WorkflowDefinition, WorkflowOptions, WorkflowInput, WorkflowOutput } from "./workflow.ts";
+export type { WorkflowDefinition, AnyWorkflowDefinition, WorkflowOptions, WorkflowInput, WorkflowOutput } from "./workflow.ts";
 export { nonRetryable } from "./non-retryable.ts";
 export { service, isServiceDefinition } from "./service.ts";
 export type {
@@ -35,6 +35,8 @@ export type {
   ExecSpec,
   ExecResult,
   ExecArtifact,
+  SpawnOptions,
+  ChildHandle,
 } from "./context.ts";
 export {
   VilanoError,
@@ -45,7 +47,10 @@ export {
   SignalTimeoutError,
   NondeterminismError,
   RunFailedError,
+  ChildFailedError,
+  ServiceCallError,
 } from "../shared/errors.ts";
+export type { RunStatus } from "../shared/status.ts";
 export type { FailureBody, FailureFamily } from "../shared/failure.ts";
 export type { Duration } from "../shared/duration.ts";
 export type { RetryOptions, Backoff, Jitter, RetryFamily } from "../shared/retry-policy.ts";

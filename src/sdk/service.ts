@@ -5,6 +5,7 @@
  */
 import { isValidName, resolveRetryPolicy, VilanoError, type Duration, type RetryOptions } from "../shared/index.ts";
 import type { ServiceContext } from "./context.ts";
+import { refuseUnknownOptions } from "./options.ts";
 
 /** What a handler returns: state is replaced only when `state` is present; asks need `reply`. */
 export interface HandlerResult<S, R = unknown> {
@@ -89,6 +90,8 @@ export interface ServiceDefinition<
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyServiceDefinition = ServiceDefinition<any, any, any, any, any>;
 
+const SERVICE_OPTIONS = ["name", "key", "init", "onSend", "onAsk", "onSignal", "retry", "mailbox", "discovery"] as const;
+
 /**
  * Defines a service.
  * @example
@@ -135,9 +138,25 @@ export function service<
       throw new VilanoError("validation_failed", `service "${name}": ${(error as Error).message}`);
     }
   }
+  refuseUnknownOptions(`service "${name}"`, options, SERVICE_OPTIONS);
   const mailbox = options.mailbox;
-  if (mailbox !== undefined && (typeof mailbox.maxQueued !== "number" || !Number.isInteger(mailbox.maxQueued) || mailbox.maxQueued < 1)) {
-    throw new VilanoError("validation_failed", `service "${name}": mailbox.maxQueued must be a whole number >= 1, got ${JSON.stringify(mailbox.maxQueued)}`);
+  if (mailbox !== undefined) {
+    if (typeof mailbox !== "object" || mailbox === null) throw new VilanoError("validation_failed", `service "${name}": mailbox must be an object { maxQueued, overload? }`);
+    refuseUnknownOptions(`service "${name}" mailbox`, mailbox, ["maxQueued", "overload"]);
+    if (typeof mailbox.maxQueued !== "number" || !Number.isInteger(mailbox.maxQueued) || mailbox.maxQueued < 1) {
+      throw new VilanoError("validation_failed", `service "${name}": mailbox.maxQueued must be a whole number >= 1, got ${JSON.stringify(mailbox.maxQueued)}`);
+    }
+    if (mailbox.overload !== undefined && mailbox.overload !== "reject_new") {
+      throw new VilanoError("validation_failed", `service "${name}": mailbox.overload must be "reject_new" (the only policy), got ${JSON.stringify(mailbox.overload)}`);
+    }
+  }
+  const discovery = options.discovery;
+  if (discovery !== undefined) {
+    if (typeof discovery !== "object" || discovery === null) throw new VilanoError("validation_failed", `service "${name}": discovery must be an object { singletonRole? }`);
+    refuseUnknownOptions(`service "${name}" discovery`, discovery, ["singletonRole"]);
+    if (discovery.singletonRole !== undefined && (typeof discovery.singletonRole !== "string" || discovery.singletonRole.trim() === "")) {
+      throw new VilanoError("validation_failed", `service "${name}": discovery.singletonRole must be a non-empty string, got ${JSON.stringify(discovery.singletonRole)}`);
+    }
   }
   const definition = {
     kind: "service" as const,

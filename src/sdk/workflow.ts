@@ -3,6 +3,7 @@
  * `kind: "workflow"`, so it works across copies of the SDK (no class identity).
  */
 import { isValidName, VilanoError } from "../shared/index.ts";
+import { refuseUnknownOptions } from "./options.ts";
 import type { WorkflowContext } from "./context.ts";
 
 export interface WorkflowOptions<I, O> {
@@ -43,6 +44,7 @@ export function workflow<I, O>(options: WorkflowOptions<I, O>): WorkflowDefiniti
   if (typeof options.run !== "function") {
     throw new VilanoError("validation_failed", `workflow "${options.name}" needs a run function`);
   }
+  refuseUnknownOptions(`workflow "${options.name}"`, options, ["name", "run"]);
   return Object.freeze({ kind: "workflow", name: options.name, run: options.run });
 }
 
@@ -52,6 +54,9 @@ export function isWorkflowDefinition(value: unknown): value is WorkflowDefinitio
   const v = value as { kind?: unknown; name?: unknown; run?: unknown };
   return v.kind === "workflow" && typeof v.name === "string" && typeof v.run === "function";
 }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyWorkflowDefinition = WorkflowDefinition<any, any>;
 
 /** The input and output types of a workflow definition. */
 export type WorkflowInput<W> = W extends WorkflowDefinition<infer I, unknown> ? I : never;

@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   step_failed: { http: 200, exit: 6, summary: "a step failed" },
   /** A `ctx.exec` subprocess failed for good; the cause holds the failure body. */
   exec_failed: { http: 200, exit: 6, summary: "a subprocess failed" },
+  /** A child run started with ctx.spawn failed or was cancelled; `cause` is its error. */
+  child_failed: { http: 200, exit: 6, summary: "a child run failed" },
   /** A signal wait ran past its timeout. */
   signal_timeout: { http: 200, exit: 6, summary: "a signal did not arrive in time" },
   /** A step ran past its timeout. */

@@ -94,6 +94,19 @@ export class ExecFailedError extends DurableError {
   }
 }
 
+/** `handle.result()` of a child that failed or was cancelled. `cause` is the child's error body. */
+export class ChildFailedError extends DurableError {
+  readonly childRunId: string;
+  readonly workflow: string;
+  constructor(childRunId: string, workflow: string, body: FailureBody) {
+    const how = body.code === "cancelled" ? "was cancelled" : "failed";
+    super("child_failed", `child workflow "${workflow}" (${childRunId}) ${how}: ${body.message}`, body, { childRunId, workflow });
+    this.name = "ChildFailedError";
+    this.childRunId = childRunId;
+    this.workflow = workflow;
+  }
+}
+
 /** `ctx.waitForSignal(name, { timeout })` ran past its timeout before the signal arrived. */
 export class SignalTimeoutError extends DurableError {
   readonly signalName: string;

@@ -25,6 +25,7 @@ interface ErrorLike {
   code?: unknown;
   family?: unknown;
   retryable?: unknown;
+  reason?: unknown;
   details?: unknown;
 }
 
@@ -41,6 +42,7 @@ export function toFailureBody(thrown: unknown, family: FailureFamily = "applicat
     retryable: e.retryable !== false,
   };
   if (typeof e.code === "string") body.code = e.code;
+  if (typeof e.reason === "string") body.reason = e.reason;
   if (e.details !== undefined) body.details = safeDetails(e.details);
   return body;
 }

@@ -47,6 +47,17 @@ export function serviceInstanceId(project: string, service: string, key: string)
   return project === "" ? `svc:${service}:${key}` : `svc:${project}/${service}:${key}`;
 }
 
+const READABLE_TOKEN = /^[A-Za-z0-9_.:@-]{1,100}$/;
+
+/**
+ * The run id of a child started by `ctx.spawn`: derived from the parent's id and a token (the
+ * child key, or the spawn's op key), so a replay or a restarted daemon names the same child.
+ */
+export function childRunId(parentId: string, token: string): string {
+  const part = READABLE_TOKEN.test(token) ? token : `h${Bun.hash(token).toString(16)}`;
+  return `${parentId}~${part}`;
+}
+
 /** A 32-bit FNV-1a hash, used where a stable, seedable number is wanted (jitter). */
 export function hash32(text: string): number {
   let h = 0x811c9dc5;

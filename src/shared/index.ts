@@ -14,3 +14,7 @@ export * from "./version.ts";
 export * from "./describe-value.ts";
 export * from "./process-state.ts";
 export * from "./lines.ts";
+export * from "./status.ts";
+export * from "./wire.ts";
+export * from "./op-commands.ts";
+export * from "./views.ts";

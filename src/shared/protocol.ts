@@ -4,6 +4,7 @@
  */
 import type { FailureBody } from "./failure.ts";
 import type { ResolvedRetryPolicy } from "./retry-policy.ts";
+import type { OpStatus } from "./status.ts";
 
 /** One recorded op, as the engine reads it from history. */
 export interface HistoryOp {
@@ -11,7 +12,7 @@ export interface HistoryOp {
   seq: number;
   kind: string;
   name: string;
-  status: string;
+  status: OpStatus;
   attempt: number;
   result: string | null;
   error: string | null;
@@ -22,31 +23,6 @@ export interface HistoryOp {
 /** Ops that run user work with attempts and retries: in-process steps and subprocesses. */
 export type StepLikeKind = "step" | "exec";
 
-/** Identity of a requested op, present on every op command. */
-interface OpIdentity {
-  opKey: string;
-  /** Position of the op in the activation's call order; used to detect reordering. */
-  seq: number;
-  name: string;
-}
-
-/** What an activation asks the kernel to record. */
-export type OpCommand =
-  /** A step's (or exec's) attempt succeeded; `meta` is what the op records besides its result (exec: argv, env names, captures). */
-  | (OpIdentity & { type: "step_completed"; attempt: number; result: string | null; kind?: StepLikeKind; meta?: string })
-  | (OpIdentity & { type: "step_failed"; attempt: number; error: FailureBody; retry: ResolvedRetryPolicy; kind?: StepLikeKind; meta?: string })
-  | (OpIdentity & { type: "sleep"; durationMs: number })
-  | (OpIdentity & { type: "wait_signal"; timeoutMs: number | null })
-  | (OpIdentity & { type: "record"; kind: "log" | "now" | "random" | "mailbox"; value: string })
-  /** Create-or-get a service instance; `name` is the service name. */
-  | (OpIdentity & { type: "connect"; key: string; keyInput: string; mustExist: boolean })
-  /** Enqueue a send or signal (`messageKind`) to an instance; `name` is `<service>.<handler>`. */
-  | (OpIdentity & { type: "send"; messageKind: "send" | "signal"; serviceRunId: string; handler: string; payload: string | null; maxQueued: number | null })
-  /** Enqueue an ask and wait for its reply. */
-  | (OpIdentity & { type: "ask"; serviceRunId: string; handler: string; payload: string | null; maxQueued: number | null; timeoutMs: number | null })
-  /** Read an instance's status (recorded, so replay sees the same answer). */
-  | (OpIdentity & { type: "service_status"; serviceRunId: string });
-
 /** The kernel's answer to an op command, sent only after it is committed. */
 export type OpResolution =
   | { outcome: "recorded" }
@@ -56,7 +32,9 @@ export type OpResolution =
   | { outcome: "signal"; payload: string | null }
   | { outcome: "waiting" }
   /** A recorded value (connect, send, service status), as JSON text. */
-  | { outcome: "value"; value: string };
+  | { outcome: "value"; value: string }
+  /** A wait that was satisfied at once (a child that had already completed): its result. */
+  | { outcome: "completed"; result: string | null };
 
 /** An op outcome delivered to a live activation right after it was committed (asks only, today). */
 export type LiveOutcome = { status: "completed"; result: string | null } | { status: "failed"; error: FailureBody };

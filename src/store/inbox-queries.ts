@@ -5,6 +5,7 @@
  * `cancelled`.
  */
 import type { Database } from "bun:sqlite";
+import type { MessageStatus } from "../shared/index.ts";
 import type { InboxCounts, MessageRow, NewInstance, NewMessage } from "./rows.ts";
 
 // WHERE parameters are `+?` for the reason given in store.ts.
@@ -13,7 +14,7 @@ const MESSAGE_COLUMNS = `id, service_run_id AS serviceRunId, kind, name, payload
   created_at AS createdAt, updated_at AS updatedAt`;
 
 export interface MessageUpdate {
-  status: string;
+  status: MessageStatus;
   attempt?: number;
   wakeAt?: number | null;
   reply?: string | null;

@@ -130,6 +130,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 5,
+    description: "child runs by parent; durable waits on another run's end",
+    sql: `
+      CREATE INDEX runs_parent ON runs(parent_id, created_at) WHERE parent_id IS NOT NULL;
+      CREATE TABLE run_waiters (
+        target_id  TEXT NOT NULL,
+        waiter_id  TEXT NOT NULL,
+        op_key     TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (target_id, waiter_id, op_key)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -2,11 +2,13 @@
  * Row shapes as the store returns them (snake_case columns mapped to camelCase fields).
  * JSON columns stay strings here: the store knows rows, not workflows.
  */
+import type { AnyRunStatus, MessageStatus, OpStatus } from "../shared/index.ts";
+
 export interface RunRow {
   id: string;
   kind: string;
   name: string;
-  status: string;
+  status: AnyRunStatus;
   input: string | null;
   output: string | null;
   error: string | null;
@@ -32,7 +34,7 @@ export interface OpRow {
   seq: number;
   kind: string;
   name: string;
-  status: string;
+  status: OpStatus;
   attempt: number;
   result: string | null;
   error: string | null;
@@ -65,7 +67,7 @@ export interface NewRun {
   id: string;
   kind: string;
   name: string;
-  status: string;
+  status: AnyRunStatus;
   input: string | null;
   parentId: string | null;
   project: string;
@@ -89,7 +91,7 @@ export interface OpWrite {
   seq: number;
   kind: string;
   name: string;
-  status: string;
+  status: OpStatus;
   attempt: number;
   result: string | null;
   error: string | null;
@@ -112,7 +114,7 @@ export interface MessageRow {
   kind: string;
   name: string;
   payload: string | null;
-  status: string;
+  status: MessageStatus;
   attempt: number;
   senderRunId: string | null;
   senderOpKey: string | null;
@@ -140,7 +142,7 @@ export interface NewInstance {
   name: string;
   serviceKey: string;
   keyInput: string | null;
-  status: string;
+  status: AnyRunStatus;
   now: number;
 }
 

@@ -4,7 +4,7 @@
  * The method set is kept narrow so a PostgreSQL implementation can stand in later.
  */
 import type { Database } from "bun:sqlite";
-import { VilanoError } from "../shared/index.ts";
+import { VilanoError, type AnyRunStatus, type OpStatus } from "../shared/index.ts";
 import { migrate } from "./migrate.ts";
 import { openDatabase, type OpenOptions } from "./open.ts";
 import type { EventRow, NewRun, OpRow, OpWrite, RunListFilter, RunRow, SignalRow } from "./rows.ts";
@@ -34,7 +34,7 @@ export interface DueTimer {
   opKey: string;
   kind: string;
   name: string;
-  status: string;
+  status: OpStatus;
   attempt: number;
   wakeAt: number;
 }
@@ -52,8 +52,8 @@ export interface Store extends InboxQueries, ProjectQueries {
 
   insertRun(run: NewRun): void;
   getRun(id: string): RunRow | null;
-  setRunStatus(id: string, status: string, now: number): void;
-  finishRun(id: string, status: string, output: string | null, error: string | null, now: number): void;
+  setRunStatus(id: string, status: AnyRunStatus, now: number): void;
+  finishRun(id: string, status: AnyRunStatus, output: string | null, error: string | null, now: number): void;
   /** Starts a new lease on the run: the fence goes up and any wake-up noted meanwhile is consumed. */
   bumpFence(id: string, now: number): number;
   setWakePending(id: string, pending: boolean): void;
@@ -63,7 +63,7 @@ export interface Store extends InboxQueries, ProjectQueries {
   getMeta(key: string): string | null;
   setMeta(key: string, value: string): void;
   listRuns(filter?: RunListFilter): RunRow[];
-  listRunIdsWithStatus(statuses: readonly string[]): string[];
+  listRunIdsWithStatus(statuses: readonly AnyRunStatus[]): string[];
 
   listOps(runId: string): OpRow[];
   /** The ops whose keys start with `prefix` (a service turn's scope), in call order. */
@@ -71,9 +71,9 @@ export interface Store extends InboxQueries, ProjectQueries {
   getOp(runId: string, opKey: string): OpRow | null;
   putOp(op: OpWrite): void;
   latestWaitingSignalOp(runId: string, signalName: string): OpRow | null;
-  closeOpenOps(runId: string, status: string, now: number): number;
+  closeOpenOps(runId: string, status: OpStatus, now: number): number;
   /** Closes the open ops whose keys start with `prefix` (a finished turn's). */
-  closeOpenOpsWithPrefix(runId: string, prefix: string, status: string, now: number): number;
+  closeOpenOpsWithPrefix(runId: string, prefix: string, status: OpStatus, now: number): number;
   dueTimers(now: number, limit: number): DueTimer[];
   nextWakeAt(): number | null;
 
@@ -83,6 +83,13 @@ export interface Store extends InboxQueries, ProjectQueries {
   insertSignal(runId: string, name: string, payload: string | null, status: string, consumedBy: string | null, now: number): number;
   takeBufferedSignal(runId: string, name: string, consumedBy: string): SignalRow | null;
   listSignals(runId: string): SignalRow[];
+
+  /** The runs started by `parentId` (ctx.spawn), oldest first. */
+  listChildren(parentId: string): RunRow[];
+  /** Notes that `waiterId`'s op `opKey` waits for `targetId` to end. */
+  addRunWaiter(targetId: string, waiterId: string, opKey: string, now: number): void;
+  /** Removes and returns who waits for `targetId` to end. */
+  takeRunWaiters(targetId: string): { waiterId: string; opKey: string }[];
 
   integrityCheck(): string;
   close(): void;
@@ -177,6 +184,12 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
        FROM signals WHERE run_id = +? AND name = +? AND status = 'buffered' ORDER BY id LIMIT 1`,
     ),
     consumeSignal: db.query("UPDATE signals SET status = 'consumed', consumed_by = ? WHERE id = +?"),
+    listChildren: db.query<RunRow, [string]>(`SELECT ${RUN_COLUMNS} FROM runs WHERE parent_id = +? ORDER BY created_at, id`),
+    addRunWaiter: db.query("INSERT OR IGNORE INTO run_waiters (target_id, waiter_id, op_key, created_at) VALUES (?, ?, ?, ?)"),
+    runWaiters: db.query<{ waiterId: string; opKey: string }, [string]>(
+      "SELECT waiter_id AS waiterId, op_key AS opKey FROM run_waiters WHERE target_id = +? ORDER BY created_at, waiter_id, op_key",
+    ),
+    dropRunWaiters: db.query("DELETE FROM run_waiters WHERE target_id = +?"),
     listSignals: db.query<SignalRow, [string]>(
       `SELECT id, run_id AS runId, name, payload, status, consumed_by AS consumedBy, created_at AS createdAt
        FROM signals WHERE run_id = +? ORDER BY id`,
@@ -282,6 +295,14 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
       return { ...row, status: "consumed", consumedBy };
     },
     listSignals: (runId) => q.listSignals.all(runId),
+
+    listChildren: (parentId) => q.listChildren.all(parentId),
+    addRunWaiter: (targetId, waiterId, opKey, now) => void q.addRunWaiter.run(targetId, waiterId, opKey, now),
+    takeRunWaiters: (targetId) => {
+      const rows = q.runWaiters.all(targetId);
+      if (rows.length > 0) q.dropRunWaiters.run(targetId);
+      return rows;
+    },
 
     integrityCheck: () => db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").get()?.integrity_check ?? "no answer",
     close: () => db.close(),

@@ -7,84 +7,24 @@
  * project, compute a service key) are numbered `q`; a report waiting for its commit is numbered `c`.
  */
 import * as v from "valibot";
-import { VilanoError, type ActivationResult, type FailureBody, type HistoryOp, type LiveOutcome, type OpCommand, type OpResolution, type TurnInput } from "../shared/index.ts";
+import {
+  Count,
+  FailureBodySchema,
+  Json,
+  Millis,
+  OP_STATUS,
+  OpCommandSchema,
+  RetryPolicySchema,
+  tagged,
+  VilanoError,
+  type ActivationResult,
+  type FailureBody,
+  type HistoryOp,
+  type LiveOutcome,
+  type OpResolution,
+  type TurnInput,
+} from "../shared/index.ts";
 import type { CodeInfo } from "../core/index.ts";
-
-/**
- * A variant that picks its option by the tag in one map lookup. valibot's `variant` tries the
- * options in turn and builds an issue for every tag that does not match (measured: 10 % of the
- * daemon's time under load). Same checks, same output and errors (an unknown tag falls back to the
- * plain variant, whose error lists what was expected); the types are the variant's.
- */
-function tagged<S extends v.VariantSchema<string, v.VariantOptions<string>, v.ErrorMessage<v.VariantIssue> | undefined>>(schema: S): S {
-  const byTag = new Map<unknown, v.GenericSchema>();
-  for (const option of schema.options) {
-    const tag = (option as v.ObjectSchema<v.ObjectEntries, undefined>).entries[schema.key] as { literal?: unknown } | undefined;
-    // Several options may share a tag (told apart by other fields): those stay with the plain variant.
-    if (tag?.literal === undefined || byTag.has(tag.literal)) byTag.set(tag?.literal, schema);
-    else byTag.set(tag.literal, option as v.GenericSchema);
-  }
-  return v.lazy((input) => byTag.get((input as Record<string, unknown> | null)?.[schema.key]) ?? schema) as unknown as S;
-}
-
-const Json = v.nullable(v.string());
-const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
-const Millis = v.pipe(v.number(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
-
-export const FailureBodySchema = v.object({
-  name: v.string(),
-  message: v.string(),
-  code: v.optional(v.string()),
-  family: v.picklist(["application", "timeout", "process_exit", "process_spawn"]),
-  retryable: v.boolean(),
-  reason: v.optional(v.string()),
-  details: v.optional(v.unknown()),
-});
-
-const RetryFamily = v.picklist(["application", "timeout", "process_exit", "process_spawn", "always"]);
-const Backoff = v.variant("kind", [
-  v.object({ kind: v.literal("fixed"), delayMs: Millis, jitterRatio: v.number() }),
-  v.object({ kind: v.literal("linear"), initialMs: Millis, stepMs: Millis, maxMs: v.nullable(Millis), jitterRatio: v.number() }),
-  v.object({ kind: v.literal("exponential"), initialMs: Millis, factor: v.number(), maxMs: v.nullable(Millis), jitterRatio: v.number() }),
-]);
-export const RetryPolicySchema = v.object({ retries: Count, backoff: Backoff, on: v.pipe(v.array(RetryFamily), v.readonly()) });
-
-const Identity = { opKey: v.string(), seq: Count, name: v.string() };
-const OpCommandVariant = v.variant("type", [
-  v.object({ ...Identity, type: v.literal("step_completed"), attempt: Count, result: Json, kind: v.optional(v.picklist(["step", "exec"])), meta: v.optional(v.string()) }),
-  v.object({
-    ...Identity,
-    type: v.literal("step_failed"),
-    attempt: Count,
-    error: FailureBodySchema,
-    retry: RetryPolicySchema,
-    kind: v.optional(v.picklist(["step", "exec"])),
-    meta: v.optional(v.string()),
-  }),
-  v.object({ ...Identity, type: v.literal("sleep"), durationMs: Millis }),
-  v.object({ ...Identity, type: v.literal("wait_signal"), timeoutMs: v.nullable(Millis) }),
-  v.object({ ...Identity, type: v.literal("record"), kind: v.picklist(["log", "now", "random", "mailbox"]), value: v.string() }),
-  v.object({ ...Identity, type: v.literal("connect"), key: v.string(), keyInput: v.string(), mustExist: v.boolean() }),
-  v.object({
-    ...Identity,
-    type: v.literal("send"),
-    messageKind: v.picklist(["send", "signal"]),
-    serviceRunId: v.string(),
-    handler: v.string(),
-    payload: Json,
-    maxQueued: v.nullable(Count),
-  }),
-  v.object({
-    ...Identity,
-    type: v.literal("ask"),
-    serviceRunId: v.string(),
-    handler: v.string(),
-    payload: Json,
-    maxQueued: v.nullable(Count),
-    timeoutMs: v.nullable(Millis),
-  }),
-  v.object({ ...Identity, type: v.literal("service_status"), serviceRunId: v.string() }),
-]);
 
 const ActivationResultVariant = v.variant("type", [
   v.object({ type: v.literal("completed"), output: Json }),
@@ -97,7 +37,6 @@ const ActivationResultVariant = v.variant("type", [
   v.object({ type: v.literal("rejected"), error: FailureBodySchema }),
 ]);
 
-const OpCommandSchema = tagged(OpCommandVariant);
 const ActivationResultSchema = tagged(ActivationResultVariant);
 
 const CodeInfoSchema = v.object({
@@ -144,7 +83,7 @@ const HistoryOpSchema = v.object({
   seq: Count,
   kind: v.string(),
   name: v.string(),
-  status: v.string(),
+  status: v.picklist(Object.values(OP_STATUS)),
   attempt: Count,
   result: Json,
   error: Json,
@@ -211,7 +150,6 @@ type Assert<T extends true> = T;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export type ProtocolMatchesTypes = [
   Assert<Same<v.InferOutput<typeof FailureBodySchema>, FailureBody>>,
-  Assert<Same<v.InferOutput<typeof OpCommandSchema>, OpCommand>>,
   Assert<Same<v.InferOutput<typeof ActivationResultSchema>, ActivationResult>>,
   Assert<Same<v.InferOutput<typeof HistoryOpSchema>, HistoryOp>>,
   Assert<Same<v.InferOutput<typeof TurnInputSchema>, TurnInput>>,

@@ -1,24 +1,35 @@
 import { describe, expect, test } from "bun:test";
 import { explainRun } from "../../src/cli/render/explain.ts";
+import { explainOp } from "../../src/kernel/index.ts";
+import type { AnyRunStatus, OpInfo, RunInfo } from "../../src/shared/index.ts";
 
 const NOW = 1_800_000_000_000;
-const run = (status: string, extra: Record<string, unknown> = {}) => ({ id: "run_1", kind: "workflow", name: "flow", status, ...extra });
+const run = (status: AnyRunStatus, extra: Partial<RunInfo> = {}): RunInfo => ({ id: "run_1", kind: "workflow", name: "flow", status, createdAt: NOW, updatedAt: NOW, ...extra });
+type OpSketch = Omit<OpInfo, "seq" | "error"> & { error?: { message: string } };
+/** Ops as inspect returns them: each open one explained by its kind's module. */
+const viewed = (ops: OpSketch[]): OpInfo[] =>
+  ops.map((op, seq) => {
+    const info = { seq, ...op } as OpInfo;
+    const waitingFor = explainOp(info, NOW);
+    return waitingFor === undefined ? info : { ...info, waitingFor };
+  });
 
 describe("explainRun", () => {
   test("names each open wait of a waiting run in words, with its due time", () => {
     const text = explainRun(
       {
         run: run("waiting"),
-        ops: [
+        ops: viewed([
           { opKey: "sleep:0", kind: "sleep", name: "sleep", status: "waiting", attempt: 1, wakeAt: NOW + 30_000 },
           { opKey: "signal:approved:0", kind: "signal", name: "approved", status: "waiting", attempt: 1 },
           { opKey: "ask:reviewer.status:0", kind: "ask", name: "reviewer.status", status: "waiting", attempt: 1, meta: { serviceRunId: "svc:a/reviewer:k" } },
           { opKey: "step:charge:0", kind: "step", name: "charge", status: "retry_wait", attempt: 2, wakeAt: NOW + 5_000, error: { message: "card service down" } },
           { opKey: "step:done:0", kind: "step", name: "done", status: "completed", attempt: 1 },
-        ],
-        signals: [{ name: "other", status: "buffered" }],
+          { opKey: "child_result:fetch:0", kind: "child_result", name: "fetch", status: "waiting", attempt: 1, meta: { childRunId: "run_1~a" } },
+        ]),
+        signals: [{ id: 1, name: "other", status: "buffered", createdAt: NOW }],
+        children: [{ id: "run_1~a", name: "fetch", status: "waiting", createdAt: NOW }],
       },
-      NOW,
     );
     expect(text.split("\n")).toEqual([
       "workflow flow run_1 is waiting:",
@@ -26,12 +37,13 @@ describe("explainRun", () => {
       '  - waiting for signal "approved" (no timeout) — send it with `vilano signal send <run> approved`',
       "  - waiting for the reply to reviewer.status from svc:a/reviewer:k",
       `  - step "charge" failed on attempt 2 (card service down); attempt 3 runs in 5s, at ${new Date(NOW + 5_000).toISOString()}`,
+      '  - waiting for child workflow "fetch" run_1~a to finish — `vilano run explain run_1~a` says what it waits for (the child is waiting)',
       "  buffered signals not yet consumed: other",
     ]);
   });
 
   test("says how a finished run ended", () => {
-    expect(explainRun({ run: run("failed", { error: { message: "boom", code: "step_failed" } }), ops: [] })).toBe(
+    expect(explainRun({ run: run("failed", { error: { name: "StepFailedError", family: "application", retryable: false, message: "boom", code: "step_failed" } }), ops: [] })).toBe(
       "workflow flow run_1 is failed: boom (step_failed).",
     );
     expect(explainRun({ run: run("completed"), ops: [] })).toContain("`vilano run result run_1` prints its output");
@@ -39,11 +51,11 @@ describe("explainRun", () => {
 
   test("names the ops whose code was hard-stopped or crashed its worker", () => {
     const text = explainRun({
-      run: run("failed", { error: { message: "the worker running run_1 crashed 3 times in a row", code: "worker_crashed" }, crashes: 0 }),
-      ops: [
+      run: run("failed", { error: { name: "WorkerCrashedError", family: "application", retryable: false, message: "the worker running run_1 crashed 3 times in a row", code: "worker_crashed" }, crashes: 0 }),
+      ops: viewed([
         { opKey: "step:spin:0", kind: "step", name: "spin", status: "completed", attempt: 2, forcedTerminations: 1 },
-        { opKey: "step:exit:0", kind: "step", name: "exit", status: "running", attempt: 1, workerCrashes: 3 },
-      ],
+        { opKey: "step:exit:0", kind: "step", name: "exit", status: "interrupted", attempt: 1, workerCrashes: 3 },
+      ]),
     });
     expect(text.split("\n")).toEqual([
       "workflow flow run_1 is failed: the worker running run_1 crashed 3 times in a row (worker_crashed).",

@@ -58,7 +58,7 @@ export const runSubcommands = {
         setRequestTimeout(args.timeout);
         const inspection = await client().runs.inspect(args.id);
         if (args.json) return printJson(inspection);
-        process.stdout.write(`${renderInspection(inspection as never)}\n`);
+        process.stdout.write(`${renderInspection(inspection)}\n`);
       }),
   }),
   explain: defineCommand({
@@ -68,7 +68,7 @@ export const runSubcommands = {
       runCommand(args.json, async () => {
         setRequestTimeout(args.timeout);
         const inspection = await client().runs.inspect(args.id);
-        const text = explainRun(inspection as never);
+        const text = explainRun(inspection);
         if (args.json) return printJson({ ok: true, explanation: text });
         process.stdout.write(`${text}\n`);
       }),

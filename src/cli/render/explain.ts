@@ -1,43 +1,11 @@
 /**
- * `run explain`: where a run is and why — what it waits for, in words, from its inspection.
+ * `run explain`: where a run is and why — what it waits for, in words, from its inspection. Each
+ * open op comes with its own explanation (`waitingFor`, written by the kernel's module of that op
+ * kind); this adds the run's status, process trouble, children and mail around it.
  */
-interface Op {
-  opKey: string;
-  kind: string;
-  name: string;
-  status: string;
-  attempt: number;
-  wakeAt?: number;
-  error?: { message?: string };
-  meta?: { serviceRunId?: string; timeoutMs?: number | null };
-  forcedTerminations?: number;
-  workerCrashes?: number;
-}
+import type { RunInspection } from "../../shared/index.ts";
 
-interface Inspection {
-  run: { id: string; kind: string; name: string; status: string; error?: { message?: string; code?: string }; crashes?: number };
-  ops: Op[];
-  signals?: { name: string; status: string }[];
-  queued?: { id: number; kind: string; name: string; status: string; wakeAt?: number }[];
-}
-
-const when = (at: number | undefined, now: number) =>
-  at === undefined ? "" : at <= now ? " (due now)" : ` in ${Math.round((at - now) / 1000)}s, at ${new Date(at).toISOString()}`;
-
-function explainWait(op: Op, now: number): string {
-  switch (op.status === "retry_wait" ? "retry" : op.kind) {
-    case "retry":
-      return `${op.kind} "${op.name}" failed on attempt ${op.attempt} (${op.error?.message ?? "error"}); attempt ${op.attempt + 1} runs${when(op.wakeAt, now)}`;
-    case "sleep":
-      return `sleeping (${op.opKey}); wakes${when(op.wakeAt, now)}`;
-    case "signal":
-      return `waiting for signal "${op.name}"${op.wakeAt ? `; gives up${when(op.wakeAt, now)}` : " (no timeout)"} — send it with \`vilano signal send <run> ${op.name}\``;
-    case "ask":
-      return `waiting for the reply to ${op.name} from ${op.meta?.serviceRunId ?? "a service"}${op.wakeAt ? `; times out${when(op.wakeAt, now)}` : ""}`;
-    default:
-      return `waiting on ${op.opKey} (${op.kind})`;
-  }
-}
+type Inspection = Pick<RunInspection, "run" | "ops"> & Partial<Pick<RunInspection, "signals" | "queued" | "children">>;
 
 /** What went wrong with the processes running its code, per op: hard stops and worker crashes. */
 function processTrouble(i: Inspection): string[] {
@@ -52,13 +20,13 @@ function processTrouble(i: Inspection): string[] {
   return lines;
 }
 
-export function explainRun(i: Inspection, now = Date.now()): string {
-  const text = explainStatus(i, now);
+export function explainRun(i: Inspection): string {
+  const text = explainStatus(i);
   const trouble = processTrouble(i);
   return trouble.length === 0 ? text : `${text}\n${trouble.join("\n")}`;
 }
 
-function explainStatus(i: Inspection, now: number): string {
+function explainStatus(i: Inspection): string {
   const { run } = i;
   const head = `${run.kind} ${run.name} ${run.id} is ${run.status}`;
   switch (run.status) {
@@ -77,12 +45,19 @@ function explainStatus(i: Inspection, now: number): string {
     case "idle":
       return `${head}: its inbox is empty.`;
   }
-  const waits = i.ops.filter((op) => op.status === "waiting" || op.status === "retry_wait");
-  const lines = [`${head}:`, ...waits.map((op) => `  - ${explainWait(op, now)}`)];
+  const waits = i.ops.filter((op) => op.waitingFor !== undefined);
+  const lines = [`${head}:`, ...waits.map((op) => `  - ${op.waitingFor}${childState(i, op.meta)}`)];
   if (waits.length === 0) lines.push("  - nothing it waits for is open; it is resumed when its mail or timers become due");
   const buffered = (i.signals ?? []).filter((s) => s.status === "buffered");
   if (buffered.length > 0) lines.push(`  buffered signals not yet consumed: ${buffered.map((s) => s.name).join(", ")}`);
   const behind = (i.queued ?? []).filter((m) => m.status !== "active");
   if (behind.length > 0) lines.push(`  ${behind.length} message(s) wait behind the current turn`);
   return lines.join("\n");
+}
+
+/** For a wait on a child: the child's status as of this inspection. */
+function childState(i: Inspection, meta: unknown): string {
+  const childRunId = (meta as { childRunId?: unknown } | undefined)?.childRunId;
+  const child = typeof childRunId === "string" ? i.children?.find((c) => c.id === childRunId) : undefined;
+  return child ? ` (the child is ${child.status})` : "";
 }

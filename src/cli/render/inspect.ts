@@ -1,14 +1,13 @@
-/** `run inspect`: status, input, output or error, ops with attempts, open waits, mailbox. */
-interface Inspection {
-  run: { id: string; kind: string; name: string; status: string; input?: unknown; output?: unknown; error?: { message?: string }; state?: unknown };
-  ops: { opKey: string; kind: string; status: string; attempt: number; wakeAt?: number; forcedTerminations?: number; workerCrashes?: number }[];
-  queued?: { id: number; kind: string; name: string; status: string }[];
-}
+/** `run inspect`: status, input, output or error, ops with attempts, open waits, children, mailbox. */
+import type { RunInspection } from "../../shared/index.ts";
+
+type Inspection = Pick<RunInspection, "run" | "ops"> & Partial<Pick<RunInspection, "queued" | "children">>;
 
 const show = (value: unknown) => JSON.stringify(value);
 
 export function renderInspection(i: Inspection): string {
   const lines = [`${i.run.kind} ${i.run.name}  ${i.run.id}`, `status  ${i.run.status}`];
+  if (i.run.parentId !== undefined) lines.push(`parent  ${i.run.parentId}`);
   if (i.run.input !== undefined) lines.push(`input   ${show(i.run.input)}`);
   if (i.run.state !== undefined) lines.push(`state   ${show(i.run.state)}`);
   if (i.run.output !== undefined) lines.push(`output  ${show(i.run.output)}`);
@@ -23,8 +22,12 @@ export function renderInspection(i: Inspection): string {
       lines.push(`  ${op.opKey.padEnd(36)} ${op.status}${attempt}${wake}${forced}${crashes}`);
     }
   }
-  const waits = i.ops.filter((op) => op.status === "waiting" || op.status === "retry_wait");
+  const waits = i.ops.filter((op) => op.waitingFor !== undefined);
   if (waits.length > 0) lines.push(`waiting on ${waits.map((w) => w.opKey).join(", ")}`);
+  if (i.children && i.children.length > 0) {
+    lines.push("children");
+    for (const c of i.children) lines.push(`  ${c.id.padEnd(48)} ${c.name} (${c.status})`);
+  }
   if (i.queued && i.queued.length > 0) {
     lines.push("mailbox");
     for (const m of i.queued) lines.push(`  #${m.id} ${m.kind} ${m.name} (${m.status})`);

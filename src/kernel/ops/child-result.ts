@@ -1,0 +1,40 @@
+/**
+ * `handle.result()`: waits for a child run to end. A child that already ended resolves the op at
+ * once; otherwise the op waits and `run-ends.ts` settles it in the transaction that ends the child.
+ */
+import type { OpInfo } from "../../shared/index.ts";
+import { isTerminal, OP_KIND, OP_STATUS } from "../types.ts";
+import { endOutcome } from "../run-ends.ts";
+import { kernelFailure } from "../inbox.ts";
+import { defineOpKind } from "./op-kind.ts";
+
+export const childResultOps = defineOpKind<"wait_child">({
+  kinds: [OP_KIND.child_result],
+  record: {
+    wait_child(r, cmd) {
+      const meta = JSON.stringify({ childRunId: cmd.childRunId });
+      const child = r.k.store.getRun(cmd.childRunId);
+      if (!child || child.parentId !== r.runId || child.name !== cmd.name) {
+        const error = kernelFailure("not_found", `run ${cmd.childRunId} is not a child "${cmd.name}" of ${r.runId}`, { childRunId: cmd.childRunId });
+        r.put(OP_KIND.child_result, OP_STATUS.failed, { error: JSON.stringify(error), meta });
+        return { outcome: "failed", error };
+      }
+      if (isTerminal(child.status)) {
+        const outcome = endOutcome(child);
+        if (outcome.status === "completed") {
+          r.put(OP_KIND.child_result, OP_STATUS.completed, { result: outcome.result, meta });
+          return { outcome: "completed", result: outcome.result };
+        }
+        r.put(OP_KIND.child_result, OP_STATUS.failed, { error: JSON.stringify(outcome.error), meta });
+        return { outcome: "failed", error: outcome.error };
+      }
+      r.put(OP_KIND.child_result, OP_STATUS.waiting, { meta });
+      r.k.store.addRunWaiter(child.id, r.runId, cmd.opKey, r.tx.now);
+      return { outcome: "waiting" };
+    },
+  },
+  explain: (op: OpInfo) => {
+    const childRunId = (op.meta as { childRunId?: string } | undefined)?.childRunId ?? "a child";
+    return `waiting for child workflow "${op.name}" ${childRunId} to finish — \`vilano run explain ${childRunId}\` says what it waits for`;
+  },
+});

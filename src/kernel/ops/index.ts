@@ -1,0 +1,77 @@
+/**
+ * The op kinds the kernel knows, gathered from their modules: which module records each command,
+ * fires each kind's timer and explains each kind's open ops. Adding a kind is a new module here
+ * plus its command shape in `shared/op-commands.ts`.
+ */
+import type { OpCommand, OpCommandType, OpInfo, OpResolution } from "../../shared/index.ts";
+import type { OpRow } from "../../store/index.ts";
+import type { KernelContext } from "../context.ts";
+import type { Tx } from "../group-commit.ts";
+import { OP_STATUS } from "../types.ts";
+import { askOps } from "./ask.ts";
+import { childResultOps } from "./child-result.ts";
+import { childSignalOps } from "./child-signal.ts";
+import { childStatusOps } from "./child-status.ts";
+import { connectOps } from "./connect.ts";
+import type { OpKindModule, Recorder, Recording } from "./op-kind.ts";
+import { recordOps } from "./record.ts";
+import { sendOps } from "./send.ts";
+import { serviceStatusOps } from "./service-status.ts";
+import { signalWaitOps } from "./signal-wait.ts";
+import { sleepOps } from "./sleep.ts";
+import { spawnOps } from "./spawn.ts";
+import { explainRetry, fireRetry, stepOps } from "./step.ts";
+
+// Listing every command type here makes the compiler name any command without a module.
+const RECORDERS: { [C in OpCommandType]: Recorder<C> } = {
+  ...stepOps.record,
+  ...sleepOps.record,
+  ...signalWaitOps.record,
+  ...recordOps.record,
+  ...connectOps.record,
+  ...sendOps.record,
+  ...askOps.record,
+  ...serviceStatusOps.record,
+  ...spawnOps.record,
+  ...childResultOps.record,
+  ...childStatusOps.record,
+  ...childSignalOps.record,
+};
+
+const MODULES: readonly OpKindModule<OpCommandType>[] = [
+  stepOps,
+  sleepOps,
+  signalWaitOps,
+  recordOps,
+  connectOps,
+  sendOps,
+  askOps,
+  serviceStatusOps,
+  spawnOps,
+  childResultOps,
+  childStatusOps,
+  childSignalOps,
+] as readonly OpKindModule<never>[] as readonly OpKindModule<OpCommandType>[];
+
+const BY_KIND = new Map<string, OpKindModule<OpCommandType>>(MODULES.flatMap((m) => m.kinds.map((kind) => [kind, m] as const)));
+
+export function recordCommand(r: Recording, cmd: OpCommand): OpResolution {
+  return (RECORDERS[cmd.type] as Recorder<OpCommandType>)(r, cmd as never);
+}
+
+/** An op's timer is due. A retry backoff ends the same way for every kind; the rest is the kind's. True wakes the run. */
+export function fireOpTimer(k: KernelContext, tx: Tx, op: OpRow): boolean {
+  if (op.status === OP_STATUS.retry_wait) return fireRetry(k, tx, op);
+  const fire = BY_KIND.get(op.kind)?.fire;
+  if (fire && op.status === OP_STATUS.waiting) return fire(k, tx, op);
+  // Not a timer this kind has (or no longer open): clear it so it cannot fire forever.
+  k.store.putOp({ ...op, wakeAt: null, now: tx.now });
+  return false;
+}
+
+/** What the run waits for while `op` is open, in words; undefined for an op that is not open. */
+export function explainOp(op: OpInfo, now: number): string | undefined {
+  if (op.status === OP_STATUS.retry_wait) return explainRetry(op, now);
+  if (op.status !== OP_STATUS.waiting) return undefined;
+  return BY_KIND.get(op.kind)?.explain?.(op, now) ?? `waiting on ${op.opKey} (${op.kind})`;
+}

@@ -1,0 +1,42 @@
+/**
+ * The durable "wake whoever waits on this run": an op that waits for another run's end (a child's
+ * result) is noted in `run_waiters`; when that run ends, in the same transaction, each such op gets
+ * the run's output or error and its run wakes (live, when its code still runs).
+ */
+import type { FailureBody, LiveOutcome } from "../shared/index.ts";
+import type { RunRow } from "../store/index.ts";
+import { appendEvent, type KernelContext } from "./context.ts";
+import type { Tx } from "./group-commit.ts";
+import { wakeRun } from "./ready.ts";
+import { OP_STATUS, RUN_STATUS } from "./types.ts";
+
+/** What a wait on `run` resolves to once it has ended. */
+export function endOutcome(run: RunRow): LiveOutcome {
+  if (run.status === RUN_STATUS.completed) return { status: "completed", result: run.output };
+  const error: FailureBody = run.error
+    ? (JSON.parse(run.error) as FailureBody)
+    : { name: "RunEndedError", message: `run ${run.id} ended ${run.status}`, code: run.status, reason: run.status, family: "application", retryable: false };
+  return { status: "failed", error };
+}
+
+/** Called in the transaction that moves `run` to a terminal status. */
+export function runEnded(k: KernelContext, tx: Tx, run: RunRow): void {
+  const waiters = k.store.takeRunWaiters(run.id);
+  if (waiters.length === 0) return;
+  const outcome = endOutcome(run);
+  for (const { waiterId, opKey } of waiters) {
+    const op = k.store.getOp(waiterId, opKey);
+    if (!op || op.status !== OP_STATUS.waiting) continue;
+    k.store.putOp({
+      ...op,
+      status: outcome.status === "completed" ? OP_STATUS.completed : OP_STATUS.failed,
+      result: outcome.status === "completed" ? outcome.result : null,
+      error: outcome.status === "failed" ? JSON.stringify(outcome.error) : null,
+      wakeAt: null,
+      now: tx.now,
+    });
+    appendEvent(k, tx, waiterId, "child_ended", { opKey, childRunId: run.id, status: run.status });
+    wakeRun(k, tx, waiterId);
+    tx.after(() => k.deliverLive(waiterId, opKey, outcome));
+  }
+}

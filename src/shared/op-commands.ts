@@ -1,0 +1,73 @@
+/**
+ * What an activation asks the kernel to record: one command shape per op kind, as a valibot schema
+ * (checked when a worker's report arrives) from which the TypeScript type is derived. The kernel's
+ * handling of each kind lives in `kernel/ops/<kind>.ts`.
+ */
+import * as v from "valibot";
+import { Count, FailureBodySchema, Json, Millis, RetryPolicySchema, tagged } from "./wire.ts";
+
+/** Identity of a requested op, present on every op command. */
+const Identity = {
+  opKey: v.string(),
+  /** Position of the op in the activation's call order; used to detect reordering. */
+  seq: Count,
+  name: v.string(),
+};
+/** Ops that run user work with attempts and retries: in-process steps and subprocesses. */
+const StepLike = v.optional(v.picklist(["step", "exec"]));
+
+export const OP_COMMAND_SCHEMAS = {
+  /** A step's (or exec's) attempt succeeded; `meta` is what the op records besides its result (exec: argv, env names, captures). */
+  step_completed: v.object({ ...Identity, type: v.literal("step_completed"), attempt: Count, result: Json, kind: StepLike, meta: v.optional(v.string()) }),
+  step_failed: v.object({
+    ...Identity,
+    type: v.literal("step_failed"),
+    attempt: Count,
+    error: FailureBodySchema,
+    retry: RetryPolicySchema,
+    kind: StepLike,
+    meta: v.optional(v.string()),
+  }),
+  /** A durable timer. */
+  sleep: v.object({ ...Identity, type: v.literal("sleep"), durationMs: Millis }),
+  wait_signal: v.object({ ...Identity, type: v.literal("wait_signal"), timeoutMs: v.nullable(Millis) }),
+  /** A value known at call time (log line, clock, random number, mailbox snapshot). */
+  record: v.object({ ...Identity, type: v.literal("record"), kind: v.picklist(["log", "now", "random", "mailbox"]), value: v.string() }),
+  /** Create-or-get a service instance; `name` is the service name. */
+  connect: v.object({ ...Identity, type: v.literal("connect"), key: v.string(), keyInput: v.string(), mustExist: v.boolean() }),
+  /** Enqueue a send or signal (`messageKind`) to an instance; `name` is `<service>.<handler>`. */
+  send: v.object({
+    ...Identity,
+    type: v.literal("send"),
+    messageKind: v.picklist(["send", "signal"]),
+    serviceRunId: v.string(),
+    handler: v.string(),
+    payload: Json,
+    maxQueued: v.nullable(Count),
+  }),
+  /** Enqueue an ask and wait for its reply. */
+  ask: v.object({
+    ...Identity,
+    type: v.literal("ask"),
+    serviceRunId: v.string(),
+    handler: v.string(),
+    payload: Json,
+    maxQueued: v.nullable(Count),
+    timeoutMs: v.nullable(Millis),
+  }),
+  /** Read an instance's status (recorded, so replay sees the same answer). */
+  service_status: v.object({ ...Identity, type: v.literal("service_status"), serviceRunId: v.string() }),
+  /** Start a child workflow run (`name` is the workflow) under a deterministic id, or find it. */
+  spawn: v.object({ ...Identity, type: v.literal("spawn"), childRunId: v.string(), input: Json }),
+  /** Wait for a child run to end: its output, or its error. */
+  wait_child: v.object({ ...Identity, type: v.literal("wait_child"), childRunId: v.string() }),
+  /** Read a child run's status (recorded). */
+  child_status: v.object({ ...Identity, type: v.literal("child_status"), childRunId: v.string() }),
+  /** Send a run signal (`name`) to a child run. */
+  child_signal: v.object({ ...Identity, type: v.literal("child_signal"), childRunId: v.string(), payload: Json }),
+} as const;
+
+export const OpCommandSchema = tagged(v.variant("type", Object.values(OP_COMMAND_SCHEMAS)));
+export type OpCommand = v.InferOutput<typeof OpCommandSchema>;
+export type OpCommandType = OpCommand["type"];
+export type OpCommandOf<T extends OpCommandType> = Extract<OpCommand, { type: T }>;

@@ -1,0 +1,100 @@
+/**
+ * The view model of a run and its ops: what `inspect` returns, the API sends and the CLI renders.
+ * JSON columns are parsed, times are epoch milliseconds, event bodies are spread into their events.
+ */
+import type { FailureBody } from "./failure.ts";
+import type { AnyRunStatus, OpStatus } from "./status.ts";
+
+export interface RunInfo {
+  id: string;
+  kind: string;
+  name: string;
+  status: AnyRunStatus;
+  input?: unknown;
+  output?: unknown;
+  error?: FailureBody;
+  parentId?: string;
+  /** Service instances: the key, its input and the durable state. */
+  key?: string;
+  keyInput?: unknown;
+  state?: unknown;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number;
+  /** Worker crashes in a row so far (3 fail it with `worker_crashed`). */
+  crashes?: number;
+}
+
+export interface OpInfo {
+  opKey: string;
+  seq: number;
+  kind: string;
+  name: string;
+  /** A journal status, or `interrupted` for a step whose worker died every time it ran. */
+  status: OpStatus | "interrupted";
+  attempt: number;
+  result?: unknown;
+  error?: FailureBody;
+  wakeAt?: number;
+  meta?: unknown;
+  /** Attempts ended by killing the worker at the step's deadline (hard stop). */
+  forcedTerminations?: number;
+  /** Worker processes that died while this step's code ran in them. */
+  workerCrashes?: number;
+  /** For an open op (a wait, a retry backoff): what the run waits for, in words. */
+  waitingFor?: string;
+}
+
+export interface EventInfo {
+  seq: number;
+  type: string;
+  at: number;
+  [field: string]: unknown;
+}
+
+export interface SignalInfo {
+  id: number;
+  name: string;
+  payload?: unknown;
+  status: string;
+  consumedBy?: string;
+  createdAt: number;
+}
+
+export interface MessageInfo {
+  id: number;
+  kind: string;
+  name: string;
+  status: string;
+  attempt: number;
+  payload?: unknown;
+  reply?: unknown;
+  error?: FailureBody;
+  from?: string;
+  wakeAt?: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RunInspection {
+  run: RunInfo;
+  ops: OpInfo[];
+  events: EventInfo[];
+  signals: SignalInfo[];
+  /** Service instances: mail not handled yet (queued, deferred, the current turn's). */
+  queued: MessageInfo[];
+  /** Service instances: the turns handled, oldest first (the latest 200). */
+  turns: MessageInfo[];
+  /** The runs it started with `ctx.spawn`, oldest first. */
+  children: ChildInfo[];
+}
+
+/** A child run, as its parent's inspection lists it. */
+export interface ChildInfo {
+  id: string;
+  name: string;
+  status: AnyRunStatus;
+  createdAt: number;
+  finishedAt?: number;
+}
+

@@ -1,0 +1,146 @@
+/**
+ * Child runs (`ctx.spawn`), in this process and through worker processes: keyed fan-out with one
+ * suspension of the parent, reuse and fresh policies, failures and cancellation crossing from child
+ * to parent and back, signals and status; plus `turnAttempt`, `lookup` and kernel-made reasons.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createRuntime, type Runtime } from "../../src/embedded/index.ts";
+import { installSdkModule } from "../../src/project/index.ts";
+import { createLogger } from "../../src/shared/index.ts";
+import { writeProject } from "../helpers/project.ts";
+import { eventually, tempDir } from "../helpers/temp-dir.ts";
+
+const FLOWS = readFileSync(join(import.meta.dir, "..", "fixtures", "child-flows.ts"), "utf8");
+const project = writeProject({ "src/flows.ts": FLOWS });
+const logger = createLogger("silent");
+const opened: Runtime[] = [];
+afterAll(async () => {
+  for (const rt of opened) await rt.close();
+});
+
+const modes = [
+  [
+    "in-process",
+    async () => {
+      installSdkModule();
+      return createRuntime({ definitions: Object.values(await import(join(project, "src", "flows.ts"))), logger });
+    },
+  ],
+  ["workers", () => createRuntime({ workers: 2, project, workspace: tempDir("vilano-workspace-"), logger })],
+] as const;
+
+describe.each(modes)("children (%s)", (_mode, make) => {
+  async function open() {
+    const rt = await make();
+    opened.push(rt);
+    return rt;
+  }
+  /** Waits until run `id` exists and has `status`. */
+  const reaches = (rt: Runtime, id: string, status: string) =>
+    eventually(async () => ((await rt.inspect(id).catch(() => null))?.run.status === status ? true : undefined), 5_000, `${id} to be ${status}`);
+
+  test("fan-out: three keyed children, Promise.all of their results, the parent suspends at most once", async () => {
+    const rt = await open();
+    const run = await rt.start("fanOut", { ids: ["x", "y", "z"] });
+    const output = (await run.result({ timeout: "10s" })) as { children: string[]; pages: unknown[] };
+    expect(output.pages).toEqual([
+      { id: "x", page: "page-x" },
+      { id: "y", page: "page-y" },
+      { id: "z", page: "page-z" },
+    ]);
+    expect(output.children).toEqual([`${run.id}~fetch:x`, `${run.id}~fetch:y`, `${run.id}~fetch:z`]);
+
+    const parent = await rt.inspect(run.id);
+    expect(parent.children.map((c) => [c.id, c.name, c.status])).toEqual(output.children.map((id) => [id, "fetchOne", "completed"]));
+    expect(parent.events.filter((e) => e.type === "child_started")).toHaveLength(3);
+    expect(parent.events.filter((e) => e.type === "run_waiting").length).toBeLessThanOrEqual(1);
+    for (const id of output.children) {
+      const child = await rt.inspect(id);
+      expect(child.run.parentId).toBe(run.id);
+      expect(child.events.filter((e) => e.type === "step_completed")).toHaveLength(1);
+    }
+  });
+
+  test("the same key gives the same child; policy fresh gives a new child on each call", async () => {
+    const rt = await open();
+    const run = await rt.start("keyedSpawns");
+    const { ids, results } = (await run.result({ timeout: "10s" })) as { ids: string[]; results: unknown[] };
+    expect(ids[0]).toBe(ids[1]);
+    expect(ids[2]).not.toBe(ids[3]);
+    expect(new Set(ids).size).toBe(3);
+    expect(results).toEqual([{ id: "a", page: "page-a" }, { id: "a", page: "page-a" }, { id: "f", page: "page-f" }, { id: "f", page: "page-f" }]);
+    expect((await rt.inspect(run.id)).children).toHaveLength(3);
+    const started = (await rt.inspect(run.id)).events.filter((e) => e.type === "child_started");
+    expect(started.map((e) => e.reused === true)).toEqual([false, true, false, false]);
+  });
+
+  test("a failed child makes result() throw ChildFailedError with the child's error as cause and its id", async () => {
+    const rt = await open();
+    const run = await rt.start("catchesChild");
+    expect(await run.result({ timeout: "10s" })).toEqual({
+      caught: true,
+      name: "ChildFailedError",
+      code: "child_failed",
+      childRunId: `${run.id}~doomed`,
+      cause: expect.objectContaining({ message: "child gave up: bad input", name: "NonRetryableError", retryable: false }),
+      status: "failed",
+    });
+  });
+
+  test("cancelling a parent cancels its waiting child, and a cancelled child fails the parent's result()", async () => {
+    const rt = await open();
+    const run = await rt.start("parentOfWaiter");
+    const childId = `${run.id}~waiter`;
+    await reaches(rt, run.id, "waiting");
+    await reaches(rt, childId, "waiting");
+    await rt.cancel(run.id, { reason: "enough" });
+    const child = await rt.inspect(childId);
+    expect(child.run.status).toBe("cancelled");
+    expect(child.events.map((e) => e.type)).toContain("cancelled_with_parent");
+    expect(child.ops.find((op) => op.kind === "signal")?.status).toBe("cancelled");
+
+    // The other way round: a child cancelled on its own fails the parent that waits on it.
+    const second = await rt.start("parentOfWaiter", undefined, { id: `${run.id}-2` });
+    const secondChild = `${second.id}~waiter`;
+    await reaches(rt, secondChild, "waiting");
+    await rt.cancel(secondChild);
+    const failure = await second.result({ timeout: "10s" }).then(
+      () => null,
+      (error: { cause: { code?: string; reason?: string; details?: { childRunId?: string } } }) => error.cause,
+    );
+    // The parent did not catch it: it failed with the ChildFailedError, which names the child.
+    expect(failure).toMatchObject({ code: "child_failed", details: { childRunId: secondChild } });
+    const parent = await rt.inspect(second.id);
+    expect(parent.run.error?.name).toBe("ChildFailedError");
+    expect(parent.ops.find((op) => op.kind === "child_result")).toMatchObject({
+      status: "failed",
+      meta: { childRunId: secondChild },
+      error: { code: "cancelled", reason: "cancelled" },
+    });
+  });
+
+  test("a parent signals its child and reads its status; both are recorded once", async () => {
+    const rt = await open();
+    const run = await rt.start("signalsChild");
+    expect(await run.result({ timeout: "10s" })).toEqual({ output: { got: { by: "parent" } }, status: "completed" });
+    const parent = await rt.inspect(run.id);
+    expect(parent.ops.map((op) => op.kind)).toEqual(["spawn", "child_signal", "child_result", "child_status"]);
+    expect(parent.events.filter((e) => e.type === "child_signalled")).toHaveLength(1);
+  });
+
+  test("turnAttempt grows on retry; reject reasons reach the asker as cause.reason; lookup never creates", async () => {
+    const rt = await open();
+    const run = await rt.start("asksFlaky");
+    expect(await run.result({ timeout: "10s" })).toEqual({
+      attempt: 2,
+      given: "x",
+      kernels: "service_turn_rejected",
+      found: expect.stringContaining("flaky:one"),
+      missing: "not_found/not_found",
+      turnAttempt: 1,
+    });
+    expect((await rt.list()).some((r) => r.id.includes("flaky:nobody"))).toBe(false);
+  });
+});
