@@ -33,6 +33,7 @@ export function createExternalRef<D extends AnyServiceDefinition>(kernel: Kernel
             name: "AskTimeoutError",
             message: `no reply from ${serviceRunId} within ${c.options!.timeout}`,
             code: "ask_timeout",
+            reason: "ask_timeout",
             family: "timeout",
             retryable: false,
           });
@@ -46,6 +47,10 @@ export function createExternalRef<D extends AnyServiceDefinition>(kernel: Kernel
       const run = kernel.getRun(serviceRunId);
       if (!run) throw new VilanoError("not_found", `service instance ${serviceRunId} does not exist`);
       return run.status as ServiceStatus;
+    },
+    relate(kind) {
+      // A relationship has an owner that hears of the end: a run. A script has none.
+      throw new VilanoError("wrong_context", `ref.${kind}() is only available inside a workflow or a service turn, not from a script`);
     },
   };
   return createRef(definition, serviceRunId, transport);

@@ -3,7 +3,7 @@
  * epoch milliseconds, event bodies spread into their events.
  */
 import type { ChildInfo, EventInfo, FailureBody, MessageInfo, OpInfo, RunInfo, RunInspection, SignalInfo } from "../shared/index.ts";
-import { explainOp, type RunHistory } from "../kernel/index.ts";
+import { explainOp, toExitEvent, type RunHistory } from "../kernel/index.ts";
 import type { EventRow, MessageRow, OpRow, RunRow, SignalRow } from "../store/index.ts";
 
 const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
@@ -122,6 +122,9 @@ export function toInspection(history: RunHistory, now = Date.now()): RunInspecti
     queued: history.messages.filter((m) => OPEN_MESSAGE.has(m.status)).map(toMessageInfo),
     turns: history.messages.filter((m) => !OPEN_MESSAGE.has(m.status)).map(toMessageInfo),
     children: history.children.map(toChildInfo),
+    trapsExits: history.run.trapsExits === 1,
+    relationships: history.relationships.map((r) => ({ targetId: r.targetId, kind: r.kind, propagate: r.propagate, createdAt: r.createdAt })),
+    exits: history.exits.map((row) => ({ id: row.id, ...toExitEvent(row), ...(row.consumedBy !== null ? { consumedBy: row.consumedBy } : {}) })),
   };
 }
 

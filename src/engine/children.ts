@@ -5,7 +5,8 @@
  * child is still running waits, and takes the child's end live when the parent's code still runs.
  */
 import { ChildFailedError, childRunId, toOptionalJson, VilanoError, type FailureBody, type HistoryOp, type RunStatus } from "../shared/index.ts";
-import { isWorkflowDefinition, type AnyWorkflowDefinition, type ChildHandle, type SpawnOptions } from "../sdk/index.ts";
+import { isWorkflowDefinition, type AnyWorkflowDefinition, type ChildHandle, type LinkOptions, type MonitorOptions, type SpawnOptions } from "../sdk/index.ts";
+import type { Relations } from "./relations.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
@@ -38,6 +39,7 @@ export function createChildren(
   state: ActivationState,
   scheduler: ReplayScheduler,
   enter: (member: string) => void,
+  relations: Relations,
 ): (workflow: AnyWorkflowDefinition, input: unknown, options?: SpawnOptions) => ChildHandle {
   /** Resolves a recorded op in delivery order: its value, its stored failure, or a wait while it is open. */
   const fromHistory = async (recorded: HistoryOp, onFailure: (error: FailureBody) => Error): Promise<unknown> => {
@@ -95,6 +97,8 @@ export function createChildren(
       result: () => handed(result()),
       status: () => handed(status()),
       signal: (name: string, payload?: unknown) => handed(signal(name, payload)),
+      monitor: (options?: MonitorOptions) => handed(relations.relate("monitor", id, options)),
+      link: (options?: LinkOptions) => handed(relations.relate("link", id, options)),
     }) as ChildHandle;
   }
 

@@ -27,6 +27,7 @@ import { handed, refuseInsideStep } from "./step-scope.ts";
 import { workflowTurnControls, type TurnControls } from "./turn-controls.ts";
 
 import { createChildren } from "./children.ts";
+import { createRelations } from "./relations.ts";
 import { createExec } from "./exec-op.ts";
 import { parseStored, RETRY_LATER } from "./op-values.ts";
 
@@ -165,9 +166,10 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     return value;
   };
 
-  const serviceCalls = createServiceCalls(parts.project, next, state, scheduler, enter);
+  const relations = createRelations(next, state, scheduler, enter);
+  const serviceCalls = createServiceCalls(parts.project, next, state, scheduler, enter, relations);
   const exec = createExec({ runId, next, state, scheduler, host, enter });
-  const spawn = createChildren(runId, next, state, scheduler, enter);
+  const spawn = createChildren(runId, next, state, scheduler, enter, relations);
 
   return {
     runId,
@@ -179,6 +181,10 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     lookup: ((service: Parameters<ServiceContext["lookup"]>[0], keyInput: unknown) =>
       handed(serviceCalls.connect(service, keyInput, { mustExist: true }))) as ServiceContext["lookup"],
     spawn: spawn as ServiceContext["spawn"],
+    monitor: (target, options) => handed(relations.relate("monitor", target, options)),
+    link: (target, options) => handed(relations.relate("link", target, options)),
+    trapExit: (enabled) => relations.trapExit(enabled),
+    nextExit: (options) => handed(relations.nextExit(options)),
     exec: ((spec: ExecSpec<unknown>) => handed(exec(spec))) as ServiceContext["exec"],
 
     log(message, fields?: LogFields) {

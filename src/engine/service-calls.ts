@@ -9,6 +9,7 @@ import type { NextOp } from "./durable-context.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
 import { computeKey, createRef, refShapeOf, type RefCall } from "./service-ref.ts";
 import { handed } from "./step-scope.ts";
+import type { Relations } from "./relations.ts";
 
 const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
 
@@ -18,6 +19,7 @@ export function createServiceCalls(
   state: ActivationState,
   scheduler: ReplayScheduler,
   enter: (member: string) => void,
+  relations: Relations,
 ): Pick<DurableContext, "connect"> {
   /** Resolves a recorded op in delivery order: its value, its stored failure, or a wait while it is open. */
   const fromHistory = async (recorded: HistoryOp, serviceRunId: string, name: string): Promise<unknown> => {
@@ -87,6 +89,7 @@ export function createServiceCalls(
       return createRef(refShapeOf(definition), serviceRunId, {
         call: (c) => handed(call(definition, serviceRunId, c)),
         status: () => handed(status(definition, serviceRunId)),
+        relate: (kind, relateOptions) => handed(relations.relate(kind, serviceRunId, relateOptions)),
       }) as never;
     },
   };

@@ -3,7 +3,7 @@
  * run each call is a durable op (service-calls.ts), from a script it goes straight to the kernel.
  */
 import { VilanoError } from "../shared/index.ts";
-import type { AnyServiceDefinition, AskOptions, ServiceRef, ServiceStatus } from "../sdk/index.ts";
+import type { AnyServiceDefinition, AskOptions, LinkOptions, ServiceRef, ServiceStatus } from "../sdk/index.ts";
 
 export type RefCall =
   | { kind: "send" | "signal"; handler: string; payload: unknown }
@@ -12,6 +12,8 @@ export type RefCall =
 export interface RefTransport {
   call(call: RefCall): Promise<unknown>;
   status(): Promise<ServiceStatus>;
+  /** `ref.monitor()` / `ref.link()`: inside a run, a relationship of the run to the instance. */
+  relate(kind: "monitor" | "link", options?: LinkOptions): Promise<void>;
 }
 
 const GROUPS = { send: "onSend", ask: "onAsk", signal: "onSignal" } as const;
@@ -61,6 +63,8 @@ export function createRef<D extends AnyServiceDefinition>(shape: RefShape, servi
     signal: handlerTable(shape, "signal", (handler) => (payload: unknown) => transport.call({ kind: "signal", handler, payload }).then(() => undefined)),
     ask: handlerTable(shape, "ask", (handler) => (payload: unknown, options?: AskOptions) => transport.call({ kind: "ask", handler, payload, options })),
     status: () => transport.status(),
+    monitor: (options?: LinkOptions) => transport.relate("monitor", options),
+    link: (options?: LinkOptions) => transport.relate("link", options),
   }) as unknown as ServiceRef<D>;
 }
 

@@ -7,3 +7,4 @@ export { instanceId, type EnqueueResult, type ConnectRequest } from "./inbox.ts"
 export { turnScope } from "./turns.ts";
 export { MAX_WORKER_CRASHES, type WorkerCrash } from "./lost-activations.ts";
 export { explainOp } from "./ops/index.ts";
+export { toExitEvent } from "./relationships.ts";

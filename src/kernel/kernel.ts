@@ -4,7 +4,7 @@
  * timers and signals, not user code: an executor registered with `setExecutor` runs activations.
  */
 import { systemClock, VilanoError, type Clock, type LiveOutcome, type Logger } from "../shared/index.ts";
-import type { EventRow, MessageRow, OpRow, RunRow, SignalRow, Store } from "../store/index.ts";
+import type { EventRow, ExitEventRow, MessageRow, OpRow, RelationshipRow, RunRow, SignalRow, Store } from "../store/index.ts";
 import { connectInstance, enqueueMessage, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
 import type { KernelContext } from "./context.ts";
 import { createGroupCommitQueue, type GroupCommitStats } from "./group-commit.ts";
@@ -55,6 +55,10 @@ export interface RunHistory {
   messages: MessageRow[];
   /** The runs it started (ctx.spawn). */
   children: RunRow[];
+  /** The monitors and links it holds. */
+  relationships: RelationshipRow[];
+  /** Exit events queued for it (or taken), oldest first. */
+  exits: ExitEventRow[];
 }
 
 export interface Kernel {
@@ -208,6 +212,8 @@ export function createKernel(options: KernelOptions): Kernel {
         signals: store.listSignals(runId),
         messages: run.kind === "service" ? store.listMessages(runId, 200) : [],
         children: store.listChildren(runId),
+        relationships: store.relationshipsOf(runId),
+        exits: store.listExitEvents(runId),
       };
     },
     listRuns: (filter) => store.listRuns(filter),

@@ -8,6 +8,7 @@ import type { RunRow } from "../store/index.ts";
 import { appendEvent, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
 import { wakeRun } from "./ready.ts";
+import { fireRelationships } from "./relationships.ts";
 import { OP_STATUS, RUN_STATUS } from "./types.ts";
 
 /** What a wait on `run` resolves to once it has ended. */
@@ -21,6 +22,11 @@ export function endOutcome(run: RunRow): LiveOutcome {
 
 /** Called in the transaction that moves `run` to a terminal status. */
 export function runEnded(k: KernelContext, tx: Tx, run: RunRow): void {
+  wakeWaiters(k, tx, run);
+  fireRelationships(k, tx, run);
+}
+
+function wakeWaiters(k: KernelContext, tx: Tx, run: RunRow): void {
   const waiters = k.store.takeRunWaiters(run.id);
   if (waiters.length === 0) return;
   const outcome = endOutcome(run);

@@ -106,7 +106,8 @@ export const CANCELLED_BODY: FailureBody = {
   retryable: false,
 };
 
-export function cancelRun(k: KernelContext, tx: Tx, runId: string, reason?: string): RunRow {
+/** Cancels a run; `cause` adds to the error it ends with (a linked exit's reason and details). */
+export function cancelRun(k: KernelContext, tx: Tx, runId: string, reason?: string, cause?: Partial<FailureBody>): RunRow {
   const run = requireRun(k, runId);
   if (run.status === RUN_STATUS.cancelled) return run;
   if (isTerminal(run.status)) {
@@ -114,7 +115,7 @@ export function cancelRun(k: KernelContext, tx: Tx, runId: string, reason?: stri
       details: { runId, status: run.status },
     });
   }
-  const body: FailureBody = reason ? { ...CANCELLED_BODY, message: `the run was cancelled: ${reason}` } : CANCELLED_BODY;
+  const body: FailureBody = { ...CANCELLED_BODY, ...(reason ? { message: `the run was cancelled: ${reason}` } : {}), ...cause };
   if (run.kind === "service") {
     throw new VilanoError("validation_failed", `run ${runId} is a service instance; stop it instead of cancelling it`);
   }

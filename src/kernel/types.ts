@@ -41,6 +41,11 @@ export const OP_KIND = {
   child_result: "child_result",
   child_status: "child_status",
   child_signal: "child_signal",
+  monitor: "monitor",
+  link: "link",
+  trap_exit: "trap_exit",
+  /** Wait for the next exit event (ctx.nextExit). */
+  exit_wait: "exit_wait",
 } as const;
 export type OpKind = (typeof OP_KIND)[keyof typeof OP_KIND];
 
@@ -95,6 +100,16 @@ export const EVENT_TYPE = {
   child_signalled: "child_signalled",
   /** A run was cancelled because the run that started it was. */
   cancelled_with_parent: "cancelled_with_parent",
+  /** This run now monitors or links another (`targetId`). */
+  relationship_added: "relationship_added",
+  /** A related run ended: an exit event is queued for this run. */
+  exit_received: "exit_received",
+  /** ctx.nextExit took an exit event. */
+  exit_consumed: "exit_consumed",
+  exit_wait_timed_out: "exit_wait_timed_out",
+  /** A linked run ended abnormally and this run (not trapping exits) was ended with it. */
+  linked_exit: "linked_exit",
+  traps_exits: "traps_exits",
 } as const;
 export type EventType = (typeof EVENT_TYPE)[keyof typeof EVENT_TYPE];
 

@@ -2,7 +2,7 @@
  * The types of `ctx` as workflow code sees it. The engine implements them; user code only sees
  * these shapes, so they are the public contract of the authoring SDK.
  */
-import type { Duration, MailboxView, RetryOptions, RunStatus } from "../shared/index.ts";
+import type { Duration, ExitEvent, MailboxView, RetryOptions, RunStatus } from "../shared/index.ts";
 import type { AnyServiceDefinition, ConnectOptions, ServiceKeyInput, ServiceRef } from "./service.ts";
 import type { AnyWorkflowDefinition, WorkflowInput, WorkflowOutput } from "./workflow.ts";
 
@@ -120,6 +120,30 @@ export interface ChildHandle<W extends AnyWorkflowDefinition = AnyWorkflowDefini
   status(): Promise<RunStatus>;
   /** Sends a run signal to the child (recorded once). */
   signal(name: string, payload?: unknown): Promise<void>;
+  /** `ctx.monitor(child)`: this run gets an exit event when the child ends. */
+  monitor(options?: MonitorOptions): Promise<void>;
+  /** `ctx.link(child)`: an abnormal end of either side ends the other (unless it traps exits). */
+  link(options?: LinkOptions): Promise<void>;
+}
+
+/** What `ctx.monitor` and `ctx.link` relate to: a run id, a child handle or a service ref. */
+export type RelationTarget = string | { readonly id: string };
+
+export interface MonitorOptions {
+  /** Op key to use instead of the implicit `monitor:<target>:<n>`. */
+  key?: string;
+}
+
+export interface LinkOptions {
+  key?: string;
+  /** `"abnormal"` (default): only failures and cancellations propagate. `"all"`: a normal end is reported too, as an exit event. */
+  propagate?: "abnormal" | "all";
+}
+
+export interface NextExitOptions {
+  key?: string;
+  /** Throw `exit_timeout` when no exit event arrives within this duration. */
+  timeout?: Duration;
 }
 
 /** The durable context shared by workflow runs and service turns. */
@@ -181,6 +205,23 @@ export interface DurableContext {
    * const pages = await Promise.all(children.map((c) => c.result()));
    */
   spawn<W extends AnyWorkflowDefinition>(workflow: W, input: WorkflowInput<W>, options?: SpawnOptions): ChildHandle<W>;
+  /**
+   * When `target` (a child, the parent, or a service instance of the project) ends, this run gets
+   * an exit event (`ctx.nextExit()`). A target that has already ended fires at once.
+   */
+  monitor(target: RelationTarget, options?: MonitorOptions): Promise<void>;
+  /**
+   * Links this run and `target` both ways: when either ends abnormally, the other is cancelled
+   * (a workflow) or stopped (a service) with reason `linked_exit` — unless it traps exits.
+   */
+  link(target: RelationTarget, options?: LinkOptions): Promise<void>;
+  /** Linked abnormal ends arrive as exit events instead of ending this run. */
+  trapExit(enabled?: boolean): void;
+  /**
+   * Waits (durably) for the next exit event of a monitored or linked run, oldest first.
+   * @example const exit = await ctx.nextExit(); if (exit.status === "failed") ctx.log("lost", { id: exit.targetId });
+   */
+  nextExit(options?: NextExitOptions): Promise<ExitEvent>;
 }
 
 /** The durable context of a workflow run. */

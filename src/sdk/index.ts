@@ -37,7 +37,12 @@ export type {
   ExecArtifact,
   SpawnOptions,
   ChildHandle,
+  RelationTarget,
+  MonitorOptions,
+  LinkOptions,
+  NextExitOptions,
 } from "./context.ts";
+export type { ExitEvent } from "../shared/views.ts";
 export {
   VilanoError,
   NonRetryableError,

@@ -202,6 +202,10 @@ export interface ServiceRef<D extends AnyServiceDefinition> {
   };
   readonly signal: { [K in keyof D["onSignal"]]: (payload: PayloadOf<D["onSignal"][K]>) => Promise<void> };
   status(): Promise<ServiceStatus>;
+  /** Inside a run: `ctx.monitor(ref)`. */
+  monitor(options?: { key?: string }): Promise<void>;
+  /** Inside a run: `ctx.link(ref, options)`. */
+  link(options?: { key?: string; propagate?: "abnormal" | "all" }): Promise<void>;
 }
 
 export interface ConnectOptions {

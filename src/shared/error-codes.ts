@@ -27,6 +27,10 @@ export const ERROR_CODES = {
   step_failed: { http: 200, exit: 6, summary: "a step failed" },
   /** A `ctx.exec` subprocess failed for good; the cause holds the failure body. */
   exec_failed: { http: 200, exit: 6, summary: "a subprocess failed" },
+  /** ctx.monitor / ctx.link to a run that is not related (a child, the parent, a service of the project). */
+  not_related: { http: 400, exit: 2, summary: "the runs are not related" },
+  /** ctx.nextExit({ timeout }) ran past its timeout. */
+  exit_timeout: { http: 200, exit: 6, summary: "no exit event arrived in time" },
   /** A child run started with ctx.spawn failed or was cancelled; `cause` is its error. */
   child_failed: { http: 200, exit: 6, summary: "a child run failed" },
   /** A signal wait ran past its timeout. */

@@ -65,6 +65,21 @@ export const OP_COMMAND_SCHEMAS = {
   child_status: v.object({ ...Identity, type: v.literal("child_status"), childRunId: v.string() }),
   /** Send a run signal (`name`) to a child run. */
   child_signal: v.object({ ...Identity, type: v.literal("child_signal"), childRunId: v.string(), payload: Json }),
+  /**
+   * Monitor or link another run (`name` is its id). A link is made in both directions; `propagate`
+   * says whether a normal completion is reported too (`all`) or only failures (`abnormal`).
+   */
+  relate: v.object({
+    ...Identity,
+    type: v.literal("relate"),
+    relationship: v.picklist(["monitor", "link"]),
+    targetRunId: v.string(),
+    propagate: v.picklist(["abnormal", "all"]),
+  }),
+  /** Trap exits (or stop trapping): linked ends arrive as exit events instead of ending this run. */
+  trap_exit: v.object({ ...Identity, type: v.literal("trap_exit"), enabled: v.boolean() }),
+  /** Wait for the next exit event of a related run (FIFO). */
+  wait_exit: v.object({ ...Identity, type: v.literal("wait_exit"), timeoutMs: v.nullable(Millis) }),
 } as const;
 
 export const OpCommandSchema = tagged(v.variant("type", Object.values(OP_COMMAND_SCHEMAS)));

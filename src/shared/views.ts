@@ -87,6 +87,12 @@ export interface RunInspection {
   turns: MessageInfo[];
   /** The runs it started with `ctx.spawn`, oldest first. */
   children: ChildInfo[];
+  /** Whether linked ends arrive as exit events (ctx.trapExit). */
+  trapsExits: boolean;
+  /** The monitors and links it holds (a link shows on both sides). */
+  relationships: RelationshipInfo[];
+  /** Exit events of related runs, in arrival order. */
+  exits: ExitEventInfo[];
 }
 
 /** A child run, as its parent's inspection lists it. */
@@ -98,3 +104,30 @@ export interface ChildInfo {
   finishedAt?: number;
 }
 
+
+/** The end of a monitored or linked run, as `ctx.nextExit()` returns it. */
+export interface ExitEvent {
+  targetId: string;
+  targetKind: "workflow" | "service";
+  relationship: "monitor" | "link";
+  status: AnyRunStatus;
+  /** When it ended (epoch ms). */
+  at: number;
+  output?: unknown;
+  error?: FailureBody;
+}
+
+/** A relationship as inspect shows it: this run `monitor`s or is `link`ed with `targetId`. */
+export interface RelationshipInfo {
+  targetId: string;
+  kind: "monitor" | "link";
+  propagate: "abnormal" | "all";
+  createdAt: number;
+}
+
+/** An exit event queued for (or taken by) this run. */
+export interface ExitEventInfo extends ExitEvent {
+  id: number;
+  /** The `nextExit` op that took it; absent while queued. */
+  consumedBy?: string;
+}

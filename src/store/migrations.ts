@@ -144,6 +144,35 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 6,
+    description: "monitors and links between runs, exit events, trapping exits",
+    sql: `
+      ALTER TABLE runs ADD COLUMN traps_exits INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE relationships (
+        target_id  TEXT NOT NULL,
+        owner_id   TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        propagate  TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (target_id, owner_id, kind)
+      ) WITHOUT ROWID;
+      CREATE INDEX relationships_owner ON relationships(owner_id);
+      CREATE TABLE exit_events (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        owner_id     TEXT NOT NULL,
+        target_id    TEXT NOT NULL,
+        target_kind  TEXT NOT NULL,
+        relationship TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        output       TEXT,
+        error        TEXT,
+        at           INTEGER NOT NULL,
+        consumed_by  TEXT
+      );
+      CREATE INDEX exit_events_owner ON exit_events(owner_id, id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -23,6 +23,8 @@ export interface RunRow {
   leaseFence: number;
   /** Worker crashes in a row while it held an activation; 3 fail it with `worker_crashed`. */
   crashes: number;
+  /** 1 when linked exits arrive as exit events instead of ending it (ctx.trapExit). */
+  trapsExits: number;
   createdAt: number;
   updatedAt: number;
   finishedAt: number | null;
@@ -155,4 +157,31 @@ export interface InboxCounts {
   signals: number;
   oldestAt: number | null;
   nextWakeAt: number | null;
+}
+
+export type RelationshipKind = "monitor" | "link";
+
+/** `owner` hears of `target`'s end (a link in both directions is two rows). */
+export interface RelationshipRow {
+  targetId: string;
+  ownerId: string;
+  kind: RelationshipKind;
+  /** Links: `abnormal` (only failures and cancellations propagate) or `all`. */
+  propagate: "abnormal" | "all";
+  createdAt: number;
+}
+
+/** The end of a related run, queued for its owner (`ctx.nextExit` takes them in order). */
+export interface ExitEventRow {
+  id: number;
+  ownerId: string;
+  targetId: string;
+  targetKind: string;
+  relationship: RelationshipKind;
+  status: AnyRunStatus;
+  output: string | null;
+  error: string | null;
+  at: number;
+  /** The op key of the `nextExit` that took it, or null while queued. */
+  consumedBy: string | null;
 }

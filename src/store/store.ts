@@ -10,13 +10,14 @@ import { openDatabase, type OpenOptions } from "./open.ts";
 import type { EventRow, NewRun, OpRow, OpWrite, RunListFilter, RunRow, SignalRow } from "./rows.ts";
 import { createInboxQueries, type InboxQueries } from "./inbox-queries.ts";
 import { createProjectQueries, type ProjectQueries } from "./project-queries.ts";
+import { createRelationQueries, type RelationQueries } from "./relation-queries.ts";
 
 // Parameters in WHERE clauses are written `+?`: with a bare `?` this SQLite build re-prepares the
 // statement on every call (several µs) because the value might change the plan; the unary plus
 // keeps the same index use without that (measured: MAX(seq) lookup 2.8 µs → 0.5 µs).
 const RUN_COLUMNS = `id, kind, name, status, input, output, error, parent_id AS parentId, project, snapshot_id AS snapshotId,
   service_key AS serviceKey,
-  key_input AS keyInput, state, lease_fence AS leaseFence, crashes,
+  key_input AS keyInput, state, lease_fence AS leaseFence, crashes, traps_exits AS trapsExits,
   created_at AS createdAt, updated_at AS updatedAt, finished_at AS finishedAt`;
 const OP_COLUMNS = `run_id AS runId, op_key AS opKey, seq, kind, name, status, attempt, result, error,
   wake_at AS wakeAt, meta, resolved_seq AS resolvedSeq, updated_at AS updatedAt`;
@@ -39,7 +40,7 @@ export interface DueTimer {
   wakeAt: number;
 }
 
-export interface Store extends InboxQueries, ProjectQueries {
+export interface Store extends InboxQueries, ProjectQueries, RelationQueries {
   readonly path: string;
   readonly schemaVersion: number;
   begin(): void;
@@ -71,6 +72,8 @@ export interface Store extends InboxQueries, ProjectQueries {
   getOp(runId: string, opKey: string): OpRow | null;
   putOp(op: OpWrite): void;
   latestWaitingSignalOp(runId: string, signalName: string): OpRow | null;
+  /** The earliest waiting op of `kind` (FIFO waits such as ctx.nextExit). */
+  firstWaitingOp(runId: string, kind: string): OpRow | null;
   closeOpenOps(runId: string, status: OpStatus, now: number): number;
   /** Closes the open ops whose keys start with `prefix` (a finished turn's). */
   closeOpenOpsWithPrefix(runId: string, prefix: string, status: OpStatus, now: number): number;
@@ -153,6 +156,9 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
       `SELECT ${OP_COLUMNS} FROM ops WHERE run_id = +? AND kind = 'signal' AND name = +? AND status = 'waiting'
        ORDER BY seq DESC LIMIT 1`,
     ),
+    firstWaitingOp: db.query<OpRow, [string, string]>(
+      `SELECT ${OP_COLUMNS} FROM ops WHERE run_id = +? AND kind = +? AND status = 'waiting' ORDER BY seq LIMIT 1`,
+    ),
     closeOpenOps: db.query(
       `UPDATE ops SET status = ?, wake_at = NULL, updated_at = ?
        WHERE run_id = +? AND status IN ('waiting', 'retry_wait', 'retry_ready')`,
@@ -208,6 +214,7 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
   return {
     ...createInboxQueries(db),
     ...createProjectQueries(db),
+    ...createRelationQueries(db),
     path,
     schemaVersion,
     begin: () => guard("begin", () => q.begin.run()),
@@ -275,6 +282,7 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
       q.putOp.run(o.runId, o.opKey, o.seq, o.kind, o.name, o.status, o.attempt, o.result, o.error, o.wakeAt, o.meta, resolved, o.now);
     },
     latestWaitingSignalOp: (runId, name) => q.waitingSignalOp.get(runId, name),
+    firstWaitingOp: (runId, kind) => q.firstWaitingOp.get(runId, kind),
     closeOpenOps: (runId, status, now) => q.closeOpenOps.run(status, now, runId).changes,
     dueTimers: (now, limit) => q.dueTimers.all(now, limit),
     nextWakeAt: () => q.nextWake.get()?.at ?? null,

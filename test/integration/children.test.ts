@@ -144,3 +144,71 @@ describe.each(modes)("children (%s)", (_mode, make) => {
     expect((await rt.list()).some((r) => r.id.includes("flaky:nobody"))).toBe(false);
   });
 });
+
+describe.each(modes)("monitors and links (%s)", (_mode, make) => {
+  async function open() {
+    const rt = await make();
+    opened.push(rt);
+    return rt;
+  }
+
+  test("a monitor gets one exit event per target exit, with status and output or error", async () => {
+    const rt = await open();
+    const run = await rt.start("monitorsTwo");
+    const { exits, more } = (await run.result({ timeout: "10s" })) as { exits: Record<string, unknown>[]; more: string };
+    expect(exits).toEqual([
+      { targetId: `${run.id}~bad`, targetKind: "workflow", relationship: "monitor", status: "failed", at: expect.any(Number), error: expect.objectContaining({ message: "child gave up: monitored" }) },
+      { targetId: `${run.id}~ok`, targetKind: "workflow", relationship: "monitor", status: "completed", at: expect.any(Number), output: { id: "m", page: "page-m" } },
+    ]);
+    expect(more).toBe("exit_timeout");
+    const inspection = await rt.inspect(run.id);
+    expect(inspection.exits).toHaveLength(2);
+    expect(inspection.relationships.map((r) => r.kind)).toEqual(["monitor", "monitor"]);
+  });
+
+  test("the untrapped owner of a link is cancelled with linked_exit when the target fails", async () => {
+    const rt = await open();
+    const run = await rt.start("linkedToDoomed");
+    const cause = await run.result({ timeout: "10s" }).then(
+      () => null,
+      (error: { name: string; cause: Record<string, unknown> }) => ({ thrown: error.name, ...error.cause }),
+    );
+    expect(cause).toMatchObject({
+      thrown: "CancelledError",
+      name: "LinkedExitError",
+      code: "cancelled",
+      reason: "linked_exit",
+      details: { targetId: `${run.id}~doomed`, targetStatus: "failed", targetError: { message: "child gave up: linked" } },
+    });
+    expect((await rt.inspect(run.id)).events.map((e) => e.type)).toContain("linked_exit");
+  });
+
+  test("a trapping owner gets the exit event instead", async () => {
+    const rt = await open();
+    const run = await rt.start("trapsLinked");
+    expect(await run.result({ timeout: "10s" })).toMatchObject({ targetId: `${run.id}~doomed`, relationship: "link", status: "failed" });
+    expect((await rt.inspect(run.id)).trapsExits).toBe(true);
+  });
+
+  test("links are bidirectional: an owner that fails ends its linked child", async () => {
+    const rt = await open();
+    const run = await rt.start("failsWhileLinked");
+    await run.result({ timeout: "10s" }).catch(() => undefined);
+    const child = await rt.inspect(`${run.id}~victim`);
+    expect(child.run.status).toBe("cancelled");
+    expect(child.run.error).toMatchObject({ reason: "linked_exit", details: { targetId: run.id, targetStatus: "failed" } });
+  });
+
+  test("propagate all also reports normal completion", async () => {
+    const rt = await open();
+    const run = await rt.start("linkAll");
+    expect(await run.result({ timeout: "10s" })).toMatchObject({ targetId: `${run.id}~fine`, relationship: "link", status: "completed", output: { id: "all", page: "page-all" } });
+  });
+
+  test("a relationship to an unrelated run is refused with not_related", async () => {
+    const rt = await open();
+    const stranger = await rt.start("fetchOne", { id: "s" });
+    const run = await rt.start("monitorsStranger", { id: stranger.id });
+    expect(await run.result({ timeout: "10s" })).toMatchObject({ code: "not_related" });
+  });
+});

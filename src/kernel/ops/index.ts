@@ -21,6 +21,9 @@ import { signalWaitOps } from "./signal-wait.ts";
 import { sleepOps } from "./sleep.ts";
 import { spawnOps } from "./spawn.ts";
 import { explainRetry, fireRetry, stepOps } from "./step.ts";
+import { exitWaitOps } from "./exit-wait.ts";
+import { relateOps } from "./relate.ts";
+import { trapExitOps } from "./trap-exit.ts";
 
 // Listing every command type here makes the compiler name any command without a module.
 const RECORDERS: { [C in OpCommandType]: Recorder<C> } = {
@@ -36,6 +39,9 @@ const RECORDERS: { [C in OpCommandType]: Recorder<C> } = {
   ...childResultOps.record,
   ...childStatusOps.record,
   ...childSignalOps.record,
+  ...relateOps.record,
+  ...trapExitOps.record,
+  ...exitWaitOps.record,
 };
 
 const MODULES: readonly OpKindModule<OpCommandType>[] = [
@@ -51,6 +57,9 @@ const MODULES: readonly OpKindModule<OpCommandType>[] = [
   childResultOps,
   childStatusOps,
   childSignalOps,
+  relateOps,
+  trapExitOps,
+  exitWaitOps,
 ] as readonly OpKindModule<never>[] as readonly OpKindModule<OpCommandType>[];
 
 const BY_KIND = new Map<string, OpKindModule<OpCommandType>>(MODULES.flatMap((m) => m.kinds.map((kind) => [kind, m] as const)));
