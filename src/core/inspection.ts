@@ -125,6 +125,15 @@ export function toInspection(history: RunHistory, now = Date.now()): RunInspecti
     trapsExits: history.run.trapsExits === 1,
     relationships: history.relationships.map((r) => ({ targetId: r.targetId, kind: r.kind, propagate: r.propagate, createdAt: r.createdAt })),
     exits: history.exits.map((row) => ({ id: row.id, ...toExitEvent(row), ...(row.consumedBy !== null ? { consumedBy: row.consumedBy } : {}) })),
+    supervision: history.supervision.map(({ group, members }) => ({
+      groupKey: group.groupKey,
+      strategy: group.strategy,
+      maxRestarts: group.maxRestarts,
+      windowMs: group.windowMs,
+      recentRestarts: JSON.parse(group.restarts) as number[],
+      exhausted: group.exhausted === 1,
+      members: members.map((m) => ({ key: m.memberKey, workflow: m.workflow, runId: m.runId, restarts: m.restarts, status: m.status })),
+    })),
   };
 }
 

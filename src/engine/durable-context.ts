@@ -28,6 +28,7 @@ import { workflowTurnControls, type TurnControls } from "./turn-controls.ts";
 
 import { createChildren } from "./children.ts";
 import { createRelations } from "./relations.ts";
+import { createSupervision } from "./supervision.ts";
 import { createExec } from "./exec-op.ts";
 import { parseStored, RETRY_LATER } from "./op-values.ts";
 
@@ -170,6 +171,7 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
   const serviceCalls = createServiceCalls(parts.project, next, state, scheduler, enter, relations);
   const exec = createExec({ runId, next, state, scheduler, host, enter });
   const spawn = createChildren(runId, next, state, scheduler, enter, relations);
+  const supervise = createSupervision(next, state, scheduler, enter);
 
   return {
     runId,
@@ -185,6 +187,7 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     link: (target, options) => handed(relations.relate("link", target, options)),
     trapExit: (enabled) => relations.trapExit(enabled),
     nextExit: (options) => handed(relations.nextExit(options)),
+    supervise,
     exec: ((spec: ExecSpec<unknown>) => handed(exec(spec))) as ServiceContext["exec"],
 
     log(message, fields?: LogFields) {

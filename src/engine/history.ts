@@ -5,7 +5,7 @@
 import { NondeterminismError, VilanoError, type HistoryOp } from "../shared/index.ts";
 
 /** Kinds whose ops carry no user-given name: their key is `<kind>:<n>`. */
-const NAMELESS = new Set(["sleep", "log", "now", "random", "mailbox", "trap_exit", "exit_wait"]);
+const NAMELESS = new Set(["sleep", "log", "now", "random", "mailbox", "trap_exit", "exit_wait", "supervise", "members"]);
 
 export interface RequestedOp {
   kind: string;

@@ -147,7 +147,7 @@ export function stopInstance(k: KernelContext, tx: Tx, runId: string, reason: st
   k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
   appendEvent(k, tx, runId, "instance_stopped", { reason });
   if (run.status === SERVICE_STATUS.active) tx.after(() => k.abortActivation(runId));
-  cancelChildren(k, tx, runId);
+  cancelChildren(k, tx, runId, "stopped");
   const finished = k.store.getRun(runId)!;
   runEnded(k, tx, finished);
   tx.after(() => k.notifyTerminal(finished));

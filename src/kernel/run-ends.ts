@@ -9,6 +9,7 @@ import { appendEvent, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
 import { wakeRun } from "./ready.ts";
 import { fireRelationships } from "./relationships.ts";
+import { memberEnded } from "./supervision.ts";
 import { OP_STATUS, RUN_STATUS } from "./types.ts";
 
 /** What a wait on `run` resolves to once it has ended. */
@@ -22,6 +23,8 @@ export function endOutcome(run: RunRow): LiveOutcome {
 
 /** Called in the transaction that moves `run` to a terminal status. */
 export function runEnded(k: KernelContext, tx: Tx, run: RunRow): void {
+  // A supervised member is restarted first: waits on its result move to the new run.
+  memberEnded(k, tx, run);
   wakeWaiters(k, tx, run);
   fireRelationships(k, tx, run);
 }

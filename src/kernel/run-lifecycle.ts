@@ -127,16 +127,33 @@ export function cancelRun(k: KernelContext, tx: Tx, runId: string, reason?: stri
   appendEvent(k, tx, runId, "run_cancelled", reason ? { reason } : undefined);
   if (run.status === RUN_STATUS.running) tx.after(() => k.abortActivation(runId));
   notify(k, tx, runId);
-  cancelChildren(k, tx, runId);
+  cancelChildren(k, tx, runId, "cancelled");
   return k.store.getRun(runId)!;
 }
 
+/**
+ * The kernel fails a workflow run for a reason of its own (its supervision budget ran out): like a
+ * cancellation, its waits close, its activation stops and its children are cancelled.
+ */
+export function failRunByKernel(k: KernelContext, tx: Tx, runId: string, body: FailureBody): void {
+  const run = requireRun(k, runId);
+  if (isTerminal(run.status)) return;
+  k.store.finishRun(runId, RUN_STATUS.failed, null, JSON.stringify(body), tx.now);
+  k.store.bumpFence(runId, tx.now);
+  k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
+  cancelOutbound(k, tx, runId, "failed");
+  appendEvent(k, tx, runId, "run_failed", { error: body });
+  if (run.status === RUN_STATUS.running) tx.after(() => k.abortActivation(runId));
+  notify(k, tx, runId);
+  cancelChildren(k, tx, runId, "failed");
+}
+
 /** Cancelling a run (or stopping an instance) cancels the children it started, and theirs, in the same transaction. */
-export function cancelChildren(k: KernelContext, tx: Tx, parentId: string): void {
+export function cancelChildren(k: KernelContext, tx: Tx, parentId: string, how: string): void {
   for (const child of k.store.listChildren(parentId)) {
     if (isTerminal(child.status) || child.kind !== "workflow") continue;
     appendEvent(k, tx, child.id, "cancelled_with_parent", { parentId });
-    cancelRun(k, tx, child.id, `its parent ${parentId} was cancelled`);
+    cancelRun(k, tx, child.id, `its parent ${parentId} was ${how}`);
   }
 }
 

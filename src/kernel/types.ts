@@ -46,6 +46,11 @@ export const OP_KIND = {
   trap_exit: "trap_exit",
   /** Wait for the next exit event (ctx.nextExit). */
   exit_wait: "exit_wait",
+  supervise: "supervise",
+  member_spawn: "member_spawn",
+  member_result: "member_result",
+  member_run: "member_run",
+  members: "members",
 } as const;
 export type OpKind = (typeof OP_KIND)[keyof typeof OP_KIND];
 
@@ -110,6 +115,12 @@ export const EVENT_TYPE = {
   /** A linked run ended abnormally and this run (not trapping exits) was ended with it. */
   linked_exit: "linked_exit",
   traps_exits: "traps_exits",
+  supervisor_started: "supervisor_started",
+  member_started: "member_started",
+  /** A member ended abnormally (or was restarted with it) and its supervisor started a new run for it. */
+  member_restarted: "member_restarted",
+  /** The group's restart budget ran out within its window: the owner fails with supervision_exhausted. */
+  supervision_exhausted: "supervision_exhausted",
 } as const;
 export type EventType = (typeof EVENT_TYPE)[keyof typeof EVENT_TYPE];
 

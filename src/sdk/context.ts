@@ -126,6 +126,44 @@ export interface ChildHandle<W extends AnyWorkflowDefinition = AnyWorkflowDefini
   link(options?: LinkOptions): Promise<void>;
 }
 
+export interface SuperviseOptions {
+  /** Which members restart when one ends abnormally (default `one_for_one`). */
+  strategy?: "one_for_one" | "one_for_all" | "rest_for_one";
+  /** Restarts allowed within `window` (default 3); one more fails the owner with `supervision_exhausted`. */
+  maxRestarts?: number;
+  /** Default `"1m"`. */
+  window?: Duration;
+  onExhausted?: "fail_self";
+  /** Op key to use instead of the implicit `supervise:<n>`. */
+  key?: string;
+}
+
+/** A member of a supervision group, as `group.members()` lists it. */
+export interface SupervisedMember {
+  key: string;
+  workflow: string;
+  /** Its current run (a restart gives it a new one). */
+  runId: string;
+  restarts: number;
+  status: RunStatus;
+}
+
+/** A supervised child: its `result()` waits across restarts for the run that completes. */
+export interface SupervisedHandle<W extends AnyWorkflowDefinition = AnyWorkflowDefinition> {
+  readonly key: string;
+  readonly workflow: string;
+  result(): Promise<WorkflowOutput<W>>;
+  /** The id of the member's current run (recorded). */
+  currentRunId(): Promise<string>;
+}
+
+export interface SupervisionGroup {
+  /** Starts a member (a child run the group restarts); the same key gives the same member. */
+  spawn<W extends AnyWorkflowDefinition>(workflow: W, input: WorkflowInput<W>, options?: { key?: string }): SupervisedHandle<W>;
+  /** The members with their current runs (recorded). */
+  members(): Promise<SupervisedMember[]>;
+}
+
 /** What `ctx.monitor` and `ctx.link` relate to: a run id, a child handle or a service ref. */
 export type RelationTarget = string | { readonly id: string };
 
@@ -222,6 +260,15 @@ export interface DurableContext {
    * @example const exit = await ctx.nextExit(); if (exit.status === "failed") ctx.log("lost", { id: exit.targetId });
    */
   nextExit(options?: NextExitOptions): Promise<ExitEvent>;
+  /**
+   * A supervision group owned by this run: members that end abnormally are restarted by the
+   * strategy, within a restart budget.
+   * @example
+   * const group = ctx.supervise({ strategy: "one_for_one", maxRestarts: 3, window: "1m" });
+   * const crawler = group.spawn(crawl, { site }, { key: "crawler" });
+   * return crawler.result(); // the output of the run that finally completes
+   */
+  supervise(options?: SuperviseOptions): SupervisionGroup;
 }
 
 /** The durable context of a workflow run. */

@@ -41,6 +41,10 @@ export type {
   MonitorOptions,
   LinkOptions,
   NextExitOptions,
+  SuperviseOptions,
+  SupervisionGroup,
+  SupervisedHandle,
+  SupervisedMember,
 } from "./context.ts";
 export type { ExitEvent } from "../shared/views.ts";
 export {

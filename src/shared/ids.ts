@@ -58,6 +58,12 @@ export function childRunId(parentId: string, token: string): string {
   return `${parentId}~${part}`;
 }
 
+/** The run id of a supervised member: its first run, then one per restart (`.r1`, `.r2`, …). */
+export function memberRunId(ownerId: string, groupKey: string, memberKey: string, restarts: number): string {
+  const first = childRunId(ownerId, `${groupKey}.${memberKey}`);
+  return restarts === 0 ? first : `${first}.r${restarts}`;
+}
+
 /** A 32-bit FNV-1a hash, used where a stable, seedable number is wanted (jitter). */
 export function hash32(text: string): number {
   let h = 0x811c9dc5;

@@ -80,6 +80,23 @@ export const OP_COMMAND_SCHEMAS = {
   trap_exit: v.object({ ...Identity, type: v.literal("trap_exit"), enabled: v.boolean() }),
   /** Wait for the next exit event of a related run (FIFO). */
   wait_exit: v.object({ ...Identity, type: v.literal("wait_exit"), timeoutMs: v.nullable(Millis) }),
+  /** Start a supervision group owned by this run, under the op's key. */
+  supervise: v.object({
+    ...Identity,
+    type: v.literal("supervise"),
+    strategy: v.picklist(["one_for_one", "one_for_all", "rest_for_one"]),
+    maxRestarts: Count,
+    windowMs: Millis,
+    onExhausted: v.literal("fail_self"),
+  }),
+  /** Start a member of a group (`name` is the workflow); a member key that exists is reused. */
+  supervised_spawn: v.object({ ...Identity, type: v.literal("supervised_spawn"), groupKey: v.string(), memberKey: v.string(), input: Json }),
+  /** Wait for a member's result, across restarts. */
+  wait_member: v.object({ ...Identity, type: v.literal("wait_member"), groupKey: v.string(), memberKey: v.string() }),
+  /** Read a member's current run id (recorded). */
+  member_run: v.object({ ...Identity, type: v.literal("member_run"), groupKey: v.string(), memberKey: v.string() }),
+  /** Read a group's members (recorded). */
+  supervision_members: v.object({ ...Identity, type: v.literal("supervision_members"), groupKey: v.string() }),
 } as const;
 
 export const OpCommandSchema = tagged(v.variant("type", Object.values(OP_COMMAND_SCHEMAS)));

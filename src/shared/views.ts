@@ -93,6 +93,19 @@ export interface RunInspection {
   relationships: RelationshipInfo[];
   /** Exit events of related runs, in arrival order. */
   exits: ExitEventInfo[];
+  /** The supervision groups it owns, with their members. */
+  supervision: SupervisionInfo[];
+}
+
+export interface SupervisionInfo {
+  groupKey: string;
+  strategy: "one_for_one" | "one_for_all" | "rest_for_one";
+  maxRestarts: number;
+  windowMs: number;
+  /** When the restarts still inside the window happened. */
+  recentRestarts: number[];
+  exhausted: boolean;
+  members: { key: string; workflow: string; runId: string; restarts: number; status: AnyRunStatus }[];
 }
 
 /** A child run, as its parent's inspection lists it. */

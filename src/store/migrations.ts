@@ -173,6 +173,37 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX exit_events_owner ON exit_events(owner_id, id);
     `,
   },
+  {
+    version: 7,
+    description: "supervision groups and their members",
+    sql: `
+      CREATE TABLE supervisors (
+        owner_id     TEXT NOT NULL,
+        group_key    TEXT NOT NULL,
+        strategy     TEXT NOT NULL,
+        max_restarts INTEGER NOT NULL,
+        window_ms    INTEGER NOT NULL,
+        on_exhausted TEXT NOT NULL,
+        restarts     TEXT NOT NULL DEFAULT '[]',
+        exhausted    INTEGER NOT NULL DEFAULT 0,
+        created_at   INTEGER NOT NULL,
+        PRIMARY KEY (owner_id, group_key)
+      ) WITHOUT ROWID;
+      CREATE TABLE supervised_members (
+        owner_id   TEXT NOT NULL,
+        group_key  TEXT NOT NULL,
+        member_key TEXT NOT NULL,
+        position   INTEGER NOT NULL,
+        workflow   TEXT NOT NULL,
+        input      TEXT,
+        run_id     TEXT NOT NULL,
+        restarts   INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (owner_id, group_key, member_key)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX supervised_members_run ON supervised_members(run_id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -185,3 +185,33 @@ export interface ExitEventRow {
   /** The op key of the `nextExit` that took it, or null while queued. */
   consumedBy: string | null;
 }
+
+export type SupervisionStrategy = "one_for_one" | "one_for_all" | "rest_for_one";
+
+/** A supervision group owned by a run (ctx.supervise). */
+export interface SupervisorRow {
+  ownerId: string;
+  groupKey: string;
+  strategy: SupervisionStrategy;
+  maxRestarts: number;
+  windowMs: number;
+  onExhausted: "fail_self";
+  /** JSON array of the times of restarts still inside the window. */
+  restarts: string;
+  exhausted: number;
+  createdAt: number;
+}
+
+/** A member of a supervision group: a keyed child whose current run is replaced on restart. */
+export interface MemberRow {
+  ownerId: string;
+  groupKey: string;
+  memberKey: string;
+  /** Start order within the group (rest_for_one restarts those after a failed one). */
+  position: number;
+  workflow: string;
+  input: string | null;
+  runId: string;
+  restarts: number;
+  createdAt: number;
+}

@@ -11,6 +11,7 @@ import type { EventRow, NewRun, OpRow, OpWrite, RunListFilter, RunRow, SignalRow
 import { createInboxQueries, type InboxQueries } from "./inbox-queries.ts";
 import { createProjectQueries, type ProjectQueries } from "./project-queries.ts";
 import { createRelationQueries, type RelationQueries } from "./relation-queries.ts";
+import { createSupervisionQueries, type SupervisionQueries } from "./supervision-queries.ts";
 
 // Parameters in WHERE clauses are written `+?`: with a bare `?` this SQLite build re-prepares the
 // statement on every call (several µs) because the value might change the plan; the unary plus
@@ -40,7 +41,7 @@ export interface DueTimer {
   wakeAt: number;
 }
 
-export interface Store extends InboxQueries, ProjectQueries, RelationQueries {
+export interface Store extends InboxQueries, ProjectQueries, RelationQueries, SupervisionQueries {
   readonly path: string;
   readonly schemaVersion: number;
   begin(): void;
@@ -215,6 +216,7 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     ...createInboxQueries(db),
     ...createProjectQueries(db),
     ...createRelationQueries(db),
+    ...createSupervisionQueries(db),
     path,
     schemaVersion,
     begin: () => guard("begin", () => q.begin.run()),

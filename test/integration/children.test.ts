@@ -212,3 +212,79 @@ describe.each(modes)("monitors and links (%s)", (_mode, make) => {
     expect(await run.result({ timeout: "10s" })).toMatchObject({ code: "not_related" });
   });
 });
+
+describe.each(modes)("supervision (%s)", (_mode, make) => {
+  type Members = Record<string, { runId: string; restarts: number; status: string }>;
+  async function open() {
+    const rt = await make();
+    opened.push(rt);
+    return rt;
+  }
+  const membersOf = async (rt: Runtime, owner: string): Promise<Members> => {
+    const group = (await rt.inspect(owner)).supervision[0];
+    return Object.fromEntries((group?.members ?? []).map((m) => [m.key, m]));
+  };
+  /** Waits until members a, b and c each have a current run waiting for its verdict. */
+  const allWaiting = (rt: Runtime, owner: string) =>
+    eventually(async () => {
+      const members = await membersOf(rt, owner);
+      const keys = ["a", "b", "c"];
+      if (!keys.every((k) => members[k])) return undefined;
+      for (const k of keys) if ((await rt.inspect(members[k]!.runId)).run.status !== "waiting") return undefined;
+      return members;
+    }, 5_000, "every member to wait for its verdict");
+
+  async function failB(strategy: string, maxRestarts = 3) {
+    const rt = await open();
+    const owner = await rt.start("supervises", { strategy, maxRestarts });
+    const before = await allWaiting(rt, owner.id);
+    await rt.signal(before.b!.runId, "verdict", { ok: false });
+    const after = await allWaiting(rt, owner.id);
+    const restarted = ["a", "b", "c"].filter((k) => after[k]!.runId !== before[k]!.runId);
+    return { rt, owner, before, after, restarted };
+  }
+
+  async function finish(rt: Runtime, owner: string, after: Members) {
+    for (const k of ["a", "b", "c"]) await rt.signal(after[k]!.runId, "verdict", { ok: true });
+    return (await rt.result(owner, { timeout: "10s" })) as { results: { key: string; run: string }[]; members: { key: string; restarts: number }[]; current: string };
+  }
+
+  test("one_for_one restarts only the failed member; its result() survives the restart", async () => {
+    const { rt, owner, before, after, restarted } = await failB("one_for_one");
+    expect(restarted).toEqual(["b"]);
+    expect(after.b!.runId).toBe(`${before.b!.runId}.r1`);
+    expect((await rt.inspect(before.b!.runId)).run.status).toBe("failed");
+    const output = await finish(rt, owner.id, after);
+    expect(output.results.map((r) => r.run)).toEqual([after.a!.runId, after.b!.runId, after.c!.runId]);
+    expect(output.members.map((m) => [m.key, m.restarts])).toEqual([["a", 0], ["b", 1], ["c", 0]]);
+    expect(output.current).toBe(after.b!.runId);
+    expect((await rt.inspect(owner.id)).events.filter((e) => e.type === "member_restarted")).toHaveLength(1);
+  });
+
+  test("one_for_all restarts every member", async () => {
+    const { rt, owner, before, restarted, after } = await failB("one_for_all");
+    expect(restarted).toEqual(["a", "b", "c"]);
+    expect((await rt.inspect(before.a!.runId)).run).toMatchObject({ status: "cancelled", error: { reason: "supervisor_restart" } });
+    expect((await finish(rt, owner.id, after)).members.map((m) => m.restarts)).toEqual([1, 1, 1]);
+  });
+
+  test("rest_for_one restarts the failed member and those started after it", async () => {
+    const { rt, owner, restarted, after } = await failB("rest_for_one");
+    expect(restarted).toEqual(["b", "c"]);
+    expect((await finish(rt, owner.id, after)).members.map((m) => m.restarts)).toEqual([0, 1, 1]);
+  });
+
+  test("a restart budget exhausted within the window fails the owner with supervision_exhausted", async () => {
+    const { rt, owner, after } = await failB("one_for_one", 1);
+    await rt.signal(after.b!.runId, "verdict", { ok: false });
+    const error = await rt.result(owner.id, { timeout: "10s" }).then(
+      () => null,
+      (e: { cause: { code?: string; reason?: string } }) => e.cause,
+    );
+    expect(error).toMatchObject({ code: "supervision_exhausted", reason: "supervision_exhausted" });
+    const inspection = await rt.inspect(owner.id);
+    expect(inspection.supervision[0]).toMatchObject({ exhausted: true, strategy: "one_for_one" });
+    // The owner's end takes its members with it.
+    for (const m of inspection.supervision[0]!.members) expect(["cancelled", "failed"]).toContain(m.status);
+  });
+});

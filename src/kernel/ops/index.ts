@@ -24,6 +24,8 @@ import { explainRetry, fireRetry, stepOps } from "./step.ts";
 import { exitWaitOps } from "./exit-wait.ts";
 import { relateOps } from "./relate.ts";
 import { trapExitOps } from "./trap-exit.ts";
+import { memberOps } from "./member-result.ts";
+import { superviseOps } from "./supervise.ts";
 
 // Listing every command type here makes the compiler name any command without a module.
 const RECORDERS: { [C in OpCommandType]: Recorder<C> } = {
@@ -42,6 +44,8 @@ const RECORDERS: { [C in OpCommandType]: Recorder<C> } = {
   ...relateOps.record,
   ...trapExitOps.record,
   ...exitWaitOps.record,
+  ...superviseOps.record,
+  ...memberOps.record,
 };
 
 const MODULES: readonly OpKindModule<OpCommandType>[] = [
@@ -60,6 +64,8 @@ const MODULES: readonly OpKindModule<OpCommandType>[] = [
   relateOps,
   trapExitOps,
   exitWaitOps,
+  superviseOps,
+  memberOps,
 ] as readonly OpKindModule<never>[] as readonly OpKindModule<OpCommandType>[];
 
 const BY_KIND = new Map<string, OpKindModule<OpCommandType>>(MODULES.flatMap((m) => m.kinds.map((kind) => [kind, m] as const)));

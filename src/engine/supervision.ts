@@ -1,0 +1,123 @@
+/**
+ * `ctx.supervise()`: a supervision group and its members. Creating the group and spawning a member
+ * are recorded without waiting (like `ctx.spawn`); `result()`, `currentRunId()` and `members()` are
+ * durable ops resolved from history on replay. The kernel restarts members (kernel/supervision.ts).
+ */
+import { ChildFailedError, parseDuration, toOptionalJson, VilanoError, type FailureBody, type HistoryOp } from "../shared/index.ts";
+import {
+  isWorkflowDefinition,
+  type AnyWorkflowDefinition,
+  type SupervisedHandle,
+  type SupervisedMember,
+  type SuperviseOptions,
+  type SupervisionGroup,
+} from "../sdk/index.ts";
+import type { ActivationState } from "./activation-state.ts";
+import type { NextOp } from "./durable-context.ts";
+import type { ReplayScheduler } from "./replay-scheduler.ts";
+import { handed } from "./step-scope.ts";
+
+const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
+const STRATEGIES = ["one_for_one", "one_for_all", "rest_for_one"] as const;
+const OPTIONS = ["strategy", "maxRestarts", "window", "onExhausted", "key"];
+/** Without options: up to 3 restarts within a minute. */
+const DEFAULT_MAX_RESTARTS = 3;
+const DEFAULT_WINDOW = "1m";
+
+function checkOptions(options: SuperviseOptions | undefined) {
+  const o = options ?? {};
+  if (typeof o !== "object" || o === null) throw new VilanoError("validation_failed", "ctx.supervise() options must be an object { strategy, maxRestarts, window, onExhausted? }");
+  const unknown = Object.keys(o).filter((k) => !OPTIONS.includes(k));
+  if (unknown.length > 0) {
+    throw new VilanoError("validation_failed", `ctx.supervise(): unknown option ${unknown.map((k) => JSON.stringify(k)).join(", ")} (known: ${OPTIONS.join(", ")})`);
+  }
+  const strategy = o.strategy ?? "one_for_one";
+  if (!STRATEGIES.includes(strategy)) {
+    throw new VilanoError("validation_failed", `ctx.supervise(): strategy must be one of ${STRATEGIES.join(", ")}, got ${JSON.stringify(o.strategy)}`);
+  }
+  const maxRestarts = o.maxRestarts ?? DEFAULT_MAX_RESTARTS;
+  if (typeof maxRestarts !== "number" || !Number.isInteger(maxRestarts) || maxRestarts < 0) {
+    throw new VilanoError("validation_failed", `ctx.supervise(): maxRestarts must be a whole number >= 0, got ${JSON.stringify(o.maxRestarts)}`);
+  }
+  const windowMs = parseDuration(o.window ?? DEFAULT_WINDOW, "window of ctx.supervise()");
+  if ((o.onExhausted ?? "fail_self") !== "fail_self") {
+    throw new VilanoError("validation_failed", `ctx.supervise(): onExhausted must be "fail_self", got ${JSON.stringify(o.onExhausted)}`);
+  }
+  if (o.key !== undefined && (typeof o.key !== "string" || o.key === "")) {
+    throw new VilanoError("validation_failed", `ctx.supervise(): key must be a non-empty string, got ${JSON.stringify(o.key)}`);
+  }
+  return { strategy, maxRestarts, windowMs, key: o.key };
+}
+
+export function createSupervision(
+  next: NextOp,
+  state: ActivationState,
+  scheduler: ReplayScheduler,
+  enter: (member: string) => void,
+): (options?: SuperviseOptions) => SupervisionGroup {
+  const fromHistory = async (recorded: HistoryOp, onFailure: (error: FailureBody) => Error): Promise<unknown> => {
+    if (recorded.status !== "completed" && recorded.status !== "failed") return state.wait();
+    await scheduler.turn(recorded);
+    if (recorded.status === "completed") return parse(recorded.result);
+    throw onFailure(JSON.parse(recorded.error!) as FailureBody);
+  };
+  const refused = (groupKey: string) => (error: FailureBody) => new VilanoError("not_found", error.message, { details: { groupKey, ...(error.details as object) } });
+
+  function member(groupKey: string, memberKey: string, workflow: string): SupervisedHandle {
+    const ids = { groupKey, memberKey };
+    async function result(): Promise<unknown> {
+      enter("member.result()");
+      const failed = (error: FailureBody) => new ChildFailedError(`${groupKey}.${memberKey}`, workflow, error);
+      const { op, recorded } = next("member_result", workflow, undefined);
+      if (recorded) return fromHistory(recorded, failed);
+      const res = await state.track(state.report({ type: "wait_member", opKey: op.opKey, seq: op.seq, name: workflow, ...ids }));
+      if (res.outcome === "completed") return parse(res.result);
+      if (res.outcome === "failed") throw failed(res.error);
+      const outcome = await state.waitFor(op.opKey);
+      if (outcome.status === "failed") throw failed(outcome.error);
+      return parse(outcome.result);
+    }
+    async function currentRunId(): Promise<string> {
+      enter("member.currentRunId()");
+      const { op, recorded } = next("member_run", workflow, undefined);
+      if (recorded) return (await fromHistory(recorded, refused(groupKey))) as string;
+      const res = await state.track(state.report({ type: "member_run", opKey: op.opKey, seq: op.seq, name: workflow, ...ids }));
+      if (res.outcome === "failed") throw refused(groupKey)(res.error);
+      return parse(res.outcome === "value" ? res.value : null) as string;
+    }
+    return Object.freeze({ key: memberKey, workflow, result: () => handed(result()), currentRunId: () => handed(currentRunId()) }) as SupervisedHandle;
+  }
+
+  return (options) => {
+    enter("ctx.supervise()");
+    const { strategy, maxRestarts, windowMs, key } = checkOptions(options);
+    const { op, recorded } = next("supervise", "supervise", key);
+    const groupKey = op.opKey;
+    if (!recorded) state.post({ type: "supervise", opKey: op.opKey, seq: op.seq, name: op.name, strategy, maxRestarts, windowMs, onExhausted: "fail_self" });
+
+    async function members(): Promise<SupervisedMember[]> {
+      enter("group.members()");
+      const { op: m, recorded: seen } = next("members", "members", undefined);
+      if (seen) return (await fromHistory(seen, refused(groupKey))) as SupervisedMember[];
+      const res = await state.track(state.report({ type: "supervision_members", opKey: m.opKey, seq: m.seq, name: m.name, groupKey }));
+      return parse(res.outcome === "value" ? res.value : "[]") as SupervisedMember[];
+    }
+
+    return Object.freeze({
+      spawn(workflow: AnyWorkflowDefinition, input: unknown, spawnOptions?: { key?: string }) {
+        enter("group.spawn()");
+        if (!isWorkflowDefinition(workflow)) throw new VilanoError("validation_failed", "group.spawn() needs a workflow() definition as its first argument");
+        const memberKeyOption = spawnOptions?.key;
+        if (memberKeyOption !== undefined && (typeof memberKeyOption !== "string" || memberKeyOption === "")) {
+          throw new VilanoError("validation_failed", `group.spawn("${workflow.name}"): key must be a non-empty string, got ${JSON.stringify(memberKeyOption)}`);
+        }
+        const inputJson = toOptionalJson(input, `the input of supervised workflow "${workflow.name}"`);
+        const { op: spawned, recorded: known } = next("member_spawn", workflow.name, undefined);
+        const memberKey = memberKeyOption ?? spawned.opKey;
+        if (!known) state.post({ type: "supervised_spawn", opKey: spawned.opKey, seq: spawned.seq, name: workflow.name, groupKey, memberKey, input: inputJson });
+        return member(groupKey, memberKey, workflow.name);
+      },
+      members: () => handed(members()),
+    }) as SupervisionGroup;
+  };
+}

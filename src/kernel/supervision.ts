@@ -1,0 +1,65 @@
+/**
+ * Supervision groups (OTP-style). A member that ends abnormally (failed or cancelled) while its
+ * owner lives is restarted under a new run id, in the transaction that ended it: `one_for_one`
+ * restarts it alone, `one_for_all` every member, `rest_for_one` it and the members started after
+ * it. Waits on a member's result move to its new run, so `result()` survives restarts. More than
+ * `maxRestarts` restarts within `window` fail the owner with `supervision_exhausted`.
+ */
+import { memberRunId, type FailureBody } from "../shared/index.ts";
+import type { MemberRow, RunRow, SupervisorRow } from "../store/index.ts";
+import { appendEvent, type KernelContext } from "./context.ts";
+import type { Tx } from "./group-commit.ts";
+import { stopInstance } from "./inbox.ts";
+import { cancelRun, failRunByKernel, startRun } from "./run-lifecycle.ts";
+import { isTerminal, RUN_STATUS } from "./types.ts";
+
+function exhaustedBody(group: SupervisorRow, member: MemberRow, run: RunRow, restarts: number): FailureBody {
+  const why = run.error ? (JSON.parse(run.error) as FailureBody).message : run.status;
+  return {
+    name: "SupervisionExhaustedError",
+    message: `supervision group ${group.groupKey} restarted its members ${restarts} time(s) within ${group.windowMs} ms (its limit); member "${member.memberKey}" (${run.id}) ended ${run.status} again: ${why}`,
+    code: "supervision_exhausted",
+    reason: "supervision_exhausted",
+    family: "application",
+    retryable: false,
+    details: { groupKey: group.groupKey, memberKey: member.memberKey, runId: run.id, maxRestarts: group.maxRestarts, windowMs: group.windowMs },
+  };
+}
+
+/** Called in the transaction that ends `run`, before anything waiting on it is told. */
+export function memberEnded(k: KernelContext, tx: Tx, run: RunRow): void {
+  if (run.status === RUN_STATUS.completed) return;
+  const member = k.store.memberByRun(run.id);
+  if (!member) return;
+  const owner = k.store.getRun(member.ownerId);
+  const group = k.store.getSupervisor(member.ownerId, member.groupKey);
+  if (!owner || isTerminal(owner.status) || !group || group.exhausted) return;
+
+  const recent = (JSON.parse(group.restarts) as number[]).filter((at) => at > tx.now - group.windowMs);
+  if (recent.length >= group.maxRestarts) {
+    k.store.updateSupervisor(owner.id, group.groupKey, JSON.stringify(recent), true);
+    appendEvent(k, tx, owner.id, "supervision_exhausted", { groupKey: group.groupKey, memberKey: member.memberKey, runId: run.id, restarts: recent.length });
+    const body = exhaustedBody(group, member, run, recent.length);
+    if (owner.kind === "service") stopInstance(k, tx, owner.id, `supervision_exhausted: ${body.message}`);
+    else failRunByKernel(k, tx, owner.id, body);
+    return;
+  }
+  recent.push(tx.now);
+  k.store.updateSupervisor(owner.id, group.groupKey, JSON.stringify(recent), false);
+  const members = k.store.listMembers(owner.id, group.groupKey);
+  const restart =
+    group.strategy === "one_for_one" ? [member] : group.strategy === "one_for_all" ? members : members.filter((m) => m.position >= member.position);
+  for (const m of restart) restartMember(k, tx, owner, m, m.runId === run.id ? `ended ${run.status}` : `restarted with ${member.memberKey} (${group.strategy})`);
+}
+
+function restartMember(k: KernelContext, tx: Tx, owner: RunRow, member: MemberRow, why: string): void {
+  const previous = member.runId;
+  const next = memberRunId(owner.id, member.groupKey, member.memberKey, member.restarts + 1);
+  // The member points at its new run before the old one is ended, so ending it restarts nothing more.
+  k.store.replaceMemberRun(owner.id, member.groupKey, member.memberKey, next);
+  k.store.moveRunWaiters(previous, next);
+  startRun(k, tx, { id: next, project: owner.project, snapshotId: owner.snapshotId, kind: "workflow", name: member.workflow, input: member.input, parentId: owner.id });
+  appendEvent(k, tx, owner.id, "member_restarted", { groupKey: member.groupKey, memberKey: member.memberKey, previousRunId: previous, runId: next, why });
+  const old = k.store.getRun(previous);
+  if (old && !isTerminal(old.status)) cancelRun(k, tx, previous, `restarted by its supervisor ${owner.id}`, { reason: "supervisor_restart" });
+}
