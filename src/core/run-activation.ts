@@ -15,9 +15,9 @@ export function runActivationCode(definitions: Definitions, where: string, activ
   if (turn) {
     const definition = definitions.services.get(run.name);
     if (!definition) throw new VilanoError("unknown_workflow", `${where} has no service "${run.name}"`);
-    return runServiceTurn(definition, { runId: run.id, project: run.project, ops, turn }, host);
+    return runServiceTurn(definition, { runId: run.id, project: run.project, ops, turn, services: definitions.services }, host);
   }
   const definition = definitions.workflows.get(run.name);
   if (!definition) throw new VilanoError("unknown_workflow", `${where} has no workflow "${run.name}"`);
-  return runWorkflowActivation(definition, { runId: run.id, project: run.project, input: run.input, ops }, host);
+  return runWorkflowActivation(definition, { runId: run.id, project: run.project, input: run.input, ops, services: definitions.services }, host);
 }

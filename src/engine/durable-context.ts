@@ -16,7 +16,7 @@ import {
   VilanoError,
   type FailureBody,
 } from "../shared/index.ts";
-import type { ExecSpec, LogFields, ServiceContext, StepControl, StepOptions } from "../sdk/index.ts";
+import type { AnyServiceDefinition, ExecSpec, LogFields, ServiceContext, StepControl, StepOptions } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { History, RequestedOp } from "./history.ts";
 import type { ActivationHost } from "./host.ts";
@@ -29,6 +29,7 @@ import { workflowTurnControls, type TurnControls } from "./turn-controls.ts";
 import { createChildren } from "./children.ts";
 import { createRelations } from "./relations.ts";
 import { createSupervision } from "./supervision.ts";
+import { createPublish, singletonDefinition } from "./pubsub.ts";
 import { createExec } from "./exec-op.ts";
 import { parseStored, RETRY_LATER } from "./op-values.ts";
 
@@ -47,6 +48,8 @@ export interface ContextParts {
   turn?: TurnControls;
   /** The attempt of the message a service turn handles; 1 in a workflow. */
   turnAttempt?: number;
+  /** The project's services, for `ctx.lookupSingleton`. */
+  services?: ReadonlyMap<string, AnyServiceDefinition>;
 }
 
 export function createDurableContext(parts: ContextParts): ServiceContext {
@@ -172,6 +175,7 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
   const exec = createExec({ runId, next, state, scheduler, host, enter });
   const spawn = createChildren(runId, next, state, scheduler, enter, relations);
   const supervise = createSupervision(next, state, scheduler, enter);
+  const publish = createPublish(next, state, scheduler, enter);
 
   return {
     runId,
@@ -188,6 +192,24 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     trapExit: (enabled) => relations.trapExit(enabled),
     nextExit: (options) => handed(relations.nextExit(options)),
     supervise,
+    publish: (topic, payload, options) => handed(publish(topic, payload, options)),
+    lookupSingleton: ((role: string, keyInput?: unknown) =>
+      handed(
+        (async () => {
+          enter("ctx.lookupSingleton()");
+          const definition = singletonDefinition(parts.services, role);
+          // No key input (a singleton keyed by its role alone) travels as null.
+          return serviceCalls.connect(definition, keyInput === undefined ? null : keyInput, { mustExist: true });
+        })(),
+      )) as ServiceContext["lookupSingleton"],
+    subscribe: (topic, options) => {
+      enter("ctx.subscribe()");
+      return handed(turn.subscribe(topic, options));
+    },
+    unsubscribe: (topic, options) => {
+      enter("ctx.unsubscribe()");
+      return handed(turn.unsubscribe(topic, options));
+    },
     exec: ((spec: ExecSpec<unknown>) => handed(exec(spec))) as ServiceContext["exec"],
 
     log(message, fields?: LogFields) {

@@ -14,7 +14,7 @@ import type { HistoryOp } from "../shared/index.ts";
  * Kinds whose outcome the code awaited. The others were known at call time (log, now, random,
  * mailbox, connect and spawn — whose ids are derived from their keys) and need no ordering.
  */
-const ASYNC_KINDS = new Set(["step", "exec", "sleep", "signal", "send", "ask", "service_status", "child_result", "child_status", "child_signal", "monitor", "link", "exit_wait", "member_result", "member_run", "members"]);
+const ASYNC_KINDS = new Set(["step", "exec", "sleep", "signal", "send", "ask", "service_status", "child_result", "child_status", "child_signal", "monitor", "link", "exit_wait", "member_result", "member_run", "members", "subscribe", "unsubscribe", "publish"]);
 /** How many microtask turns to give woken code before checking with a macrotask. */
 const MICROTASK_PATIENCE = 64;
 

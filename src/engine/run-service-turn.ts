@@ -19,12 +19,15 @@ import { createDurableContext } from "./durable-context.ts";
 import { drive, prepare, type Settled } from "./drive.ts";
 import type { ActivationHost } from "./host.ts";
 import { serviceTurnControls } from "./turn-controls.ts";
+import { createSubscriptions } from "./pubsub.ts";
 
 export interface TurnActivationInput {
   runId: string;
   project: string;
   ops: readonly HistoryOp[];
   turn: TurnInput;
+  /** The project's services, for `ctx.lookupSingleton`. */
+  services?: ReadonlyMap<string, AnyServiceDefinition>;
 }
 
 const GROUP = { send: "onSend", ask: "onAsk", signal: "onSignal" } as const;
@@ -40,8 +43,9 @@ export async function runServiceTurn(definition: AnyServiceDefinition, activatio
     scheduler,
     host,
     state,
-    turn: serviceTurnControls(turn.mailbox, state),
+    turn: serviceTurnControls(turn.mailbox, state, createSubscriptions(definition, history.next, state, scheduler)),
     turnAttempt: turn.message.attempt,
+    ...(activation.services ? { services: activation.services } : {}),
   });
   const group = GROUP[turn.message.kind];
   const handlers = definition[group] as Record<string, (payload: unknown, state: unknown, ctx: unknown) => unknown>;

@@ -3,7 +3,7 @@
  * what is not recorded yet, and says how the activation ended.
  */
 import { toFailureBody, toOptionalJson, type ActivationResult, type HistoryOp } from "../shared/index.ts";
-import type { WorkflowDefinition } from "../sdk/index.ts";
+import type { AnyServiceDefinition, WorkflowDefinition } from "../sdk/index.ts";
 import { createDurableContext } from "./durable-context.ts";
 import { drive, prepare, type Settled } from "./drive.ts";
 import type { ActivationHost } from "./host.ts";
@@ -14,6 +14,8 @@ export interface ActivationInput {
   /** The run's input as JSON text, or null. */
   input: string | null;
   ops: readonly HistoryOp[];
+  /** The project's services, for `ctx.lookupSingleton`. */
+  services?: ReadonlyMap<string, AnyServiceDefinition>;
 }
 
 export async function runWorkflowActivation(
@@ -22,7 +24,15 @@ export async function runWorkflowActivation(
   host: ActivationHost,
 ): Promise<ActivationResult> {
   const { state, history, scheduler } = prepare(activation.ops, host);
-  const ctx = createDurableContext({ runId: activation.runId, project: activation.project, history, scheduler, host, state });
+  const ctx = createDurableContext({
+    runId: activation.runId,
+    project: activation.project,
+    history,
+    scheduler,
+    host,
+    state,
+    ...(activation.services ? { services: activation.services } : {}),
+  });
   const input = activation.input === null ? undefined : (JSON.parse(activation.input) as unknown);
 
   const toResult = (settled: Settled): ActivationResult => {

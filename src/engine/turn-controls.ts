@@ -1,9 +1,9 @@
 /**
- * The service-only members of `ctx`: `mailbox()`, `defer()` and `reject()`. In a workflow they
- * throw `wrong_context` naming the member.
+ * The service-only members of `ctx`: `mailbox()`, `defer()`, `reject()`, `subscribe()` and
+ * `unsubscribe()`. In a workflow they throw `wrong_context` naming the member.
  */
 import { parseDuration, VilanoError, type FailureBody, type MailboxView } from "../shared/index.ts";
-import type { DeferOptions, RejectOptions } from "../sdk/index.ts";
+import type { DeferOptions, RejectOptions, SubscribeOptions } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
 
@@ -11,6 +11,8 @@ export interface TurnControls {
   mailbox(next: NextOp): MailboxView;
   defer(options: DeferOptions): never;
   reject(options: RejectOptions): never;
+  subscribe(topic: string, options?: SubscribeOptions): Promise<void>;
+  unsubscribe(topic: string, options?: SubscribeOptions): Promise<void>;
 }
 
 const serviceOnly = (member: string): never => {
@@ -21,10 +23,17 @@ export const workflowTurnControls: TurnControls = {
   mailbox: () => serviceOnly("ctx.mailbox()"),
   defer: () => serviceOnly("ctx.defer()"),
   reject: () => serviceOnly("ctx.reject()"),
+  subscribe: async () => serviceOnly("ctx.subscribe()"),
+  unsubscribe: async () => serviceOnly("ctx.unsubscribe()"),
 };
 
-export function serviceTurnControls(view: MailboxView, state: ActivationState): TurnControls {
+export function serviceTurnControls(
+  view: MailboxView,
+  state: ActivationState,
+  subscriptions: Pick<TurnControls, "subscribe" | "unsubscribe">,
+): TurnControls {
   return {
+    ...subscriptions,
     mailbox(next) {
       // Recorded, so a replay of this turn sees the same snapshot.
       const { op, recorded } = next("mailbox", "mailbox", undefined);

@@ -51,6 +51,9 @@ export const OP_KIND = {
   member_result: "member_result",
   member_run: "member_run",
   members: "members",
+  subscribe: "subscribe",
+  unsubscribe: "unsubscribe",
+  publish: "publish",
 } as const;
 export type OpKind = (typeof OP_KIND)[keyof typeof OP_KIND];
 
@@ -121,6 +124,10 @@ export const EVENT_TYPE = {
   member_restarted: "member_restarted",
   /** The group's restart budget ran out within its window: the owner fails with supervision_exhausted. */
   supervision_exhausted: "supervision_exhausted",
+  subscribed: "subscribed",
+  unsubscribed: "unsubscribed",
+  /** A publish op delivered to the topic's subscribers (counts of matched, enqueued and rejected). */
+  published: "published",
 } as const;
 export type EventType = (typeof EVENT_TYPE)[keyof typeof EVENT_TYPE];
 

@@ -164,6 +164,26 @@ export interface SupervisionGroup {
   members(): Promise<SupervisedMember[]>;
 }
 
+export interface PublishOptions {
+  /** Op key to use instead of the implicit `publish:<topic>:<n>`; one publish per op key, ever. */
+  key?: string;
+}
+
+/** What a publish reached: instances `matched` (subscribed, not stopped), of which `enqueued` took it and `rejected` were full. */
+export interface PublishResult {
+  publishId: string;
+  topic: string;
+  matched: number;
+  enqueued: number;
+  rejected: number;
+}
+
+export interface SubscribeOptions {
+  /** The onSignal handler deliveries go to (default: the topic's name). */
+  signal?: string;
+  key?: string;
+}
+
 /** What `ctx.monitor` and `ctx.link` relate to: a run id, a child handle or a service ref. */
 export type RelationTarget = string | { readonly id: string };
 
@@ -269,6 +289,17 @@ export interface DurableContext {
    * return crawler.result(); // the output of the run that finally completes
    */
   supervise(options?: SuperviseOptions): SupervisionGroup;
+  /**
+   * Delivers `payload` as a service signal to every subscribed, not-stopped instance of this project,
+   * once per publish op (a replay does not publish again).
+   * @example const { enqueued } = await ctx.publish("deploys", { version: "1.4.2" });
+   */
+  publish(topic: string, payload: unknown, options?: PublishOptions): Promise<PublishResult>;
+  /**
+   * The existing instance of the service whose definition declares `discovery.singletonRole = role`,
+   * for `keyInput`; fails with `not_found` rather than create it.
+   */
+  lookupSingleton<D extends AnyServiceDefinition = AnyServiceDefinition>(role: string, keyInput?: unknown): Promise<ServiceRef<D>>;
 }
 
 /** The durable context of a workflow run. */
@@ -297,4 +328,10 @@ export interface ServiceContext extends DurableContext {
   defer(options: DeferOptions): never;
   /** Fails the current message without retry; an asking caller gets `service_turn_rejected`. Ends the turn. */
   reject(options: RejectOptions): never;
+  /**
+   * Subscribes this instance to a topic of its project: each publish arrives as a service signal
+   * to the onSignal handler named by `options.signal` (default: the topic). Survives restarts.
+   */
+  subscribe(topic: string, options?: SubscribeOptions): Promise<void>;
+  unsubscribe(topic: string, options?: SubscribeOptions): Promise<void>;
 }

@@ -45,6 +45,9 @@ export type {
   SupervisionGroup,
   SupervisedHandle,
   SupervisedMember,
+  PublishOptions,
+  PublishResult,
+  SubscribeOptions,
 } from "./context.ts";
 export type { ExitEvent } from "../shared/views.ts";
 export {

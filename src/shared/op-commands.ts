@@ -97,6 +97,12 @@ export const OP_COMMAND_SCHEMAS = {
   member_run: v.object({ ...Identity, type: v.literal("member_run"), groupKey: v.string(), memberKey: v.string() }),
   /** Read a group's members (recorded). */
   supervision_members: v.object({ ...Identity, type: v.literal("supervision_members"), groupKey: v.string() }),
+  /** Subscribe this service instance to a topic of its project; deliveries go to `handler` (an onSignal handler). */
+  subscribe: v.object({ ...Identity, type: v.literal("subscribe"), topic: v.string(), handler: v.string(), maxQueued: v.nullable(Count) }),
+  /** Remove this instance's subscriptions to a topic (only the one to `handler`, when given). */
+  unsubscribe: v.object({ ...Identity, type: v.literal("unsubscribe"), topic: v.string(), handler: v.nullable(v.string()) }),
+  /** Deliver `payload` to every subscribed, not-stopped instance of the project (`name` is the topic). */
+  publish: v.object({ ...Identity, type: v.literal("publish"), topic: v.string(), payload: Json }),
 } as const;
 
 export const OpCommandSchema = tagged(v.variant("type", Object.values(OP_COMMAND_SCHEMAS)));

@@ -1,6 +1,6 @@
 /** The SQLite store: the only importer of bun:sqlite. */
 export { createStore, prefixEnd, type Store, type StoreOptions, type DueTimer } from "./store.ts";
-export type { RunRow, OpRow, EventRow, SignalRow, NewRun, OpWrite, RunListFilter, MessageRow, NewMessage, NewInstance, InboxCounts, ProjectRow, RelationshipRow, RelationshipKind, ExitEventRow, SupervisorRow, MemberRow, SupervisionStrategy } from "./rows.ts";
+export type { RunRow, OpRow, EventRow, SignalRow, NewRun, OpWrite, RunListFilter, MessageRow, NewMessage, NewInstance, InboxCounts, ProjectRow, RelationshipRow, RelationshipKind, ExitEventRow, SupervisorRow, MemberRow, SupervisionStrategy, SubscriptionRow } from "./rows.ts";
 export type { MessageUpdate } from "./inbox-queries.ts";
 export { LATEST_SCHEMA_VERSION } from "./migrations.ts";
 export type { SynchronousMode } from "./open.ts";

@@ -204,6 +204,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX supervised_members_run ON supervised_members(run_id);
     `,
   },
+  {
+    version: 8,
+    description: "topic subscriptions of service instances (pubsub)",
+    sql: `
+      CREATE TABLE subscriptions (
+        project        TEXT NOT NULL,
+        topic          TEXT NOT NULL,
+        service_run_id TEXT NOT NULL,
+        handler        TEXT NOT NULL,
+        max_queued     INTEGER,
+        created_at     INTEGER NOT NULL,
+        PRIMARY KEY (project, topic, service_run_id, handler)
+      ) WITHOUT ROWID;
+      CREATE INDEX subscriptions_instance ON subscriptions(service_run_id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

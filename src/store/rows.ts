@@ -215,3 +215,14 @@ export interface MemberRow {
   restarts: number;
   createdAt: number;
 }
+
+/** A service instance's subscription to a topic of its project: deliveries go to `handler` (an onSignal handler). */
+export interface SubscriptionRow {
+  project: string;
+  topic: string;
+  serviceRunId: string;
+  handler: string;
+  /** The instance's mailbox limit when it subscribed (deliveries beyond it are rejected). */
+  maxQueued: number | null;
+  createdAt: number;
+}

@@ -12,6 +12,7 @@ import { createInboxQueries, type InboxQueries } from "./inbox-queries.ts";
 import { createProjectQueries, type ProjectQueries } from "./project-queries.ts";
 import { createRelationQueries, type RelationQueries } from "./relation-queries.ts";
 import { createSupervisionQueries, type SupervisionQueries } from "./supervision-queries.ts";
+import { createSubscriptionQueries, type SubscriptionQueries } from "./subscription-queries.ts";
 
 // Parameters in WHERE clauses are written `+?`: with a bare `?` this SQLite build re-prepares the
 // statement on every call (several µs) because the value might change the plan; the unary plus
@@ -41,7 +42,7 @@ export interface DueTimer {
   wakeAt: number;
 }
 
-export interface Store extends InboxQueries, ProjectQueries, RelationQueries, SupervisionQueries {
+export interface Store extends InboxQueries, ProjectQueries, RelationQueries, SupervisionQueries, SubscriptionQueries {
   readonly path: string;
   readonly schemaVersion: number;
   begin(): void;
@@ -217,6 +218,7 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     ...createProjectQueries(db),
     ...createRelationQueries(db),
     ...createSupervisionQueries(db),
+    ...createSubscriptionQueries(db),
     path,
     schemaVersion,
     begin: () => guard("begin", () => q.begin.run()),

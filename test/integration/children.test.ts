@@ -288,3 +288,77 @@ describe.each(modes)("supervision (%s)", (_mode, make) => {
     for (const m of inspection.supervision[0]!.members) expect(["cancelled", "failed"]).toContain(m.status);
   });
 });
+
+describe("pubsub and singletons", () => {
+  const definitions = async () => {
+    installSdkModule();
+    return Object.values(await import(join(project, "src", "flows.ts")));
+  };
+  const inProcess = async (database: string) => {
+    const rt = await createRuntime({ database, definitions: await definitions(), logger });
+    opened.push(rt);
+    return rt;
+  };
+  const listenerRef = async (rt: Runtime, id: string) => {
+    const flows = (await import(join(project, "src", "flows.ts"))) as { listener: never };
+    return rt.connect(flows.listener, { id } as never) as Promise<{
+      id: string;
+      ask: { join(p: { topic: string; signal?: string }): Promise<string>; heard(): Promise<string[]>; leave(p: { topic: string }): Promise<string> };
+      send: { hold(): Promise<void>; noop(): Promise<void> };
+    }>;
+  };
+
+  test("publish reaches every subscribed, not-stopped instance once per publish op, also across a replay and a restart", async () => {
+    const database = join(tempDir(), "runtime.sqlite");
+    const rt = await inProcess(database);
+    const [one, two, gone, bystander] = await Promise.all(["one", "two", "gone", "bystander"].map((id) => listenerRef(rt, id)));
+    for (const ref of [one, two, gone]) expect(await ref.ask.join({ topic: "news" })).toBe("joined");
+    await rt.stop(gone.id);
+    expect(await (await rt.start("publisher", { text: "first" })).result({ timeout: "10s" })).toMatchObject({ topic: "news", matched: 2, enqueued: 2, rejected: 0 });
+    expect(await one.ask.heard()).toEqual(["first"]);
+    expect(await two.ask.heard()).toEqual(["first"]);
+    expect(await bystander.ask.heard()).toEqual([]);
+    await rt.close();
+
+    // Subscriptions are durable: a new runtime on the same database delivers the next publish.
+    const again = await inProcess(database);
+    const run = await again.start("publisher", { text: "second" });
+    expect(await run.result({ timeout: "10s" })).toMatchObject({ matched: 2, enqueued: 2, publishId: `${run.id}/publish:news:0` });
+    expect(await (await listenerRef(again, "one")).ask.heard()).toEqual(["first", "second"]);
+    expect(await (await listenerRef(again, "one")).ask.leave({ topic: "news" })).toBe("left");
+    expect(await (await again.start("publisher", { text: "third" })).result({ timeout: "10s" })).toMatchObject({ matched: 1 });
+  });
+
+  test("a full mailbox rejects the delivery and the publish counts it", async () => {
+    const rt = await inProcess(join(tempDir(), "runtime.sqlite"));
+    const busy = await listenerRef(rt, "busy");
+    expect(await busy.ask.join({ topic: "news" })).toBe("joined");
+    await busy.send.hold();
+    await busy.send.noop();
+    await busy.send.noop();
+    expect(await (await rt.start("publisher", { text: "dropped" })).result({ timeout: "10s" })).toMatchObject({ matched: 1, enqueued: 0, rejected: 1 });
+    expect((await rt.inspect(busy.id)).events.filter((e) => e.type === "message_rejected")).toHaveLength(1);
+  });
+
+  test("subscribing names a missing signal handler clearly; a service-only member in a workflow names itself", async () => {
+    const rt = await inProcess(join(tempDir(), "runtime.sqlite"));
+    const ref = await listenerRef(rt, "picky");
+    expect(await ref.ask.join({ topic: "news", signal: "gossip" })).toBe(
+      'ctx.subscribe("news"): service "listener" has no onSignal handler "gossip" to deliver to (it has: news); add one or pass { signal: "<handler>" }',
+    );
+    expect(await ref.ask.join({ topic: "weather" })).toContain('has no onSignal handler "weather"');
+    expect(await (await rt.start("subscribesInWorkflow")).result({ timeout: "10s" })).toEqual({
+      code: "wrong_context",
+      message: "ctx.subscribe() is only available inside a service turn, not in a workflow",
+    });
+  });
+
+  test("lookupSingleton finds the instance of the service declaring the role, and never creates it", async () => {
+    const rt = await inProcess(join(tempDir(), "runtime.sqlite"));
+    expect(await (await rt.start("findsRegistry")).result({ timeout: "10s" })).toEqual({ missing: "not_found" });
+    expect((await rt.list()).some((r) => r.kind === "service")).toBe(false);
+    const flows = (await import(join(project, "src", "flows.ts"))) as { registry: never };
+    const created = await rt.connect(flows.registry, undefined as never);
+    expect(await (await rt.start("findsRegistry")).result({ timeout: "10s" })).toEqual({ found: (created as { id: string }).id, ping: "pong" });
+  });
+});

@@ -26,6 +26,7 @@ import { relateOps } from "./relate.ts";
 import { trapExitOps } from "./trap-exit.ts";
 import { memberOps } from "./member-result.ts";
 import { superviseOps } from "./supervise.ts";
+import { pubsubOps } from "./pubsub.ts";
 
 // Listing every command type here makes the compiler name any command without a module.
 const RECORDERS: { [C in OpCommandType]: Recorder<C> } = {
@@ -46,6 +47,7 @@ const RECORDERS: { [C in OpCommandType]: Recorder<C> } = {
   ...exitWaitOps.record,
   ...superviseOps.record,
   ...memberOps.record,
+  ...pubsubOps.record,
 };
 
 const MODULES: readonly OpKindModule<OpCommandType>[] = [
@@ -66,6 +68,7 @@ const MODULES: readonly OpKindModule<OpCommandType>[] = [
   exitWaitOps,
   superviseOps,
   memberOps,
+  pubsubOps,
 ] as readonly OpKindModule<never>[] as readonly OpKindModule<OpCommandType>[];
 
 const BY_KIND = new Map<string, OpKindModule<OpCommandType>>(MODULES.flatMap((m) => m.kinds.map((kind) => [kind, m] as const)));
