@@ -301,7 +301,7 @@ describe("pubsub and singletons", () => {
   };
   const listenerRef = async (rt: Runtime, id: string) => {
     const flows = (await import(join(project, "src", "flows.ts"))) as { listener: never };
-    return rt.connect(flows.listener, { id } as never) as Promise<{
+    return rt.connect(flows.listener, { id } as never) as unknown as Promise<{
       id: string;
       ask: { join(p: { topic: string; signal?: string }): Promise<string>; heard(): Promise<string[]>; leave(p: { topic: string }): Promise<string> };
       send: { hold(): Promise<void>; noop(): Promise<void> };
@@ -311,7 +311,10 @@ describe("pubsub and singletons", () => {
   test("publish reaches every subscribed, not-stopped instance once per publish op, also across a replay and a restart", async () => {
     const database = join(tempDir(), "runtime.sqlite");
     const rt = await inProcess(database);
-    const [one, two, gone, bystander] = await Promise.all(["one", "two", "gone", "bystander"].map((id) => listenerRef(rt, id)));
+    const one = await listenerRef(rt, "one");
+    const two = await listenerRef(rt, "two");
+    const gone = await listenerRef(rt, "gone");
+    const bystander = await listenerRef(rt, "bystander");
     for (const ref of [one, two, gone]) expect(await ref.ask.join({ topic: "news" })).toBe("joined");
     await rt.stop(gone.id);
     expect(await (await rt.start("publisher", { text: "first" })).result({ timeout: "10s" })).toMatchObject({ topic: "news", matched: 2, enqueued: 2, rejected: 0 });

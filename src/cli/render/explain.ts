@@ -5,7 +5,7 @@
  */
 import type { RunInspection } from "../../shared/index.ts";
 
-type Inspection = Pick<RunInspection, "run" | "ops"> & Partial<Pick<RunInspection, "signals" | "queued" | "children">>;
+type Inspection = Pick<RunInspection, "run" | "ops"> & Partial<Pick<RunInspection, "signals" | "queued" | "children" | "exits" | "supervision">>;
 
 /** What went wrong with the processes running its code, per op: hard stops and worker crashes. */
 function processTrouble(i: Inspection): string[] {
@@ -50,14 +50,24 @@ function explainStatus(i: Inspection): string {
   if (waits.length === 0) lines.push("  - nothing it waits for is open; it is resumed when its mail or timers become due");
   const buffered = (i.signals ?? []).filter((s) => s.status === "buffered");
   if (buffered.length > 0) lines.push(`  buffered signals not yet consumed: ${buffered.map((s) => s.name).join(", ")}`);
+  const queuedExits = (i.exits ?? []).filter((e) => e.consumedBy === undefined);
+  if (queuedExits.length > 0) lines.push(`  exit events queued for ctx.nextExit(): ${queuedExits.map((e) => `${e.targetId} ${e.status}`).join(", ")}`);
+  for (const g of i.supervision ?? []) {
+    const live = g.members.filter((m) => m.status !== "completed");
+    if (live.length > 0) lines.push(`  supervision ${g.groupKey} (${g.strategy}): ${live.map((m) => `${m.key} → ${m.runId} is ${m.status}`).join("; ")}`);
+  }
   const behind = (i.queued ?? []).filter((m) => m.status !== "active");
   if (behind.length > 0) lines.push(`  ${behind.length} message(s) wait behind the current turn`);
   return lines.join("\n");
 }
 
-/** For a wait on a child: the child's status as of this inspection. */
+/** For a wait on a child or a supervised member: its run's status as of this inspection. */
 function childState(i: Inspection, meta: unknown): string {
-  const childRunId = (meta as { childRunId?: unknown } | undefined)?.childRunId;
-  const child = typeof childRunId === "string" ? i.children?.find((c) => c.id === childRunId) : undefined;
-  return child ? ` (the child is ${child.status})` : "";
+  const m = (meta ?? {}) as { childRunId?: unknown; groupKey?: unknown; memberKey?: unknown };
+  if (typeof m.childRunId === "string") {
+    const child = i.children?.find((c) => c.id === m.childRunId);
+    return child ? ` (the child is ${child.status})` : "";
+  }
+  const member = i.supervision?.find((g) => g.groupKey === m.groupKey)?.members.find((x) => x.key === m.memberKey);
+  return member ? ` (its current run ${member.runId} is ${member.status})` : "";
 }

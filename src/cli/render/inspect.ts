@@ -1,7 +1,7 @@
 /** `run inspect`: status, input, output or error, ops with attempts, open waits, children, mailbox. */
 import type { RunInspection } from "../../shared/index.ts";
 
-type Inspection = Pick<RunInspection, "run" | "ops"> & Partial<Pick<RunInspection, "queued" | "children">>;
+type Inspection = Pick<RunInspection, "run" | "ops"> & Partial<Pick<RunInspection, "queued" | "children" | "relationships" | "exits" | "supervision" | "trapsExits">>;
 
 const show = (value: unknown) => JSON.stringify(value);
 
@@ -27,6 +27,18 @@ export function renderInspection(i: Inspection): string {
   if (i.children && i.children.length > 0) {
     lines.push("children");
     for (const c of i.children) lines.push(`  ${c.id.padEnd(48)} ${c.name} (${c.status})`);
+  }
+  if (i.relationships && i.relationships.length > 0) {
+    lines.push(`relationships${i.trapsExits ? "  (traps exits)" : ""}`);
+    for (const r of i.relationships) lines.push(`  ${r.kind.padEnd(8)} ${r.targetId}${r.kind === "link" ? ` (propagate ${r.propagate})` : ""}`);
+  }
+  if (i.exits && i.exits.length > 0) {
+    lines.push("exit events");
+    for (const e of i.exits) lines.push(`  #${e.id} ${e.targetId} ${e.status} (${e.relationship})${e.consumedBy ? ` taken by ${e.consumedBy}` : "  queued"}`);
+  }
+  for (const g of i.supervision ?? []) {
+    lines.push(`supervision ${g.groupKey}  ${g.strategy}, ${g.recentRestarts.length}/${g.maxRestarts} restarts in ${g.windowMs} ms${g.exhausted ? "  EXHAUSTED" : ""}`);
+    for (const m of g.members) lines.push(`  ${m.key.padEnd(16)} ${m.runId} (${m.status})${m.restarts ? `  restarted ${m.restarts}x` : ""}`);
   }
   if (i.queued && i.queued.length > 0) {
     lines.push("mailbox");
