@@ -1,7 +1,8 @@
 /**
  * `bun run bench [name...]`: throughput, commit latency and replay cost of the embedded runtime,
  * the round trip and throughput of service asks (scripts/bench/asks.ts), the executable
- * (scripts/bench/cli.ts) and the worker pool (scripts/bench/pool.ts).
+ * (scripts/bench/cli.ts), the worker pool (scripts/bench/pool.ts), and children and supervision
+ * (scripts/bench/children.ts).
  *
  * Results go to stdout as JSON lines (one object per benchmark) so they can be piped and diffed;
  * progress and the human summary go to stderr. Every database lives in one temp dir that is removed
@@ -18,12 +19,13 @@ import { createStore } from "../src/store/index.ts";
 import { benchAskRoundTrip, benchAsksPerSecond, type AskRoundTripResult, type AsksPerSecondResult } from "./bench/asks.ts";
 import { benchCliColdStart, benchCliRunStartWait, benchClientRunStarts } from "./bench/cli.ts";
 import { benchExec, benchHardStop, benchPoolAsk, benchPoolStepsPerSecond } from "./bench/pool.ts";
+import { benchFanOut, benchSupervisionRestart } from "./bench/children.ts";
 import { emit, log, median, percentile, RESULT_TIMEOUT, round, timeMs, type BenchResult, type LatencySummary } from "./bench/common.ts";
 
 const THROUGHPUT = { workflows: 200, stepsEach: 10, rounds: 3, warmupWorkflows: 50, target: 10_000 };
 const LATENCY = { steps: 2_000, warmupSteps: 200 };
 const REPLAY = { ops: 1_000, warmups: 5, samples: 20, targetMs: 5 };
-const WATCHDOG_MS = 110_000;
+const WATCHDOG_MS = 150_000;
 
 // ---------------------------------------------------------------------------------------------
 // Workflows
@@ -293,6 +295,8 @@ const BENCHES: Record<string, (dir: string) => Promise<BenchResult>> = {
   hard_stop: benchHardStop,
   exec_overhead: benchExec,
   pool_ask_round_trip: benchPoolAsk,
+  fanout_100_children: benchFanOut,
+  supervision_restart: benchSupervisionRestart,
 };
 
 async function main(): Promise<void> {
