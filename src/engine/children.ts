@@ -5,6 +5,8 @@
  * child is still running waits, and takes the child's end live when the parent's code still runs.
  */
 import { ChildFailedError, childRunId, toOptionalJson, VilanoError, type FailureBody, type HistoryOp, type RunStatus } from "../shared/index.ts";
+import { fromHistory, reportValue, reportWait, type ToError } from "./durable-wait.ts";
+import { checkOptions } from "./options.ts";
 import { isWorkflowDefinition, type AnyWorkflowDefinition, type ChildHandle, type LinkOptions, type MonitorOptions, type SpawnOptions } from "../sdk/index.ts";
 import type { Relations } from "./relations.ts";
 import type { ActivationState } from "./activation-state.ts";
@@ -12,18 +14,11 @@ import type { NextOp } from "./durable-context.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
 import { handed } from "./step-scope.ts";
 
-const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
 const SPAWN_OPTIONS = ["key", "policy"];
 
-function checkOptions(workflow: string, options: SpawnOptions | undefined): { key: string | undefined; fresh: boolean } {
+function spawnOptions(workflow: string, options: SpawnOptions | undefined): { key: string | undefined; fresh: boolean } {
   if (options === undefined) return { key: undefined, fresh: false };
-  if (typeof options !== "object" || options === null) {
-    throw new VilanoError("validation_failed", `ctx.spawn("${workflow}") options must be an object { key?, policy? }`);
-  }
-  const unknown = Object.keys(options).filter((k) => !SPAWN_OPTIONS.includes(k));
-  if (unknown.length > 0) {
-    throw new VilanoError("validation_failed", `ctx.spawn("${workflow}"): unknown option ${unknown.map((k) => JSON.stringify(k)).join(", ")} (known: key, policy)`);
-  }
+  checkOptions(`ctx.spawn("${workflow}")`, options, SPAWN_OPTIONS);
   if (options.key !== undefined && (typeof options.key !== "string" || options.key === "")) {
     throw new VilanoError("validation_failed", `ctx.spawn("${workflow}"): key must be a non-empty string, got ${JSON.stringify(options.key)}`);
   }
@@ -41,13 +36,7 @@ export function createChildren(
   enter: (member: string) => void,
   relations: Relations,
 ): (workflow: AnyWorkflowDefinition, input: unknown, options?: SpawnOptions) => ChildHandle {
-  /** Resolves a recorded op in delivery order: its value, its stored failure, or a wait while it is open. */
-  const fromHistory = async (recorded: HistoryOp, onFailure: (error: FailureBody) => Error): Promise<unknown> => {
-    if (recorded.status !== "completed" && recorded.status !== "failed") return state.wait();
-    await scheduler.turn(recorded);
-    if (recorded.status === "completed") return parse(recorded.result);
-    throw onFailure(JSON.parse(recorded.error!) as FailureBody);
-  };
+  const recordedOutcome = (recorded: HistoryOp, onFailure: ToError) => fromHistory(state, scheduler, recorded, onFailure);
 
   function handle(id: string, workflow: string): ChildHandle {
     const failed = (error: FailureBody) => new ChildFailedError(id, workflow, error);
@@ -55,23 +44,15 @@ export function createChildren(
     async function result(): Promise<unknown> {
       enter("child.result()");
       const { op, recorded } = next("child_result", workflow, undefined);
-      if (recorded) return fromHistory(recorded, failed);
-      const res = await state.track(state.report({ type: "wait_child", opKey: op.opKey, seq: op.seq, name: workflow, childRunId: id }));
-      if (res.outcome === "completed") return parse(res.result);
-      if (res.outcome === "failed") throw failed(res.error);
-      // The child may end while this code is still live: then it goes on without a replay.
-      const outcome = await state.waitFor(op.opKey);
-      if (outcome.status === "failed") throw failed(outcome.error);
-      return parse(outcome.result);
+      if (recorded) return recordedOutcome(recorded, failed);
+      return reportWait(state, { type: "wait_child", opKey: op.opKey, seq: op.seq, name: workflow, childRunId: id }, failed);
     }
 
     async function status(): Promise<RunStatus> {
       enter("child.status()");
       const { op, recorded } = next("child_status", workflow, undefined);
-      if (recorded) return (await fromHistory(recorded, failed)) as RunStatus;
-      const res = await state.track(state.report({ type: "child_status", opKey: op.opKey, seq: op.seq, name: workflow, childRunId: id }));
-      if (res.outcome === "failed") throw failed(res.error);
-      return parse(res.outcome === "value" ? res.value : null) as RunStatus;
+      if (recorded) return (await recordedOutcome(recorded, failed)) as RunStatus;
+      return (await reportValue(state, { type: "child_status", opKey: op.opKey, seq: op.seq, name: workflow, childRunId: id }, failed)) as RunStatus;
     }
 
     async function signal(name: string, payload: unknown): Promise<void> {
@@ -81,13 +62,8 @@ export function createChildren(
       }
       const json = toOptionalJson(payload, `the payload of signal "${name}"`);
       const { op, recorded } = next("child_signal", name, undefined);
-      const refused = (error: FailureBody) => new ChildFailedError(id, workflow, error);
-      if (recorded) {
-        await fromHistory(recorded, refused);
-        return;
-      }
-      const res = await state.track(state.report({ type: "child_signal", opKey: op.opKey, seq: op.seq, name, childRunId: id, payload: json }));
-      if (res.outcome === "failed") throw refused(res.error);
+      if (recorded) await recordedOutcome(recorded, failed);
+      else await reportValue(state, { type: "child_signal", opKey: op.opKey, seq: op.seq, name, childRunId: id, payload: json }, failed);
     }
 
     // A plain frozen object without `then`, so `await ctx.spawn(...)` gives the handle itself.
@@ -107,7 +83,7 @@ export function createChildren(
     if (!isWorkflowDefinition(workflow)) {
       throw new VilanoError("validation_failed", "ctx.spawn() needs a workflow() definition as its first argument");
     }
-    const { key, fresh } = checkOptions(workflow.name, options);
+    const { key, fresh } = spawnOptions(workflow.name, options);
     const inputJson = toOptionalJson(input, `the input of child workflow "${workflow.name}"`);
     const { op, recorded } = next("spawn", workflow.name, undefined);
     // One child per key (reuse); a fresh child per call otherwise, named by this spawn's op key.

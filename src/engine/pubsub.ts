@@ -8,53 +8,36 @@ import type { AnyServiceDefinition, PublishResult, SubscribeOptions } from "../s
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
+import { fromHistory, reportValue } from "./durable-wait.ts";
+import { checkOptions } from "./options.ts";
 
-const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
+/** These ops are never refused by the kernel; a stored failure would be a bug, shown as it is. */
+const refused = (error: FailureBody) => new VilanoError("internal", error.message, { details: error });
 
 function requireTopic(member: string, topic: unknown): string {
   if (typeof topic !== "string" || topic.trim() === "") throw new VilanoError("validation_failed", `${member} needs a non-empty topic, got ${JSON.stringify(topic)}`);
   return topic;
 }
 
-function checkKeys(member: string, options: object | undefined, known: readonly string[]): void {
-  if (options === undefined) return;
-  if (typeof options !== "object" || options === null) throw new VilanoError("validation_failed", `${member} options must be an object`);
-  const unknown = Object.keys(options).filter((k) => !known.includes(k));
-  if (unknown.length > 0) {
-    throw new VilanoError("validation_failed", `${member}: unknown option ${unknown.map((k) => JSON.stringify(k)).join(", ")} (known: ${known.join(", ")})`);
-  }
-}
-
 export function createPublish(next: NextOp, state: ActivationState, scheduler: ReplayScheduler, enter: (member: string) => void) {
   return async (topic: string, payload: unknown, options?: { key?: string }): Promise<PublishResult> => {
     enter("ctx.publish()");
     requireTopic("ctx.publish()", topic);
-    checkKeys("ctx.publish()", options, ["key"]);
+    checkOptions("ctx.publish()", options, ["key"]);
     const json = toOptionalJson(payload, `the payload published to "${topic}"`);
     const { op, recorded } = next("publish", topic, options?.key);
-    if (recorded) {
-      if (recorded.status !== "completed") return state.wait();
-      await scheduler.turn(recorded);
-      return parse(recorded.result) as PublishResult;
-    }
-    const res = await state.track(state.report({ type: "publish", opKey: op.opKey, seq: op.seq, name: topic, topic, payload: json }));
-    return parse(res.outcome === "value" ? res.value : null) as PublishResult;
+    if (recorded) return (await fromHistory(state, scheduler, recorded, refused)) as PublishResult;
+    return (await reportValue(state, { type: "publish", opKey: op.opKey, seq: op.seq, name: topic, topic, payload: json }, refused)) as PublishResult;
   };
 }
 
 /** The service-only subscription members, for the instance of `definition` handling this turn. */
 export function createSubscriptions(definition: AnyServiceDefinition, next: NextOp, state: ActivationState, scheduler: ReplayScheduler) {
-  const replayed = async (recorded: HistoryOp): Promise<void> => {
-    if (recorded.status !== "completed") {
-      if (recorded.status === "failed") throw new VilanoError("validation_failed", (JSON.parse(recorded.error!) as FailureBody).message);
-      return state.wait();
-    }
-    await scheduler.turn(recorded);
-  };
+  const replayed = async (recorded: HistoryOp): Promise<void> => void (await fromHistory(state, scheduler, recorded, refused));
   return {
     async subscribe(topic: string, options?: SubscribeOptions): Promise<void> {
       requireTopic("ctx.subscribe()", topic);
-      checkKeys("ctx.subscribe()", options, ["signal", "key"]);
+      checkOptions("ctx.subscribe()", options, ["signal", "key"]);
       const handler = options?.signal ?? topic;
       if (!Object.hasOwn(definition.onSignal, handler)) {
         const known = Object.keys(definition.onSignal);
@@ -69,7 +52,7 @@ export function createSubscriptions(definition: AnyServiceDefinition, next: Next
     },
     async unsubscribe(topic: string, options?: SubscribeOptions): Promise<void> {
       requireTopic("ctx.unsubscribe()", topic);
-      checkKeys("ctx.unsubscribe()", options, ["signal", "key"]);
+      checkOptions("ctx.unsubscribe()", options, ["signal", "key"]);
       const { op, recorded } = next("unsubscribe", topic, options?.key);
       if (recorded) return replayed(recorded);
       await state.track(state.report({ type: "unsubscribe", opKey: op.opKey, seq: op.seq, name: topic, topic, handler: options?.signal ?? null }));

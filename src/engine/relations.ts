@@ -8,8 +8,8 @@ import type { LinkOptions, MonitorOptions, NextExitOptions, RelationTarget } fro
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
-
-const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
+import { fromHistory, reportValue, reportWait } from "./durable-wait.ts";
+import { checkOptions } from "./options.ts";
 
 /** A refused relationship or a timed-out exit wait, as the code sees it. */
 function failure(body: FailureBody, identity: Record<string, string>): DurableError {
@@ -25,15 +25,6 @@ function targetIdOf(member: string, target: RelationTarget): string {
   return id;
 }
 
-function checkOptions(member: string, options: object | undefined, known: readonly string[]): void {
-  if (options === undefined) return;
-  if (typeof options !== "object" || options === null) throw new VilanoError("validation_failed", `${member} options must be an object`);
-  const unknown = Object.keys(options).filter((k) => !known.includes(k));
-  if (unknown.length > 0) {
-    throw new VilanoError("validation_failed", `${member}: unknown option ${unknown.map((k) => JSON.stringify(k)).join(", ")} (known: ${known.join(", ")})`);
-  }
-}
-
 export interface Relations {
   relate(kind: "monitor" | "link", target: RelationTarget, options?: MonitorOptions | LinkOptions): Promise<void>;
   trapExit(enabled?: boolean): void;
@@ -41,12 +32,7 @@ export interface Relations {
 }
 
 export function createRelations(next: NextOp, state: ActivationState, scheduler: ReplayScheduler, enter: (member: string) => void): Relations {
-  const fromHistory = async (recorded: HistoryOp, identity: Record<string, string>): Promise<unknown> => {
-    if (recorded.status !== "completed" && recorded.status !== "failed") return state.wait();
-    await scheduler.turn(recorded);
-    if (recorded.status === "completed") return parse(recorded.result);
-    throw failure(JSON.parse(recorded.error!) as FailureBody, identity);
-  };
+  const recordedOutcome = (recorded: HistoryOp, identity: Record<string, string>) => fromHistory(state, scheduler, recorded, (body) => failure(body, identity));
 
   return {
     async relate(kind, target, options) {
@@ -60,14 +46,8 @@ export function createRelations(next: NextOp, state: ActivationState, scheduler:
       }
       const identity = { targetRunId };
       const { op, recorded } = next(kind, targetRunId, options?.key);
-      if (recorded) {
-        await fromHistory(recorded, identity);
-        return;
-      }
-      const res = await state.track(
-        state.report({ type: "relate", opKey: op.opKey, seq: op.seq, name: targetRunId, relationship: kind, targetRunId, propagate }),
-      );
-      if (res.outcome === "failed") throw failure(res.error, identity);
+      if (recorded) await recordedOutcome(recorded, identity);
+      else await reportValue(state, { type: "relate", opKey: op.opKey, seq: op.seq, name: targetRunId, relationship: kind, targetRunId, propagate }, (body) => failure(body, identity));
     },
 
     trapExit(enabled = true) {
@@ -82,13 +62,8 @@ export function createRelations(next: NextOp, state: ActivationState, scheduler:
       checkOptions("ctx.nextExit()", options, ["key", "timeout"]);
       const timeoutMs = options?.timeout === undefined ? null : parseDuration(options.timeout, "timeout of ctx.nextExit()");
       const { op, recorded } = next("exit_wait", "exit", options?.key);
-      if (recorded) return (await fromHistory(recorded, {})) as ExitEvent;
-      const res = await state.track(state.report({ type: "wait_exit", opKey: op.opKey, seq: op.seq, name: op.name, timeoutMs }));
-      if (res.outcome === "completed") return parse(res.result) as ExitEvent;
-      // An exit may be queued while this code is still live: then it goes on without a replay.
-      const outcome = await state.waitFor(op.opKey);
-      if (outcome.status === "failed") throw failure(outcome.error, {});
-      return parse(outcome.result) as ExitEvent;
+      if (recorded) return (await recordedOutcome(recorded, {})) as ExitEvent;
+      return (await reportWait(state, { type: "wait_exit", opKey: op.opKey, seq: op.seq, name: op.name, timeoutMs }, (body) => failure(body, {}))) as ExitEvent;
     },
   };
 }

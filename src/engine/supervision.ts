@@ -16,21 +16,18 @@ import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
 import { handed } from "./step-scope.ts";
+import { fromHistory, reportValue, reportWait, type ToError } from "./durable-wait.ts";
+import { checkOptions } from "./options.ts";
 
-const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
 const STRATEGIES = ["one_for_one", "one_for_all", "rest_for_one"] as const;
 const OPTIONS = ["strategy", "maxRestarts", "window", "onExhausted", "key"];
 /** Without options: up to 3 restarts within a minute. */
 const DEFAULT_MAX_RESTARTS = 3;
 const DEFAULT_WINDOW = "1m";
 
-function checkOptions(options: SuperviseOptions | undefined) {
+function superviseOptions(options: SuperviseOptions | undefined) {
+  checkOptions("ctx.supervise()", options, OPTIONS);
   const o = options ?? {};
-  if (typeof o !== "object" || o === null) throw new VilanoError("validation_failed", "ctx.supervise() options must be an object { strategy, maxRestarts, window, onExhausted? }");
-  const unknown = Object.keys(o).filter((k) => !OPTIONS.includes(k));
-  if (unknown.length > 0) {
-    throw new VilanoError("validation_failed", `ctx.supervise(): unknown option ${unknown.map((k) => JSON.stringify(k)).join(", ")} (known: ${OPTIONS.join(", ")})`);
-  }
   const strategy = o.strategy ?? "one_for_one";
   if (!STRATEGIES.includes(strategy)) {
     throw new VilanoError("validation_failed", `ctx.supervise(): strategy must be one of ${STRATEGIES.join(", ")}, got ${JSON.stringify(o.strategy)}`);
@@ -55,12 +52,7 @@ export function createSupervision(
   scheduler: ReplayScheduler,
   enter: (member: string) => void,
 ): (options?: SuperviseOptions) => SupervisionGroup {
-  const fromHistory = async (recorded: HistoryOp, onFailure: (error: FailureBody) => Error): Promise<unknown> => {
-    if (recorded.status !== "completed" && recorded.status !== "failed") return state.wait();
-    await scheduler.turn(recorded);
-    if (recorded.status === "completed") return parse(recorded.result);
-    throw onFailure(JSON.parse(recorded.error!) as FailureBody);
-  };
+  const recordedOutcome = (recorded: HistoryOp, onFailure: ToError) => fromHistory(state, scheduler, recorded, onFailure);
   const refused = (groupKey: string) => (error: FailureBody) => new VilanoError("not_found", error.message, { details: { groupKey, ...(error.details as object) } });
 
   function member(groupKey: string, memberKey: string, workflow: string): SupervisedHandle {
@@ -69,28 +61,21 @@ export function createSupervision(
       enter("member.result()");
       const failed = (error: FailureBody) => new ChildFailedError(`${groupKey}.${memberKey}`, workflow, error);
       const { op, recorded } = next("member_result", workflow, undefined);
-      if (recorded) return fromHistory(recorded, failed);
-      const res = await state.track(state.report({ type: "wait_member", opKey: op.opKey, seq: op.seq, name: workflow, ...ids }));
-      if (res.outcome === "completed") return parse(res.result);
-      if (res.outcome === "failed") throw failed(res.error);
-      const outcome = await state.waitFor(op.opKey);
-      if (outcome.status === "failed") throw failed(outcome.error);
-      return parse(outcome.result);
+      if (recorded) return recordedOutcome(recorded, failed);
+      return reportWait(state, { type: "wait_member", opKey: op.opKey, seq: op.seq, name: workflow, ...ids }, failed);
     }
     async function currentRunId(): Promise<string> {
       enter("member.currentRunId()");
       const { op, recorded } = next("member_run", workflow, undefined);
-      if (recorded) return (await fromHistory(recorded, refused(groupKey))) as string;
-      const res = await state.track(state.report({ type: "member_run", opKey: op.opKey, seq: op.seq, name: workflow, ...ids }));
-      if (res.outcome === "failed") throw refused(groupKey)(res.error);
-      return parse(res.outcome === "value" ? res.value : null) as string;
+      if (recorded) return (await recordedOutcome(recorded, refused(groupKey))) as string;
+      return (await reportValue(state, { type: "member_run", opKey: op.opKey, seq: op.seq, name: workflow, ...ids }, refused(groupKey))) as string;
     }
     return Object.freeze({ key: memberKey, workflow, result: () => handed(result()), currentRunId: () => handed(currentRunId()) }) as SupervisedHandle;
   }
 
   return (options) => {
     enter("ctx.supervise()");
-    const { strategy, maxRestarts, windowMs, key } = checkOptions(options);
+    const { strategy, maxRestarts, windowMs, key } = superviseOptions(options);
     const { op, recorded } = next("supervise", "supervise", key);
     const groupKey = op.opKey;
     if (!recorded) state.post({ type: "supervise", opKey: op.opKey, seq: op.seq, name: op.name, strategy, maxRestarts, windowMs, onExhausted: "fail_self" });
@@ -98,9 +83,8 @@ export function createSupervision(
     async function members(): Promise<SupervisedMember[]> {
       enter("group.members()");
       const { op: m, recorded: seen } = next("members", "members", undefined);
-      if (seen) return (await fromHistory(seen, refused(groupKey))) as SupervisedMember[];
-      const res = await state.track(state.report({ type: "supervision_members", opKey: m.opKey, seq: m.seq, name: m.name, groupKey }));
-      return parse(res.outcome === "value" ? res.value : "[]") as SupervisedMember[];
+      if (seen) return (await recordedOutcome(seen, refused(groupKey))) as SupervisedMember[];
+      return (await reportValue(state, { type: "supervision_members", opKey: m.opKey, seq: m.seq, name: m.name, groupKey }, refused(groupKey))) as SupervisedMember[];
     }
 
     return Object.freeze({

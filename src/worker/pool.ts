@@ -27,7 +27,7 @@ import type { FromWorker, ToWorker } from "./protocol.ts";
 import { externalWorker, type WorkerLink } from "./external-link.ts";
 import { forcedTimeout, judgeBlockedWorker } from "./hard-stop.ts";
 import { newWorker, remember, runOf, setBounded, type DeathKind, type Held, type PoolWorker, type RunningStep } from "./pool-worker.ts";
-import { spawnWorker, type WorkerExit, type WorkerProcess } from "./worker-process.ts";
+import { spawnWorker, type WorkerExit } from "./worker-process.ts";
 
 export type Isolation = "pooled" | "fresh";
 

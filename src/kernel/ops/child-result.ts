@@ -3,10 +3,9 @@
  * once; otherwise the op waits and `run-ends.ts` settles it in the transaction that ends the child.
  */
 import type { OpInfo } from "../../shared/index.ts";
-import { isTerminal, OP_KIND, OP_STATUS } from "../types.ts";
-import { endOutcome } from "../run-ends.ts";
+import { OP_KIND, OP_STATUS } from "../types.ts";
 import { kernelFailure } from "../inbox.ts";
-import { defineOpKind } from "./op-kind.ts";
+import { defineOpKind, waitForEnd } from "./op-kind.ts";
 
 export const childResultOps = defineOpKind<"wait_child">({
   kinds: [OP_KIND.child_result],
@@ -19,18 +18,7 @@ export const childResultOps = defineOpKind<"wait_child">({
         r.put(OP_KIND.child_result, OP_STATUS.failed, { error: JSON.stringify(error), meta });
         return { outcome: "failed", error };
       }
-      if (isTerminal(child.status)) {
-        const outcome = endOutcome(child);
-        if (outcome.status === "completed") {
-          r.put(OP_KIND.child_result, OP_STATUS.completed, { result: outcome.result, meta });
-          return { outcome: "completed", result: outcome.result };
-        }
-        r.put(OP_KIND.child_result, OP_STATUS.failed, { error: JSON.stringify(outcome.error), meta });
-        return { outcome: "failed", error: outcome.error };
-      }
-      r.put(OP_KIND.child_result, OP_STATUS.waiting, { meta });
-      r.k.store.addRunWaiter(child.id, r.runId, cmd.opKey, r.tx.now);
-      return { outcome: "waiting" };
+      return waitForEnd(r, OP_KIND.child_result, child, meta);
     },
   },
   explain: (op: OpInfo) => {

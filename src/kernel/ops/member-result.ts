@@ -5,9 +5,8 @@
  */
 import type { OpInfo } from "../../shared/index.ts";
 import { kernelFailure } from "../inbox.ts";
-import { endOutcome } from "../run-ends.ts";
-import { isTerminal, OP_KIND, OP_STATUS } from "../types.ts";
-import { defineOpKind, type Recording } from "./op-kind.ts";
+import { OP_KIND, OP_STATUS } from "../types.ts";
+import { defineOpKind, waitForEnd, type Recording } from "./op-kind.ts";
 
 function member(r: Recording, cmd: { groupKey: string; memberKey: string }) {
   return r.k.store.getMember(r.runId, cmd.groupKey, cmd.memberKey);
@@ -24,19 +23,7 @@ export const memberOps = defineOpKind<"wait_member" | "member_run">({
         r.put(OP_KIND.member_result, OP_STATUS.failed, { error: JSON.stringify(error), meta });
         return { outcome: "failed", error };
       }
-      const run = r.k.store.getRun(found.runId)!;
-      if (isTerminal(run.status)) {
-        const outcome = endOutcome(run);
-        if (outcome.status === "completed") {
-          r.put(OP_KIND.member_result, OP_STATUS.completed, { result: outcome.result, meta });
-          return { outcome: "completed", result: outcome.result };
-        }
-        r.put(OP_KIND.member_result, OP_STATUS.failed, { error: JSON.stringify(outcome.error), meta });
-        return { outcome: "failed", error: outcome.error };
-      }
-      r.put(OP_KIND.member_result, OP_STATUS.waiting, { meta });
-      r.k.store.addRunWaiter(run.id, r.runId, cmd.opKey, r.tx.now);
-      return { outcome: "waiting" };
+      return waitForEnd(r, OP_KIND.member_result, r.k.store.getRun(found.runId)!, meta);
     },
     member_run(r, cmd) {
       const found = member(r, cmd);

@@ -7,7 +7,8 @@ import type { OpInfo, OpCommandOf, OpCommandType, OpResolution, OpStatus } from 
 import type { OpRow, RunRow } from "../../store/index.ts";
 import { appendEvent, type KernelContext } from "../context.ts";
 import type { Tx } from "../group-commit.ts";
-import type { EventType, OpKind } from "../types.ts";
+import { isTerminal, OP_STATUS, type EventType, type OpKind } from "../types.ts";
+import { endOutcome } from "../run-ends.ts";
 
 type OpFields = Partial<Pick<OpRow, "attempt" | "result" | "error" | "wakeAt" | "meta">>;
 
@@ -16,6 +17,8 @@ export interface Recording {
   k: KernelContext;
   tx: Tx;
   runId: string;
+  /** The op's key. */
+  opKey: string;
   /** The run reporting the op (its lease is checked). */
   caller: RunRow;
   /** Writes the op's journal row under the command's key and position. */
@@ -44,6 +47,7 @@ export function createRecording(k: KernelContext, tx: Tx, caller: RunRow, cmd: {
     k,
     tx,
     runId: caller.id,
+    opKey: cmd.opKey,
     caller,
     put: (kind, status, fields = {}) =>
       k.store.putOp({
@@ -70,3 +74,22 @@ export const when = (at: number | undefined, now: number): string =>
 
 /** Reads an op's meta column (JSON text). */
 export const metaOf = <T>(op: { meta: string | null }): Partial<T> => (op.meta ? (JSON.parse(op.meta) as Partial<T>) : {});
+
+/**
+ * An op that waits for `target`'s end (a child's or a member's result): settled now when it has
+ * ended, otherwise noted in `run_waiters` so that the transaction ending it settles the op.
+ */
+export function waitForEnd(r: Recording, kind: OpKind, target: RunRow, meta: string): OpResolution {
+  if (isTerminal(target.status)) {
+    const outcome = endOutcome(target);
+    if (outcome.status === "completed") {
+      r.put(kind, OP_STATUS.completed, { result: outcome.result, meta });
+      return { outcome: "completed", result: outcome.result };
+    }
+    r.put(kind, OP_STATUS.failed, { error: JSON.stringify(outcome.error), meta });
+    return { outcome: "failed", error: outcome.error };
+  }
+  r.put(kind, OP_STATUS.waiting, { meta });
+  r.k.store.addRunWaiter(target.id, r.runId, r.opKey, r.tx.now);
+  return { outcome: "waiting" };
+}
