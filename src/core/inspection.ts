@@ -125,6 +125,7 @@ export function toInspection(history: RunHistory, now = Date.now()): RunInspecti
     trapsExits: history.run.trapsExits === 1,
     relationships: history.relationships.map((r) => ({ targetId: r.targetId, kind: r.kind, propagate: r.propagate, createdAt: r.createdAt })),
     exits: history.exits.map((row) => ({ id: row.id, ...toExitEvent(row), ...(row.consumedBy !== null ? { consumedBy: row.consumedBy } : {}) })),
+    subscriptions: history.subscriptions.map((sub) => ({ topic: sub.topic, signal: sub.handler })),
     supervision: history.supervision.map(({ group, members }) => ({
       groupKey: group.groupKey,
       strategy: group.strategy,

@@ -36,7 +36,7 @@ export function createChildren(
   enter: (member: string) => void,
   relations: Relations,
 ): (workflow: AnyWorkflowDefinition, input: unknown, options?: SpawnOptions) => ChildHandle {
-  const recordedOutcome = (recorded: HistoryOp, onFailure: ToError) => fromHistory(state, scheduler, recorded, onFailure);
+  const recordedOutcome = (recorded: HistoryOp, onFailure: ToError) => fromHistory(state, scheduler, recorded, onFailure, recorded.kind === "child_result");
 
   function handle(id: string, workflow: string): ChildHandle {
     const failed = (error: FailureBody) => new ChildFailedError(id, workflow, error);
@@ -63,7 +63,7 @@ export function createChildren(
       const json = toOptionalJson(payload, `the payload of signal "${name}"`);
       const { op, recorded } = next("child_signal", name, undefined);
       if (recorded) await recordedOutcome(recorded, failed);
-      else await reportValue(state, { type: "child_signal", opKey: op.opKey, seq: op.seq, name, childRunId: id, payload: json }, failed);
+      else await reportValue(state, { type: "child_signal", opKey: op.opKey, seq: op.seq, name, childRunId: id, workflow, payload: json }, failed);
     }
 
     // A plain frozen object without `then`, so `await ctx.spawn(...)` gives the handle itself.
@@ -87,8 +87,7 @@ export function createChildren(
     const inputJson = toOptionalJson(input, `the input of child workflow "${workflow.name}"`);
     const { op, recorded } = next("spawn", workflow.name, undefined);
     // One child per key (reuse); a fresh child per call otherwise, named by this spawn's op key.
-    const token = key === undefined ? op.opKey : fresh ? `${key}@${op.opKey}` : key;
-    const id = childRunId(runId, token);
+    const id = childRunId(runId, { ...(key === undefined ? {} : { key }), opKey: op.opKey, fresh });
     // Recorded without waiting, like ctx.connect: the id is known, and a refusal (the key names
     // another workflow's child) surfaces when the handle is used.
     if (!recorded) state.post({ type: "spawn", opKey: op.opKey, seq: op.seq, name: workflow.name, childRunId: id, input: inputJson });

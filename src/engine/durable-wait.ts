@@ -10,9 +10,18 @@ import type { ReplayScheduler } from "./replay-scheduler.ts";
 
 export type ToError = (error: FailureBody) => Error;
 
-/** A recorded op: its value, its stored failure thrown, or a wait while it is still open. */
-export async function fromHistory(state: ActivationState, scheduler: ReplayScheduler, recorded: HistoryOp, onFailure: ToError): Promise<unknown> {
-  if (recorded.status !== "completed" && recorded.status !== "failed") return state.wait();
+/**
+ * A recorded op: its value, its stored failure thrown, or a wait while it is still open. `live`
+ * waits (an ask's reply, a child's or member's end, an exit event) also take an outcome that
+ * commits while this replayed code still runs, instead of waiting for another activation.
+ */
+export async function fromHistory(state: ActivationState, scheduler: ReplayScheduler, recorded: HistoryOp, onFailure: ToError, live = false): Promise<unknown> {
+  if (recorded.status !== "completed" && recorded.status !== "failed") {
+    if (!live || recorded.status !== "waiting") return state.wait();
+    const outcome = await state.waitFor(recorded.opKey);
+    if (outcome.status === "failed") throw onFailure(outcome.error);
+    return parseStored(outcome.result);
+  }
   await scheduler.turn(recorded);
   if (recorded.status === "completed") return parseStored(recorded.result);
   throw onFailure(JSON.parse(recorded.error!) as FailureBody);

@@ -32,7 +32,7 @@ export interface Relations {
 }
 
 export function createRelations(next: NextOp, state: ActivationState, scheduler: ReplayScheduler, enter: (member: string) => void): Relations {
-  const recordedOutcome = (recorded: HistoryOp, identity: Record<string, string>) => fromHistory(state, scheduler, recorded, (body) => failure(body, identity));
+  const recordedOutcome = (recorded: HistoryOp, identity: Record<string, string>) => fromHistory(state, scheduler, recorded, (body) => failure(body, identity), recorded.kind === "exit_wait");
 
   return {
     async relate(kind, target, options) {

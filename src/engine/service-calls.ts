@@ -9,9 +9,9 @@ import type { NextOp } from "./durable-context.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
 import { computeKey, createRef, refShapeOf, type RefCall } from "./service-ref.ts";
 import { handed } from "./step-scope.ts";
+import { fromHistory, reportValue, reportWait } from "./durable-wait.ts";
 import type { Relations } from "./relations.ts";
 
-const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
 
 export function createServiceCalls(
   project: string,
@@ -21,13 +21,9 @@ export function createServiceCalls(
   enter: (member: string) => void,
   relations: Relations,
 ): Pick<DurableContext, "connect"> {
-  /** Resolves a recorded op in delivery order: its value, its stored failure, or a wait while it is open. */
-  const fromHistory = async (recorded: HistoryOp, serviceRunId: string, name: string): Promise<unknown> => {
-    if (recorded.status !== "completed" && recorded.status !== "failed") return state.wait();
-    await scheduler.turn(recorded);
-    if (recorded.status === "completed") return parse(recorded.result);
-    throw new ServiceCallError(serviceRunId, name, JSON.parse(recorded.error!) as FailureBody);
-  };
+  const callFailed = (serviceRunId: string, name: string) => (error: FailureBody) => new ServiceCallError(serviceRunId, name, error);
+  const recordedOutcome = (recorded: HistoryOp, serviceRunId: string, name: string) =>
+    fromHistory(state, scheduler, recorded, callFailed(serviceRunId, name), recorded.kind === "ask");
 
   async function call(definition: AnyServiceDefinition, serviceRunId: string, c: RefCall): Promise<unknown> {
     enter(`ref.${c.kind}.${c.handler}()`);
@@ -37,31 +33,23 @@ export function createServiceCalls(
     if (c.kind === "ask") {
       const timeoutMs = c.options?.timeout === undefined ? null : parseDuration(c.options.timeout, `timeout of ask ${name}`);
       const { op, recorded } = next("ask", name, undefined);
-      if (recorded) return fromHistory(recorded, serviceRunId, name);
-      const res = await state.track(
-        state.report({ type: "ask", opKey: op.opKey, seq: op.seq, name, serviceRunId, handler: c.handler, payload, maxQueued, timeoutMs }),
-      );
-      if (res.outcome === "failed") throw new ServiceCallError(serviceRunId, name, res.error);
-      // The reply may commit while this code is still live: then it goes on without a replay.
-      const outcome = await state.waitFor(op.opKey);
-      if (outcome.status === "failed") throw new ServiceCallError(serviceRunId, name, outcome.error);
-      return parse(outcome.result);
+      if (recorded) return recordedOutcome(recorded, serviceRunId, name);
+      const ask = { type: "ask" as const, opKey: op.opKey, seq: op.seq, name, serviceRunId, handler: c.handler, payload, maxQueued, timeoutMs };
+      return reportWait(state, ask, callFailed(serviceRunId, name));
     }
     const { op, recorded } = next("send", name, undefined);
-    if (recorded) return fromHistory(recorded, serviceRunId, name);
-    const res = await state.track(
-      state.report({ type: "send", opKey: op.opKey, seq: op.seq, name, messageKind: c.kind, serviceRunId, handler: c.handler, payload, maxQueued }),
-    );
-    if (res.outcome === "failed") throw new ServiceCallError(serviceRunId, name, res.error);
+    if (recorded) return recordedOutcome(recorded, serviceRunId, name);
+    const send = { type: "send" as const, opKey: op.opKey, seq: op.seq, name, messageKind: c.kind, serviceRunId, handler: c.handler, payload, maxQueued };
+    await reportValue(state, send, callFailed(serviceRunId, name));
     return undefined;
   }
 
   async function status(definition: AnyServiceDefinition, serviceRunId: string): Promise<ServiceStatus> {
     enter("ref.status()");
     const { op, recorded } = next("service_status", definition.name, undefined);
-    if (recorded) return (await fromHistory(recorded, serviceRunId, `${definition.name} status`)) as ServiceStatus;
-    const res = await state.track(state.report({ type: "service_status", opKey: op.opKey, seq: op.seq, name: definition.name, serviceRunId }));
-    return parse(res.outcome === "value" ? res.value : null) as ServiceStatus;
+    const failed = callFailed(serviceRunId, `${definition.name} status`);
+    if (recorded) return (await recordedOutcome(recorded, serviceRunId, `${definition.name} status`)) as ServiceStatus;
+    return (await reportValue(state, { type: "service_status", opKey: op.opKey, seq: op.seq, name: definition.name, serviceRunId }, failed)) as ServiceStatus;
   }
 
   return {

@@ -70,7 +70,15 @@ export function createRef<D extends AnyServiceDefinition>(shape: RefShape, servi
 
 /** Computes an instance key with the definition's pure `key` function, checking what it returns. */
 export function computeKey(definition: AnyServiceDefinition, keyInput: unknown): string {
-  const key: unknown = definition.key(keyInput);
+  let key: unknown;
+  try {
+    key = definition.key(keyInput);
+  } catch (error) {
+    throw new VilanoError(
+      "validation_failed",
+      `service "${definition.name}": key() threw for the key input ${JSON.stringify(keyInput) ?? "undefined"}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   if (typeof key !== "string" || key === "") {
     throw new VilanoError("validation_failed", `service "${definition.name}": key() must return a non-empty string, got ${JSON.stringify(key)}`);
   }

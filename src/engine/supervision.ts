@@ -24,6 +24,8 @@ const OPTIONS = ["strategy", "maxRestarts", "window", "onExhausted", "key"];
 /** Without options: up to 3 restarts within a minute. */
 const DEFAULT_MAX_RESTARTS = 3;
 const DEFAULT_WINDOW = "1m";
+const MIN_WINDOW_MS = 1_000;
+const MAX_RESTARTS = 10_000;
 
 function superviseOptions(options: SuperviseOptions | undefined) {
   checkOptions("ctx.supervise()", options, OPTIONS);
@@ -36,7 +38,14 @@ function superviseOptions(options: SuperviseOptions | undefined) {
   if (typeof maxRestarts !== "number" || !Number.isInteger(maxRestarts) || maxRestarts < 0) {
     throw new VilanoError("validation_failed", `ctx.supervise(): maxRestarts must be a whole number >= 0, got ${JSON.stringify(o.maxRestarts)}`);
   }
+  if (maxRestarts > MAX_RESTARTS) {
+    throw new VilanoError("validation_failed", `ctx.supervise(): maxRestarts must be at most ${MAX_RESTARTS}, got ${maxRestarts}`);
+  }
   const windowMs = parseDuration(o.window ?? DEFAULT_WINDOW, "window of ctx.supervise()");
+  // As in OTP (a period of whole seconds): a shorter window would let a failing member restart without end.
+  if (windowMs < MIN_WINDOW_MS) {
+    throw new VilanoError("validation_failed", `ctx.supervise(): window must be at least 1s, got ${JSON.stringify(o.window)}`);
+  }
   if ((o.onExhausted ?? "fail_self") !== "fail_self") {
     throw new VilanoError("validation_failed", `ctx.supervise(): onExhausted must be "fail_self", got ${JSON.stringify(o.onExhausted)}`);
   }
@@ -52,7 +61,7 @@ export function createSupervision(
   scheduler: ReplayScheduler,
   enter: (member: string) => void,
 ): (options?: SuperviseOptions) => SupervisionGroup {
-  const recordedOutcome = (recorded: HistoryOp, onFailure: ToError) => fromHistory(state, scheduler, recorded, onFailure);
+  const recordedOutcome = (recorded: HistoryOp, onFailure: ToError) => fromHistory(state, scheduler, recorded, onFailure, recorded.kind === "member_result");
   const refused = (groupKey: string) => (error: FailureBody) => new VilanoError("not_found", error.message, { details: { groupKey, ...(error.details as object) } });
 
   function member(groupKey: string, memberKey: string, workflow: string): SupervisedHandle {
@@ -91,6 +100,7 @@ export function createSupervision(
       spawn(workflow: AnyWorkflowDefinition, input: unknown, spawnOptions?: { key?: string }) {
         enter("group.spawn()");
         if (!isWorkflowDefinition(workflow)) throw new VilanoError("validation_failed", "group.spawn() needs a workflow() definition as its first argument");
+        checkOptions(`group.spawn("${workflow.name}")`, spawnOptions, ["key"]);
         const memberKeyOption = spawnOptions?.key;
         if (memberKeyOption !== undefined && (typeof memberKeyOption !== "string" || memberKeyOption === "")) {
           throw new VilanoError("validation_failed", `group.spawn("${workflow.name}"): key must be a non-empty string, got ${JSON.stringify(memberKeyOption)}`);

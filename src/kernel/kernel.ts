@@ -4,7 +4,7 @@
  * timers and signals, not user code: an executor registered with `setExecutor` runs activations.
  */
 import { systemClock, VilanoError, type Clock, type LiveOutcome, type Logger } from "../shared/index.ts";
-import type { EventRow, ExitEventRow, MemberRow, MessageRow, OpRow, RelationshipRow, RunRow, SignalRow, Store, SupervisorRow } from "../store/index.ts";
+import type { EventRow, ExitEventRow, MemberRow, MessageRow, OpRow, RelationshipRow, RunRow, SignalRow, Store, SubscriptionRow, SupervisorRow } from "../store/index.ts";
 import { connectInstance, enqueueMessage, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
 import type { KernelContext } from "./context.ts";
 import { createGroupCommitQueue, type GroupCommitStats } from "./group-commit.ts";
@@ -59,6 +59,8 @@ export interface RunHistory {
   relationships: RelationshipRow[];
   /** Exit events queued for it (or taken), oldest first. */
   exits: ExitEventRow[];
+  /** A service instance's topic subscriptions. */
+  subscriptions: SubscriptionRow[];
   /** Its supervision groups, each with its members and their current runs' statuses. */
   supervision: { group: SupervisorRow; members: (MemberRow & { status: RunRow["status"] })[] }[];
 }
@@ -216,6 +218,7 @@ export function createKernel(options: KernelOptions): Kernel {
         children: store.listChildren(runId),
         relationships: store.relationshipsOf(runId),
         exits: store.listExitEvents(runId),
+        subscriptions: run.kind === "service" ? store.subscriptionsOf(runId) : [],
         supervision: store.listSupervisors(runId).map((group) => ({
           group,
           members: store.listMembers(runId, group.groupKey).map((m) => ({ ...m, status: store.getRun(m.runId)?.status ?? "pending" })),

@@ -47,19 +47,38 @@ export function memberEnded(k: KernelContext, tx: Tx, run: RunRow): void {
   recent.push(tx.now);
   k.store.updateSupervisor(owner.id, group.groupKey, JSON.stringify(recent), false);
   const members = k.store.listMembers(owner.id, group.groupKey);
-  const restart =
+  const chosen =
     group.strategy === "one_for_one" ? [member] : group.strategy === "one_for_all" ? members : members.filter((m) => m.position >= member.position);
-  for (const m of restart) restartMember(k, tx, owner, m, m.runId === run.id ? `ended ${run.status}` : `restarted with ${member.memberKey} (${group.strategy})`);
+  // A member that completed is done; only the others start again.
+  const restart = chosen.filter((m) => m.runId === run.id || k.store.getRun(m.runId)?.status !== RUN_STATUS.completed);
+  restartMembers(k, tx, owner, restart, (m) => (m.runId === run.id ? `ended ${run.status}` : `restarted with ${member.memberKey} (${group.strategy})`));
 }
 
-function restartMember(k: KernelContext, tx: Tx, owner: RunRow, member: MemberRow, why: string): void {
-  const previous = member.runId;
-  const next = memberRunId(owner.id, member.groupKey, member.memberKey, member.restarts + 1);
-  // The member points at its new run before the old one is ended, so ending it restarts nothing more.
-  k.store.replaceMemberRun(owner.id, member.groupKey, member.memberKey, next);
-  k.store.moveRunWaiters(previous, next);
-  startRun(k, tx, { id: next, project: owner.project, snapshotId: owner.snapshotId, kind: "workflow", name: member.workflow, input: member.input, parentId: owner.id });
-  appendEvent(k, tx, owner.id, "member_restarted", { groupKey: member.groupKey, memberKey: member.memberKey, previousRunId: previous, runId: next, why });
-  const old = k.store.getRun(previous);
-  if (old && !isTerminal(old.status)) cancelRun(k, tx, previous, `restarted by its supervisor ${owner.id}`, { reason: "supervisor_restart" });
+/**
+ * Restarts members in three steps. Each member first points at its next run (waits on the old run
+ * move with it), so ending an old run restarts nothing more; then the old runs still going are
+ * cancelled — which may end the owner too, through a link; only if the owner still lives do the new
+ * runs start. Otherwise the members keep their old (ended) runs.
+ */
+function restartMembers(k: KernelContext, tx: Tx, owner: RunRow, members: MemberRow[], why: (m: MemberRow) => string): void {
+  const moves = members.map((m) => ({ member: m, next: memberRunId(owner.id, m.groupKey, m.memberKey, m.restarts + 1) }));
+  for (const { member, next } of moves) {
+    k.store.setMemberRun(owner.id, member.groupKey, member.memberKey, next, member.restarts + 1);
+    k.store.moveRunWaiters(member.runId, next);
+  }
+  for (const { member } of moves) {
+    const old = k.store.getRun(member.runId);
+    if (old && !isTerminal(old.status)) cancelRun(k, tx, old.id, `restarted by its supervisor ${owner.id}`, { reason: "supervisor_restart" });
+  }
+  if (isTerminal(k.store.getRun(owner.id)!.status)) {
+    for (const { member, next } of moves) {
+      k.store.setMemberRun(owner.id, member.groupKey, member.memberKey, member.runId, member.restarts);
+      k.store.moveRunWaiters(next, member.runId);
+    }
+    return;
+  }
+  for (const { member, next } of moves) {
+    startRun(k, tx, { id: next, project: owner.project, snapshotId: owner.snapshotId, kind: "workflow", name: member.workflow, input: member.input, parentId: owner.id });
+    appendEvent(k, tx, owner.id, "member_restarted", { groupKey: member.groupKey, memberKey: member.memberKey, previousRunId: member.runId, runId: next, why: why(member) });
+  }
 }

@@ -119,6 +119,7 @@ export function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: Activa
       });
       if (decision.decision === "scheduled") {
         const wakeAt = tx.now + decision.delayMs!;
+        releaseExits(k, run.id, message);
         k.store.updateMessage(message.id, { status: MESSAGE_STATUS.active, attempt: message.attempt + 1, wakeAt }, tx.now);
         k.store.setRunStatus(run.id, SERVICE_STATUS.waiting, tx.now);
         tx.after(() => k.armTimer(wakeAt));
@@ -134,6 +135,7 @@ export function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: Activa
       break;
     case "deferred": {
       const wakeAt = tx.now + result.delayMs;
+      releaseExits(k, run.id, message);
       k.store.updateMessage(message.id, { status: MESSAGE_STATUS.deferred, attempt: message.attempt + 1, wakeAt }, tx.now);
       appendEvent(k, tx, run.id, "message_deferred", { ...base, delayMs: result.delayMs, ...(result.reason ? { reason: result.reason } : {}) });
       tx.after(() => k.armTimer(wakeAt));
@@ -150,6 +152,11 @@ export function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: Activa
 }
 
 const becomePending = makeReady;
+
+/** A turn attempt that goes again (retry, defer) runs its code afresh: exit events it took are queued again. */
+function releaseExits(k: KernelContext, runId: string, message: MessageRow): void {
+  k.store.releaseExitEvents(runId, turnScope(message.id, message.attempt));
+}
 
 /** A message timer fired: a deferred message is ready again, or a turn's retry is due. */
 export function fireMessageTimer(k: KernelContext, tx: Tx, message: MessageRow): void {

@@ -47,20 +47,30 @@ export function serviceInstanceId(project: string, service: string, key: string)
   return project === "" ? `svc:${service}:${key}` : `svc:${project}/${service}:${key}`;
 }
 
-const READABLE_TOKEN = /^[A-Za-z0-9_.:@-]{1,100}$/;
+/** Parts of derived ids kept as written; `.`, `@`, `~` and `=` are left out so they can separate parts. */
+const READABLE_PART = /^[A-Za-z0-9_:-]{1,100}$/;
 
 /**
- * The run id of a child started by `ctx.spawn`: derived from the parent's id and a token (the
- * child key, or the spawn's op key), so a replay or a restarted daemon names the same child.
+ * One part of a derived run id: the text itself when it is short and plain, else `=` and the first
+ * 24 hex digits of its SHA-256 (a hash that stays the same across versions, as durable ids must).
  */
-export function childRunId(parentId: string, token: string): string {
-  const part = READABLE_TOKEN.test(token) ? token : `h${Bun.hash(token).toString(16)}`;
-  return `${parentId}~${part}`;
+export function idPart(text: string): string {
+  return READABLE_PART.test(text) ? text : `=${new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 24)}`;
 }
 
-/** The run id of a supervised member: its first run, then one per restart (`.r1`, `.r2`, …). */
+/**
+ * The run id of a child started by `ctx.spawn`, derived from the parent's id so that a replay or
+ * a restarted daemon names the same child: `<parent>~<key>` for a keyed child (one per key),
+ * `<parent>~<key>@<spawn op key>` for a fresh one, `<parent>~@<spawn op key>` without a key.
+ */
+export function childRunId(parentId: string, child: { key?: string; opKey: string; fresh: boolean }): string {
+  if (child.key === undefined) return `${parentId}~@${idPart(child.opKey)}`;
+  return child.fresh ? `${parentId}~${idPart(child.key)}@${idPart(child.opKey)}` : `${parentId}~${idPart(child.key)}`;
+}
+
+/** The run id of a supervised member: `<owner>~<group>.<member>` for its first run, then `.r1`, `.r2`, … per restart. */
 export function memberRunId(ownerId: string, groupKey: string, memberKey: string, restarts: number): string {
-  const first = childRunId(ownerId, `${groupKey}.${memberKey}`);
+  const first = `${ownerId}~${idPart(groupKey)}.${idPart(memberKey)}`;
   return restarts === 0 ? first : `${first}.r${restarts}`;
 }
 

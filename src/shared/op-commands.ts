@@ -63,8 +63,8 @@ export const OP_COMMAND_SCHEMAS = {
   wait_child: v.object({ ...Identity, type: v.literal("wait_child"), childRunId: v.string() }),
   /** Read a child run's status (recorded). */
   child_status: v.object({ ...Identity, type: v.literal("child_status"), childRunId: v.string() }),
-  /** Send a run signal (`name`) to a child run. */
-  child_signal: v.object({ ...Identity, type: v.literal("child_signal"), childRunId: v.string(), payload: Json }),
+  /** Send a run signal (`name`) to a child run of `workflow`. */
+  child_signal: v.object({ ...Identity, type: v.literal("child_signal"), childRunId: v.string(), workflow: v.string(), payload: Json }),
   /**
    * Monitor or link another run (`name` is its id). A link is made in both directions; `propagate`
    * says whether a normal completion is reported too (`all`) or only failures (`abnormal`).

@@ -95,6 +95,8 @@ export interface RunInspection {
   exits: ExitEventInfo[];
   /** The supervision groups it owns, with their members. */
   supervision: SupervisionInfo[];
+  /** Service instances: the topics it is subscribed to, and the onSignal handler each goes to. */
+  subscriptions: { topic: string; signal: string }[];
 }
 
 export interface SupervisionInfo {

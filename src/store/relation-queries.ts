@@ -5,6 +5,7 @@
 import type { Database } from "bun:sqlite";
 import type { AnyRunStatus } from "../shared/index.ts";
 import type { ExitEventRow, RelationshipKind, RelationshipRow } from "./rows.ts";
+import { prefixEnd } from "./prefix.ts";
 
 const RELATIONSHIP_COLUMNS = "target_id AS targetId, owner_id AS ownerId, kind, propagate, created_at AS createdAt";
 const EXIT_COLUMNS = `id, owner_id AS ownerId, target_id AS targetId, target_kind AS targetKind, relationship, status, output, error, at,
@@ -33,6 +34,8 @@ export interface RelationQueries {
   /** The oldest exit event of `ownerId` no `nextExit` has taken, now taken by `opKey`. */
   takeExitEvent(ownerId: string, opKey: string): ExitEventRow | null;
   listExitEvents(ownerId: string): ExitEventRow[];
+  /** Puts back the exit events taken by ops whose keys start with `prefix` (a service turn attempt that goes again). */
+  releaseExitEvents(ownerId: string, prefix: string): number;
 }
 
 export function createRelationQueries(db: Database): RelationQueries {
@@ -47,6 +50,7 @@ export function createRelationQueries(db: Database): RelationQueries {
     firstExit: db.query<ExitEventRow, [string]>(`SELECT ${EXIT_COLUMNS} FROM exit_events WHERE owner_id = +? AND consumed_by IS NULL ORDER BY id LIMIT 1`),
     consumeExit: db.query("UPDATE exit_events SET consumed_by = ? WHERE id = +?"),
     listExits: db.query<ExitEventRow, [string]>(`SELECT ${EXIT_COLUMNS} FROM exit_events WHERE owner_id = +? ORDER BY id`),
+    release: db.query("UPDATE exit_events SET consumed_by = NULL WHERE owner_id = +? AND consumed_by >= +? AND consumed_by < +?"),
   };
   return {
     addRelationship: (ownerId, targetId, kind, propagate, now) => q.add.run(targetId, ownerId, kind, propagate, now).changes > 0,
@@ -61,5 +65,6 @@ export function createRelationQueries(db: Database): RelationQueries {
       return { ...row, consumedBy: opKey };
     },
     listExitEvents: (ownerId) => q.listExits.all(ownerId),
+    releaseExitEvents: (ownerId, prefix) => q.release.run(ownerId, prefix, prefixEnd(prefix)).changes,
   };
 }

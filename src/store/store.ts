@@ -24,13 +24,8 @@ const RUN_COLUMNS = `id, kind, name, status, input, output, error, parent_id AS 
 const OP_COLUMNS = `run_id AS runId, op_key AS opKey, seq, kind, name, status, attempt, result, error,
   wake_at AS wakeAt, meta, resolved_seq AS resolvedSeq, updated_at AS updatedAt`;
 
-/**
- * The smallest string above every string that starts with `prefix` (its last character plus one),
- * so a key range covers all keys under the prefix, whatever characters follow it.
- */
-export function prefixEnd(prefix: string): string {
-  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-}
+import { prefixEnd } from "./prefix.ts";
+export { prefixEnd };
 
 export interface DueTimer {
   runId: string;

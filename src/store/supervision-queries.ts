@@ -8,8 +8,8 @@ const MEMBER_COLUMNS = `owner_id AS ownerId, group_key AS groupKey, member_key A
   restarts, created_at AS createdAt`;
 
 export interface SupervisionQueries {
-  /** Adds a group; false when the owner already has one under that key (the first one stands). */
-  insertSupervisor(row: Omit<SupervisorRow, "restarts" | "exhausted">): boolean;
+  /** Adds a group (a group already under that key stands). */
+  insertSupervisor(row: Omit<SupervisorRow, "restarts" | "exhausted">): void;
   getSupervisor(ownerId: string, groupKey: string): SupervisorRow | null;
   listSupervisors(ownerId: string): SupervisorRow[];
   updateSupervisor(ownerId: string, groupKey: string, restarts: string, exhausted: boolean): void;
@@ -18,8 +18,8 @@ export interface SupervisionQueries {
   /** The member whose current run is `runId`. */
   memberByRun(runId: string): MemberRow | null;
   listMembers(ownerId: string, groupKey: string): MemberRow[];
-  /** The member gets a new current run (a restart). */
-  replaceMemberRun(ownerId: string, groupKey: string, memberKey: string, runId: string): void;
+  /** The member's current run and how many restarts led to it. */
+  setMemberRun(ownerId: string, groupKey: string, memberKey: string, runId: string, restarts: number): void;
   /** Moves the waits on `fromRunId`'s end to `toRunId` (a supervised result survives restarts). */
   moveRunWaiters(fromRunId: string, toRunId: string): void;
 }
@@ -41,11 +41,11 @@ export function createSupervisionQueries(db: Database): SupervisionQueries {
     ),
     byRun: db.query<MemberRow, [string]>(`SELECT ${MEMBER_COLUMNS} FROM supervised_members WHERE run_id = +?`),
     listMembers: db.query<MemberRow, [string, string]>(`SELECT ${MEMBER_COLUMNS} FROM supervised_members WHERE owner_id = +? AND group_key = +? ORDER BY position`),
-    replace: db.query("UPDATE supervised_members SET run_id = ?, restarts = restarts + 1 WHERE owner_id = +? AND group_key = +? AND member_key = +?"),
+    setRun: db.query("UPDATE supervised_members SET run_id = ?, restarts = ? WHERE owner_id = +? AND group_key = +? AND member_key = +?"),
     moveWaiters: db.query("UPDATE OR IGNORE run_waiters SET target_id = ? WHERE target_id = +?"),
   };
   return {
-    insertSupervisor: (r) => q.insert.run(r.ownerId, r.groupKey, r.strategy, r.maxRestarts, r.windowMs, r.onExhausted, r.createdAt).changes > 0,
+    insertSupervisor: (r) => void q.insert.run(r.ownerId, r.groupKey, r.strategy, r.maxRestarts, r.windowMs, r.onExhausted, r.createdAt),
     getSupervisor: (ownerId, groupKey) => q.get.get(ownerId, groupKey),
     listSupervisors: (ownerId) => q.list.all(ownerId),
     updateSupervisor: (ownerId, groupKey, restarts, exhausted) => void q.update.run(restarts, exhausted ? 1 : 0, ownerId, groupKey),
@@ -57,7 +57,7 @@ export function createSupervisionQueries(db: Database): SupervisionQueries {
     getMember: (ownerId, groupKey, memberKey) => q.getMember.get(ownerId, groupKey, memberKey),
     memberByRun: (runId) => q.byRun.get(runId),
     listMembers: (ownerId, groupKey) => q.listMembers.all(ownerId, groupKey),
-    replaceMemberRun: (ownerId, groupKey, memberKey, runId) => void q.replace.run(runId, ownerId, groupKey, memberKey),
+    setMemberRun: (ownerId, groupKey, memberKey, runId, restarts) => void q.setRun.run(runId, restarts, ownerId, groupKey, memberKey),
     moveRunWaiters: (fromRunId, toRunId) => void q.moveWaiters.run(toRunId, fromRunId),
   };
 }

@@ -316,6 +316,7 @@ describe("pubsub and singletons", () => {
     const gone = await listenerRef(rt, "gone");
     const bystander = await listenerRef(rt, "bystander");
     for (const ref of [one, two, gone]) expect(await ref.ask.join({ topic: "news" })).toBe("joined");
+    expect((await rt.inspect(one.id)).subscriptions).toEqual([{ topic: "news", signal: "news" }]);
     await rt.stop(gone.id);
     expect(await (await rt.start("publisher", { text: "first" })).result({ timeout: "10s" })).toMatchObject({ topic: "news", matched: 2, enqueued: 2, rejected: 0 });
     expect(await one.ask.heard()).toEqual(["first"]);
@@ -363,5 +364,66 @@ describe("pubsub and singletons", () => {
     const flows = (await import(join(project, "src", "flows.ts"))) as { registry: never };
     const created = await rt.connect(flows.registry, undefined as never);
     expect(await (await rt.start("findsRegistry")).result({ timeout: "10s" })).toEqual({ found: (created as { id: string }).id, ping: "pong" });
+  });
+});
+
+describe.each(modes)("edges of children and supervision (%s)", (_mode, make) => {
+  async function open() {
+    const rt = await make();
+    opened.push(rt);
+    return rt;
+  }
+  const reaches = (rt: Runtime, id: string, status: string) =>
+    eventually(async () => ((await rt.inspect(id).catch(() => null))?.run.status === status ? true : undefined), 5_000, `${id} to be ${status}`);
+
+  test("a one_for_all restart that ends its owner (through a link) starts nothing again", async () => {
+    const rt = await open();
+    const owner = await rt.start("linksMember");
+    for (const k of ["a", "b", "c"]) await reaches(rt, `${owner.id}~supervise:0.${k}`, "waiting");
+    await reaches(rt, owner.id, "waiting");
+    await rt.signal(`${owner.id}~supervise:0.a`, "verdict", { ok: false });
+    await reaches(rt, owner.id, "cancelled");
+    const inspection = await rt.inspect(owner.id);
+    expect(inspection.run.error).toMatchObject({ reason: "linked_exit" });
+    expect(inspection.children.map((c) => c.status).filter((s) => s !== "failed" && s !== "cancelled")).toEqual([]);
+    expect(inspection.children).toHaveLength(3);
+    expect(inspection.supervision[0]!.members.map((m) => m.restarts)).toEqual([0, 0, 0]);
+  });
+
+  test("one_for_all leaves a member that already completed alone", async () => {
+    const rt = await open();
+    const owner = await rt.start("quickAndSlow");
+    await reaches(rt, `${owner.id}~supervise:0.quick`, "completed");
+    await reaches(rt, `${owner.id}~supervise:0.slow`, "waiting");
+    await rt.signal(`${owner.id}~supervise:0.slow`, "verdict", { ok: false });
+    await reaches(rt, `${owner.id}~supervise:0.slow.r1`, "waiting");
+    await rt.signal(`${owner.id}~supervise:0.slow.r1`, "verdict", { ok: true });
+    expect(await owner.result({ timeout: "10s" })).toMatchObject({ quick: { id: "q" }, slow: { key: "slow" } });
+    const members = (await rt.inspect(owner.id)).supervision[0]!.members;
+    expect(members.map((m) => [m.key, m.restarts])).toEqual([["quick", 0], ["slow", 1]]);
+  });
+
+  test("a refused spawn's handle gets the conflict and never acts on the other child", async () => {
+    const rt = await open();
+    const run = await rt.start("clashingKeys");
+    expect(await run.result({ timeout: "10s" })).toEqual({ status: "conflict", signal: "conflict", result: "conflict", first: { got: { by: "first" } } });
+  });
+
+  test("bad supervision options and a singleton lookup without the key input it needs are clear errors", async () => {
+    const rt = await open();
+    const message = async (c: string) => (await rt.start("badSupervision", { case: c })).result({ timeout: "10s" });
+    expect(await message("window")).toBe("ctx.supervise(): window must be at least 1s, got 0");
+    expect(await message("spawnOptions")).toBe('group.spawn("fetchOne"): unknown option "policy" (known: key)');
+    expect(await message("singleton")).toStartWith('service "keyedRegistry": key() threw for the key input null:');
+  });
+});
+
+describe.each(modes)("exit events and retried turns (%s)", (_mode, make) => {
+  test("a turn attempt that goes again finds the exit events the failed attempt took, once each", async () => {
+    const rt = await make();
+    opened.push(rt);
+    expect(await (await rt.start("asksWatcher")).result({ timeout: "10s" })).toEqual({ status: "failed", attempt: 2 });
+    const watcherId = (await rt.list()).find((r) => r.name === "exitWatcher")!.id;
+    expect((await rt.inspect(watcherId)).exits).toHaveLength(1);
   });
 });

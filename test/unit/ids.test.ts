@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { hash32, isValidName, isValidRunId, newRunId, unitFromText } from "../../src/shared/ids.ts";
+import { childRunId, hash32, idPart, isValidName, isValidRunId, memberRunId, newRunId, unitFromText } from "../../src/shared/ids.ts";
 
 describe("newRunId", () => {
   test("has the run_ prefix and 26 lower-case Crockford base32 characters", () => {
@@ -136,5 +136,30 @@ describe("unitFromText", () => {
       expect(count).toBeGreaterThan(800);
       expect(count).toBeLessThan(1_200);
     }
+  });
+});
+
+const SHA_PREFIX = "39021306bfa34811afd3241f";
+
+describe("derived child and member ids", () => {
+  test("keep plain keys readable and hash the rest with SHA-256, stable across versions", () => {
+    expect(childRunId("run_p", { key: "fetch:x", opKey: "spawn:w:0", fresh: false })).toBe("run_p~fetch:x");
+    // sha256("https://a.example/x"), first 24 hex digits: fixed here so a change of hash is caught.
+    expect(childRunId("run_p", { key: "https://a.example/x", opKey: "spawn:w:0", fresh: false })).toBe(`run_p~=${SHA_PREFIX}`);
+    expect(idPart("a.b")).toMatch(/^=[0-9a-f]{24}$/);
+  });
+
+  test("never collide across namespaces: keys, op keys, fresh children and member restarts", () => {
+    const ids = [
+      childRunId("p", { key: "spawn:child:0", opKey: "spawn:child:1", fresh: false }),
+      childRunId("p", { opKey: "spawn:child:0", fresh: false }),
+      childRunId("p", { key: "a", opKey: "spawn:child:0", fresh: true }),
+      childRunId("p", { key: "a@spawn:child:0", opKey: "x", fresh: false }),
+      memberRunId("p", "g", "a", 1),
+      memberRunId("p", "g", "a.r1", 0),
+      memberRunId("p", "g.a", "r1", 0),
+      childRunId("p", { key: "g.a.r1", opKey: "x", fresh: false }),
+    ];
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });

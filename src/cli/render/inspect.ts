@@ -1,7 +1,7 @@
 /** `run inspect`: status, input, output or error, ops with attempts, open waits, children, mailbox. */
 import type { RunInspection } from "../../shared/index.ts";
 
-type Inspection = Pick<RunInspection, "run" | "ops"> & Partial<Pick<RunInspection, "queued" | "children" | "relationships" | "exits" | "supervision" | "trapsExits">>;
+type Inspection = Pick<RunInspection, "run" | "ops"> & Partial<Pick<RunInspection, "queued" | "children" | "relationships" | "exits" | "supervision" | "trapsExits" | "subscriptions">>;
 
 const show = (value: unknown) => JSON.stringify(value);
 
@@ -39,6 +39,9 @@ export function renderInspection(i: Inspection): string {
   for (const g of i.supervision ?? []) {
     lines.push(`supervision ${g.groupKey}  ${g.strategy}, ${g.recentRestarts.length}/${g.maxRestarts} restarts in ${g.windowMs} ms${g.exhausted ? "  EXHAUSTED" : ""}`);
     for (const m of g.members) lines.push(`  ${m.key.padEnd(16)} ${m.runId} (${m.status})${m.restarts ? `  restarted ${m.restarts}x` : ""}`);
+  }
+  if (i.subscriptions && i.subscriptions.length > 0) {
+    lines.push(`subscribed to ${i.subscriptions.map((sub) => (sub.signal === sub.topic ? sub.topic : `${sub.topic} → ${sub.signal}`)).join(", ")}`);
   }
   if (i.queued && i.queued.length > 0) {
     lines.push("mailbox");

@@ -4,7 +4,7 @@
  */
 import type { OpInfo } from "../../shared/index.ts";
 import { OP_KIND, OP_STATUS } from "../types.ts";
-import { kernelFailure } from "../inbox.ts";
+import { childOf } from "./child-of.ts";
 import { defineOpKind, waitForEnd } from "./op-kind.ts";
 
 export const childResultOps = defineOpKind<"wait_child">({
@@ -12,13 +12,12 @@ export const childResultOps = defineOpKind<"wait_child">({
   record: {
     wait_child(r, cmd) {
       const meta = JSON.stringify({ childRunId: cmd.childRunId });
-      const child = r.k.store.getRun(cmd.childRunId);
-      if (!child || child.parentId !== r.runId || child.name !== cmd.name) {
-        const error = kernelFailure("not_found", `run ${cmd.childRunId} is not a child "${cmd.name}" of ${r.runId}`, { childRunId: cmd.childRunId });
-        r.put(OP_KIND.child_result, OP_STATUS.failed, { error: JSON.stringify(error), meta });
-        return { outcome: "failed", error };
+      const found = childOf(r, cmd.childRunId, cmd.name);
+      if ("error" in found) {
+        r.put(OP_KIND.child_result, OP_STATUS.failed, { error: JSON.stringify(found.error), meta });
+        return { outcome: "failed", error: found.error };
       }
-      return waitForEnd(r, OP_KIND.child_result, child, meta);
+      return waitForEnd(r, OP_KIND.child_result, found.child, meta);
     },
   },
   explain: (op: OpInfo) => {

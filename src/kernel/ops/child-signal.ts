@@ -2,7 +2,8 @@
  * `handle.signal(name, payload)`: a run signal to a child, recorded once (a replay does not send it
  * again). A child that already ended refuses it, and the op records that failure.
  */
-import { errorCodeOf, VilanoError } from "../../shared/index.ts";
+import { errorCodeOf, VilanoError, type FailureBody } from "../../shared/index.ts";
+import { childOf } from "./child-of.ts";
 import { kernelFailure } from "../inbox.ts";
 import { sendSignal } from "../signals.ts";
 import { OP_KIND, OP_STATUS } from "../types.ts";
@@ -12,18 +13,18 @@ export const childSignalOps = defineOpKind<"child_signal">({
   kinds: [OP_KIND.child_signal],
   record: {
     child_signal(r, cmd) {
-      const child = r.k.store.getRun(cmd.childRunId);
-      const fail = (code: string, message: string) => {
-        const error = kernelFailure(code, message, { childRunId: cmd.childRunId, signal: cmd.name });
+      const fail = (error: FailureBody) => {
         r.put(OP_KIND.child_signal, OP_STATUS.failed, { error: JSON.stringify(error) });
         return { outcome: "failed" as const, error };
       };
-      if (!child || child.parentId !== r.runId) return fail("not_found", `run ${cmd.childRunId} is not a child of ${r.runId}`);
+      const found = childOf(r, cmd.childRunId, cmd.workflow);
+      if ("error" in found) return fail(found.error);
+      const { child } = found;
       let delivery;
       try {
         delivery = sendSignal(r.k, r.tx, child.id, cmd.name, cmd.payload);
       } catch (error) {
-        if (errorCodeOf(error) === "run_finished") return fail("run_finished", (error as VilanoError).message);
+        if (errorCodeOf(error) === "run_finished") return fail(kernelFailure("run_finished", (error as VilanoError).message, { childRunId: child.id, signal: cmd.name }));
         throw error;
       }
       const value = JSON.stringify({ signalId: delivery.signalId, status: delivery.status });

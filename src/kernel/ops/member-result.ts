@@ -3,13 +3,26 @@
  * run; a restart moves the wait to the next run (`supervision.ts`), so it resolves with the output
  * of the run that finally completes.
  */
-import type { OpInfo } from "../../shared/index.ts";
+import type { FailureBody, OpInfo } from "../../shared/index.ts";
+import type { MemberRow } from "../../store/index.ts";
 import { kernelFailure } from "../inbox.ts";
 import { OP_KIND, OP_STATUS } from "../types.ts";
 import { defineOpKind, waitForEnd, type Recording } from "./op-kind.ts";
 
-function member(r: Recording, cmd: { groupKey: string; memberKey: string }) {
-  return r.k.store.getMember(r.runId, cmd.groupKey, cmd.memberKey);
+/** The member a handle acts on, running the handle's workflow (a refused spawn gets its refusal, never the other member). */
+function member(r: Recording, cmd: { groupKey: string; memberKey: string; name: string }): { found: MemberRow } | { error: FailureBody } {
+  const found = r.k.store.getMember(r.runId, cmd.groupKey, cmd.memberKey);
+  if (!found) return { error: kernelFailure("not_found", `group ${cmd.groupKey} of ${r.runId} has no member "${cmd.memberKey}"`, { groupKey: cmd.groupKey, memberKey: cmd.memberKey }) };
+  if (found.workflow !== cmd.name) {
+    return {
+      error: kernelFailure(
+        "conflict",
+        `member "${cmd.memberKey}" of group ${cmd.groupKey} runs workflow "${found.workflow}", not "${cmd.name}": the spawn of "${cmd.name}" under that key was refused; give it another key`,
+        { groupKey: cmd.groupKey, memberKey: cmd.memberKey },
+      ),
+    };
+  }
+  return { found };
 }
 
 export const memberOps = defineOpKind<"wait_member" | "member_run">({
@@ -17,22 +30,20 @@ export const memberOps = defineOpKind<"wait_member" | "member_run">({
   record: {
     wait_member(r, cmd) {
       const meta = JSON.stringify({ groupKey: cmd.groupKey, memberKey: cmd.memberKey });
-      const found = member(r, cmd);
-      if (!found) {
-        const error = kernelFailure("not_found", `group ${cmd.groupKey} of ${r.runId} has no member "${cmd.memberKey}"`, { groupKey: cmd.groupKey, memberKey: cmd.memberKey });
-        r.put(OP_KIND.member_result, OP_STATUS.failed, { error: JSON.stringify(error), meta });
-        return { outcome: "failed", error };
+      const m = member(r, cmd);
+      if ("error" in m) {
+        r.put(OP_KIND.member_result, OP_STATUS.failed, { error: JSON.stringify(m.error), meta });
+        return { outcome: "failed", error: m.error };
       }
-      return waitForEnd(r, OP_KIND.member_result, r.k.store.getRun(found.runId)!, meta);
+      return waitForEnd(r, OP_KIND.member_result, r.k.store.getRun(m.found.runId)!, meta);
     },
     member_run(r, cmd) {
-      const found = member(r, cmd);
-      if (!found) {
-        const error = kernelFailure("not_found", `group ${cmd.groupKey} of ${r.runId} has no member "${cmd.memberKey}"`);
-        r.put(OP_KIND.member_run, OP_STATUS.failed, { error: JSON.stringify(error) });
-        return { outcome: "failed", error };
+      const m = member(r, cmd);
+      if ("error" in m) {
+        r.put(OP_KIND.member_run, OP_STATUS.failed, { error: JSON.stringify(m.error) });
+        return { outcome: "failed", error: m.error };
       }
-      const value = JSON.stringify(found.runId);
+      const value = JSON.stringify(m.found.runId);
       r.put(OP_KIND.member_run, OP_STATUS.completed, { result: value });
       return { outcome: "value", value };
     },

@@ -25,11 +25,12 @@ export const relateOps = defineOpKind<"relate">({
       }
       const value = JSON.stringify({ targetId: target.id });
       r.put(kind, OP_STATUS.completed, { result: value, meta: JSON.stringify({ targetId: target.id, propagate: cmd.propagate }) });
-      r.k.store.addRelationship(r.runId, target.id, kind, cmd.propagate, r.tx.now);
+      const added = r.k.store.addRelationship(r.runId, target.id, kind, cmd.propagate, r.tx.now);
       if (kind === "link") r.k.store.addRelationship(target.id, r.runId, kind, cmd.propagate, r.tx.now);
       r.event("relationship_added", { opKey: cmd.opKey, kind, targetId: target.id, ...(kind === "link" ? { propagate: cmd.propagate } : {}) });
-      // A target that already ended fires now, as if it had ended after this.
-      if (isTerminal(target.status)) reachOwner(r.k, r.tx, target, { ownerId: r.runId, kind, propagate: cmd.propagate });
+      // A target that already ended fires now, as if it had ended after this — once: relating again
+      // (a retried turn, a second call) finds the relationship, which has already fired.
+      if (added && isTerminal(target.status)) reachOwner(r.k, r.tx, target, { ownerId: r.runId, kind, propagate: cmd.propagate });
       return { outcome: "value", value };
     },
   },
