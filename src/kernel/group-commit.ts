@@ -14,7 +14,15 @@ export interface Tx {
   after(effect: () => void): void;
   /** Undoes in-memory bookkeeping done inside the command if its changes are rolled back. */
   onRollback(undo: () => void): void;
+  /**
+   * Runs `finish` once, after every command of the batch and before the commit, however many
+   * commands ask under the same `key` (none of them rolled back). Waking a run this way lets every
+   * change of the batch land before the run is leased and its history loaded.
+   */
+  atEnd(key: string, finish: (tx: Tx) => void): void;
 }
+
+type Finishers = Map<string, (tx: Tx) => void>;
 
 export type Command<T> = (tx: Tx) => T;
 
@@ -79,9 +87,58 @@ export function createGroupCommitQueue(store: Store, now: () => number, onEffect
     else for (const done of drains.splice(0)) done();
   }
 
+  /**
+   * Applies one command (or a batch finisher) in its own savepoint: its effects, undos and
+   * finishers count only if it succeeds.
+   */
+  function applyInSavepoint<T>(
+    apply: (tx: Tx) => T,
+    at: number,
+    undos: (() => void)[],
+    finishers: Finishers,
+  ): { ok: true; value: T; effects: (() => void)[] } | { ok: false; error: unknown } {
+    const effects: (() => void)[] = [];
+    const commandUndos: (() => void)[] = [];
+    const commandFinishers: Finishers = new Map();
+    const tx: Tx = {
+      now: at,
+      after: (effect) => void effects.push(effect),
+      onRollback: (undo) => void commandUndos.push(undo),
+      atEnd: (key, finish) => void (finishers.has(key) || commandFinishers.has(key) || commandFinishers.set(key, finish)),
+    };
+    store.savepoint();
+    try {
+      const value = apply(tx);
+      store.release();
+      undos.push(...commandUndos);
+      for (const [key, finish] of commandFinishers) if (!finishers.has(key)) finishers.set(key, finish);
+      return { ok: true, value, effects };
+    } catch (error) {
+      store.rollbackToSavepoint();
+      runEffects(commandUndos.reverse());
+      return { ok: false, error };
+    }
+  }
+
+  /** Runs the batch's finishers (which may ask for more) until none is left; returns their effects. */
+  function runFinishers(finishers: Finishers, at: number, undos: (() => void)[]): (() => void)[] {
+    const effects: (() => void)[] = [];
+    const done = new Set<string>();
+    for (let next = [...finishers].find(([key]) => !done.has(key)); next; next = [...finishers].find(([key]) => !done.has(key))) {
+      const [key, finish] = next;
+      done.add(key);
+      const outcome = applyInSavepoint(finish, at, undos, finishers);
+      if (outcome.ok) effects.push(...outcome.effects);
+      else onEffectError(outcome.error);
+    }
+    return effects;
+  }
+
   function commitBatch(batch: Queued[]): void {
     const outcomes: ({ ok: true; value: unknown; effects: (() => void)[] } | { ok: false; error: unknown })[] = [];
     const undos: (() => void)[] = [];
+    const finishers: Finishers = new Map();
+    let finisherEffects: (() => void)[] = [];
     const undoAll = () => runEffects(undos.splice(0).reverse());
     const at = now();
     try {
@@ -91,22 +148,8 @@ export function createGroupCommitQueue(store: Store, now: () => number, onEffect
       return;
     }
     try {
-      for (const item of batch) {
-        const effects: (() => void)[] = [];
-        const commandUndos: (() => void)[] = [];
-        const tx: Tx = { now: at, after: (effect) => void effects.push(effect), onRollback: (undo) => void commandUndos.push(undo) };
-        store.savepoint();
-        try {
-          const value = item.apply(tx);
-          store.release();
-          undos.push(...commandUndos);
-          outcomes.push({ ok: true, value, effects });
-        } catch (error) {
-          store.rollbackToSavepoint();
-          runEffects(commandUndos.reverse());
-          outcomes.push({ ok: false, error });
-        }
-      }
+      for (const item of batch) outcomes.push(applyInSavepoint(item.apply, at, undos, finishers));
+      finisherEffects = runFinishers(finishers, at, undos);
     } catch (error) {
       // The savepoint machinery itself failed (I/O error, full disk): nothing in the batch stands.
       store.rollback();
@@ -125,6 +168,9 @@ export function createGroupCommitQueue(store: Store, now: () => number, onEffect
     stats.batches++;
     stats.commands += batch.length;
     stats.largestBatch = Math.max(stats.largestBatch, batch.length);
+    // The finishers' effects (runs leased at the end of the batch) go first: callers resolved
+    // below may act on those runs at once.
+    runEffects(finisherEffects);
     batch.forEach((item, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) {
@@ -146,14 +192,18 @@ export function createGroupCommitQueue(store: Store, now: () => number, onEffect
       });
     },
     applyNow<T>(command: Command<T>): T {
-      const effects: (() => void)[] = [];
       const undos: (() => void)[] = [];
+      const finishers: Finishers = new Map();
+      const at = now();
       store.begin();
       try {
-        const value = command({ now: now(), after: (effect) => void effects.push(effect), onRollback: (undo) => void undos.push(undo) });
+        const outcome = applyInSavepoint(command, at, undos, finishers);
+        if (!outcome.ok) throw outcome.error;
+        const finisherEffects = runFinishers(finishers, at, undos);
         store.commit();
-        runEffects(effects);
-        return value;
+        runEffects(finisherEffects);
+        runEffects(outcome.effects);
+        return outcome.value;
       } catch (error) {
         store.rollback();
         runEffects(undos.reverse());

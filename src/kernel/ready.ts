@@ -9,16 +9,22 @@ import { activateTurn } from "./turns.ts";
 import { isLeased, isTerminal, RUN_STATUS, type Activation } from "./types.ts";
 
 /**
- * Something the run waits for has happened (timer fired, signal arrived). A waiting run becomes
- * pending and is dispatched; a running one is flagged so that its suspension re-dispatches it
- * instead of parking it (its activation loaded history before this change).
+ * Something the run waits for has happened (timer fired, signal arrived, a child ended). A waiting
+ * run becomes ready at the end of the batch — once, however many of its waits the batch settles,
+ * so the activation leased then sees them all; a running one is flagged so that its suspension
+ * re-dispatches it instead of parking it (its activation loaded history before this change).
  */
 export function wakeRun(k: KernelContext, tx: Tx, runId: string): void {
   const run = k.store.getRun(runId);
   if (!run || isTerminal(run.status)) return;
   if (run.status === RUN_STATUS.waiting) {
-    appendEvent(k, tx, runId, "run_resumed");
-    makeReady(k, tx, run);
+    tx.atEnd(`wake:${runId}`, (end) => {
+      const still = k.store.getRun(runId);
+      // Cancelled, or woken some other way, since.
+      if (still?.status !== RUN_STATUS.waiting) return;
+      appendEvent(k, end, runId, "run_resumed");
+      makeReady(k, end, still);
+    });
   } else if (isLeased(run.status)) {
     k.store.setWakePending(runId, true);
   }

@@ -29,6 +29,45 @@ describe("createGroupCommitQueue", () => {
     expect(ids.every((id) => store.getRun(id) !== null)).toBe(true);
   });
 
+  test("a batch finisher runs once per key, after every command and before the commit, and not for a rolled-back command", async () => {
+    const order: string[] = [];
+    const finish = (label: string) => () => {
+      order.push(`finish ${label}`);
+      insert(store, `finished-${label}`);
+    };
+    await Promise.all([
+      queue.submit((tx) => {
+        order.push("command 1");
+        tx.atEnd("wake:x", finish("x"));
+      }),
+      queue.submit((tx) => {
+        order.push("command 2");
+        tx.atEnd("wake:x", finish("x again"));
+        tx.atEnd("wake:y", finish("y"));
+      }),
+      queue.submit((tx) => {
+        tx.atEnd("wake:z", finish("z"));
+        throw new Error("rolled back");
+      }).catch(() => order.push("command 3 rolled back")),
+    ]);
+    expect(order).toEqual(["command 1", "command 2", "finish x", "finish y", "command 3 rolled back"]);
+    expect(queue.stats.batches).toBe(1);
+    expect(["finished-x", "finished-y", "finished-z", "finished-x again"].map((id) => store.getRun(id) !== null)).toEqual([true, true, false, false]);
+  });
+
+  test("a finisher that throws rolls back alone and is reported", async () => {
+    await queue.submit((tx) => {
+      insert(store, "kept");
+      tx.atEnd("bad", () => {
+        insert(store, "dropped");
+        throw new Error("finisher failed");
+      });
+    });
+    expect(store.getRun("kept")).not.toBeNull();
+    expect(store.getRun("dropped")).toBeNull();
+    expect(effectErrors).toHaveLength(1);
+  });
+
   test("commits commands submitted in different ticks in separate batches", async () => {
     await queue.submit(() => insert(store, "a"));
     await queue.submit(() => insert(store, "b"));
