@@ -68,6 +68,9 @@ export function createSupervision(
     const ids = { groupKey, memberKey };
     async function result(): Promise<unknown> {
       enter("member.result()");
+      // Reached only when a member ends abnormally and is not restarted — when its group is
+      // exhausted, which fails the owner in the same commit — so the code rarely sees it; the
+      // error names the member (`<group>.<member>`), whose runs `currentRunId()` gives.
       const failed = (error: FailureBody) => new ChildFailedError(`${groupKey}.${memberKey}`, workflow, error);
       const { op, recorded } = next("member_result", workflow, undefined);
       if (recorded) return recordedOutcome(recorded, failed);
