@@ -7,11 +7,18 @@ import type { Context } from "hono";
 import * as v from "valibot";
 import { VilanoError } from "../shared/index.ts";
 
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
+
 export async function readJsonBody(c: Context, maxBytes: number): Promise<unknown> {
   const declared = Number(c.req.header("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
   const body = c.req.raw.body;
-  if (!body) return undefined;
+  if (!body || declared === 0) return undefined;
+  // A form or a text/plain body is what a cross-site page can send without a preflight: JSON routes take JSON only.
+  const type = c.req.header("content-type") ?? "";
+  if (!JSON_TYPE.test(type)) {
+    throw new VilanoError("unsupported_media_type", `the request body must be JSON (Content-Type: application/json), got ${JSON.stringify(type || "no Content-Type")}`);
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of body) {

@@ -1,9 +1,21 @@
 /** valibot schemas of the control API's bodies and queries. */
 import * as v from "valibot";
+import { parseDuration } from "../shared/index.ts";
 
 const Name = v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(200, "is too long"));
 const Target = v.pipe(v.string(), v.regex(/^[^/\s]+\/[^/\s]+$/, "must be <project>/<name>"));
-const Duration = v.union([v.pipe(v.string(), v.minLength(1)), v.pipe(v.number(), v.minValue(0))], "must be a duration like \"30s\" or a number of ms");
+/** A duration checked completely here, before the request writes anything. */
+const Duration = v.pipe(
+  v.union([v.pipe(v.string(), v.minLength(1)), v.pipe(v.number(), v.minValue(0))], "must be a duration like \"30s\" or a number of ms"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    try {
+      parseDuration(dataset.value);
+    } catch (error) {
+      addIssue({ message: (error as Error).message });
+    }
+  }),
+);
 
 export const AddProjectBody = v.strictObject({
   // The daemon's working directory is not the caller's: only absolute paths mean the same to both.

@@ -12,7 +12,7 @@ import { openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "../client/index.ts";
 import { ensureHome, homePaths, readDaemonInfo, type DaemonInfo } from "../shared/home.ts";
-import { formatDuration, isProcessAlive, loadConfig, parseDuration, VilanoError } from "../shared/index.ts";
+import { formatDuration, isErrorCode, isProcessAlive, loadConfig, parseDuration, VilanoError } from "../shared/index.ts";
 import { readDatabaseOwner } from "../store/index.ts";
 
 /** argv that runs this program again: the compiled executable, or bun + the entry script. */
@@ -80,14 +80,29 @@ export async function runningDaemon(home: string): Promise<DaemonInfo | null> {
   return s.state === "stopped" ? null : s.info;
 }
 
-/** The last lines the daemon wrote to its log since `offset`: why it did not start. */
-function logSince(path: string, offset: number): string {
+/** Starts the line a failed `daemon run` writes to its log: the error's code and message, as JSON. */
+export const START_FAILURE_TAG = "vilano-start-failure ";
+
+/** Why the daemon did not start, from what it wrote to its log since `offset`: its own error, or its last lines. */
+function startFailure(path: string, offset: number): VilanoError {
+  const hint = `the whole log is ${path}`;
+  let lines: string[] = [];
   try {
-    const lines = readFileSync(path, "utf8").slice(offset).trimEnd().split("\n").filter((l) => l.trim() !== "");
-    return lines.slice(-5).join("\n");
+    lines = readFileSync(path, "utf8").slice(offset).trimEnd().split("\n").filter((l) => l.trim() !== "");
   } catch {
-    return "";
+    // No log: say what is known.
   }
+  const tagged = lines.findLast((l) => l.startsWith(START_FAILURE_TAG));
+  if (tagged) {
+    try {
+      const { code, message } = JSON.parse(tagged.slice(START_FAILURE_TAG.length)) as { code: string; message: string };
+      if (isErrorCode(code)) return new VilanoError(code, `the daemon did not start: ${message}`, { hint });
+    } catch {
+      // Not the line we wrote: fall back to the last lines.
+    }
+  }
+  const last = lines.filter((l) => !l.startsWith(START_FAILURE_TAG)).slice(-5).join("\n");
+  return new VilanoError("internal", `the daemon did not start${last ? `:\n${last}` : ""}`, { hint });
 }
 
 export async function startDaemonProcess(home: string, port = loadConfig().port, workers?: number): Promise<DaemonInfo> {
@@ -127,8 +142,7 @@ export async function startDaemonProcess(home: string, port = loadConfig().port,
     }
     await Bun.sleep(25);
   }
-  const why = logSince(paths.daemonLog, logOffset);
-  throw new VilanoError("internal", `the daemon did not start${why ? `:\n${why}` : ""}`, { hint: `the whole log is ${paths.daemonLog}` });
+  throw startFailure(paths.daemonLog, logOffset);
 }
 
 /** The running daemon, started first if there is none; a busy one is waited for, never replaced. */

@@ -137,7 +137,7 @@ export function createClient(options: ClientOptions = {}) {
         if (opts.after !== undefined) url.searchParams.set("after", String(opts.after));
         // A stream lasts as long as the run: the deadline holds only until the daemon answers.
         const controller = new AbortController();
-        const answered = setTimeout(() => controller.abort(), timeoutMs);
+        const answered = setTimeout(() => controller.abort(), Math.min(timeoutMs, 2_147_483_647));
         let response: Response;
         try {
           response = await fetch(url, { headers, signal: controller.signal });

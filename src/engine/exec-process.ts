@@ -171,7 +171,8 @@ export async function runProcess(spec: ResolvedExec, signal: AbortSignal, hooks:
     stoppedFor ??= why;
     killGroup(pid);
   };
-  const timer = spec.timeoutMs === null ? null : setTimeout(() => stop("timeout"), spec.timeoutMs);
+  // Durations are at most 100 years; setTimeout cannot wait past 2^31-1 ms (it would fire at once).
+  const timer = spec.timeoutMs === null ? null : setTimeout(() => stop("timeout"), Math.min(spec.timeoutMs, 2_147_483_647));
   const onAbort = () => stop("cancel");
   signal.addEventListener("abort", onAbort, { once: true });
   try {

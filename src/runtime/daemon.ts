@@ -4,7 +4,7 @@
  * when it stops; SIGTERM and SIGINT stop it cleanly.
  */
 import { createApiApp, websocket } from "../api/index.ts";
-import { createLogger, VERSION, type Logger } from "../shared/index.ts";
+import { createLogger, VERSION, VilanoError, type Logger } from "../shared/index.ts";
 import { createApiBackend } from "./api-backend.ts";
 import { createDaemonRuntime, type DaemonRuntime } from "./daemon-runtime.ts";
 import { ensureHome, readOrCreateToken, removeDaemonInfo, writeDaemonInfo } from "../shared/home.ts";
@@ -29,7 +29,18 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const token = readOrCreateToken(paths);
   const runtime = await createDaemonRuntime({ home: options.home, logger, ...(options.workers !== undefined ? { workers: options.workers } : {}) });
   const app = createApiApp({ backend: createApiBackend(runtime), token, logger: logger.withTag("api") });
-  const server = Bun.serve({ hostname: "127.0.0.1", port: options.port, fetch: app.fetch, websocket, idleTimeout: 60 });
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({ hostname: "127.0.0.1", port: options.port, fetch: app.fetch, websocket, idleTimeout: 60 });
+  } catch (error) {
+    // Give the database back before saying why: the next start must not find it held.
+    await runtime.close();
+    const inUse = (error as { code?: string }).code === "EADDRINUSE";
+    throw new VilanoError(
+      inUse ? "conflict" : "internal",
+      inUse ? `port ${options.port} on 127.0.0.1 is already in use; choose another with --port or VILANO_PORT` : `could not listen on 127.0.0.1:${options.port}: ${(error as Error).message}`,
+    );
+  }
   const port = server.port!;
   writeDaemonInfo(paths, { pid: process.pid, port, version: VERSION, startedAt: new Date().toISOString() });
   logger.info(`vilano daemon ${VERSION} listening on http://127.0.0.1:${port} (home ${options.home})`);

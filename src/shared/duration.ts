@@ -8,6 +8,8 @@ import { VilanoError } from "./errors.ts";
 export type Duration = string | number;
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** The longest duration accepted: 100 years. Longer ones would put due times past what a date can hold. */
+export const MAX_DURATION_MS = 36_500 * 86_400_000;
 type Unit = keyof typeof UNIT_MS;
 // Largest units first, each at most once, so "1m30s" parses and "30s1m" or "1s1s" do not.
 const UNIT_ORDER: readonly Unit[] = ["d", "h", "m", "s", "ms"];
@@ -20,7 +22,7 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
  */
 export function parseDuration(value: unknown, what = "duration"): number {
   if (typeof value === "number") {
-    if (Number.isFinite(value) && value >= 0) return Math.round(value);
+    if (Number.isFinite(value) && value >= 0) return bounded(Math.round(value), value, what);
     throw invalid(value, what);
   }
   if (typeof value !== "string") throw invalid(value, what);
@@ -38,8 +40,21 @@ export function parseDuration(value: unknown, what = "duration"): number {
     lastRank = rank;
     total += Number(match[1]) * UNIT_MS[unit];
   }
-  if (!Number.isFinite(total) || total > Number.MAX_SAFE_INTEGER) throw invalid(value, what);
-  return Math.round(total);
+  if (!Number.isFinite(total)) throw invalid(value, what);
+  return bounded(Math.round(total), value, what);
+}
+
+function bounded(ms: number, value: unknown, what: string): number {
+  if (ms <= MAX_DURATION_MS) return ms;
+  throw new VilanoError("validation_failed", `${what} ${describeValue(value)} is too long: at most 36500d (100 years)`, {
+    details: { value: typeof value === "number" ? value : String(value), maxMs: MAX_DURATION_MS },
+  });
+}
+
+/** An epoch time as ISO text, or a plain note for a number no date can hold (views must survive any stored value). */
+export function formatTime(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? `${ms} (not a valid time)` : date.toISOString();
 }
 
 /** Formats milliseconds compactly for humans: 90000 → "1m30s". */

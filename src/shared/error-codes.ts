@@ -69,6 +69,8 @@ export const ERROR_CODES = {
   forbidden: { http: 403, exit: 10, summary: "the request is not allowed" },
   /** A request body over the configured limit. */
   payload_too_large: { http: 413, exit: 2, summary: "the request body is too large" },
+  /** A request body that is not JSON (its Content-Type says otherwise). */
+  unsupported_media_type: { http: 415, exit: 2, summary: "the request body must be JSON" },
   /** A bug: a state the runtime should never reach. */
   internal: { http: 500, exit: 70, summary: "internal error" },
 } as const;

@@ -35,16 +35,33 @@ export function toFailureBody(thrown: unknown, family: FailureFamily = "applicat
     return { name: "Error", message: safeString(thrown), family, retryable: true };
   }
   const e = thrown as ErrorLike;
+  // Something thrown that is not an Error (`throw { status: 404 }`) keeps its content: as the
+  // message (JSON, shortened) and whole in `details`, rather than "[object Object]".
+  const plain = !(thrown instanceof Error) && typeof e.message !== "string";
   const body: FailureBody = {
     name: typeof e.name === "string" && e.name ? e.name : "Error",
-    message: typeof e.message === "string" ? e.message : safeString(thrown),
+    message: typeof e.message === "string" ? e.message : plain ? describeThrown(thrown) : safeString(thrown),
     family: isFamily(e.family) ? e.family : family,
     retryable: e.retryable !== false,
   };
   if (typeof e.code === "string") body.code = e.code;
   if (typeof e.reason === "string") body.reason = e.reason;
   if (e.details !== undefined) body.details = safeDetails(e.details);
+  else if (plain) body.details = safeDetails(thrown);
   return body;
+}
+
+const THROWN_TEXT_MAX = 500;
+
+function describeThrown(thrown: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(thrown) ?? safeString(thrown);
+  } catch {
+    text = safeString(thrown);
+  }
+  const shown = text.length > THROWN_TEXT_MAX ? `${text.slice(0, THROWN_TEXT_MAX)}…` : text;
+  return `a non-Error value was thrown: ${shown}`;
 }
 
 function isFamily(value: unknown): value is FailureFamily {

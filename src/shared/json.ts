@@ -5,12 +5,14 @@
  */
 import { VilanoError } from "./errors.ts";
 
-/** Returns where `value` stops being plain JSON (a JSON path and a reason), or undefined. */
-export function findNonJson(value: unknown, path = "$", seen = new Set<object>()): { path: string; reason: string } | undefined {
+/** Deeper values are refused: serialising them would exhaust the stack, and no real document needs it. */
+export const MAX_JSON_DEPTH = 512;
+
+type Bad = { path: string; reason: string };
+
+/** What is wrong with a value that is not an object or array, if anything. */
+function primitiveProblem(value: unknown, path: string): Bad | undefined {
   switch (typeof value) {
-    case "string":
-    case "boolean":
-      return undefined;
     case "number":
       return Number.isFinite(value) ? undefined : { path, reason: `${value} is not a JSON number` };
     case "undefined":
@@ -22,34 +24,68 @@ export function findNonJson(value: unknown, path = "$", seen = new Set<object>()
     case "symbol":
       return { path, reason: "a symbol is not JSON" };
   }
-  if (value === null) return undefined;
-  const obj = value as object;
-  if (seen.has(obj)) return { path, reason: "a circular reference is not JSON" };
-  seen.add(obj);
-  try {
-    if (Array.isArray(obj)) {
-      for (let i = 0; i < obj.length; i++) {
-        const bad = findNonJson(obj[i], `${path}[${i}]`, seen);
-        if (bad) return bad;
-      }
-      return undefined;
-    }
-    const proto = Object.getPrototypeOf(obj);
-    if (proto !== Object.prototype && proto !== null) {
-      const kind = (obj as { constructor?: { name?: string } }).constructor?.name ?? "object";
-      const hint = kind === "Date" ? " (store date.toISOString() or a number instead)" : "";
-      return { path, reason: `a ${kind} instance is not plain JSON${hint}` };
-    }
-    for (const [key, child] of Object.entries(obj)) {
-      // Properties holding undefined are dropped by JSON, as users expect; everything else must fit.
-      if (child === undefined) continue;
-      const bad = findNonJson(child, `${path}.${key}`, seen);
-      if (bad) return bad;
-    }
-    return undefined;
-  } finally {
-    seen.delete(obj);
+  return undefined;
+}
+
+/**
+ * Returns where `value` stops being plain JSON (a JSON path and a reason), or undefined. Walks
+ * with its own stack, so input nested however deep is answered (refused past MAX_JSON_DEPTH),
+ * never a stack overflow.
+ */
+export function findNonJson(value: unknown): Bad | undefined {
+  interface Frame {
+    obj: object;
+    path: string;
+    keys: readonly string[] | null;
+    next: number;
   }
+  const ancestors = new Set<object>();
+  const stack: Frame[] = [];
+  /** Checks one value; an object or array to look inside becomes a new frame. */
+  const enter = (child: unknown, path: string): Bad | undefined => {
+    if (child === null || (typeof child !== "object" && typeof child !== "function")) return primitiveProblem(child, path);
+    if (typeof child === "function") return primitiveProblem(child, path);
+    const obj = child as object;
+    if (ancestors.has(obj)) return { path, reason: "a circular reference is not JSON" };
+    if (stack.length >= MAX_JSON_DEPTH) return { path, reason: `values nested more than ${MAX_JSON_DEPTH} levels deep are not accepted` };
+    let keys: string[] | null = null;
+    if (!Array.isArray(obj)) {
+      const proto = Object.getPrototypeOf(obj);
+      if (proto !== Object.prototype && proto !== null) {
+        const kind = (obj as { constructor?: { name?: string } }).constructor?.name ?? "object";
+        const hint = kind === "Date" ? " (store date.toISOString() or a number instead)" : "";
+        return { path, reason: `a ${kind} instance is not plain JSON${hint}` };
+      }
+      keys = Object.keys(obj);
+    }
+    ancestors.add(obj);
+    stack.push({ obj, path, keys, next: 0 });
+    return undefined;
+  };
+
+  const bad = enter(value, "$");
+  if (bad) return bad;
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    const size = frame.keys ? frame.keys.length : (frame.obj as unknown[]).length;
+    if (frame.next >= size) {
+      stack.pop();
+      ancestors.delete(frame.obj);
+      continue;
+    }
+    const i = frame.next++;
+    let problem: Bad | undefined;
+    if (frame.keys) {
+      const key = frame.keys[i]!;
+      const child = (frame.obj as Record<string, unknown>)[key];
+      // Properties holding undefined are dropped by JSON, as users expect; everything else must fit.
+      if (child !== undefined) problem = enter(child, `${frame.path}.${key}`);
+    } else {
+      problem = enter((frame.obj as unknown[])[i], `${frame.path}[${i}]`);
+    }
+    if (problem) return problem;
+  }
+  return undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { thrownBy } from "../helpers/thrown-by.ts";
 import { describe, expect, test } from "bun:test";
-import { formatDuration, parseDuration } from "../../src/shared/duration.ts";
+import { formatDuration, formatTime, parseDuration } from "../../src/shared/duration.ts";
 import { VilanoError } from "../../src/shared/errors.ts";
 
 /** Runs `fn`, expects it to throw, and returns what it threw. */
@@ -223,5 +223,20 @@ describe("formatDuration", () => {
 
   test("round-trips a parsed compound back to its text", () => {
     expect(formatDuration(parseDuration("1d2h3m4s5ms"))).toBe("1d2h3m4s5ms");
+  });
+});
+
+describe("duration bounds", () => {
+  test("durations past 100 years are refused with the value shown, whatever their form", () => {
+    expect(() => parseDuration("100000d", "sleep duration")).toThrow('sleep duration "100000d" is too long: at most 36500d (100 years)');
+    expect(() => parseDuration(1e15)).toThrow("is too long");
+    expect(() => parseDuration(1e308)).toThrow("is too long");
+    expect(parseDuration("36500d")).toBe(36_500 * 86_400_000);
+  });
+
+  test("formatTime survives any number", () => {
+    expect(formatTime(0)).toBe("1970-01-01T00:00:00.000Z");
+    expect(formatTime(1e20)).toBe("100000000000000000000 (not a valid time)");
+    expect(formatTime(Number.NaN)).toBe("NaN (not a valid time)");
   });
 });

@@ -74,6 +74,13 @@ describe("toFailureBody", () => {
     });
   });
 
+  test("keeps the content of a thrown plain object instead of [object Object]", () => {
+    const body = toFailureBody({ status: 404, path: "/users/7" });
+    expect(body.message).toBe('a non-Error value was thrown: {"status":404,"path":"/users/7"}');
+    expect(body.details).toEqual({ status: 404, path: "/users/7" });
+    expect(toFailureBody({ blob: "x".repeat(2_000) }).message.length).toBeLessThan(600);
+  });
+
   test("reads a plain object with every field", () => {
     expect(
       toFailureBody({ name: "Custom", message: "m", code: "c", family: "timeout", retryable: false, details: [1, "a"] }),
@@ -88,8 +95,8 @@ describe("toFailureBody", () => {
     expect(toFailureBody({ name: "", message: "m" }).name).toBe("Error");
   });
 
-  test("stringifies an object without a string message", () => {
-    expect(toFailureBody({ code: "x" }).message).toBe("[object Object]");
+  test("shows an object without a string message as JSON, not [object Object]", () => {
+    expect(toFailureBody({ code: "x" }).message).toBe('a non-Error value was thrown: {"code":"x"}');
   });
 
   test("turns a thrown string into its message", () => {

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { startDaemon } from "../../runtime/index.ts";
 import { DEFAULT_PORT } from "../../shared/home.ts";
 import { createLogger, loadConfig, parseDuration, VilanoError } from "../../shared/index.ts";
-import { currentHome, daemonClient, daemonState, setRequestTimeout, startDaemonProcess, stopDaemon, timeoutArg } from "../daemon-control.ts";
+import { currentHome, daemonClient, daemonState, setRequestTimeout, START_FAILURE_TAG, startDaemonProcess, stopDaemon, timeoutArg } from "../daemon-control.ts";
 import { daemonLogsCommand } from "./catalog.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 
@@ -33,7 +33,13 @@ export const daemonCommand = defineCommand({
       run: ({ args }) =>
         runCommand(false, async () => {
           const count = parseWorkers(args.workers);
-          const daemon = await startDaemon({ home: currentHome(), port: parsePort(args.port), logger: createLogger("info"), ...(count ? { workers: count } : {}) });
+          const daemon = await startDaemon({ home: currentHome(), port: parsePort(args.port), logger: createLogger("info"), ...(count ? { workers: count } : {}) }).catch(
+            (error: unknown) => {
+              // One machine-readable line for `daemon start`, which tells its caller why (and with which exit code).
+              if (error instanceof VilanoError) process.stderr.write(`${START_FAILURE_TAG}${JSON.stringify({ code: error.code, message: error.message })}\n`);
+              throw error;
+            },
+          );
           const stop = () => void daemon.stop().then(() => process.exit(0));
           process.on("SIGTERM", stop);
           process.on("SIGINT", stop);

@@ -1,6 +1,6 @@
 /** `run list|result|inspect|replay|cancel` and `signal send`. */
 import { defineCommand } from "citty";
-import { RunFailedError, VilanoError } from "../../shared/index.ts";
+import { formatTime, RunFailedError, VilanoError } from "../../shared/index.ts";
 import { ensureDaemon, daemonClient, setRequestTimeout, timeoutArg } from "../daemon-control.ts";
 import { parseInputFlag } from "../input.ts";
 import { printJson, runCommand, ui } from "../output.ts";
@@ -21,7 +21,7 @@ export const runSubcommands = {
         setRequestTimeout(args.timeout);
         const runs = await client().runs.list({ ...(args.project ? { project: args.project } : {}), ...(args.status ? { status: args.status } : {}) });
         if (args.json) return printJson({ ok: true, runs });
-        for (const r of runs) ui.log(`${r.id}  ${r.name.padEnd(24)} ${r.status.padEnd(10)} ${new Date(r.createdAt).toISOString()}`);
+        for (const r of runs) ui.log(`${r.id}  ${r.name.padEnd(24)} ${r.status.padEnd(10)} ${formatTime(r.createdAt)}`);
       }),
   }),
   result: defineCommand({
@@ -82,7 +82,7 @@ export const runSubcommands = {
         const print = (e: { at: number; message?: unknown; fields?: unknown }) =>
           args.json
             ? printJson(e)
-            : process.stdout.write(`${new Date(e.at).toISOString()}  ${String(e.message)}${e.fields === undefined ? "" : `  ${JSON.stringify(e.fields)}`}\n`);
+            : process.stdout.write(`${formatTime(e.at)}  ${String(e.message)}${e.fields === undefined ? "" : `  ${JSON.stringify(e.fields)}`}\n`);
         // Subprocess output as it comes: each chunk printed as it is, labelled by its op.
         const printOutput = (e: { [fact: string]: unknown }) =>
           args.json ? printJson(e) : process.stdout.write(String(e.text).replace(/^(?=.)/gm, `[${String(e.opKey)} ${String(e.stream)}] `));

@@ -1,5 +1,5 @@
 /** `run inspect`: status, input, output or error, ops with attempts, open waits, children, mailbox. */
-import type { RunInspection } from "../../shared/index.ts";
+import { formatTime, type RunInspection } from "../../shared/index.ts";
 
 type Inspection = Pick<RunInspection, "run" | "ops"> & Partial<Pick<RunInspection, "queued" | "children" | "relationships" | "exits" | "supervision" | "trapsExits" | "subscriptions">>;
 
@@ -16,7 +16,7 @@ export function renderInspection(i: Inspection): string {
     lines.push("ops");
     for (const op of i.ops) {
       const attempt = op.attempt > 1 ? `  attempt ${op.attempt}` : "";
-      const wake = op.wakeAt ? `  until ${new Date(op.wakeAt).toISOString()}` : "";
+      const wake = op.wakeAt ? `  until ${formatTime(op.wakeAt)}` : "";
       const forced = op.forcedTerminations ? `  ${op.forcedTerminations} hard stop${op.forcedTerminations === 1 ? "" : "s"}` : "";
       const crashes = op.workerCrashes ? `  ${op.workerCrashes} worker crash${op.workerCrashes === 1 ? "" : "es"}` : "";
       lines.push(`  ${op.opKey.padEnd(36)} ${op.status}${attempt}${wake}${forced}${crashes}`);

@@ -3,7 +3,7 @@
  * fires, and how an open op of that kind is explained. The shape of each command is in
  * `shared/op-commands.ts`; `index.ts` gathers the modules into the tables the kernel uses.
  */
-import type { OpInfo, OpCommandOf, OpCommandType, OpResolution, OpStatus } from "../../shared/index.ts";
+import { formatDuration, formatTime, type OpInfo, type OpCommandOf, type OpCommandType, type OpResolution, type OpStatus } from "../../shared/index.ts";
 import type { OpRow, RunRow } from "../../store/index.ts";
 import { appendEvent, type KernelContext } from "../context.ts";
 import type { Tx } from "../group-commit.ts";
@@ -70,7 +70,7 @@ export function createRecording(k: KernelContext, tx: Tx, caller: RunRow, cmd: {
 
 /** " in 5s, at <ISO time>", or " (due now)" — for explanations of timed waits. */
 export const when = (at: number | undefined, now: number): string =>
-  at === undefined ? "" : at <= now ? " (due now)" : ` in ${Math.round((at - now) / 1000)}s, at ${new Date(at).toISOString()}`;
+  at === undefined ? "" : at <= now ? " (due now)" : ` in ${formatDuration(at - now)}, at ${formatTime(at)}`;
 
 /** Reads an op's meta column (JSON text). */
 export const metaOf = <T>(op: { meta: string | null }): Partial<T> => (op.meta ? (JSON.parse(op.meta) as Partial<T>) : {});
