@@ -29,6 +29,8 @@ const json = async (res: Response): Promise<Body> => (await res.json()) as Body;
 const req = (path: string, init: RequestInit & { host?: string } = {}) => {
   const headers = new Headers(init.headers);
   headers.set("host", init.host ?? "127.0.0.1:4141");
+  // JSON routes take JSON only (415 otherwise): requests with a body say so, as the client does.
+  if (init.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
   return app().request(`http://127.0.0.1:4141${path}`, { ...init, headers });
 };
 
