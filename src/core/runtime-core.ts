@@ -35,6 +35,8 @@ export interface RuntimeCoreOptions {
   logger: Logger;
   /** How many activations may run at once. */
   maxConcurrent: number;
+  /** The largest value recorded, in bytes (VILANO_MAX_VALUE_BYTES). */
+  maxValueBytes: number;
   catalog: Catalog;
   /** Builds the runner once the kernel exists. */
   createRunner(kernel: Kernel): Runner;
@@ -89,7 +91,7 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
     throw new VilanoError("validation_failed", `maxConcurrentActivations must be a whole number >= 1, got ${JSON.stringify(options.maxConcurrent)}`);
   }
   const store = createStore(options.database, options.synchronous ? { synchronous: options.synchronous } : {});
-  const kernel = createKernel({ store, clock, logger });
+  const kernel = createKernel({ store, clock, logger, maxValueBytes: options.maxValueBytes });
   let runner: Runner;
   try {
     runner = options.createRunner(kernel);

@@ -29,6 +29,8 @@ import type { GroupCommitStats, RunStatus, ServiceStatus, SignalDelivery } from 
 import type { SynchronousMode } from "../store/index.ts";
 
 export interface RuntimeOptions {
+  /** The largest value recorded (step result, output, payload, state), in bytes (default VILANO_MAX_VALUE_BYTES, or 4 MiB). */
+  maxValueBytes?: number;
   /** A SQLite file path, or `:memory:` (the default). */
   database?: string;
   /** The workflows and services this runtime runs in this process. */
@@ -107,6 +109,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     clock,
     logger,
     maxConcurrent: options.maxConcurrentActivations ?? 512,
+    maxValueBytes: options.maxValueBytes ?? loadConfig().maxValueBytes,
     catalog: fixedCatalog(code.info, code.ref),
     createRunner: (kernel): Runner => {
       const definitions = code.definitions;

@@ -9,6 +9,8 @@ import { isLeased, type Activation, type EventType } from "./types.ts";
 
 export interface KernelContext {
   store: Store;
+  /** The largest value recorded, in bytes (VILANO_MAX_VALUE_BYTES). */
+  maxValueBytes: number;
   /** A run became pending: hand it to the executor, which leases it when it has room. */
   dispatch(run: RunRow): void;
   /** Inside a command: may this run be leased now, in this transaction, for the executor? */

@@ -3,7 +3,7 @@
  * group-commit queue; callers hear back only after their change is durable. It knows runs, ops,
  * timers and signals, not user code: an executor registered with `setExecutor` runs activations.
  */
-import { systemClock, VilanoError, type Clock, type LiveOutcome, type Logger } from "../shared/index.ts";
+import { DEFAULT_MAX_VALUE_BYTES, systemClock, VilanoError, type Clock, type LiveOutcome, type Logger } from "../shared/index.ts";
 import type { EventRow, ExitEventRow, MemberRow, MessageRow, OpRow, RelationshipRow, RunRow, SignalRow, Store, SubscriptionRow, SupervisorRow } from "../store/index.ts";
 import { connectInstance, enqueueMessage, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
 import type { KernelContext } from "./context.ts";
@@ -44,6 +44,8 @@ export interface KernelOptions {
   store: Store;
   clock?: Clock;
   logger?: Logger;
+  /** The largest value recorded, in bytes (default 4 MiB). */
+  maxValueBytes?: number;
 }
 
 export interface RunHistory {
@@ -113,6 +115,7 @@ export function createKernel(options: KernelOptions): Kernel {
 
   const ctx: KernelContext = {
     store,
+    maxValueBytes: options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
     dispatch: (run) => executor?.dispatch(run),
     reserve: (run) => executor?.reserve(run) ?? false,
     release: (run) => executor?.release(run),

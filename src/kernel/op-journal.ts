@@ -7,10 +7,12 @@ import { requireLease, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
 import { createRecording } from "./ops/op-kind.ts";
 import { recordCommand } from "./ops/index.ts";
+import { checkCommandValues } from "./value-limit.ts";
 import { isSettledOp, type OpCommand, type OpResolution } from "./types.ts";
 
 export function reportOp(k: KernelContext, tx: Tx, runId: string, fence: number, cmd: OpCommand): OpResolution {
   const caller = requireLease(k, runId, fence);
+  checkCommandValues(cmd, k.maxValueBytes);
   const existing = k.store.getOp(runId, cmd.opKey);
   if (existing && isSettledOp(existing.status)) {
     // The engine resolves recorded ops from history and never reports them again; a second report

@@ -2,7 +2,8 @@
  * Run lifecycle commands: start (idempotent by id), lease an activation, finish an activation,
  * cancel, and crash recovery at start-up.
  */
-import { newRunId, VilanoError, type FailureBody } from "../shared/index.ts";
+import { newRunId, toFailureBody, VilanoError, type FailureBody } from "../shared/index.ts";
+import { checkValueSize } from "./value-limit.ts";
 import type { RunRow } from "../store/index.ts";
 import { appendEvent, requireLease, requireRun, type KernelContext } from "./context.ts";
 import { cancelOutbound } from "./inbox.ts";
@@ -22,6 +23,7 @@ import {
 
 export function startRun(k: KernelContext, tx: Tx, req: StartRunRequest): StartRunResult {
   const kind = req.kind ?? "workflow";
+  checkValueSize(req.input, k.maxValueBytes, `the input of ${kind} "${req.name}"`);
   if (req.id !== undefined) {
     const existing = k.store.getRun(req.id);
     if (existing) {
@@ -59,8 +61,9 @@ export function activate(k: KernelContext, tx: Tx, runId: string): Activation | 
   return leaseRun(k, tx, runId);
 }
 
-export function finishActivation(k: KernelContext, tx: Tx, runId: string, fence: number, result: ActivationResult): void {
+export function finishActivation(k: KernelContext, tx: Tx, runId: string, fence: number, reported: ActivationResult): void {
   const run = requireLease(k, runId, fence);
+  const result = withinValueLimit(k, run, reported);
   // The code got through an activation: earlier worker crashes were not in a row with a later one.
   if (run.crashes > 0 && result.type !== "aborted") k.store.setCrashes(runId, 0);
   if (run.kind === "service") return finishTurn(k, tx, run, result);
@@ -94,6 +97,21 @@ export function finishActivation(k: KernelContext, tx: Tx, runId: string, fence:
       return;
     default:
       throw new VilanoError("internal", `workflow run ${runId} reported a service turn result (${result.type})`);
+  }
+}
+
+/** An output, reply or state over the value limit fails the run (a turn: its message) instead of being recorded. */
+function withinValueLimit(k: KernelContext, run: RunRow, result: ActivationResult): ActivationResult {
+  try {
+    if (result.type === "completed") checkValueSize(result.output, k.maxValueBytes, `the output of workflow "${run.name}"`);
+    if (result.type === "turn_completed") {
+      checkValueSize(result.reply, k.maxValueBytes, `the reply of a turn of service "${run.name}"`);
+      checkValueSize(result.state, k.maxValueBytes, `the state returned by a turn of service "${run.name}"`);
+    }
+    return result;
+  } catch (error) {
+    const body = { ...toFailureBody(error), retryable: false };
+    return run.kind === "service" ? { type: "rejected", error: body } : { type: "failed", error: body };
   }
 }
 

@@ -74,6 +74,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     clock,
     logger,
     maxConcurrent: options.maxConcurrentActivations ?? 512,
+    maxValueBytes: config.maxValueBytes,
     catalog,
     createRunner: (kernel) =>
       (pool = createWorkerPool({

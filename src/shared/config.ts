@@ -20,6 +20,9 @@ const EnvSchema = v.object({
   ),
   VILANO_WORKER_LEASE: v.optional(v.pipe(v.string(), v.check(isDuration, 'must be a duration such as "5s"'), v.transform((d) => parseDuration(d)))),
   VILANO_IMPORT_TIMEOUT: v.optional(v.pipe(v.string(), v.check(isDuration, 'must be a duration such as "10s"'), v.transform((d) => parseDuration(d)))),
+  VILANO_MAX_VALUE_BYTES: v.optional(
+    v.pipe(v.string(), v.regex(/^\d{1,10}$/, "must be a whole number of bytes"), v.transform(Number), v.minValue(1024, "must be at least 1024"), v.maxValue(268_435_456, "must be at most 268435456 (256 MiB)")),
+  ),
 });
 
 function isDuration(text: string): boolean {
@@ -31,6 +34,8 @@ function isDuration(text: string): boolean {
 }
 
 /** Workers per body of code by default: one per CPU, at least two. */
+export const DEFAULT_MAX_VALUE_BYTES = 4 * 1024 * 1024;
+
 export const defaultWorkerCount = (): number => Math.max(2, availableParallelism());
 
 export interface Config {
@@ -47,6 +52,8 @@ export interface Config {
   readonly workerLeaseMs: number;
   /** How long `project add|sync` lets a project's top-level code take (VILANO_IMPORT_TIMEOUT, default 10s). */
   readonly importTimeoutMs: number;
+  /** The largest value recorded: a step result, an output, a payload, state (VILANO_MAX_VALUE_BYTES, default 4 MiB). */
+  readonly maxValueBytes: number;
   /**
    * The whole environment this process started with, frozen. Workers get a clean part of it (see
    * worker/environment.ts); a project's `pass_env` names are looked up here.
@@ -62,6 +69,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     VILANO_WORKERS: env.VILANO_WORKERS,
     VILANO_WORKER_LEASE: env.VILANO_WORKER_LEASE,
     VILANO_IMPORT_TIMEOUT: env.VILANO_IMPORT_TIMEOUT,
+    VILANO_MAX_VALUE_BYTES: env.VILANO_MAX_VALUE_BYTES,
   };
   const parsed = v.safeParse(EnvSchema, picked);
   if (!parsed.success) {
@@ -80,6 +88,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workers: parsed.output.VILANO_WORKERS ?? defaultWorkerCount(),
     workerLeaseMs: parsed.output.VILANO_WORKER_LEASE ?? 5_000,
     importTimeoutMs: parsed.output.VILANO_IMPORT_TIMEOUT ?? 10_000,
+    maxValueBytes: parsed.output.VILANO_MAX_VALUE_BYTES ?? DEFAULT_MAX_VALUE_BYTES,
     environment: Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))),
   });
 }

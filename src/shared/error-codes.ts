@@ -69,6 +69,8 @@ export const ERROR_CODES = {
   forbidden: { http: 403, exit: 10, summary: "the request is not allowed" },
   /** A request body over the configured limit. */
   payload_too_large: { http: 413, exit: 2, summary: "the request body is too large" },
+  /** A value to be recorded (a step result, an output, a payload) is larger than VILANO_MAX_VALUE_BYTES. */
+  value_too_large: { http: 413, exit: 2, summary: "the value is larger than the limit" },
   /** A request body that is not JSON (its Content-Type says otherwise). */
   unsupported_media_type: { http: 415, exit: 2, summary: "the request body must be JSON" },
   /** A bug: a state the runtime should never reach. */

@@ -3,7 +3,15 @@ import { loadConfig } from "../../src/shared/index.ts";
 
 describe("loadConfig", () => {
   test("reads the home, log level, port and worker settings from the environment", () => {
-    const env = { VILANO_HOME: "/tmp/vh", VILANO_LOG_LEVEL: "debug", VILANO_PORT: "5151", VILANO_WORKERS: "3", VILANO_WORKER_LEASE: "2s", VILANO_IMPORT_TIMEOUT: "1m" };
+    const env = {
+      VILANO_HOME: "/tmp/vh",
+      VILANO_LOG_LEVEL: "debug",
+      VILANO_PORT: "5151",
+      VILANO_WORKERS: "3",
+      VILANO_WORKER_LEASE: "2s",
+      VILANO_IMPORT_TIMEOUT: "1m",
+      VILANO_MAX_VALUE_BYTES: "65536",
+    };
     expect(loadConfig(env)).toEqual({
       home: "/tmp/vh",
       logLevel: "debug",
@@ -12,6 +20,7 @@ describe("loadConfig", () => {
       workers: 3,
       workerLeaseMs: 2_000,
       importTimeoutMs: 60_000,
+      maxValueBytes: 65_536,
       environment: env,
     });
   });
@@ -21,6 +30,7 @@ describe("loadConfig", () => {
     expect(config.workers).toBeGreaterThanOrEqual(2);
     expect(config.workerLeaseMs).toBe(5_000);
     expect(config.importTimeoutMs).toBe(10_000);
+    expect(config.maxValueBytes).toBe(4 * 1024 * 1024);
   });
 
   test("defaults to ~/.vilano, info and port 4141", () => {
@@ -34,6 +44,7 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ VILANO_PORT: "80000" })).toThrow("invalid environment variable VILANO_PORT: must be at most 65535");
     expect(() => loadConfig({ VILANO_LOG_LEVEL: "loud" })).toThrow("invalid environment variable VILANO_LOG_LEVEL: must be one of silent, error, warn, info, debug");
     expect(() => loadConfig({ VILANO_WORKERS: "0" })).toThrow("invalid environment variable VILANO_WORKERS: must be at least 1");
+    expect(() => loadConfig({ VILANO_MAX_VALUE_BYTES: "12" })).toThrow("invalid environment variable VILANO_MAX_VALUE_BYTES: must be at least 1024");
     expect(() => loadConfig({ VILANO_WORKER_LEASE: "soon" })).toThrow('invalid environment variable VILANO_WORKER_LEASE: must be a duration such as "5s"');
   });
 });

@@ -1,0 +1,59 @@
+/**
+ * The cap on recorded values (VILANO_MAX_VALUE_BYTES, here 4 KiB): results, outputs, replies,
+ * inputs and payloads over it are refused with an error naming the op, and nothing of them is stored.
+ */
+import { describe, expect, test } from "bun:test";
+import { createRuntime } from "../../src/embedded/index.ts";
+import { service, workflow } from "../../src/sdk/index.ts";
+
+const BIG = "x".repeat(10_000);
+const bigStep = workflow({ name: "bigStep", run: async (_input: void, ctx) => ctx.step("fetch", () => BIG) });
+const bigOutput = workflow({ name: "bigOutput", run: async () => BIG });
+const echo = service({
+  name: "echo",
+  key: () => "one",
+  onAsk: { big: async () => ({ reply: BIG }) },
+});
+const asksBig = workflow({
+  name: "asksBig",
+  run: async (_input: void, ctx) =>
+    (await ctx.connect(echo, {})).ask.big().then(
+      () => "replied",
+      (error: { cause: { code?: string; message: string } }) => error.cause,
+    ),
+});
+const waits = workflow({ name: "waits", run: async (_input: void, ctx) => ctx.waitForSignal("go") });
+
+async function open() {
+  return createRuntime({ definitions: [bigStep, bigOutput, echo, asksBig, waits], logLevel: "silent", maxValueBytes: 4096 });
+}
+
+describe("the value cap", () => {
+  test("a step result over the cap fails the run with an error naming the op, and the result is not stored", async () => {
+    await using rt = await open();
+    const run = await rt.start(bigStep);
+    const error = await run.result({ timeout: "5s" }).then(() => null, (e: { cause: { code?: string; message: string } }) => e.cause);
+    expect(error).toMatchObject({
+      code: "value_too_large",
+      message: 'the result of step "fetch" (op step:fetch:0) is 10002 bytes, more than the limit of 4096 bytes (VILANO_MAX_VALUE_BYTES)',
+    });
+    expect((await rt.inspect(run.id)).ops).toEqual([]);
+  });
+
+  test("an output over the cap fails the run; a reply over the cap fails the message, and the asker hears why", async () => {
+    await using rt = await open();
+    const out = await rt.start(bigOutput);
+    expect(await out.result({ timeout: "5s" }).then(() => null, (e: { cause: { code?: string } }) => e.cause.code)).toBe("value_too_large");
+    expect((await rt.inspect(out.id)).run.output).toBeUndefined();
+    expect(await (await rt.start(asksBig)).result({ timeout: "5s" })).toMatchObject({ code: "value_too_large", message: expect.stringContaining('the reply of a turn of service "echo"') });
+  });
+
+  test("an input or a signal payload over the cap is refused before anything is written", async () => {
+    await using rt = await open();
+    await expect(rt.start(bigOutput, BIG as never)).rejects.toMatchObject({ code: "value_too_large" });
+    expect(await rt.list()).toEqual([]);
+    const run = await rt.start(waits);
+    await expect(rt.signal(run.id, "go", BIG)).rejects.toMatchObject({ code: "value_too_large", message: expect.stringContaining('the payload of signal "go"') });
+    expect((await rt.inspect(run.id)).signals).toEqual([]);
+  });
+});
