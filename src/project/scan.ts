@@ -2,8 +2,9 @@
  * Generates a manifest for an existing project (`vilano init .`) by scanning its sources for
  * `export const X = workflow(` and `export const X = service(`, reading each definition's `name`.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { readFileSync } from "node:fs";
+import { basename, relative, sep } from "node:path";
+import { projectFiles } from "./walk.ts";
 import type { Manifest } from "./manifest.ts";
 
 const SKIP_DIRS = new Set(["node_modules", ".git", ".vilano", "dist", "build", "coverage"]);
@@ -17,20 +18,17 @@ export interface ScannedDefinition {
   file: string;
 }
 
-function* sourceFiles(root: string, dir: string): Generator<string> {
-  for (const entry of readdirSync(dir).sort()) {
-    if (SKIP_DIRS.has(entry) || entry.startsWith(".")) continue;
-    const path = join(dir, entry);
-    const stat = statSync(path);
-    if (stat.isDirectory()) yield* sourceFiles(root, path);
-    else if (SOURCE.test(entry) && !/\.(test|spec|d)\.[a-z]+$/.test(entry)) yield path;
+function* sourceFiles(root: string): Generator<string> {
+  for (const path of projectFiles(root, (entry) => SKIP_DIRS.has(entry) || entry.startsWith("."))) {
+    const entry = basename(path);
+    if (SOURCE.test(entry) && !/\.(test|spec|d)\.[a-z]+$/.test(entry)) yield path;
   }
 }
 
 /** Finds the definitions exported by the project's source files, in file order. */
 export function scanDefinitions(projectDir: string): ScannedDefinition[] {
   const found: ScannedDefinition[] = [];
-  for (const path of sourceFiles(projectDir, projectDir)) {
+  for (const path of sourceFiles(projectDir)) {
     const text = readFileSync(path, "utf8");
     for (const match of text.matchAll(DEFINITION)) {
       found.push({

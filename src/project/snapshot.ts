@@ -4,7 +4,8 @@
  * so runs can stay pinned to exactly the code they started on. A `node_modules` folder, when the
  * project has one, is linked rather than copied.
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { projectFiles } from "./walk.ts";
 import { join, relative } from "node:path";
 import { VilanoError } from "../shared/index.ts";
 
@@ -25,15 +26,7 @@ export function removeSnapshot(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-function* files(root: string, dir = root): Generator<string> {
-  for (const entry of readdirSync(dir).sort()) {
-    if (dir === root && EXCLUDED.has(entry)) continue;
-    const path = join(dir, entry);
-    const stat = statSync(path);
-    if (stat.isDirectory()) yield* files(root, path);
-    else if (stat.isFile()) yield path;
-  }
-}
+const files = (root: string) => projectFiles(root, (entry, dir) => dir === root && EXCLUDED.has(entry));
 
 /** Hashes the project's files (paths and contents) in a stable order. */
 export function hashProject(projectDir: string): string {
@@ -50,8 +43,9 @@ export function hashProject(projectDir: string): string {
 function seal(dir: string): void {
   for (const entry of readdirSync(dir)) {
     const path = join(dir, entry);
-    const stat = statSync(path, { throwIfNoEntry: false });
-    if (!stat || entry === "node_modules") continue;
+    // lstat: a symbolic link is left as it is (chmod would follow it out of the snapshot).
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    if (!stat || stat.isSymbolicLink() || entry === "node_modules") continue;
     if (stat.isDirectory()) seal(path);
     else chmodSync(path, 0o444);
   }
@@ -69,13 +63,19 @@ export function createSnapshot(projectDir: string, snapshotsDir: string, project
   mkdirSync(join(snapshotsDir, project), { recursive: true, mode: 0o700 });
   // Built under a temporary name and renamed, so a crash never leaves a half-copied snapshot.
   const building = `${dir}.building-${process.pid}`;
-  rmSync(building, { recursive: true, force: true });
-  cpSync(projectDir, building, {
-    recursive: true,
-    filter: (src) => !EXCLUDED.has(relative(projectDir, src).split(/[\\/]/)[0]!),
-  });
-  if (existsSync(join(projectDir, "node_modules"))) symlinkSync(join(projectDir, "node_modules"), join(building, "node_modules"));
-  seal(building);
-  renameSync(building, dir);
+  removeSnapshot(building);
+  try {
+    cpSync(projectDir, building, {
+      recursive: true,
+      filter: (src) => !EXCLUDED.has(relative(projectDir, src).split(/[\\/]/)[0]!),
+    });
+    if (existsSync(join(projectDir, "node_modules"))) symlinkSync(join(projectDir, "node_modules"), join(building, "node_modules"));
+    seal(building);
+    renameSync(building, dir);
+  } catch (error) {
+    // Nothing half-built stays behind.
+    removeSnapshot(building);
+    throw error;
+  }
   return { id, dir, created: true };
 }

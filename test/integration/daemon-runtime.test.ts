@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildManifest, scanDefinitions } from "../../src/project/index.ts";
 import { createDaemonRuntime } from "../../src/runtime/index.ts";
@@ -84,6 +84,24 @@ describe("daemon runtime: projects and runs", () => {
 });
 
 describe("daemon runtime: bad input", () => {
+  test("a symbolic link that loops, points nowhere or leads back up is a clear error naming it; no snapshot is left", async () => {
+    const home = tempDir("vilano-home-");
+    const rt = await createDaemonRuntime({ home, logger });
+    const cases: [string, (dir: string) => void, string][] = [
+      ["loops", (dir) => symlinkSync(join(dir, "src", "self"), join(dir, "src", "self")), "project file src/self"],
+      ["nowhere", (dir) => symlinkSync(join(dir, "missing"), join(dir, "src", "dangling")), "is a symbolic link that points nowhere"],
+      ["cycle", (dir) => symlinkSync(dir, join(dir, "src", "up")), "leads back into a folder that contains it"],
+    ];
+    for (const [name, make, message] of cases) {
+      const dir = starterProject();
+      make(dir);
+      await expect(rt.projects.add(dir, name)).rejects.toMatchObject({ code: "validation_failed", message: expect.stringContaining(message) });
+    }
+    expect(rt.projects.list()).toEqual([]);
+    expect(existsSync(join(home, "snapshots")) ? readdirSync(join(home, "snapshots")).flatMap((p) => readdirSync(join(home, "snapshots", p))) : []).toEqual([]);
+    await rt.close();
+  });
+
   test("registration errors are clear and record nothing", async () => {
     const rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
     await expect(rt.projects.add(starterProject(), "Bad Name")).rejects.toMatchObject({ code: "validation_failed" });
