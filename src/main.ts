@@ -16,7 +16,25 @@ if (rawArgs[0] === WORKER_MODE_ARG) {
   await runCli();
 }
 
+/**
+ * A reader that closed its end (`vilano run list | head -1`) is not an error of ours: end quietly,
+ * as Unix tools do, instead of printing an EPIPE stack trace.
+ */
+function endQuietlyOnClosedPipe(): void {
+  const onError = (error: { code?: string }) => {
+    if (error?.code === "EPIPE") process.exit(0);
+    throw error;
+  };
+  process.stdout.on("error", onError);
+  process.on("uncaughtException", (error: Error & { code?: string }) => {
+    if (error.code === "EPIPE") process.exit(0);
+    process.stderr.write(`${error.stack ?? String(error)}\n`);
+    process.exit(70);
+  });
+}
+
 async function runCli(): Promise<void> {
+  endQuietlyOnClosedPipe();
   const { runCommand, runMain, showUsage } = await import("citty");
   const { rootCommand } = await import("./cli/index.ts");
   const { ERROR_CODES } = await import("./shared/index.ts");
@@ -24,6 +42,15 @@ async function runCli(): Promise<void> {
   if (wantsHelp) {
     await runMain(rootCommand);
     return;
+  }
+  const { findUnknownFlag } = await import("./cli/strict-flags.ts");
+  const unknown = findUnknownFlag(rootCommand, rawArgs);
+  if (unknown) {
+    const known = unknown.known.length > 0 ? unknown.known.map((n) => `--${n}`).join(", ") : "none";
+    const message = `unknown option ${unknown.flag} for \`${unknown.command}\` (its options: ${known})`;
+    if (rawArgs.includes("--json")) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: "validation_failed", message } })}\n`);
+    else process.stderr.write(`${message}\n`);
+    process.exit(ERROR_CODES.validation_failed.exit);
   }
   try {
     await runCommand(rootCommand, { rawArgs });

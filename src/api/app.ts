@@ -123,6 +123,11 @@ export function createApiApp(options: ApiOptions) {
       const call = { kind: b.kind, handler: b.handler, payload: b.payload, ...(b.timeout !== undefined ? { timeout: b.timeout } : {}) };
       return c.json({ ok: true as const, ...(await backend.callService(target, address, call)) });
     })
+    .post("/v1/services/:project/:service/instances", async (c) => {
+      const { keyInput } = await body(c, schema.EnsureServiceBody, "service instance");
+      const { created, ...instance } = await backend.ensureService(`${c.req.param("project")}/${c.req.param("service")}`, keyInput);
+      return c.json({ ok: true as const, instance, created }, created ? 201 : 200);
+    })
     .post("/v1/services/:project/:service/stop", async (c) => {
       const { key, reason } = await body(c, schema.StopServiceBody, "service stop");
       const target = `${c.req.param("project")}/${c.req.param("service")}`;

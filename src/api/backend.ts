@@ -57,4 +57,6 @@ export interface ApiBackend {
     call: { kind: "send" | "signal" | "ask"; handler: string; payload: unknown; timeout?: string | number },
   ): Promise<{ serviceRunId: string; reply?: unknown }>;
   stopService(target: string, key: string, reason?: string): Promise<ApiRun>;
+  /** Creates or gets the instance of `<project>/<service>` for a key input. */
+  ensureService(target: string, keyInput: unknown): Promise<ApiRun & { created: boolean }>;
 }

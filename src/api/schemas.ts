@@ -49,4 +49,5 @@ export const ServiceCallBody = v.pipe(
   }),
   v.check((b) => (b.key === undefined) !== (b.keyInput === undefined), "give either key or keyInput"),
 );
+export const EnsureServiceBody = v.strictObject({ keyInput: v.unknown() });
 export const StopServiceBody = v.strictObject({ key: Name, reason: v.optional(v.string()) });

@@ -1,11 +1,32 @@
-/** Parses `--input` JSON, naming the flag in the error. */
+/**
+ * Reads a JSON flag (`--input`, `--key-json`): the JSON itself, `@<file>` for a file's content, or
+ * `-` for standard input — so values of any size can be passed (a command line holds ~128 KB).
+ */
+import { readFileSync } from "node:fs";
 import { VilanoError } from "../shared/index.ts";
 
-export function parseInputFlag(value: string | undefined, flag = "--input"): unknown {
-  if (value === undefined) return undefined;
+async function textOf(value: string, flag: string): Promise<{ text: string; from: string }> {
+  if (value === "-") return { text: await Bun.stdin.text(), from: "standard input" };
+  if (!value.startsWith("@")) return { text: value, from: "" };
+  const path = value.slice(1);
+  if (path === "") throw new VilanoError("validation_failed", `${flag} @ needs a file name, as in ${flag} @input.json`, { details: { flag } });
   try {
-    return JSON.parse(value) as unknown;
+    return { text: readFileSync(path, "utf8"), from: `file ${path}` };
   } catch (cause) {
-    throw new VilanoError("validation_failed", `${flag} is not valid JSON: ${(cause as Error).message}`, { details: { flag, value } });
+    const code = (cause as { code?: string }).code;
+    throw new VilanoError(code === "ENOENT" ? "not_found" : "validation_failed", `${flag} ${value}: cannot read ${path}: ${(cause as Error).message}`, {
+      details: { flag, path },
+    });
+  }
+}
+
+export async function parseInputFlag(value: string | undefined, flag = "--input"): Promise<unknown> {
+  if (value === undefined) return undefined;
+  const { text, from } = await textOf(value, flag);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    const where = from ? ` (read from ${from})` : "";
+    throw new VilanoError("validation_failed", `${flag} is not valid JSON${where}: ${(cause as Error).message}`, { details: { flag } });
   }
 }

@@ -106,6 +106,13 @@ export function createClient(options: ClientOptions = {}) {
           await api.v1.services[":project"][":service"].calls.$post({ param: { project: enc(project!), service: enc(service!) } }, json(body)),
         );
       },
+      /** Creates or gets the instance of `<project>/<service>` for a key input. */
+      ensure: async (target: string, keyInput: unknown) => {
+        const [project, service] = target.split("/");
+        return unwrap<{ instance: { id: string; status: string; key?: string }; created: boolean }>(
+          await api.v1.services[":project"][":service"].instances.$post({ param: { project: enc(project!), service: enc(service!) } }, json({ keyInput })),
+        );
+      },
       stop: async (target: string, key: string, reason?: string) => {
         const [project, service] = target.split("/");
         return (

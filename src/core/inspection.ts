@@ -108,7 +108,7 @@ export function toInspection(history: RunHistory, now = Date.now()): RunInspecti
     const count = counts.get(row.opKey);
     if (count?.forced) info.forcedTerminations = count.forced;
     if (count?.crashes) info.workerCrashes = count.crashes;
-    const waitingFor = explainOp(info, now);
+    const waitingFor = explainOp(info, now, history.run.id);
     if (waitingFor !== undefined) info.waitingFor = waitingFor;
     return info;
   });

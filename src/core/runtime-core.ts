@@ -78,6 +78,8 @@ export interface RuntimeCore {
   list(filter?: { status?: string; name?: string; project?: string; kind?: string; limit?: number }): RunInfo[];
   /** Creates (or, with `mustExist`, only finds) an instance and returns a ref for scripts. */
   connect<D extends AnyServiceDefinition>(req: ConnectRequest): Promise<ServiceRef<D>>;
+  /** Creates or gets the instance, saying which (`service ensure`). */
+  ensureInstance(req: ConnectRequest): Promise<{ run: RunInfo; created: boolean }>;
   /** A ref for scripts to an instance by id. */
   ref<D extends AnyServiceDefinition>(serviceRunId: string, service: ServiceInfo): ServiceRef<D>;
   stop(serviceRunId: string, reason?: string): Promise<RunInfo>;
@@ -119,6 +121,18 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
     if (!row) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
     return row;
   };
+
+  function connectInstance(req: ConnectRequest) {
+    ensureOpen();
+    return kernel.connect({
+      project: req.project,
+      snapshotId: req.snapshotId,
+      service: req.service.name,
+      key: req.key,
+      keyInput: toOptionalJson(req.keyInput, `the key input of service "${req.service.name}"`),
+      mustExist: req.mustExist,
+    });
+  }
 
   return {
     kernel,
@@ -182,16 +196,12 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
       return kernel.listRuns(filter).map(toRunInfo);
     },
     async connect<D extends AnyServiceDefinition>(req: ConnectRequest) {
-      ensureOpen();
-      const { run } = await kernel.connect({
-        project: req.project,
-        snapshotId: req.snapshotId,
-        service: req.service.name,
-        key: req.key,
-        keyInput: toOptionalJson(req.keyInput, `the key input of service "${req.service.name}"`),
-        mustExist: req.mustExist,
-      });
+      const { run } = await connectInstance(req);
       return createExternalRef<D>(kernel, req.service, run.id);
+    },
+    async ensureInstance(req: ConnectRequest) {
+      const { run, created } = await connectInstance(req);
+      return { run: toRunInfo(run), created };
     },
     ref: (serviceRunId, service) => createExternalRef(kernel, service, serviceRunId),
     async stop(serviceRunId, reason) {

@@ -60,6 +60,7 @@ export function createApiBackend(daemon: DaemonRuntime): ApiBackend {
       const reply = await invoke(call.payload, call.timeout === undefined ? undefined : { timeout: call.timeout as Duration });
       return call.kind === "ask" ? { serviceRunId: ref.id, reply } : { serviceRunId: ref.id };
     },
+    ensureService: (target, keyInput) => daemon.ensureService(target, keyInput),
     async stopService(target, key, reason) {
       const { project, name } = parseTarget(target, "service");
       projects.row(project);

@@ -49,6 +49,8 @@ export interface DaemonRuntime {
   service(target: string, keyInput: unknown): Promise<ServiceRef<AnyServiceDefinition>>;
   /** A ref to an existing instance by its key, running the code of the snapshot it is pinned to. */
   serviceByKey(target: string, key: string): Promise<ServiceRef<AnyServiceDefinition>>;
+  /** Creates or gets the instance for `keyInput`, saying which (`vilano service ensure`). */
+  ensureService(target: string, keyInput: unknown): Promise<RunInfo & { created: boolean }>;
   close(): Promise<void>;
 }
 
@@ -105,6 +107,17 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   const noSuch = (project: string, kind: "workflow" | "service", name: string, known: readonly string[]) =>
     new VilanoError("unknown_workflow", `project ${project} has no ${kind} ${JSON.stringify(name)} (it has: ${known.join(", ") || "none"})`);
 
+  /** What connecting to `<project>/<service>` by key input takes: the service, and its key — computed by a worker, from user code. */
+  async function instanceRequest(target: string, keyInput: unknown) {
+    const { project, name } = parseTarget(target, "service");
+    const { row, code } = await current(project);
+    const info = serviceInfo(code, name);
+    if (!info) throw noSuch(project, "service", name, code.services.map((s) => s.name));
+    const keyJson = toOptionalJson(keyInput, `the key input of ${target}`);
+    const key = await pool.computeKey(catalog.codeOf(project, row.snapshotId), name, keyJson);
+    return { project, snapshotId: row.snapshotId, service: info, key, keyInput, mustExist: false };
+  }
+
   return {
     projects,
     kernel,
@@ -123,16 +136,12 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     signal: (runId, name, payload) => core.signal(runId, name, payload),
     cancel: (runId, reason) => core.cancel(runId, reason),
     async service(target, keyInput) {
-      const { project, name } = parseTarget(target, "service");
-      const { row, code } = await current(project);
-      const info = serviceInfo(code, name);
-      if (!info) throw noSuch(project, "service", name, code.services.map((s) => s.name));
-      // The key comes from the service's own (user) code, so a worker computes it.
-      const keyJson = toOptionalJson(keyInput, `the key input of ${target}`);
-      const key = await pool.computeKey(catalog.codeOf(project, row.snapshotId), name, keyJson);
-      const ref = await core.connect({ project, snapshotId: row.snapshotId, service: info, key, keyInput, mustExist: false });
-      if (ref.id !== serviceInstanceId(project, name, key)) throw new VilanoError("internal", `instance id mismatch for ${target}`);
+      const ref = await core.connect(await instanceRequest(target, keyInput));
       return ref;
+    },
+    async ensureService(target, keyInput) {
+      const { run, created } = await core.ensureInstance(await instanceRequest(target, keyInput));
+      return { ...run, created };
     },
     async serviceByKey(target, key) {
       const { project, name } = parseTarget(target, "service");

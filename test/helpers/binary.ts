@@ -11,7 +11,7 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { home?: string; env?: Record<string, string>; cwd?: string } = {}): CliResult {
+export function runCli(args: string[], options: { home?: string; env?: Record<string, string>; cwd?: string; stdin?: string } = {}): CliResult {
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: build it first with \`bun run build\``);
   const home = options.home ?? tempDir("vilano-home-");
   const proc = Bun.spawnSync([BINARY, ...args], {
@@ -19,6 +19,7 @@ export function runCli(args: string[], options: { home?: string; env?: Record<st
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, VILANO_HOME: home, NO_COLOR: "1", TZ: "UTC", ...options.env },
     stdout: "pipe",
     stderr: "pipe",
+    ...(options.stdin !== undefined ? { stdin: Buffer.from(options.stdin) } : {}),
   });
   return { exitCode: proc.exitCode ?? -1, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
 }

@@ -30,6 +30,8 @@ export interface TestDaemon {
   home: string;
   port: number;
   cli(...args: string[]): CliResult;
+  /** Like `cli`, with `stdin` written to the command's standard input. */
+  cliWithStdin(stdin: string, ...args: string[]): CliResult;
   /** The pid in daemon.json (the daemon is remembered, and killed after the file's tests). */
   pid(): number;
   json<T = Record<string, unknown>>(...args: string[]): T;
@@ -49,6 +51,7 @@ export function testDaemon(env: Record<string, string> = {}): TestDaemon {
     home,
     port,
     cli: (...args) => runCli(args, { home, env: { VILANO_PORT: String(port), ...env } }),
+    cliWithStdin: (stdin, ...args) => runCli(args, { home, env: { VILANO_PORT: String(port), ...env }, stdin }),
     pid() {
       const pid = (JSON.parse(readFileSync(join(home, "daemon.json"), "utf8")) as { pid: number }).pid;
       started.add(pid);

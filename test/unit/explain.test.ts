@@ -10,7 +10,7 @@ type OpSketch = Omit<OpInfo, "seq" | "error"> & { error?: { message: string } };
 const viewed = (ops: OpSketch[]): OpInfo[] =>
   ops.map((op, seq) => {
     const info = { seq, ...op } as OpInfo;
-    const waitingFor = explainOp(info, NOW);
+    const waitingFor = explainOp(info, NOW, "run_1");
     return waitingFor === undefined ? info : { ...info, waitingFor };
   });
 
@@ -34,7 +34,7 @@ describe("explainRun", () => {
     expect(text.split("\n")).toEqual([
       "workflow flow run_1 is waiting:",
       `  - sleeping (sleep:0); wakes in 30s, at ${new Date(NOW + 30_000).toISOString()}`,
-      '  - waiting for signal "approved" (no timeout) — send it with `vilano signal send <run> approved`',
+      '  - waiting for signal "approved" (no timeout) — send it with `vilano signal send run_1 approved`',
       "  - waiting for the reply to reviewer.status from svc:a/reviewer:k",
       `  - step "charge" failed on attempt 2 (card service down); attempt 3 runs in 5s, at ${new Date(NOW + 5_000).toISOString()}`,
       '  - waiting for child workflow "fetch" run_1~a to finish — `vilano run explain run_1~a` says what it waits for (the child is waiting)',

@@ -8,6 +8,13 @@ import { printJson, runCommand, ui } from "../output.ts";
 import { renderInspection } from "../render/inspect.ts";
 
 const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
+/** The instance key; `--service-key` is the spelling the SDK's readers know from other tools. */
+export const instanceKey = { type: "string", required: true, alias: "service-key", description: "Instance key (also --service-key)" } as const;
+/** `workflow list <project>` and `--project <project>` both narrow a list to one project. */
+const projectArgs = {
+  name: { type: "positional", required: false, description: "Only this project" },
+  project: { type: "string", description: "Only this project" },
+} as const;
 const client = daemonClient;
 
 type ProjectSummary = { name: string; workflows: string[]; services: string[] };
@@ -22,11 +29,11 @@ export const workflowCommand = defineCommand({
   subCommands: {
     list: defineCommand({
       meta: { name: "list", description: "List the workflows of the registered projects" },
-      args: { project: { type: "string" }, json, timeout: timeoutArg },
+      args: { ...projectArgs, json, timeout: timeoutArg },
       run: ({ args }) =>
         runCommand(args.json, async () => {
           setRequestTimeout(args.timeout);
-          const workflows = (await projectsMatching(args.project)).flatMap((p) => p.workflows.map((w) => `${p.name}/${w}`));
+          const workflows = (await projectsMatching(args.project ?? args.name)).flatMap((p) => p.workflows.map((w) => `${p.name}/${w}`));
           if (args.json) return printJson({ ok: true, workflows });
           for (const w of workflows) ui.log(w);
         }),
@@ -36,17 +43,18 @@ export const workflowCommand = defineCommand({
 
 export const serviceListCommand = defineCommand({
   meta: { name: "list", description: "List services (with --instances, their instances)" },
-  args: { project: { type: "string" }, instances: { type: "boolean" }, json, timeout: timeoutArg },
+  args: { ...projectArgs, instances: { type: "boolean" }, json, timeout: timeoutArg },
   run: ({ args }) =>
     runCommand(args.json, async () => {
       setRequestTimeout(args.timeout);
+      const project = args.project ?? args.name;
       if (!args.instances) {
-        const services = (await projectsMatching(args.project)).flatMap((p) => p.services.map((s) => `${p.name}/${s}`));
+        const services = (await projectsMatching(project)).flatMap((p) => p.services.map((s) => `${p.name}/${s}`));
         if (args.json) return printJson({ ok: true, services });
         for (const s of services) ui.log(s);
         return;
       }
-      const instances = await client().runs.list({ kind: "service", ...(args.project ? { project: args.project } : {}), limit: 1000 });
+      const instances = await client().runs.list({ kind: "service", ...(project ? { project } : {}), limit: 1000 });
       if (args.json) return printJson({ ok: true, instances });
       for (const i of instances) ui.log(`${i.id.padEnd(48)} ${i.status}`);
     }),
@@ -54,7 +62,7 @@ export const serviceListCommand = defineCommand({
 
 export const serviceInspectCommand = defineCommand({
   meta: { name: "inspect", description: "Show the instance of <project/service> with --key: state, status, queued mail, turns" },
-  args: { target: { type: "positional", required: true }, key: { type: "string", required: true }, json, timeout: timeoutArg },
+  args: { target: { type: "positional", required: true }, key: instanceKey, json, timeout: timeoutArg },
   run: ({ args }) =>
     runCommand(args.json, async () => {
       setRequestTimeout(args.timeout);

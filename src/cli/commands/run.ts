@@ -4,7 +4,7 @@ import { ensureDaemon, daemonClient, setRequestTimeout, timeoutArg } from "../da
 import { parseInputFlag } from "../input.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 import { resolveTarget } from "../target.ts";
-import { serviceInspectCommand, serviceListCommand } from "./catalog.ts";
+import { instanceKey, serviceInspectCommand, serviceListCommand } from "./catalog.ts";
 import { runSubcommands } from "./runs-read.ts";
 
 const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
@@ -17,7 +17,7 @@ export const runCommandGroup = defineCommand({
       meta: { name: "start", description: "Start a run of <project/workflow>" },
       args: {
         target: { type: "positional", required: true, description: "<project>/<workflow>" },
-        input: { type: "string", description: "Input as JSON" },
+        input: { type: "string", description: "Input as JSON, @file to read it from a file, or - for standard input" },
         id: { type: "string", description: "Run id (idempotency key): the same id returns the same run" },
         wait: { type: "boolean", description: "Wait for the run to finish and print its output" },
         timeout: { type: "string", description: "With --wait: stop waiting after this long (the run goes on)" },
@@ -26,7 +26,7 @@ export const runCommandGroup = defineCommand({
       run: ({ args }) =>
         runCommand(args.json, async () => {
           setRequestTimeout(args.timeout);
-          const input = parseInputFlag(args.input);
+          const input = await parseInputFlag(args.input);
           await ensureDaemon();
           const client = daemonClient();
           const target = await resolveTarget(client, args.target, "workflow");
@@ -56,7 +56,7 @@ export const runCommandGroup = defineCommand({
 
 const stopService = defineCommand({
   meta: { name: "stop", description: "Stop the instance of <project/service> with --key (its backlog fails)" },
-  args: { target: { type: "positional", required: true }, key: { type: "string", required: true }, json, timeout: timeoutArg },
+  args: { target: { type: "positional", required: true }, key: instanceKey, json, timeout: timeoutArg },
   run: ({ args }) =>
     runCommand(args.json, async () => {
       setRequestTimeout(args.timeout);
@@ -67,9 +67,31 @@ const stopService = defineCommand({
     }),
 });
 
+const ensureService = defineCommand({
+  meta: { name: "ensure", description: "Create (or get) the instance of <project/service> for a key input" },
+  args: {
+    target: { type: "positional", required: true, description: "<project>/<service>" },
+    "key-json": { type: "string", required: true, description: "The key input as JSON, @file to read it from a file, or - for standard input" },
+    json,
+    timeout: timeoutArg,
+  },
+  run: ({ args }) =>
+    runCommand(args.json, async () => {
+      setRequestTimeout(args.timeout);
+      const keyInput = await parseInputFlag(args["key-json"], "--key-json");
+      await ensureDaemon();
+      const client = daemonClient();
+      const target = await resolveTarget(client, args.target, "service");
+      const { instance, created } = await client.services.ensure(target, keyInput);
+      if (args.json) return printJson({ ok: true, instance, created });
+      ui.success(`${instance.id} ${created ? "created" : "already exists"} (${instance.status})`);
+    }),
+});
+
 export const serviceCommand = defineCommand({
   meta: { name: "service", description: "Talk to service instances" },
   subCommands: {
+    ensure: ensureService,
     stop: stopService,
     list: serviceListCommand,
     inspect: serviceInspectCommand,
@@ -81,8 +103,8 @@ export const serviceCommand = defineCommand({
         args: {
           target: { type: "positional", required: true, description: "<project>/<service>" },
           handler: { type: "positional", required: true, description: "Handler name" },
-          key: { type: "string", required: true, description: "Instance key" },
-          input: { type: "string", description: "Payload as JSON" },
+          key: instanceKey,
+          input: { type: "string", description: "Payload as JSON, @file to read it from a file, or - for standard input" },
           "wait-timeout": { type: "string", description: "ask: give up after this long (ask_timeout)" },
           json,
           timeout: timeoutArg,
@@ -90,7 +112,7 @@ export const serviceCommand = defineCommand({
         run: ({ args }) =>
           runCommand(args.json, async () => {
             setRequestTimeout(args.timeout);
-            const payload = parseInputFlag(args.input);
+            const payload = await parseInputFlag(args.input);
             await ensureDaemon();
             const client = daemonClient();
             const target = await resolveTarget(client, args.target, "service");

@@ -131,11 +131,11 @@ export const signalCommand = defineCommand({
   subCommands: {
     send: defineCommand({
       meta: { name: "send", description: "Send a signal to a run (buffered until it waits for it)" },
-      args: { id, name: { type: "positional", required: true }, input: { type: "string", description: "Payload as JSON" }, json, timeout: timeoutArg },
+      args: { id, name: { type: "positional", required: true }, input: { type: "string", description: "Payload as JSON, @file to read it from a file, or - for standard input" }, json, timeout: timeoutArg },
       run: ({ args }) =>
         runCommand(args.json, async () => {
           setRequestTimeout(args.timeout);
-          const payload = parseInputFlag(args.input);
+          const payload = await parseInputFlag(args.input);
           await ensureDaemon();
           const delivery = await client().runs.signal(args.id, args.name, payload);
           if (args.json) return printJson({ ok: true, delivery });

@@ -1,9 +1,17 @@
 /** `run inspect`: status, input, output or error, ops with attempts, open waits, children, mailbox. */
 import { formatTime, type RunInspection } from "../../shared/index.ts";
 
-type Inspection = Pick<RunInspection, "run" | "ops"> & Partial<Pick<RunInspection, "queued" | "children" | "relationships" | "exits" | "supervision" | "trapsExits" | "subscriptions">>;
+type Inspection = Pick<RunInspection, "run" | "ops"> & Partial<Pick<RunInspection, "queued" | "children" | "relationships" | "exits" | "supervision" | "trapsExits" | "subscriptions" | "turns">>;
+
+/** How many of a service instance's latest turns the human view lists. */
+const RECENT_TURNS = 10;
 
 const show = (value: unknown) => JSON.stringify(value);
+/** A value on one line, cut to fit it. */
+const short = (value: unknown, max = 120) => {
+  const text = show(value) ?? "undefined";
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+};
 
 export function renderInspection(i: Inspection): string {
   const lines = [`${i.run.kind} ${i.run.name}  ${i.run.id}`, `status  ${i.run.status}`];
@@ -42,6 +50,15 @@ export function renderInspection(i: Inspection): string {
   }
   if (i.subscriptions && i.subscriptions.length > 0) {
     lines.push(`subscribed to ${i.subscriptions.map((sub) => (sub.signal === sub.topic ? sub.topic : `${sub.topic} → ${sub.signal}`)).join(", ")}`);
+  }
+  if (i.turns && i.turns.length > 0) {
+    const recent = i.turns.slice(-RECENT_TURNS);
+    lines.push(`recent turns${i.turns.length > recent.length ? ` (latest ${recent.length} of ${i.turns.length})` : ""}`);
+    for (const t of recent) {
+      const attempt = t.attempt > 1 ? `  attempt ${t.attempt}` : "";
+      const outcome = t.error ? `  ${t.error.message}` : t.reply !== undefined ? `  reply ${short(t.reply)}` : "";
+      lines.push(`  #${t.id} ${t.kind} ${t.name} (${t.status})${attempt}${outcome}`);
+    }
   }
   if (i.queued && i.queued.length > 0) {
     lines.push("mailbox");

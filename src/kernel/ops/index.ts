@@ -88,8 +88,8 @@ export function fireOpTimer(k: KernelContext, tx: Tx, op: OpRow): boolean {
 }
 
 /** What the run waits for while `op` is open, in words; undefined for an op that is not open. */
-export function explainOp(op: OpInfo, now: number): string | undefined {
+export function explainOp(op: OpInfo, now: number, runId: string): string | undefined {
   if (op.status === OP_STATUS.retry_wait) return explainRetry(op, now);
   if (op.status !== OP_STATUS.waiting) return undefined;
-  return BY_KIND.get(op.kind)?.explain?.(op, now) ?? `waiting on ${op.opKey} (${op.kind})`;
+  return BY_KIND.get(op.kind)?.explain?.(op, now, runId) ?? `waiting on ${op.opKey} (${op.kind})`;
 }

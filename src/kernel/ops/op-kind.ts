@@ -35,8 +35,8 @@ export interface OpKindModule<T extends OpCommandType = never> {
   record: { [C in T]: Recorder<C> };
   /** The op's timer (`wake_at`) is due: settle it; true wakes the run. */
   fire?(k: KernelContext, tx: Tx, op: OpRow): boolean;
-  /** What the run waits for while the op is open, in words (`now` for relative times). */
-  explain?(op: OpInfo, now: number): string;
+  /** What run `runId` waits for while the op is open, in words (`now` for relative times). */
+  explain?(op: OpInfo, now: number, runId: string): string;
 }
 
 /** Keeps each module's command types exact while it is declared. */

@@ -41,6 +41,6 @@ export const signalWaitOps = defineOpKind<"wait_signal">({
     appendEvent(k, tx, op.runId, "signal_timed_out", { opKey: op.opKey, name: op.name });
     return true;
   },
-  explain: (op, now) =>
-    `waiting for signal "${op.name}"${op.wakeAt ? `; gives up${when(op.wakeAt, now)}` : " (no timeout)"} — send it with \`vilano signal send <run> ${op.name}\``,
+  explain: (op, now, runId) =>
+    `waiting for signal "${op.name}"${op.wakeAt ? `; gives up${when(op.wakeAt, now)}` : " (no timeout)"} — send it with \`vilano signal send ${runId} ${op.name}\``,
 });
