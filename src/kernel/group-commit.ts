@@ -51,7 +51,16 @@ export interface GroupCommitQueue {
 
 const MAX_BATCH = 1_000;
 
-export function createGroupCommitQueue(store: Store, now: () => number, onEffectError: (error: unknown) => void): GroupCommitQueue {
+/**
+ * `onBatchFailed` hears of a batch that could not be committed at all (the disk is full, the file
+ * failed): its callers were refused, and what the kernel holds in memory may no longer match.
+ */
+export function createGroupCommitQueue(
+  store: Store,
+  now: () => number,
+  onEffectError: (error: unknown) => void,
+  onBatchFailed: (error: unknown) => void = () => {},
+): GroupCommitQueue {
   let queue: Queued[] = [];
   let scheduled = false;
   let closing = false;
@@ -141,29 +150,28 @@ export function createGroupCommitQueue(store: Store, now: () => number, onEffect
     let finisherEffects: (() => void)[] = [];
     const undoAll = () => runEffects(undos.splice(0).reverse());
     const at = now();
+    const fail = (error: unknown) => {
+      store.rollback();
+      undoAll();
+      for (const item of batch) item.reject(error);
+      onBatchFailed(error);
+    };
     try {
       store.begin();
     } catch (error) {
-      for (const item of batch) item.reject(error);
-      return;
+      return fail(error);
     }
     try {
       for (const item of batch) outcomes.push(applyInSavepoint(item.apply, at, undos, finishers));
       finisherEffects = runFinishers(finishers, at, undos);
     } catch (error) {
       // The savepoint machinery itself failed (I/O error, full disk): nothing in the batch stands.
-      store.rollback();
-      undoAll();
-      for (const item of batch) item.reject(error);
-      return;
+      return fail(error);
     }
     try {
       store.commit();
     } catch (error) {
-      store.rollback();
-      undoAll();
-      for (const item of batch) item.reject(error);
-      return;
+      return fail(error);
     }
     stats.batches++;
     stats.commands += batch.length;

@@ -11,7 +11,7 @@ import { createGroupCommitQueue, type GroupCommitStats } from "./group-commit.ts
 import { reportOp } from "./op-journal.ts";
 import { activationCrashed, hardStopped, relinquish, type WorkerCrash } from "./lost-activations.ts";
 import { claimOwnership, releaseOwnership } from "./ownership.ts";
-import { activate, cancelRun, finishActivation, recover, startRun } from "./run-lifecycle.ts";
+import { activate, cancelRun, finishActivation, recover, recoverAfterFailedCommit, startRun } from "./run-lifecycle.ts";
 import { sendSignal, type SignalDelivery } from "./signals.ts";
 import { createWakeTimer, fireDueTimers } from "./timers.ts";
 import {
@@ -101,6 +101,9 @@ export interface Kernel {
   readonly stats: GroupCommitStats;
 }
 
+const RECOVERY_FIRST_MS = 200;
+const RECOVERY_MAX_MS = 5_000;
+
 export function createKernel(options: KernelOptions): Kernel {
   const { store } = options;
   const clock = options.clock ?? systemClock;
@@ -110,7 +113,42 @@ export function createKernel(options: KernelOptions): Kernel {
   const terminalWaiters = new Map<string, Set<{ resolve: (run: RunRow) => void; reject: (error: unknown) => void }>>();
   const messageWaiters = new Map<number, Set<{ resolve: (message: MessageRow) => void; reject: (error: unknown) => void }>>();
 
-  const queue = createGroupCommitQueue(store, clock.now, (error) => log?.error("post-commit effect failed:", error));
+  const queue = createGroupCommitQueue(
+    store,
+    clock.now,
+    (error) => log?.error("post-commit effect failed:", error),
+    (error) => recoverSoon(error),
+  );
+
+  // After a failed commit the kernel puts itself right as soon as the database takes writes again.
+  let recovering = false;
+  let recoveryDelay = RECOVERY_FIRST_MS;
+  let recoveryTimer: unknown = null;
+  function recoverSoon(error: unknown): void {
+    if (closed || recovering) return;
+    recovering = true;
+    log?.error(`a commit failed; runs that were running go again once the database takes writes (retrying in ${recoveryDelay} ms):`, error);
+    recoveryTimer = clock.setTimer(() => {
+      recoveryTimer = null;
+      void recoverFromFailedCommit();
+    }, recoveryDelay);
+  }
+  async function recoverFromFailedCommit(): Promise<void> {
+    if (closed) return;
+    try {
+      const pending = await queue.submit((tx) => recoverAfterFailedCommit(ctx, tx));
+      recovering = false;
+      recoveryDelay = RECOVERY_FIRST_MS;
+      log?.info(`recovered after a failed commit; ${pending.length} run(s) dispatched again`);
+      for (const run of pending) executor?.dispatch(run);
+      wakeTimer.arm(store.nextWakeAt());
+    } catch {
+      // Still failing: the failed batch asked for recovery again, with a longer wait.
+      recovering = false;
+      recoveryDelay = Math.min(recoveryDelay * 2, RECOVERY_MAX_MS);
+      recoverSoon(new VilanoError("storage_failed", "the recovery after a failed commit could not commit either"));
+    }
+  }
   const wakeTimer = createWakeTimer(clock, () => void fireTimers());
 
   const ctx: KernelContext = {
@@ -248,6 +286,7 @@ export function createKernel(options: KernelOptions): Kernel {
       if (closed) return;
       closed = true;
       wakeTimer.stop();
+      if (recoveryTimer !== null) clock.clearTimer(recoveryTimer);
       await queue.close();
       const error = new VilanoError("runtime_closed", "the runtime was closed while waiting for a run");
       for (const waiters of [...terminalWaiters.values(), ...messageWaiters.values()]) for (const w of waiters) w.reject(error);

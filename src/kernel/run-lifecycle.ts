@@ -175,6 +175,22 @@ export function cancelChildren(k: KernelContext, tx: Tx, parentId: string, how: 
   }
 }
 
+/**
+ * After a batch failed to commit (full disk, I/O error): activations may have lost reports and
+ * leases may have been refused, so every run an activation holds goes again under a new fence (its
+ * code is stopped), and every pending run is dispatched again — the same as recovery at start-up,
+ * without a restart.
+ */
+export function recoverAfterFailedCommit(k: KernelContext, tx: Tx): RunRow[] {
+  for (const runId of k.store.listRunIdsWithStatus([RUN_STATUS.running, "active"])) {
+    k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
+    k.store.bumpFence(runId, tx.now);
+    appendEvent(k, tx, runId, "run_recovered", { why: "a commit failed; the run goes again" });
+    tx.after(() => k.abortActivation(runId));
+  }
+  return k.store.listRunIdsWithStatus([RUN_STATUS.pending]).map((id) => k.store.getRun(id)!);
+}
+
 /** At start-up: activations that were running when the process died are lost; run them again. */
 export function recover(k: KernelContext, tx: Tx): RunRow[] {
   // Workflows left running and service turns left active were interrupted mid-activation.
