@@ -10,3 +10,7 @@ export { toInspection, toRunInfo } from "./inspection.ts";
 export type { RunInspection, RunInfo, OpInfo, EventInfo, SignalInfo, MessageInfo } from "./inspection.ts";
 export { createCaptureSink, type CaptureSink, type LiveOutput } from "./captures.ts";
 export { runActivationCode, type ActivationCode } from "./run-activation.ts";
+// What the embedded runtime needs from the layers below the core, so that it depends on the core alone.
+export { computeKey } from "../engine/index.ts";
+export type { GroupCommitStats, SignalDelivery } from "../kernel/index.ts";
+export type { SynchronousMode } from "../store/index.ts";

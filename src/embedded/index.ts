@@ -3,4 +3,5 @@
  */
 export { createRuntime, type Runtime, type RuntimeOptions, type RunHandle, type StartOptions, type ResultOptions } from "./runtime.ts";
 export type { RunInspection, RunInfo, OpInfo, EventInfo, SignalInfo, MessageInfo } from "../core/index.ts";
-export type { RunStatus, ServiceStatus, SignalDelivery } from "../kernel/index.ts";
+export type { RunStatus, ServiceStatus } from "../shared/index.ts";
+export type { SignalDelivery } from "../core/index.ts";

@@ -7,8 +7,8 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createLogger, loadConfig, systemClock, toOptionalJson, VilanoError, type Clock, type Duration, type Logger, type LogLevel } from "../shared/index.ts";
 import { isServiceDefinition, type AnyServiceDefinition, type ConnectOptions, type ServiceKeyInput, type ServiceRef, type WorkflowDefinition } from "../sdk/index.ts";
-import { computeKey } from "../engine/index.ts";
 import {
+  computeKey,
   createInProcessRunner,
   createRuntimeCore,
   describeDefinitions,
@@ -22,11 +22,13 @@ import {
   type RunInfo,
   type RunInspection,
   type Runner,
+  type GroupCommitStats,
+  type SignalDelivery,
+  type SynchronousMode,
 } from "../core/index.ts";
 import { DEFAULT_PROJECT_CONFIG, MANIFEST_FILE, readProjectConfig } from "../project/index.ts";
 import { createWorkerPool, describeCode, workerEnvironment, type WorkerPool } from "../worker/index.ts";
-import type { GroupCommitStats, RunStatus, ServiceStatus, SignalDelivery } from "../kernel/index.ts";
-import type { SynchronousMode } from "../store/index.ts";
+import type { RunStatus, ServiceStatus } from "../shared/index.ts";
 
 export interface RuntimeOptions {
   /** The largest value recorded (step result, output, payload, state), in bytes (default VILANO_MAX_VALUE_BYTES, or 4 MiB). */

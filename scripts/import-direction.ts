@@ -1,0 +1,90 @@
+/**
+ * The dependency direction between the layers of src/ (docs/architecture.md): every import from
+ * one top-level folder into another must follow a direct arrow of the table — a layer does not
+ * inherit what the layers it imports may import — and a few packages may be imported only by their
+ * owners. Every import form counts: static, `export … from`, `import()` with a string or a template
+ * literal, and `require()`. `scripts/check-imports.ts` runs it; so does a test in `bun test`.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+
+/** Each layer and the layers it may import directly. */
+export const DIRECT: Record<string, readonly string[]> = {
+  shared: [],
+  sdk: ["shared"],
+  store: ["shared"],
+  engine: ["shared", "sdk"],
+  kernel: ["shared", "store"],
+  core: ["shared", "sdk", "engine", "kernel", "store"],
+  // The pool runs the kernel's activations: it knows their type (and the kernel's, to report).
+  worker: ["shared", "sdk", "engine", "project", "core", "kernel"],
+  project: ["shared", "sdk"],
+  api: ["shared", "kernel"],
+  client: ["shared", "api"],
+  embedded: ["shared", "sdk", "core", "worker", "project"],
+  runtime: ["shared", "sdk", "core", "worker", "kernel", "api", "project", "store"],
+  cli: ["shared", "runtime", "project", "client"],
+  "main.ts": ["cli", "worker", "shared"],
+};
+
+/** Files allowed an arrow their layer does not have, each with the reason. */
+export const EXCEPTIONS: Record<string, { layers: readonly string[]; why: string }> = {
+  "cli/daemon-control.ts": { layers: ["store"], why: "telling a busy daemon from a stopped one reads the database's owner without a daemon" },
+  "cli/commands/doctor.ts": { layers: ["store"], why: "doctor checks (and with --fix repairs) the database itself, with no daemon" },
+  "cli/commands/version.ts": { layers: ["store"], why: "version prints the schema version this build writes" },
+  "cli/commands/worker.ts": { layers: ["worker"], why: "`vilano worker start` is worker mode, run by the person who starts it" },
+};
+
+/** Packages only some layers may import. */
+export const OWNED_PACKAGES: Record<string, readonly string[]> = {
+  "bun:sqlite": ["store"],
+  hono: ["api", "client"],
+  citty: ["cli", "main.ts"],
+};
+
+// `import … from "x"`, `export … from "x"`, `import "x"`, `import("x")`, `` import(`x`) ``, `require("x")`.
+const IMPORT =
+  /(?:^|[\s;{(])(?:import|export)\s[^'"`;]*?from\s*(["'`])([^"'`]+)\1|\bimport\(\s*(["'`])([^"'`$]+)\3\s*\)|\brequire\(\s*(["'`])([^"'`$]+)\5\s*\)|^\s*import\s+(["'])([^"']+)\7/gm;
+
+function* sourceFiles(dir: string): Generator<string> {
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) yield* sourceFiles(path);
+    else if (/\.(ts|tsx)$/.test(entry)) yield path;
+  }
+}
+
+/** The specifiers a source text imports, in every form. */
+export function importsOf(text: string): string[] {
+  return [...text.matchAll(IMPORT)].map((m) => m[2] ?? m[4] ?? m[6] ?? m[8]!).filter(Boolean);
+}
+
+/** Every violation under `src` (empty when the layering holds), and how many files were read. */
+export function checkImportDirection(src: string): { problems: string[]; checked: number } {
+  const layerOf = (file: string): string => relative(src, file).split(sep)[0]!;
+  const problems: string[] = [];
+  let checked = 0;
+  for (const file of sourceFiles(src)) {
+    checked++;
+    const layer = layerOf(file);
+    const allowed = DIRECT[layer];
+    if (!allowed) {
+      problems.push(`${relative(src, file)}: folder "${layer}" is not a known layer; add it to scripts/import-direction.ts and docs/architecture.md`);
+      continue;
+    }
+    for (const spec of importsOf(readFileSync(file, "utf8"))) {
+      if (spec.startsWith(".")) {
+        const target = resolve(dirname(file), spec);
+        if (!target.startsWith(src + sep)) continue; // package.json and the like
+        const targetLayer = layerOf(target);
+        const excepted = EXCEPTIONS[relative(src, file).split(sep).join("/")]?.layers.includes(targetLayer) === true;
+        if (targetLayer !== layer && !allowed.includes(targetLayer) && !excepted) problems.push(`${relative(src, file)}: ${layer} must not import ${targetLayer} ("${spec}")`);
+        continue;
+      }
+      const pkg = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
+      const owners = OWNED_PACKAGES[pkg];
+      if (owners && !owners.includes(layer)) problems.push(`${relative(src, file)}: only ${owners.join(", ")} may import "${pkg}"`);
+    }
+  }
+  return { problems, checked };
+}
