@@ -205,7 +205,7 @@ async function main(): Promise<void> {
       const start = cli(home, "daemon", "start", "--json");
       if (start.exitCode !== 0) throw new Error(`round ${round}: the daemon did not start: ${start.stdout}${start.stderr}`);
       restartMs.push(performance.now() - started);
-      const pid = (JSON.parse(start.stdout) as { daemon: { pid: number } }).daemon.pid;
+      const pid = (JSON.parse(start.stdout.toString()) as { daemon: { pid: number } }).daemon.pid;
       // Everything acknowledged before the last kill must be there.
       await verify(home, ledger, figures, checked);
       const check = integrity(home);

@@ -47,8 +47,8 @@ export function createApiApp(options: ApiOptions) {
     .get("/v1/projects", (c) => c.json({ ok: true as const, projects: backend.listProjects() }))
     .get("/v1/projects/:name", (c) => c.json({ ok: true as const, project: backend.getProject(c.req.param("name")) }))
     .post("/v1/projects/:name/sync", async (c) => c.json({ ok: true as const, project: await backend.syncProject(c.req.param("name")) }))
-    .delete("/v1/projects/:name", (c) => {
-      backend.removeProject(c.req.param("name"));
+    .delete("/v1/projects/:name", async (c) => {
+      await backend.removeProject(c.req.param("name"));
       return c.json({ ok: true as const });
     })
     .post("/v1/runs", async (c) => {

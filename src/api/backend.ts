@@ -38,7 +38,7 @@ export interface ApiBackend {
   syncProject(name: string): Promise<ApiProject>;
   listProjects(): ApiProject[];
   getProject(name: string): ApiProject;
-  removeProject(name: string): void;
+  removeProject(name: string): Promise<void>;
   startRun(target: string, input: unknown, id?: string): Promise<ApiRun & { created: boolean }>;
   listRuns(filter: { project?: string; status?: string; workflow?: string; kind?: string; limit?: number }): ApiRun[];
   inspectRun(runId: string): RunInspection;

@@ -58,7 +58,7 @@ function toOpInfo(row: OpRow): OpInfo {
   return info;
 }
 
-function toEventInfo(row: EventRow): EventInfo {
+export function toEventInfo(row: EventRow): EventInfo {
   return { seq: row.seq, type: row.type, at: row.at, ...(parse(row.body) as Record<string, unknown> | undefined) };
 }
 

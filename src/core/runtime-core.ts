@@ -16,11 +16,11 @@ import {
   type Logger,
 } from "../shared/index.ts";
 import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
-import { createKernel, type GroupCommitStats, type Kernel, type RunStatus, type ServiceStatus, type SignalDelivery } from "../kernel/index.ts";
+import { createKernel, isTerminal, type GroupCommitStats, type Kernel, type RunStatus, type ServiceStatus, type SignalDelivery } from "../kernel/index.ts";
 import { createStore, type Store, type SynchronousMode } from "../store/index.ts";
 import type { Catalog, ServiceInfo } from "./catalog.ts";
 import { createExternalRef } from "./external-ref.ts";
-import { toInspection, toRunInfo, type RunInfo, type RunInspection } from "./inspection.ts";
+import { toEventInfo, toInspection, toRunInfo, type EventInfo, type RunInfo, type RunInspection } from "./inspection.ts";
 import type { Runner } from "./runner.ts";
 import { createScheduler } from "./scheduler.ts";
 
@@ -75,6 +75,8 @@ export interface RuntimeCore {
   signal(runId: string, name: string, payload: unknown): Promise<SignalDelivery>;
   cancel(runId: string, reason?: string): Promise<RunInfo>;
   inspect(runId: string): RunInspection;
+  /** The run's events after `afterSeq`, and whether it has finished (no more will come). */
+  events(runId: string, afterSeq: number): { events: EventInfo[]; finished: boolean };
   list(filter?: { status?: string; name?: string; project?: string; kind?: string; limit?: number }): RunInfo[];
   /** Creates (or, with `mustExist`, only finds) an instance and returns a ref for scripts. */
   connect<D extends AnyServiceDefinition>(req: ConnectRequest): Promise<ServiceRef<D>>;
@@ -184,6 +186,11 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
     async cancel(runId, reason) {
       ensureOpen();
       return toRunInfo(await kernel.cancel(runId, reason));
+    },
+    events(runId, afterSeq) {
+      ensureOpen();
+      const run = requireRow(runId);
+      return { events: kernel.store.listEvents(runId, afterSeq).map(toEventInfo), finished: isTerminal(run.status) };
     },
     inspect(runId) {
       ensureOpen();

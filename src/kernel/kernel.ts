@@ -4,7 +4,7 @@
  * timers and signals, not user code: an executor registered with `setExecutor` runs activations.
  */
 import { DEFAULT_MAX_VALUE_BYTES, systemClock, VilanoError, type Clock, type LiveOutcome, type Logger } from "../shared/index.ts";
-import type { EventRow, ExitEventRow, MemberRow, MessageRow, OpRow, RelationshipRow, RunRow, SignalRow, Store, SubscriptionRow, SupervisorRow } from "../store/index.ts";
+import type { EventRow, ExitEventRow, MemberRow, MessageRow, OpRow, ProjectRow, RelationshipRow, RunRow, SignalRow, Store, SubscriptionRow, SupervisorRow } from "../store/index.ts";
 import { connectInstance, enqueueMessage, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
 import type { KernelContext } from "./context.ts";
 import { createGroupCommitQueue, type GroupCommitStats } from "./group-commit.ts";
@@ -90,6 +90,10 @@ export interface Kernel {
   /** Resolves with the message once it is done, failed or cancelled. */
   waitForMessage(messageId: number, signal?: AbortSignal): Promise<MessageRow>;
   stopInstance(runId: string, reason: string): Promise<RunRow>;
+  /** Records (or replaces) a registered project; the kernel is the database's one writer. */
+  recordProject(project: Omit<ProjectRow, "createdAt" | "updatedAt">): Promise<void>;
+  /** Forgets a registered project; false when there was none of that name. */
+  forgetProject(name: string): Promise<boolean>;
   getRun(runId: string): RunRow | null;
   history(runId: string): RunHistory | null;
   listRuns(filter?: { status?: string; name?: string; project?: string; kind?: string; limit?: number }): RunRow[];
@@ -246,6 +250,8 @@ export function createKernel(options: KernelOptions): Kernel {
     connect: (req) => submit((tx) => connectInstance(ctx, tx, req)),
     enqueue: (req) => submit((tx) => enqueueMessage(ctx, tx, { ...req, sender: null })),
     stopInstance: (runId, reason) => submit((tx) => stopInstance(ctx, tx, runId, reason)),
+    recordProject: (project) => submit((tx) => store.putProject(project, tx.now)),
+    forgetProject: (name) => submit(() => store.deleteProject(name)),
     getRun: (runId) => store.getRun(runId),
     history(runId) {
       const run = store.getRun(runId);

@@ -1,6 +1,5 @@
 /** The control API's backend, implemented over the daemon runtime. */
 import type { ApiBackend } from "../api/index.ts";
-import { isTerminal } from "../kernel/index.ts";
 import { toRunInfo } from "../core/index.ts";
 import type { AskOptions } from "../sdk/index.ts";
 import { serviceInstanceId, VilanoError, type Duration } from "../shared/index.ts";
@@ -42,12 +41,7 @@ export function createApiBackend(daemon: DaemonRuntime): ApiBackend {
       return runInfo(runId);
     },
     cancelRun: (runId, reason) => daemon.cancel(runId, reason),
-    runEvents(runId, afterSeq) {
-      const run = kernel.getRun(runId);
-      if (!run) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
-      const events = kernel.store.listEvents(runId, afterSeq).map((e) => ({ seq: e.seq, type: e.type, at: e.at, ...(e.body ? (JSON.parse(e.body) as object) : {}) }));
-      return { events, finished: isTerminal(run.status) };
-    },
+    runEvents: (runId, afterSeq) => daemon.core.events(runId, afterSeq),
     signalRun: (runId, name, payload) => daemon.signal(runId, name, payload),
     watchOutput: (runId, listener) => daemon.captures.watch(runId, ({ opKey, attempt, stream, text, at }) => listener({ opKey, attempt, stream, text, at })),
     async callService(target, address, call) {

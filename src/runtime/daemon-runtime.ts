@@ -96,7 +96,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   // The database is ours now: what a crashed predecessor's subprocesses still do can be ended.
   execLedger.open();
   const { kernel } = core;
-  const projects = createProjectRegistry(core.store, snapshotsDir, catalog, clock.now);
+  const projects = createProjectRegistry(core.store, kernel, snapshotsDir, catalog);
 
   /** The current snapshot of a project and its code, loaded. */
   async function current(project: string) {

@@ -8,7 +8,8 @@ import { join, resolve } from "node:path";
 import { createSnapshot, MANIFEST_FILE, parseManifest, readProjectConfig, removeSnapshot, type Manifest } from "../project/index.ts";
 import { VilanoError } from "../shared/index.ts";
 import type { ApiProject } from "../api/index.ts";
-import type { ProjectRow, Store } from "../store/index.ts";
+import type { Kernel } from "../kernel/index.ts";
+import type { ProjectQueries, ProjectRow } from "../store/index.ts";
 import type { SnapshotCatalog } from "./snapshot-catalog.ts";
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -22,7 +23,7 @@ export interface ProjectRegistry {
   get(name: string): ProjectInfo;
   row(name: string): ProjectRow;
   list(): ProjectInfo[];
-  remove(name: string): void;
+  remove(name: string): Promise<void>;
 }
 
 export function toProjectInfo(row: ProjectRow): ProjectInfo {
@@ -38,7 +39,11 @@ export function toProjectInfo(row: ProjectRow): ProjectInfo {
   };
 }
 
-export function createProjectRegistry(store: Store, snapshotsDir: string, catalog: SnapshotCatalog, now: () => number): ProjectRegistry {
+/**
+ * Reads go to the store; writes go through the kernel's commit queue, as every write does (one
+ * writer: batched, durable before the caller hears back, never interleaved with a batch).
+ */
+export function createProjectRegistry(store: ProjectQueries, kernel: Pick<Kernel, "recordProject" | "forgetProject">, snapshotsDir: string, catalog: SnapshotCatalog): ProjectRegistry {
   function row(name: string): ProjectRow {
     const found = store.getProject(name);
     if (!found) {
@@ -67,12 +72,11 @@ export function createProjectRegistry(store: Store, snapshotsDir: string, catalo
       throw error;
     }
     const manifest = readFileSync(join(snapshot.dir, MANIFEST_FILE), "utf8");
-    store.begin();
     try {
-      store.putProject({ name, path: dir, snapshotId: snapshot.id, snapshotDir: snapshot.dir, manifest: JSON.stringify(parseManifest(manifest)) }, now());
-      store.commit();
+      await kernel.recordProject({ name, path: dir, snapshotId: snapshot.id, snapshotDir: snapshot.dir, manifest: JSON.stringify(parseManifest(manifest)) });
     } catch (error) {
-      store.rollback();
+      // Not recorded: a snapshot made for it alone goes too.
+      if (snapshot.created && store.getProject(name)?.snapshotId !== snapshot.id) removeSnapshot(snapshot.dir);
       throw error;
     }
     return toProjectInfo(row(name));
@@ -92,11 +96,9 @@ export function createProjectRegistry(store: Store, snapshotsDir: string, catalo
     get: (name) => toProjectInfo(row(name)),
     row,
     list: () => store.listProjects().map(toProjectInfo),
-    remove(name) {
+    async remove(name) {
       row(name);
-      store.begin();
-      store.deleteProject(name);
-      store.commit();
+      await kernel.forgetProject(name);
     },
   };
 }

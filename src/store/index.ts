@@ -5,3 +5,4 @@ export type { MessageUpdate } from "./inbox-queries.ts";
 export { LATEST_SCHEMA_VERSION } from "./migrations.ts";
 export type { SynchronousMode } from "./open.ts";
 export { readDatabaseOwner } from "./owner.ts";
+export type { ProjectQueries } from "./project-queries.ts";
