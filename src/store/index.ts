@@ -4,5 +4,5 @@ export type { RunRow, OpRow, EventRow, SignalRow, NewRun, OpWrite, RunListFilter
 export type { MessageUpdate } from "./inbox-queries.ts";
 export { LATEST_SCHEMA_VERSION } from "./migrations.ts";
 export type { SynchronousMode } from "./open.ts";
-export { readDatabaseOwner } from "./owner.ts";
+export { checkDatabase, readDatabaseOwner, type DatabaseCheck } from "./owner.ts";
 export type { ProjectQueries } from "./project-queries.ts";

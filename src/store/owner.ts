@@ -21,3 +21,27 @@ export function readDatabaseOwner(path: string): number | null {
     db?.close();
   }
 }
+
+export interface DatabaseCheck {
+  /** `ok`, or what `PRAGMA integrity_check` found. */
+  integrity: string;
+  /** The schema version the file has (0 for none yet). */
+  schemaVersion: number;
+}
+
+/**
+ * Checks a database without changing it: opened read-only, nothing migrated (`vilano doctor`
+ * without `--fix` must not write). Throws when the file cannot be read as a database.
+ */
+export function checkDatabase(path: string): DatabaseCheck {
+  const db = new Database(path, { readonly: true });
+  try {
+    db.run("PRAGMA busy_timeout = 1000");
+    const integrity = db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").get()?.integrity_check ?? "no answer";
+    const hasMeta = db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get()!.n > 0;
+    const row = hasMeta ? db.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'schema_version'").get() : null;
+    return { integrity, schemaVersion: row ? Number(row.value) : 0 };
+  } finally {
+    db.close();
+  }
+}

@@ -1,5 +1,8 @@
+import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
-import { chmodSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { LATEST_SCHEMA_VERSION } from "../../src/store/index.ts";
+import { MIGRATIONS } from "../../src/store/migrations.ts";
 import { join } from "node:path";
 import { runCli } from "../helpers/binary.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
@@ -19,4 +22,30 @@ test("vilano doctor finds a loose token file and a stale daemon.json, and --fix 
   expect(fixed.exitCode).toBe(0);
   expect(statSync(join(home, "token")).mode & 0o777).toBe(0o600);
   expect(runCli(["doctor"], { home }).exitCode).toBe(0);
+});
+
+test("vilano doctor without --fix writes nothing: an older schema is reported, not migrated; --fix migrates it", () => {
+  const home = tempDir("vilano-home-");
+  const path = join(home, "runtime.sqlite");
+  // A database as a vilano of schema 4 left it.
+  const db = new Database(path, { create: true });
+  db.run("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  for (const m of MIGRATIONS.filter((m) => m.version <= 4)) db.run(m.sql);
+  db.run("INSERT INTO meta (key, value) VALUES ('schema_version', '4')");
+  db.close();
+  chmodSync(path, 0o600);
+  const before = readFileSync(path);
+
+  const checked = runCli(["doctor", "--json"], { home });
+  const report = JSON.parse(checked.stdout) as { checks: { name: string; ok: boolean; detail: string }[] };
+  expect(report.checks.find((c) => c.name === "database" && c.detail.startsWith("integrity"))).toMatchObject({
+    ok: true,
+    detail: `integrity ok, schema 4 of ${LATEST_SCHEMA_VERSION} (older: the daemon or --fix migrates it)`,
+  });
+  expect(readFileSync(path).equals(before)).toBe(true);
+
+  expect(runCli(["doctor", "--fix"], { home }).exitCode).toBe(0);
+  const after = new Database(path, { readonly: true });
+  expect(after.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'schema_version'").get()?.value).toBe(String(LATEST_SCHEMA_VERSION));
+  after.close();
 });

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ensureHome, homePaths, readDaemonInfo } from "../../shared/home.ts";
 import { VERSION } from "../../shared/index.ts";
-import { createStore, LATEST_SCHEMA_VERSION } from "../../store/index.ts";
+import { checkDatabase, createStore, LATEST_SCHEMA_VERSION } from "../../store/index.ts";
 import { currentHome } from "../daemon-control.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 
@@ -48,10 +48,22 @@ export const doctorCommand = defineCommand({
       const dbPath = join(home, "runtime.sqlite");
       if (existsSync(dbPath) && !daemon) {
         try {
-          const store = createStore(dbPath);
-          const integrity = store.integrityCheck();
-          checks.push({ name: "database", ok: integrity === "ok", detail: `integrity ${integrity}, schema ${store.schemaVersion} of ${LATEST_SCHEMA_VERSION}` });
-          store.close();
+          if (fix) {
+            // --fix may write: opening migrates an older schema.
+            const store = createStore(dbPath);
+            const integrity = store.integrityCheck();
+            checks.push({ name: "database", ok: integrity === "ok", detail: `integrity ${integrity}, schema ${store.schemaVersion} of ${LATEST_SCHEMA_VERSION}` });
+            store.close();
+          } else {
+            // Without --fix nothing is written: read-only, nothing migrated.
+            const { integrity, schemaVersion } = checkDatabase(dbPath);
+            const behind = schemaVersion < LATEST_SCHEMA_VERSION ? " (older: the daemon or --fix migrates it)" : schemaVersion > LATEST_SCHEMA_VERSION ? " (newer than this vilano: upgrade it)" : "";
+            checks.push({
+              name: "database",
+              ok: integrity === "ok" && schemaVersion <= LATEST_SCHEMA_VERSION,
+              detail: `integrity ${integrity}, schema ${schemaVersion} of ${LATEST_SCHEMA_VERSION}${behind}`,
+            });
+          }
         } catch (error) {
           checks.push({ name: "database", ok: false, detail: (error as Error).message });
         }
