@@ -35,6 +35,7 @@ function endQuietlyOnClosedPipe(): void {
 
 async function runCli(): Promise<void> {
   endQuietlyOnClosedPipe();
+  const { stripVTControlCharacters } = await import("node:util");
   const { runCommand, runMain, showUsage } = await import("citty");
   const { rootCommand } = await import("./cli/index.ts");
   const { ERROR_CODES } = await import("./shared/index.ts");
@@ -56,7 +57,7 @@ async function runCli(): Promise<void> {
     await runCommand(rootCommand, { rawArgs });
   } catch (error) {
     // Errors from command bodies are handled inside them; what arrives here is citty's argument parsing.
-    const message = ((error as Error)?.message ?? String(error)).replace(/\x1b\[[0-9;]*m/g, "");
+    const message = stripVTControlCharacters((error as Error)?.message ?? String(error));
     if (rawArgs.includes("--json")) {
       process.stdout.write(`${JSON.stringify({ ok: false, error: { code: "validation_failed", message } })}\n`);
     } else {

@@ -27,7 +27,7 @@ export function requireService(definitions: Definitions, service: unknown): AnyS
   if (!found) {
     const known = [...definitions.services.keys()];
     throw new VilanoError(
-      "unknown_workflow",
+      "unknown_service",
       `service ${JSON.stringify(name)} is not registered with this runtime (registered services: ${known.length ? known.join(", ") : "none"})`,
       { details: { service: name, registered: known } },
     );

@@ -14,7 +14,7 @@ export function runActivationCode(definitions: Definitions, where: string, activ
   const { run, ops, turn } = activation;
   if (turn) {
     const definition = definitions.services.get(run.name);
-    if (!definition) throw new VilanoError("unknown_workflow", `${where} has no service "${run.name}"`);
+    if (!definition) throw new VilanoError("unknown_service", `${where} has no service "${run.name}"`);
     return runServiceTurn(definition, { runId: run.id, project: run.project, ops, turn, services: definitions.services }, host);
   }
   const definition = definitions.workflows.get(run.name);

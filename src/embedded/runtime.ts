@@ -173,7 +173,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       if (!info) {
         const known = code.info.services.map((s) => s.name);
         throw new VilanoError(
-          "unknown_workflow",
+          "unknown_service",
           `service ${JSON.stringify(name)} is not registered with this runtime (registered services: ${known.length ? known.join(", ") : "none"})`,
           { details: { service: name, registered: known } },
         );

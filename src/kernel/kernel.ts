@@ -1,7 +1,8 @@
 /**
  * The kernel: the single writer and owner of the truth. Every mutation is a command applied by the
  * group-commit queue; callers hear back only after their change is durable. It knows runs, ops,
- * timers and signals, not user code: an executor registered with `setExecutor` runs activations.
+ * timers, signals, services and the relationships between runs, not user code: the executor given
+ * to `open` runs activations. After a commit fails it recovers by itself (see `recoverSoon`).
  */
 import { DEFAULT_MAX_VALUE_BYTES, systemClock, VilanoError, type Clock, type LiveOutcome, type Logger } from "../shared/index.ts";
 import type { EventRow, ExitEventRow, MemberRow, MessageRow, OpRow, ProjectRow, RelationshipRow, RunRow, SignalRow, Store, SubscriptionRow, SupervisorRow } from "../store/index.ts";

@@ -1,5 +1,6 @@
 /**
- * Run signals: delivered to the oldest wait for that name, or buffered until a wait consumes them.
+ * Run signals: delivered to the newest open wait for that name (an older one can only be a wait the
+ * code abandoned in a race), or buffered until a wait consumes them.
  */
 import { VilanoError } from "../shared/index.ts";
 import { checkValueSize } from "./value-limit.ts";

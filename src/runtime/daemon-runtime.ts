@@ -105,7 +105,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   }
 
   const noSuch = (project: string, kind: "workflow" | "service", name: string, known: readonly string[]) =>
-    new VilanoError("unknown_workflow", `project ${project} has no ${kind} ${JSON.stringify(name)} (it has: ${known.join(", ") || "none"})`);
+    new VilanoError(kind === "service" ? "unknown_service" : "unknown_workflow", `project ${project} has no ${kind} ${JSON.stringify(name)} (it has: ${known.join(", ") || "none"})`);
 
   /** What connecting to `<project>/<service>` by key input takes: the service, and its key — computed by a worker, from user code. */
   async function instanceRequest(target: string, keyInput: unknown) {
@@ -155,7 +155,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
       }
       const code = await catalog.ensure(project, instance.snapshotId!);
       const info = serviceInfo(code, name);
-      if (!info) throw new VilanoError("unknown_workflow", `the snapshot of ${id} has no service ${JSON.stringify(name)}`);
+      if (!info) throw new VilanoError("unknown_service", `the snapshot of ${id} has no service ${JSON.stringify(name)}`);
       return core.ref(id, info);
     },
     close: () => core.close(),

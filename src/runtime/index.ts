@@ -1,4 +1,4 @@
-/** The daemon's composition root (HTTP and process management come next). */
+/** The daemon: its runtime (projects, runs, services over the worker pool), the control API backend, the HTTP server. */
 export { createDaemonRuntime, type DaemonRuntime, type DaemonRuntimeOptions } from "./daemon-runtime.ts";
 export { type ProjectInfo, type ProjectRegistry } from "./projects.ts";
 export { parseTarget } from "./targets.ts";

@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   not_found: { http: 404, exit: 3, summary: "not found" },
   /** A workflow name that no registered definition has. */
   unknown_workflow: { http: 404, exit: 3, summary: "no such workflow is registered" },
+  /** A service name that no registered definition has. */
+  unknown_service: { http: 404, exit: 3, summary: "no such service is registered" },
   /** A run id already used by another workflow, or a definition registered twice. */
   conflict: { http: 409, exit: 4, summary: "conflicts with existing state" },
   /** A signal or cancel sent to a run that has already finished. */

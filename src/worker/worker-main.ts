@@ -191,7 +191,7 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
       case "key":
         void answer(m.q, async () => {
           const definition = (await loadCode(m.code)).services.get(m.service);
-          if (!definition) throw new VilanoError("unknown_workflow", `${m.code.id} has no service "${m.service}"`);
+          if (!definition) throw new VilanoError("unknown_service", `${m.code.id} has no service "${m.service}"`);
           return computeKey(definition, m.keyInput === null ? undefined : JSON.parse(m.keyInput));
         });
         return;

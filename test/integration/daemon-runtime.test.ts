@@ -124,7 +124,7 @@ describe("daemon runtime: bad input", () => {
     await expect(rt.startRun("ghost/reviewCoordinator")).rejects.toThrow('no project is named "ghost" (registered: my-agent)');
     await expect(rt.startRun("my-agent/nope")).rejects.toThrow('project my-agent has no workflow "nope" (it has: reviewCoordinator)');
     await expect(rt.startRun("reviewCoordinator")).rejects.toThrow("write it as <project>/<workflow>");
-    await expect(rt.service("my-agent/nope", {})).rejects.toMatchObject({ code: "unknown_workflow" });
+    await expect(rt.service("my-agent/nope", {})).rejects.toMatchObject({ code: "unknown_service" });
     await rt.close();
   });
 });
