@@ -6,6 +6,7 @@ import { parseDuration, type Duration } from "./duration.ts";
 import { VilanoError } from "./errors.ts";
 import { FAILURE_FAMILIES, type FailureBody, type FailureFamily } from "./failure.ts";
 import { unitFromText } from "./ids.ts";
+import * as v from "valibot";
 
 export type RetryFamily = FailureFamily | "always";
 export type Jitter = "full" | "half" | { ratio: number };
@@ -46,65 +47,110 @@ export const NO_RETRY: ResolvedRetryPolicy = Object.freeze({
 const DEFAULT_BACKOFF_MS = 1_000;
 export const MAX_RETRY_DELAY_MS = 7 * 86_400_000;
 
-function bad(message: string, details?: unknown): VilanoError {
-  return new VilanoError("validation_failed", `invalid retry policy: ${message}`, { details });
-}
+/**
+ * The policy's schema: valibot checks the shape and names the field in each message; durations are
+ * parsed (and bounded) by `parseDuration`, whose error shows the bad value.
+ */
+const show = (value: unknown) => JSON.stringify(value) ?? String(value);
+const durationField = <T>(what: string) =>
+  v.rawTransform<T, number>(({ dataset, addIssue, NEVER }) => {
+    try {
+      return parseDuration(dataset.value, what);
+    } catch (error) {
+      addIssue({ message: (error as Error).message });
+      return NEVER;
+    }
+  });
+const optionalDuration = (what: string) => v.optional(v.pipe(v.unknown(), durationField(what)));
+const JitterSchema = v.optional(
+  v.union(
+    [
+      v.pipe(v.literal("full"), v.transform(() => 1)),
+      v.pipe(v.literal("half"), v.transform(() => 0.5)),
+      v.pipe(v.strictObject({ ratio: v.pipe(v.number(), v.minValue(0), v.maxValue(1)) }), v.transform((j) => j.ratio)),
+    ],
+    (issue) => `jitter must be "full", "half" or { ratio } with 0 <= ratio <= 1, got ${show(issue.input)}`,
+  ),
+);
+/** An unknown key of a strict object is named; any other issue keeps its own message. */
+const unknownKey = (issue: { expected: string | null; received: string; message: string }) =>
+  issue.expected === "never" ? `unknown option ${issue.received} in backoff` : issue.message;
+const BackoffObjectSchema = v.variant(
+  "kind",
+  [
+    v.strictObject({ kind: v.literal("fixed"), delay: v.pipe(v.unknown(), durationField("retry backoff delay")), jitter: JitterSchema }, unknownKey),
+    v.strictObject({
+      kind: v.literal("linear"),
+      initial: v.pipe(v.unknown(), durationField("retry backoff initial")),
+      step: optionalDuration("retry backoff step"),
+      max: optionalDuration("retry backoff max"),
+      jitter: JitterSchema,
+    }, unknownKey),
+    v.strictObject({
+      kind: v.literal("exponential"),
+      initial: v.pipe(v.unknown(), durationField("retry backoff initial")),
+      factor: v.optional(v.pipe(v.number((i) => `exponential factor must be a number >= 1, got ${show(i.input)}`), v.finite((i) => `exponential factor must be a number >= 1, got ${show(i.input)}`), v.minValue(1, (i) => `exponential factor must be a number >= 1, got ${show(i.input)}`))),
+      max: optionalDuration("retry backoff max"),
+      jitter: JitterSchema,
+    }, unknownKey),
+  ],
+  (issue) => `backoff kind must be "fixed", "linear" or "exponential", got ${show(issue.input)}`,
+);
+const ScalarBackoffSchema = v.pipe(
+  v.union([v.string(), v.number()], (i) => `backoff must be a duration or an object, got ${show(i.input)}`),
+  durationField<string | number>("retry backoff"),
+);
+const RetryOptionsSchema = v.strictObject(
+  {
+    retries: v.pipe(
+      v.number((i) => `retries must be a whole number >= 0, got ${show(i.input)}`),
+      v.integer((i) => `retries must be a whole number >= 0, got ${show(i.input)}`),
+      v.minValue(0, (i) => `retries must be a whole number >= 0, got ${show(i.input)}`),
+    ),
+    // An object is read by its kind (so its own errors show); anything else must be a duration.
+    backoff: v.optional(v.lazy((input) => (typeof input === "object" && input !== null ? BackoffObjectSchema : ScalarBackoffSchema))),
+    on: v.optional(
+      v.pipe(
+        v.array(v.picklist([...FAILURE_FAMILIES, "always"], (i) => `unknown failure family ${show(i.input)} in on; use ${[...FAILURE_FAMILIES, "always"].join(", ")}`)),
+        v.minLength(1, "on must be a non-empty list of failure families"),
+      ),
+    ),
+  },
+  (issue) => (issue.expected === "never" ? `unknown option ${issue.received}` : `expected an object, got ${show(issue.input)}`),
+);
 
-function resolveJitter(jitter: Jitter | undefined): number {
-  if (jitter === undefined) return 0;
-  if (jitter === "full") return 1;
-  if (jitter === "half") return 0.5;
-  if (typeof jitter === "object" && jitter !== null && typeof jitter.ratio === "number" && jitter.ratio >= 0 && jitter.ratio <= 1) {
-    return jitter.ratio;
-  }
-  throw bad(`jitter must be "full", "half" or { ratio } with 0 <= ratio <= 1, got ${JSON.stringify(jitter)}`);
-}
+/** The backoff as the schema leaves it: durations in ms, jitter as a ratio. */
+type ParsedBackoff =
+  | number
+  | { kind: "fixed"; delay: number; jitter?: number }
+  | { kind: "linear"; initial: number; step?: number; max?: number; jitter?: number }
+  | { kind: "exponential"; initial: number; factor?: number; max?: number; jitter?: number };
 
-function resolveBackoff(backoff: Backoff | undefined): ResolvedBackoff {
+function resolveBackoff(backoff: ParsedBackoff | undefined): ResolvedBackoff {
   if (backoff === undefined) return { kind: "fixed", delayMs: DEFAULT_BACKOFF_MS, jitterRatio: 0 };
-  if (typeof backoff === "string" || typeof backoff === "number") {
-    return { kind: "fixed", delayMs: parseDuration(backoff, "retry backoff"), jitterRatio: 0 };
-  }
-  if (typeof backoff !== "object" || backoff === null) throw bad(`backoff must be a duration or an object, got ${String(backoff)}`);
-  const jitterRatio = resolveJitter(backoff.jitter);
-  const optionalMs = (d: Duration | undefined, what: string) => (d === undefined ? null : parseDuration(d, what));
+  if (typeof backoff === "number") return { kind: "fixed", delayMs: backoff, jitterRatio: 0 };
+  const jitterRatio = backoff.jitter ?? 0;
   switch (backoff.kind) {
     case "fixed":
-      return { kind: "fixed", delayMs: parseDuration(backoff.delay, "retry backoff delay"), jitterRatio };
-    case "linear": {
-      const initialMs = parseDuration(backoff.initial, "retry backoff initial");
-      const stepMs = backoff.step === undefined ? initialMs : parseDuration(backoff.step, "retry backoff step");
-      return { kind: "linear", initialMs, stepMs, maxMs: optionalMs(backoff.max, "retry backoff max"), jitterRatio };
-    }
-    case "exponential": {
-      const factor = backoff.factor ?? 2;
-      if (typeof factor !== "number" || !Number.isFinite(factor) || factor < 1) {
-        throw bad(`exponential factor must be a number >= 1, got ${String(factor)}`);
-      }
-      const initialMs = parseDuration(backoff.initial, "retry backoff initial");
-      return { kind: "exponential", initialMs, factor, maxMs: optionalMs(backoff.max, "retry backoff max"), jitterRatio };
-    }
-    default:
-      throw bad(`backoff kind must be "fixed", "linear" or "exponential", got ${JSON.stringify((backoff as { kind?: unknown }).kind)}`);
+      return { kind: "fixed", delayMs: backoff.delay, jitterRatio };
+    case "linear":
+      return { kind: "linear", initialMs: backoff.initial, stepMs: backoff.step ?? backoff.initial, maxMs: backoff.max ?? null, jitterRatio };
+    case "exponential":
+      return { kind: "exponential", initialMs: backoff.initial, factor: backoff.factor ?? 2, maxMs: backoff.max ?? null, jitterRatio };
   }
 }
 
 /** Normalises a user policy once, at the edge. */
 export function resolveRetryPolicy(options: RetryOptions | undefined): ResolvedRetryPolicy {
   if (options === undefined) return NO_RETRY;
-  if (typeof options !== "object" || options === null) throw bad(`expected an object, got ${String(options)}`);
-  const { retries } = options;
-  if (typeof retries !== "number" || !Number.isInteger(retries) || retries < 0) {
-    throw bad(`retries must be a whole number >= 0, got ${JSON.stringify(retries)}`);
+  const parsed = v.safeParse(RetryOptionsSchema, options);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const path = issue.path?.map((p) => String(p.key)).join(".");
+    throw new VilanoError("validation_failed", `invalid retry policy: ${issue.message}`, { details: { ...(path ? { path } : {}) } });
   }
-  const on = options.on ?? ["always"];
-  if (!Array.isArray(on) || on.length === 0) throw bad("on must be a non-empty list of failure families");
-  for (const family of on) {
-    if (family !== "always" && !(FAILURE_FAMILIES as readonly string[]).includes(family)) {
-      throw bad(`unknown failure family ${JSON.stringify(family)} in on; use ${[...FAILURE_FAMILIES, "always"].join(", ")}`);
-    }
-  }
-  return { retries, backoff: resolveBackoff(options.backoff), on: [...on] };
+  const policy = parsed.output as { retries: number; backoff?: ParsedBackoff; on?: RetryFamily[] };
+  return { retries: policy.retries, backoff: resolveBackoff(policy.backoff), on: [...(policy.on ?? ["always"])] };
 }
 
 /**

@@ -172,6 +172,13 @@ describe("resolveRetryPolicy", () => {
   });
 });
 
+describe("resolveRetryPolicy: unknown options", () => {
+  test("an option a policy does not have is named, in the policy and in its backoff", () => {
+    expect(() => resolveRetryPolicy({ retries: 1, retires: 2 } as never)).toThrow('invalid retry policy: unknown option "retires"');
+    expect(() => resolveRetryPolicy({ retries: 1, backoff: { kind: "fixed", delay: "1s", extra: 1 } } as never)).toThrow('unknown option "extra" in backoff');
+  });
+});
+
 describe("computeBackoff", () => {
   const fixed: ResolvedBackoff = { kind: "fixed", delayMs: 500, jitterRatio: 0 };
   const linear: ResolvedBackoff = { kind: "linear", initialMs: 100, stepMs: 50, maxMs: 220, jitterRatio: 0 };
