@@ -4,20 +4,12 @@
  *   dist/sdk-types.bundle     — the SDK's type declarations, written into projects by `vilano init`
  *   dist/starter-agent.bundle — the starter project (starters/agent)
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { readFileTree } from "../src/project/assets.ts";
 
 const root = join(import.meta.dir, "..");
 const dist = join(root, "dist");
-
-function readTree(dir: string, base = dir, out: Record<string, string> = {}): Record<string, string> {
-  for (const entry of readdirSync(dir).sort()) {
-    const path = join(dir, entry);
-    if (statSync(path).isDirectory()) readTree(path, base, out);
-    else out[relative(base, path).split(sep).join("/")] = readFileSync(path, "utf8");
-  }
-  return out;
-}
 
 export function buildSdkTypes(): Record<string, string> {
   const outDir = join(dist, "sdk-types");
@@ -48,12 +40,12 @@ export function buildSdkTypes(): Record<string, string> {
   );
   const tsc = Bun.spawnSync([join(root, "node_modules", ".bin", "tsc"), "-p", tsconfig], { cwd: root, stdout: "pipe", stderr: "pipe" });
   if (tsc.exitCode !== 0) throw new Error(`emitting the SDK's declarations failed:\n${tsc.stdout}${tsc.stderr}`);
-  return readTree(outDir);
+  return readFileTree(outDir);
 }
 
 if (import.meta.main) {
   mkdirSync(dist, { recursive: true });
   writeFileSync(join(dist, "sdk-types.bundle"), JSON.stringify(buildSdkTypes()));
-  writeFileSync(join(dist, "starter-agent.bundle"), JSON.stringify(readTree(join(root, "starters", "agent"))));
+  writeFileSync(join(dist, "starter-agent.bundle"), JSON.stringify(readFileTree(join(root, "starters", "agent"))));
   console.error("built dist/sdk-types.bundle and dist/starter-agent.bundle");
 }

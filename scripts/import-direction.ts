@@ -5,8 +5,8 @@
  * owners. Every import form counts: static, `export … from`, `import()` with a string or a template
  * literal, and `require()`. `scripts/check-imports.ts` runs it; so does a test in `bun test`.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, relative, resolve, sep } from "node:path";
 
 /** Each layer and the layers it may import directly. */
 export const DIRECT: Record<string, readonly string[]> = {
@@ -46,13 +46,7 @@ export const OWNED_PACKAGES: Record<string, readonly string[]> = {
 const IMPORT =
   /(?:^|[\s;{(])(?:import|export)\s[^'"`;]*?from\s*(["'`])([^"'`]+)\1|\bimport\(\s*(["'`])([^"'`$]+)\3\s*\)|\brequire\(\s*(["'`])([^"'`$]+)\5\s*\)|^\s*import\s+(["'])([^"']+)\7/gm;
 
-function* sourceFiles(dir: string): Generator<string> {
-  for (const entry of readdirSync(dir)) {
-    const path = join(dir, entry);
-    if (statSync(path).isDirectory()) yield* sourceFiles(path);
-    else if (/\.(ts|tsx)$/.test(entry)) yield path;
-  }
-}
+const sourceFiles = (dir: string): string[] => [...new Bun.Glob("**/*.{ts,tsx}").scanSync({ cwd: dir, absolute: true })].sort();
 
 /** The specifiers a source text imports, in every form. */
 export function importsOf(text: string): string[] {

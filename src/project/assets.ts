@@ -3,8 +3,8 @@
  * each a JSON bundle `{ path: content }` built by scripts/build-assets.ts. The compiled executable
  * embeds them; running from source reads them from dist/ and starters/.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join, sep } from "node:path";
 import { VilanoError } from "../shared/index.ts";
 
 export type FileBundle = Record<string, string>;
@@ -16,13 +16,10 @@ async function embedded(prefix: string): Promise<FileBundle | null> {
   return file ? ((await file.json()) as FileBundle) : null;
 }
 
-function readTree(dir: string, base = dir, out: FileBundle = {}): FileBundle {
-  for (const entry of readdirSync(dir).sort()) {
-    const path = join(dir, entry);
-    if (statSync(path).isDirectory()) readTree(path, base, out);
-    else out[relative(base, path).split(sep).join("/")] = readFileSync(path, "utf8");
-  }
-  return out;
+/** Every file under `dir` (dot files included), by its path relative to `dir`, in a stable order. */
+export function readFileTree(dir: string): FileBundle {
+  const paths = [...new Bun.Glob("**/*").scanSync({ cwd: dir, dot: true, onlyFiles: true })].sort();
+  return Object.fromEntries(paths.map((path) => [path.split(sep).join("/"), readFileSync(join(dir, path), "utf8")]));
 }
 
 export async function sdkTypes(): Promise<FileBundle> {
@@ -34,5 +31,5 @@ export async function sdkTypes(): Promise<FileBundle> {
 }
 
 export async function starterFiles(): Promise<FileBundle> {
-  return (await embedded("starter-agent")) ?? readTree(join(REPO, "starters", "agent"));
+  return (await embedded("starter-agent")) ?? readFileTree(join(REPO, "starters", "agent"));
 }
