@@ -9,7 +9,7 @@ import { upgradeWebSocket } from "hono/bun";
 import * as v from "valibot";
 import { VERSION, type Logger } from "../shared/index.ts";
 import type { ApiBackend, WorkerConnection } from "./backend.ts";
-import { readJsonBody, validate } from "./body.ts";
+import { limitBody, readJsonBody, validate } from "./body.ts";
 import { errorResponse } from "./error-envelope.ts";
 import * as schema from "./schemas.ts";
 import { requireLoopbackHost, requireToken } from "./security.ts";
@@ -30,7 +30,7 @@ export function createApiApp(options: ApiOptions) {
   const { backend } = options;
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
   const maxWait = options.maxWaitMs ?? 30_000;
-  const body = async <S extends v.GenericSchema>(c: Context, s: S, what: string) => validate(s, await readJsonBody(c, maxBody), what);
+  const body = async <S extends v.GenericSchema>(c: Context, s: S, what: string) => validate(s, await readJsonBody(c), what);
   const query = <S extends v.GenericSchema>(c: Context, s: S) => validate(s, c.req.query(), "query");
 
   const app = new Hono()
@@ -39,6 +39,7 @@ export function createApiApp(options: ApiOptions) {
     .use("*", requireLoopbackHost())
     .get("/health", (c) => c.json({ ok: true as const, version: VERSION, pid: process.pid }))
     .use("/v1/*", requireToken(options.token))
+    .use("/v1/*", limitBody(maxBody))
     .get("/v1/status", (c) => c.json({ ok: true as const, version: VERSION, pid: process.pid, ...backend.status() }))
     .post("/v1/projects", async (c) => {
       const { path, name } = await body(c, schema.AddProjectBody, "project");

@@ -1,42 +1,39 @@
 /**
- * Reading and validating request input. Bodies are read with a byte cap where they are read (not
- * only by a Content-Length check), parsed as JSON, and validated with valibot; a failure is a 400
- * whose details list every issue with its path.
+ * Reading and validating request input. Bodies are capped by Hono's body limit (declared or
+ * streamed), must be JSON, and are validated with valibot; a failure is a 400 whose details list
+ * every issue with its path.
  */
 import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { VilanoError } from "../shared/index.ts";
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
-export async function readJsonBody(c: Context, maxBytes: number): Promise<unknown> {
-  const declared = Number(c.req.header("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
-  const body = c.req.raw.body;
-  if (!body || declared === 0) return undefined;
+/** Refuses a body over `maxBytes` (413), declared or streamed: Hono's body limit, with our error. */
+export const limitBody = (maxBytes: number) =>
+  bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new VilanoError("payload_too_large", `the request body is larger than the limit of ${maxBytes} bytes`, { details: { maxBytes } });
+    },
+  });
+
+/** The request's JSON body (undefined when it has none); `limitBody` has capped its size already. */
+export async function readJsonBody(c: Context): Promise<unknown> {
+  if (!c.req.raw.body || c.req.header("content-length") === "0") return undefined;
   // A form or a text/plain body is what a cross-site page can send without a preflight: JSON routes take JSON only.
   const type = c.req.header("content-type") ?? "";
   if (!JSON_TYPE.test(type)) {
     throw new VilanoError("unsupported_media_type", `the request body must be JSON (Content-Type: application/json), got ${JSON.stringify(type || "no Content-Type")}`);
   }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.byteLength;
-    if (size > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(chunk);
-  }
-  if (size === 0) return undefined;
-  const text = new TextDecoder().decode(Buffer.concat(chunks));
+  const text = await c.req.text();
+  if (text === "") return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
     throw new VilanoError("validation_failed", `the request body is not valid JSON: ${(cause as Error).message}`, { cause });
   }
-}
-
-function tooLarge(maxBytes: number): VilanoError {
-  return new VilanoError("payload_too_large", `the request body is larger than the limit of ${maxBytes} bytes`, { details: { maxBytes } });
 }
 
 export interface Issue {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Hono } from "hono";
 import * as v from "valibot";
-import { errorResponse, readJsonBody, requireLoopbackHost, requireToken, validate } from "../../src/api/index.ts";
+import { errorResponse, limitBody, readJsonBody, requireLoopbackHost, requireToken, validate } from "../../src/api/index.ts";
 
 const TOKEN = "s3cret-token-value";
 const unexpected: unknown[] = [];
@@ -12,8 +12,9 @@ function app() {
   a.use("*", requireLoopbackHost());
   a.get("/health", (c) => c.json({ ok: true }));
   a.use("/api/*", requireToken(TOKEN));
+  a.use("/api/*", limitBody(64));
   a.post("/api/echo", async (c) => {
-    const body = validate(v.object({ name: v.pipe(v.string(), v.minLength(1)), count: v.number() }), await readJsonBody(c, 64), "echo body");
+    const body = validate(v.object({ name: v.pipe(v.string(), v.minLength(1)), count: v.number() }), await readJsonBody(c), "echo body");
     return c.json({ ok: true, body });
   });
   a.get("/api/boom", () => {
