@@ -173,6 +173,7 @@ async function main(): Promise<void> {
   mkdirSync(join(project, "src"), { recursive: true });
   writeFileSync(join(project, "src", "soak.ts"), PROJECT);
   writeFileSync(join(project, "vilano.manifest.json"), JSON.stringify(buildManifest(scanDefinitions(project)), null, 2));
+  let keep = false;
   const cleanup = () => {
     const info = (() => {
       try {
@@ -188,6 +189,7 @@ async function main(): Promise<void> {
         // gone
       }
     }
+    if (keep) return;
     rmSync(home, { recursive: true, force: true });
     rmSync(project, { recursive: true, force: true });
   };
@@ -203,7 +205,11 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const started = performance.now();
       const start = cli(home, "daemon", "start", "--json");
-      if (start.exitCode !== 0) throw new Error(`round ${round}: the daemon did not start: ${start.stdout}${start.stderr}`);
+      if (start.exitCode !== 0) {
+        keep = true;
+        const log = readFileSync(join(home, "logs", "daemon.log"), "utf8").trimEnd().split("\n").slice(-40).join("\n");
+        throw new Error(`round ${round}: the daemon did not start: ${start.stdout}${start.stderr}\nthe end of its log (home kept at ${home}):\n${log}`);
+      }
       restartMs.push(performance.now() - started);
       const pid = (JSON.parse(start.stdout.toString()) as { daemon: { pid: number } }).daemon.pid;
       // Everything acknowledged before the last kill must be there.

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createRuntime } from "../../src/embedded/index.ts";
 import { workflow } from "../../src/sdk/index.ts";
-import { tempDatabase } from "../helpers/temp-dir.ts";
+import { eventually, tempDatabase } from "../helpers/temp-dir.ts";
 
 // Review: the executor creates an activation's AbortController only after `kernel.activate`
 // resolved, but a cancel (or close) committed in the same batch runs its abort effect before that.
@@ -24,7 +24,8 @@ describe("cancellation racing the lease", () => {
     // Submitted before the next flush: the lease (`activate`) and the cancel share one batch.
     const cancelled = await rt.cancel(run.id);
     expect(cancelled.status).toBe("cancelled");
-    await Bun.sleep(100);
+    // A step that did start runs to its end (it ignores nothing but takes 50 ms): wait for that.
+    await eventually(() => (!seen.ran || seen.abortedAtEnd !== undefined ? true : undefined), 2_000, "the step to end, if it started");
     await rt.close();
     // The run was cancelled (and acknowledged) before its code ever started; either the step must
     // not run at all or its signal must be aborted, as docs/decisions.md promises.

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createRuntime } from "../../src/embedded/index.ts";
 import { workflow } from "../../src/sdk/index.ts";
+import { eventually } from "../helpers/temp-dir.ts";
 
 describe("step timeouts", () => {
   test("a step with a 30-day timeout is not timed out after a few milliseconds", async () => {
@@ -35,7 +36,8 @@ describe("unhandled rejections", () => {
       });
       const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
       const run = await rt.start(wf);
-      await Bun.sleep(150);
+      // The step is done and the run waits only for the signal.
+      await eventually(async () => ((await rt.status(run.id)) === "waiting" ? true : undefined), 2_000, "the run to wait for its signal");
       await rt.signal(run.id, "approve", "yes");
       expect(await run.result({ timeout: "2s" })).toBe("yes");
       await rt.close();

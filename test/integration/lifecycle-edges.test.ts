@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createRuntime } from "../../src/embedded/index.ts";
 import { workflow } from "../../src/sdk/index.ts";
+import { eventually } from "../helpers/temp-dir.ts";
 
 describe("lifecycle", () => {
   test("a ctx.sleep inside a step is refused with a clear error, not recorded as a failed step carrying the internal suspension", async () => {
@@ -25,14 +26,15 @@ describe("lifecycle", () => {
   });
 
   test("a cancelled run whose step ignores its signal does not keep holding an activation slot", async () => {
+    let started = false;
     const stubborn = workflow({
       name: "stubborn",
-      run: async (_: void, ctx) => ctx.step("ignore-abort", async () => (await Bun.sleep(1_500), 1)),
+      run: async (_: void, ctx) => ctx.step("ignore-abort", async () => ((started = true), await Bun.sleep(1_500), 1)),
     });
     const quick = workflow({ name: "quick", run: async () => "quick" });
     const rt = await createRuntime({ definitions: [stubborn, quick], logLevel: "silent", maxConcurrentActivations: 1 });
     const a = await rt.start(stubborn);
-    await Bun.sleep(50);
+    await eventually(() => (started ? true : undefined), 2_000, "the stubborn step to start");
     await rt.cancel(a.id);
     const b = await rt.start(quick);
     const outcome = await b.result({ timeout: "500ms" }).catch((e: { code?: string }) => e.code);
