@@ -4,9 +4,10 @@ import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../helpers/binary.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
+import { freePort } from "../helpers/daemon.ts";
 
 const home = tempDir("vilano-home-");
-const port = 20_000 + Math.floor(Math.random() * 20_000);
+const port = freePort();
 const cli = (...args: string[]) => runCli(args, { home, env: { VILANO_PORT: String(port) } });
 let token = "";
 let pid = 0;

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY, runCli } from "../helpers/binary.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
+import { freePort } from "../helpers/daemon.ts";
 
 const started: number[] = [];
 afterEach(() => {
@@ -15,7 +16,6 @@ afterEach(() => {
     }
   }
 });
-const freePort = () => 20_000 + Math.floor(Math.random() * 20_000);
 
 function project(dir: string) {
   mkdirSync(join(dir, "src"), { recursive: true });

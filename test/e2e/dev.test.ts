@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { BINARY, runCli } from "../helpers/binary.ts";
 import { readLines } from "../helpers/lines.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
+import { freePort } from "../helpers/daemon.ts";
 
 const home = tempDir("vilano-home-");
-const port = String(20_000 + Math.floor(Math.random() * 20_000));
+const port = String(freePort());
 const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, VILANO_HOME: home, VILANO_PORT: port, NO_COLOR: "1", TZ: "UTC" };
 let dev: ReturnType<typeof Bun.spawn> | undefined;
 

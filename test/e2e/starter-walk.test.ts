@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { runCli } from "../helpers/binary.ts";
 import { STARTER_EVENTS, withoutParking } from "../helpers/reviewer.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
+import { freePort } from "../helpers/daemon.ts";
 
 const home = tempDir("vilano-home-");
-const port = String(20_000 + Math.floor(Math.random() * 20_000));
+const port = String(freePort());
 const cli = (...args: string[]) => runCli(args, { home, env: { VILANO_PORT: port } });
 
 let daemonPid: number | undefined;

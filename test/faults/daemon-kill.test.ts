@@ -3,9 +3,10 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../helpers/binary.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
+import { freePort } from "../helpers/daemon.ts";
 
 const home = tempDir("vilano-home-");
-const port = String(20_000 + Math.floor(Math.random() * 20_000));
+const port = String(freePort());
 const cli = (...args: string[]) => runCli(args, { home, env: { VILANO_PORT: port } });
 const pids = new Set<number>();
 const daemonPid = () => (JSON.parse(readFileSync(join(home, "daemon.json"), "utf8")) as { pid: number }).pid;
