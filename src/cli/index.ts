@@ -6,9 +6,10 @@ import { devCommand } from "./commands/dev.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { initCommand } from "./commands/init.ts";
 import { projectCommand } from "./commands/project.ts";
-import { runCommandGroup, serviceCommand } from "./commands/run.ts";
-import { signalCommand } from "./commands/runs-read.ts";
-import { workflowCommand } from "./commands/catalog.ts";
+import { runCommandGroup } from "./commands/run.ts";
+import { serviceCommand } from "./commands/service.ts";
+import { signalCommand } from "./commands/signal.ts";
+import { workflowCommand } from "./commands/workflow.ts";
 import { versionCommand } from "./commands/version.ts";
 import { workerCommand } from "./commands/worker.ts";
 

@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
 import { startDaemon } from "../../runtime/index.ts";
-import { DEFAULT_PORT } from "../../shared/home.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { DEFAULT_PORT, homePaths } from "../../shared/home.ts";
 import { createLogger, loadConfig, parseDuration, VilanoError } from "../../shared/index.ts";
 import { currentHome, daemonClient, daemonState, setRequestTimeout, START_FAILURE_TAG, startDaemonProcess, stopDaemon, timeoutArg } from "../daemon-control.ts";
-import { daemonLogsCommand } from "./catalog.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 
 const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
@@ -23,6 +23,21 @@ export function parseWorkers(value: string | undefined): number | undefined {
   if (!/^\d+$/.test(value) || n < 1 || n > 256) throw new VilanoError("validation_failed", `invalid --workers ${JSON.stringify(value)}: use a whole number from 1 to 256`);
   return n;
 }
+
+const daemonLogsCommand = defineCommand({
+  meta: { name: "logs", description: "Print the end of the daemon's log" },
+  args: { lines: { type: "string", description: "How many lines (default 50)" }, json: { type: "boolean", description: "Machine-readable output on stdout" } },
+  run: ({ args }) =>
+    runCommand(args.json, async () => {
+      const path = homePaths(currentHome()).daemonLog;
+      if (!existsSync(path)) throw new VilanoError("not_found", `no daemon log yet at ${path}`);
+      const count = args.lines === undefined ? 50 : Number(args.lines);
+      if (!Number.isInteger(count) || count < 1) throw new VilanoError("validation_failed", `invalid --lines ${JSON.stringify(args.lines)}: use a whole number >= 1`);
+      const lines = readFileSync(path, "utf8").trimEnd().split("\n").slice(-count);
+      if (args.json) return printJson({ ok: true, path, lines });
+      process.stdout.write(`${lines.join("\n")}\n`);
+    }),
+});
 
 export const daemonCommand = defineCommand({
   meta: { name: "daemon", description: "Start, stop and inspect the background daemon" },

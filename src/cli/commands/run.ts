@@ -1,18 +1,136 @@
+/** `run start|list|result|inspect|replay|explain|cancel|logs`. */
 import { defineCommand } from "citty";
-import { RunFailedError, VilanoError } from "../../shared/index.ts";
+import { formatTime, RunFailedError, VilanoError } from "../../shared/index.ts";
 import { ensureDaemon, daemonClient, setRequestTimeout, timeoutArg } from "../daemon-control.ts";
 import { parseInputFlag } from "../input.ts";
 import { printJson, runCommand, ui } from "../output.ts";
+import { explainRun } from "../render/explain.ts";
+import { renderInspection } from "../render/inspect.ts";
+import { renderTimeline } from "../render/timeline.ts";
 import { resolveTarget } from "../target.ts";
-import { instanceKey, serviceInspectCommand, serviceListCommand } from "./catalog.ts";
-import { runSubcommands } from "./runs-read.ts";
+import { json } from "./common.ts";
 
-const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
+const id = { type: "positional", required: true, description: "Run id" } as const;
+const client = daemonClient;
+
+const readSubcommands = {
+  list: defineCommand({
+    meta: { name: "list", description: "List runs (newest first)" },
+    args: { project: { type: "string" }, status: { type: "string" }, json, timeout: timeoutArg },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
+        const runs = await client().runs.list({ ...(args.project ? { project: args.project } : {}), ...(args.status ? { status: args.status } : {}) });
+        if (args.json) return printJson({ ok: true, runs });
+        for (const r of runs) ui.log(`${r.id}  ${r.name.padEnd(24)} ${r.status.padEnd(10)} ${formatTime(r.createdAt)}`);
+      }),
+  }),
+  result: defineCommand({
+    meta: { name: "result", description: "Print a run's output (with --wait, wait for it)" },
+    args: { id, wait: { type: "boolean" }, timeout: { type: "string" }, json },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
+        const c = client();
+        try {
+          if (!args.wait) {
+            const { run } = await c.runs.inspect(args.id);
+            if (run.status !== "completed" && run.status !== "failed" && run.status !== "cancelled") {
+              throw new VilanoError("wait_timeout", `run ${args.id} is ${run.status}; it has no result yet`, { hint: "pass --wait to wait for it" });
+            }
+          }
+          const output = await c.runs.result(args.id, args.timeout === undefined ? {} : { timeout: args.timeout });
+          if (args.json) return printJson({ ok: true, run: { id: args.id, status: "completed", output } });
+          process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+        } catch (error) {
+          if (error instanceof RunFailedError && args.json) {
+            printJson({ ok: true, run: { id: args.id, status: error.code === "cancelled" ? "cancelled" : "failed", error: error.cause } });
+            process.exit(error.exitCode);
+          }
+          throw error;
+        }
+      }),
+  }),
+  inspect: defineCommand({
+    meta: { name: "inspect", description: "Show a run: status, input, output or error, ops, waits, mailbox" },
+    args: { id, json, timeout: timeoutArg },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
+        const inspection = await client().runs.inspect(args.id);
+        if (args.json) return printJson(inspection);
+        process.stdout.write(`${renderInspection(inspection)}\n`);
+      }),
+  }),
+  explain: defineCommand({
+    meta: { name: "explain", description: "Say where a run is stuck and why" },
+    args: { id, json, timeout: timeoutArg },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
+        const inspection = await client().runs.inspect(args.id);
+        const text = explainRun(inspection);
+        if (args.json) return printJson({ ok: true, explanation: text });
+        process.stdout.write(`${text}\n`);
+      }),
+  }),
+  logs: defineCommand({
+    meta: { name: "logs", description: "Print a run's ctx.log lines and subprocess output (with --follow, as they come, until it finishes)" },
+    args: { id, follow: { type: "boolean" }, json, timeout: timeoutArg },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
+        const print = (e: { at: number; message?: unknown; fields?: unknown }) =>
+          args.json
+            ? printJson(e)
+            : process.stdout.write(`${formatTime(e.at)}  ${String(e.message)}${e.fields === undefined ? "" : `  ${JSON.stringify(e.fields)}`}\n`);
+        // Subprocess output as it comes: each chunk printed as it is, labelled by its op.
+        const printOutput = (e: { [fact: string]: unknown }) =>
+          args.json ? printJson(e) : process.stdout.write(String(e.text).replace(/^(?=.)/gm, `[${String(e.opKey)} ${String(e.stream)}] `));
+        if (!args.follow) {
+          const { events, ops } = (await client().runs.inspect(args.id)) as { events: { type: string; at: number }[]; ops: { kind: string; opKey: string; result?: { stdout?: string; stderr?: string } }[] };
+          for (const e of events) if (e.type === "log") print(e);
+          for (const op of ops) {
+            if (op.kind !== "exec" || typeof op.result !== "object" || op.result === null) continue;
+            for (const stream of ["stdout", "stderr"] as const) if (op.result[stream]) printOutput({ opKey: op.opKey, stream, text: `${op.result[stream]!.replace(/\n?$/, "\n")}` });
+          }
+          return;
+        }
+        for await (const e of client().runs.events(args.id)) {
+          if (e.type === "log") print(e);
+          else if (e.type === "exec_output") printOutput(e);
+        }
+      }),
+  }),
+  replay: defineCommand({
+    meta: { name: "replay", description: "Print a run's event timeline" },
+    args: { id, json, timeout: timeoutArg },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
+        const { events } = await client().runs.inspect(args.id);
+        if (args.json) return printJson({ ok: true, events });
+        process.stdout.write(`${renderTimeline(events)}\n`);
+      }),
+  }),
+  cancel: defineCommand({
+    meta: { name: "cancel", description: "Cancel a run" },
+    args: { id, reason: { type: "string" }, json, timeout: timeoutArg },
+    run: ({ args }) =>
+      runCommand(args.json, async () => {
+        setRequestTimeout(args.timeout);
+        await ensureDaemon();
+        const run = await client().runs.cancel(args.id, args.reason);
+        if (args.json) return printJson({ ok: true, run });
+        ui.success(`run ${run.id} is ${run.status}`);
+      }),
+  }),
+};
 
 export const runCommandGroup = defineCommand({
   meta: { name: "run", description: "Start runs and read their results" },
   subCommands: {
-    ...runSubcommands,
+    ...readSubcommands,
     start: defineCommand({
       meta: { name: "start", description: "Start a run of <project/workflow>" },
       args: {
@@ -54,85 +172,3 @@ export const runCommandGroup = defineCommand({
   },
 });
 
-const stopService = defineCommand({
-  meta: { name: "stop", description: "Stop the instance of <project/service> with --key (its backlog fails)" },
-  args: { target: { type: "positional", required: true }, key: instanceKey, json, timeout: timeoutArg },
-  run: ({ args }) =>
-    runCommand(args.json, async () => {
-      setRequestTimeout(args.timeout);
-      await ensureDaemon();
-      const instance = await daemonClient().services.stop(args.target, args.key);
-      if (args.json) return printJson({ ok: true, instance });
-      ui.success(`${instance.id} is ${instance.status}`);
-    }),
-});
-
-const ensureService = defineCommand({
-  meta: { name: "ensure", description: "Create (or get) the instance of <project/service> for a key input" },
-  args: {
-    target: { type: "positional", required: true, description: "<project>/<service>" },
-    "key-json": { type: "string", required: true, description: "The key input as JSON, @file to read it from a file, or - for standard input" },
-    json,
-    timeout: timeoutArg,
-  },
-  run: ({ args }) =>
-    runCommand(args.json, async () => {
-      setRequestTimeout(args.timeout);
-      const keyInput = await parseInputFlag(args["key-json"], "--key-json");
-      await ensureDaemon();
-      const client = daemonClient();
-      const target = await resolveTarget(client, args.target, "service");
-      const { instance, created } = await client.services.ensure(target, keyInput);
-      if (args.json) return printJson({ ok: true, instance, created });
-      ui.success(`${instance.id} ${created ? "created" : "already exists"} (${instance.status})`);
-    }),
-});
-
-export const serviceCommand = defineCommand({
-  meta: { name: "service", description: "Talk to service instances" },
-  subCommands: {
-    ensure: ensureService,
-    stop: stopService,
-    list: serviceListCommand,
-    inspect: serviceInspectCommand,
-    ...Object.fromEntries(
-    (["send", "ask", "signal"] as const).map((kind) => [
-      kind,
-      defineCommand({
-        meta: { name: kind, description: `${kind} a message to the instance of <project/service> with --key` },
-        args: {
-          target: { type: "positional", required: true, description: "<project>/<service>" },
-          handler: { type: "positional", required: true, description: "Handler name" },
-          key: instanceKey,
-          input: { type: "string", description: "Payload as JSON, @file to read it from a file, or - for standard input" },
-          "wait-timeout": { type: "string", description: "ask: give up after this long (ask_timeout)" },
-          json,
-          timeout: timeoutArg,
-        },
-        run: ({ args }) =>
-          runCommand(args.json, async () => {
-            setRequestTimeout(args.timeout);
-            const payload = await parseInputFlag(args.input);
-            await ensureDaemon();
-            const client = daemonClient();
-            const target = await resolveTarget(client, args.target, "service");
-            if (!/^[^/\s]+\/[^/\s]+$/.test(target)) {
-              throw new VilanoError("validation_failed", `invalid service ${JSON.stringify(args.target)}: write it as <project>/<service>`);
-            }
-            const timeout = args["wait-timeout"];
-            const result = await client.services.call(target, {
-              kind,
-              handler: args.handler,
-              key: args.key,
-              payload,
-              ...(timeout !== undefined ? { timeout } : {}),
-            });
-            if (args.json) return printJson(kind === "ask" ? { ok: true, reply: result.reply } : { ok: true, serviceRunId: result.serviceRunId });
-            if (kind === "ask") process.stdout.write(`${JSON.stringify(result.reply, null, 2)}\n`);
-            else ui.success(`${kind} delivered to ${result.serviceRunId}`);
-          }),
-      }),
-    ]),
-    ),
-  },
-});

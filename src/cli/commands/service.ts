@@ -1,0 +1,125 @@
+/** `service ensure|list|inspect|send|ask|signal|stop`. */
+import { defineCommand } from "citty";
+import { serviceInstanceId, VilanoError } from "../../shared/index.ts";
+import { ensureDaemon, daemonClient, setRequestTimeout, timeoutArg } from "../daemon-control.ts";
+import { parseInputFlag } from "../input.ts";
+import { printJson, runCommand, ui } from "../output.ts";
+import { renderInspection } from "../render/inspect.ts";
+import { resolveTarget } from "../target.ts";
+import { instanceKey, json, projectArgs, projectsMatching } from "./common.ts";
+
+const serviceListCommand = defineCommand({
+  meta: { name: "list", description: "List services (with --instances, their instances)" },
+  args: { ...projectArgs, instances: { type: "boolean" }, json, timeout: timeoutArg },
+  run: ({ args }) =>
+    runCommand(args.json, async () => {
+      setRequestTimeout(args.timeout);
+      const project = args.project ?? args.name;
+      if (!args.instances) {
+        const services = (await projectsMatching(project)).flatMap((p) => p.services.map((s) => `${p.name}/${s}`));
+        if (args.json) return printJson({ ok: true, services });
+        for (const s of services) ui.log(s);
+        return;
+      }
+      const instances = await daemonClient().runs.list({ kind: "service", ...(project ? { project } : {}), limit: 1000 });
+      if (args.json) return printJson({ ok: true, instances });
+      for (const i of instances) ui.log(`${i.id.padEnd(48)} ${i.status}`);
+    }),
+});
+
+const serviceInspectCommand = defineCommand({
+  meta: { name: "inspect", description: "Show the instance of <project/service> with --key: state, status, queued mail, turns" },
+  args: { target: { type: "positional", required: true }, key: instanceKey, json, timeout: timeoutArg },
+  run: ({ args }) =>
+    runCommand(args.json, async () => {
+      setRequestTimeout(args.timeout);
+      const [project, service] = args.target.split("/");
+      if (!project || !service) throw new VilanoError("validation_failed", `invalid service ${JSON.stringify(args.target)}: write it as <project>/<service>`);
+      const inspection = await daemonClient().runs.inspect(serviceInstanceId(project, service, args.key));
+      if (args.json) return printJson(inspection);
+      process.stdout.write(`${renderInspection(inspection as never)}\n`);
+    }),
+});
+
+const stopService = defineCommand({
+  meta: { name: "stop", description: "Stop the instance of <project/service> with --key (its backlog fails)" },
+  args: { target: { type: "positional", required: true }, key: instanceKey, json, timeout: timeoutArg },
+  run: ({ args }) =>
+    runCommand(args.json, async () => {
+      setRequestTimeout(args.timeout);
+      await ensureDaemon();
+      const instance = await daemonClient().services.stop(args.target, args.key);
+      if (args.json) return printJson({ ok: true, instance });
+      ui.success(`${instance.id} is ${instance.status}`);
+    }),
+});
+
+const ensureService = defineCommand({
+  meta: { name: "ensure", description: "Create (or get) the instance of <project/service> for a key input" },
+  args: {
+    target: { type: "positional", required: true, description: "<project>/<service>" },
+    "key-json": { type: "string", required: true, description: "The key input as JSON, @file to read it from a file, or - for standard input" },
+    json,
+    timeout: timeoutArg,
+  },
+  run: ({ args }) =>
+    runCommand(args.json, async () => {
+      setRequestTimeout(args.timeout);
+      const keyInput = await parseInputFlag(args["key-json"], "--key-json");
+      await ensureDaemon();
+      const client = daemonClient();
+      const target = await resolveTarget(client, args.target, "service");
+      const { instance, created } = await client.services.ensure(target, keyInput);
+      if (args.json) return printJson({ ok: true, instance, created });
+      ui.success(`${instance.id} ${created ? "created" : "already exists"} (${instance.status})`);
+    }),
+});
+
+export const serviceCommand = defineCommand({
+  meta: { name: "service", description: "Talk to service instances" },
+  subCommands: {
+    ensure: ensureService,
+    stop: stopService,
+    list: serviceListCommand,
+    inspect: serviceInspectCommand,
+    ...Object.fromEntries(
+    (["send", "ask", "signal"] as const).map((kind) => [
+      kind,
+      defineCommand({
+        meta: { name: kind, description: `${kind} a message to the instance of <project/service> with --key` },
+        args: {
+          target: { type: "positional", required: true, description: "<project>/<service>" },
+          handler: { type: "positional", required: true, description: "Handler name" },
+          key: instanceKey,
+          input: { type: "string", description: "Payload as JSON, @file to read it from a file, or - for standard input" },
+          "wait-timeout": { type: "string", description: "ask: give up after this long (ask_timeout)" },
+          json,
+          timeout: timeoutArg,
+        },
+        run: ({ args }) =>
+          runCommand(args.json, async () => {
+            setRequestTimeout(args.timeout);
+            const payload = await parseInputFlag(args.input);
+            await ensureDaemon();
+            const client = daemonClient();
+            const target = await resolveTarget(client, args.target, "service");
+            if (!/^[^/\s]+\/[^/\s]+$/.test(target)) {
+              throw new VilanoError("validation_failed", `invalid service ${JSON.stringify(args.target)}: write it as <project>/<service>`);
+            }
+            const timeout = args["wait-timeout"];
+            const result = await client.services.call(target, {
+              kind,
+              handler: args.handler,
+              key: args.key,
+              payload,
+              ...(timeout !== undefined ? { timeout } : {}),
+            });
+            if (args.json) return printJson(kind === "ask" ? { ok: true, reply: result.reply } : { ok: true, serviceRunId: result.serviceRunId });
+            if (kind === "ask") process.stdout.write(`${JSON.stringify(result.reply, null, 2)}\n`);
+            else ui.success(`${kind} delivered to ${result.serviceRunId}`);
+          }),
+      }),
+    ]),
+    ),
+  },
+});
