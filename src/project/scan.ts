@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, relative, sep } from "node:path";
+import { VilanoError } from "../shared/index.ts";
 import { projectFiles } from "./walk.ts";
 import type { Manifest } from "./manifest.ts";
 
@@ -25,12 +26,35 @@ function* sourceFiles(root: string): Generator<string> {
   }
 }
 
-/** Finds the definitions exported by the project's source files, in file order. */
+const transpilers = {
+  ts: new Bun.Transpiler({ loader: "ts" }),
+  tsx: new Bun.Transpiler({ loader: "tsx" }),
+  js: new Bun.Transpiler({ loader: "js" }),
+};
+const transpilerFor = (path: string) => (path.endsWith(".tsx") ? transpilers.tsx : /\.m?js$/.test(path) ? transpilers.js : transpilers.ts);
+
+/**
+ * Finds the definitions exported by the project's source files, in file order. Bun's transpiler
+ * reads each file first: the pattern then sees code without comments or types (a commented-out
+ * definition is not one), and only names the file really exports count.
+ */
 export function scanDefinitions(projectDir: string): ScannedDefinition[] {
   const found: ScannedDefinition[] = [];
   for (const path of sourceFiles(projectDir)) {
-    const text = readFileSync(path, "utf8");
-    for (const match of text.matchAll(DEFINITION)) {
+    const transpiler = transpilerFor(path);
+    let code: string;
+    let exported: Set<string>;
+    try {
+      const text = readFileSync(path, "utf8");
+      code = transpiler.transformSync(text);
+      exported = new Set(transpiler.scan(text).exports);
+    } catch (error) {
+      throw new VilanoError("validation_failed", `${relative(projectDir, path)} could not be read as code: ${(error as Error).message}`, {
+        details: { file: relative(projectDir, path) },
+      });
+    }
+    for (const match of code.matchAll(DEFINITION)) {
+      if (!exported.has(match[1]!)) continue;
       found.push({
         kind: match[2] as "workflow" | "service",
         exportName: match[1]!,

@@ -85,4 +85,23 @@ const notExported = workflow({ name: "hidden", run: async () => 1 });
     expect(parseManifest(JSON.stringify(manifest))).toEqual(manifest);
     expect(manifest.definitions.services.map((d) => d.name)).toEqual(["reviewer"]);
   });
+
+  test("a definition in a comment is not one; a file that is not code is named", () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "src"));
+    writeFileSync(
+      join(dir, "src", "flows.ts"),
+      `import { workflow } from "@vilano/runtime";
+// export const old = workflow({ name: "old", run: async () => 1 });
+/* export const older = workflow({ name: "older", run: async () => 1 }); */
+export const live = workflow({
+  name: "live", // the one that counts
+  run: async (input: { n: number }) => input.n,
+});
+`,
+    );
+    expect(scanDefinitions(dir).map((d) => d.name)).toEqual(["live"]);
+    writeFileSync(join(dir, "src", "broken.ts"), "export const x = workflow({ name: ");
+    expect(() => scanDefinitions(dir)).toThrow("src/broken.ts could not be read as code");
+  });
 });
