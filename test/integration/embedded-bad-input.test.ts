@@ -55,13 +55,12 @@ describe("embedded runtime: bad input", () => {
 
   test("an invalid duration fails the run with a message showing the value, and records no timer", async () => {
     const wf = workflow({ name: "badSleep", run: async (_: void, ctx) => ctx.sleep("5x") });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     const error = (await run.result().catch((e: unknown) => e)) as { cause: { code: string; message: string } };
     expect(error.cause.code).toBe("validation_failed");
     expect(error.cause.message).toContain('invalid sleep duration "5x"');
     expect((await rt.inspect(run.id)).ops).toEqual([]);
-    await rt.close();
   });
 
   test("a step result that is not JSON-serialisable fails the step for good and stores no result", async () => {
@@ -71,7 +70,7 @@ describe("embedded runtime: bad input", () => {
       run: async (_: void, ctx) =>
         ctx.step("makeFn", () => (calls++, { callback: () => 1 }), { retry: { retries: 3, backoff: "1ms" } }),
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     const error = (await run.result().catch((e: unknown) => e)) as { cause: { code: string; message: string } };
     expect(error.cause.code).toBe("step_failed");
@@ -80,7 +79,6 @@ describe("embedded runtime: bad input", () => {
     const { ops } = await rt.inspect(run.id);
     expect(ops).toEqual([expect.objectContaining({ status: "failed", error: expect.objectContaining({ code: "not_serializable" }) })]);
     expect(ops[0]!.result).toBeUndefined();
-    await rt.close();
   });
 
   test("definitions that are not workflows, or share a name, are refused at creation", async () => {
@@ -93,10 +91,9 @@ describe("embedded runtime: bad input", () => {
       name: "badRetry",
       run: async (_: void, ctx) => ctx.step("s", () => 1, { retry: { retries: -1 } }),
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     const error = (await run.result().catch((e: unknown) => e)) as { cause: { message: string } };
     expect(error.cause.message).toBe("invalid retry policy: retries must be a whole number >= 0, got -1");
-    await rt.close();
   });
 });

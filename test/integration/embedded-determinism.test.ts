@@ -18,7 +18,7 @@ describe("embedded runtime: nondeterminism", () => {
         return "unreachable";
       },
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     const error = (await run.result().catch((e: unknown) => e)) as { code: string; cause: { code: string; message: string; details: unknown } };
     expect(error.code).toBe("run_failed");
@@ -30,7 +30,6 @@ describe("embedded runtime: nondeterminism", () => {
       requested: 'step "B" (key step:B:0, position 0)',
     });
     expect(activation).toBe(2);
-    await rt.close();
   });
 
   test("an op of another kind under a recorded key is nondeterminism too", async () => {
@@ -45,14 +44,13 @@ describe("embedded runtime: nondeterminism", () => {
         return "unreachable";
       },
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     const error = (await run.result().catch((e: unknown) => e)) as { cause: { code: string; details: unknown } };
     expect(error.cause).toMatchObject({
       code: "nondeterminism",
       details: { opKey: "k", recorded: 'step "x" (key k, position 0)', requested: 'signal "x" (key k, position 0)' },
     });
-    await rt.close();
   });
 });
 
@@ -70,12 +68,11 @@ describe("embedded runtime: swallowed suspensions", () => {
         return "after the sleep";
       },
     });
-    const rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
     const run = await rt.start(wf);
     await eventually(async () => ((await run.status()) === "waiting" ? true : undefined));
     clock.advance(60_000);
     expect(await run.result({ timeout: "5s" })).toBe("after the sleep");
-    await rt.close();
   });
 
   test("code that swallows a suspension and calls more ops cannot run them", async () => {
@@ -97,13 +94,12 @@ describe("embedded runtime: swallowed suspensions", () => {
         return "done";
       },
     });
-    const rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
     const run = await rt.start(wf);
     await eventually(async () => ((await run.status()) === "waiting" ? true : undefined));
     expect(sideEffects).toBe(0);
     await rt.signal(run.id, "go");
     expect(await run.result({ timeout: "5s" })).toBe("done");
     expect(sideEffects).toBe(1);
-    await rt.close();
   });
 });

@@ -57,11 +57,10 @@ describe("embedded runtime: replay", () => {
         return [a, b];
       },
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     expect(await run.result()).toEqual([1, 1]);
     expect([before, after]).toEqual([1, 1]);
-    await rt.close();
   });
 
   test("parallel steps started with Promise.all are each recorded once", async () => {
@@ -74,13 +73,12 @@ describe("embedded runtime: replay", () => {
         return parts;
       },
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     expect(await run.result()).toEqual([1, 4, 9, 16]);
     expect(calls).toBe(4);
     const { ops } = await rt.inspect(run.id);
     expect(ops.filter((o) => o.kind === "step").map((o) => o.opKey)).toEqual(["step:part:0", "step:part:1", "step:part:2", "step:part:3"]);
-    await rt.close();
   });
 
   test("ctx.log is recorded once and silent on replay; now and random replay their recorded values", async () => {
@@ -97,7 +95,7 @@ describe("embedded runtime: replay", () => {
       },
     });
     const logger = createConsola({ level: 3, reporters: [{ log: (entry) => printed.push(String(entry.args[0])) }] });
-    const rt = await createRuntime({ definitions: [wf], logger });
+    await using rt = await createRuntime({ definitions: [wf], logger });
     const run = await rt.start(wf);
     const result = await run.result();
     expect(values).toHaveLength(2); // two activations: before and after the sleep
@@ -108,7 +106,6 @@ describe("embedded runtime: replay", () => {
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatchObject({ message: "hello", fields: { n: 1 } });
     expect(printed).toEqual([`${run.id} hello`]);
-    await rt.close();
   });
 });
 
@@ -129,10 +126,9 @@ describe("embedded runtime: parallel branches", () => {
         return value;
       },
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     expect(await run.result()).toBe("slow-done");
     expect(calls).toBe(1);
-    await rt.close();
   });
 });

@@ -24,7 +24,7 @@ describe("embedded runtime: step control", () => {
           { timeout: "30ms" },
         ),
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     const error = (await run.result().catch((e: unknown) => e)) as { cause: { name: string; family: string; message: string } };
     expect(error.cause).toMatchObject({ name: "StepFailedError", family: "timeout" });
@@ -33,7 +33,6 @@ describe("embedded runtime: step control", () => {
     expect(sawAbort).toBe(true);
     const { ops } = await rt.inspect(run.id);
     expect(ops[0]!.error).toMatchObject({ name: "TimeoutError", code: "timeout", family: "timeout" });
-    await rt.close();
   });
 
   test("a step whose code ignores its signal still fails at the deadline", async () => {
@@ -41,10 +40,9 @@ describe("embedded runtime: step control", () => {
       name: "deaf",
       run: async (_: void, ctx) => ctx.step("ignore", () => new Promise(() => {}), { timeout: 20 }),
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     await expect(run.result({ timeout: "5s" })).rejects.toMatchObject({ cause: { family: "timeout" } });
-    await rt.close();
   });
 
   test("an explicit key is used verbatim and a step sees attempt 1 first", async () => {
@@ -52,10 +50,9 @@ describe("embedded runtime: step control", () => {
       name: "keyed",
       run: async (_: void, ctx) => ctx.step("anything", (step) => step.attempt, { key: "charge:order-7" }),
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     expect(await run.result()).toBe(1);
     expect((await rt.inspect(run.id)).ops.map((o) => o.opKey)).toEqual(["charge:order-7"]);
-    await rt.close();
   });
 });

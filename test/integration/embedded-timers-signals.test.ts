@@ -25,7 +25,7 @@ describe("embedded runtime: durable timers", () => {
     await first.close();
 
     // Two hours later, a fresh runtime on the same file: the timer is overdue and fires at start.
-    const second = await createRuntime({ database, definitions: [napper], clock: createManualClock(start + 2 * HOUR), logLevel: "silent" });
+    await using second = await createRuntime({ database, definitions: [napper], clock: createManualClock(start + 2 * HOUR), logLevel: "silent" });
     expect(await second.result("nap-1", { timeout: "5s" })).toBe(1);
     expect(counts).toEqual({ before: 1, after: 1 });
     const { events } = await second.inspect("nap-1");
@@ -33,13 +33,12 @@ describe("embedded runtime: durable timers", () => {
     expect(events.filter((e) => e.type === "timer_scheduled")).toEqual([
       expect.objectContaining({ opKey: "sleep:0", durationMs: HOUR, wakeAt: start + HOUR }),
     ]);
-    await second.close();
   });
 
   test("a sleeping run stays waiting until the clock reaches its timer", async () => {
     const clock = createManualClock();
     const wf = workflow({ name: "wait5m", run: async (_: void, ctx) => (await ctx.sleep("5m"), "woke") });
-    const rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
     const run = await rt.start(wf);
     await eventually(async () => ((await run.status()) === "waiting" ? true : undefined));
     clock.advance(4 * 60_000);
@@ -47,7 +46,6 @@ describe("embedded runtime: durable timers", () => {
     expect(await run.status()).toBe("waiting");
     clock.advance(60_000);
     expect(await run.result({ timeout: "5s" })).toBe("woke");
-    await rt.close();
   });
 });
 
@@ -61,7 +59,7 @@ describe("embedded runtime: signals", () => {
         return ctx.waitForSignal<{ by: string }>("approved");
       },
     });
-    const rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
     const run = await rt.start(wf);
     await eventually(async () => ((await run.status()) === "waiting" ? true : undefined));
     expect(await rt.signal(run.id, "approved", { by: "ana" })).toMatchObject({ status: "buffered" });
@@ -71,17 +69,15 @@ describe("embedded runtime: signals", () => {
     const types = events.map((e) => e.type);
     expect(types.indexOf("signal_received")).toBeLessThan(types.indexOf("signal_consumed"));
     expect(signals).toEqual([expect.objectContaining({ name: "approved", status: "consumed", consumedBy: "signal:approved:0" })]);
-    await rt.close();
   });
 
   test("a signal sent to a waiting run is delivered to the wait and wakes the run", async () => {
     const wf = workflow({ name: "waiter", run: async (_: void, ctx) => ctx.waitForSignal("go") });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     await eventually(async () => ((await run.status()) === "waiting" ? true : undefined));
     expect(await rt.signal(run.id, "go", [1, 2])).toMatchObject({ status: "delivered" });
     expect(await run.result({ timeout: "5s" })).toEqual([1, 2]);
-    await rt.close();
   });
 
   test("a wait with a timeout throws SignalTimeoutError when no signal arrives", async () => {
@@ -98,7 +94,7 @@ describe("embedded runtime: signals", () => {
         }
       },
     });
-    const rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
     const run = await rt.start(wf);
     await eventually(async () => ((await run.status()) === "waiting" ? true : undefined));
     clock.advance(30_000);
@@ -110,24 +106,22 @@ describe("embedded runtime: signals", () => {
     });
     const { events } = await rt.inspect(run.id);
     expect(events.map((e) => e.type)).toContain("signal_timed_out");
-    await rt.close();
   });
 
   test("a signal to a finished or unknown run is refused with a clear error", async () => {
     const wf = workflow({ name: "quick", run: async () => "done" });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     await run.result();
     await expect(rt.signal(run.id, "late")).rejects.toMatchObject({ code: "run_finished" });
     await expect(rt.signal("run_missing", "x")).rejects.toMatchObject({ code: "not_found" });
-    await rt.close();
   });
 });
 
 describe("embedded runtime: cancellation", () => {
   test("cancelling a waiting run ends it as cancelled and its result throws", async () => {
     const wf = workflow({ name: "forever", run: async (_: void, ctx) => ctx.waitForSignal("never") });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     await eventually(async () => ((await run.status()) === "waiting" ? true : undefined));
     const info = await rt.cancel(run.id, { reason: "operator" });
@@ -136,7 +130,6 @@ describe("embedded runtime: cancellation", () => {
     const { ops } = await rt.inspect(run.id);
     expect(ops[0]).toMatchObject({ kind: "signal", status: "cancelled" });
     await expect(rt.signal(run.id, "never")).rejects.toMatchObject({ code: "run_finished" });
-    await rt.close();
   });
 
   test("cancelling a running step aborts its signal and drops its result", async () => {
@@ -152,7 +145,7 @@ describe("embedded runtime: cancellation", () => {
           return new Promise<string>((resolve) => (release = () => resolve("late")));
         }),
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     await entered.promise;
     await rt.cancel(run.id);
@@ -160,6 +153,5 @@ describe("embedded runtime: cancellation", () => {
     release();
     await expect(run.result()).rejects.toMatchObject({ code: "cancelled" });
     await rt.inspect(run.id).then(({ ops }) => expect(ops).toEqual([]));
-    await rt.close();
   });
 });

@@ -115,11 +115,10 @@ describe("abandoned waits", () => {
       name: "raceLoser",
       run: async (_: void, ctx) => Promise.race([ctx.waitForSignal("never"), ctx.step("fast", () => "won")]),
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     expect(await run.result()).toBe("won");
     const { ops } = await rt.inspect(run.id);
     expect(ops.find((o) => o.kind === "signal")).toMatchObject({ status: "cancelled" });
-    await rt.close();
   });
 });

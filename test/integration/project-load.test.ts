@@ -45,10 +45,9 @@ describe("loading definitions", () => {
     const loaded = await loadDefinitions(snapshot.dir, manifest);
     expect(loaded.workflows.map((w) => w.name)).toEqual(["reviewCoordinator"]);
     expect(loaded.services.map((s) => s.name)).toEqual(["reviewer"]);
-    const rt = await createRuntime({ definitions: [...loaded.workflows, ...loaded.services], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [...loaded.workflows, ...loaded.services], logLevel: "silent" });
     const run = await rt.start("reviewCoordinator", STARTER_INPUT);
     expect(await run.result()).toEqual(STARTER_OUTPUT);
-    await rt.close();
   });
 
   test("a missing export, a wrong kind and a wrong name are refused, listing the module's exports", async () => {

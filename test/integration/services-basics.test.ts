@@ -6,7 +6,7 @@ import { tempDatabase } from "../helpers/temp-dir.ts";
 
 describe("services: the starter pair", () => {
   test("reviewCoordinator connects, sends a hint and asks for the status", async () => {
-    const rt = await createRuntime({ definitions: [reviewer, reviewCoordinator], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [reviewer, reviewCoordinator], logLevel: "silent" });
     const run = await rt.start(reviewCoordinator, { repoId: "repo_123", note: "Ship 0.1" });
     expect(await run.result({ timeout: "5s" })).toEqual({
       reviewerRunId: "svc:reviewer:repo_123",
@@ -14,7 +14,6 @@ describe("services: the starter pair", () => {
     });
     const { events } = await rt.inspect(run.id);
     expect(withoutParking(events.map((e) => e.type))).toEqual(STARTER_EVENTS);
-    await rt.close();
   });
 
   test("rt.connect gives a typed ref, and inspect shows state, status and the turns", async () => {
@@ -28,7 +27,7 @@ describe("services: the starter pair", () => {
     await rt.close();
 
     // Durable: a fresh runtime on the same file sees the same instance and state.
-    const again = await createRuntime({ database, definitions: [reviewer], logLevel: "silent" });
+    await using again = await createRuntime({ database, definitions: [reviewer], logLevel: "silent" });
     const inspection = await again.inspect("svc:reviewer:repo_9");
     expect(inspection.run).toMatchObject({
       kind: "service",
@@ -45,7 +44,6 @@ describe("services: the starter pair", () => {
       ["ask", "status", "done"],
     ]);
     expect(inspection.turns[1]!.reply).toEqual({ repoId: "repo_9", noteCount: 1, notes: ["first"] });
-    await again.close();
   });
 
   test("init runs once, in the first turn, and a result without state keeps the state", async () => {
@@ -57,14 +55,13 @@ describe("services: the starter pair", () => {
       onSend: { add: async (p: { by: number }, state) => ({ state: { ...state, count: state.count + p.by } }), noop: async () => {} },
       onAsk: { get: async (_p: void, state) => ({ reply: state.count }) },
     });
-    const rt = await createRuntime({ definitions: [counter], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [counter], logLevel: "silent" });
     const ref = await rt.connect(counter, { id: "a" });
     await ref.send.add({ by: 2 });
     await ref.send.noop(undefined);
     await ref.send.add({ by: 3 });
     expect(await ref.ask.get()).toBe(5);
     expect(inits).toBe(1);
-    await rt.close();
   });
 
   test("connect with mustExist fails for a missing instance, in a script and in a workflow", async () => {
@@ -79,19 +76,17 @@ describe("services: the starter pair", () => {
         }
       },
     });
-    const rt = await createRuntime({ definitions: [reviewer, wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [reviewer, wf], logLevel: "silent" });
     const refused = await rt.connect(reviewer, { repoId: "ghost" }, { mustExist: true }).catch((error: unknown) => error);
     expect(refused).toMatchObject({ code: "not_found", message: 'service "reviewer" has no instance with key "ghost"' });
     expect(await (await rt.start(wf)).result()).toBe("not_found");
     expect(await rt.list()).toHaveLength(1); // the workflow run only: no instance was created
-    await rt.close();
   });
 
   test("a handler name the service does not have is a clear error", async () => {
-    const rt = await createRuntime({ definitions: [reviewer], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [reviewer], logLevel: "silent" });
     const ref = await rt.connect(reviewer, { repoId: "r" });
     expect(() => (ref.send as unknown as Record<string, unknown>).nope).toThrow('service "reviewer" has no onSend handler "nope" (it has: hint)');
-    await rt.close();
   });
 
   test("service-only members called from a workflow throw wrong_context naming the member", async () => {
@@ -106,12 +101,11 @@ describe("services: the starter pair", () => {
         }
       },
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     expect(await (await rt.start(wf)).result()).toEqual({
       code: "wrong_context",
       message: "ctx.mailbox() is only available inside a service turn, not in a workflow",
     });
-    await rt.close();
   });
 });
 
@@ -125,11 +119,10 @@ describe("services: sends outlive their sender", () => {
         return "sent";
       },
     });
-    const rt = await createRuntime({ definitions: [reviewer, sender], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [reviewer, sender], logLevel: "silent" });
     expect(await (await rt.start(sender)).result()).toBe("sent");
     const ref = await rt.connect(reviewer, { repoId: "ff" });
     expect((await ref.ask.status()).notes).toEqual(["n0", "n1", "n2", "n3", "n4"]);
-    await rt.close();
   });
 });
 
@@ -148,7 +141,7 @@ describe("services: replies delivered to live code", () => {
         return { first: first.noteCount, second: second.noteCount };
       },
     });
-    const rt = await createRuntime({ definitions: [reviewer, wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [reviewer, wf], logLevel: "silent" });
     const run = await rt.start(wf);
     expect(await run.result({ timeout: "5s" })).toEqual({ first: 1, second: 1 });
     expect(activations).toBeGreaterThanOrEqual(2);
@@ -157,6 +150,5 @@ describe("services: replies delivered to live code", () => {
       ["ask:reviewer.status:0", "completed", 1],
       ["ask:reviewer.status:1", "completed", 1],
     ]);
-    await rt.close();
   });
 });

@@ -35,7 +35,7 @@ describe("services: one turn at a time", () => {
       },
       onAsk: { seen: async (_p: void, state) => ({ reply: state.seen }) },
     });
-    const rt = await createRuntime({ definitions: [slow], clock, logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [slow], clock, logLevel: "silent" });
     const ref = await rt.connect(slow, { id: "a" });
     await ref.send.nap();
     await ref.send.note({ v: "after" });
@@ -48,7 +48,6 @@ describe("services: one turn at a time", () => {
     expect(during.run.state).toBeUndefined();
     clock.advance(60_000);
     expect(await ref.ask.seen(undefined, { timeout: "5s" })).toEqual(["nap", "note:after"]);
-    await rt.close();
   });
 
   test("messages from one sender are handled in the order they were sent", async () => {
@@ -61,10 +60,9 @@ describe("services: one turn at a time", () => {
         return ref.ask.seen();
       },
     });
-    const rt = await createRuntime({ definitions: [svc, sender], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [svc, sender], logLevel: "silent" });
     const seen = await (await rt.start(sender, { count: 30 })).result();
     expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => `note:${i}`));
-    await rt.close();
   });
 });
 
@@ -81,7 +79,7 @@ describe("services: bounded mailbox", () => {
         bump: async (_p: void, state) => ({ state: { n: state.n + 1 } }),
       },
     });
-    const rt = await createRuntime({ definitions: [svc], clock, logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [svc], clock, logLevel: "silent" });
     const ref = await rt.connect(svc, { id: "x" });
     await ref.send.block();
     await eventually(async () => ((await ref.status()) === "waiting" ? true : undefined));
@@ -95,7 +93,6 @@ describe("services: bounded mailbox", () => {
     clock.advance(60_000);
     await eventually(async () => ((await ref.status()) === "idle" ? true : undefined));
     expect((await rt.inspect(ref.id)).run.state).toEqual({ n: 3 });
-    await rt.close();
   });
 });
 
@@ -117,7 +114,7 @@ describe("services: defer and reject", () => {
       },
       onAsk: { seen: async (_p: void, state) => ({ reply: state.seen }) },
     });
-    const rt = await createRuntime({ definitions: [svc], clock, logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [svc], clock, logLevel: "silent" });
     const ref = await rt.connect(svc, { id: "p" });
     await ref.send.later();
     await ref.send.now();
@@ -132,7 +129,6 @@ describe("services: defer and reject", () => {
     expect(attempts).toEqual([1, 2]);
     const { events } = await rt.inspect(ref.id);
     expect(events.find((e) => e.type === "message_deferred")).toMatchObject({ name: "later", delayMs: 30_000, reason: "not yet" });
-    await rt.close();
   });
 
   test("reject fails the message without retry and the asker gets service_turn_rejected", async () => {
@@ -161,7 +157,7 @@ describe("services: defer and reject", () => {
         }
       },
     });
-    const rt = await createRuntime({ definitions: [svc, asker], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [svc, asker], logLevel: "silent" });
     expect(await (await rt.start(asker, { age: 12 })).result()).toEqual({
       code: "service_turn_rejected",
       message: "too young",
@@ -169,7 +165,6 @@ describe("services: defer and reject", () => {
     });
     expect(calls).toBe(1);
     expect(await (await rt.start(asker, { age: 30 })).result()).toBe("welcome");
-    await rt.close();
   });
 });
 
@@ -194,14 +189,13 @@ describe("services: ask timeout, failing turns, stop", () => {
         }
       },
     });
-    const rt = await createRuntime({ definitions: [svc, asker], clock, logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [svc, asker], clock, logLevel: "silent" });
     const run = await rt.start(asker);
     await eventually(async () => ((await run.status()) === "waiting" ? true : undefined));
     clock.advance(10_000);
     expect(await run.result({ timeout: "5s" })).toBe("ask_timeout");
     const { queued } = await rt.inspect("svc:sluggish:s");
     expect(queued.map((m) => m.name)).toEqual(["block"]); // the ping was withdrawn
-    await rt.close();
   });
 
   test("a failing turn is retried by the service's policy, then fails for good, and the next message goes on", async () => {
@@ -219,7 +213,7 @@ describe("services: ask timeout, failing turns, stop", () => {
         fine: async (_p: void, state) => ({ state: { ok: state.ok + 1 }, reply: "fine" }),
       },
     });
-    const rt = await createRuntime({ definitions: [svc], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [svc], logLevel: "silent" });
     const ref = await rt.connect(svc, { id: "f" });
     const failed = ref.ask.boom().catch((e: unknown) => e);
     const fine = ref.ask.fine();
@@ -228,7 +222,6 @@ describe("services: ask timeout, failing turns, stop", () => {
     expect(attempts).toEqual([1, 2, 3]);
     const { events } = await rt.inspect(ref.id);
     expect(events.filter((e) => e.type === "turn_failed").map((e) => e.decision)).toEqual(["scheduled", "scheduled", "attempts_exhausted"]);
-    await rt.close();
   });
 
   test("stop fails the backlog with service_stopped, cancels the instance's waits and refuses new mail", async () => {
@@ -239,7 +232,7 @@ describe("services: ask timeout, failing turns, stop", () => {
       onSend: { block: async (_p: void, _s, ctx) => void (await ctx.waitForSignal("never")) },
       onAsk: { ping: async () => ({ reply: "pong" }) },
     });
-    const rt = await createRuntime({ definitions: [svc], clock, logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [svc], clock, logLevel: "silent" });
     const ref = await rt.connect(svc, { id: "s" });
     await ref.send.block();
     await eventually(async () => ((await ref.status()) === "waiting" ? true : undefined));
@@ -251,7 +244,6 @@ describe("services: ask timeout, failing turns, stop", () => {
     expect(inspection.queued).toEqual([]);
     expect(inspection.ops.filter((o) => o.kind === "signal").map((o) => o.status)).toEqual(["cancelled"]);
     expect(await ref.send.block().catch((e: unknown) => e)).toMatchObject({ code: "service_stopped" });
-    await rt.close();
   });
 
   test("a handler returning stop: true stops the instance after its turn", async () => {
@@ -260,11 +252,10 @@ describe("services: ask timeout, failing turns, stop", () => {
       key: (input: { id: string }) => input.id,
       onAsk: { last: async () => ({ reply: "bye", stop: true }) },
     });
-    const rt = await createRuntime({ definitions: [svc], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [svc], logLevel: "silent" });
     const ref = await rt.connect(svc, { id: "o" });
     expect(await ref.ask.last()).toBe("bye");
     expect(await ref.status()).toBe("stopped");
     expect(await ref.ask.last().catch((e: unknown) => e)).toMatchObject({ code: "service_stopped" });
-    await rt.close();
   });
 });

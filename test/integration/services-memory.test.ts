@@ -11,7 +11,7 @@ describe("services: idle instances hold no memory", () => {
       init: async (input) => ({ user: input.user, visits: 0, bio: "x".repeat(200) }),
       onSend: { visit: async (_p: void, state) => ({ state: { ...state, visits: state.visits + 1 } }) },
     });
-    const rt = await createRuntime({ database: tempDatabase(), definitions: [profile], logLevel: "silent" });
+    await using rt = await createRuntime({ database: tempDatabase(), definitions: [profile], logLevel: "silent" });
     const BATCH = 500;
     const visitAll = async (prefix: string, count: number) => {
       for (let start = 0; start < count; start += BATCH) {
@@ -37,6 +37,5 @@ describe("services: idle instances hold no memory", () => {
     console.log(`10,000 idle instances: resident memory grew by ${grownMb.toFixed(1)} MB`);
     expect((await rt.inspect("svc:profile:u9999")).run.state).toMatchObject({ user: "u9999", visits: 1 });
     expect(grownMb).toBeLessThan(50);
-    await rt.close();
   }, 60_000);
 });

@@ -21,10 +21,9 @@ test("a workflow that awaits async non-durable work after a race with a wait sti
       return { v, bytes: await compress(v) };
     },
   });
-  const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+  await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
   const run = await rt.start(wf);
   expect(await run.result({ timeout: "2s" })).toEqual({ v: "done", bytes: gzipSync("done").length });
-  await rt.close();
 });
 
 test("a service turn that awaits async non-durable work after a race with a wait completes, and later mail is handled", async () => {
@@ -39,9 +38,8 @@ test("a service turn that awaits async non-durable work after a race with a wait
       },
     },
   });
-  const rt = await createRuntime({ definitions: [svc], logLevel: "silent" });
+  await using rt = await createRuntime({ definitions: [svc], logLevel: "silent" });
   const ref = await rt.connect(svc, { id: "x" });
   expect(await ref.ask.work({ s: "a" }, { timeout: "2s" })).toBe(gzipSync("a").length);
   expect(await ref.status()).toBe("idle");
-  await rt.close();
 });

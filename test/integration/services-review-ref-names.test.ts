@@ -13,10 +13,9 @@ const svc = service({
 });
 
 test("an ask handler named `inspect` can be called through a script ref", async () => {
-  const rt = await createRuntime({ definitions: [svc], logLevel: "silent" });
+  await using rt = await createRuntime({ definitions: [svc], logLevel: "silent" });
   const ref = await rt.connect(svc, { id: "x" });
   expect(await ref.ask.inspect()).toEqual(["a"]);
-  await rt.close();
 });
 
 test("an ask handler named `inspect` can be called through ctx.connect", async () => {
@@ -24,7 +23,6 @@ test("an ask handler named `inspect` can be called through ctx.connect", async (
     name: "inspector",
     run: async (_i: void, ctx) => (await ctx.connect(svc, { id: "y" })).ask.inspect(),
   });
-  const rt = await createRuntime({ definitions: [svc, wf], logLevel: "silent" });
+  await using rt = await createRuntime({ definitions: [svc, wf], logLevel: "silent" });
   expect(await (await rt.start(wf)).result({ timeout: "2s" })).toEqual(["a"]);
-  await rt.close();
 });

@@ -14,7 +14,7 @@ test("a service with an invalid retry policy is refused up front or fails its tu
   } catch {
     return; // refused at definition time: fine
   }
-  const rt = await createRuntime({ definitions: [svc], logLevel: "silent" });
+  await using rt = await createRuntime({ definitions: [svc], logLevel: "silent" });
   const ref = await rt.connect(svc, { id: "x" });
   // Either a reply or a failure is fine; hanging with the instance "active" forever is not.
   const outcome = await ref.ask.ping(undefined, { timeout: "1s" }).then(
@@ -23,5 +23,4 @@ test("a service with an invalid retry policy is refused up front or fails its tu
   );
   expect(outcome).not.toEqual({ err: "ask_timeout" });
   expect(await ref.status()).not.toBe("active");
-  await rt.close();
 });

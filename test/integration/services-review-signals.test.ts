@@ -26,7 +26,7 @@ test("a service signal reaches the current turn's wait, not a wait an earlier tu
     },
     onAsk: { got: async (_p: void, state) => ({ reply: state.got }) },
   });
-  const rt = await createRuntime({ definitions: [svc], clock, logLevel: "silent" });
+  await using rt = await createRuntime({ definitions: [svc], clock, logLevel: "silent" });
   const ref = await rt.connect(svc, { id: "x" });
   await ref.send.raceGo();
   await eventually(async () => ((await ref.status()) === "waiting" ? true : undefined));
@@ -39,5 +39,4 @@ test("a service signal reaches the current turn's wait, not a wait an earlier tu
   });
   await rt.signal(ref.id, "go", "hello");
   expect(await ref.ask.got(undefined, { timeout: "2s" })).toEqual(["race:slept", "go:hello"]);
-  await rt.close();
 });

@@ -27,7 +27,7 @@ test("an ask a finished turn abandoned is withdrawn, as one a finished workflow 
     key: (i: { id: string }) => i.id,
     onAsk: { go: async (_p: void, _s, ctx) => ({ reply: await race(ctx, "turn") }) },
   });
-  const rt = await createRuntime({ definitions: [target, wf, caller], clock, logLevel: "silent" });
+  await using rt = await createRuntime({ definitions: [target, wf, caller], clock, logLevel: "silent" });
   const t = await rt.connect(target, { id: "t" });
   await t.send.nap();
   await eventually(async () => ((await t.status()) === "waiting" ? true : undefined));
@@ -41,5 +41,4 @@ test("an ask a finished turn abandoned is withdrawn, as one a finished workflow 
   clock.advance(60_000); // the target wakes up and works through its inbox
   await eventually(async () => ((await t.status()) === "idle" ? true : undefined));
   expect(handled).toEqual([]); // the workflow's ask was withdrawn; the turn's was handled for nobody
-  await rt.close();
 });

@@ -20,12 +20,11 @@ test("a resumed turn replays a step whose explicit key has a character beyond U+
     },
     onAsk: { n: async (_p: void, state) => ({ reply: state.n }) },
   });
-  const rt = await createRuntime({ definitions: [svc], clock, logLevel: "silent" });
+  await using rt = await createRuntime({ definitions: [svc], clock, logLevel: "silent" });
   const ref = await rt.connect(svc, { id: "x" });
   await ref.send.go();
   await eventually(async () => ((await ref.status()) === "waiting" ? true : undefined));
   clock.advance(1_000);
   expect(await ref.ask.n(undefined, { timeout: "2s" })).toBe(1);
   expect(calls).toBe(1);
-  await rt.close();
 });
