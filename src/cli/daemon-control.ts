@@ -80,6 +80,9 @@ export async function runningDaemon(home: string): Promise<DaemonInfo | null> {
   return s.state === "stopped" ? null : s.info;
 }
 
+/** How long `daemon start` waits for a new daemon to answer. */
+const START_DEADLINE_MS = 15_000;
+
 /** Starts the line a failed `daemon run` writes to its log: the error's code and message, as JSON. */
 export const START_FAILURE_TAG = "vilano-start-failure ";
 
@@ -130,7 +133,7 @@ export async function startDaemonProcess(home: string, port = loadConfig().port,
     stderr: log,
   });
   child.unref();
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + START_DEADLINE_MS;
   while (Date.now() < deadline) {
     const info = readDaemonInfo(paths);
     if (info && info.pid === child.pid && (await answers(info))) return info;
@@ -141,6 +144,14 @@ export async function startDaemonProcess(home: string, port = loadConfig().port,
       break;
     }
     await Bun.sleep(25);
+  }
+  if (child.exitCode === null) {
+    // Still starting on a loaded machine, or stuck: say so rather than guess; it is left running.
+    throw new VilanoError(
+      "daemon_unavailable",
+      `the daemon (pid ${child.pid}) has not answered within ${formatDuration(START_DEADLINE_MS)} of starting; it is still running and may yet come up`,
+      { hint: `check it with \`vilano daemon status\`, or read ${paths.daemonLog}` },
+    );
   }
   throw startFailure(paths.daemonLog, logOffset);
 }
