@@ -207,6 +207,15 @@ async function main(): Promise<void> {
       const start = cli(home, "daemon", "start", "--json");
       if (start.exitCode !== 0) {
         keep = true;
+        // A daemon that is still starting is ours to end (its pid is in the message).
+        const stuck = /\(pid (\d+)\)/.exec(start.stdout.toString());
+        if (stuck) {
+          try {
+            process.kill(Number(stuck[1]), "SIGKILL");
+          } catch {
+            // gone already
+          }
+        }
         const log = readFileSync(join(home, "logs", "daemon.log"), "utf8").trimEnd().split("\n").slice(-40).join("\n");
         throw new Error(`round ${round}: the daemon did not start: ${start.stdout}${start.stderr}\nthe end of its log (home kept at ${home}):\n${log}`);
       }

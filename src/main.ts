@@ -21,6 +21,9 @@ if (rawArgs[0] === WORKER_MODE_ARG) {
  * as Unix tools do, instead of printing an EPIPE stack trace.
  */
 function endQuietlyOnClosedPipe(): void {
+  // Not for the long-running modes (the daemon, `dev`, a worker): an EPIPE there is no reason to end.
+  const [command, sub] = rawArgs;
+  if (command === "dev" || command === "worker" || (command === "daemon" && sub === "run")) return;
   const onError = (error: { code?: string }) => {
     if (error?.code === "EPIPE") process.exit(0);
     throw error;

@@ -7,26 +7,40 @@ import type { ArgsDef, CommandDef } from "citty";
 
 type AnyCommand = CommandDef<ArgsDef>;
 
-/** The long and short names a command accepts (with aliases, `--no-x` for a known `x`, and help). */
-function knownNames(command: AnyCommand): Set<string> {
-  const names = new Set(["help", "h"]);
+const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/**
+ * The long and short names a command accepts, with their types: aliases, both the kebab-case and
+ * the camelCase spelling (citty takes either), `--no-x` for a known `x`, and help.
+ */
+function knownNames(command: AnyCommand): Map<string, string> {
+  const names = new Map<string, string>([
+    ["help", "boolean"],
+    ["h", "boolean"],
+  ]);
   for (const [name, def] of Object.entries((command.args ?? {}) as ArgsDef)) {
     if (def.type === "positional") continue;
-    names.add(name);
     const aliases = "alias" in def && def.alias !== undefined ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
-    for (const alias of aliases) names.add(alias);
+    for (const spelling of [name, ...aliases]) for (const form of [spelling, camel(spelling), kebab(spelling)]) names.set(form, def.type ?? "string");
   }
   return names;
 }
 
-/** The flag names written in `args`, up to `--` (a lone `-` and negative numbers are values). */
-function flagsIn(args: readonly string[]): string[] {
+/**
+ * The flag names written in `args`, up to `--`. The word after a string flag written without `=`
+ * is its value, whatever it looks like (`--reason -because`); a lone `-` and negative numbers are values.
+ */
+function flagsIn(args: readonly string[], known: Map<string, string>): string[] {
   const flags: string[] = [];
-  for (const arg of args) {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
     if (arg === "--") break;
     if (arg === "-" || /^-\d/.test(arg) || !arg.startsWith("-")) continue;
-    if (arg.startsWith("--")) flags.push(arg.slice(2).split("=")[0]!);
-    else for (const letter of arg.slice(1).split("=")[0]!) flags.push(letter);
+    const names = arg.startsWith("--") ? [arg.slice(2).split("=")[0]!] : [...arg.slice(1).split("=")[0]!];
+    flags.push(...names);
+    const last = names[names.length - 1]!;
+    if (!arg.includes("=") && known.get(last) === "string") i++;
   }
   return flags;
 }
@@ -47,10 +61,11 @@ export function findUnknownFlag(root: AnyCommand, rawArgs: readonly string[]): U
     const sub = subs && at >= 0 ? subs[args[at]!] : undefined;
     const own = sub ? args.slice(0, at) : args;
     const known = knownNames(command);
-    for (const flag of flagsIn(own)) {
+    for (const flag of flagsIn(own, known)) {
       const name = flag.startsWith("no-") && known.has(flag.slice(3)) ? flag.slice(3) : flag;
       if (!known.has(name)) {
-        return { flag: flag.length === 1 ? `-${flag}` : `--${flag}`, command: path.join(" "), known: [...known].filter((n) => n.length > 1 && n !== "help").sort() };
+        const listed = [...known.keys()].filter((n) => n.length > 1 && n !== "help" && !/[A-Z]/.test(n));
+        return { flag: flag.length === 1 ? `-${flag}` : `--${flag}`, command: path.join(" "), known: [...new Set(listed)].sort() };
       }
     }
     if (!sub) return null;

@@ -22,7 +22,8 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
   const log = options.logger.withTag("scheduler");
   const ready: string[] = [];
   const queued = new Set<string>();
-  const controllers = new Map<string, AbortController>();
+  /** Every activation of a run that may be running (an old one may still be ending while a new one leases). */
+  const controllers = new Map<string, Set<AbortController>>();
   const missingWarned = new Set<string>();
   const idleWaiters: (() => void)[] = [];
   let active = 0;
@@ -59,12 +60,17 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
 
   const register = (runId: string) => {
     const controller = new AbortController();
-    controllers.set(runId, controller);
+    let set = controllers.get(runId);
+    if (!set) controllers.set(runId, (set = new Set()));
+    set.add(controller);
     return controller;
   };
-  // A re-dispatch may already have registered the next activation's controller.
+  // Only its own controller goes: another activation of the run (a re-dispatch) keeps its own.
   const unregister = (runId: string, controller: AbortController) => {
-    if (controllers.get(runId) === controller) controllers.delete(runId);
+    const set = controllers.get(runId);
+    if (!set) return;
+    set.delete(controller);
+    if (set.size === 0) controllers.delete(runId);
   };
 
   const settleSlot = () => {
@@ -129,12 +135,12 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
       runner.deliver(runId, opKey, outcome);
     },
     abort(runId) {
-      controllers.get(runId)?.abort(new VilanoError("cancelled", `run ${runId} was cancelled`));
+      for (const controller of controllers.get(runId) ?? []) controller.abort(new VilanoError("cancelled", `run ${runId} was cancelled`));
     },
     close() {
       closed = true;
       const reason = new VilanoError("runtime_closed", "the runtime is closing");
-      for (const controller of controllers.values()) controller.abort(reason);
+      for (const set of controllers.values()) for (const controller of set) controller.abort(reason);
       ready.length = 0;
       queued.clear();
     },

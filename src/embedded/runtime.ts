@@ -99,6 +99,15 @@ export interface Runtime {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** The value cap: the option, checked like VILANO_MAX_VALUE_BYTES, or that variable. */
+function valueLimit(option: number | undefined): number {
+  if (option === undefined) return loadConfig().maxValueBytes;
+  if (!Number.isInteger(option) || option < 1024 || option > 268_435_456) {
+    throw new VilanoError("validation_failed", `maxValueBytes must be a whole number of bytes from 1024 to 268435456, got ${JSON.stringify(option)}`);
+  }
+  return option;
+}
+
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const database = options.database ?? ":memory:";
   const clock = options.clock ?? systemClock;
@@ -111,7 +120,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     clock,
     logger,
     maxConcurrent: options.maxConcurrentActivations ?? 512,
-    maxValueBytes: options.maxValueBytes ?? loadConfig().maxValueBytes,
+    maxValueBytes: valueLimit(options.maxValueBytes),
     catalog: fixedCatalog(code.info, code.ref),
     createRunner: (kernel): Runner => {
       const definitions = code.definitions;

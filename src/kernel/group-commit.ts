@@ -2,7 +2,8 @@
  * Group commit: callers submit commands; the queue applies a whole batch in one IMMEDIATE
  * transaction (one fsync), each command inside its own savepoint so a failing command rolls back
  * alone, and resolves the callers only after COMMIT returned. Post-commit effects (dispatching a
- * run, arming a timer, waking a waiter) run after the commit, in submission order.
+ * run, arming a timer, waking a waiter) run after the commit: the batch finishers' first, then
+ * each command's, in submission order.
  */
 import { VilanoError } from "../shared/index.ts";
 import type { Store } from "../store/index.ts";
@@ -40,6 +41,8 @@ export interface GroupCommitStats {
 
 export interface GroupCommitQueue {
   submit<T>(command: Command<T>): Promise<T>;
+  /** Like submit, but first in the next batch (recovery after a failed batch goes before anything else). */
+  submitFirst<T>(command: Command<T>): Promise<T>;
   /** Runs a command at once in its own transaction; for start-up recovery only. */
   applyNow<T>(command: Command<T>): T;
   /** Resolves when everything submitted so far is committed. */
@@ -50,6 +53,18 @@ export interface GroupCommitQueue {
 }
 
 const MAX_BATCH = 1_000;
+
+/** SQLite faults of the file or the machine (full disk, I/O, no memory), not of a command's logic. */
+function isStorageFault(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^SQLITE_(FULL|IOERR|NOMEM|CANTOPEN|CORRUPT|NOTADB|READONLY|PROTOCOL)/.test(code);
+}
+
+/** What the callers of a failed batch hear: a VilanoError, `storage_failed` for anything raw. */
+function asStorageFailure(error: unknown): unknown {
+  if (error instanceof VilanoError) return error;
+  return new VilanoError("storage_failed", `the database could not commit: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}
 
 /**
  * `onBatchFailed` hears of a batch that could not be committed at all (the disk is full, the file
@@ -123,22 +138,29 @@ export function createGroupCommitQueue(
       for (const [key, finish] of commandFinishers) if (!finishers.has(key)) finishers.set(key, finish);
       return { ok: true, value, effects };
     } catch (error) {
-      store.rollbackToSavepoint();
-      runEffects(commandUndos.reverse());
+      // A full disk or an I/O error is not this command's fault: the whole batch fails (and the
+      // kernel recovers), rather than one caller hearing a raw SQLite error as its own failure.
+      try {
+        if (isStorageFault(error)) throw error;
+        store.rollbackToSavepoint();
+      } finally {
+        runEffects(commandUndos.reverse());
+      }
       return { ok: false, error };
     }
   }
 
-  /** Runs the batch's finishers (which may ask for more) until none is left; returns their effects. */
+  /**
+   * Runs the batch's finishers (which may ask for more: a Map iterates over entries added while it
+   * runs) and returns their effects. A finisher that fails fails the whole batch: what it was to do
+   * (wake a run) must not be lost while the change that asked for it commits.
+   */
   function runFinishers(finishers: Finishers, at: number, undos: (() => void)[]): (() => void)[] {
     const effects: (() => void)[] = [];
-    const done = new Set<string>();
-    for (let next = [...finishers].find(([key]) => !done.has(key)); next; next = [...finishers].find(([key]) => !done.has(key))) {
-      const [key, finish] = next;
-      done.add(key);
+    for (const finish of finishers.values()) {
       const outcome = applyInSavepoint(finish, at, undos, finishers);
-      if (outcome.ok) effects.push(...outcome.effects);
-      else onEffectError(outcome.error);
+      if (!outcome.ok) throw outcome.error;
+      effects.push(...outcome.effects);
     }
     return effects;
   }
@@ -150,8 +172,13 @@ export function createGroupCommitQueue(
     let finisherEffects: (() => void)[] = [];
     const undoAll = () => runEffects(undos.splice(0).reverse());
     const at = now();
-    const fail = (error: unknown) => {
-      store.rollback();
+    const fail = (thrown: unknown) => {
+      const error = asStorageFailure(thrown);
+      try {
+        store.rollback();
+      } catch {
+        // The transaction is already gone; there is nothing left to roll back.
+      }
       undoAll();
       for (const item of batch) item.reject(error);
       onBatchFailed(error);
@@ -196,6 +223,13 @@ export function createGroupCommitQueue(
       if (closing) return Promise.reject(new VilanoError("runtime_closed", "the runtime is closed"));
       return new Promise<T>((resolve, reject) => {
         queue.push({ apply: command, resolve: resolve as (value: unknown) => void, reject });
+        schedule();
+      });
+    },
+    submitFirst<T>(command: Command<T>): Promise<T> {
+      if (closing) return Promise.reject(new VilanoError("runtime_closed", "the runtime is closed"));
+      return new Promise<T>((resolve, reject) => {
+        queue.unshift({ apply: command, resolve: resolve as (value: unknown) => void, reject });
         schedule();
       });
     },

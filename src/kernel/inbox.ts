@@ -5,7 +5,6 @@
  */
 import { serviceInstanceId, VilanoError, type FailureBody, type LiveOutcome } from "../shared/index.ts";
 import { prefixEnd, type MessageRow, type RunRow } from "../store/index.ts";
-import { checkValueSize } from "./value-limit.ts";
 import { appendEvent, requireRun, type KernelContext } from "./context.ts";
 import { makeReady, wakeRun } from "./ready.ts";
 import { runEnded } from "./run-ends.ts";
@@ -28,7 +27,6 @@ export interface ConnectRequest {
 
 export function connectInstance(k: KernelContext, tx: Tx, req: ConnectRequest): { run: RunRow; created: boolean } {
   const id = instanceId(req.project, req.service, req.key);
-  checkValueSize(req.keyInput, k.maxValueBytes, `the key input of service "${req.service}"`);
   const existing = k.store.getRun(id);
   if (existing) return { run: existing, created: false };
   if (req.mustExist) {
@@ -71,7 +69,6 @@ export function kernelFailure(code: string, message: string, details?: unknown):
 /** Enqueues a message; a refusal is a result (not a throw) so that its record commits. */
 export function enqueueMessage(k: KernelContext, tx: Tx, req: EnqueueRequest): EnqueueResult {
   const run = requireRun(k, req.serviceRunId);
-  checkValueSize(req.payload, k.maxValueBytes, `the payload of ${req.kind} "${req.handler}"`);
   if (run.kind !== "service") {
     throw new VilanoError("validation_failed", `run ${run.id} is a ${run.kind}, not a service instance`);
   }

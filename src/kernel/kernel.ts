@@ -6,7 +6,8 @@
  */
 import { DEFAULT_MAX_VALUE_BYTES, systemClock, VilanoError, type Clock, type LiveOutcome, type Logger } from "../shared/index.ts";
 import type { EventRow, ExitEventRow, MemberRow, MessageRow, OpRow, ProjectRow, RelationshipRow, RunRow, SignalRow, Store, SubscriptionRow, SupervisorRow } from "../store/index.ts";
-import { connectInstance, enqueueMessage, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
+import { connectInstance, enqueueMessage, instanceId, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
+import { checkValueSize } from "./value-limit.ts";
 import type { KernelContext } from "./context.ts";
 import { createGroupCommitQueue, type GroupCommitStats } from "./group-commit.ts";
 import { reportOp } from "./op-journal.ts";
@@ -126,34 +127,50 @@ export function createKernel(options: KernelOptions): Kernel {
   );
 
   // After a failed commit the kernel puts itself right as soon as the database takes writes again.
+  // The recovery command goes first in the very next batch, so no activation that lost a report in
+  // the failed batch commits anything more under its old fence; while it fails, it is retried with
+  // a growing wait.
   let recovering = false;
   let recoveryDelay = RECOVERY_FIRST_MS;
   let recoveryTimer: unknown = null;
+  let lastFailureAt = -Infinity;
   function recoverSoon(error: unknown): void {
     if (closed || recovering) return;
     recovering = true;
-    log?.error(`a commit failed; runs that were running go again once the database takes writes (retrying in ${recoveryDelay} ms):`, error);
+    const now = clock.now();
+    // A failure soon after the last one (the disk is still full) waits longer each time, so a run
+    // that fills the disk again at once is not retried in a tight loop.
+    const repeated = now - lastFailureAt < RECOVERY_MAX_MS;
+    lastFailureAt = now;
+    if (!repeated) recoveryDelay = RECOVERY_FIRST_MS;
+    log?.error(`a commit failed; runs that were running go again once the database takes writes${repeated ? ` (in ${recoveryDelay} ms)` : ""}:`, error);
+    if (!repeated) return void recoverFromFailedCommit();
     recoveryTimer = clock.setTimer(() => {
       recoveryTimer = null;
       void recoverFromFailedCommit();
     }, recoveryDelay);
+    recoveryDelay = Math.min(recoveryDelay * 2, RECOVERY_MAX_MS);
   }
   async function recoverFromFailedCommit(): Promise<void> {
     if (closed) return;
     try {
-      const pending = await queue.submit((tx) => recoverAfterFailedCommit(ctx, tx));
+      const pending = await queue.submitFirst((tx) => recoverAfterFailedCommit(ctx, tx));
       recovering = false;
-      recoveryDelay = RECOVERY_FIRST_MS;
       log?.info(`recovered after a failed commit; ${pending.length} run(s) dispatched again`);
       for (const run of pending) executor?.dispatch(run);
       wakeTimer.arm(store.nextWakeAt());
     } catch {
-      // Still failing: the failed batch asked for recovery again, with a longer wait.
-      recovering = false;
+      if (closed) return;
+      // Still failing (the disk is still full): try again after a while, longer each time.
+      log?.warn(`recovery after a failed commit could not commit either; retrying in ${recoveryDelay} ms`);
+      recoveryTimer = clock.setTimer(() => {
+        recoveryTimer = null;
+        void recoverFromFailedCommit();
+      }, recoveryDelay);
       recoveryDelay = Math.min(recoveryDelay * 2, RECOVERY_MAX_MS);
-      recoverSoon(new VilanoError("storage_failed", "the recovery after a failed commit could not commit either"));
     }
   }
+
   const wakeTimer = createWakeTimer(clock, () => void fireTimers());
 
   const ctx: KernelContext = {
@@ -239,17 +256,35 @@ export function createKernel(options: KernelOptions): Kernel {
       for (const run of pending) exec.dispatch(run);
       wakeTimer.arm(store.nextWakeAt());
     },
-    startRun: (req) => submit((tx) => startRun(ctx, tx, req)),
+    // Values from outside are checked here, at the edge; ops are checked when they are reported, and
+    // values already stored (a supervised restart's input) are never checked again.
+    startRun: (req) =>
+      submit((tx) => {
+        if (req.id === undefined || !store.getRun(req.id)) checkValueSize(req.input, ctx.maxValueBytes, `the input of ${req.kind ?? "workflow"} "${req.name}"`);
+        return startRun(ctx, tx, req);
+      }),
     activate: (runId) => submit((tx) => activate(ctx, tx, runId)),
     reportOp: (runId, fence, cmd) => submit((tx) => reportOp(ctx, tx, runId, fence, cmd)),
     finishActivation: (runId, fence, result) => submit((tx) => finishActivation(ctx, tx, runId, fence, result)),
     relinquish: (runId, fence, why) => submit((tx) => relinquish(ctx, tx, runId, fence, why)),
     hardStopped: (runId, fence, failure) => submit((tx) => hardStopped(ctx, tx, runId, fence, failure)),
     activationCrashed: (runId, fence, crash) => submit((tx) => activationCrashed(ctx, tx, runId, fence, crash)),
-    signal: (runId, name, payload) => submit((tx) => sendSignal(ctx, tx, runId, name, payload)),
+    signal: (runId, name, payload) =>
+      submit((tx) => {
+        checkValueSize(payload, ctx.maxValueBytes, `the payload of signal "${name}"`);
+        return sendSignal(ctx, tx, runId, name, payload);
+      }),
     cancel: (runId, reason) => submit((tx) => cancelRun(ctx, tx, runId, reason)),
-    connect: (req) => submit((tx) => connectInstance(ctx, tx, req)),
-    enqueue: (req) => submit((tx) => enqueueMessage(ctx, tx, { ...req, sender: null })),
+    connect: (req) =>
+      submit((tx) => {
+        if (!store.getRun(instanceId(req.project, req.service, req.key))) checkValueSize(req.keyInput, ctx.maxValueBytes, `the key input of service "${req.service}"`);
+        return connectInstance(ctx, tx, req);
+      }),
+    enqueue: (req) =>
+      submit((tx) => {
+        checkValueSize(req.payload, ctx.maxValueBytes, `the payload of ${req.kind} "${req.handler}"`);
+        return enqueueMessage(ctx, tx, { ...req, sender: null });
+      }),
     stopInstance: (runId, reason) => submit((tx) => stopInstance(ctx, tx, runId, reason)),
     recordProject: (project) => submit((tx) => store.putProject(project, tx.now)),
     forgetProject: (name) => submit(() => store.deleteProject(name)),

@@ -7,12 +7,20 @@ import { requireLease, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
 import { createRecording } from "./ops/op-kind.ts";
 import { recordCommand } from "./ops/index.ts";
-import { checkCommandValues } from "./value-limit.ts";
+import { valueTooLarge } from "./value-limit.ts";
+import { finishActivation } from "./run-lifecycle.ts";
 import { isSettledOp, type OpCommand, type OpResolution } from "./types.ts";
 
 export function reportOp(k: KernelContext, tx: Tx, runId: string, fence: number, cmd: OpCommand): OpResolution {
   const caller = requireLease(k, runId, fence);
-  checkCommandValues(cmd, k.maxValueBytes);
+  const tooLarge = valueTooLarge(cmd, k.maxValueBytes);
+  if (tooLarge) {
+    // Ended here, in the command, for reports and posts alike (nobody waits on a post): the run
+    // fails (a turn: its message) with the error that names the op, and nothing of the value is kept.
+    finishActivation(k, tx, runId, fence, caller.kind === "service" ? { type: "rejected", error: tooLarge } : { type: "failed", error: tooLarge });
+    if (caller.kind !== "service") tx.after(() => k.abortActivation(runId));
+    return { outcome: "failed", error: tooLarge };
+  }
   const existing = k.store.getOp(runId, cmd.opKey);
   if (existing && isSettledOp(existing.status)) {
     // The engine resolves recorded ops from history and never reports them again; a second report

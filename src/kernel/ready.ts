@@ -37,10 +37,20 @@ export function wakeRun(k: KernelContext, tx: Tx, runId: string): void {
  */
 export function makeReady(k: KernelContext, tx: Tx, run: RunRow): void {
   if (k.reserve(run)) {
-    const activation = leaseRun(k, tx, run.id);
+    // Registered before leasing, which may throw: the reserved slot must come back either way.
+    let leased = false;
+    tx.onRollback(() => leased && k.release(run));
+    let activation: Activation | null;
+    try {
+      activation = leaseRun(k, tx, run.id);
+    } catch (error) {
+      k.release(run);
+      throw error;
+    }
     if (activation) {
-      tx.onRollback(() => k.release(run));
-      tx.after(() => k.runLeased(activation));
+      leased = true;
+      const handed = activation;
+      tx.after(() => k.runLeased(handed));
       return;
     }
     k.release(run);

@@ -23,7 +23,6 @@ import {
 
 export function startRun(k: KernelContext, tx: Tx, req: StartRunRequest): StartRunResult {
   const kind = req.kind ?? "workflow";
-  checkValueSize(req.input, k.maxValueBytes, `the input of ${kind} "${req.name}"`);
   if (req.id !== undefined) {
     const existing = k.store.getRun(req.id);
     if (existing) {

@@ -3,7 +3,6 @@
  * code abandoned in a race), or buffered until a wait consumes them.
  */
 import { VilanoError } from "../shared/index.ts";
-import { checkValueSize } from "./value-limit.ts";
 import { appendEvent, requireRun, type KernelContext } from "./context.ts";
 import { wakeRun } from "./ready.ts";
 import type { Tx } from "./group-commit.ts";
@@ -17,7 +16,6 @@ export interface SignalDelivery {
 
 export function sendSignal(k: KernelContext, tx: Tx, runId: string, name: string, payload: string | null): SignalDelivery {
   const run = requireRun(k, runId);
-  checkValueSize(payload, k.maxValueBytes, `the payload of signal "${name}"`);
   if (isTerminal(run.status)) {
     throw new VilanoError("run_finished", `run ${runId} has already ${run.status}; signal "${name}" was not delivered`, {
       details: { runId, status: run.status, signal: name },

@@ -3,7 +3,7 @@
  * a payload or an input larger than it is refused with an error naming the op, before anything of
  * it is written — history that grows without bound makes every replay and inspect slower.
  */
-import { VilanoError, type OpCommand } from "../shared/index.ts";
+import { toFailureBody, VilanoError, type FailureBody, type OpCommand } from "../shared/index.ts";
 
 /** Throws `value_too_large` when `text` (JSON) is over `limit` bytes. */
 export function checkValueSize(text: string | null | undefined, limit: number, what: string): void {
@@ -42,6 +42,12 @@ function valuesOf(cmd: OpCommand): [string | null, string][] {
   }
 }
 
-export function checkCommandValues(cmd: OpCommand, limit: number): void {
-  for (const [text, what] of valuesOf(cmd)) checkValueSize(text, limit, what);
+/** The failure of a command that carries a value over the limit, or null. */
+export function valueTooLarge(cmd: OpCommand, limit: number): FailureBody | null {
+  try {
+    for (const [text, what] of valuesOf(cmd)) checkValueSize(text, limit, what);
+    return null;
+  } catch (error) {
+    return { ...toFailureBody(error), retryable: false };
+  }
 }

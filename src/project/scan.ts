@@ -29,7 +29,8 @@ function* sourceFiles(root: string): Generator<string> {
 const transpilers = {
   ts: new Bun.Transpiler({ loader: "ts" }),
   tsx: new Bun.Transpiler({ loader: "tsx" }),
-  js: new Bun.Transpiler({ loader: "js" }),
+  // Plain .js files may hold JSX (as bundlers allow): read them as JSX.
+  js: new Bun.Transpiler({ loader: "jsx" }),
 };
 const transpilerFor = (path: string) => (path.endsWith(".tsx") ? transpilers.tsx : /\.m?js$/.test(path) ? transpilers.js : transpilers.ts);
 

@@ -32,7 +32,7 @@ interface ErrorLike {
 /** Turns anything user code threw into a failure body; `family` is used unless the error names one. */
 export function toFailureBody(thrown: unknown, family: FailureFamily = "application"): FailureBody {
   if (thrown === null || (typeof thrown !== "object" && typeof thrown !== "function")) {
-    return { name: "Error", message: safeString(thrown), family, retryable: true };
+    return { name: "Error", message: capped(safeString(thrown)), family, retryable: true };
   }
   const e = thrown as ErrorLike;
   // Something thrown that is not an Error (`throw { status: 404 }`) keeps its content: as the
@@ -40,7 +40,7 @@ export function toFailureBody(thrown: unknown, family: FailureFamily = "applicat
   const plain = !(thrown instanceof Error) && typeof e.message !== "string";
   const body: FailureBody = {
     name: typeof e.name === "string" && e.name ? e.name : "Error",
-    message: typeof e.message === "string" ? e.message : plain ? describeThrown(thrown) : safeString(thrown),
+    message: capped(typeof e.message === "string" ? e.message : plain ? describeThrown(thrown) : safeString(thrown)),
     family: isFamily(e.family) ? e.family : family,
     retryable: e.retryable !== false,
   };
@@ -68,11 +68,24 @@ function isFamily(value: unknown): value is FailureFamily {
   return typeof value === "string" && (FAILURE_FAMILIES as readonly string[]).includes(value);
 }
 
-/** Details must survive JSON; anything that does not is replaced by a note saying so. */
+/** Failures are recorded with every attempt: their text is kept to a size that history can carry. */
+const MESSAGE_MAX = 8 * 1024;
+const DETAILS_MAX = 64 * 1024;
+
+/** Details must survive JSON and stay small; anything else is replaced by a note saying so. */
 function safeDetails(details: unknown): unknown {
+  let text: string | undefined;
   try {
-    return JSON.parse(JSON.stringify(details)) as unknown;
+    text = JSON.stringify(details);
   } catch {
     return { note: "details were not JSON-serialisable and were dropped" };
   }
+  if (text === undefined) return { note: "details were not JSON-serialisable and were dropped" };
+  if (text.length > DETAILS_MAX) return { note: `details of ${text.length} characters were dropped (more than ${DETAILS_MAX})` };
+  return JSON.parse(text) as unknown;
+}
+
+/** A message cut to MESSAGE_MAX characters, saying how much was cut. */
+function capped(message: string): string {
+  return message.length <= MESSAGE_MAX ? message : `${message.slice(0, MESSAGE_MAX)}… [${message.length - MESSAGE_MAX} more characters not kept]`;
 }

@@ -72,27 +72,27 @@ const JitterSchema = v.optional(
     (issue) => `jitter must be "full", "half" or { ratio } with 0 <= ratio <= 1, got ${show(issue.input)}`,
   ),
 );
-/** An unknown key of a strict object is named; any other issue keeps its own message. */
-const unknownKey = (issue: { expected: string | null; received: string; message: string }) =>
-  issue.expected === "never" ? `unknown option ${issue.received} in backoff` : issue.message;
+/** A missing key is named; any other issue keeps its own message. */
+const missingKey = (where: string) => (issue: { expected: string | null; received: string; input: unknown; message: string }) =>
+  issue.received === "undefined" && issue.expected?.startsWith('"') ? `${where} needs ${issue.expected.slice(1, -1)}` : issue.message;
 const BackoffObjectSchema = v.variant(
   "kind",
   [
-    v.strictObject({ kind: v.literal("fixed"), delay: v.pipe(v.unknown(), durationField("retry backoff delay")), jitter: JitterSchema }, unknownKey),
-    v.strictObject({
+    v.looseObject({ kind: v.literal("fixed"), delay: v.pipe(v.unknown(), durationField("retry backoff delay")), jitter: JitterSchema }, missingKey("a fixed backoff")),
+    v.looseObject({
       kind: v.literal("linear"),
       initial: v.pipe(v.unknown(), durationField("retry backoff initial")),
       step: optionalDuration("retry backoff step"),
       max: optionalDuration("retry backoff max"),
       jitter: JitterSchema,
-    }, unknownKey),
-    v.strictObject({
+    }, missingKey("a linear backoff")),
+    v.looseObject({
       kind: v.literal("exponential"),
       initial: v.pipe(v.unknown(), durationField("retry backoff initial")),
-      factor: v.optional(v.pipe(v.number((i) => `exponential factor must be a number >= 1, got ${show(i.input)}`), v.finite((i) => `exponential factor must be a number >= 1, got ${show(i.input)}`), v.minValue(1, (i) => `exponential factor must be a number >= 1, got ${show(i.input)}`))),
+      factor: v.nullish(v.pipe(v.number((i) => `exponential factor must be a number >= 1, got ${show(i.input)}`), v.finite((i) => `exponential factor must be a number >= 1, got ${show(i.input)}`), v.minValue(1, (i) => `exponential factor must be a number >= 1, got ${show(i.input)}`))),
       max: optionalDuration("retry backoff max"),
       jitter: JitterSchema,
-    }, unknownKey),
+    }, missingKey("an exponential backoff")),
   ],
   (issue) => `backoff kind must be "fixed", "linear" or "exponential", got ${show(issue.input)}`,
 );
@@ -100,7 +100,7 @@ const ScalarBackoffSchema = v.pipe(
   v.union([v.string(), v.number()], (i) => `backoff must be a duration or an object, got ${show(i.input)}`),
   durationField<string | number>("retry backoff"),
 );
-const RetryOptionsSchema = v.strictObject(
+const RetryOptionsSchema = v.looseObject(
   {
     retries: v.pipe(
       v.number((i) => `retries must be a whole number >= 0, got ${show(i.input)}`),
@@ -109,14 +109,22 @@ const RetryOptionsSchema = v.strictObject(
     ),
     // An object is read by its kind (so its own errors show); anything else must be a duration.
     backoff: v.optional(v.lazy((input) => (typeof input === "object" && input !== null ? BackoffObjectSchema : ScalarBackoffSchema))),
-    on: v.optional(
+    on: v.nullish(
       v.pipe(
-        v.array(v.picklist([...FAILURE_FAMILIES, "always"], (i) => `unknown failure family ${show(i.input)} in on; use ${[...FAILURE_FAMILIES, "always"].join(", ")}`)),
+        v.array(
+          v.picklist([...FAILURE_FAMILIES, "always"], (i) => `unknown failure family ${show(i.input)} in on; use ${[...FAILURE_FAMILIES, "always"].join(", ")}`),
+          (i) => `on must be a list of failure families, got ${show(i.input)}`,
+        ),
         v.minLength(1, "on must be a non-empty list of failure families"),
       ),
     ),
   },
-  (issue) => (issue.expected === "never" ? `unknown option ${issue.received}` : `expected an object, got ${show(issue.input)}`),
+  (issue) =>
+    issue.expected === "Object"
+      ? `expected an object, got ${show(issue.input)}`
+      : issue.received === "undefined" && issue.expected?.startsWith('"')
+        ? `retries must be a whole number >= 0, got undefined`
+        : issue.message,
 );
 
 /** The backoff as the schema leaves it: durations in ms, jitter as a ratio. */

@@ -10,12 +10,14 @@ import { createStore } from "../../src/store/index.ts";
 import { eventually, tempDatabase } from "../helpers/temp-dir.ts";
 
 test("an owner pid that is a zombie does not hold the database", async () => {
-  // `true` exits at once; its parent becomes `sleep`, which never reaps it: a zombie for 30 s.
-  const parent = Bun.spawn(["sh", "-c", "true & echo $!; exec sleep 30 >/dev/null"], { stdout: "pipe" });
+  // `true` exits at once; its parent becomes `sleep`, which never reaps it: a zombie for 30 s. The
+  // shell prints both pids: the sleeping parent is ended by pid at the end.
+  const maker = Bun.spawn(["sh", "-c", "true & echo $! $$; exec sleep 30 >/dev/null"], { stdout: "pipe" });
+  const [zombie, parentPid] = (await new Response(maker.stdout).text()).trim().split(" ").map(Number) as [number, number];
+  const parent = { pid: parentPid, kill: () => process.kill(parentPid, "SIGKILL") };
   try {
-    const zombie = Number((await new Response(parent.stdout).text()).trim());
     const state = () => (Bun.spawnSync(["ps", "-o", "stat=", "-p", String(zombie)]).stdout.toString().trim() || "gone")[0];
-    expect(await eventually(() => (state() === "Z" ? "Z" : undefined), 5_000, "the child to be a zombie")).toBe("Z");
+    expect(await eventually(() => (state() === "Z" ? "Z" : undefined), 10_000, `${zombie} to be a zombie (it is ${state()})`)).toBe("Z");
     expect(isProcessAlive(zombie)).toBe(false);
 
     const database = tempDatabase();
@@ -33,6 +35,10 @@ test("an owner pid that is a zombie does not hold the database", async () => {
     await using rt = await createRuntime({ database, definitions: [], logLevel: "silent" });
     expect(await rt.list()).toEqual([]);
   } finally {
-    parent.kill();
+    try {
+      parent.kill();
+    } catch {
+      // already gone
+    }
   }
 });

@@ -157,6 +157,12 @@ describe("toFailureBody", () => {
     });
   });
 
+  test("keeps failures to a size history can carry: long messages cut, huge details dropped with a note", () => {
+    const body = toFailureBody({ message: "m".repeat(20_000), details: { blob: "d".repeat(100_000) } });
+    expect(body.message).toEndWith("… [11808 more characters not kept]");
+    expect(body.details).toEqual({ note: "details of 100011 characters were dropped (more than 65536)" });
+  });
+
   test("replaces function details with a note", () => {
     expect(toFailureBody({ message: "x", details: () => 1 }).details).toEqual({
       note: "details were not JSON-serialisable and were dropped",

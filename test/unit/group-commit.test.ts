@@ -55,17 +55,21 @@ describe("createGroupCommitQueue", () => {
     expect(["finished-x", "finished-y", "finished-z", "finished-x again"].map((id) => store.getRun(id) !== null)).toEqual([true, true, false, false]);
   });
 
-  test("a finisher that throws rolls back alone and is reported", async () => {
-    await queue.submit((tx) => {
-      insert(store, "kept");
-      tx.atEnd("bad", () => {
-        insert(store, "dropped");
-        throw new Error("finisher failed");
-      });
-    });
-    expect(store.getRun("kept")).not.toBeNull();
-    expect(store.getRun("dropped")).toBeNull();
-    expect(effectErrors).toHaveLength(1);
+  test("a finisher that throws fails the whole batch: what it was to do is never lost while the rest commits", async () => {
+    const failed: unknown[] = [];
+    const failing = createGroupCommitQueue(store, () => 1, (error) => effectErrors.push(error), (error) => failed.push(error));
+    const outcome = await failing
+      .submit((tx) => {
+        insert(store, "not-kept");
+        tx.atEnd("bad", () => {
+          insert(store, "dropped");
+          throw new Error("finisher failed");
+        });
+      })
+      .then(() => "committed", (error: { code?: string }) => error.code);
+    expect(outcome).toBe("storage_failed");
+    expect([store.getRun("not-kept"), store.getRun("dropped")]).toEqual([null, null]);
+    expect(failed).toHaveLength(1);
   });
 
   test("commits commands submitted in different ticks in separate batches", async () => {
@@ -248,7 +252,9 @@ describe("createGroupCommitQueue", () => {
       }),
       failingQueue.submit(() => 2),
     ]);
-    expect(results.map((r) => (r.status === "rejected" ? r.reason : r.status))).toEqual([commitError, commitError]);
+    // Callers hear storage_failed, caused by what the database said.
+    const reasons = results.map((r) => (r.status === "rejected" ? (r.reason as { code: string; cause: unknown }) : null));
+    expect(reasons.map((r) => [r?.code, r?.cause])).toEqual([["storage_failed", commitError], ["storage_failed", commitError]]);
     expect(ran).toEqual([]);
     expect(store.inTransaction).toBe(false);
     expect(store.getRun("lost")).toBeNull();
@@ -279,7 +285,8 @@ describe("createGroupCommitQueue", () => {
       failingQueue.submit(() => insert(store, "second")),
       failingQueue.submit(() => insert(store, "third")),
     ]);
-    expect(results.map((r) => (r.status === "rejected" ? r.reason : r.status))).toEqual([ioError, ioError, ioError]);
+    const reasons = results.map((r) => (r.status === "rejected" ? (r.reason as { code: string; cause: unknown }) : null));
+    expect(reasons.map((r) => [r?.code, r?.cause])).toEqual([["storage_failed", ioError], ["storage_failed", ioError], ["storage_failed", ioError]]);
     expect([store.getRun("first"), store.getRun("second"), store.getRun("third")]).toEqual([null, null, null]);
     expect(ran).toEqual([]);
     expect(store.inTransaction).toBe(false);

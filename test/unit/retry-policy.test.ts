@@ -172,10 +172,17 @@ describe("resolveRetryPolicy", () => {
   });
 });
 
-describe("resolveRetryPolicy: unknown options", () => {
-  test("an option a policy does not have is named, in the policy and in its backoff", () => {
-    expect(() => resolveRetryPolicy({ retries: 1, retires: 2 } as never)).toThrow('invalid retry policy: unknown option "retires"');
-    expect(() => resolveRetryPolicy({ retries: 1, backoff: { kind: "fixed", delay: "1s", extra: 1 } } as never)).toThrow('unknown option "extra" in backoff');
+describe("resolveRetryPolicy: what the valibot schema says", () => {
+  test("a policy accepted before stays accepted (runs in flight replay it): extra keys and null defaults", () => {
+    expect(resolveRetryPolicy({ retries: 1, maxAttempts: 3 } as never).retries).toBe(1);
+    expect(resolveRetryPolicy({ retries: 1, on: null } as never).on).toEqual(["always"]);
+    expect(resolveRetryPolicy({ retries: 1, backoff: { kind: "exponential", initial: "1s", factor: null } } as never).backoff).toMatchObject({ factor: 2 });
+  });
+
+  test("a missing field is named", () => {
+    expect(() => resolveRetryPolicy({} as never)).toThrow("invalid retry policy: retries must be a whole number >= 0, got undefined");
+    expect(() => resolveRetryPolicy({ retries: 1, backoff: { kind: "fixed" } } as never)).toThrow("invalid retry policy: a fixed backoff needs delay");
+    expect(() => resolveRetryPolicy({ retries: 1, on: "timeout" } as never)).toThrow('on must be a list of failure families, got "timeout"');
   });
 });
 
