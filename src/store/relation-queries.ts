@@ -3,7 +3,6 @@
  * whether a run traps exits. WHERE parameters are `+?` for the reason given in store.ts.
  */
 import type { Database } from "bun:sqlite";
-import type { AnyRunStatus } from "../shared/index.ts";
 import type { ExitEventRow, RelationshipKind, RelationshipRow } from "./rows.ts";
 import { prefixEnd } from "./prefix.ts";
 
@@ -11,16 +10,7 @@ const RELATIONSHIP_COLUMNS = "target_id AS targetId, owner_id AS ownerId, kind, 
 const EXIT_COLUMNS = `id, owner_id AS ownerId, target_id AS targetId, target_kind AS targetKind, relationship, status, output, error, at,
   consumed_by AS consumedBy`;
 
-export interface NewExitEvent {
-  ownerId: string;
-  targetId: string;
-  targetKind: string;
-  relationship: RelationshipKind;
-  status: AnyRunStatus;
-  output: string | null;
-  error: string | null;
-  at: number;
-}
+export type NewExitEvent = Omit<ExitEventRow, "id" | "consumedBy">;
 
 export interface RelationQueries {
   /** Adds `owner`'s relationship to `target`; false when it already existed (the first one stands). */
