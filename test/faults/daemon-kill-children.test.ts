@@ -65,7 +65,10 @@ type Inspection = { run: { status: string }; events: { type: string; opKey?: str
 async function killAndRestart(d: ReturnType<typeof testDaemon>, first: number) {
   process.kill(first, "SIGKILL");
   await eventually(() => (isAlive(first) ? undefined : true), 2_000, "the daemon to die");
-  expect(d.cli("daemon", "start").exitCode).toBe(0);
+  const started = d.cli("daemon", "start");
+  // When the new daemon does not come up, what it logged is the lead: show it with the failure.
+  const log = started.exitCode === 0 ? "" : d.cli("daemon", "logs", "--lines", "60").stdout;
+  expect({ exitCode: started.exitCode, stderr: started.stderr, log }).toMatchObject({ exitCode: 0 });
   expect(d.pid()).not.toBe(first);
   return createClient({ home: d.home, timeout: "10s" });
 }
