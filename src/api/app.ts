@@ -1,16 +1,15 @@
 /**
  * The control API (Hono): loopback Host and token on every route but `/health`, bodies capped
- * where they are read and validated with valibot, one error envelope. Exported so a script can
+ * and JSON only, bodies and queries validated with valibot, one error envelope. Exported so a script can
  * mount it in its own server; its route types are what the typed client is built from.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { upgradeWebSocket } from "hono/bun";
-import * as v from "valibot";
 import { VERSION, type Logger } from "../shared/index.ts";
 import type { ApiBackend, WorkerConnection } from "./backend.ts";
-import { limitBody, readJsonBody, validate } from "./body.ts";
-import { errorResponse } from "./error-envelope.ts";
+import { jsonBody, limitBody, queryOf, requireJsonBody } from "./body.ts";
+import { apiErrorHandler } from "./error-envelope.ts";
 import * as schema from "./schemas.ts";
 import { requireLoopbackHost, requireToken } from "./security.ts";
 
@@ -30,19 +29,18 @@ export function createApiApp(options: ApiOptions) {
   const { backend } = options;
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
   const maxWait = options.maxWaitMs ?? 30_000;
-  const body = async <S extends v.GenericSchema>(c: Context, s: S, what: string) => validate(s, await readJsonBody(c), what);
-  const query = <S extends v.GenericSchema>(c: Context, s: S) => validate(s, c.req.query(), "query");
 
   const app = new Hono()
     .notFound((c) => c.json({ ok: false as const, error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404))
-    .onError((error) => errorResponse(error, (e) => options.logger?.error("unexpected API error:", e)))
+    .onError(apiErrorHandler((e) => options.logger?.error("unexpected API error:", e)))
     .use("*", requireLoopbackHost())
     .get("/health", (c) => c.json({ ok: true as const, version: VERSION, pid: process.pid }))
     .use("/v1/*", requireToken(options.token))
     .use("/v1/*", limitBody(maxBody))
+    .use("/v1/*", requireJsonBody())
     .get("/v1/status", (c) => c.json({ ok: true as const, version: VERSION, pid: process.pid, ...backend.status() }))
-    .post("/v1/projects", async (c) => {
-      const { path, name } = await body(c, schema.AddProjectBody, "project");
+    .post("/v1/projects", jsonBody(schema.AddProjectBody, "project"), async (c) => {
+      const { path, name } = c.req.valid("json");
       return c.json({ ok: true as const, project: await backend.addProject(path, name) }, 201);
     })
     .get("/v1/projects", (c) => c.json({ ok: true as const, projects: backend.listProjects() }))
@@ -52,24 +50,21 @@ export function createApiApp(options: ApiOptions) {
       await backend.removeProject(c.req.param("name"));
       return c.json({ ok: true as const });
     })
-    .post("/v1/runs", async (c) => {
-      const { target, input, id } = await body(c, schema.StartRunBody, "run start");
+    .post("/v1/runs", jsonBody(schema.StartRunBody, "run start"), async (c) => {
+      const { target, input, id } = c.req.valid("json");
       const run = await backend.startRun(target, input, id);
       return c.json({ ok: true as const, run }, run.created ? 201 : 200);
     })
-    .get("/v1/runs", (c) => {
-      const filter = query(c, schema.ListRunsQuery);
-      return c.json({ ok: true as const, runs: backend.listRuns(filter) });
-    })
+    .get("/v1/runs", queryOf(schema.ListRunsQuery), (c) => c.json({ ok: true as const, runs: backend.listRuns(c.req.valid("query")) }))
     .get("/v1/runs/:id", (c) => c.json({ ok: true as const, ...backend.inspectRun(c.req.param("id")) }))
-    .get("/v1/runs/:id/result", async (c) => {
-      const { wait } = query(c, schema.ResultQuery);
+    .get("/v1/runs/:id/result", queryOf(schema.ResultQuery), async (c) => {
+      const { wait } = c.req.valid("query");
       const run = await backend.awaitRun(c.req.param("id"), Math.min(wait ?? 0, maxWait));
       return c.json({ ok: true as const, run });
     })
-    .get("/v1/runs/:id/events", (c) => {
+    .get("/v1/runs/:id/events", queryOf(schema.EventsQuery), (c) => {
       const runId = c.req.param("id");
-      const { after } = query(c, schema.EventsQuery);
+      const { after } = c.req.valid("query");
       backend.runEvents(runId, 0); // 404 before the stream starts
       return streamSSE(c, async (stream) => {
         // Writes go one after another: subprocess output is pushed while the timeline is polled.
@@ -94,12 +89,12 @@ export function createApiApp(options: ApiOptions) {
         }
       });
     })
-    .post("/v1/runs/:id/cancel", async (c) => {
-      const parsed = await body(c, schema.CancelBody, "cancel");
-      return c.json({ ok: true as const, run: await backend.cancelRun(c.req.param("id"), parsed?.reason) });
+    .post("/v1/runs/:id/cancel", jsonBody(schema.CancelBody, "cancel"), async (c) => {
+      const { reason } = c.req.valid("json");
+      return c.json({ ok: true as const, run: await backend.cancelRun(c.req.param("id"), reason) });
     })
-    .post("/v1/runs/:id/signals", async (c) => {
-      const { name, payload } = await body(c, schema.SignalBody, "signal");
+    .post("/v1/runs/:id/signals", jsonBody(schema.SignalBody, "signal"), async (c) => {
+      const { name, payload } = c.req.valid("json");
       return c.json({ ok: true as const, delivery: await backend.signalRun(c.req.param("id"), name, payload) });
     })
     // External workers (`vilano worker start`): the worker protocol over a WebSocket. The upgrade
@@ -117,20 +112,20 @@ export function createApiApp(options: ApiOptions) {
         };
       }),
     )
-    .post("/v1/services/:project/:service/calls", async (c) => {
-      const b = await body(c, schema.ServiceCallBody, "service call");
+    .post("/v1/services/:project/:service/calls", jsonBody(schema.ServiceCallBody, "service call"), async (c) => {
+      const b = c.req.valid("json");
       const target = `${c.req.param("project")}/${c.req.param("service")}`;
       const address = b.key !== undefined ? { key: b.key } : { keyInput: b.keyInput };
       const call = { kind: b.kind, handler: b.handler, payload: b.payload, ...(b.timeout !== undefined ? { timeout: b.timeout } : {}) };
       return c.json({ ok: true as const, ...(await backend.callService(target, address, call)) });
     })
-    .post("/v1/services/:project/:service/instances", async (c) => {
-      const { keyInput } = await body(c, schema.EnsureServiceBody, "service instance");
+    .post("/v1/services/:project/:service/instances", jsonBody(schema.EnsureServiceBody, "service instance"), async (c) => {
+      const { keyInput } = c.req.valid("json");
       const { created, ...instance } = await backend.ensureService(`${c.req.param("project")}/${c.req.param("service")}`, keyInput);
       return c.json({ ok: true as const, instance, created }, created ? 201 : 200);
     })
-    .post("/v1/services/:project/:service/stop", async (c) => {
-      const { key, reason } = await body(c, schema.StopServiceBody, "service stop");
+    .post("/v1/services/:project/:service/stop", jsonBody(schema.StopServiceBody, "service stop"), async (c) => {
+      const { key, reason } = c.req.valid("json");
       const target = `${c.req.param("project")}/${c.req.param("service")}`;
       return c.json({ ok: true as const, instance: await backend.stopService(target, key, reason) });
     });

@@ -1,9 +1,11 @@
 /**
  * Reading and validating request input. Bodies are capped by Hono's body limit (declared or
- * streamed), must be JSON, and are validated with valibot; a failure is a 400 whose details list
- * every issue with its path.
+ * streamed) and must be JSON; bodies and queries are validated by `@hono/valibot-validator`, so
+ * the route types (and the typed client built from them) carry each route's input. A failure is a
+ * 400 whose details list every issue with its path.
  */
-import type { Context } from "hono";
+import type { MiddlewareHandler } from "hono";
+import { vValidator } from "@hono/valibot-validator";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { VilanoError } from "../shared/index.ts";
@@ -19,37 +21,53 @@ export const limitBody = (maxBytes: number) =>
     },
   });
 
-/** The request's JSON body (undefined when it has none); `limitBody` has capped its size already. */
-export async function readJsonBody(c: Context): Promise<unknown> {
-  if (!c.req.raw.body || c.req.header("content-length") === "0") return undefined;
-  // A form or a text/plain body is what a cross-site page can send without a preflight: JSON routes take JSON only.
+/**
+ * JSON routes take JSON only: a form or a text/plain body is what a cross-site page can send
+ * without a preflight, so any body needs `Content-Type: application/json` (415 otherwise). An
+ * empty body reads as `{}`, with or without that header.
+ */
+export const requireJsonBody = (): MiddlewareHandler => async (c, next) => {
   const type = c.req.header("content-type") ?? "";
-  if (!JSON_TYPE.test(type)) {
+  if (JSON_TYPE.test(type)) {
+    // The validator parses a JSON-typed body from this same cached text; an empty one means no
+    // fields, as without the header. Hono keeps each body it has read as a promise in `bodyCache`
+    // (its type says otherwise).
+    if ((await c.req.text()).trim() === "") (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve("{}");
+  } else if (c.req.raw.body && c.req.header("content-length") !== "0") {
     throw new VilanoError("unsupported_media_type", `the request body must be JSON (Content-Type: application/json), got ${JSON.stringify(type || "no Content-Type")}`);
   }
-  const text = await c.req.text();
-  if (text === "") return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (cause) {
-    throw new VilanoError("validation_failed", `the request body is not valid JSON: ${(cause as Error).message}`, { cause });
-  }
-}
+  await next();
+};
 
 export interface Issue {
   path: string;
   message: string;
 }
 
-/** Validates input against a valibot schema; the error lists each issue as `path: message`. */
-export function validate<S extends v.GenericSchema>(schema: S, value: unknown, what: string): v.InferOutput<S> {
-  const parsed = v.safeParse(schema, value);
-  if (parsed.success) return parsed.output;
-  const issues: Issue[] = parsed.issues.map((issue) => ({
+/** The one validation error: every issue as `path: message`, in the message and in the details. */
+export function validationError(issues: readonly v.BaseIssue<unknown>[], what: string): VilanoError {
+  const listed: Issue[] = issues.map((issue) => ({
     path: issue.path?.map((p) => String(p.key)).join(".") || "(root)",
     message: issue.message,
   }));
-  throw new VilanoError("validation_failed", `invalid ${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, {
-    details: { issues },
+  return new VilanoError("validation_failed", `invalid ${what}: ${listed.map((i) => `${i.path}: ${i.message}`).join("; ")}`, {
+    details: { issues: listed },
   });
+}
+
+const refuse = (what: string) => (result: { success: boolean; issues?: readonly v.BaseIssue<unknown>[] }) => {
+  if (!result.success) throw validationError(result.issues ?? [], what);
+};
+
+/** The route's JSON body, validated: `c.req.valid("json")` in the handler, typed in the client. */
+export const jsonBody = <S extends v.GenericSchema | v.GenericSchemaAsync>(schema: S, what: string) => vValidator("json", schema, refuse(what));
+
+/** The route's query string, validated: `c.req.valid("query")` in the handler, typed in the client. */
+export const queryOf = <S extends v.GenericSchema | v.GenericSchemaAsync>(schema: S) => vValidator("query", schema, refuse("query"));
+
+/** Validates a value against a valibot schema outside a route (same error as the routes give). */
+export function validate<S extends v.GenericSchema>(schema: S, value: unknown, what: string): v.InferOutput<S> {
+  const parsed = v.safeParse(schema, value);
+  if (parsed.success) return parsed.output;
+  throw validationError(parsed.issues, what);
 }

@@ -3,6 +3,8 @@
  * with the HTTP status from the error-code table. Unexpected errors become `internal` without
  * leaking their text.
  */
+import type { Context, ErrorHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { ERROR_CODES, isErrorCode, VilanoError, type ErrorCode } from "../shared/index.ts";
 
 export interface ErrorEnvelope {
@@ -25,3 +27,24 @@ export function errorResponse(error: unknown, onUnexpected?: (error: unknown) =>
   const body: ErrorEnvelope = { ok: false, error: details === undefined ? { code, message } : { code, message, details } };
   return Response.json(body, { status: ERROR_CODES[code].http });
 }
+
+/**
+ * The validator says only "Malformed JSON" for a body that does not parse: say where it breaks.
+ * Undefined for any other error. Costs nothing on the happy path: it runs only for that error.
+ */
+async function malformedJsonError(error: unknown, c: Context): Promise<VilanoError | undefined> {
+  if (!(error instanceof HTTPException) || error.status !== 400) return undefined;
+  const text = await c.req.text().catch(() => "");
+  try {
+    JSON.parse(text);
+  } catch (cause) {
+    return new VilanoError("validation_failed", `the request body is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  return undefined;
+}
+
+/** The app's error handler: every error as the envelope; `onUnexpected` sees the ones that are not ours. */
+export const apiErrorHandler =
+  (onUnexpected?: (error: unknown) => void): ErrorHandler =>
+  async (error, c) =>
+    errorResponse((await malformedJsonError(error, c)) ?? error, onUnexpected);

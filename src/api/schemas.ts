@@ -36,7 +36,7 @@ export const ResultQuery = v.strictObject({
 export const EventsQuery = v.strictObject({
   after: v.optional(v.pipe(v.string(), v.regex(/^\d{1,9}$/, "must be an event sequence number"), v.transform(Number))),
 });
-export const CancelBody = v.optional(v.strictObject({ reason: v.optional(v.string()) }));
+export const CancelBody = v.strictObject({ reason: v.optional(v.string()) });
 export const SignalBody = v.strictObject({ name: Name, payload: v.optional(v.unknown()) });
 export const ServiceCallBody = v.pipe(
   v.strictObject({

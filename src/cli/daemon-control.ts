@@ -8,10 +8,10 @@
  * not open the database anyway. Only a daemon.json whose pid is dead, or alive but not the
  * database's owner (a reused pid), is stale and removed.
  */
-import { openSync, readFileSync, rmSync, statSync } from "node:fs";
+import { openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { createClient } from "../client/index.ts";
-import { ensureHome, homePaths, readDaemonInfo, type DaemonInfo } from "../shared/home.ts";
+import { createClient, healthOf } from "../client/index.ts";
+import { ensureHome, homePaths, readDaemonInfo, removeDaemonInfo, type DaemonInfo } from "../shared/home.ts";
 import { formatDuration, isErrorCode, isProcessAlive, loadConfig, parseDuration, VilanoError } from "../shared/index.ts";
 import { readDatabaseOwner } from "../store/index.ts";
 
@@ -50,8 +50,7 @@ export const timeoutArg = {
 /** Whether our daemon (the pid in daemon.json) answers on its port. */
 async function answers(info: DaemonInfo, timeoutMs = 1_000): Promise<boolean> {
   try {
-    const res = await fetch(`http://127.0.0.1:${info.port}/health`, { signal: AbortSignal.timeout(timeoutMs) });
-    return res.ok && ((await res.json()) as { pid?: number }).pid === info.pid;
+    return (await healthOf(`http://127.0.0.1:${info.port}`, timeoutMs)).pid === info.pid;
   } catch {
     return false;
   }
@@ -70,7 +69,7 @@ export async function daemonState(home: string): Promise<DaemonState> {
   if (await answers(info)) return { state: "running", info };
   if (readDatabaseOwner(databaseOf(home)) === info.pid) return { state: "busy", info };
   // Alive, silent and not the database's owner: a pid reused by an unrelated process. Never signal it.
-  rmSync(paths.daemonJson, { force: true });
+  removeDaemonInfo(paths, info.pid);
   return { state: "stopped" };
 }
 

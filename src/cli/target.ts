@@ -8,7 +8,7 @@ import { VilanoError } from "../shared/index.ts";
 
 export async function resolveTarget(client: VilanoClient, target: string, what: "workflow" | "service", cwd = process.cwd()): Promise<string> {
   if (target.includes("/")) return target;
-  const projects = (await client.projects.list()) as { name: string; path: string }[];
+  const projects = await client.projects.list();
   const inside = projects
     .filter((p) => cwd === p.path || cwd.startsWith(p.path + sep))
     .sort((a, b) => b.path.length - a.path.length)[0];

@@ -6,10 +6,10 @@
  * const run = await vl.runs.start("my-agent/reviewCoordinator", { repoId: "r1", note: "hi" });
  * console.log(await vl.runs.result(run.id, { timeout: "30s" }));
  */
-import { hc } from "hono/client";
+import { hc, type ClientResponse } from "hono/client";
 import type { ApiApp } from "../api/index.ts";
 import { homePaths, readDaemonInfo } from "../shared/home.ts";
-import { formatDuration, loadConfig, parseDuration, RunFailedError, VilanoError, isErrorCode, type Duration, type FailureBody, type RunInspection } from "../shared/index.ts";
+import { formatDuration, loadConfig, parseDuration, RunFailedError, VilanoError, isErrorCode, type Duration } from "../shared/index.ts";
 import { readFileSync, existsSync } from "node:fs";
 import { resolve } from "node:path";
 
@@ -24,6 +24,7 @@ export interface ClientOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const MAX_TIMER_MS = 2_147_483_647;
 
 interface Envelope {
   ok: boolean;
@@ -33,12 +34,12 @@ interface Envelope {
 // Ids can hold "/" (service instances: svc:<project>/<service>:<key>); path parameters must be encoded.
 const enc = (id: string) => encodeURIComponent(id);
 
-/** Throws the API's error envelope as a VilanoError with the same code. */
-async function unwrap<T>(response: { status: number; text(): Promise<string> }): Promise<T> {
+/** The route's answer, typed by the route; the API's error envelope is thrown as a VilanoError with its code. */
+async function unwrap<T>(response: ClientResponse<T>): Promise<T> {
   const text = await response.text();
-  let body: Envelope & T;
+  let body: Envelope;
   try {
-    body = JSON.parse(text) as Envelope & T;
+    body = JSON.parse(text) as Envelope;
   } catch {
     throw new VilanoError("internal", `the daemon answered HTTP ${response.status} with something that is not JSON: ${text.slice(0, 200)}`);
   }
@@ -46,7 +47,14 @@ async function unwrap<T>(response: { status: number; text(): Promise<string> }):
     const code = body.error && isErrorCode(body.error.code) ? body.error.code : "internal";
     throw new VilanoError(code, body.error?.message ?? `HTTP ${response.status}`, { details: body.error?.details });
   }
-  return body;
+  return body as T;
+}
+
+/** The daemon's health check at `baseUrl` (no token needed): its version and pid. */
+export async function healthOf(baseUrl: string, timeoutMs = 1_000) {
+  const res = await hc<ApiApp>(baseUrl).health.$get(undefined, { init: { signal: AbortSignal.timeout(timeoutMs) } });
+  if (!res.ok) throw new VilanoError("daemon_unavailable", `the daemon at ${baseUrl} answered its health check with HTTP ${res.status}`);
+  return res.json();
 }
 
 export function createClient(options: ClientOptions = {}) {
@@ -59,18 +67,26 @@ export function createClient(options: ClientOptions = {}) {
     baseUrl = `http://127.0.0.1:${info.port}`;
   }
   const token = options.token ?? (existsSync(paths.token) ? readFileSync(paths.token, "utf8").trim() : "");
-  const headers = { "x-vilano-token": token, "content-type": "application/json" };
   const timeoutMs = options.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(options.timeout, "client timeout");
   const daemonUrl = baseUrl;
-  /** Every request has a deadline; a daemon that is down or silent is a clear error, never a hang. */
-  const timedFetch = async (input: string | URL | Request, init: RequestInit = {}, extraMs = 0): Promise<Response> => {
+
+  // Every request has a deadline; a daemon that is down or silent is a clear error, never a hang.
+  const deadlines = new WeakMap<AbortSignal, number>();
+  /** Per-request options: the request gives up after `ms` unanswered. */
+  const within = (ms: number) => {
+    const signal = AbortSignal.timeout(Math.min(ms, MAX_TIMER_MS));
+    deadlines.set(signal, ms);
+    return { init: { signal } };
+  };
+  const reach = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     try {
-      return await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs + extraMs) });
+      return await fetch(input, init);
     } catch (error) {
-      if ((error as Error)?.name === "TimeoutError") {
+      const ms = init.signal ? deadlines.get(init.signal) : undefined;
+      if (ms !== undefined && init.signal?.aborted) {
         throw new VilanoError(
           "daemon_unavailable",
-          `the daemon at ${daemonUrl} did not answer within ${formatDuration(timeoutMs + extraMs)}: it is busy or stopped (a change asked for may or may not have been made)`,
+          `the daemon at ${daemonUrl} did not answer within ${formatDuration(ms)}: it is busy or stopped (a change asked for may or may not have been made)`,
           { hint: "check it with `vilano daemon status`" },
         );
       }
@@ -79,85 +95,57 @@ export function createClient(options: ClientOptions = {}) {
       });
     }
   };
-  const api = hc<ApiApp>(baseUrl, { headers, fetch: (input: string | URL | Request, init?: RequestInit) => timedFetch(input, init) });
-  // Bodies go in `init` (the routes read them themselves); `init.headers` would replace the token.
-  const json = (body: unknown) => ({ init: { body: JSON.stringify(body) } });
+  const api = hc<ApiApp>(baseUrl, { headers: { "x-vilano-token": token }, fetch: reach });
+  const sooner = () => within(timeoutMs);
+  const service = (target: string) => {
+    const [project = "", name = ""] = target.split("/");
+    return { param: { project: enc(project), service: enc(name) } };
+  };
 
   return {
     baseUrl,
-    status: async () => unwrap<{ version: string; pid: number; projects: number; workers: { pids: number[]; stats: Record<string, number> } }>(await api.v1.status.$get()),
+    status: async () => unwrap(await api.v1.status.$get(undefined, sooner())),
     projects: {
       /** `path` is resolved here: the daemon may run in another working directory. */
-      add: async (path: string, name: string) =>
-        (await unwrap<{ project: unknown }>(await api.v1.projects.$post(undefined, json({ path: resolve(path), name })))).project,
-      list: async () => (await unwrap<{ projects: unknown[] }>(await api.v1.projects.$get())).projects,
-      get: async (name: string) => (await unwrap<{ project: unknown }>(await api.v1.projects[":name"].$get({ param: { name: enc(name) } }))).project,
-      sync: async (name: string) => (await unwrap<{ project: unknown }>(await api.v1.projects[":name"].sync.$post({ param: { name: enc(name) } }))).project,
-      remove: async (name: string) => void (await unwrap(await api.v1.projects[":name"].$delete({ param: { name: enc(name) } }))),
+      add: async (path: string, name: string) => (await unwrap(await api.v1.projects.$post({ json: { path: resolve(path), name } }, sooner()))).project,
+      list: async () => (await unwrap(await api.v1.projects.$get(undefined, sooner()))).projects,
+      get: async (name: string) => (await unwrap(await api.v1.projects[":name"].$get({ param: { name: enc(name) } }, sooner()))).project,
+      sync: async (name: string) => (await unwrap(await api.v1.projects[":name"].sync.$post({ param: { name: enc(name) } }, sooner()))).project,
+      remove: async (name: string) => void (await unwrap(await api.v1.projects[":name"].$delete({ param: { name: enc(name) } }, sooner()))),
     },
     services: {
       /** Sends, signals or asks an instance by key (or key input, which creates it). */
       call: async (
         target: string,
         body: { kind: "send" | "signal" | "ask"; handler: string; key?: string; keyInput?: unknown; payload?: unknown; timeout?: Duration },
-      ) => {
-        const [project, service] = target.split("/");
-        return unwrap<{ serviceRunId: string; reply?: unknown }>(
-          await api.v1.services[":project"][":service"].calls.$post({ param: { project: enc(project!), service: enc(service!) } }, json(body)),
-        );
-      },
+      ) => unwrap(await api.v1.services[":project"][":service"].calls.$post({ ...service(target), json: body }, sooner())),
       /** Creates or gets the instance of `<project>/<service>` for a key input. */
-      ensure: async (target: string, keyInput: unknown) => {
-        const [project, service] = target.split("/");
-        return unwrap<{ instance: { id: string; status: string; key?: string }; created: boolean }>(
-          await api.v1.services[":project"][":service"].instances.$post({ param: { project: enc(project!), service: enc(service!) } }, json({ keyInput })),
-        );
-      },
-      stop: async (target: string, key: string, reason?: string) => {
-        const [project, service] = target.split("/");
-        return (
-          await unwrap<{ instance: { id: string; status: string } }>(
-            await api.v1.services[":project"][":service"].stop.$post(
-              { param: { project: enc(project!), service: enc(service!) } },
-              json({ key, ...(reason ? { reason } : {}) }),
-            ),
-          )
-        ).instance;
-      },
+      ensure: async (target: string, keyInput: unknown) =>
+        unwrap(await api.v1.services[":project"][":service"].instances.$post({ ...service(target), json: { keyInput } }, sooner())),
+      stop: async (target: string, key: string, reason?: string) =>
+        (await unwrap(await api.v1.services[":project"][":service"].stop.$post({ ...service(target), json: { key, ...(reason ? { reason } : {}) } }, sooner())))
+          .instance,
     },
     runs: {
       start: async (target: string, input?: unknown, opts: { id?: string } = {}) =>
-        (await unwrap<{ run: { id: string; status: string; created: boolean } }>(await api.v1.runs.$post(undefined, json({ target, input, ...opts })))).run,
+        (await unwrap(await api.v1.runs.$post({ json: { target, input, ...opts } }, sooner()))).run,
       /** The run with its ops, events, signals (and, for instances, queued mail and turns). */
-      inspect: async (id: string) =>
-        unwrap<RunInspection>(
-          await api.v1.runs[":id"].$get({ param: { id: enc(id) } }),
-        ),
+      inspect: async (id: string) => unwrap(await api.v1.runs[":id"].$get({ param: { id: enc(id) } }, sooner())),
       list: async (filter: { project?: string; status?: string; workflow?: string; kind?: "workflow" | "service"; limit?: number } = {}) => {
-        const url = api.v1.runs.$url();
-        for (const [k, v] of Object.entries(filter)) if (v !== undefined) url.searchParams.set(k, String(v));
-        return (await unwrap<{ runs: { id: string; name: string; status: string; createdAt: number }[] }>(await timedFetch(url, { headers }))).runs;
+        const { limit, ...rest } = filter;
+        const query = { ...rest, ...(limit !== undefined ? { limit: String(limit) } : {}) };
+        return (await unwrap(await api.v1.runs.$get({ query }, sooner()))).runs;
       },
       /** The run's events as they are recorded (server-sent events), until the run has finished. */
       async *events(id: string, opts: { after?: number } = {}): AsyncGenerator<{ seq: number; type: string; at: number; [fact: string]: unknown }> {
-        const url = api.v1.runs[":id"].events.$url({ param: { id: enc(id) } });
-        if (opts.after !== undefined) url.searchParams.set("after", String(opts.after));
+        const query = opts.after !== undefined ? { after: String(opts.after) } : {};
         // A stream lasts as long as the run: the deadline holds only until the daemon answers.
         const controller = new AbortController();
-        const answered = setTimeout(() => controller.abort(), Math.min(timeoutMs, 2_147_483_647));
-        let response: Response;
-        try {
-          response = await fetch(url, { headers, signal: controller.signal });
-        } catch (error) {
-          if (controller.signal.aborted) {
-            throw new VilanoError("daemon_unavailable", `the daemon at ${daemonUrl} did not answer within ${formatDuration(timeoutMs)}: it is busy or stopped`, {
-              hint: "check it with `vilano daemon status`",
-            });
-          }
-          throw new VilanoError("daemon_unavailable", `cannot reach the daemon at ${daemonUrl}: ${(error as Error)?.message ?? String(error)}`);
-        } finally {
-          clearTimeout(answered);
-        }
+        deadlines.set(controller.signal, timeoutMs);
+        const answered = setTimeout(() => controller.abort(), Math.min(timeoutMs, MAX_TIMER_MS));
+        const response = await api.v1.runs[":id"].events
+          .$get({ param: { id: enc(id) }, query }, { init: { signal: controller.signal } })
+          .finally(() => clearTimeout(answered));
         if (!response.ok || !response.body) return void (await unwrap(response));
         const decoder = new TextDecoder();
         let buffer = "";
@@ -177,20 +165,15 @@ export function createClient(options: ClientOptions = {}) {
         }
       },
       cancel: async (id: string, reason?: string) =>
-        (await unwrap<{ run: { id: string; status: string } }>(await api.v1.runs[":id"].cancel.$post({ param: { id: enc(id) } }, json(reason === undefined ? {} : { reason })))).run,
+        (await unwrap(await api.v1.runs[":id"].cancel.$post({ param: { id: enc(id) }, json: reason === undefined ? {} : { reason } }, sooner()))).run,
       signal: async (id: string, name: string, payload?: unknown) =>
-        (await unwrap<{ delivery: { signalId: number; status: string } }>(await api.v1.runs[":id"].signals.$post({ param: { id: enc(id) } }, json({ name, payload })))).delivery,
+        (await unwrap(await api.v1.runs[":id"].signals.$post({ param: { id: enc(id) }, json: { name, payload } }, sooner()))).delivery,
       /** Waits (long-polling) for the run's output; throws RunFailedError if it failed or was cancelled. */
       async result(id: string, opts: { timeout?: Duration } = {}) {
         const deadline = opts.timeout === undefined ? Infinity : Date.now() + parseDuration(opts.timeout, "result timeout");
         for (;;) {
-          const wait = String(Math.max(0, Math.min(25_000, deadline - Date.now())));
-          // The long-poll's `wait` goes in the query string (the route reads it itself).
-          const url = api.v1.runs[":id"].result.$url({ param: { id: enc(id) } });
-          url.searchParams.set("wait", wait);
-          const { run } = await unwrap<{ run: { status: string; output?: unknown; error?: FailureBody } }>(
-            await timedFetch(url, { headers }, Number(wait)),
-          );
+          const wait = Math.max(0, Math.min(25_000, deadline - Date.now()));
+          const { run } = await unwrap(await api.v1.runs[":id"].result.$get({ param: { id: enc(id) }, query: { wait: String(wait) } }, within(timeoutMs + wait)));
           if (run.status === "completed") return run.output;
           if (run.status === "failed" || run.status === "cancelled") throw new RunFailedError(id, run.error!);
           if (Date.now() >= deadline) throw new VilanoError("wait_timeout", `run ${id} did not finish within ${opts.timeout}; it goes on running`);

@@ -52,6 +52,8 @@ export interface DaemonRuntime {
   /** Creates or gets the instance for `keyInput`, saying which (`vilano service ensure`). */
   ensureService(target: string, keyInput: unknown): Promise<RunInfo & { created: boolean }>;
   close(): Promise<void>;
+  /** `await using rt = await createDaemonRuntime(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promise<DaemonRuntime> {
@@ -159,5 +161,6 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
       return core.ref(id, info);
     },
     close: () => core.close(),
+    [Symbol.asyncDispose]: () => core.close(),
   };
 }

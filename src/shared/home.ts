@@ -3,7 +3,7 @@
  * API token (0600, created once), `daemon.json` (pid, port, version, start time — no secrets),
  * logs and snapshots.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { isProcessAlive } from "./process-state.ts";
@@ -36,41 +36,68 @@ export function ensureHome(home: string): HomePaths {
   return paths;
 }
 
+/**
+ * A file as a reader must see it: whole or not at all. `writeFileSync` truncates first, so a
+ * reader polling for the file (the CLI waiting for a daemon to come up) could read it empty.
+ */
+function writeWhole(path: string, text: string, replace: boolean): boolean {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, text, { mode: 0o600 });
+  try {
+    if (replace) renameSync(temporary, path);
+    else linkSync(temporary, path); // fails if another process made the file first
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
 /** The API token, created on first use: 32 random bytes, hex, in a 0600 file. */
 export function readOrCreateToken(paths: HomePaths): string {
-  if (existsSync(paths.token)) {
-    chmodSync(paths.token, 0o600);
-    return readFileSync(paths.token, "utf8").trim();
+  if (!existsSync(paths.token)) {
+    // Two processes may create it at once: the first one's token is everyone's.
+    writeWhole(paths.token, `${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex")}\n`, false);
   }
-  const token = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
-  writeFileSync(paths.token, `${token}\n`, { mode: 0o600 });
-  return token;
+  chmodSync(paths.token, 0o600);
+  return readFileSync(paths.token, "utf8").trim();
 }
 
 const DaemonInfoSchema = v.object({ pid: v.number(), port: v.number(), version: v.string(), startedAt: v.string() });
 export type DaemonInfo = v.InferOutput<typeof DaemonInfoSchema>;
 
 export function writeDaemonInfo(paths: HomePaths, info: DaemonInfo): void {
-  writeFileSync(paths.daemonJson, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  writeWhole(paths.daemonJson, `${JSON.stringify(info, null, 2)}\n`, true);
 }
 
-
-/** The running daemon's info; a stale file (dead pid, unreadable) is removed and null returned. */
+/**
+ * The running daemon's info, or null. A file naming a dead pid is removed; one that cannot be
+ * read as daemon info is left alone (the next daemon replaces it) and counts as no daemon.
+ */
 export function readDaemonInfo(paths: HomePaths): DaemonInfo | null {
   if (!existsSync(paths.daemonJson)) return null;
-  let info: DaemonInfo | null = null;
+  let info: DaemonInfo;
   try {
     const parsed = v.safeParse(DaemonInfoSchema, JSON.parse(readFileSync(paths.daemonJson, "utf8")));
-    if (parsed.success) info = parsed.output;
+    if (!parsed.success) return null;
+    info = parsed.output;
   } catch {
-    info = null;
+    return null;
   }
-  if (info && isProcessAlive(info.pid)) return info;
-  rmSync(paths.daemonJson, { force: true });
+  if (isProcessAlive(info.pid)) return info;
+  // Only the file that named the dead pid: a daemon starting now may have replaced it meanwhile.
+  removeDaemonInfo(paths, info.pid);
   return null;
 }
 
 export function removeDaemonInfo(paths: HomePaths, pid: number): void {
-  const info = existsSync(paths.daemonJson) ? (JSON.parse(readFileSync(paths.daemonJson, "utf8")) as { pid?: number }) : null;
+  let info: { pid?: number } | null = null;
+  try {
+    info = JSON.parse(readFileSync(paths.daemonJson, "utf8")) as { pid?: number };
+  } catch {
+    return; // gone, or not ours to judge
+  }
   if (info?.pid === pid) rmSync(paths.daemonJson, { force: true });
 }

@@ -42,10 +42,9 @@ describe("vilano init (built executable)", () => {
     const snapshot = createSnapshot(project, join(tempDir(), "snapshots"), "my-agent");
     const manifest = parseManifest(readFileSync(join(snapshot.dir, "vilano.manifest.json"), "utf8"));
     const loaded = await loadDefinitions(snapshot.dir, manifest);
-    const rt = await createRuntime({ definitions: [...loaded.workflows, ...loaded.services], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [...loaded.workflows, ...loaded.services], logLevel: "silent" });
     const run = await rt.start("reviewCoordinator", STARTER_INPUT);
     expect(await run.result()).toEqual(STARTER_OUTPUT);
-    await rt.close();
   });
 
   test("--starter refuses a folder that is not empty and changes nothing", () => {

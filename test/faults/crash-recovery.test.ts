@@ -158,7 +158,7 @@ test(
 
       // ---- Recovery: a fresh runtime (this process, never killed) finishes every run ------------
       const recoveryBegan = performance.now();
-      const rt = await createRuntime({ database: dbPath, definitions: [crashWorkflow(markerPath)], logLevel: "warn" });
+      await using rt = await createRuntime({ database: dbPath, definitions: [crashWorkflow(markerPath)], logLevel: "warn" });
       let unfinished: string[] = [];
       try {
         const all = await rt.list({ limit: 1_000_000 });

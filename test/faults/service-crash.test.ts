@@ -413,7 +413,7 @@ test(
 
       // ---- Recovery: a fresh runtime (this process, never killed) finishes everything ---------
       const { sink, sender } = orderingDefinitions(markerPath);
-      const rt = await createRuntime({ database: dbPath, definitions: [sink, sender], logLevel: "warn" });
+      await using rt = await createRuntime({ database: dbPath, definitions: [sink, sender], logLevel: "warn" });
       const unfinished: string[] = [];
       let createdByRecovery = 0;
       try {
@@ -621,7 +621,7 @@ test(
 
       // ---- Recovery: a fresh runtime starts whatever no child got to, and finishes everything --
       const { counter, asker } = counterDefinitions(markerPath);
-      const rt = await createRuntime({ database: dbPath, definitions: [counter, asker], logLevel: "warn" });
+      await using rt = await createRuntime({ database: dbPath, definitions: [counter, asker], logLevel: "warn" });
       const unfinished: string[] = [];
       let createdByRecovery = 0;
       try {

@@ -1,22 +1,26 @@
 import { describe, expect, test } from "bun:test";
 import { Hono } from "hono";
 import * as v from "valibot";
-import { errorResponse, limitBody, readJsonBody, requireLoopbackHost, requireToken, validate } from "../../src/api/index.ts";
+import { apiErrorHandler, jsonBody, queryOf, limitBody, requireJsonBody, requireLoopbackHost, requireToken } from "../../src/api/index.ts";
 
 const TOKEN = "s3cret-token-value";
 const unexpected: unknown[] = [];
 
 function app() {
   const a = new Hono();
-  a.onError((error) => errorResponse(error, (e) => unexpected.push(e)));
+  a.onError(apiErrorHandler((e) => unexpected.push(e)));
   a.use("*", requireLoopbackHost());
   a.get("/health", (c) => c.json({ ok: true }));
   a.use("/api/*", requireToken(TOKEN));
   a.use("/api/*", limitBody(64));
-  a.post("/api/echo", async (c) => {
-    const body = validate(v.object({ name: v.pipe(v.string(), v.minLength(1)), count: v.number() }), await readJsonBody(c), "echo body");
-    return c.json({ ok: true, body });
-  });
+  a.use("/api/*", requireJsonBody());
+  a.post("/api/echo", jsonBody(v.object({ name: v.pipe(v.string(), v.minLength(1)), count: v.number() }), "echo body"), (c) =>
+    c.json({ ok: true, body: c.req.valid("json") }),
+  );
+  a.post("/api/optional", jsonBody(v.strictObject({ reason: v.optional(v.string()) }), "optional body"), (c) => c.json({ ok: true, body: c.req.valid("json") }));
+  a.get("/api/list", queryOf(v.strictObject({ limit: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "must be a whole number"))) })), (c) =>
+    c.json({ ok: true, query: c.req.valid("query") }),
+  );
   a.get("/api/boom", () => {
     throw new Error("database password is hunter2");
   });
@@ -94,6 +98,25 @@ describe("control API guards", () => {
     const notJson = await req("/api/echo", { method: "POST", body: "{nope", headers: { "x-vilano-token": TOKEN } });
     expect(notJson.status).toBe(400);
     expect((await json(notJson)).error.message).toContain("the request body is not valid JSON");
+  });
+
+  test("an empty body reads as {}, with or without a JSON Content-Type, declared or streamed", async () => {
+    const token = { "x-vilano-token": TOKEN };
+    const typed = await app().request("http://127.0.0.1:4141/api/optional", { method: "POST", body: "", headers: { ...token, host: "127.0.0.1", "content-type": "application/json" } });
+    expect(await typed.json()).toEqual({ ok: true, body: {} });
+    const bare = await app().request("http://127.0.0.1:4141/api/optional", { method: "POST", headers: { ...token, host: "127.0.0.1" } });
+    expect(await bare.json()).toEqual({ ok: true, body: {} });
+    const chunked = await req("/api/optional", { method: "POST", body: new ReadableStream({ start: (c) => c.close() }), headers: token });
+    expect(await chunked.json()).toEqual({ ok: true, body: {} });
+  });
+
+  test("an invalid query gets 400 naming the parameter", async () => {
+    const res = await req("/api/list?limit=ten&extra=1", { headers: { "x-vilano-token": TOKEN } });
+    expect(res.status).toBe(400);
+    const { error } = await json(res);
+    expect(error.message).toStartWith("invalid query:");
+    expect(error.details!.issues.map((i) => i.path).sort()).toEqual(["extra", "limit"]);
+    expect(await (await req("/api/list?limit=10", { headers: { "x-vilano-token": TOKEN } })).json()).toEqual({ ok: true, query: { limit: "10" } });
   });
 
   test("an unexpected error is a 500 that does not leak its text", async () => {

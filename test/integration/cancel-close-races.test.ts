@@ -19,7 +19,7 @@ describe("cancellation racing the lease", () => {
           return "done";
         }),
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     // Submitted before the next flush: the lease (`activate`) and the cancel share one batch.
     const cancelled = await rt.cancel(run.id);
@@ -50,7 +50,7 @@ describe("close() racing the lease", () => {
           return 1;
         }),
     });
-    const rt = await createRuntime({ database, definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ database, definitions: [wf], logLevel: "silent" });
     await rt.start(wf);
     await rt.close(); // the lease is already queued; its commit hands the run to user code
     closedAt = Date.now();

@@ -41,7 +41,7 @@ export const versioned = workflow({
 
 describe("daemon runtime: projects and runs", () => {
   test("a registered starter project runs the starter walk and its service answers by key input", async () => {
-    const rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
+    await using rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
     const info = await rt.projects.add(starterProject(), "my-agent");
     expect(info).toMatchObject({ name: "my-agent", workflows: ["reviewCoordinator"], services: ["reviewer"] });
     const run = await rt.startRun("my-agent/reviewCoordinator", STARTER_INPUT);
@@ -49,12 +49,11 @@ describe("daemon runtime: projects and runs", () => {
     expect(await rt.result(run.id, { timeout: "5s" })).toEqual({ ...STARTER_OUTPUT, reviewerRunId: "svc:my-agent/reviewer:repo_123" });
     const ref = await rt.service("my-agent/reviewer", { repoId: "repo_123" });
     expect(await ref.ask.status!(undefined)).toMatchObject({ noteCount: 1 });
-    await rt.close();
   });
 
   test("runs stay pinned to the snapshot they started on; a sync affects only new runs", async () => {
     const project = versionedProject("v1");
-    const rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
+    await using rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
     const added = await rt.projects.add(project, "pinned");
     const old = await rt.startRun("pinned/versioned", { nap: "150ms" });
     writeVersion(project, "v2");
@@ -64,29 +63,27 @@ describe("daemon runtime: projects and runs", () => {
     expect(await rt.result(old.id, { timeout: "5s" })).toBe("v1");
     expect(synced.snapshotId).not.toBe(added.snapshotId);
     expect(rt.projects.get("pinned").snapshotId).toBe(synced.snapshotId);
-    await rt.close();
   });
 
   test("after a restart, unfinished runs resume on their own snapshot", async () => {
     const home = tempDir("vilano-home-");
     const project = versionedProject("before");
-    const first = await createDaemonRuntime({ home, logger });
+    await using first = await createDaemonRuntime({ home, logger });
     await first.projects.add(project, "restart");
     const run = await first.startRun("restart/versioned", { nap: "100ms" }, { id: "nap-1" });
     await eventually(async () => (first.inspect("nap-1").run.status === "waiting" ? true : undefined));
     await first.close();
     writeVersion(project, "after"); // not synced: the run must still use its snapshot
 
-    const second = await createDaemonRuntime({ home, logger });
+    await using second = await createDaemonRuntime({ home, logger });
     expect(await second.result(run.id, { timeout: "5s" })).toBe("before");
-    await second.close();
   });
 });
 
 describe("daemon runtime: bad input", () => {
   test("a symbolic link that loops, points nowhere or leads back up is a clear error naming it; no snapshot is left", async () => {
     const home = tempDir("vilano-home-");
-    const rt = await createDaemonRuntime({ home, logger });
+    await using rt = await createDaemonRuntime({ home, logger });
     const cases: [string, (dir: string) => void, string][] = [
       ["loops", (dir) => symlinkSync(join(dir, "src", "self"), join(dir, "src", "self")), "project file src/self"],
       ["nowhere", (dir) => symlinkSync(join(dir, "missing"), join(dir, "src", "dangling")), "is a symbolic link that points nowhere"],
@@ -99,11 +96,10 @@ describe("daemon runtime: bad input", () => {
     }
     expect(rt.projects.list()).toEqual([]);
     expect(existsSync(join(home, "snapshots")) ? readdirSync(join(home, "snapshots")).flatMap((p) => readdirSync(join(home, "snapshots", p))) : []).toEqual([]);
-    await rt.close();
   });
 
   test("registration errors are clear and record nothing", async () => {
-    const rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
+    await using rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
     await expect(rt.projects.add(starterProject(), "Bad Name")).rejects.toMatchObject({ code: "validation_failed" });
     const noManifest = tempDir();
     await expect(rt.projects.add(noManifest, "empty")).rejects.toMatchObject({ code: "not_found", hint: `create it with \`vilano init ${noManifest}\`` });
@@ -115,16 +111,14 @@ describe("daemon runtime: bad input", () => {
     expect(rt.projects.list()).toEqual([]);
     await rt.projects.add(starterProject(), "twice");
     await expect(rt.projects.add(starterProject(), "twice")).rejects.toMatchObject({ code: "conflict" });
-    await rt.close();
   });
 
   test("unknown projects, workflows and malformed targets are refused", async () => {
-    const rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
+    await using rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
     await rt.projects.add(starterProject(), "my-agent");
     await expect(rt.startRun("ghost/reviewCoordinator")).rejects.toThrow('no project is named "ghost" (registered: my-agent)');
     await expect(rt.startRun("my-agent/nope")).rejects.toThrow('project my-agent has no workflow "nope" (it has: reviewCoordinator)');
     await expect(rt.startRun("reviewCoordinator")).rejects.toThrow("write it as <project>/<workflow>");
     await expect(rt.service("my-agent/nope", {})).rejects.toMatchObject({ code: "unknown_service" });
-    await rt.close();
   });
 });

@@ -9,7 +9,7 @@ describe("step timeouts", () => {
       name: "longTimeout",
       run: async (_: void, ctx) => ctx.step("slow-ish", async () => (await Bun.sleep(50), "ok"), { timeout: "30d" }),
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     const outcome = await run.result({ timeout: "5s" }).then(
       (value) => ({ value }),
@@ -34,7 +34,7 @@ describe("unhandled rejections", () => {
           return await approval;
         },
       });
-      const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+      await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
       const run = await rt.start(wf);
       // The step is done and the run waits only for the signal.
       await eventually(async () => ((await rt.status(run.id)) === "waiting" ? true : undefined), 2_000, "the run to wait for its signal");

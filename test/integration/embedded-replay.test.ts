@@ -25,13 +25,13 @@ describe("embedded runtime: replay", () => {
     });
     const expected = { sum: 145, values: [10, 11, 12, 13, 14, 15, 16, 17, 18, 19] };
 
-    const first = await createRuntime({ database, definitions: [tenSteps], logLevel: "silent" });
+    await using first = await createRuntime({ database, definitions: [tenSteps], logLevel: "silent" });
     const run = await first.start(tenSteps, { base: 10 }, { id: "ten-steps-1" });
     expect(await run.result()).toEqual(expected);
     expect(executions).toBe(10);
     await first.close();
 
-    const second = await createRuntime({ database, definitions: [tenSteps], logLevel: "silent" });
+    await using second = await createRuntime({ database, definitions: [tenSteps], logLevel: "silent" });
     expect(await second.result("ten-steps-1")).toEqual(expected);
     const again = await second.start(tenSteps, { base: 10 }, { id: "ten-steps-1" });
     expect(again.created).toBe(false);

@@ -25,7 +25,7 @@ function flakyWorkflow(name: string, retry: RetryOptions, attempts: number[], fa
 const failureOf = (promise: Promise<unknown>) => promise.then(() => null, (error: unknown) => error);
 
 async function withRuntime<T>(definitions: unknown[], fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const rt = await createRuntime({ definitions, logLevel: "silent" });
+  await using rt = await createRuntime({ definitions, logLevel: "silent" });
   try {
     return await fn(rt);
   } finally {

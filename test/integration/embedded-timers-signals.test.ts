@@ -19,7 +19,7 @@ describe("embedded runtime: durable timers", () => {
       },
     });
     const start = 1_800_000_000_000;
-    const first = await createRuntime({ database, definitions: [napper], clock: createManualClock(start), logLevel: "silent" });
+    await using first = await createRuntime({ database, definitions: [napper], clock: createManualClock(start), logLevel: "silent" });
     const run = await first.start(napper, undefined, { id: "nap-1" });
     await eventually(async () => ((await run.status()) === "waiting" ? true : undefined), 5_000, "the run to wait");
     await first.close();

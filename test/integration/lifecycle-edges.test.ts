@@ -9,7 +9,7 @@ describe("lifecycle", () => {
       name: "nested",
       run: async (_: void, ctx) => ctx.step("outer", async () => (await ctx.sleep(1), 1)),
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     const err = await run.result({ timeout: "2s" }).catch((e: { cause?: { name?: string; message?: string } }) => e.cause);
     await rt.close();
@@ -18,7 +18,7 @@ describe("lifecycle", () => {
 
   test("handle.status() after close() says the runtime is closed", async () => {
     const wf = workflow({ name: "s", run: async () => 1 });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     await run.result();
     await rt.close();
@@ -32,7 +32,7 @@ describe("lifecycle", () => {
       run: async (_: void, ctx) => ctx.step("ignore-abort", async () => ((started = true), await Bun.sleep(1_500), 1)),
     });
     const quick = workflow({ name: "quick", run: async () => "quick" });
-    const rt = await createRuntime({ definitions: [stubborn, quick], logLevel: "silent", maxConcurrentActivations: 1 });
+    await using rt = await createRuntime({ definitions: [stubborn, quick], logLevel: "silent", maxConcurrentActivations: 1 });
     const a = await rt.start(stubborn);
     await eventually(() => (started ? true : undefined), 2_000, "the stubborn step to start");
     await rt.cancel(a.id);
@@ -48,7 +48,7 @@ describe("lifecycle: close()", () => {
     const { tempDatabase } = await import("../helpers/temp-dir.ts");
     const database = tempDatabase();
     const wf = workflow({ name: "c", run: async () => 1 });
-    const rt = await createRuntime({ database, definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ database, definitions: [wf], logLevel: "silent" });
     await rt.start(wf); // leaves a commit in flight for close() to drain
     const first = rt.close();
     await rt.close();

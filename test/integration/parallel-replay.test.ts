@@ -28,7 +28,7 @@ describe("replay of parallel branches", () => {
         return out;
       },
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     const result = await run.result({ timeout: "5s" });
     await rt.close();
@@ -56,7 +56,7 @@ describe("replay of parallel branches", () => {
         return x + y;
       },
     });
-    const rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     const outcome = await run.result({ timeout: "5s" }).then(
       (value) => ({ value }),
@@ -75,7 +75,7 @@ describe("Promise.race with durable ops", () => {
       run: async (_: void, ctx) =>
         Promise.race([ctx.waitForSignal<string>("go"), ctx.sleep("1h").then(() => "timed out")]),
     });
-    const rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
     const run = await rt.start(wf);
     await eventually(async () => ((await run.status()) === "waiting" ? true : undefined), 5_000, "the run to wait");
     await rt.signal(run.id, "go", "approved");
@@ -95,7 +95,7 @@ describe("Promise.race with durable ops", () => {
       run: async (_: void, ctx) =>
         Promise.race([ctx.waitForSignal<string>("go"), ctx.sleep("1h").then(() => "timed out")]),
     });
-    const rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], clock, logLevel: "silent" });
     const run = await rt.start(wf);
     await eventually(async () => ((await run.status()) === "waiting" ? true : undefined), 5_000, "the run to wait");
     clock.advance(2 * 3_600_000);

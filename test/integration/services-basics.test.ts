@@ -18,7 +18,7 @@ describe("services: the starter pair", () => {
 
   test("rt.connect gives a typed ref, and inspect shows state, status and the turns", async () => {
     const database = tempDatabase();
-    const rt = await createRuntime({ database, definitions: [reviewer, reviewCoordinator], logLevel: "silent" });
+    await using rt = await createRuntime({ database, definitions: [reviewer, reviewCoordinator], logLevel: "silent" });
     await (await rt.start(reviewCoordinator, { repoId: "repo_9", note: "first" })).result();
     const ref = await rt.connect(reviewer, { repoId: "repo_9" });
     await ref.send.hint({ note: "second" });

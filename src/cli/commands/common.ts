@@ -10,9 +10,7 @@ export const projectArgs = {
   project: { type: "string", description: "Only this project" },
 } as const;
 
-type ProjectSummary = { name: string; workflows: string[]; services: string[] };
-
-export async function projectsMatching(project: string | undefined): Promise<ProjectSummary[]> {
-  const all = (await daemonClient().projects.list()) as ProjectSummary[];
+export async function projectsMatching(project: string | undefined) {
+  const all = await daemonClient().projects.list();
   return project === undefined ? all : all.filter((p) => p.name === project);
 }

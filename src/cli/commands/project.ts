@@ -14,12 +14,7 @@ export const projectCommand = defineCommand({
         runCommand(args.json, async () => {
           setRequestTimeout(args.timeout);
           await ensureDaemon();
-          const project = (await daemonClient().projects.add(args.path, args.name)) as {
-            name: string;
-            snapshotId: string;
-            workflows: string[];
-            services: string[];
-          };
+          const project = await daemonClient().projects.add(args.path, args.name);
           if (args.json) return printJson({ ok: true, project });
           ui.success(`project ${project.name} registered (snapshot ${project.snapshotId}); its top-level code ran in a worker to check the definitions`);
           for (const w of project.workflows) ui.log(`  workflow ${project.name}/${w}`);
@@ -33,7 +28,7 @@ export const projectCommand = defineCommand({
         runCommand(args.json, async () => {
           setRequestTimeout(args.timeout);
           await ensureDaemon();
-          const project = (await daemonClient().projects.sync(args.name)) as { name: string; snapshotId: string };
+          const project = await daemonClient().projects.sync(args.name);
           if (args.json) return printJson({ ok: true, project });
           ui.success(`project ${project.name} synced (snapshot ${project.snapshotId})`);
         }),
@@ -68,7 +63,7 @@ export const projectCommand = defineCommand({
         runCommand(args.json, async () => {
           setRequestTimeout(args.timeout);
           await ensureDaemon();
-          const projects = (await daemonClient().projects.list()) as { name: string; path: string; snapshotId: string }[];
+          const projects = await daemonClient().projects.list();
           if (args.json) return printJson({ ok: true, projects });
           for (const p of projects) ui.log(`${p.name}  ${p.path}  (snapshot ${p.snapshotId})`);
           if (projects.length === 0) ui.log("no projects registered: `vilano project add <path> --name <name>`");

@@ -88,11 +88,14 @@ const readSubcommands = {
         const printOutput = (e: { [fact: string]: unknown }) =>
           args.json ? printJson(e) : process.stdout.write(String(e.text).replace(/^(?=.)/gm, `[${String(e.opKey)} ${String(e.stream)}] `));
         if (!args.follow) {
-          const { events, ops } = (await client().runs.inspect(args.id)) as { events: { type: string; at: number }[]; ops: { kind: string; opKey: string; result?: { stdout?: string; stderr?: string } }[] };
+          const { events, ops } = await client().runs.inspect(args.id);
           for (const e of events) if (e.type === "log") print(e);
           for (const op of ops) {
-            if (op.kind !== "exec" || typeof op.result !== "object" || op.result === null) continue;
-            for (const stream of ["stdout", "stderr"] as const) if (op.result[stream]) printOutput({ opKey: op.opKey, stream, text: `${op.result[stream]!.replace(/\n?$/, "\n")}` });
+            if (op.kind !== "exec" || typeof op.result !== "object" || op.result === null || Array.isArray(op.result)) continue;
+            for (const stream of ["stdout", "stderr"] as const) {
+              const text = op.result[stream];
+              if (typeof text === "string" && text) printOutput({ opKey: op.opKey, stream, text: text.replace(/\n?$/, "\n") });
+            }
           }
           return;
         }

@@ -37,7 +37,7 @@ const serviceInspectCommand = defineCommand({
       if (!project || !service) throw new VilanoError("validation_failed", `invalid service ${JSON.stringify(args.target)}: write it as <project>/<service>`);
       const inspection = await daemonClient().runs.inspect(serviceInstanceId(project, service, args.key));
       if (args.json) return printJson(inspection);
-      process.stdout.write(`${renderInspection(inspection as never)}\n`);
+      process.stdout.write(`${renderInspection(inspection)}\n`);
     }),
 });
 
