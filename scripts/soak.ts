@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient } from "../src/client/index.ts";
 import { buildManifest, scanDefinitions } from "../src/project/index.ts";
+import { mulberry32 } from "../test/helpers/seeded.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BINARY = join(ROOT, "dist", "vilano");
@@ -23,18 +24,7 @@ const SEED = arg("seed", 1);
 const STEPS = 5;
 const KEYS = 4;
 
-/** mulberry32: a small seeded generator, so a failing round can be replayed with its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = seeded(SEED);
+const random = mulberry32(SEED);
 const pick = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 
 const PROJECT = `import { service, workflow } from "@vilano/runtime";

@@ -10,7 +10,8 @@
  */
 import { writeSync } from "node:fs";
 import { createRuntime } from "../../src/embedded/index.ts";
-import { crashWorkflow, inputFor, mulberry32 } from "./crash-workload.ts";
+import { crashWorkflow, inputFor } from "./crash-workload.ts";
+import { mulberry32 } from "../helpers/seeded.ts";
 
 /** Bounds the runs one child starts; with the gaps below the loop spans most of the kill window. */
 const MAX_STARTS = 40;

@@ -25,13 +25,13 @@ import {
   crashWorkflow,
   expectedOutput,
   inputFor,
-  mulberry32,
   STEPS,
   stepKey,
   stepValue,
   WORKFLOW_NAME,
   type CrashInput,
 } from "./crash-workload.ts";
+import { mulberry32 } from "../helpers/seeded.ts";
 
 const SEED = Number(process.env.VILANO_CRASH_SEED ?? 0x5eed_c0de);
 const ROUNDS = 32;

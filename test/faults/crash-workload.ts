@@ -7,22 +7,11 @@
  */
 import { appendFileSync } from "node:fs";
 import { workflow } from "../../src/sdk/index.ts";
+import { mulberry32 } from "../helpers/seeded.ts";
 
 export const WORKFLOW_NAME = "crash_fault";
 export const STEPS = 10;
 export const SLEEP = "20ms";
-
-/** mulberry32: a tiny seeded PRNG, returns numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface CrashInput {
   seed: number;

@@ -16,8 +16,6 @@ import { appendFileSync } from "node:fs";
 import { turnScope } from "../../src/kernel/index.ts";
 import { service, workflow } from "../../src/sdk/index.ts";
 
-export { mulberry32 } from "./crash-workload.ts";
-
 // ---- ordering ------------------------------------------------------------------------------------
 
 export const SENDERS = 4;

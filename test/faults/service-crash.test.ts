@@ -29,7 +29,6 @@ import {
   COUNTER_INSTANCE,
   counterDefinitions,
   MESSAGES_PER_SENDER,
-  mulberry32,
   orderingDefinitions,
   SENDER_WORKFLOW,
   senderInput,
@@ -39,6 +38,7 @@ import {
   SINK_INSTANCE,
   workStepKey,
 } from "./service-crash-workload.ts";
+import { mulberry32 } from "../helpers/seeded.ts";
 
 const SEED = Number(process.env.VILANO_SERVICE_CRASH_SEED ?? 0x5e71_ce);
 const ROOT = resolve(import.meta.dir, "..", "..");
