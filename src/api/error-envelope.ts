@@ -43,8 +43,15 @@ async function malformedJsonError(error: unknown, c: Context): Promise<VilanoErr
   return undefined;
 }
 
+/** What Hono itself refuses with (an HTTPException), in our codes. */
+const HTTP_CODES: Record<number, ErrorCode> = { 400: "validation_failed", 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large", 415: "unsupported_media_type" };
+
 /** The app's error handler: every error as the envelope; `onUnexpected` sees the ones that are not ours. */
 export const apiErrorHandler =
   (onUnexpected?: (error: unknown) => void): ErrorHandler =>
-  async (error, c) =>
-    errorResponse((await malformedJsonError(error, c)) ?? error, onUnexpected);
+  async (error, c) => {
+    const malformed = await malformedJsonError(error, c);
+    if (malformed) return errorResponse(malformed);
+    const code = error instanceof HTTPException ? HTTP_CODES[error.status] : undefined;
+    return errorResponse(code ? new VilanoError(code, error.message || `HTTP ${(error as HTTPException).status}`) : error, onUnexpected);
+  };

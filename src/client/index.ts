@@ -31,12 +31,26 @@ interface Envelope {
   error?: { code: string; message: string; details?: unknown };
 }
 
-// Ids can hold "/" (service instances: svc:<project>/<service>:<key>); path parameters must be encoded.
-const enc = (id: string) => encodeURIComponent(id);
+/**
+ * A path parameter, encoded: ids can hold "/" (service instances: svc:<project>/<service>:<key>).
+ * An empty one is refused here: the typed client would drop it and call another route.
+ */
+function enc(value: string, what: string): string {
+  if (typeof value !== "string" || value === "") throw new VilanoError("validation_failed", `${what} must be a non-empty string`);
+  return encodeURIComponent(value);
+}
 
 /** The route's answer, typed by the route; the API's error envelope is thrown as a VilanoError with its code. */
-async function unwrap<T>(response: ClientResponse<T>): Promise<T> {
-  const text = await response.text();
+async function unwrap<T>(response: ClientResponse<T>, daemonUrl: string): Promise<T> {
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    // The deadline also covers reading the answer.
+    throw new VilanoError("daemon_unavailable", `the daemon at ${daemonUrl} stopped answering part way: ${(error as Error)?.message ?? String(error)}`, {
+      hint: "check it with `vilano daemon status`",
+    });
+  }
   let body: Envelope;
   try {
     body = JSON.parse(text) as Envelope;
@@ -97,44 +111,48 @@ export function createClient(options: ClientOptions = {}) {
   };
   const api = hc<ApiApp>(baseUrl, { headers: { "x-vilano-token": token }, fetch: reach });
   const sooner = () => within(timeoutMs);
+  const answer = <T>(response: ClientResponse<T>) => unwrap(response, daemonUrl);
   const service = (target: string) => {
+    if (typeof target !== "string" || !/^[^/\s]+\/[^/\s]+$/.test(target)) {
+      throw new VilanoError("validation_failed", `service ${JSON.stringify(target)} must be written <project>/<service>`);
+    }
     const [project = "", name = ""] = target.split("/");
-    return { param: { project: enc(project), service: enc(name) } };
+    return { param: { project: enc(project, "project"), service: enc(name, "service") } };
   };
 
   return {
     baseUrl,
-    status: async () => unwrap(await api.v1.status.$get(undefined, sooner())),
+    status: async () => answer(await api.v1.status.$get(undefined, sooner())),
     projects: {
       /** `path` is resolved here: the daemon may run in another working directory. */
-      add: async (path: string, name: string) => (await unwrap(await api.v1.projects.$post({ json: { path: resolve(path), name } }, sooner()))).project,
-      list: async () => (await unwrap(await api.v1.projects.$get(undefined, sooner()))).projects,
-      get: async (name: string) => (await unwrap(await api.v1.projects[":name"].$get({ param: { name: enc(name) } }, sooner()))).project,
-      sync: async (name: string) => (await unwrap(await api.v1.projects[":name"].sync.$post({ param: { name: enc(name) } }, sooner()))).project,
-      remove: async (name: string) => void (await unwrap(await api.v1.projects[":name"].$delete({ param: { name: enc(name) } }, sooner()))),
+      add: async (path: string, name: string) => (await answer(await api.v1.projects.$post({ json: { path: resolve(path), name } }, sooner()))).project,
+      list: async () => (await answer(await api.v1.projects.$get(undefined, sooner()))).projects,
+      get: async (name: string) => (await answer(await api.v1.projects[":name"].$get({ param: { name: enc(name, "project name") } }, sooner()))).project,
+      sync: async (name: string) => (await answer(await api.v1.projects[":name"].sync.$post({ param: { name: enc(name, "project name") } }, sooner()))).project,
+      remove: async (name: string) => void (await answer(await api.v1.projects[":name"].$delete({ param: { name: enc(name, "project name") } }, sooner()))),
     },
     services: {
       /** Sends, signals or asks an instance by key (or key input, which creates it). */
       call: async (
         target: string,
         body: { kind: "send" | "signal" | "ask"; handler: string; key?: string; keyInput?: unknown; payload?: unknown; timeout?: Duration },
-      ) => unwrap(await api.v1.services[":project"][":service"].calls.$post({ ...service(target), json: body }, sooner())),
+      ) => answer(await api.v1.services[":project"][":service"].calls.$post({ ...service(target), json: body }, sooner())),
       /** Creates or gets the instance of `<project>/<service>` for a key input. */
       ensure: async (target: string, keyInput: unknown) =>
-        unwrap(await api.v1.services[":project"][":service"].instances.$post({ ...service(target), json: { keyInput } }, sooner())),
+        answer(await api.v1.services[":project"][":service"].instances.$post({ ...service(target), json: { keyInput } }, sooner())),
       stop: async (target: string, key: string, reason?: string) =>
-        (await unwrap(await api.v1.services[":project"][":service"].stop.$post({ ...service(target), json: { key, ...(reason ? { reason } : {}) } }, sooner())))
+        (await answer(await api.v1.services[":project"][":service"].stop.$post({ ...service(target), json: { key, ...(reason ? { reason } : {}) } }, sooner())))
           .instance,
     },
     runs: {
       start: async (target: string, input?: unknown, opts: { id?: string } = {}) =>
-        (await unwrap(await api.v1.runs.$post({ json: { target, input, ...opts } }, sooner()))).run,
+        (await answer(await api.v1.runs.$post({ json: { target, input, ...opts } }, sooner()))).run,
       /** The run with its ops, events, signals (and, for instances, queued mail and turns). */
-      inspect: async (id: string) => unwrap(await api.v1.runs[":id"].$get({ param: { id: enc(id) } }, sooner())),
+      inspect: async (id: string) => answer(await api.v1.runs[":id"].$get({ param: { id: enc(id, "run id") } }, sooner())),
       list: async (filter: { project?: string; status?: string; workflow?: string; kind?: "workflow" | "service"; limit?: number } = {}) => {
         const { limit, ...rest } = filter;
         const query = { ...rest, ...(limit !== undefined ? { limit: String(limit) } : {}) };
-        return (await unwrap(await api.v1.runs.$get({ query }, sooner()))).runs;
+        return (await answer(await api.v1.runs.$get({ query }, sooner()))).runs;
       },
       /** The run's events as they are recorded (server-sent events), until the run has finished. */
       async *events(id: string, opts: { after?: number } = {}): AsyncGenerator<{ seq: number; type: string; at: number; [fact: string]: unknown }> {
@@ -144,9 +162,9 @@ export function createClient(options: ClientOptions = {}) {
         deadlines.set(controller.signal, timeoutMs);
         const answered = setTimeout(() => controller.abort(), Math.min(timeoutMs, MAX_TIMER_MS));
         const response = await api.v1.runs[":id"].events
-          .$get({ param: { id: enc(id) }, query }, { init: { signal: controller.signal } })
+          .$get({ param: { id: enc(id, "run id") }, query }, { init: { signal: controller.signal } })
           .finally(() => clearTimeout(answered));
-        if (!response.ok || !response.body) return void (await unwrap(response));
+        if (!response.ok || !response.body) return void (await answer(response));
         const decoder = new TextDecoder();
         let buffer = "";
         for await (const chunk of response.body) {
@@ -165,15 +183,15 @@ export function createClient(options: ClientOptions = {}) {
         }
       },
       cancel: async (id: string, reason?: string) =>
-        (await unwrap(await api.v1.runs[":id"].cancel.$post({ param: { id: enc(id) }, json: reason === undefined ? {} : { reason } }, sooner()))).run,
+        (await answer(await api.v1.runs[":id"].cancel.$post({ param: { id: enc(id, "run id") }, json: reason === undefined ? {} : { reason } }, sooner()))).run,
       signal: async (id: string, name: string, payload?: unknown) =>
-        (await unwrap(await api.v1.runs[":id"].signals.$post({ param: { id: enc(id) }, json: { name, payload } }, sooner()))).delivery,
+        (await answer(await api.v1.runs[":id"].signals.$post({ param: { id: enc(id, "run id") }, json: { name, payload } }, sooner()))).delivery,
       /** Waits (long-polling) for the run's output; throws RunFailedError if it failed or was cancelled. */
       async result(id: string, opts: { timeout?: Duration } = {}) {
         const deadline = opts.timeout === undefined ? Infinity : Date.now() + parseDuration(opts.timeout, "result timeout");
         for (;;) {
           const wait = Math.max(0, Math.min(25_000, deadline - Date.now()));
-          const { run } = await unwrap(await api.v1.runs[":id"].result.$get({ param: { id: enc(id) }, query: { wait: String(wait) } }, within(timeoutMs + wait)));
+          const { run } = await answer(await api.v1.runs[":id"].result.$get({ param: { id: enc(id, "run id") }, query: { wait: String(wait) } }, within(timeoutMs + wait)));
           if (run.status === "completed") return run.output;
           if (run.status === "failed" || run.status === "cancelled") throw new RunFailedError(id, run.error!);
           if (Date.now() >= deadline) throw new VilanoError("wait_timeout", `run ${id} did not finish within ${opts.timeout}; it goes on running`);

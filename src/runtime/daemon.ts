@@ -26,8 +26,15 @@ export interface RunningDaemon {
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const logger = options.logger ?? createLogger("info");
   const paths = ensureHome(options.home);
-  const token = readOrCreateToken(paths);
   const runtime = await createDaemonRuntime({ home: options.home, logger, ...(options.workers !== undefined ? { workers: options.workers } : {}) });
+  // Read (or repaired) once the database is ours: a second daemon starting now stops before this.
+  let token: string;
+  try {
+    token = readOrCreateToken(paths, { repair: true });
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
   const app = createApiApp({ backend: createApiBackend(runtime), token, logger: logger.withTag("api") });
   let server: ReturnType<typeof Bun.serve>;
   try {

@@ -74,3 +74,17 @@ test("daemon stop does not SIGTERM an unrelated process whose pid is in a stale 
   victim.kill();
   expect({ victimAlive, stdout: r.stdout.trim() }).toEqual({ victimAlive: true, stdout: expect.stringContaining('"stopped":false') });
 }, 20_000);
+
+test("a daemon starting over an emptied token file writes a new token, and the CLI uses it", () => {
+  const home = tempDir("vilano-home-");
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(home, "token"), "");
+  const env = { VILANO_PORT: String(freePort()) };
+  const s = spawnCli(["daemon", "start", "--json"], home, home, env);
+  expect(s.exitCode).toBe(0);
+  started.push((JSON.parse(s.stdout.toString()) as { daemon: { pid: number } }).daemon.pid);
+  expect(readFileSync(join(home, "token"), "utf8").trim()).toMatch(/^[0-9a-f]{64}$/);
+  const list = spawnCli(["project", "list", "--json"], home, home, env);
+  expect(list.exitCode).toBe(0);
+  expect(JSON.parse(list.stdout.toString())).toEqual({ ok: true, projects: [] });
+});

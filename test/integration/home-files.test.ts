@@ -48,4 +48,17 @@ describe("files in the runtime home", () => {
     expect(other.stdout.toString()).toBe(first);
     expect(statSync(paths.token).mode & 0o777).toBe(0o600);
   });
+
+  test("a token file without a token is an error for readers and is replaced by the daemon (repair)", () => {
+    const paths = ensureHome(tempDir("vilano-home-"));
+    for (const damaged of ["", "\n", "not-a-token"]) {
+      writeFileSync(paths.token, damaged);
+      expect(() => readOrCreateToken(paths)).toThrow("does not hold a token");
+      const repaired = readOrCreateToken(paths, { repair: true });
+      expect(repaired).toMatch(/^[0-9a-f]{64}$/);
+      expect(readFileSync(paths.token, "utf8").trim()).toBe(repaired);
+      expect(readOrCreateToken(paths)).toBe(repaired);
+    }
+    expect(readdirSync(paths.home).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
 });
