@@ -20,6 +20,7 @@ import { benchAskRoundTrip, benchAsksPerSecond, type AskRoundTripResult, type As
 import { benchCliColdStart, benchCliRunStartWait, benchClientRunStarts } from "./bench/cli.ts";
 import { benchExec, benchHardStop, benchPoolAsk, benchPoolStepsPerSecond } from "./bench/pool.ts";
 import { benchFanOut, benchSupervisionRestart } from "./bench/children.ts";
+import { benchTimerLateness } from "./bench/timers.ts";
 import { emit, log, median, percentile, RESULT_TIMEOUT, round, timeMs, type BenchResult, type LatencySummary } from "./bench/common.ts";
 
 const THROUGHPUT = { workflows: 200, stepsEach: 10, rounds: 3, warmupWorkflows: 50, target: 10_000 };
@@ -297,6 +298,7 @@ const BENCHES: Record<string, (dir: string) => Promise<BenchResult>> = {
   pool_ask_round_trip: benchPoolAsk,
   fanout_100_children: benchFanOut,
   supervision_restart: benchSupervisionRestart,
+  timer_lateness: benchTimerLateness,
 };
 
 async function main(): Promise<void> {

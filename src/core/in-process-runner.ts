@@ -4,7 +4,8 @@
  * uses the worker pool.
  */
 import { errorCodeOf, type Clock, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
-import type { ActivationHost, ExecEnvironment } from "../engine/index.ts";
+import { createLiveExecutions, DEFAULT_LIVE_EXECUTIONS, type ActivationHost, type ExecEnvironment, type WorkflowResume } from "../engine/index.ts";
+import type { ActivationResult } from "../shared/index.ts";
 import type { CaptureSink } from "./captures.ts";
 import type { Activation, Kernel } from "../kernel/index.ts";
 import type { RunRow } from "../store/index.ts";
@@ -22,6 +23,8 @@ export function createInProcessRunner(options: {
   exec: ExecEnvironment;
   /** Where their output goes besides the op's result (capture files, live watchers). */
   captures?: CaptureSink;
+  /** How many suspended workflow executions to keep for a resume without replay (0: none). */
+  liveExecutions?: number;
 }): Runner {
   const { kernel, definitions, clock } = options;
   const log = options.logger.withTag("runner");
@@ -29,6 +32,7 @@ export function createInProcessRunner(options: {
   /** Live activations that can take outcomes committed while their code runs. */
   const receivers = new Map<string, (opKey: string, outcome: LiveOutcome) => void>();
   let closed = false;
+  const live = createLiveExecutions<WorkflowResume, ActivationResult>(options.liveExecutions ?? DEFAULT_LIVE_EXECUTIONS);
 
   async function run(activation: Activation, signal: AbortSignal): Promise<void> {
     const { fence, run, ops, turn } = activation;
@@ -47,6 +51,7 @@ export function createInProcessRunner(options: {
       execOutput: (chunk) => options.captures?.output(runId, chunk),
       execArtifact: (file) => options.captures?.artifact(runId, file),
       receiveOutcomes: (deliver) => receivers.set(runId, deliver),
+      sleepLate: (lateMs) => kernel.noteSleepLateness(lateMs),
       settleLate: (late) => {
         log.warn(
           `run ${runId}: its code went on after it looked blocked on a durable wait — it awaited work that is not a ctx operation; put such work inside ctx.step`,
@@ -57,7 +62,7 @@ export function createInProcessRunner(options: {
       },
     };
     try {
-      const result = await runActivationCode(definitions(run), "this runtime", { run, ops, turn }, host);
+      const result = await runActivationCode(definitions(run), "this runtime", { run, ops, turn }, host, live);
       receivers.delete(runId);
       if (result.type !== "aborted") await kernel.finishActivation(runId, fence, result);
     } catch (error) {
@@ -74,5 +79,6 @@ export function createInProcessRunner(options: {
     async close() {
       closed = true;
     },
+    liveStats: () => ({ ...live.stats }),
   };
 }

@@ -1,5 +1,5 @@
 /** Runs one activation's code with the replay engine: a service turn or a workflow, found by name. */
-import { runServiceTurn, runWorkflowActivation, type ActivationHost } from "../engine/index.ts";
+import { runServiceTurn, runWorkflowActivation, type ActivationHost, type WorkflowLiveExecutions } from "../engine/index.ts";
 import { VilanoError, type ActivationResult, type HistoryOp, type TurnInput } from "../shared/index.ts";
 import type { Definitions } from "./definitions.ts";
 
@@ -9,8 +9,17 @@ export interface ActivationCode {
   turn?: TurnInput | undefined;
 }
 
-/** `where` names the code in the error when it lacks the definition (a snapshot, "this runtime"). */
-export function runActivationCode(definitions: Definitions, where: string, activation: ActivationCode, host: ActivationHost): Promise<ActivationResult> {
+/**
+ * `where` names the code in the error when it lacks the definition (a snapshot, "this runtime");
+ * `live` keeps suspended workflow executions for their runs' next activations here.
+ */
+export function runActivationCode(
+  definitions: Definitions,
+  where: string,
+  activation: ActivationCode,
+  host: ActivationHost,
+  live?: WorkflowLiveExecutions,
+): Promise<ActivationResult> {
   const { run, ops, turn } = activation;
   if (turn) {
     const definition = definitions.services.get(run.name);
@@ -19,5 +28,5 @@ export function runActivationCode(definitions: Definitions, where: string, activ
   }
   const definition = definitions.workflows.get(run.name);
   if (!definition) throw new VilanoError("unknown_workflow", `${where} has no workflow "${run.name}"`);
-  return runWorkflowActivation(definition, { runId: run.id, project: run.project, input: run.input, ops, services: definitions.services }, host);
+  return runWorkflowActivation(definition, { runId: run.id, project: run.project, input: run.input, ops, services: definitions.services }, host, live);
 }

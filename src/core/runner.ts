@@ -4,6 +4,7 @@
  * activation's fence. Slots, queueing and aborts belong to the scheduler, not to runners.
  */
 import type { Activation } from "../kernel/index.ts";
+import type { LiveExecutionStats } from "../engine/index.ts";
 import type { LiveOutcome } from "../shared/index.ts";
 
 export interface Runner {
@@ -16,4 +17,6 @@ export interface Runner {
   deliver(runId: string, opKey: string, outcome: LiveOutcome): void;
   /** Stops taking work and releases what the runner holds (worker processes). */
   close(): Promise<void>;
+  /** How parked executions fared: resumed without a replay, evicted for room, found out of date. */
+  liveStats(): LiveExecutionStats;
 }

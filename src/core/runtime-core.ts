@@ -22,6 +22,7 @@ import type { Catalog, ServiceInfo } from "./catalog.ts";
 import { createExternalRef } from "./external-ref.ts";
 import { toEventInfo, toInspection, toRunInfo, type EventInfo, type RunInfo, type RunInspection } from "./inspection.ts";
 import type { Runner } from "./runner.ts";
+import type { LiveExecutionStats } from "../engine/index.ts";
 import { createScheduler } from "./scheduler.ts";
 
 /** How long `close()` lets aborted activations end before it stops waiting for them. */
@@ -65,6 +66,8 @@ export interface RuntimeCore {
   readonly kernel: Kernel;
   readonly store: Store;
   readonly stats: GroupCommitStats;
+  /** How parked executions fared (resumed without a replay, evicted, out of date). */
+  liveStats(): LiveExecutionStats;
   /** Throws `runtime_closed` once `close()` was called. */
   ensureOpen(): void;
   requireRun(runId: string): RunInfo;
@@ -140,6 +143,7 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
     kernel,
     store,
     stats: kernel.stats,
+    liveStats: () => runner.liveStats(),
     ensureOpen,
     requireRun: (runId) => toRunInfo(requireRow(runId)),
     async start(req) {

@@ -28,7 +28,7 @@ import {
 } from "../core/index.ts";
 import { DEFAULT_PROJECT_CONFIG, MANIFEST_FILE, readProjectConfig } from "../project/index.ts";
 import { createWorkerPool, describeCode, workerEnvironment, type WorkerPool } from "../worker/index.ts";
-import type { RunStatus, ServiceStatus } from "../shared/index.ts";
+import type { LiveExecutionStats, RunStatus, ServiceStatus } from "../shared/index.ts";
 
 export interface RuntimeOptions {
   /** The largest value recorded (step result, output, payload, state), in bytes (default VILANO_MAX_VALUE_BYTES, or 4 MiB). */
@@ -53,6 +53,11 @@ export interface RuntimeOptions {
   synchronous?: SynchronousMode;
   /** How many activations may run at once (default 512). */
   maxConcurrentActivations?: number;
+  /**
+   * How many suspended workflow executions each process keeps in memory so that a run's next
+   * activation resumes it without a replay (default 10,000; 0 turns it off: every activation replays).
+   */
+  liveExecutions?: number;
   logLevel?: LogLevel;
   logger?: Logger;
   clock?: Clock;
@@ -94,6 +99,11 @@ export interface Runtime {
   list(filter?: { status?: RunStatus | ServiceStatus; workflow?: string; limit?: number }): Promise<RunInfo[]>;
   /** Commit statistics of the group-commit queue (for benchmarks). */
   readonly stats: GroupCommitStats;
+  /**
+   * How suspended workflow executions kept in memory fared: `resumed` (woken without a replay),
+   * `evicted` (dropped for room; their runs replayed), `stale` (out of date; replayed).
+   */
+  liveExecutions(): LiveExecutionStats;
   /** Stops running code and closes the database; unfinished runs resume when it is opened again. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -124,7 +134,16 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     catalog: fixedCatalog(code.info, code.ref),
     createRunner: (kernel): Runner => {
       const definitions = code.definitions;
-      if (definitions) return createInProcessRunner({ kernel, definitions: () => definitions, clock, logger, exec: { workspace: code.workspace, baseEnv: code.env } });
+      if (definitions) {
+        return createInProcessRunner({
+          kernel,
+          definitions: () => definitions,
+          clock,
+          logger,
+          exec: { workspace: code.workspace, baseEnv: code.env },
+          ...(options.liveExecutions !== undefined ? { liveExecutions: options.liveExecutions } : {}),
+        });
+      }
       return (pool = createWorkerPool({
         kernel,
         catalog: fixedCatalog(code.info, code.ref),
@@ -134,6 +153,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         environment: () => code.env,
         isolation: () => code.isolation,
         leaseTtlMs: options.workerLeaseMs ?? loadConfig().workerLeaseMs,
+        ...(options.liveExecutions !== undefined ? { liveExecutions: options.liveExecutions } : {}),
       }));
     },
   });
@@ -155,6 +175,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const runtime: Runtime = {
     database,
     stats: core.stats,
+    liveExecutions: () => core.liveStats(),
     async start(workflow, input, startOptions = {}) {
       core.ensureOpen();
       const name = typeof workflow === "string" ? workflow : workflow?.name;

@@ -7,6 +7,10 @@
  * activation counts as suspended once the code is blocked: no op in flight, no recorded outcome
  * held back, and at least one wait open.
  *
+ * Waits that name their op (`waitFor`) can also be settled when a parked execution is resumed by
+ * the run's next activation (live-executions.ts); a plain `wait()` cannot, and keeps the execution
+ * from being parked.
+ *
  * Lost leases, nondeterminism and the end of a service turn (defer, reject) are different: they
  * set a flag and unwind the code with an internal `Suspension`; every later durable call throws it
  * too, and the flag decides the result whatever the code returns.
@@ -34,12 +38,25 @@ export interface ActivationState {
   guard(): void;
   /** A promise that never settles: the code waits for something a later activation delivers. */
   wait(): Promise<never>;
-  /** Like wait(), but an outcome delivered live for `opKey` settles it in this activation. */
-  waitFor(opKey: string): Promise<LiveOutcome>;
+  /**
+   * Like wait(), but settled by `opKey`'s outcome: delivered live in this activation when `live`
+   * (an ask's reply, a child's end), or handed over when a parked execution resumes.
+   */
+  waitFor(opKey: string, live?: boolean): Promise<LiveOutcome>;
   /** An outcome committed while the code is live; ignored once the activation has ended. */
   deliver(opKey: string, outcome: LiveOutcome): void;
   /** The activation's result is decided: no more live deliveries. */
   end(): void;
+  /** Counts up each time the state is reopened for another activation. */
+  readonly epoch: number;
+  /** True when every open wait names its op: the execution can be parked and resumed. */
+  parkable(): boolean;
+  /** The ops the code is blocked on. */
+  openWaits(): string[];
+  /** Starts another activation on this state (a parked execution resumed). */
+  reopen(): void;
+  /** Settles an open wait with the outcome history recorded for it (a resumed execution). */
+  resumeWait(opKey: string, outcome: LiveOutcome): void;
   /** Ends the activation with a failure of the run that user code cannot catch (nondeterminism). */
   failRun(error: FailureBody): never;
   endTurn(result: ActivationResult): never;
@@ -65,11 +82,16 @@ export function createActivationState(host: ActivationHost, schedulerIdle: () =>
   let fatal: FailureBody | null = null;
   let turnEnd: ActivationResult | null = null;
   let waits = 0;
+  /** Open waits that no outcome can settle but a replay (they keep the execution from parking). */
+  let plainWaits = 0;
   let ended = false;
+  let epoch = 0;
   const liveWaits = new Map<string, (outcome: LiveOutcome) => void>();
+  /** Open waits settled only by a resume (a sleep, a signal). */
+  const laterWaits = new Map<string, (outcome: LiveOutcome) => void>();
   let checkScheduled = false;
   const inflight = new Set<Promise<unknown>>();
-  const blocked = Promise.withResolvers<void>();
+  let blocked = Promise.withResolvers<void>();
 
   const stop = (reason: string): never => {
     throw new Suspension(reason);
@@ -132,14 +154,15 @@ export function createActivationState(host: ActivationHost, schedulerIdle: () =>
     },
     wait() {
       waits++;
+      plainWaits++;
       state.poke();
       // A fresh promise each time: a shared one would keep every abandoned continuation alive.
       return new Promise<never>(() => {});
     },
-    waitFor(opKey) {
+    waitFor(opKey, live = true) {
       waits++;
       state.poke();
-      return new Promise<LiveOutcome>((resolve) => liveWaits.set(opKey, resolve));
+      return new Promise<LiveOutcome>((resolve) => (live ? liveWaits : laterWaits).set(opKey, resolve));
     },
     deliver(opKey, outcome) {
       const resolve = liveWaits.get(opKey);
@@ -152,10 +175,32 @@ export function createActivationState(host: ActivationHost, schedulerIdle: () =>
       state.poke();
     },
     end() {
+      // The open waits stay registered: a parked execution is resumed through them.
       ended = true;
-      liveWaits.clear();
       if (graceTimer) clearTimeout(graceTimer);
       graceTimer = null;
+    },
+    get epoch() {
+      return epoch;
+    },
+    parkable: () => plainWaits === 0 && !mustStop() && inflight.size === 0,
+    openWaits: () => [...liveWaits.keys(), ...laterWaits.keys()],
+    reopen() {
+      epoch++;
+      ended = false;
+      blocked = Promise.withResolvers<void>();
+      liveGrace = LIVE_GRACE_ROUNDS;
+      graceUntil = null;
+      checkScheduled = false;
+    },
+    resumeWait(opKey, outcome) {
+      const resolve = liveWaits.get(opKey) ?? laterWaits.get(opKey);
+      if (!resolve) return;
+      liveWaits.delete(opKey);
+      laterWaits.delete(opKey);
+      waits--;
+      resolve(outcome);
+      state.poke();
     },
     failRun(error) {
       fatal ??= error;

@@ -32,18 +32,32 @@ export function prepare(ops: readonly HistoryOp[], host: ActivationHost, scope =
  * `suspended`; if the code later settles anyway (it awaited non-durable work the quiescence check
  * cannot see), `onLate` gets the result it would have had.
  */
-export async function drive(
+export function drive(
   state: ActivationState,
   run: () => Promise<unknown>,
   toResult: (settled: Settled) => ActivationResult,
   onLate?: (result: ActivationResult) => void,
 ): Promise<ActivationResult> {
-  const settled: Promise<Settled> = Promise.resolve()
+  return driveSettled(state, startCode(run), toResult, onLate);
+}
+
+/** Starts the code; how it ends, as a value (a parked execution keeps it for its next activation). */
+export function startCode(run: () => Promise<unknown>): Promise<Settled> {
+  return Promise.resolve()
     .then(run)
     .then(
       (value) => ({ ok: true as const, value }),
       (error: unknown) => ({ ok: false as const, error }),
     );
+}
+
+/** Like `drive`, for code already started (a resumed execution is driven again, by its next activation). */
+export async function driveSettled(
+  state: ActivationState,
+  settled: Promise<Settled>,
+  toResult: (settled: Settled) => ActivationResult,
+  onLate?: (result: ActivationResult) => void,
+): Promise<ActivationResult> {
   const first = await Promise.race([settled, state.blocked().then(() => null)]);
   await state.settle();
   state.end();
@@ -51,8 +65,11 @@ export async function drive(
   if (flagged) return flagged;
   if (first !== null) return toResult(first);
   if (onLate) {
+    const epoch = state.epoch;
     void settled.then(async (late) => {
       await state.settle();
+      // Resumed since by another activation: that one says how the code ended.
+      if (state.epoch !== epoch) return;
       const result = flaggedResult(state) ?? toResult(late);
       if (result.type !== "aborted") onLate(result);
     });

@@ -32,6 +32,7 @@ import { createSupervision } from "./supervision.ts";
 import { createPublish, singletonDefinition } from "./pubsub.ts";
 import { createExec } from "./exec-op.ts";
 import { parseStored, RETRY_LATER } from "./op-values.ts";
+import { untilDue } from "./sleep-due.ts";
 
 /** Assigns the next op its key and position; a mismatch with history ends the run (`nondeterminism`). */
 export type NextOp = (kind: string, name: string, key: string | undefined) => ReturnType<History["next"]>;
@@ -138,11 +139,19 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     const durationMs = parseDuration(duration, "sleep duration");
     const { op, recorded } = next("sleep", "sleep", options?.key);
     if (recorded) {
-      if (recorded.status !== "completed") return state.wait();
-      return scheduler.turn(recorded);
+      if (recorded.status === "completed") {
+        await scheduler.turn(recorded);
+        return untilDue(state, host, recorded.result);
+      }
+      if (recorded.status !== "waiting") return state.wait();
+    } else {
+      // The duration runs from this call, not from the commit that records it.
+      const calledAt = host.now();
+      await state.track(state.report({ type: "sleep", opKey: op.opKey, seq: op.seq, name: op.name, durationMs, calledAt }));
     }
-    await state.track(state.report({ type: "sleep", opKey: op.opKey, seq: op.seq, name: op.name, durationMs }));
-    return state.wait();
+    // Settled only if a parked execution is resumed; otherwise the next activation replays.
+    const fired = await state.waitFor(op.opKey, false);
+    return untilDue(state, host, fired.status === "completed" ? fired.result : null);
   }
 
   async function waitForSignal(name: string, options?: { key?: string; timeout?: unknown }): Promise<unknown> {
@@ -151,14 +160,20 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     const timeoutMs = options?.timeout === undefined ? null : parseDuration(options.timeout, `timeout of signal wait "${name}"`);
     const { op, recorded } = next("signal", name, options?.key);
     if (recorded) {
-      if (recorded.status !== "completed" && recorded.status !== "failed") return state.wait();
-      await scheduler.turn(recorded);
-      if (recorded.status === "failed") throw new SignalTimeoutError(name, JSON.parse(recorded.error!) as FailureBody);
-      return parseStored(recorded.result);
+      if (recorded.status === "completed" || recorded.status === "failed") {
+        await scheduler.turn(recorded);
+        if (recorded.status === "failed") throw new SignalTimeoutError(name, JSON.parse(recorded.error!) as FailureBody);
+        return parseStored(recorded.result);
+      }
+      if (recorded.status !== "waiting") return state.wait();
+    } else {
+      const res = await state.track(state.report({ type: "wait_signal", opKey: op.opKey, seq: op.seq, name, timeoutMs }));
+      if (res.outcome === "signal") return parseStored(res.payload);
     }
-    const res = await state.track(state.report({ type: "wait_signal", opKey: op.opKey, seq: op.seq, name, timeoutMs }));
-    if (res.outcome === "signal") return parseStored(res.payload);
-    return state.wait();
+    // Settled only if a parked execution is resumed; otherwise the next activation replays.
+    const outcome = await state.waitFor(op.opKey, false);
+    if (outcome.status === "failed") throw new SignalTimeoutError(name, outcome.error);
+    return parseStored(outcome.result);
   }
 
   const record = (kind: "now" | "random", produce: () => number): number => {

@@ -17,8 +17,8 @@ export type ToError = (error: FailureBody) => Error;
  */
 export async function fromHistory(state: ActivationState, scheduler: ReplayScheduler, recorded: HistoryOp, onFailure: ToError, live = false): Promise<unknown> {
   if (recorded.status !== "completed" && recorded.status !== "failed") {
-    if (!live || recorded.status !== "waiting") return state.wait();
-    const outcome = await state.waitFor(recorded.opKey);
+    if (recorded.status !== "waiting") return state.wait();
+    const outcome = await state.waitFor(recorded.opKey, live);
     if (outcome.status === "failed") throw onFailure(outcome.error);
     return parseStored(outcome.result);
   }

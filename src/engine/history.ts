@@ -17,6 +17,8 @@ export interface RequestedOp {
 export interface History {
   /** Assigns key and position to the next op the code asks for, and checks it against history. */
   next(kind: string, name: string, explicitKey: string | undefined): { op: RequestedOp; recorded: HistoryOp | undefined };
+  /** How many ops the code has asked for so far (the next op's position). */
+  readonly requested: number;
 }
 
 function describe(op: { kind: string; name: string; opKey: string; seq: number }): string {
@@ -65,6 +67,9 @@ export function createHistory(ops: readonly HistoryOp[], scope = ""): History {
         );
       }
       return { op, recorded };
+    },
+    get requested() {
+      return seq;
     },
   };
 }

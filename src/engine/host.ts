@@ -61,6 +61,8 @@ export interface ActivationHost {
    * (a worker: the reply crosses two processes). Without it, a few event-loop rounds.
    */
   readonly liveGraceMs?: number;
+  /** The code went on `lateMs` after a sleep's due time (the kernel fires sleeps further ahead). */
+  sleepLate?(lateMs: number): void;
   /** A step attempt starts: a worker pool hard-stops a worker silent past a timed step's deadline. */
   stepStarted?(step: StartedStep): void;
   /** That attempt has ended (its outcome is about to be reported). */

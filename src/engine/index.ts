@@ -1,5 +1,6 @@
 /** The replay engine: runs user code against history; never touches SQLite. */
-export { runWorkflowActivation, type ActivationInput } from "./run-workflow.ts";
+export { runWorkflowActivation, type ActivationInput, type WorkflowLiveExecutions, type WorkflowResume } from "./run-workflow.ts";
+export { createLiveExecutions, DEFAULT_LIVE_EXECUTIONS, type LiveExecutionStats } from "./live-executions.ts";
 export { runServiceTurn, type TurnActivationInput } from "./run-service-turn.ts";
 export { createRef, computeKey, refShapeOf, type RefCall, type RefShape, type RefTransport } from "./service-ref.ts";
 export type { ActivationHost, StartedStep, ExecOutputChunk, ExecArtifactFile } from "./host.ts";

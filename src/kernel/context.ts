@@ -19,8 +19,8 @@ export interface KernelContext {
   release(run: RunRow): void;
   /** After commit: run an activation leased in the committed transaction. */
   runLeased(activation: Activation): void;
-  /** A durable timer is due at `at`: make sure the wake-up fires no later. */
-  armTimer(at: number): void;
+  /** A durable timer is due at `at`: make sure the wake-up fires no later (a sleep: its lead earlier). */
+  armTimer(at: number, kind?: "sleep"): void;
   /** A run reached a terminal status. */
   notifyTerminal(run: RunRow): void;
   /** The run's current activation lost its lease (cancelled): abort its steps. */

@@ -15,7 +15,7 @@ import { activationCrashed, hardStopped, relinquish, type WorkerCrash } from "./
 import { claimOwnership, releaseOwnership } from "./ownership.ts";
 import { activate, cancelRun, finishActivation, recover, recoverAfterFailedCommit, startRun } from "./run-lifecycle.ts";
 import { sendSignal, type SignalDelivery } from "./signals.ts";
-import { createWakeTimer, fireDueTimers } from "./timers.ts";
+import { createSleepLead, createWakeTimer, fireDueTimers, nextArmAt } from "./timers.ts";
 import {
   isTerminal,
   type Activation,
@@ -48,6 +48,8 @@ export interface KernelOptions {
   logger?: Logger;
   /** The largest value recorded, in bytes (default 4 MiB). */
   maxValueBytes?: number;
+  /** Fire sleeps ahead of their due time (default: with the system clock only; see timers.ts). */
+  sleepLead?: boolean;
 }
 
 export interface RunHistory {
@@ -78,6 +80,8 @@ export interface Kernel {
   activate(runId: string): Promise<Activation | null>;
   reportOp(runId: string, fence: number, cmd: OpCommand): Promise<OpResolution>;
   finishActivation(runId: string, fence: number, result: ActivationResult): Promise<void>;
+  /** Code went on `lateMs` after a sleep's due time: sleeps are then fired further ahead (timers.ts). */
+  noteSleepLateness(lateMs: number): void;
   /** The activation holding `fence` is gone without a result (its worker was killed); the run goes again. */
   relinquish(runId: string, fence: number, why: string): Promise<boolean>;
   /** Records a timed step's attempt as forcibly timed out (its worker was killed), then runs the run again. */
@@ -158,7 +162,7 @@ export function createKernel(options: KernelOptions): Kernel {
       recovering = false;
       log?.info(`recovered after a failed commit; ${pending.length} run(s) dispatched again`);
       for (const run of pending) executor?.dispatch(run);
-      wakeTimer.arm(store.nextWakeAt());
+      armNext();
     } catch {
       if (closed) return;
       // Still failing (the disk is still full): try again after a while, longer each time.
@@ -172,6 +176,8 @@ export function createKernel(options: KernelOptions): Kernel {
   }
 
   const wakeTimer = createWakeTimer(clock, () => void fireTimers());
+  const lead = createSleepLead(options.sleepLead ?? clock === systemClock);
+  const armNext = () => wakeTimer.arm(nextArmAt(store, lead.ms));
 
   const ctx: KernelContext = {
     store,
@@ -180,7 +186,7 @@ export function createKernel(options: KernelOptions): Kernel {
     reserve: (run) => executor?.reserve(run) ?? false,
     release: (run) => executor?.release(run),
     runLeased: (activation) => executor?.runLeased(activation),
-    armTimer: (at) => wakeTimer.arm(at),
+    armTimer: (at, kind) => wakeTimer.arm(kind === "sleep" ? at - lead.ms : at),
     notifyTerminal: (run) => {
       const waiters = terminalWaiters.get(run.id);
       if (!waiters) return;
@@ -230,7 +236,9 @@ export function createKernel(options: KernelOptions): Kernel {
   async function fireTimers(): Promise<void> {
     if (closed) return;
     try {
-      const { fired, nextAt } = await queue.submit((tx) => fireDueTimers(ctx, tx));
+      const submitted = performance.now();
+      const { fired, sleeps, nextAt } = await queue.submit((tx) => fireDueTimers(ctx, tx, lead.ms));
+      if (sleeps > 0) lead.observe(performance.now() - submitted);
       if (fired > 0) log?.debug(`fired ${fired} timer(s)`);
       wakeTimer.arm(nextAt);
     } catch (error) {
@@ -254,7 +262,7 @@ export function createKernel(options: KernelOptions): Kernel {
       executor = exec;
       const pending = queue.applyNow((tx) => recover(ctx, tx));
       for (const run of pending) exec.dispatch(run);
-      wakeTimer.arm(store.nextWakeAt());
+      armNext();
     },
     // Values from outside are checked here, at the edge; ops are checked when they are reported, and
     // values already stored (a supervised restart's input) are never checked again.
@@ -265,6 +273,7 @@ export function createKernel(options: KernelOptions): Kernel {
       }),
     activate: (runId) => submit((tx) => activate(ctx, tx, runId)),
     reportOp: (runId, fence, cmd) => submit((tx) => reportOp(ctx, tx, runId, fence, cmd)),
+    noteSleepLateness: (lateMs) => lead.noteLateness(lateMs),
     finishActivation: (runId, fence, result) => submit((tx) => finishActivation(ctx, tx, runId, fence, result)),
     relinquish: (runId, fence, why) => submit((tx) => relinquish(ctx, tx, runId, fence, why)),
     hardStopped: (runId, fence, failure) => submit((tx) => hardStopped(ctx, tx, runId, fence, failure)),

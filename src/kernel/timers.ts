@@ -2,8 +2,15 @@
  * Durable timers. Due times live in the op journal (`wake_at`); the kernel keeps only the next
  * wake-up in memory, rebuilt from the database at start, so a timer that fell due while no process
  * ran fires once right after start.
+ *
+ * Sleeps are fired ahead of their due time by a lead: the batch that records them and leases their
+ * runs (with each run's history) is done by the due time, and the code itself waits for the due
+ * time before it goes on (engine: a fired sleep never returns early). Other timers (signal and
+ * exit-wait timeouts, retry backoffs, message timers) change what the code sees when they fire, so
+ * they fire at their due time, not before.
  */
 import type { Clock } from "../shared/index.ts";
+import type { Store } from "../store/index.ts";
 import type { KernelContext } from "./context.ts";
 import { wakeRun } from "./ready.ts";
 import type { Tx } from "./group-commit.ts";
@@ -12,16 +19,64 @@ import { fireMessageTimer } from "./turns.ts";
 
 const TIMERS_PER_BATCH = 500;
 
-/** Fires every due timer (up to a batch); returns when the next one is due, or null. */
-export function fireDueTimers(k: KernelContext, tx: Tx): { fired: number; nextAt: number | null } {
+/** Fires every due timer, and the sleeps due within `leadMs` (up to a batch each); says when to look again. */
+export function fireDueTimers(k: KernelContext, tx: Tx, leadMs: number): { fired: number; sleeps: number; nextAt: number | null } {
   const due = k.store.dueTimers(tx.now, TIMERS_PER_BATCH);
-  for (const t of due) {
+  const early = leadMs > 0 ? k.store.dueSleeps(tx.now, tx.now + leadMs, TIMERS_PER_BATCH) : [];
+  for (const t of [...due, ...early]) {
     const op = k.store.getOp(t.runId, t.opKey)!;
     if (fireOpTimer(k, tx, op)) wakeRun(k, tx, t.runId);
   }
   const dueMessages = k.store.dueMessages(tx.now, TIMERS_PER_BATCH);
   for (const message of dueMessages) fireMessageTimer(k, tx, message);
-  return { fired: due.length + dueMessages.length, nextAt: k.store.nextWakeAt() };
+  const sleeps = early.length + due.filter((t) => t.kind === "sleep").length;
+  return { fired: due.length + early.length + dueMessages.length, sleeps, nextAt: nextArmAt(k.store, leadMs) };
+}
+
+/** When the wake-up timer should fire next: a sleep's due time less the lead, or another timer's due time. */
+export function nextArmAt(store: Store, leadMs: number): number | null {
+  const { sleep, other } = store.nextWakes();
+  const sleepAt = sleep === null ? null : sleep - leadMs;
+  if (sleepAt === null) return other;
+  return other === null ? sleepAt : Math.min(sleepAt, other);
+}
+
+const LEAD = { initialMs: 50, minMs: 5, maxMs: 200, handoverMs: 5, decayMs: 1, ignoreLateOverMs: 1_000 };
+
+/**
+ * How far ahead of their due time sleeps fire. At least the last firing batch's time with room to
+ * spare; and when code reports that it went on late after a sleep (the hand-over to it took longer
+ * than the lead: a worker pool, a loaded machine), that much more. It creeps back down while
+ * sleeps wake on time, so runs do not hold their slots longer than they need.
+ */
+export interface SleepLead {
+  readonly ms: number;
+  /** A batch that fired sleeps took `batchMs` from its submission to its commit. */
+  observe(batchMs: number): void;
+  /** Code went on `lateMs` after a sleep's due time. */
+  noteLateness(lateMs: number): void;
+}
+
+/** Disabled (0 ms) under a test clock, where time moves only when a test says so. */
+export function createSleepLead(enabled: boolean): SleepLead {
+  let ms = enabled ? LEAD.initialMs : 0;
+  let late = 0;
+  const clamp = (value: number) => Math.min(LEAD.maxMs, Math.max(LEAD.minMs, Math.ceil(value)));
+  return {
+    get ms() {
+      return ms;
+    },
+    observe(batchMs) {
+      if (!enabled) return;
+      const floor = batchMs * 1.5 + LEAD.handoverMs;
+      ms = late > 0 ? clamp(Math.max(ms, floor) + late) : clamp(Math.max(floor, ms - LEAD.decayMs));
+      late = 0;
+    },
+    noteLateness(lateMs) {
+      // A replay long after its sleep says nothing about the lead.
+      if (enabled && lateMs > 1 && lateMs < LEAD.ignoreLateOverMs) late = Math.max(late, lateMs);
+    },
+  };
 }
 
 /** Keeps one OS timer armed for the earliest durable timer. */

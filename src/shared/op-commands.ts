@@ -28,8 +28,8 @@ export const OP_COMMAND_SCHEMAS = {
     kind: StepLike,
     meta: v.optional(v.string()),
   }),
-  /** A durable timer. */
-  sleep: v.object({ ...Identity, type: v.literal("sleep"), durationMs: Millis }),
+  /** A durable timer; `calledAt` is when the code asked for it (its clock), the start of the duration. */
+  sleep: v.object({ ...Identity, type: v.literal("sleep"), durationMs: Millis, calledAt: v.optional(Millis) }),
   wait_signal: v.object({ ...Identity, type: v.literal("wait_signal"), timeoutMs: v.nullable(Millis) }),
   /** A value known at call time (log line, clock, random number, mailbox snapshot). */
   record: v.object({ ...Identity, type: v.literal("record"), kind: v.picklist(["log", "now", "random", "mailbox"]), value: v.string() }),

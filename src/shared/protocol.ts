@@ -79,3 +79,15 @@ export interface TurnInput {
   keyInput: string | null;
   mailbox: MailboxView;
 }
+
+/** How the suspended executions a process keeps (engine/live-executions.ts) have fared. */
+export interface LiveExecutionStats {
+  /** Executions parked so far. */
+  parked: number;
+  /** Activations that resumed a parked execution instead of replaying. */
+  resumed: number;
+  /** Parked executions evicted for room (their runs replay). */
+  evicted: number;
+  /** Parked executions found out of date by the next activation (it replayed instead). */
+  stale: number;
+}

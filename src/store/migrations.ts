@@ -220,6 +220,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX subscriptions_instance ON subscriptions(service_run_id);
     `,
   },
+  {
+    version: 9,
+    description: "sleeps apart from other timers (sleeps are prepared ahead of their due time)",
+    sql: `
+      CREATE INDEX ops_sleep_wake ON ops(wake_at) WHERE wake_at IS NOT NULL AND kind = 'sleep';
+      CREATE INDEX ops_other_wake ON ops(wake_at) WHERE wake_at IS NOT NULL AND kind <> 'sleep';
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

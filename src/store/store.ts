@@ -75,7 +75,12 @@ export interface Store extends InboxQueries, ProjectQueries, RelationQueries, Su
   /** Closes the open ops whose keys start with `prefix` (a finished turn's). */
   closeOpenOpsWithPrefix(runId: string, prefix: string, status: OpStatus, now: number): number;
   dueTimers(now: number, limit: number): DueTimer[];
+  /** Sleeps due after `after` and by `until`: they are fired ahead of time (the code waits for the due time itself). */
+  dueSleeps(after: number, until: number, limit: number): DueTimer[];
+  /** The earliest due time of any timer. */
   nextWakeAt(): number | null;
+  /** The earliest due time of a sleep, and of every other timer (ops and service messages). */
+  nextWakes(): { sleep: number | null; other: number | null };
 
   appendEvent(runId: string, type: string, body: string | null, at: number): number;
   listEvents(runId: string, afterSeq?: number): EventRow[];
@@ -167,6 +172,15 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     dueTimers: db.query<DueTimer, [number, number]>(
       `SELECT run_id AS runId, op_key AS opKey, kind, name, status, attempt, wake_at AS wakeAt
        FROM ops WHERE wake_at IS NOT NULL AND wake_at <= +? ORDER BY wake_at LIMIT ?`,
+    ),
+    dueSleeps: db.query<DueTimer, [number, number, number]>(
+      `SELECT run_id AS runId, op_key AS opKey, kind, name, status, attempt, wake_at AS wakeAt
+       FROM ops WHERE wake_at IS NOT NULL AND kind = 'sleep' AND wake_at > ? AND wake_at <= ? ORDER BY wake_at LIMIT ?`,
+    ),
+    nextSleepWake: db.query<{ at: number | null }, []>(`SELECT MIN(wake_at) AS at FROM ops WHERE wake_at IS NOT NULL AND kind = 'sleep'`),
+    nextOtherWake: db.query<{ at: number | null }, []>(
+      `SELECT MIN(at) AS at FROM (SELECT MIN(wake_at) AS at FROM ops WHERE wake_at IS NOT NULL AND kind <> 'sleep'
+         UNION ALL SELECT MIN(wake_at) FROM messages WHERE wake_at IS NOT NULL)`,
     ),
     nextWake: db.query<{ at: number | null }, []>(
       `SELECT MIN(at) AS at FROM (SELECT MIN(wake_at) AS at FROM ops WHERE wake_at IS NOT NULL
@@ -285,6 +299,8 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     closeOpenOps: (runId, status, now) => q.closeOpenOps.run(status, now, runId).changes,
     dueTimers: (now, limit) => q.dueTimers.all(now, limit),
     nextWakeAt: () => q.nextWake.get()?.at ?? null,
+    dueSleeps: (after, until, limit) => q.dueSleeps.all(after, until, limit),
+    nextWakes: () => ({ sleep: q.nextSleepWake.get()?.at ?? null, other: q.nextOtherWake.get()?.at ?? null }),
 
     appendEvent: (runId, type, body, at) => {
       const seq = (q.lastEventSeq.get(runId)?.seq ?? 0) + 1;

@@ -3,6 +3,7 @@
  * them), the ones it no longer holds but may still report for, its requests and subprocess groups,
  * and how it ended. Plain data and small helpers; the pool (pool.ts) drives them.
  */
+import type { LiveExecutionStats } from "../engine/index.ts";
 import type { CodeRef } from "../core/index.ts";
 import type { OpCommand } from "../shared/index.ts";
 import type { WorkerProcess } from "./worker-process.ts";
@@ -58,10 +59,13 @@ export interface PoolWorker {
   state: "live" | "expired" | "dying" | "dead";
   death: { kind: DeathKind; victims: Map<number, RunningStep> } | null;
   idleTimer: ReturnType<typeof setTimeout> | null;
+  /** How its parked executions have fared, as it last said. */
+  live: LiveExecutionStats;
 }
 
 /** A worker's bookkeeping; its process (or connection) is filled in right after. */
 export const newWorker = (code: CodeRef | null, kind: { fresh: boolean; external: boolean }): PoolWorker => ({
+  live: { parked: 0, resumed: 0, evicted: 0, stale: 0 },
   code,
   ...kind,
   once: false,

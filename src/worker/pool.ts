@@ -28,6 +28,7 @@ import { externalWorker, type WorkerLink } from "./external-link.ts";
 import { forcedTimeout, judgeBlockedWorker } from "./hard-stop.ts";
 import { newWorker, remember, runOf, setBounded, type DeathKind, type Held, type PoolWorker, type RunningStep } from "./pool-worker.ts";
 import { spawnWorker, type WorkerExit } from "./worker-process.ts";
+import type { LiveExecutionStats } from "../engine/index.ts";
 
 export type Isolation = "pooled" | "fresh";
 
@@ -37,6 +38,8 @@ export interface WorkerPoolOptions {
   logger: Logger;
   /** Workers per body of code (the default: the number of CPUs, at least 2). */
   size: number;
+  /** Suspended workflow executions each worker keeps for a resume without replay (its default when absent). */
+  liveExecutions?: number;
   /** The workers' working directory. */
   workspace: string;
   /** The environment a worker running this code starts with. */
@@ -120,6 +123,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
    */
   const lastWorker = new Map<string, PoolWorker>();
   const stats: PoolStats = { spawned: 0, hardStops: 0, crashes: 0, expired: 0, cancelKills: 0 };
+  /** What workers that have exited said of their parked executions. */
+  const retiredLive: LiveExecutionStats = { parked: 0, resumed: 0, evicted: 0, stale: 0 };
+  const addLive = (into: LiveExecutionStats, from: LiveExecutionStats) => {
+    for (const k of ["parked", "resumed", "evicted", "stale"] as const) into[k] += from[k];
+    return into;
+  };
   let nextActivation = 1;
   let nextRequest = 1;
   let closed = false;
@@ -136,6 +145,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     const worker = newWorker(code, { fresh, external: false });
     worker.proc = spawnWorker({
       generation,
+      ...(options.liveExecutions !== undefined ? { liveExecutions: options.liveExecutions } : {}),
       env: options.environment(code),
       cwd: options.workspace,
       logger: options.logger.withTag("worker"),
@@ -394,6 +404,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         return;
       }
       case "finish": {
+        if (m.live) worker.live = m.live;
         const held = worker.held.get(m.a);
         if (!held) {
           const runId = worker.gone.get(m.a);
@@ -411,6 +422,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           .finally(() => end(worker, held));
         return;
       }
+      case "sleep_late":
+        kernel.noteSleepLateness(m.ms);
+        return;
       case "late": {
         const runId = worker.gone.get(m.a);
         if (runId === undefined) return;
@@ -501,6 +515,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   function onExit(worker: PoolWorker, exit: WorkerExit): void {
     const wasLive = worker.state === "live" || worker.state === "expired";
     worker.state = "dead";
+    addLive(retiredLive, worker.live);
     if (worker.idleTimer) clearTimeout(worker.idleTimer);
     // Subprocesses lead their own process groups, so the worker's death did not end them: end them now.
     killExecGroups(worker);
@@ -567,6 +582,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   return {
     stats,
+    liveStats() {
+      const total = { ...retiredLive };
+      for (const group of groups.values()) for (const w of group) if (w.state !== "dead") addLive(total, w.live);
+      for (const w of externals) if (w.state !== "dead") addLive(total, w.live);
+      return total;
+    },
     run,
     deliver(runId: string, opKey: string, outcome: LiveOutcome) {
       const live = byRun.get(runId);

@@ -57,9 +57,18 @@ export const FromWorkerSchema = tagged(v.variant("t", [
   v.object({ t: v.literal("hb") }),
   v.object({ t: v.literal("report"), a: Count, c: Count, fence: Count, cmd: OpCommandSchema }),
   v.object({ t: v.literal("post"), a: Count, fence: Count, cmd: OpCommandSchema }),
-  v.object({ t: v.literal("finish"), a: Count, fence: Count, result: ActivationResultSchema }),
+  /** `live`: how this worker's parked executions have fared so far (cumulative). */
+  v.object({
+    t: v.literal("finish"),
+    a: Count,
+    fence: Count,
+    result: ActivationResultSchema,
+    live: v.optional(v.object({ parked: Count, resumed: Count, evicted: Count, stale: Count })),
+  }),
   /** The code settled after its activation was reported suspended (see ActivationHost.settleLate). */
   v.object({ t: v.literal("late"), a: Count, fence: Count, result: ActivationResultSchema }),
+  /** Code went on this long after a sleep's due time: the kernel fires sleeps further ahead. */
+  v.object({ t: v.literal("sleep_late"), ms: Millis }),
   /** A `ctx.log` line to print live (the run is the activation's: a worker never names a run itself). */
   v.object({ t: v.literal("log"), a: Count, message: v.string(), fields: v.optional(v.unknown()) }),
   /** A step started an attempt: the pool hard-stops the worker if it is silent past a timed step's deadline. */

@@ -7,10 +7,10 @@
  */
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { computeKey, type ActivationHost } from "../engine/index.ts";
+import { computeKey, createLiveExecutions, type ActivationHost, type WorkflowResume } from "../engine/index.ts";
 import { describeDefinitions, indexDefinitions, runActivationCode, type CodeRef, type Definitions } from "../core/index.ts";
 import { loadDefinitions, MANIFEST_FILE, parseManifest } from "../project/index.ts";
-import { isErrorCode, toFailureBody, VilanoError, type LiveOutcome, type OpCommand, type OpResolution } from "../shared/index.ts";
+import { isErrorCode, toFailureBody, VilanoError, type ActivationResult, type LiveOutcome, type OpCommand, type OpResolution } from "../shared/index.ts";
 import { armParentDeath } from "./parent-death.ts";
 import { createBatcher, unbatch } from "./batching.ts";
 import { installExitAttribution, runAsActivation } from "./exit-attribution.ts";
@@ -41,7 +41,8 @@ export function runWorkerProcess(args: readonly string[]): void {
   }
   armParentDeath(Number(arg("--parent")));
   installExitAttribution();
-  const core = createWorkerCore(createBatcher<FromWorker>((payload) => process.send!(payload)));
+  const live = arg("--live-executions");
+  const core = createWorkerCore(createBatcher<FromWorker>((payload) => process.send!(payload)), {}, live === undefined ? {} : { liveExecutions: Number(live) });
   process.on("message", (payload: unknown) => {
     for (const raw of unbatch(payload)) core.receive(raw);
   });
@@ -64,7 +65,7 @@ export interface WorkerCore {
 }
 
 /** The transport-free worker: messages in through `receive`, out through `send`. */
-export function createWorkerCore(send: (message: FromWorker) => void, events: WorkerEvents = {}): WorkerCore {
+export function createWorkerCore(send: (message: FromWorker) => void, events: WorkerEvents = {}, options: { liveExecutions?: number } = {}): WorkerCore {
   // User code that leaves a promise rejected or throws from a timer must not take the other
   // activations of this worker down with it: say so on stderr (the daemon's log) and go on.
   process.on("unhandledRejection", (reason) => console.error("vilano worker: unhandled rejection in user code:", reason));
@@ -77,6 +78,8 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
   let nextCall = 1;
   let timedSteps = 0;
   let lastSent = 0;
+  /** Suspended workflow executions kept here, so the pool's next activation of their run resumes them. */
+  const parkedRuns = createLiveExecutions<WorkflowResume, ActivationResult>(options.liveExecutions);
 
   const loadCode = (ref: CodeRef, onImport?: (file: string) => void): Promise<Definitions> => {
     let loading = code.get(ref.id);
@@ -123,6 +126,7 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
         entry.deliver = deliver;
       },
       liveGraceMs: LIVE_GRACE_MS,
+      sleepLate: (lateMs) => send({ t: "sleep_late", ms: lateMs }),
       settleLate: (result) => send({ t: "late", a, fence, result }),
       stepStarted: (step) => {
         if (step.timeoutMs !== null) timedSteps++;
@@ -142,13 +146,13 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
     let result;
     try {
       const definitions = await loadCode(m.code);
-      result = await runAsActivation(a, () => runActivationCode(definitions, m.code.id, { run, ops, turn }, host));
+      result = await runAsActivation(a, () => runActivationCode(definitions, m.code.id, { run, ops, turn }, host, parkedRuns));
     } catch (error) {
       // The code could not even be loaded: the run fails with the reason, like any failed activation.
       result = { type: "failed" as const, error: { ...toFailureBody(error), retryable: false } };
     }
     live.delete(a);
-    send({ t: "finish", a, fence, result });
+    send({ t: "finish", a, fence, result, live: { ...parkedRuns.stats } });
     events.onFinish?.({ id: run.id, name: run.name }, result.type);
   }
 

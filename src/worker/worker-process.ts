@@ -39,6 +39,8 @@ export interface WorkerProcess {
 
 export interface SpawnWorkerOptions {
   generation: string;
+  /** Passed on as `--live-executions` (the worker's own default when absent). */
+  liveExecutions?: number;
   env: Record<string, string>;
   cwd: string;
   logger: Logger;
@@ -55,7 +57,8 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
   let exitedIn: string | null = null;
   let dead = false;
 
-  const proc = Bun.spawn([...workerCommand(), "--generation", options.generation, "--parent", String(process.pid)], {
+  const live = options.liveExecutions === undefined ? [] : ["--live-executions", String(options.liveExecutions)];
+  const proc = Bun.spawn([...workerCommand(), "--generation", options.generation, "--parent", String(process.pid), ...live], {
     cwd: options.cwd,
     env: options.env,
     stdin: "ignore",

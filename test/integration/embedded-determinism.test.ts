@@ -18,7 +18,8 @@ describe("embedded runtime: nondeterminism", () => {
         return "unreachable";
       },
     });
-    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    // A replay after the sleep is what sees the change (a live execution would just go on).
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent", liveExecutions: 0 });
     const run = await rt.start(wf);
     const error = (await run.result().catch((e: unknown) => e)) as { code: string; cause: { code: string; message: string; details: unknown } };
     expect(error.code).toBe("run_failed");
@@ -44,7 +45,7 @@ describe("embedded runtime: nondeterminism", () => {
         return "unreachable";
       },
     });
-    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [wf], logLevel: "silent", liveExecutions: 0 });
     const run = await rt.start(wf);
     const error = (await run.result().catch((e: unknown) => e)) as { cause: { code: string; details: unknown } };
     expect(error.cause).toMatchObject({

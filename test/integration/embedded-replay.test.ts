@@ -95,7 +95,8 @@ describe("embedded runtime: replay", () => {
       },
     });
     const logger = createConsola({ level: 3, reporters: [{ log: (entry) => printed.push(String(entry.args[0])) }] });
-    await using rt = await createRuntime({ definitions: [wf], logger });
+    // Without live executions: the activation after the sleep replays from the top.
+    await using rt = await createRuntime({ definitions: [wf], logger, liveExecutions: 0 });
     const run = await rt.start(wf);
     const result = await run.result();
     expect(values).toHaveLength(2); // two activations: before and after the sleep

@@ -141,7 +141,7 @@ describe("services: replies delivered to live code", () => {
         return { first: first.noteCount, second: second.noteCount };
       },
     });
-    await using rt = await createRuntime({ definitions: [reviewer, wf], logLevel: "silent" });
+    await using rt = await createRuntime({ definitions: [reviewer, wf], logLevel: "silent", liveExecutions: 0 });
     const run = await rt.start(wf);
     expect(await run.result({ timeout: "5s" })).toEqual({ first: 1, second: 1 });
     expect(activations).toBeGreaterThanOrEqual(2);

@@ -18,7 +18,7 @@ afterAll(async () => {
   for (const rt of opened) await rt.close();
 });
 
-async function open(options: { workers?: number; workerLeaseMs?: number } = {}) {
+async function open(options: { workers?: number; workerLeaseMs?: number; liveExecutions?: number } = {}) {
   const workspace = tempDir("vilano-workspace-");
   const rt = await createRuntime({ database: join(tempDir(), "runtime.sqlite"), workers: options.workers ?? 2, project, workspace, logger, ...options });
   opened.push(rt);
@@ -186,7 +186,8 @@ describe("worker pool: module state between activations", () => {
   }, 20_000);
 
   test("pooled workers keep module state between activations; isolation = \"fresh\" gives each activation a new process", async () => {
-    const { rt } = await open({ workers: 1 });
+    // Every activation runs the code from the top here (no live executions), in the same process.
+    const { rt } = await open({ workers: 1, liveExecutions: 0 });
     const pooled = (await (await rt.start("moduleState")).result({ timeout: "10s" })) as { before: { pid: number; activations: number }; after: { pid: number; activations: number } };
     expect(pooled.after.pid).toBe(pooled.before.pid);
     expect(pooled.after.activations).toBe(pooled.before.activations + 1);
