@@ -14,7 +14,7 @@ const assets = Bun.spawnSync([process.execPath, join(root, "scripts", "build-ass
 if (assets.exitCode !== 0) process.exit(assets.exitCode ?? 1);
 // The JSON bundles ride along as embedded files (Bun.embeddedFiles), read by src/project/assets.ts.
 const embedded = [join(root, "dist", "sdk-types.bundle"), join(root, "dist", "starter-agent.bundle")];
-const proc = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "--sourcemap", "--asset-naming=[name].[ext]", join(root, "src", "main.ts"), ...embedded, "--outfile", outfile], {
+const proc = Bun.spawnSync([process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify", "--sourcemap", "--asset-naming=[name].[ext]", join(root, "src", "main.ts"), ...embedded, "--outfile", outfile], {
   cwd: root,
   stdout: "inherit",
   stderr: "inherit",

@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { upgradeWebSocket } from "hono/bun";
-import { VERSION, type Logger } from "../shared/index.ts";
+import { parseDuration, VERSION, type Logger } from "../shared/index.ts";
 import type { ApiBackend, WorkerConnection } from "./backend.ts";
 import { jsonBody, limitBody, queryOf, requireJsonBody } from "./body.ts";
 import { apiErrorHandler } from "./error-envelope.ts";
@@ -51,9 +51,12 @@ export function createApiApp(options: ApiOptions) {
       return c.json({ ok: true as const });
     })
     .post("/v1/runs", jsonBody(schema.StartRunBody, "run start"), async (c) => {
-      const { target, input, id } = c.req.valid("json");
-      const run = await backend.startRun(target, input, id);
-      return c.json({ ok: true as const, run }, run.created ? 201 : 200);
+      const { target, input, id, wait } = c.req.valid("json");
+      const started = await backend.startRun(target, input, id);
+      const waitMs = wait === undefined ? 0 : Math.min(parseDuration(wait), maxWait);
+      // With `wait`, the answer carries the run's output (or error) when it ends within the wait.
+      const run = waitMs > 0 ? { ...(await backend.awaitRun(started.id, waitMs)), created: started.created } : started;
+      return c.json({ ok: true as const, run }, started.created ? 201 : 200);
     })
     .get("/v1/runs", queryOf(schema.ListRunsQuery), (c) => c.json({ ok: true as const, runs: backend.listRuns(c.req.valid("query")) }))
     .get("/v1/runs/:id", (c) => c.json({ ok: true as const, ...backend.inspectRun(c.req.param("id")) }))

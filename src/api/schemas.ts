@@ -22,7 +22,8 @@ export const AddProjectBody = v.strictObject({
   path: v.pipe(Name, v.startsWith("/", "must be an absolute path")),
   name: Name,
 });
-export const StartRunBody = v.strictObject({ target: Target, input: v.optional(v.unknown()), id: v.optional(Name) });
+/** `wait`: answer once the run has ended, or after this long with the run as it is then (one request per run). */
+export const StartRunBody = v.strictObject({ target: Target, input: v.optional(v.unknown()), id: v.optional(Name), wait: v.optional(Duration) });
 export const ListRunsQuery = v.strictObject({
   project: v.optional(Name),
   status: v.optional(Name),

@@ -24,6 +24,8 @@ export interface ClientOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** The longest a start waits for its run in one request (the daemon's own cap). */
+const MAX_START_WAIT_MS = 30_000;
 const MAX_TIMER_MS = 2_147_483_647;
 
 interface Envelope {
@@ -145,8 +147,16 @@ export function createClient(options: ClientOptions = {}) {
           .instance,
     },
     runs: {
-      start: async (target: string, input?: unknown, opts: { id?: string } = {}) =>
-        (await answer(await api.v1.runs.$post({ json: { target, input, ...opts } }, sooner()))).run,
+      /**
+       * Starts a run (the same `id` returns the same run). With `wait`, one request also waits for
+       * it to end, up to the daemon's limit (30 s): the run comes back with its output or error
+       * when it ended within the wait, and as it is then otherwise.
+       */
+      start: async (target: string, input?: unknown, opts: { id?: string; wait?: Duration } = {}) => {
+        const waitMs = opts.wait === undefined ? 0 : Math.min(parseDuration(opts.wait, "wait"), MAX_START_WAIT_MS);
+        const json = { target, input, ...(opts.id !== undefined ? { id: opts.id } : {}), ...(waitMs > 0 ? { wait: waitMs } : {}) };
+        return (await answer(await api.v1.runs.$post({ json }, within(timeoutMs + waitMs)))).run;
+      },
       /** The run with its ops, events, signals (and, for instances, queued mail and turns). */
       inspect: async (id: string) => answer(await api.v1.runs[":id"].$get({ param: { id: enc(id, "run id") } }, sooner())),
       list: async (filter: { project?: string; status?: string; workflow?: string; kind?: "workflow" | "service"; limit?: number } = {}) => {

@@ -8,6 +8,7 @@ import {
   isValidRunId,
   parseDuration,
   RunFailedError,
+  serviceInstanceId,
   toOptionalJson,
   VilanoError,
   type Clock,
@@ -17,7 +18,7 @@ import {
 } from "../shared/index.ts";
 import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
 import { createKernel, isTerminal, type GroupCommitStats, type Kernel, type RunStatus, type ServiceStatus, type SignalDelivery } from "../kernel/index.ts";
-import { createStore, type Store, type SynchronousMode } from "../store/index.ts";
+import { createStore, type RunRow, type Store, type SynchronousMode } from "../store/index.ts";
 import type { Catalog, ServiceInfo } from "./catalog.ts";
 import { createExternalRef } from "./external-ref.ts";
 import { toEventInfo, toInspection, toRunInfo, type EventInfo, type RunInfo, type RunInspection } from "./inspection.ts";
@@ -127,8 +128,11 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
     return row;
   };
 
-  function connectInstance(req: ConnectRequest) {
+  async function connectInstance(req: ConnectRequest): Promise<{ run: RunRow; created: boolean }> {
     ensureOpen();
+    // An instance that exists is only read (connect changes nothing for it): no commit for it.
+    const existing = kernel.getRun(serviceInstanceId(req.project, req.service.name, req.key));
+    if (existing) return { run: existing, created: false };
     return kernel.connect({
       project: req.project,
       snapshotId: req.snapshotId,

@@ -9,6 +9,11 @@ const LEVEL_NUMBER: Record<LogLevel, number> = { silent: -999, error: 0, warn: 1
 
 export type Logger = ConsolaInstance;
 
+/**
+ * Fancy output (icons, colours) only for a person at a terminal: its reporter costs some 15 ms on
+ * the first line, which a daemon writing to its log file would spend before its first answer.
+ */
 export function createLogger(level: LogLevel = "info"): Logger {
-  return createConsola({ level: LEVEL_NUMBER[level], stdout: process.stderr, stderr: process.stderr });
+  const options = { level: LEVEL_NUMBER[level], stdout: process.stderr, stderr: process.stderr, fancy: process.stderr.isTTY === true };
+  return createConsola(options);
 }

@@ -98,6 +98,8 @@ const EXPIRED_DRAIN_MS = 1_000;
 const EXPIRED_MAX_MS = 60_000;
 /** How many runs' previous workers are remembered. */
 const MAX_STICKY = 100_000;
+/** Keys computed for key inputs, remembered (per code snapshot and service). */
+const MAX_KEYS = 10_000;
 /** Silence after which a busy worker is not given a run back. */
 const STICKY_QUIET_MS = 1_000;
 
@@ -122,6 +124,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
    * is still there (a cache, never a source of truth: a replay elsewhere gives the same result).
    */
   const lastWorker = new Map<string, PoolWorker>();
+  const keys = new Map<string, string>();
   const stats: PoolStats = { spawned: 0, hardStops: 0, crashes: 0, expired: 0, cancelKills: 0 };
   /** What workers that have exited said of their parked executions. */
   const retiredLive: LiveExecutionStats = { parked: 0, resumed: 0, evicted: 0, stale: 0 };
@@ -595,9 +598,15 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     },
     async computeKey(code, service, keyInput) {
       if (closed) throw new VilanoError("runtime_closed", "the runtime is closed");
+      // A key is a function of the code and the key input (SPEC: keys are pure), so a key input
+      // seen before costs no round trip to a worker.
+      const known = `${code.id}\u0000${service}\u0000${keyInput ?? ""}`;
+      const cached = keys.get(known);
+      if (cached !== undefined) return cached;
       const worker = assign(code);
       const key = await request(worker, { t: "key", q: nextRequest++, code, service, keyInput }, `computing the key of service "${service}"`);
       if (typeof key !== "string") throw new VilanoError("internal", `the worker answered a key that is not a string: ${toFailureBody(key).message}`);
+      setBounded(keys, known, key, MAX_KEYS);
       return key;
     },
     pids: () => [...groups.values()].flatMap((g) => [...g].filter((w) => w.state !== "dead").map((w) => w.proc.pid)),

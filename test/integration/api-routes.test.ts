@@ -57,6 +57,20 @@ describe("control API routes", () => {
     expect(listed.json.runs.map((r: Json) => r.id)).toContain("api-run-1");
   });
 
+  test("with wait, one request starts a run and answers with its output; a bad wait writes nothing", async () => {
+    const input = { repoId: "repo_wait", note: "one request" };
+    const done = await call("POST", "/v1/runs", { target: "my-agent/reviewCoordinator", input, id: "api-run-wait", wait: "5s" });
+    expect(done.status).toBe(201);
+    expect(done.json.run).toMatchObject({ id: "api-run-wait", created: true, status: "completed", output: { status: { noteCount: 1 } } });
+    const again = await call("POST", "/v1/runs", { target: "my-agent/reviewCoordinator", input, id: "api-run-wait", wait: 1000 });
+    expect(again.status).toBe(200);
+    expect(again.json.run).toMatchObject({ created: false, status: "completed" });
+    const bad = await call("POST", "/v1/runs", { target: "my-agent/reviewCoordinator", id: "api-run-bad-wait", wait: "soon" });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toContain("wait");
+    expect((await call("GET", "/v1/runs/api-run-bad-wait")).status).toBe(404);
+  });
+
   test("a service instance answers by key, and a call with a key input creates one", async () => {
     await call("GET", "/v1/runs/api-run-1/result?wait=5000");
     const asked = await call("POST", "/v1/services/my-agent/reviewer/calls", { kind: "ask", handler: "status", key: "repo_123" });

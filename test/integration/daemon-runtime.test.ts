@@ -70,7 +70,8 @@ describe("daemon runtime: projects and runs", () => {
     const project = versionedProject("before");
     await using first = await createDaemonRuntime({ home, logger });
     await first.projects.add(project, "restart");
-    const run = await first.startRun("restart/versioned", { nap: "100ms" }, { id: "nap-1" });
+    // Long enough to be waiting (sleeps fire a little ahead of their due time: timers.ts).
+    const run = await first.startRun("restart/versioned", { nap: "1s" }, { id: "nap-1" });
     await eventually(async () => (first.inspect("nap-1").run.status === "waiting" ? true : undefined));
     await first.close();
     writeVersion(project, "after"); // not synced: the run must still use its snapshot

@@ -201,6 +201,19 @@ describe("worker pool: module state between activations", () => {
   }, 20_000);
 });
 
+describe("worker pool: service keys", () => {
+  test("a key input seen before costs no worker round trip, and an instance that exists no commit", async () => {
+    const { rt, lines } = await open({ workers: 1 });
+    const first = await rt.connect("keyed" as never, { id: "a" } as never);
+    const batches = rt.stats.batches;
+    for (let i = 0; i < 3; i++) expect((await rt.connect("keyed" as never, { id: "a" } as never)).id).toBe(first.id);
+    expect(rt.stats.batches).toBe(batches);
+    expect(lines("key-calls.log")).toEqual(["a"]);
+    await rt.connect("keyed" as never, { id: "b" } as never);
+    expect(lines("key-calls.log")).toEqual(["a", "b"]);
+  }, 20_000);
+});
+
 describe("worker pool: importing the project", () => {
   test.each([
     ["never settles", "await new Promise(() => {});", "did not finish within"],

@@ -1,6 +1,6 @@
 /** `run start|list|result|inspect|replay|explain|cancel|logs`. */
 import { defineCommand } from "citty";
-import { formatTime, RunFailedError, VilanoError } from "../../shared/index.ts";
+import { formatTime, parseDuration, RunFailedError, VilanoError, type FailureBody } from "../../shared/index.ts";
 import { ensureDaemon, daemonClient, setRequestTimeout, timeoutArg } from "../daemon-control.ts";
 import { parseInputFlag } from "../input.ts";
 import { printJson, runCommand, ui } from "../output.ts";
@@ -130,6 +130,16 @@ const readSubcommands = {
   }),
 };
 
+/** How long `run start --wait` waits in its first request. */
+const START_WAIT_MS = 25_000;
+
+/** The output of a run a start already waited for, or (still running) its result waited for now. */
+async function finished(client: ReturnType<typeof daemonClient>, run: { id: string; status: string; output?: unknown; error?: FailureBody }, opts: { timeout?: number }) {
+  if (run.status === "completed") return run.output;
+  if ((run.status === "failed" || run.status === "cancelled") && run.error) throw new RunFailedError(run.id, run.error);
+  return client.runs.result(run.id, opts);
+}
+
 export const runCommandGroup = defineCommand({
   meta: { name: "run", description: "Start runs and read their results" },
   subCommands: {
@@ -151,14 +161,18 @@ export const runCommandGroup = defineCommand({
           await ensureDaemon();
           const client = daemonClient();
           const target = await resolveTarget(client, args.target, "workflow");
-          const run = await client.runs.start(target, input, args.id === undefined ? {} : { id: args.id });
+          const id = args.id === undefined ? {} : { id: args.id };
           if (!args.wait) {
+            const run = await client.runs.start(target, input, id);
             if (args.json) return printJson({ ok: true, run });
             return ui.success(`run ${run.id} ${run.created ? "started" : "already exists"} (${run.status})`);
           }
+          const deadline = args.timeout === undefined ? Infinity : Date.now() + parseDuration(args.timeout, "--timeout");
+          // One request starts the run and waits for it; only a longer run needs the result long-poll after.
+          const run = await client.runs.start(target, input, { ...id, wait: Math.max(1, Math.min(START_WAIT_MS, deadline - Date.now())) });
           const spinner = !args.json && process.stderr.isTTY ? setInterval(() => process.stderr.write("."), 500) : undefined;
           try {
-            const output = await client.runs.result(run.id, args.timeout === undefined ? {} : { timeout: args.timeout });
+            const output = await finished(client, run, deadline === Infinity ? {} : { timeout: Math.max(0, deadline - Date.now()) });
             if (args.json) return printJson({ ok: true, run: { id: run.id, status: "completed", output } });
             process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
           } catch (error) {
