@@ -21,6 +21,7 @@ import { benchCliColdStart, benchCliRunStartWait, benchClientRunStarts } from ".
 import { benchExec, benchHardStop, benchPoolAsk, benchPoolStepsPerSecond } from "./bench/pool.ts";
 import { benchFanOut, benchSupervisionRestart } from "./bench/children.ts";
 import { benchTimerLateness } from "./bench/timers.ts";
+import { benchBigDatabase, benchScale } from "./bench/scale.ts";
 import { emit, log, median, percentile, RESULT_TIMEOUT, round, timeMs, type BenchResult, type LatencySummary } from "./bench/common.ts";
 
 const THROUGHPUT = { workflows: 200, stepsEach: 10, rounds: 3, warmupWorkflows: 50, target: 10_000 };
@@ -299,6 +300,8 @@ const BENCHES: Record<string, (dir: string) => Promise<BenchResult>> = {
   fanout_100_children: benchFanOut,
   supervision_restart: benchSupervisionRestart,
   timer_lateness: benchTimerLateness,
+  w1_at_scale: benchScale,
+  big_database_reads: benchBigDatabase,
 };
 
 async function main(): Promise<void> {

@@ -58,7 +58,7 @@ export function createApiApp(options: ApiOptions) {
       const run = waitMs > 0 ? { ...(await backend.awaitRun(started.id, waitMs)), created: started.created } : started;
       return c.json({ ok: true as const, run }, started.created ? 201 : 200);
     })
-    .get("/v1/runs", queryOf(schema.ListRunsQuery), (c) => c.json({ ok: true as const, runs: backend.listRuns(c.req.valid("query")) }))
+    .get("/v1/runs", queryOf(schema.ListRunsQuery), (c) => c.json({ ok: true as const, ...backend.listRuns(c.req.valid("query")) }))
     .get("/v1/runs/:id", (c) => c.json({ ok: true as const, ...backend.inspectRun(c.req.param("id")) }))
     .get("/v1/runs/:id/result", queryOf(schema.ResultQuery), async (c) => {
       const { wait } = c.req.valid("query");

@@ -40,7 +40,8 @@ export interface ApiBackend {
   getProject(name: string): ApiProject;
   removeProject(name: string): Promise<void>;
   startRun(target: string, input: unknown, id?: string): Promise<ApiRun & { created: boolean }>;
-  listRuns(filter: { project?: string; status?: string; workflow?: string; kind?: string; limit?: number }): ApiRun[];
+  /** A page of runs, newest first; `nextCursor` when there may be more. */
+  listRuns(filter: { project?: string; status?: string; workflow?: string; kind?: string; limit?: number; cursor?: string }): { runs: ApiRun[]; nextCursor?: string };
   inspectRun(runId: string): RunInspection;
   /** Waits up to `waitMs` for the run to finish; returns it as it is then. */
   awaitRun(runId: string, waitMs: number): Promise<ApiRun>;

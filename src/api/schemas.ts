@@ -29,7 +29,9 @@ export const ListRunsQuery = v.strictObject({
   status: v.optional(Name),
   workflow: v.optional(Name),
   kind: v.optional(v.picklist(["workflow", "service"], "must be workflow or service")),
-  limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a whole number"), v.transform(Number))),
+  limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,4}$/, "must be a whole number up to 9999"), v.transform(Number), v.minValue(1, "must be at least 1"))),
+  /** The `nextCursor` of the previous page. */
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(600, "is too long"))),
 });
 export const ResultQuery = v.strictObject({
   wait: v.optional(v.pipe(v.string(), v.regex(/^\d{1,7}$/, "must be milliseconds"), v.transform(Number))),

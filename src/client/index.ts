@@ -24,6 +24,15 @@ export interface ClientOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+
+export interface RunListOptions {
+  project?: string;
+  status?: string;
+  workflow?: string;
+  kind?: "workflow" | "service";
+  /** Runs per page (1–9999; default 100). */
+  limit?: number;
+}
 /** The longest a start waits for its run in one request (the daemon's own cap). */
 const MAX_START_WAIT_MS = 30_000;
 const MAX_TIMER_MS = 2_147_483_647;
@@ -114,6 +123,11 @@ export function createClient(options: ClientOptions = {}) {
   const api = hc<ApiApp>(baseUrl, { headers: { "x-vilano-token": token }, fetch: reach });
   const sooner = () => within(timeoutMs);
   const answer = <T>(response: ClientResponse<T>) => unwrap(response, daemonUrl);
+  const listPage = async (filter: RunListOptions & { cursor?: string }) => {
+    const { limit, ...rest } = filter;
+    const query = { ...rest, ...(limit !== undefined ? { limit: String(limit) } : {}) };
+    return answer(await api.v1.runs.$get({ query }, sooner()));
+  };
   const service = (target: string) => {
     if (typeof target !== "string" || !/^[^/\s]+\/[^/\s]+$/.test(target)) {
       throw new VilanoError("validation_failed", `service ${JSON.stringify(target)} must be written <project>/<service>`);
@@ -159,11 +173,10 @@ export function createClient(options: ClientOptions = {}) {
       },
       /** The run with its ops, events, signals (and, for instances, queued mail and turns). */
       inspect: async (id: string) => answer(await api.v1.runs[":id"].$get({ param: { id: enc(id, "run id") } }, sooner())),
-      list: async (filter: { project?: string; status?: string; workflow?: string; kind?: "workflow" | "service"; limit?: number } = {}) => {
-        const { limit, ...rest } = filter;
-        const query = { ...rest, ...(limit !== undefined ? { limit: String(limit) } : {}) };
-        return (await answer(await api.v1.runs.$get({ query }, sooner()))).runs;
-      },
+      /** The newest runs (one page; `listPage` for the following ones). */
+      list: async (filter: RunListOptions = {}) => (await listPage(filter)).runs,
+      /** A page of runs, newest first; pass its `nextCursor` as `cursor` for the next one. */
+      listPage: (filter: RunListOptions & { cursor?: string } = {}) => listPage(filter),
       /** The run's events as they are recorded (server-sent events), until the run has finished. */
       async *events(id: string, opts: { after?: number } = {}): AsyncGenerator<{ seq: number; type: string; at: number; [fact: string]: unknown }> {
         const query = opts.after !== undefined ? { after: String(opts.after) } : {};

@@ -18,7 +18,7 @@ import {
 } from "../shared/index.ts";
 import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
 import { createKernel, isTerminal, type GroupCommitStats, type Kernel, type RunStatus, type ServiceStatus, type SignalDelivery } from "../kernel/index.ts";
-import { createStore, type RunRow, type Store, type SynchronousMode } from "../store/index.ts";
+import { createStore, type RunListFilter, type RunRow, type Store, type SynchronousMode } from "../store/index.ts";
 import type { Catalog, ServiceInfo } from "./catalog.ts";
 import { createExternalRef } from "./external-ref.ts";
 import { toEventInfo, toInspection, toRunInfo, type EventInfo, type RunInfo, type RunInspection } from "./inspection.ts";
@@ -81,7 +81,7 @@ export interface RuntimeCore {
   inspect(runId: string): RunInspection;
   /** The run's events after `afterSeq`, and whether it has finished (no more will come). */
   events(runId: string, afterSeq: number): { events: EventInfo[]; finished: boolean };
-  list(filter?: { status?: string; name?: string; project?: string; kind?: string; limit?: number }): RunInfo[];
+  list(filter?: RunListFilter): RunInfo[];
   /** Creates (or, with `mustExist`, only finds) an instance and returns a ref for scripts. */
   connect<D extends AnyServiceDefinition>(req: ConnectRequest): Promise<ServiceRef<D>>;
   /** Creates or gets the instance, saying which (`service ensure`). */

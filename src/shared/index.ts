@@ -4,6 +4,7 @@ export * from "./errors.ts";
 export * from "./failure.ts";
 export * from "./duration.ts";
 export * from "./ids.ts";
+export * from "./cursor.ts";
 export * from "./clock.ts";
 export * from "./json.ts";
 export * from "./retry-policy.ts";

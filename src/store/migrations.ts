@@ -228,6 +228,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX ops_other_wake ON ops(wake_at) WHERE wake_at IS NOT NULL AND kind <> 'sleep';
     `,
   },
+  {
+    version: 10,
+    description: "run lists in pages: indexes in list order (created_at, id) by status, workflow and project",
+    sql: `
+      DROP INDEX runs_created;
+      CREATE INDEX runs_created ON runs(created_at, id);
+      DROP INDEX runs_project;
+      CREATE INDEX runs_project ON runs(project, created_at, id);
+      CREATE INDEX runs_status_created ON runs(status, created_at, id);
+      CREATE INDEX runs_name_created ON runs(name, created_at, id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

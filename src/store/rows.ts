@@ -108,6 +108,8 @@ export interface RunListFilter {
   project?: string;
   kind?: string;
   limit?: number;
+  /** Only runs after this one in the list's order (newest first): the next page. */
+  after?: { createdAt: number; id: string };
 }
 
 export interface MessageRow {

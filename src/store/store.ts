@@ -13,6 +13,7 @@ import { createProjectQueries, type ProjectQueries } from "./project-queries.ts"
 import { createRelationQueries, type RelationQueries } from "./relation-queries.ts";
 import { createSupervisionQueries, type SupervisionQueries } from "./supervision-queries.ts";
 import { createSubscriptionQueries, type SubscriptionQueries } from "./subscription-queries.ts";
+import { startCheckpointer } from "./checkpointer.ts";
 
 // Parameters in WHERE clauses are written `+?`: with a bare `?` this SQLite build re-prepares the
 // statement on every call (several µs) because the value might change the plan; the unary plus
@@ -100,7 +101,10 @@ export interface Store extends InboxQueries, ProjectQueries, RelationQueries, Su
   close(): void;
 }
 
-export interface StoreOptions extends OpenOptions {}
+export interface StoreOptions extends OpenOptions {
+  /** Checkpoint the write-ahead log from a thread of its own (default: for files; see checkpointer.ts). */
+  checkpointThread?: boolean;
+}
 
 /** Opens (and migrates) the database at `path`, or `:memory:`. */
 export function createStore(path: string, options: StoreOptions = {}): Store {
@@ -112,7 +116,14 @@ export function createStore(path: string, options: StoreOptions = {}): Store {
     db.close();
     throw error;
   }
-  return buildStore(db, path, schemaVersion);
+  const checkpointer = path !== ":memory:" && options.checkpointThread !== false ? startCheckpointer(db, path) : null;
+  const store = buildStore(db, path, schemaVersion);
+  const closeDb = store.close;
+  store.close = () => {
+    checkpointer?.close();
+    closeDb();
+  };
+  return store;
 }
 
 function buildStore(db: Database, path: string, schemaVersion: number): Store {
@@ -277,6 +288,11 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
       if (filter.kind) {
         where.push("kind = ?");
         args.push(filter.kind);
+      }
+      if (filter.after) {
+        // A row value: the index on (…, created_at, id) seeks straight to the page.
+        where.push("(created_at, id) < (?, ?)");
+        args.push(filter.after.createdAt, filter.after.id);
       }
       const sql = `SELECT ${RUN_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
         ORDER BY created_at DESC, id DESC LIMIT ?`;

@@ -71,6 +71,27 @@ describe("control API routes", () => {
     expect((await call("GET", "/v1/runs/api-run-bad-wait")).status).toBe(404);
   });
 
+  test("runs are listed in pages: each cursor picks up where the last page ended, even as runs arrive", async () => {
+    for (let i = 0; i < 5; i++) expect((await call("POST", "/v1/runs", { target: "my-agent/reviewCoordinator", input: { repoId: `page-${i}`, note: "p" }, id: `page-${i}` })).status).toBe(201);
+    const seen: string[] = [];
+    let page = await call("GET", "/v1/runs?workflow=reviewCoordinator&limit=2");
+    const total = (await call("GET", "/v1/runs?workflow=reviewCoordinator&limit=9999")).json.runs.length as number;
+    // A run started between pages comes before the cursor: it does not shift the pages after it.
+    await call("POST", "/v1/runs", { target: "my-agent/reviewCoordinator", input: { repoId: "page-late", note: "p" }, id: "page-late" });
+    for (;;) {
+      seen.push(...page.json.runs.map((r: Json) => r.id));
+      if (!page.json.nextCursor) break;
+      page = await call("GET", `/v1/runs?workflow=reviewCoordinator&limit=2&cursor=${encodeURIComponent(page.json.nextCursor)}`);
+    }
+    expect(seen).toHaveLength(total);
+    expect(new Set(seen).size).toBe(total);
+    expect(seen).not.toContain("page-late");
+    const bad = await call("GET", "/v1/runs?cursor=nonsense");
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toContain("invalid cursor");
+    expect((await call("GET", "/v1/runs?limit=0")).status).toBe(400);
+  });
+
   test("a service instance answers by key, and a call with a key input creates one", async () => {
     await call("GET", "/v1/runs/api-run-1/result?wait=5000");
     const asked = await call("POST", "/v1/services/my-agent/reviewer/calls", { kind: "ask", handler: "status", key: "repo_123" });

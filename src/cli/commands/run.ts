@@ -16,13 +16,30 @@ const client = daemonClient;
 const readSubcommands = {
   list: defineCommand({
     meta: { name: "list", description: "List runs (newest first)" },
-    args: { project: { type: "string" }, status: { type: "string" }, json, timeout: timeoutArg },
+    args: {
+      project: { type: "string" },
+      status: { type: "string" },
+      limit: { type: "string", description: "Runs per page (default 100)" },
+      cursor: { type: "string", description: "Where the previous page ended (its next cursor)" },
+      json,
+      timeout: timeoutArg,
+    },
     run: ({ args }) =>
       runCommand(args.json, async () => {
         setRequestTimeout(args.timeout);
-        const runs = await client().runs.list({ ...(args.project ? { project: args.project } : {}), ...(args.status ? { status: args.status } : {}) });
-        if (args.json) return printJson({ ok: true, runs });
-        for (const r of runs) ui.log(`${r.id}  ${r.name.padEnd(24)} ${r.status.padEnd(10)} ${formatTime(r.createdAt)}`);
+        const limit = args.limit === undefined ? undefined : Number(args.limit);
+        if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 9999)) {
+          throw new VilanoError("validation_failed", `--limit must be a whole number from 1 to 9999, got ${JSON.stringify(args.limit)}`);
+        }
+        const page = await client().runs.listPage({
+          ...(args.project ? { project: args.project } : {}),
+          ...(args.status ? { status: args.status } : {}),
+          ...(limit !== undefined ? { limit } : {}),
+          ...(args.cursor ? { cursor: args.cursor } : {}),
+        });
+        if (args.json) return printJson({ ok: true, runs: page.runs, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+        for (const r of page.runs) ui.log(`${r.id}  ${r.name.padEnd(24)} ${r.status.padEnd(10)} ${formatTime(r.createdAt)}`);
+        if (page.nextCursor) ui.log(`more: vilano run list --cursor ${page.nextCursor}`);
       }),
   }),
   result: defineCommand({
