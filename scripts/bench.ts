@@ -17,7 +17,7 @@ import { runWorkflowActivation, type ActivationHost } from "../src/engine/index.
 import { workflow, type WorkflowDefinition } from "../src/sdk/index.ts";
 import { createStore } from "../src/store/index.ts";
 import { benchAskRoundTrip, benchAsksPerSecond, type AskRoundTripResult, type AsksPerSecondResult } from "./bench/asks.ts";
-import { benchCliColdStart, benchCliRunStartWait, benchClientRunStarts } from "./bench/cli.ts";
+import { benchCliColdStart, benchCliRunStartWait, benchClientRunStarts, benchDaemonColdStart } from "./bench/cli.ts";
 import { benchExec, benchHardStop, benchPoolAsk, benchPoolStepsPerSecond } from "./bench/pool.ts";
 import { benchFanOut, benchSupervisionRestart } from "./bench/children.ts";
 import { benchTimerLateness } from "./bench/timers.ts";
@@ -293,6 +293,7 @@ const BENCHES: Record<string, (dir: string) => Promise<BenchResult>> = {
   cli_cold_start: benchCliColdStart,
   cli_run_start_wait: benchCliRunStartWait,
   client_run_starts: benchClientRunStarts,
+  daemon_cold_start: benchDaemonColdStart,
   pool_steps_per_second: benchPoolStepsPerSecond,
   hard_stop: benchHardStop,
   exec_overhead: benchExec,
