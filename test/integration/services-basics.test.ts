@@ -152,3 +152,30 @@ describe("services: replies delivered to live code", () => {
     ]);
   });
 });
+
+describe("services: the cost of an ask", () => {
+  test("an ask from a script takes no more commits than an ask from a workflow (two: the message, then the turn)", async () => {
+    const counter = service({ name: "commitCounter", key: (i: { k: string }) => i.k, init: () => ({ n: 0 }), onAsk: { inc: (_: void, s: { n: number }) => ({ reply: s.n + 1, state: { n: s.n + 1 } }) } });
+    const asker = workflow({
+      name: "commitAsker",
+      run: async (_: void, ctx) => {
+        const ref = await ctx.connect(counter, { k: "w" });
+        let last = 0;
+        for (let i = 0; i < 20; i++) last = await ref.ask.inc();
+        return last;
+      },
+    });
+    await using rt = await createRuntime({ definitions: [counter, asker], logLevel: "silent" });
+    const ref = await rt.connect(counter, { k: "script" });
+    await ref.ask.inc();
+    const before = rt.stats.batches;
+    for (let i = 0; i < 20; i++) await ref.ask.inc();
+    const perScriptAsk = (rt.stats.batches - before) / 20;
+    await (await rt.start(asker)).result();
+    const again = rt.stats.batches;
+    expect(await (await rt.start(asker)).result()).toBe(40);
+    const perWorkflowAsk = (rt.stats.batches - again) / 20;
+    expect(perScriptAsk).toBe(2);
+    expect(perScriptAsk).toBeLessThanOrEqual(perWorkflowAsk);
+  });
+});
