@@ -184,7 +184,9 @@ export async function benchBigDatabase(dir: string): Promise<BenchResult> {
   const newest = await rt.list({ limit: 100 });
   const failed = await rt.list({ status: "failed", limit: 100 });
   const deep = newest.at(-1)!;
-  const next = await rt.list({ limit: 100, cursor: encodeRunCursor(deep) });
+  const { nextCursor } = await rt.listPage({ limit: 100 });
+  check(nextCursor === encodeRunCursor(deep), "big_database_reads: the first page's cursor is wrong");
+  const next = await rt.list({ limit: 100, cursor: nextCursor });
   check(newest.length === 100 && newest[0]!.id === `run-${String(BIG.runs).padStart(7, "0")}`, "big_database_reads: the newest page is wrong");
   check(failed.length === 100 && failed.every((r) => r.status === "failed"), "big_database_reads: the failed page is wrong");
   check(next.length === 100 && next[0]!.createdAt < deep.createdAt, "big_database_reads: the page after the cursor is wrong");

@@ -80,5 +80,6 @@ export function createInProcessRunner(options: {
       closed = true;
     },
     liveStats: () => ({ ...live.stats }),
+    forget: (runId) => void live.take(runId),
   };
 }

@@ -19,4 +19,6 @@ export interface Runner {
   close(): Promise<void>;
   /** How parked executions fared: resumed without a replay, evicted for room, found out of date. */
   liveStats(): LiveExecutionStats;
+  /** The run has ended: drop its parked execution, if one is kept. */
+  forget?(runId: string): void;
 }

@@ -134,6 +134,9 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
     deliver(runId, opKey, outcome) {
       runner.deliver(runId, opKey, outcome);
     },
+    runEnded(runId) {
+      runner.forget?.(runId);
+    },
     abort(runId) {
       for (const controller of controllers.get(runId) ?? []) controller.abort(new VilanoError("cancelled", `run ${runId} was cancelled`));
     },

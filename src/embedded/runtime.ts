@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createLogger, decodeRunCursor, loadConfig, systemClock, toOptionalJson, VilanoError, type Clock, type Duration, type Logger, type LogLevel } from "../shared/index.ts";
+import { createLogger, decodeRunCursor, encodeRunCursor, loadConfig, systemClock, toOptionalJson, VilanoError, type Clock, type Duration, type Logger, type LogLevel } from "../shared/index.ts";
 import { isServiceDefinition, type AnyServiceDefinition, type ConnectOptions, type ServiceKeyInput, type ServiceRef, type WorkflowDefinition } from "../sdk/index.ts";
 import {
   computeKey,
@@ -73,6 +73,15 @@ export interface ResultOptions {
   timeout?: Duration;
 }
 
+export interface RunListFilter {
+  status?: RunStatus | ServiceStatus;
+  workflow?: string;
+  /** Runs per page (default 100). */
+  limit?: number;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
 export interface RunHandle<O = unknown> {
   readonly id: string;
   /** False when `start` found an existing run with the requested id. */
@@ -96,8 +105,10 @@ export interface Runtime {
   connect<D extends AnyServiceDefinition>(service: D, keyInput: ServiceKeyInput<D>, options?: ConnectOptions): Promise<ServiceRef<D>>;
   /** Stops a service instance: its backlog fails with `service_stopped` and new mail is refused. */
   stop(serviceRunId: string, options?: { reason?: string }): Promise<RunInfo>;
-  /** Newest first; `cursor` (`encodeRunCursor` of the last run of a page) starts after that run. */
-  list(filter?: { status?: RunStatus | ServiceStatus; workflow?: string; limit?: number; cursor?: string }): Promise<RunInfo[]>;
+  /** Newest first (one page; `listPage` says where the next one starts). */
+  list(filter?: RunListFilter): Promise<RunInfo[]>;
+  /** A page of runs, newest first; pass its `nextCursor` as `cursor` for the next page. */
+  listPage(filter?: RunListFilter): Promise<{ runs: RunInfo[]; nextCursor?: string }>;
   /** Commit statistics of the group-commit queue (for benchmarks). */
   readonly stats: GroupCommitStats;
   /**
@@ -226,6 +237,12 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         ...(filter.limit ? { limit: filter.limit } : {}),
         ...(filter.cursor ? { after: decodeRunCursor(filter.cursor) } : {}),
       });
+    },
+    async listPage(filter = {}) {
+      const limit = filter.limit ?? 100;
+      const runs = await runtime.list({ ...filter, limit });
+      const last = runs.at(-1);
+      return { runs, ...(last && runs.length === limit ? { nextCursor: encodeRunCursor(last) } : {}) };
     },
     close: () => core.close(),
     [Symbol.asyncDispose]: () => core.close(),

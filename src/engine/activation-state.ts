@@ -188,6 +188,7 @@ export function createActivationState(host: ActivationHost, schedulerIdle: () =>
     reopen() {
       epoch++;
       ended = false;
+      listenForAbort();
       blocked = Promise.withResolvers<void>();
       liveGrace = LIVE_GRACE_ROUNDS;
       graceUntil = null;
@@ -244,9 +245,16 @@ export function createActivationState(host: ActivationHost, schedulerIdle: () =>
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },
   };
-  host.signal.addEventListener("abort", () => {
-    aborted = true;
-    state.poke();
-  }, { once: true });
+  // The host may be switched to a later activation's (a resumed execution): listen to each one's signal.
+  const listenForAbort = () =>
+    host.signal.addEventListener(
+      "abort",
+      () => {
+        aborted = true;
+        state.poke();
+      },
+      { once: true },
+    );
+  listenForAbort();
   return state;
 }

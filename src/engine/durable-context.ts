@@ -141,7 +141,8 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     if (recorded) {
       if (recorded.status === "completed") {
         await scheduler.turn(recorded);
-        return untilDue(state, host, recorded.result);
+        // The first time past it when nothing after it is recorded yet (not a replay of it).
+        return untilDue(state, host, recorded.result, history.lastRecordedSeq === recorded.seq);
       }
       if (recorded.status !== "waiting") return state.wait();
     } else {
@@ -151,7 +152,7 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     }
     // Settled only if a parked execution is resumed; otherwise the next activation replays.
     const fired = await state.waitFor(op.opKey, false);
-    return untilDue(state, host, fired.status === "completed" ? fired.result : null);
+    return untilDue(state, host, fired.status === "completed" ? fired.result : null, true);
   }
 
   async function waitForSignal(name: string, options?: { key?: string; timeout?: unknown }): Promise<unknown> {

@@ -19,6 +19,8 @@ export interface History {
   next(kind: string, name: string, explicitKey: string | undefined): { op: RequestedOp; recorded: HistoryOp | undefined };
   /** How many ops the code has asked for so far (the next op's position). */
   readonly requested: number;
+  /** The position of the last op recorded when the activation began (-1: none). */
+  readonly lastRecordedSeq: number;
 }
 
 function describe(op: { kind: string; name: string; opKey: string; seq: number }): string {
@@ -34,6 +36,7 @@ export function createHistory(ops: readonly HistoryOp[], scope = ""): History {
     byKey.set(op.opKey, op);
     bySeq.set(op.seq, op);
   }
+  const lastRecordedSeq = ops.reduce((last, op) => Math.max(last, op.seq), -1);
   const counters = new Map<string, number>();
   const usedKeys = new Set<string>();
   let seq = 0;
@@ -71,5 +74,6 @@ export function createHistory(ops: readonly HistoryOp[], scope = ""): History {
     get requested() {
       return seq;
     },
+    lastRecordedSeq,
   };
 }

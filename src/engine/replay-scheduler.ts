@@ -16,7 +16,7 @@ import type { HistoryOp } from "../shared/index.ts";
  */
 const ASYNC_KINDS = new Set(["step", "exec", "sleep", "signal", "send", "ask", "service_status", "child_result", "child_status", "child_signal", "monitor", "link", "exit_wait", "member_result", "member_run", "members", "subscribe", "unsubscribe", "publish"]);
 /** How many microtask turns to give woken code before checking with a macrotask. */
-const MICROTASK_PATIENCE = 64;
+export const MICROTASK_PATIENCE = 64;
 
 export interface ReplayScheduler {
   /** Resolves when it is this recorded op's turn to be delivered. */

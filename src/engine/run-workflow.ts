@@ -11,6 +11,7 @@ import { driveSettled, prepare, startCode, type Settled } from "./drive.ts";
 import type { ActivationHost } from "./host.ts";
 import type { LiveExecutions, ParkedExecution } from "./live-executions.ts";
 import { createSwitchableHost, type SwitchableHost } from "./switchable-host.ts";
+import { MICROTASK_PATIENCE } from "./replay-scheduler.ts";
 
 export interface ActivationInput {
   runId: string;
@@ -94,7 +95,7 @@ interface Parked {
 function parkable(p: Parked): ParkedExecution<WorkflowResume, ActivationResult> {
   const execution: ParkedExecution<WorkflowResume, ActivationResult> = {
     resume({ ops, host }) {
-      const outcomes = outcomesToResume(ops, p.requested(), p.state.openWaits());
+      const outcomes = outcomesToResume(ops, p.requested(), p.state.openWaits(), p.switchable.sent);
       if (!outcomes) return null;
       p.switchable.switchTo(host);
       p.state.reopen();
@@ -119,15 +120,22 @@ function parkable(p: Parked): ParkedExecution<WorkflowResume, ActivationResult> 
 
 /**
  * The outcomes a parked execution is resumed with, in the order they were delivered; null when
- * the history holds an op the execution did not ask for (the run went on elsewhere) or a wait of
- * it in a state a resume cannot hand over.
+ * the history holds an op the execution did not send (the run went on elsewhere), lacks one it did
+ * send (a fire-and-forget record that never committed: a replay would not see its value), or
+ * holds a wait of it in a state a resume cannot hand over.
  */
-export function outcomesToResume(ops: readonly HistoryOp[], requested: number, open: readonly string[]): { opKey: string; outcome: LiveOutcome }[] | null {
+export function outcomesToResume(
+  ops: readonly HistoryOp[],
+  requested: number,
+  open: readonly string[],
+  sent: ReadonlySet<string>,
+): { opKey: string; outcome: LiveOutcome }[] | null {
   const byKey = new Map<string, HistoryOp>();
   for (const op of ops) {
-    if (op.seq >= requested) return null;
+    if (op.seq >= requested || !sent.has(op.opKey)) return null;
     byKey.set(op.opKey, op);
   }
+  for (const opKey of sent) if (!byKey.has(opKey)) return null;
   const ready: { op: HistoryOp; outcome: LiveOutcome }[] = [];
   for (const opKey of open) {
     const op = byKey.get(opKey);
@@ -139,8 +147,11 @@ export function outcomesToResume(ops: readonly HistoryOp[], requested: number, o
   return ready.sort((a, b) => (a.op.resolvedSeq ?? 0) - (b.op.resolvedSeq ?? 0)).map(({ op, outcome }) => ({ opKey: op.opKey, outcome }));
 }
 
-/** Microtask turns, then a macrotask: the code an outcome woke asks for its next ops first. */
+/**
+ * The replay scheduler's rule between two outcomes that are both awaited already (every open
+ * wait is): microtask turns only, so the code one woke asks for its next ops first — exactly as
+ * a replay of this history will release them.
+ */
 async function letWokenCodeRun(): Promise<void> {
-  for (let i = 0; i < 64; i++) await Promise.resolve();
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  for (let i = 0; i < MICROTASK_PATIENCE; i++) await Promise.resolve();
 }

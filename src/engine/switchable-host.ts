@@ -8,13 +8,16 @@ import type { ActivationHost } from "./host.ts";
 export interface SwitchableHost {
   readonly host: ActivationHost;
   switchTo(next: ActivationHost): void;
+  /** The op keys the code has sent to the kernel (a resume checks that history holds each). */
+  readonly sent: ReadonlySet<string>;
 }
 
 export function createSwitchableHost(initial: ActivationHost): SwitchableHost {
   let current = initial;
+  const sent = new Set<string>();
   const host: ActivationHost = {
-    report: (cmd) => current.report(cmd),
-    post: (cmd) => current.post(cmd),
+    report: (cmd) => (sent.add(cmd.opKey), current.report(cmd)),
+    post: (cmd) => (sent.add(cmd.opKey), current.post(cmd)),
     now: () => current.now(),
     printLog: (runId, message, fields) => current.printLog(runId, message, fields),
     get signal() {
@@ -41,5 +44,6 @@ export function createSwitchableHost(initial: ActivationHost): SwitchableHost {
     switchTo(next) {
       current = next;
     },
+    sent,
   };
 }

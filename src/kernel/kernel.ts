@@ -40,6 +40,8 @@ export interface Executor {
   abort(runId: string): void;
   /** Hands a committed outcome to the run's live activation, if it has one and still waits. */
   deliver?(runId: string, opKey: string, outcome: LiveOutcome): void;
+  /** The run has ended: what is kept in memory for its next activation can go. */
+  runEnded?(runId: string): void;
 }
 
 export interface KernelOptions {
@@ -177,7 +179,7 @@ export function createKernel(options: KernelOptions): Kernel {
 
   const wakeTimer = createWakeTimer(clock, () => void fireTimers());
   const lead = createSleepLead(options.sleepLead ?? clock === systemClock);
-  const armNext = () => wakeTimer.arm(nextArmAt(store, lead.ms));
+  const armNext = () => wakeTimer.arm(nextArmAt(store, lead.ms, clock.now()));
 
   const ctx: KernelContext = {
     store,
@@ -188,6 +190,7 @@ export function createKernel(options: KernelOptions): Kernel {
     runLeased: (activation) => executor?.runLeased(activation),
     armTimer: (at, kind) => wakeTimer.arm(kind === "sleep" ? at - lead.ms : at),
     notifyTerminal: (run) => {
+      executor?.runEnded?.(run.id);
       const waiters = terminalWaiters.get(run.id);
       if (!waiters) return;
       terminalWaiters.delete(run.id);

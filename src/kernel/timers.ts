@@ -3,11 +3,13 @@
  * wake-up in memory, rebuilt from the database at start, so a timer that fell due while no process
  * ran fires once right after start.
  *
- * Sleeps are fired ahead of their due time by a lead: the batch that records them and leases their
- * runs (with each run's history) is done by the due time, and the code itself waits for the due
- * time before it goes on (engine: a fired sleep never returns early). Other timers (signal and
- * exit-wait timeouts, retry backoffs, message timers) change what the code sees when they fire, so
- * they fire at their due time, not before.
+ * A sleep is fired ahead of its due time by a lead when its run is blocked on it alone (waiting,
+ * no other op open): the batch that records it and leases the run (with its history) is done by
+ * the due time, and the code itself waits for the due time before it goes on (engine: a fired
+ * sleep never returns early). Nothing else can happen to such a run before then, so its history
+ * reads the same to a replay. A sleep beside other open waits (a race with a signal, a branch of
+ * `Promise.all`) fires at its due time: an outcome landing before that must come first. So do
+ * other timers (signal and exit-wait timeouts, retry backoffs, message timers).
  */
 import type { Clock } from "../shared/index.ts";
 import type { Store } from "../store/index.ts";
@@ -22,7 +24,7 @@ const TIMERS_PER_BATCH = 500;
 /** Fires every due timer, and the sleeps due within `leadMs` (up to a batch each); says when to look again. */
 export function fireDueTimers(k: KernelContext, tx: Tx, leadMs: number): { fired: number; sleeps: number; nextAt: number | null } {
   const due = k.store.dueTimers(tx.now, TIMERS_PER_BATCH);
-  const early = leadMs > 0 ? k.store.dueSleeps(tx.now, tx.now + leadMs, TIMERS_PER_BATCH) : [];
+  const early = leadMs > 0 ? k.store.dueSleeps(tx.now, tx.now + leadMs, TIMERS_PER_BATCH).filter((t) => blockedOnItAlone(k, t.runId)) : [];
   for (const t of [...due, ...early]) {
     const op = k.store.getOp(t.runId, t.opKey)!;
     if (fireOpTimer(k, tx, op)) wakeRun(k, tx, t.runId);
@@ -30,15 +32,29 @@ export function fireDueTimers(k: KernelContext, tx: Tx, leadMs: number): { fired
   const dueMessages = k.store.dueMessages(tx.now, TIMERS_PER_BATCH);
   for (const message of dueMessages) fireMessageTimer(k, tx, message);
   const sleeps = early.length + due.filter((t) => t.kind === "sleep").length;
-  return { fired: due.length + early.length + dueMessages.length, sleeps, nextAt: nextArmAt(k.store, leadMs) };
+  return { fired: due.length + early.length + dueMessages.length, sleeps, nextAt: nextArmAt(k.store, leadMs, tx.now) };
 }
 
-/** When the wake-up timer should fire next: a sleep's due time less the lead, or another timer's due time. */
-export function nextArmAt(store: Store, leadMs: number): number | null {
-  const { sleep, other } = store.nextWakes();
-  const sleepAt = sleep === null ? null : sleep - leadMs;
-  if (sleepAt === null) return other;
-  return other === null ? sleepAt : Math.min(sleepAt, other);
+/** A run that can be given its sleep ahead of time: waiting, with no other op open. */
+function blockedOnItAlone(k: KernelContext, runId: string): boolean {
+  return k.store.getRun(runId)?.status === "waiting" && k.store.openOpCount(runId) === 1;
+}
+
+/**
+ * When the wake-up timer should fire next: another timer's due time; a sleep's due time less the
+ * lead; and for a sleep already inside the lead (one that could not be fired early) its due time.
+ */
+export function nextArmAt(store: Store, leadMs: number, now: number): number | null {
+  const { other } = store.nextWakes();
+  const candidates: number[] = other === null ? [] : [other];
+  const inside = store.nextSleepAfter(now);
+  if (inside !== null) candidates.push(inside <= now + leadMs ? inside : inside - leadMs);
+  const beyond = inside !== null && inside <= now + leadMs ? store.nextSleepAfter(now + leadMs) : null;
+  if (beyond !== null) candidates.push(beyond - leadMs);
+  // A sleep already due (not fired: the batch limit) fires on the next look.
+  const { sleep } = store.nextWakes();
+  if (sleep !== null && sleep <= now) candidates.push(sleep);
+  return candidates.length === 0 ? null : Math.min(...candidates);
 }
 
 const LEAD = { initialMs: 50, minMs: 5, maxMs: 200, handoverMs: 5, decayMs: 1, ignoreLateOverMs: 1_000 };

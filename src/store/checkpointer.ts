@@ -4,12 +4,21 @@
  * file that commit took over 100 ms (measured: W1's p99 six times higher on 1,000,000 runs), and
  * every activation waited on it. So the store's own connection never checkpoints; a worker thread
  * with a connection of its own runs PASSIVE checkpoints (they never block the writer) every
- * `intervalMs`, and SQLite restarts the log once a checkpoint has caught up with it.
+ * `intervalMs`. Under steady writes a PASSIVE checkpoint never quite catches up, and SQLite starts
+ * the log over only once one has: so when the log holds more than `RESTART_FRAMES`, the thread
+ * runs a RESTART checkpoint, which waits for the writer between two commits and copies the few
+ * frames the PASSIVE ones left (a short wait, not the long one); the next commit then starts the
+ * log over, and `journal_size_limit` trims the file.
  *
  * The thread's code is a string run from a Blob URL: it needs only `bun:sqlite`, and so it works
  * the same from source and inside the compiled executable.
  */
 import { Database } from "bun:sqlite";
+
+/** About 16 MiB of log (4 KiB pages) before the log is started over. */
+const RESTART_FRAMES = 4_096;
+/** The size the log file is trimmed back to once it starts over. */
+const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 const WORKER_SOURCE = `
 import { Database } from "bun:sqlite";
@@ -19,9 +28,11 @@ self.onmessage = ({ data }) => {
   if (data.t === "open") {
     db = new Database(data.path, { readwrite: true, create: false });
     db.run("PRAGMA busy_timeout = 1000");
+    db.run("PRAGMA journal_size_limit = " + data.journalSizeLimit);
     timer = setInterval(() => {
       try {
-        db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
+        const done = db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
+        if (done && done.log >= data.restartFrames) db.query("PRAGMA wal_checkpoint(RESTART)").get();
       } catch {
         // A busy or failing checkpoint is tried again next time; the log only grows meanwhile.
       }
@@ -52,7 +63,8 @@ export function startCheckpointer(db: Database, path: string, intervalMs = 100):
   // Not a reason to keep the process alive: the store's owner closes it.
   worker.unref();
   db.run("PRAGMA wal_autocheckpoint = 0");
-  worker.postMessage({ t: "open", path, intervalMs });
+  db.run(`PRAGMA journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+  worker.postMessage({ t: "open", path, intervalMs, restartFrames: RESTART_FRAMES, journalSizeLimit: JOURNAL_SIZE_LIMIT });
   let closed = false;
   return {
     close() {

@@ -82,6 +82,10 @@ export interface Store extends InboxQueries, ProjectQueries, RelationQueries, Su
   nextWakeAt(): number | null;
   /** The earliest due time of a sleep, and of every other timer (ops and service messages). */
   nextWakes(): { sleep: number | null; other: number | null };
+  /** The earliest due time of a sleep due after `after`. */
+  nextSleepAfter(after: number): number | null;
+  /** How many of the run's ops are still open (not completed or failed). */
+  openOpCount(runId: string): number;
 
   appendEvent(runId: string, type: string, body: string | null, at: number): number;
   listEvents(runId: string, afterSeq?: number): EventRow[];
@@ -189,6 +193,8 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
        FROM ops WHERE wake_at IS NOT NULL AND kind = 'sleep' AND wake_at > ? AND wake_at <= ? ORDER BY wake_at LIMIT ?`,
     ),
     nextSleepWake: db.query<{ at: number | null }, []>(`SELECT MIN(wake_at) AS at FROM ops WHERE wake_at IS NOT NULL AND kind = 'sleep'`),
+    nextSleepAfter: db.query<{ at: number | null }, [number]>(`SELECT MIN(wake_at) AS at FROM ops WHERE wake_at IS NOT NULL AND kind = 'sleep' AND wake_at > ?`),
+    openOpCount: db.query<{ n: number }, [string]>(`SELECT COUNT(*) AS n FROM ops WHERE run_id = ? AND status NOT IN ('completed', 'failed')`),
     nextOtherWake: db.query<{ at: number | null }, []>(
       `SELECT MIN(at) AS at FROM (SELECT MIN(wake_at) AS at FROM ops WHERE wake_at IS NOT NULL AND kind <> 'sleep'
          UNION ALL SELECT MIN(wake_at) FROM messages WHERE wake_at IS NOT NULL)`,
@@ -317,6 +323,8 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     nextWakeAt: () => q.nextWake.get()?.at ?? null,
     dueSleeps: (after, until, limit) => q.dueSleeps.all(after, until, limit),
     nextWakes: () => ({ sleep: q.nextSleepWake.get()?.at ?? null, other: q.nextOtherWake.get()?.at ?? null }),
+    nextSleepAfter: (after) => q.nextSleepAfter.get(after)?.at ?? null,
+    openOpCount: (runId) => q.openOpCount.get(runId)!.n,
 
     appendEvent: (runId, type, body, at) => {
       const seq = (q.lastEventSeq.get(runId)?.seq ?? 0) + 1;

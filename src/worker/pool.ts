@@ -543,6 +543,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       stats.crashes++;
       log.error(`worker ${pid} ${how} while running ${held.map((h) => h.runId).join(", ")}${exit.stderr.length ? `; last stderr: ${exit.stderr.join(" | ")}` : ""}`);
     }
+    // The code that called exit may run under an earlier activation of its run (a parked execution
+    // resumed keeps the context it started in): blame the run, whichever activation holds it now.
+    const culprit = exit.exitedBy === null ? null : (worker.held.get(exit.exitedBy)?.runId ?? worker.gone.get(exit.exitedBy) ?? null);
     for (const h of held) {
       let outcome: Promise<unknown>;
       const victim = death?.victims.get(h.a);
@@ -550,10 +553,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         outcome = kernel.hardStopped(h.runId, h.fence, forcedTimeout(victim, pid));
       } else if (death) {
         outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} was killed (${death.kind.replace("_", " ")})`);
-      } else if (exit.exitedBy !== null && exit.exitedBy !== h.a) {
+      } else if (culprit !== null && culprit !== h.runId) {
         outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} was ended by another run's code`);
       } else {
-        const crash = { workerPid: pid, exitCode: exit.exitCode, signal: exit.signal, stderr: exit.stderr, ...(exit.exitedBy === h.a && exit.exitedIn ? { opKey: exit.exitedIn } : {}) };
+        const crash = { workerPid: pid, exitCode: exit.exitCode, signal: exit.signal, stderr: exit.stderr, ...(culprit === h.runId && exit.exitedIn ? { opKey: exit.exitedIn } : {}) };
         outcome = kernel.activationCrashed(h.runId, h.fence, crash).then((crashed) => {
           if (!crashed) return;
           if (crashed.failed) log.error(`run ${h.runId} failed for good: its worker crashed ${crashed.crashes} times in a row (worker_crashed)`);
@@ -585,6 +588,14 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   return {
     stats,
+    forget(runId: string) {
+      // Its parked execution (if any) is most likely in the last worker it ran in; any other
+      // worker of that code may hold an older one.
+      const code = lastWorker.get(runId)?.code;
+      if (!code) return;
+      lastWorker.delete(runId);
+      for (const w of groups.get(code.id) ?? []) if (w.state === "live") w.proc.send({ t: "forget", runId });
+    },
     liveStats() {
       const total = { ...retiredLive };
       for (const group of groups.values()) for (const w of group) if (w.state !== "dead") addLive(total, w.live);

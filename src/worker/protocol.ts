@@ -140,6 +140,8 @@ export const ToWorkerSchema = tagged(v.variant("t", [
   v.object({ t: v.literal("reply"), a: Count, c: Count, ok: v.literal(false), code: v.string(), message: v.string() }),
   v.object({ t: v.literal("deliver"), a: Count, opKey: v.string(), outcome: LiveOutcomeSchema }),
   v.object({ t: v.literal("abort"), a: Count, code: v.string(), message: v.string() }),
+  /** The run has ended: drop its parked execution. */
+  v.object({ t: v.literal("forget"), runId: v.string() }),
   v.object({ t: v.literal("describe"), q: Count, code: CodeRefSchema }),
   v.object({ t: v.literal("key"), q: Count, code: CodeRefSchema, service: v.string(), keyInput: Json }),
 ]));

@@ -183,6 +183,9 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
       case "deliver":
         live.get(m.a)?.deliver?.(m.opKey, m.outcome);
         return;
+      case "forget":
+        parkedRuns.take(m.runId);
+        return;
       case "abort":
         live.get(m.a)?.controller.abort(new VilanoError(isErrorCode(m.code) ? m.code : "cancelled", m.message));
         return;

@@ -100,4 +100,53 @@ describe("live executions", () => {
     // Each evicted run ran its code from the top a second time; the resumed ones did not.
     expect(starts).toBe(20 + 15);
   });
+
+  test("a sleep beside other open waits is not fired ahead: replays keep the order, and a signal just before its due time wins", async () => {
+    const branches = workflow({
+      name: "branches",
+      run: async (_: void, ctx) => {
+        const [a, b] = await Promise.all([
+          (async () => (await ctx.sleep(100), ctx.step("a", () => "A")))(),
+          (async () => {
+            await ctx.step("pre", () => 0);
+            await ctx.step("slow", async () => (await Bun.sleep(70), 1));
+            return ctx.step("b", () => "B");
+          })(),
+        ]);
+        await ctx.sleep(50); // another activation: a replay from the top
+        return `${a}${b}`;
+      },
+    });
+    const race = workflow({
+      name: "race",
+      run: async (_: void, ctx) => Promise.race([ctx.sleep(300).then(() => "timeout"), ctx.waitForSignal("x").then(() => "signal")]),
+    });
+    await using rt = await createRuntime({ definitions: [branches, race], logLevel: "silent", liveExecutions: 0 });
+    const outputs = await Promise.all(Array.from({ length: 5 }, async () => (await rt.start(branches)).result({ timeout: "10s" })));
+    expect(outputs).toEqual(Array(5).fill("AB"));
+    const runs = await Promise.all(Array.from({ length: 5 }, () => rt.start(race)));
+    await Bun.sleep(270); // 30 ms before the sleeps are due (a fixed wait: the point is the timing)
+    await Promise.all(runs.map((run) => rt.signal(run.id, "x")));
+    expect(await Promise.all(runs.map((run) => run.result({ timeout: "10s" })))).toEqual(Array(5).fill("signal"));
+  });
+
+  test("a run cancelled while its code waits for the due time of a sleep fired ahead never runs the code after it", async () => {
+    let after: number | null = null;
+    const napper = workflow({
+      name: "cancelledNapper",
+      run: async (_: void, ctx) => {
+        await ctx.sleep(400);
+        after = Date.now();
+        return "woke";
+      },
+    });
+    await using rt = await createRuntime({ definitions: [napper], logLevel: "silent" });
+    const run = await rt.start(napper);
+    // Fired ahead of its due time (the lead starts at 50 ms): the code now waits for the due time.
+    await eventually(async () => ((await rt.inspect(run.id)).ops.some((op) => op.kind === "sleep" && op.status === "completed") ? true : undefined), 5_000, "the sleep to fire ahead");
+    await rt.cancel(run.id);
+    expect(await rt.status(run.id)).toBe("cancelled");
+    await Bun.sleep(500); // past the due time: had the code gone on, it would have by now
+    expect(after).toBeNull();
+  });
 });

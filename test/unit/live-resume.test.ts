@@ -26,7 +26,7 @@ describe("outcomesToResume", () => {
       op(2, "signal:go:0", "failed", { kind: "signal", error: JSON.stringify(TIMED_OUT), resolvedSeq: 3 }),
       op(3, "signal:other:0", "waiting", { kind: "signal" }),
     ];
-    expect(outcomesToResume(ops, 4, ["sleep:0", "signal:go:0", "signal:other:0"])).toEqual([
+    expect(outcomesToResume(ops, 4, ["sleep:0", "signal:go:0", "signal:other:0"], new Set(ops.map((o) => o.opKey)))).toEqual([
       { opKey: "signal:go:0", outcome: { status: "failed", error: TIMED_OUT } },
       { opKey: "sleep:0", outcome: { status: "completed", result: '{"dueAt":5}' } },
     ]);
@@ -34,11 +34,18 @@ describe("outcomesToResume", () => {
 
   test("an op the execution did not ask for means the run went on elsewhere: no resume", () => {
     const ops = [op(0, "sleep:0", "completed", { resolvedSeq: 1 }), op(1, "step:b:0", "completed", { kind: "step", resolvedSeq: 2 })];
-    expect(outcomesToResume(ops, 1, ["sleep:0"])).toBeNull();
+    expect(outcomesToResume(ops, 1, ["sleep:0"], new Set(["sleep:0"]))).toBeNull();
+    expect(outcomesToResume(ops, 2, ["sleep:0"], new Set(["sleep:0"]))).toBeNull();
   });
 
   test("an open wait missing from history, or in a state a resume cannot hand over, means no resume", () => {
-    expect(outcomesToResume([op(0, "sleep:0", "waiting")], 1, ["sleep:1"])).toBeNull();
-    expect(outcomesToResume([op(0, "step:a:0", "retry_ready", { kind: "step" })], 1, ["step:a:0"])).toBeNull();
+    expect(outcomesToResume([op(0, "sleep:0", "waiting")], 1, ["sleep:1"], new Set(["sleep:0"]))).toBeNull();
+    expect(outcomesToResume([op(0, "step:a:0", "retry_ready", { kind: "step" })], 1, ["step:a:0"], new Set(["step:a:0"]))).toBeNull();
+  });
+
+  test("a record the execution sent that history does not hold (it never committed) means no resume", () => {
+    const ops = [op(1, "sleep:0", "completed", { resolvedSeq: 1 })];
+    expect(outcomesToResume(ops, 2, ["sleep:0"], new Set(["now:0", "sleep:0"]))).toBeNull();
+    expect(outcomesToResume(ops, 2, ["sleep:0"], new Set(["sleep:0"]))).toHaveLength(1);
   });
 });

@@ -21,7 +21,8 @@ export const sleepOps = defineOpKind<"sleep">({
   },
   fire(k, tx, op) {
     // Fired up to the lead ahead of time: the result keeps the due time, which the code waits for.
-    k.store.putOp({ ...op, status: OP_STATUS.completed, wakeAt: null, result: JSON.stringify({ dueAt: op.wakeAt }), now: tx.now });
+    const ahead = op.wakeAt !== null && tx.now < op.wakeAt;
+    k.store.putOp({ ...op, status: OP_STATUS.completed, wakeAt: null, result: JSON.stringify(ahead ? { dueAt: op.wakeAt, ahead } : { dueAt: op.wakeAt }), now: tx.now });
     appendEvent(k, tx, op.runId, "timer_fired", { opKey: op.opKey, purpose: "sleep", dueAt: op.wakeAt });
     return true;
   },
