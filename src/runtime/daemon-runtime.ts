@@ -69,6 +69,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     daemonEnv: options.environment ?? config.environment,
     importTimeoutMs: options.importTimeoutMs ?? config.importTimeoutMs,
     logger: logger.withTag("projects"),
+    onDescribing: (code) => pool?.prewarm(code),
   });
   let pool!: WorkerPool;
   const execLedger = createExecLedger(join(options.home, "exec-groups.json"), logger.withTag("pool"));

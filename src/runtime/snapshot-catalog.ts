@@ -28,6 +28,11 @@ export interface SnapshotCatalogOptions {
   daemonEnv: Readonly<Record<string, string>>;
   importTimeoutMs: number;
   logger: Logger;
+  /**
+   * A snapshot is being described: its runs will need a worker. Starting one now (it imports
+   * nothing until it gets work) takes the process start off the first run's time.
+   */
+  onDescribing?(code: CodeRef): void;
 }
 
 export function createSnapshotCatalog(options: SnapshotCatalogOptions): SnapshotCatalog {
@@ -50,6 +55,7 @@ export function createSnapshotCatalog(options: SnapshotCatalogOptions): Snapshot
     if (ready) return Promise.resolve(ready);
     let pending = describing.get(code.id);
     if (!pending) {
+      options.onDescribing?.(code);
       pending = describeCode({ code, env: environment(code), cwd: options.workspace, logger, timeLimitMs: options.importTimeoutMs })
         .then((info) => {
           described.set(code.id, info);

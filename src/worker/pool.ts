@@ -81,6 +81,8 @@ export interface PoolStats {
 }
 
 export interface WorkerPool extends Runner {
+  /** Starts a worker for `code` if it has none, so its first activation does not wait for a process. */
+  prewarm(code: CodeRef): void;
   /** A worker that connected over the API (`vilano worker start`); returns where its messages go. */
   attachExternal(link: WorkerLink): { receive(text: string): void; closed(): void };
   /** Pids of the external workers connected now. */
@@ -588,6 +590,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   return {
     stats,
+    prewarm(code: CodeRef) {
+      if (closed) return;
+      const live = [...(groups.get(code.id) ?? [])].some((w) => w.state === "live" && !w.fresh);
+      if (!live && options.isolation?.(code) !== "fresh") spawnIn(code, false);
+    },
     forget(runId: string) {
       // Its parked execution (if any) is most likely in the last worker it ran in; any other
       // worker of that code may hold an older one.
