@@ -126,6 +126,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
    * is still there (a cache, never a source of truth: a replay elsewhere gives the same result).
    */
   const lastWorker = new Map<string, PoolWorker>();
+  /** The worker each suspended run was last suspended in (where its execution may be parked). */
+  const parkedIn = new Map<string, PoolWorker>();
   const keys = new Map<string, string>();
   const stats: PoolStats = { spawned: 0, hardStops: 0, crashes: 0, expired: 0, cancelKills: 0 };
   /** What workers that have exited said of their parked executions. */
@@ -420,7 +422,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         if (m.result.type === "aborted") return end(worker, held);
         solo.delete(held.runId);
         // Its code may go on after it looked blocked (see ActivationHost.settleLate): keep hearing it.
-        if (m.result.type === "suspended") remember(worker, m.a, held.runId);
+        if (m.result.type === "suspended") {
+          remember(worker, m.a, held.runId);
+          setBounded(parkedIn, held.runId, worker, MAX_STICKY);
+        }
         kernel
           .finishActivation(held.runId, m.fence, m.result)
           .catch(quietly(`run ${held.runId}: could not record its result`))
@@ -596,12 +601,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       if (!live && options.isolation?.(code) !== "fresh") spawnIn(code, false);
     },
     forget(runId: string) {
-      // Its parked execution (if any) is most likely in the last worker it ran in; any other
-      // worker of that code may hold an older one.
-      const code = lastWorker.get(runId)?.code;
-      if (!code) return;
       lastWorker.delete(runId);
-      for (const w of groups.get(code.id) ?? []) if (w.state === "live") w.proc.send({ t: "forget", runId });
+      // Only a worker whose activation of the run ended suspended may have parked it.
+      const worker = parkedIn.get(runId);
+      if (!worker) return;
+      parkedIn.delete(runId);
+      if (worker.state === "live") worker.proc.send({ t: "forget", runId });
     },
     liveStats() {
       const total = { ...retiredLive };
