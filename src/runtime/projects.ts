@@ -44,8 +44,14 @@ export function toProjectInfo(row: ProjectRow): ProjectInfo {
  * writer: batched, durable before the caller hears back, never interleaved with a batch).
  */
 export function createProjectRegistry(store: ProjectQueries, kernel: Pick<Kernel, "recordProject" | "forgetProject">, snapshotsDir: string, catalog: SnapshotCatalog): ProjectRegistry {
+  // Every call to a project reads its row (its manifest included): kept here, and dropped whenever
+  // this registry — the only writer of project rows — records or forgets the project.
+  const rows = new Map<string, ProjectRow>();
   function row(name: string): ProjectRow {
+    const cached = rows.get(name);
+    if (cached) return cached;
     const found = store.getProject(name);
+    if (found) rows.set(name, found);
     if (!found) {
       const known = store.listProjects().map((p) => p.name);
       throw new VilanoError("not_found", `no project is named ${JSON.stringify(name)} (registered: ${known.length ? known.join(", ") : "none"})`);
@@ -74,7 +80,9 @@ export function createProjectRegistry(store: ProjectQueries, kernel: Pick<Kernel
     const manifest = readFileSync(join(snapshot.dir, MANIFEST_FILE), "utf8");
     try {
       await kernel.recordProject({ name, path: dir, snapshotId: snapshot.id, snapshotDir: snapshot.dir, manifest: JSON.stringify(parseManifest(manifest)) });
+      rows.delete(name);
     } catch (error) {
+      rows.delete(name);
       // Not recorded: a snapshot made for it alone goes too.
       if (snapshot.created && store.getProject(name)?.snapshotId !== snapshot.id) removeSnapshot(snapshot.dir);
       throw error;
@@ -98,7 +106,11 @@ export function createProjectRegistry(store: ProjectQueries, kernel: Pick<Kernel
     list: () => store.listProjects().map(toProjectInfo),
     async remove(name) {
       row(name);
-      await kernel.forgetProject(name);
+      try {
+        await kernel.forgetProject(name);
+      } finally {
+        rows.delete(name);
+      }
     },
   };
 }
