@@ -6,9 +6,10 @@
  * with a connection of its own runs PASSIVE checkpoints (they never block the writer) every
  * `intervalMs`. Under steady writes a PASSIVE checkpoint never quite catches up, and SQLite starts
  * the log over only once one has: so when the log holds more than `RESTART_FRAMES`, the thread
- * runs a RESTART checkpoint, which waits for the writer between two commits and copies the few
- * frames the PASSIVE ones left (a short wait, not the long one); the next commit then starts the
- * log over, and `journal_size_limit` trims the file.
+ * raises a flag, and the writer itself — right after its next commit, when it holds no
+ * transaction — runs a PASSIVE checkpoint that copies the few frames the thread's left (a short
+ * stall, not the long one); its next transaction then starts the log over, and
+ * `journal_size_limit` trims the file.
  *
  * The thread's code is a string run from a Blob URL: it needs only `bun:sqlite`, and so it works
  * the same from source and inside the compiled executable.
@@ -32,7 +33,7 @@ self.onmessage = ({ data }) => {
     timer = setInterval(() => {
       try {
         const done = db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
-        if (done && done.log >= data.restartFrames) db.query("PRAGMA wal_checkpoint(RESTART)").get();
+        if (done && done.log >= data.restartFrames) Atomics.store(data.flag, 0, 1);
       } catch {
         // A busy or failing checkpoint is tried again next time; the log only grows meanwhile.
       }
@@ -52,6 +53,8 @@ self.onmessage = ({ data }) => {
 let workerUrl: string | undefined;
 
 export interface Checkpointer {
+  /** Call after each commit: finishes a checkpoint the thread could not, when the log has grown long. */
+  afterCommit(): void;
   /** Stops the thread and closes its connection (waits up to a second for a checkpoint under way). */
   close(): void;
 }
@@ -64,9 +67,20 @@ export function startCheckpointer(db: Database, path: string, intervalMs = 100):
   worker.unref();
   db.run("PRAGMA wal_autocheckpoint = 0");
   db.run(`PRAGMA journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
-  worker.postMessage({ t: "open", path, intervalMs, restartFrames: RESTART_FRAMES, journalSizeLimit: JOURNAL_SIZE_LIMIT });
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  worker.postMessage({ t: "open", path, intervalMs, restartFrames: RESTART_FRAMES, journalSizeLimit: JOURNAL_SIZE_LIMIT, flag });
+  const catchUp = db.query("PRAGMA wal_checkpoint(PASSIVE)");
   let closed = false;
   return {
+    afterCommit() {
+      if (Atomics.load(flag, 0) === 0) return;
+      Atomics.store(flag, 0, 0);
+      try {
+        catchUp.get();
+      } catch {
+        // Tried again when the thread raises the flag next time.
+      }
+    },
     close() {
       if (closed) return;
       closed = true;

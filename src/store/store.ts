@@ -122,6 +122,13 @@ export function createStore(path: string, options: StoreOptions = {}): Store {
   }
   const checkpointer = path !== ":memory:" && options.checkpointThread !== false ? startCheckpointer(db, path) : null;
   const store = buildStore(db, path, schemaVersion);
+  if (checkpointer) {
+    const commit = store.commit;
+    store.commit = () => {
+      commit();
+      checkpointer.afterCommit();
+    };
+  }
   const closeDb = store.close;
   store.close = () => {
     checkpointer?.close();
