@@ -62,8 +62,7 @@ export function createInProcessRunner(options: {
       },
     };
     try {
-      // With the cap at 0, no execution is kept: the code runs without the machinery for it.
-      const result = await runActivationCode(definitions(run), "this runtime", { run, ops, turn }, host, options.liveExecutions === 0 ? undefined : live);
+      const result = await runActivationCode(definitions(run), "this runtime", { run, ops, turn }, host, live);
       receivers.delete(runId);
       if (result.type !== "aborted") await kernel.finishActivation(runId, fence, result);
     } catch (error) {

@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createLogger, decodeRunCursor, encodeRunCursor, loadConfig, systemClock, toOptionalJson, VilanoError, type Clock, type Duration, type Logger, type LogLevel } from "../shared/index.ts";
+import { createLogger, decodeRunCursor, loadConfig, runPage, systemClock, toOptionalJson, VilanoError, type Clock, type Duration, type Logger, type LogLevel } from "../shared/index.ts";
 import { isServiceDefinition, type AnyServiceDefinition, type ConnectOptions, type ServiceKeyInput, type ServiceRef, type WorkflowDefinition } from "../sdk/index.ts";
 import {
   computeKey,
@@ -240,9 +240,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     },
     async listPage(filter = {}) {
       const limit = filter.limit ?? 100;
-      const runs = await runtime.list({ ...filter, limit });
-      const last = runs.at(-1);
-      return { runs, ...(last && runs.length === limit ? { nextCursor: encodeRunCursor(last) } : {}) };
+      return runPage(await runtime.list({ ...filter, limit }), limit);
     },
     close: () => core.close(),
     [Symbol.asyncDispose]: () => core.close(),

@@ -30,6 +30,8 @@ export interface LiveExecutions<A, R> {
   countStale(): void;
   countResumed(): void;
   readonly size: number;
+  /** False with a cap of 0: nothing is kept, and code runs without the machinery for it. */
+  readonly enabled: boolean;
   readonly stats: Readonly<LiveExecutionStats>;
 }
 
@@ -43,7 +45,6 @@ export function createLiveExecutions<A, R>(cap = DEFAULT_LIVE_EXECUTIONS): LiveE
   const stats: LiveExecutionStats = { parked: 0, resumed: 0, evicted: 0, stale: 0 };
   return {
     park(runId, execution) {
-      if (max <= 0) return;
       parked.delete(runId);
       parked.set(runId, execution);
       stats.parked++;
@@ -65,6 +66,7 @@ export function createLiveExecutions<A, R>(cap = DEFAULT_LIVE_EXECUTIONS): LiveE
     get size() {
       return parked.size;
     },
+    enabled: max > 0,
     stats,
   };
 }

@@ -35,8 +35,9 @@ export async function runWorkflowActivation(
   definition: WorkflowDefinition,
   activation: ActivationInput,
   host: ActivationHost,
-  live?: WorkflowLiveExecutions,
+  keep?: WorkflowLiveExecutions,
 ): Promise<ActivationResult> {
+  const live = keep?.enabled ? keep : undefined;
   if (live) {
     const parked = live.take(activation.runId);
     if (parked) {

@@ -42,18 +42,19 @@ function blockedOnItAlone(k: KernelContext, runId: string): boolean {
 
 /**
  * When the wake-up timer should fire next: another timer's due time; a sleep's due time less the
- * lead; and for a sleep already inside the lead (one that could not be fired early) its due time.
+ * lead; and a sleep already inside the lead (one that could not be fired early, or one left over
+ * by the batch limit) at its due time — then the next one beyond the lead, less the lead.
  */
 export function nextArmAt(store: Store, leadMs: number, now: number): number | null {
-  const { other } = store.nextWakes();
+  const { sleep, other } = store.nextWakes();
   const candidates: number[] = other === null ? [] : [other];
-  const inside = store.nextSleepAfter(now);
-  if (inside !== null) candidates.push(inside <= now + leadMs ? inside : inside - leadMs);
-  const beyond = inside !== null && inside <= now + leadMs ? store.nextSleepAfter(now + leadMs) : null;
-  if (beyond !== null) candidates.push(beyond - leadMs);
-  // A sleep already due (not fired: the batch limit) fires on the next look.
-  const { sleep } = store.nextWakes();
-  if (sleep !== null && sleep <= now) candidates.push(sleep);
+  if (sleep !== null && sleep <= now + leadMs) {
+    candidates.push(sleep);
+    const beyond = store.nextSleepAfter(now + leadMs);
+    if (beyond !== null) candidates.push(beyond - leadMs);
+  } else if (sleep !== null) {
+    candidates.push(sleep - leadMs);
+  }
   return candidates.length === 0 ? null : Math.min(...candidates);
 }
 

@@ -2,7 +2,7 @@
 import type { ApiBackend } from "../api/index.ts";
 import { toRunInfo } from "../core/index.ts";
 import type { AskOptions } from "../sdk/index.ts";
-import { decodeRunCursor, encodeRunCursor, serviceInstanceId, VilanoError, type Duration } from "../shared/index.ts";
+import { decodeRunCursor, runPage, serviceInstanceId, VilanoError, type Duration } from "../shared/index.ts";
 
 /** Runs on a page when a list does not say. */
 const DEFAULT_PAGE = 100;
@@ -37,9 +37,7 @@ export function createApiBackend(daemon: DaemonRuntime): ApiBackend {
         ...(filter.cursor ? { after: decodeRunCursor(filter.cursor) } : {}),
         limit,
       });
-      const last = rows[rows.length - 1];
-      // A full page may have more after it; the cursor says where it ended.
-      return { runs: rows.map(toRunInfo), ...(last && rows.length === limit ? { nextCursor: encodeRunCursor(last) } : {}) };
+      return runPage(rows.map(toRunInfo), limit);
     },
     inspectRun: (runId) => daemon.inspect(runId),
     async awaitRun(runId, waitMs) {

@@ -21,3 +21,9 @@ export function decodeRunCursor(text: string): RunCursor {
   }
   return { createdAt: Number(match[1]), id };
 }
+
+/** A page of `limit` runs asked for: a full one may have more after it, and says where it ended. */
+export function runPage<R extends RunCursor>(runs: R[], limit: number): { runs: R[]; nextCursor?: string } {
+  const last = runs.at(-1);
+  return { runs, ...(last && runs.length === limit ? { nextCursor: encodeRunCursor(last) } : {}) };
+}

@@ -13,7 +13,7 @@ import { createProjectQueries, type ProjectQueries } from "./project-queries.ts"
 import { createRelationQueries, type RelationQueries } from "./relation-queries.ts";
 import { createSupervisionQueries, type SupervisionQueries } from "./supervision-queries.ts";
 import { createSubscriptionQueries, type SubscriptionQueries } from "./subscription-queries.ts";
-import { startCheckpointer } from "./checkpointer.ts";
+import { startCheckpointer, type Checkpointer } from "./checkpointer.ts";
 
 // Parameters in WHERE clauses are written `+?`: with a bare `?` this SQLite build re-prepares the
 // statement on every call (several µs) because the value might change the plan; the unary plus
@@ -78,8 +78,6 @@ export interface Store extends InboxQueries, ProjectQueries, RelationQueries, Su
   dueTimers(now: number, limit: number): DueTimer[];
   /** Sleeps due after `after` and by `until`: they are fired ahead of time (the code waits for the due time itself). */
   dueSleeps(after: number, until: number, limit: number): DueTimer[];
-  /** The earliest due time of any timer. */
-  nextWakeAt(): number | null;
   /** The earliest due time of a sleep, and of every other timer (ops and service messages). */
   nextWakes(): { sleep: number | null; other: number | null };
   /** The earliest due time of a sleep due after `after`. */
@@ -121,23 +119,10 @@ export function createStore(path: string, options: StoreOptions = {}): Store {
     throw error;
   }
   const checkpointer = path !== ":memory:" && options.checkpointThread !== false ? startCheckpointer(db, path) : null;
-  const store = buildStore(db, path, schemaVersion);
-  if (checkpointer) {
-    const commit = store.commit;
-    store.commit = () => {
-      commit();
-      checkpointer.afterCommit();
-    };
-  }
-  const closeDb = store.close;
-  store.close = () => {
-    checkpointer?.close();
-    closeDb();
-  };
-  return store;
+  return buildStore(db, path, schemaVersion, checkpointer);
 }
 
-function buildStore(db: Database, path: string, schemaVersion: number): Store {
+function buildStore(db: Database, path: string, schemaVersion: number, checkpointer: Checkpointer | null): Store {
   const q = {
     begin: db.query("BEGIN IMMEDIATE"),
     commit: db.query("COMMIT"),
@@ -206,10 +191,6 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
       `SELECT MIN(at) AS at FROM (SELECT MIN(wake_at) AS at FROM ops WHERE wake_at IS NOT NULL AND kind <> 'sleep'
          UNION ALL SELECT MIN(wake_at) FROM messages WHERE wake_at IS NOT NULL)`,
     ),
-    nextWake: db.query<{ at: number | null }, []>(
-      `SELECT MIN(at) AS at FROM (SELECT MIN(wake_at) AS at FROM ops WHERE wake_at IS NOT NULL
-         UNION ALL SELECT MIN(wake_at) FROM messages WHERE wake_at IS NOT NULL)`,
-    ),
     // Two plain statements beat one INSERT with a sub-select and RETURNING (which builds a
     // temporary table per call): the event append is on every op's hot path.
     lastEventSeq: db.query<{ seq: number | null }, [string]>("SELECT MAX(seq) AS seq FROM events WHERE run_id = +?"),
@@ -255,7 +236,10 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     path,
     schemaVersion,
     begin: () => guard("begin", () => q.begin.run()),
-    commit: () => guard("commit", () => q.commit.run()),
+    commit: () => {
+      guard("commit", () => q.commit.run());
+      checkpointer?.afterCommit();
+    },
     rollback: () => {
       if (db.inTransaction) q.rollback.run();
     },
@@ -327,7 +311,6 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     firstWaitingOp: (runId, kind) => q.firstWaitingOp.get(runId, kind),
     closeOpenOps: (runId, status, now) => q.closeOpenOps.run(status, now, runId).changes,
     dueTimers: (now, limit) => q.dueTimers.all(now, limit),
-    nextWakeAt: () => q.nextWake.get()?.at ?? null,
     dueSleeps: (after, until, limit) => q.dueSleeps.all(after, until, limit),
     nextWakes: () => ({ sleep: q.nextSleepWake.get()?.at ?? null, other: q.nextOtherWake.get()?.at ?? null }),
     nextSleepAfter: (after) => q.nextSleepAfter.get(after)?.at ?? null,
@@ -359,6 +342,9 @@ function buildStore(db: Database, path: string, schemaVersion: number): Store {
     },
 
     integrityCheck: () => db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").get()?.integrity_check ?? "no answer",
-    close: () => db.close(),
+    close: () => {
+      checkpointer?.close();
+      db.close();
+    },
   };
 }

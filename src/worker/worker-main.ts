@@ -146,7 +146,7 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
     let result;
     try {
       const definitions = await loadCode(m.code);
-      result = await runAsActivation(a, () => runActivationCode(definitions, m.code.id, { run, ops, turn }, host, options.liveExecutions === 0 ? undefined : parkedRuns));
+      result = await runAsActivation(a, () => runActivationCode(definitions, m.code.id, { run, ops, turn }, host, parkedRuns));
     } catch (error) {
       // The code could not even be loaded: the run fails with the reason, like any failed activation.
       result = { type: "failed" as const, error: { ...toFailureBody(error), retryable: false } };

@@ -31,6 +31,15 @@ const mixed = workflow({
   },
 });
 
+/** The due time of the run's first sleep, once its timeline has it. */
+async function sleepDueAt(rt: Runtime, runId: string): Promise<number | undefined> {
+  const scheduled = (await rt.inspect(runId)).events.find((e) => e.type === "timer_scheduled") as { wakeAt?: number } | undefined;
+  return scheduled?.wakeAt;
+}
+
+/** Resolves at wall-clock time `at`. */
+const untilTime = (at: number) => Bun.sleep(Math.max(0, at - Date.now()));
+
 /** What a run recorded, without the parts that depend on when things happened. */
 async function recorded(rt: Runtime, runId: string) {
   const { ops, events } = await rt.inspect(runId);
@@ -125,7 +134,9 @@ describe("live executions", () => {
     const outputs = await Promise.all(Array.from({ length: 5 }, async () => (await rt.start(branches)).result({ timeout: "10s" })));
     expect(outputs).toEqual(Array(5).fill("AB"));
     const runs = await Promise.all(Array.from({ length: 5 }, () => rt.start(race)));
-    await Bun.sleep(270); // 30 ms before the sleeps are due (a fixed wait: the point is the timing)
+    // Each sleep's due time, from its timeline once recorded; the signals go 30 ms before the first.
+    const dueTimes = await Promise.all(runs.map((run) => eventually(async () => sleepDueAt(rt, run.id), 5_000, "the sleep to be recorded")));
+    await untilTime(Math.min(...dueTimes) - 30);
     await Promise.all(runs.map((run) => rt.signal(run.id, "x")));
     expect(await Promise.all(runs.map((run) => run.result({ timeout: "10s" })))).toEqual(Array(5).fill("signal"));
   });
@@ -142,11 +153,13 @@ describe("live executions", () => {
     });
     await using rt = await createRuntime({ definitions: [napper], logLevel: "silent" });
     const run = await rt.start(napper);
+    const dueAt = await eventually(async () => sleepDueAt(rt, run.id), 5_000, "the sleep to be recorded");
     // Fired ahead of its due time (the lead starts at 50 ms): the code now waits for the due time.
     await eventually(async () => ((await rt.inspect(run.id)).ops.some((op) => op.kind === "sleep" && op.status === "completed") ? true : undefined), 5_000, "the sleep to fire ahead");
     await rt.cancel(run.id);
     expect(await rt.status(run.id)).toBe("cancelled");
-    await Bun.sleep(500); // past the due time: had the code gone on, it would have by now
+    // What is checked is that nothing happens by a time: had the code gone on, it would have by then.
+    await untilTime(dueAt + 100);
     expect(after).toBeNull();
   });
 });
