@@ -21,8 +21,9 @@ export const DIRECT: Record<string, readonly string[]> = {
   project: ["shared", "sdk"],
   api: ["shared", "kernel"],
   client: ["shared", "api"],
+  ui: ["shared", "api"],
   embedded: ["shared", "sdk", "core", "worker", "project"],
-  runtime: ["shared", "sdk", "core", "worker", "kernel", "api", "project", "store"],
+  runtime: ["shared", "sdk", "core", "worker", "kernel", "api", "project", "store", "ui"],
   cli: ["shared", "runtime", "project", "client"],
   "main.ts": ["cli", "worker", "shared"],
 };
@@ -38,7 +39,7 @@ export const EXCEPTIONS: Record<string, { layers: readonly string[]; why: string
 /** Packages only some layers may import. */
 export const OWNED_PACKAGES: Record<string, readonly string[]> = {
   "bun:sqlite": ["store"],
-  hono: ["api", "client"],
+  hono: ["api", "client", "ui"],
   citty: ["cli", "main.ts"],
 };
 

@@ -23,8 +23,6 @@ export interface ApiOptions {
   logger?: Logger;
 }
 
-const EVENT_POLL_MS = 200;
-
 export function createApiApp(options: ApiOptions) {
   const { backend } = options;
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
@@ -38,6 +36,11 @@ export function createApiApp(options: ApiOptions) {
     .use("/v1/*", requireToken(options.token))
     .use("/v1/*", limitBody(maxBody))
     .use("/v1/*", requireJsonBody())
+    // `vilano ui`: a one-time login link to the dashboard, on the origin this request came to.
+    .post("/v1/ui/logins", (c) => {
+      const { code, expiresAt } = backend.issueLoginCode();
+      return c.json({ ok: true as const, url: `${new URL(c.req.url).origin}/ui/login?code=${encodeURIComponent(code)}`, expiresAt }, 201);
+    })
     .get("/v1/status", (c) => c.json({ ok: true as const, version: VERSION, pid: process.pid, ...backend.status() }))
     .post("/v1/projects", jsonBody(schema.AddProjectBody, "project"), async (c) => {
       const { path, name } = c.req.valid("json");
@@ -70,24 +73,39 @@ export function createApiApp(options: ApiOptions) {
       const { after } = c.req.valid("query");
       backend.runEvents(runId, 0); // 404 before the stream starts
       return streamSSE(c, async (stream) => {
-        // Writes go one after another: subprocess output is pushed while the timeline is polled.
+        // Writes go one after another: subprocess output is pushed while the timeline is read.
         let writing = Promise.resolve();
         const write = (message: { id?: string; event: string; data: string }) => (writing = writing.then(() => stream.writeSSE(message)).catch(() => {}));
         const stopWatching = backend.watchOutput(runId, (output) => void write({ event: "exec_output", data: JSON.stringify({ type: "exec_output", ...output }) }));
+        // New events are read when the kernel's change feed says the run has some (after their
+        // commit), never by polling the store. `changed` is set before each read, so a commit that
+        // lands while events are written is not missed.
+        let changed = true;
+        let wake: (() => void) | null = null;
+        const stopChanges = backend.watchChanges((runIds) => {
+          if (!runIds.has(runId)) return;
+          changed = true;
+          wake?.();
+        });
+        stream.onAbort(() => wake?.());
         try {
-          // Polled off the hot path: a stream is for people and scripts watching a run.
           let seq = after ?? 0;
           while (!stream.aborted) {
+            changed = false;
             const { events, finished } = backend.runEvents(runId, seq);
             for (const event of events) {
               await write({ id: String(event.seq), event: "run_event", data: JSON.stringify(event) });
               seq = event.seq;
             }
             if (finished && events.length === 0) break;
-            await stream.sleep(EVENT_POLL_MS);
+            // A finished run gets no more commits: read once more (its last events may have come
+            // with the end) instead of waiting for a change that will not come.
+            if (!changed && !finished) await new Promise<void>((resolve) => (wake = resolve));
+            wake = null;
           }
           await writing;
         } finally {
+          stopChanges();
           stopWatching();
         }
       });

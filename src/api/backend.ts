@@ -49,6 +49,10 @@ export interface ApiBackend {
   /** Events after `afterSeq`, and whether the run has finished (no more events will come). */
   runEvents(runId: string, afterSeq: number): { events: { seq: number; type: string; at: number }[]; finished: boolean };
   signalRun(runId: string, name: string, payload: unknown): Promise<SignalDelivery>;
+  /** A one-time code that opens a dashboard session (`vilano ui`). */
+  issueLoginCode(): { code: string; expiresAt: number };
+  /** Hears, after each commit, which runs got new events (the kernel's change feed); returns the way to stop. */
+  watchChanges(listener: (runIds: ReadonlySet<string>) => void): () => void;
   /** Hears the output of the run's `ctx.exec` subprocesses as it comes (not part of the timeline); returns the way to stop. */
   watchOutput(runId: string, listener: (output: { opKey: string; attempt: number; stream: "stdout" | "stderr"; text: string; at: number }) => void): () => void;
   /** Sends, signals or asks an instance addressed by key (it must exist) or key input (created). */

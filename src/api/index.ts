@@ -1,6 +1,7 @@
 /** The control API's building blocks (the app and its routes come with the daemon). */
 export { apiErrorHandler, errorResponse, type ErrorEnvelope } from "./error-envelope.ts";
-export { requireLoopbackHost, requireToken, isLoopbackHost } from "./security.ts";
+export { requireLoopbackHost, requireToken, isLoopbackHost, sameSecret } from "./security.ts";
 export { jsonBody, limitBody, queryOf, requireJsonBody, validate, validationError, type Issue } from "./body.ts";
 export { createApiApp, websocket, type ApiApp, type ApiOptions } from "./app.ts";
 export type { ApiBackend, ApiProject, ApiRun, ApiStatus, WorkerConnection } from "./backend.ts";
+export * as apiSchemas from "./schemas.ts";

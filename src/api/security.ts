@@ -29,7 +29,8 @@ function presentedToken(header: (name: string) => string | undefined): string | 
   return match?.[1];
 }
 
-function sameSecret(a: string, b: string): boolean {
+/** Compares two secrets in constant time. */
+export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);

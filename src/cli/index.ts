@@ -12,8 +12,9 @@ import { signalCommand } from "./commands/signal.ts";
 import { workflowCommand } from "./commands/workflow.ts";
 import { versionCommand } from "./commands/version.ts";
 import { workerCommand } from "./commands/worker.ts";
+import { uiCommand } from "./commands/ui.ts";
 
 export const rootCommand = defineCommand({
   meta: { name: "vilano", version: VERSION, description: "Local-first durable execution runtime for TypeScript" },
-  subCommands: { version: versionCommand, doctor: doctorCommand, init: initCommand, dev: devCommand, daemon: daemonCommand, project: projectCommand, run: runCommandGroup, service: serviceCommand, signal: signalCommand, workflow: workflowCommand, worker: workerCommand },
+  subCommands: { version: versionCommand, doctor: doctorCommand, init: initCommand, dev: devCommand, daemon: daemonCommand, project: projectCommand, run: runCommandGroup, service: serviceCommand, signal: signalCommand, workflow: workflowCommand, worker: workerCommand, ui: uiCommand },
 });

@@ -139,6 +139,11 @@ export function createClient(options: ClientOptions = {}) {
   return {
     baseUrl,
     status: async () => answer(await api.v1.status.$get(undefined, sooner())),
+    /** A one-time link that logs a browser in to the dashboard (valid once, for five minutes). */
+    dashboardLogin: async () => {
+      const { url, expiresAt } = await answer(await api.v1.ui.logins.$post(undefined, sooner()));
+      return { url, expiresAt };
+    },
     projects: {
       /** `path` is resolved here: the daemon may run in another working directory. */
       add: async (path: string, name: string) => (await answer(await api.v1.projects.$post({ json: { path: resolve(path), name } }, sooner()))).project,

@@ -37,6 +37,7 @@ export function toRunInfo(row: RunRow): RunInfo {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
+  if (row.project !== "") info.project = row.project;
   if (row.input !== null) info.input = parse(row.input);
   if (row.output !== null) info.output = parse(row.output);
   if (row.error !== null) info.error = parse(row.error) as FailureBody;

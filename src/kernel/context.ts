@@ -29,10 +29,13 @@ export interface KernelContext {
   notifyMessage(message: MessageRow): void;
   /** After commit: an op of `runId` got its outcome; a live activation may take it at once. */
   deliverLive(runId: string, opKey: string, outcome: LiveOutcome): void;
+  /** The run's timeline grew in this transaction (the change feed tells listeners after commit). */
+  touched(runId: string): void;
 }
 
 export function appendEvent(k: KernelContext, tx: Tx, runId: string, type: EventType, body?: Record<string, unknown>): void {
   k.store.appendEvent(runId, type, body === undefined ? null : JSON.stringify(body), tx.now);
+  k.touched(runId);
 }
 
 export function requireRun(k: KernelContext, runId: string): RunRow {

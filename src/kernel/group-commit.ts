@@ -75,6 +75,8 @@ export function createGroupCommitQueue(
   now: () => number,
   onEffectError: (error: unknown) => void,
   onBatchFailed: (error: unknown) => void = () => {},
+  /** After each committed batch, once its callers are resolved and its effects ran. */
+  onCommitted: () => void = () => {},
 ): GroupCommitQueue {
   let queue: Queued[] = [];
   let scheduled = false;
@@ -215,6 +217,7 @@ export function createGroupCommitQueue(
         item.reject(outcome.error);
       }
     });
+    onCommitted();
   }
 
   return {

@@ -3,6 +3,7 @@ export { createKernel, type Kernel, type KernelOptions, type Executor, type RunH
 export * from "./types.ts";
 export type { SignalDelivery } from "./signals.ts";
 export type { GroupCommitStats } from "./group-commit.ts";
+export type { ChangeListener } from "./change-feed.ts";
 export { instanceId, type EnqueueResult, type ConnectRequest } from "./inbox.ts";
 export { turnScope } from "./turns.ts";
 export { MAX_WORKER_CRASHES, type WorkerCrash } from "./lost-activations.ts";

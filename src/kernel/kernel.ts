@@ -10,6 +10,7 @@ import { connectInstance, enqueueMessage, instanceId, MESSAGE_DONE_STATUSES, sto
 import { checkValueSize } from "./value-limit.ts";
 import type { KernelContext } from "./context.ts";
 import { createGroupCommitQueue, type GroupCommitStats } from "./group-commit.ts";
+import { createChangeFeed, type ChangeListener } from "./change-feed.ts";
 import { reportOp } from "./op-journal.ts";
 import { activationCrashed, hardStopped, relinquish, type WorkerCrash } from "./lost-activations.ts";
 import { claimOwnership, releaseOwnership } from "./ownership.ts";
@@ -109,6 +110,8 @@ export interface Kernel {
   waitForTerminal(runId: string, signal?: AbortSignal): Promise<RunRow>;
   /** Resolves when every submitted command is committed. */
   drain(): Promise<void>;
+  /** Hears, after each commit, which runs got new events; returns the way to stop hearing. */
+  onChange(listener: ChangeListener): () => void;
   close(): Promise<void>;
   readonly stats: GroupCommitStats;
 }
@@ -125,11 +128,13 @@ export function createKernel(options: KernelOptions): Kernel {
   const terminalWaiters = new Map<string, Set<{ resolve: (run: RunRow) => void; reject: (error: unknown) => void }>>();
   const messageWaiters = new Map<number, Set<{ resolve: (message: MessageRow) => void; reject: (error: unknown) => void }>>();
 
+  const feed = createChangeFeed((error) => log?.error("a change listener failed:", error));
   const queue = createGroupCommitQueue(
     store,
     clock.now,
     (error) => log?.error("post-commit effect failed:", error),
     (error) => recoverSoon(error),
+    () => feed.committed(),
   );
 
   // After a failed commit the kernel puts itself right as soon as the database takes writes again.
@@ -198,6 +203,7 @@ export function createKernel(options: KernelOptions): Kernel {
     },
     abortActivation: (runId) => executor?.abort(runId),
     deliverLive: (runId, opKey, outcome) => executor?.deliver?.(runId, opKey, outcome),
+    touched: (runId) => feed.touched(runId),
     notifyMessage: (message) => {
       const waiters = messageWaiters.get(message.id);
       if (!waiters) return;
@@ -336,6 +342,7 @@ export function createKernel(options: KernelOptions): Kernel {
       }, signal);
     },
     drain: () => queue.drain(),
+    onChange: (listener) => feed.subscribe(listener),
     async close() {
       if (closed) return;
       closed = true;

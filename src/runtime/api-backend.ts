@@ -7,11 +7,12 @@ import { decodeRunCursor, runPage, serviceInstanceId, VilanoError, type Duration
 /** Runs on a page when a list does not say. */
 const DEFAULT_PAGE = 100;
 import type { DaemonRuntime } from "./daemon-runtime.ts";
+import type { Sessions } from "../ui/index.ts";
 import { parseTarget } from "./targets.ts";
 
 type Callable = Record<string, (payload: unknown, options?: AskOptions) => Promise<unknown>>;
 
-export function createApiBackend(daemon: DaemonRuntime): ApiBackend {
+export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): ApiBackend {
   const { kernel, projects } = daemon;
   const runInfo = (runId: string) => {
     const run = kernel.getRun(runId);
@@ -48,6 +49,8 @@ export function createApiBackend(daemon: DaemonRuntime): ApiBackend {
     cancelRun: (runId, reason) => daemon.cancel(runId, reason),
     runEvents: (runId, afterSeq) => daemon.core.events(runId, afterSeq),
     signalRun: (runId, name, payload) => daemon.signal(runId, name, payload),
+    watchChanges: (listener) => kernel.onChange(listener),
+    issueLoginCode: () => sessions.issueLoginCode(),
     watchOutput: (runId, listener) => daemon.captures.watch(runId, ({ opKey, attempt, stream, text, at }) => listener({ opKey, attempt, stream, text, at })),
     async callService(target, address, call) {
       const ref = address.key !== undefined ? await daemon.serviceByKey(target, address.key) : await daemon.service(target, address.keyInput);

@@ -6,6 +6,7 @@
 import { createApiApp, websocket } from "../api/index.ts";
 import { createLogger, VERSION, VilanoError, type Logger } from "../shared/index.ts";
 import { createApiBackend } from "./api-backend.ts";
+import { createDashboard, createSessions, UI_BASE } from "../ui/index.ts";
 import { createDaemonRuntime, type DaemonRuntime } from "./daemon-runtime.ts";
 import { ensureHome, readOrCreateToken, removeDaemonInfo, writeDaemonInfo } from "../shared/home.ts";
 
@@ -23,6 +24,14 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
+/** Whether a request URL's path is the dashboard's (`/ui` or below), without parsing the whole URL. */
+export function isDashboardPath(url: string): boolean {
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  if (pathStart < 0) return false;
+  const path = url.slice(pathStart, pathStart + UI_BASE.length + 1);
+  return path === UI_BASE || path === `${UI_BASE}/` || path === `${UI_BASE}?`;
+}
+
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const logger = options.logger ?? createLogger("info");
   const paths = ensureHome(options.home);
@@ -35,10 +44,20 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     await runtime.close();
     throw error;
   }
-  const app = createApiApp({ backend: createApiBackend(runtime), token, logger: logger.withTag("api") });
+  const sessions = createSessions();
+  const backend = createApiBackend(runtime, sessions);
+  const app = createApiApp({ backend, token, logger: logger.withTag("api") });
+  const dashboard = createDashboard({ backend, sessions });
   let server: ReturnType<typeof Bun.serve>;
   try {
-    server = Bun.serve({ hostname: "127.0.0.1", port: options.port, fetch: app.fetch, websocket, idleTimeout: 60 });
+    server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: options.port,
+      // The dashboard's pages go to the dashboard (cookie sessions), all else to the API (the token).
+      fetch: (request, bunServer) => (isDashboardPath(request.url) ? dashboard.fetch(request, bunServer) : app.fetch(request, bunServer)),
+      websocket,
+      idleTimeout: 60,
+    });
   } catch (error) {
     // Give the database back before saying why: the next start must not find it held.
     await runtime.close();

@@ -10,6 +10,8 @@ export interface RunInfo {
   kind: string;
   name: string;
   status: AnyRunStatus;
+  /** The registered project whose code it runs (none for the runs of an embedded runtime). */
+  project?: string;
   input?: unknown;
   output?: unknown;
   error?: FailureBody;

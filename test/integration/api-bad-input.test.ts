@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createApiApp, type ApiApp } from "../../src/api/index.ts";
 import { createApiBackend, createDaemonRuntime, type DaemonRuntime } from "../../src/runtime/index.ts";
 import { createLogger } from "../../src/shared/index.ts";
+import { createSessions } from "../../src/ui/index.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 
 const TOKEN = "bad-input-token";
@@ -29,7 +30,7 @@ const runCount = async () => (await call("GET", "/v1/runs?limit=1000")).json.run
 
 beforeAll(async () => {
   daemon = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger: createLogger("silent") });
-  app = createApiApp({ backend: createApiBackend(daemon), token: TOKEN, maxBodyBytes: 1024 * 1024 });
+  app = createApiApp({ backend: createApiBackend(daemon, createSessions()), token: TOKEN, maxBodyBytes: 1024 * 1024 });
   const project = tempDir("vilano-project-");
   cpSync(join(import.meta.dir, "..", "..", "starters", "agent"), project, { recursive: true });
   expect((await call("POST", "/v1/projects", JSON.stringify({ path: project, name: "agent" }))).status).toBe(201);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createApiApp, type ApiApp } from "../../src/api/index.ts";
 import { createApiBackend, createDaemonRuntime, type DaemonRuntime } from "../../src/runtime/index.ts";
 import { createLogger } from "../../src/shared/index.ts";
+import { createSessions } from "../../src/ui/index.ts";
 import { STARTER_INPUT } from "../helpers/reviewer.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 
@@ -25,7 +26,7 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
 
 beforeAll(async () => {
   daemon = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger: createLogger("silent") });
-  app = createApiApp({ backend: createApiBackend(daemon), token: TOKEN, maxBodyBytes: 4096 });
+  app = createApiApp({ backend: createApiBackend(daemon, createSessions()), token: TOKEN, maxBodyBytes: 4096 });
   const project = tempDir("vilano-project-");
   cpSync(join(import.meta.dir, "..", "..", "starters", "agent"), project, { recursive: true });
   const added = await call("POST", "/v1/projects", { path: project, name: "my-agent" });

@@ -1,0 +1,227 @@
+/** A run's page: what it is, what it did (ops, a timeline, raw events), what it waits for, and the actions on it. */
+import type { MessageInfo, OpInfo, RunInspection } from "../../shared/index.ts";
+import { Alert, Csrf, Json, Layout, Notice, runHref, Status, Time, Took, UI_BASE } from "../layout.tsx";
+import { buildTimeline, humanDuration, type Timeline } from "../timeline.ts";
+
+const TERMINAL = new Set(["completed", "failed", "cancelled", "stopped"]);
+
+export interface RunForm {
+  error?: string;
+  notice?: string;
+  signalName?: string;
+  signalPayload?: string;
+}
+
+const ROW = 22;
+const LABEL_WIDTH = 190;
+const WIDTH = 1000;
+
+export function TimelineChart(props: { timeline: Timeline }) {
+  const { start, end, rows } = props.timeline;
+  if (rows.length === 0) return <p class="muted">No ops yet.</p>;
+  const span = end - start;
+  const x = (at: number) => LABEL_WIDTH + ((at - start) / span) * (WIDTH - LABEL_WIDTH - 10);
+  const height = rows.length * ROW + 24;
+  return (
+    <svg class="timeline" viewBox={`0 0 ${WIDTH} ${height}`} role="img" aria-label={`Timeline of ${rows.length} ops over ${humanDuration(span)}`}>
+      <line class="axis" x1={LABEL_WIDTH} y1={height - 18} x2={WIDTH - 10} y2={height - 18} />
+      <text x={LABEL_WIDTH} y={height - 4}>0</text>
+      <text x={WIDTH - 10} y={height - 4} text-anchor="end">{humanDuration(span)}</text>
+      {rows.map((row, i) => {
+        const y = i * ROW + 4;
+        return (
+          <g data-op={row.opKey}>
+            <title>{`${row.kind} ${row.name}: ${row.status}${row.attempts > 1 ? `, ${row.attempts} attempts` : ""}`}</title>
+            <text x={4} y={y + 13}>{`${row.kind} ${row.name}`.slice(0, 30)}</text>
+            {row.spans.map((s) => (
+              <rect class={`${s.kind}${s.failed ? " failed" : ""}${s.open ? " open" : ""}`} x={x(s.start)} y={y + 3} width={Math.max(2, x(s.end) - x(s.start))} height={ROW - 8} rx={2}>
+                <title>{`${s.label}: ${humanDuration(s.end - s.start)}${s.open ? " so far" : ""}`}</title>
+              </rect>
+            ))}
+            {row.failures.map((at) => <line class="failure" x1={x(at)} x2={x(at)} y1={y + 1} y2={y + ROW - 3} />)}
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
+
+function opDuration(op: OpInfo, timeline: Timeline): string {
+  const row = timeline.rows.find((r) => r.opKey === op.opKey);
+  if (!row || row.spans.length === 0) return "—";
+  const total = row.spans.reduce((sum, s) => sum + (s.end - s.start), 0);
+  return `${humanDuration(total)}${row.spans.some((s) => s.open) ? " so far" : ""}`;
+}
+
+/** What a person can do about an open op. */
+function howToResolve(op: OpInfo, runId: string): string | null {
+  if (op.kind === "signal" || op.kind === "signal_wait") return `Send the signal "${op.name}" with the form below, or: vilano signal send ${runId} ${op.name} --input '<json>'`;
+  if (op.status === "retry_wait") return "Retries by itself when the backoff ends; cancel the run to stop it.";
+  if (op.kind === "sleep") return "Goes on by itself at the due time; cancel the run to stop it.";
+  return null;
+}
+
+const MessageTable = (props: { messages: MessageInfo[]; label: string }) =>
+  props.messages.length === 0 ? (
+    <p class="muted">None.</p>
+  ) : (
+    <table aria-label={props.label}>
+      <thead><tr><th>#</th><th>Kind</th><th>Handler</th><th>Status</th><th>Payload</th><th>Reply or error</th><th>At</th></tr></thead>
+      <tbody>
+        {props.messages.map((m) => (
+          <tr>
+            <td>{m.id}</td><td>{m.kind}</td><td>{m.name}</td><td><Status status={m.status} /></td>
+            <td class="mono">{JSON.stringify(m.payload) ?? "—"}</td>
+            <td class="mono">{m.error ? m.error.message : JSON.stringify(m.reply) ?? "—"}</td>
+            <td><Time at={m.updatedAt} /></td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+
+/** The part of the page that live updates replace. */
+export function RunDetails(props: { inspection: RunInspection; now: number }) {
+  const { run, ops, events, signals, children, relationships, queued, turns } = props.inspection;
+  const timeline = buildTimeline(props.inspection, props.now);
+  const open = ops.filter((op) => op.waitingFor !== undefined || op.status === "waiting" || op.status === "retry_wait");
+  return (
+    <div>
+      <div class="card grid">
+        <span class="muted">Status</span><span><Status status={run.status} /></span>
+        <span class="muted">Run</span><span class="mono">{run.id}</span>
+        <span class="muted">Kind</span><span>{run.kind}</span>
+        {run.parentId ? <><span class="muted">Parent</span><a class="mono" href={runHref(run.parentId)}>{run.parentId}</a></> : null}
+        {run.key !== undefined ? <><span class="muted">Key</span><span class="mono">{run.key}</span></> : null}
+        <span class="muted">Created</span><Time at={run.createdAt} />
+        <span class="muted">Finished</span><Time at={run.finishedAt} />
+        <span class="muted">Took</span><Took from={run.createdAt} to={run.finishedAt} />
+      </div>
+      <div class="cols">
+        <section><h2>Input</h2><Json value={run.input} /></section>
+        <section>
+          {run.error ? (
+            <><h2>Error</h2><pre class="error">{`${run.error.name}: ${run.error.message}${run.error.code ? ` (${run.error.code})` : ""}`}</pre></>
+          ) : run.kind === "service" ? (
+            <><h2>State</h2><Json value={run.state} /></>
+          ) : (
+            <><h2>Output</h2><Json value={run.output} /></>
+          )}
+        </section>
+      </div>
+      {open.length > 0 ? (
+        <section>
+          <h2>Waiting for</h2>
+          <ul aria-label="Waits">
+            {open.map((op) => (
+              <li>
+                <strong>{op.kind} {op.name}</strong>: {op.waitingFor ?? op.status}
+                {howToResolve(op, run.id) ? <div class="muted">{howToResolve(op, run.id)}</div> : null}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+      <h2>Timeline</h2>
+      <TimelineChart timeline={timeline} />
+      <h2>Ops ({ops.length})</h2>
+      <table aria-label="Ops">
+        <thead><tr><th>#</th><th>Kind</th><th>Name</th><th>Status</th><th>Attempts</th><th>Took</th><th>Result or error</th></tr></thead>
+        <tbody>
+          {ops.map((op) => (
+            <tr data-op={op.opKey}>
+              <td>{op.seq}</td><td>{op.kind}</td><td>{op.name}</td><td><Status status={op.status} /></td>
+              <td>{op.attempt}</td><td>{opDuration(op, timeline)}</td>
+              <td class="mono">{op.error ? op.error.message : JSON.stringify(op.result)?.slice(0, 200) ?? "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {children.length > 0 ? (
+        <section>
+          <h2>Children ({children.length})</h2>
+          <ul>{children.map((c) => <li><a class="mono" href={runHref(c.id)}>{c.id}</a> {c.name} <Status status={c.status} /></li>)}</ul>
+        </section>
+      ) : null}
+      {relationships.length > 0 ? (
+        <section>
+          <h2>Relationships</h2>
+          <ul>{relationships.map((r) => <li>{r.kind} <a class="mono" href={runHref(r.targetId)}>{r.targetId}</a> <span class="muted">({r.propagate})</span></li>)}</ul>
+        </section>
+      ) : null}
+      {run.kind === "service" ? (
+        <>
+          <h2>Inbox ({queued.length})</h2>
+          <MessageTable messages={queued} label="Inbox" />
+          <h2>Recent turns ({turns.length})</h2>
+          <MessageTable messages={turns.slice(-20).reverse()} label="Recent turns" />
+        </>
+      ) : null}
+      {signals.length > 0 ? (
+        <section>
+          <h2>Signals</h2>
+          <table aria-label="Signals">
+            <thead><tr><th>Name</th><th>Status</th><th>Payload</th><th>At</th></tr></thead>
+            <tbody>{signals.map((s) => <tr><td>{s.name}</td><td><Status status={s.status} /></td><td class="mono">{JSON.stringify(s.payload) ?? "—"}</td><td><Time at={s.createdAt} /></td></tr>)}</tbody>
+          </table>
+        </section>
+      ) : null}
+      <details>
+        <summary>Raw events ({events.length})</summary>
+        <table aria-label="Events">
+          <thead><tr><th>#</th><th>Type</th><th>At</th><th>Body</th></tr></thead>
+          <tbody>
+            {events.map(({ seq, type, at, ...body }) => (
+              <tr><td>{seq}</td><td>{type}</td><td><Time at={at} /></td><td class="mono">{Object.keys(body).length > 0 ? JSON.stringify(body) : ""}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      </details>
+    </div>
+  );
+}
+
+export function RunPage(props: { inspection: RunInspection; now: number; csrf: string; form: RunForm; liveUrl: string }) {
+  const { run, ops } = props.inspection;
+  const base = runHref(run.id);
+  const waitingSignal = ops.find((op) => (op.kind === "signal" || op.kind === "signal_wait") && op.status === "waiting")?.name;
+  const ended = TERMINAL.has(run.status);
+  return (
+    <Layout title={`${run.name} ${run.id}`} live={props.liveUrl}>
+      <p class="muted"><a href={`${UI_BASE}/runs`}>Runs</a> / {run.kind}</p>
+      <h1>{run.name} <span class="mono muted">{run.id}</span></h1>
+      <Alert message={props.form.error} />
+      <Notice message={props.form.notice} />
+      <div data-live={props.liveUrl}>
+        <RunDetails inspection={props.inspection} now={props.now} />
+      </div>
+      <h2>Actions</h2>
+      <div class="actions">
+        {!ended ? (
+          <form class="card" method="post" action={`${base}/signal`} aria-label="Send a signal">
+            <Csrf token={props.csrf} />
+            <label>Signal name<input name="name" required value={props.form.signalName ?? waitingSignal ?? ""} /></label>
+            <label>Payload (JSON)<textarea name="payload">{props.form.signalPayload ?? ""}</textarea></label>
+            <p><button type="submit">Send signal</button></p>
+          </form>
+        ) : (
+          <p class="muted">The run has ended: nothing to act on.</p>
+        )}
+        {!ended && run.kind !== "service" ? (
+          <form class="card" method="post" action={`${base}/cancel`} aria-label="Cancel the run">
+            <Csrf token={props.csrf} />
+            <label>Reason<input name="reason" placeholder="cancelled from the dashboard" /></label>
+            <p><button class="danger" type="submit">Cancel run</button></p>
+          </form>
+        ) : null}
+        {!ended && run.kind === "service" ? (
+          <form class="card" method="post" action={`${base}/stop`} aria-label="Stop the instance">
+            <Csrf token={props.csrf} />
+            <label>Reason<input name="reason" placeholder="stopped from the dashboard" /></label>
+            <p><button class="danger" type="submit">Stop instance</button></p>
+          </form>
+        ) : null}
+      </div>
+    </Layout>
+  );
+}
