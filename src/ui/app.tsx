@@ -70,6 +70,10 @@ export function createDashboard(options: DashboardOptions) {
     return page(c, <ProblemPage title={status === 404 ? "Not found" : "Something went wrong"} message={messageOf(error)} />, status);
   };
 
+  /** A run's page for this session; with `form.error`, the answer to a refused action (400). */
+  const runPage = (c: Context<Env>, id: string, form: RunForm, status = 200) =>
+    page(c, <RunPage inspection={backend.inspectRun(id)} now={now()} csrf={c.get("session").csrf} form={form} liveUrl={`${UI_BASE}/live?run=${encodeURIComponent(id)}`} />, status);
+
   const app = new Hono<Env>()
     .basePath(UI_BASE)
     .use("*", requireLoopbackHost())
@@ -150,22 +154,20 @@ export function createDashboard(options: DashboardOptions) {
     })
     .get("/runs/:id", (c) => {
       const id = c.req.param("id");
-      const inspection = backend.inspectRun(id);
-      if (partial(c)) return c.html(String(<RunDetails inspection={inspection} now={now()} />));
+      if (partial(c)) return c.html(String(<RunDetails inspection={backend.inspectRun(id)} now={now()} />));
       const form: RunForm = {};
       const done = c.req.query("done");
       if (done === "signal") form.notice = "Signal sent.";
       if (done === "cancel") form.notice = "Cancel requested.";
       if (done === "stop") form.notice = "Stop requested.";
-      return page(c, <RunPage inspection={inspection} now={now()} csrf={c.get("session").csrf} form={form} liveUrl={`${UI_BASE}/live?run=${encodeURIComponent(id)}`} />);
+      return runPage(c, id, form);
     })
     .post("/runs/:id/signal", async (c) => {
       const id = c.req.param("id");
       const form = await c.req.parseBody();
       const name = field(form, "name");
       const payloadText = field(form, "payload");
-      const rerender = (error: string) =>
-        page(c, <RunPage inspection={backend.inspectRun(id)} now={now()} csrf={c.get("session").csrf} form={{ error, signalName: name, signalPayload: payloadText }} liveUrl={`${UI_BASE}/live?run=${encodeURIComponent(id)}`} />, 400);
+      const rerender = (error: string) => runPage(c, id, { error, signalName: name, signalPayload: payloadText }, 400);
       const payload = parseJsonField(payloadText, "The payload");
       if (!payload.ok) return rerender(payload.error);
       const checked = v.safeParse(apiSchemas.SignalBody, { name, ...(payload.value === undefined ? {} : { payload: payload.value }) });
@@ -185,7 +187,7 @@ export function createDashboard(options: DashboardOptions) {
         await backend.cancelRun(id, reason || "cancelled from the dashboard");
       } catch (error) {
         if (statusOf(error) >= 500) throw error;
-        return page(c, <RunPage inspection={backend.inspectRun(id)} now={now()} csrf={c.get("session").csrf} form={{ error: messageOf(error) }} liveUrl={`${UI_BASE}/live?run=${encodeURIComponent(id)}`} />, 400);
+        return runPage(c, id, { error: messageOf(error) }, 400);
       }
       return c.redirect(`${runHref(id)}?done=cancel`, 303);
     })
@@ -198,7 +200,7 @@ export function createDashboard(options: DashboardOptions) {
         await backend.stopService(`${run.project}/${run.name}`, run.key, reason || "stopped from the dashboard");
       } catch (error) {
         if (statusOf(error) >= 500) throw error;
-        return page(c, <RunPage inspection={backend.inspectRun(id)} now={now()} csrf={c.get("session").csrf} form={{ error: messageOf(error) }} liveUrl={`${UI_BASE}/live?run=${encodeURIComponent(id)}`} />, 400);
+        return runPage(c, id, { error: messageOf(error) }, 400);
       }
       return c.redirect(`${runHref(id)}?done=stop`, 303);
     })

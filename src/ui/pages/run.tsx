@@ -53,13 +53,8 @@ function opDuration(op: OpInfo, timeline: Timeline): string {
   return `${humanDuration(total)}${row.spans.some((s) => s.open) ? " so far" : ""}`;
 }
 
-/** What a person can do about an open op. */
-function howToResolve(op: OpInfo, runId: string): string | null {
-  if (op.kind === "signal" || op.kind === "signal_wait") return `Send the signal "${op.name}" with the form below, or: vilano signal send ${runId} ${op.name} --input '<json>'`;
-  if (op.status === "retry_wait") return "Retries by itself when the backoff ends; cancel the run to stop it.";
-  if (op.kind === "sleep") return "Goes on by itself at the due time; cancel the run to stop it.";
-  return null;
-}
+/** What the dashboard adds to an open op's own explanation (which names the CLI command). */
+const formHint = (op: OpInfo): string | null => (op.kind === "signal" && op.status === "waiting" ? `Or send "${op.name}" with the form below.` : null);
 
 const MessageTable = (props: { messages: MessageInfo[]; label: string }) =>
   props.messages.length === 0 ? (
@@ -116,7 +111,7 @@ export function RunDetails(props: { inspection: RunInspection; now: number }) {
             {open.map((op) => (
               <li>
                 <strong>{op.kind} {op.name}</strong>: {op.waitingFor ?? op.status}
-                {howToResolve(op, run.id) ? <div class="muted">{howToResolve(op, run.id)}</div> : null}
+                {formHint(op) ? <div class="muted">{formHint(op)}</div> : null}
               </li>
             ))}
           </ul>
@@ -184,7 +179,7 @@ export function RunDetails(props: { inspection: RunInspection; now: number }) {
 export function RunPage(props: { inspection: RunInspection; now: number; csrf: string; form: RunForm; liveUrl: string }) {
   const { run, ops } = props.inspection;
   const base = runHref(run.id);
-  const waitingSignal = ops.find((op) => (op.kind === "signal" || op.kind === "signal_wait") && op.status === "waiting")?.name;
+  const waitingSignal = ops.find((op) => op.kind === "signal" && op.status === "waiting")?.name;
   const ended = TERMINAL.has(run.status);
   return (
     <Layout title={`${run.name} ${run.id}`} live={props.liveUrl}>

@@ -13,9 +13,13 @@ export const RUN_STATUSES = ["pending", "running", "waiting", "completed", "fail
 
 export function RunsTable(props: { runs: ApiRun[]; nextCursor: string | undefined; filter: RunsFilter }) {
   const { runs, nextCursor, filter } = props;
-  const next = new URLSearchParams();
-  for (const key of ["project", "workflow", "status"] as const) if (filter[key]) next.set(key, filter[key]!);
-  if (nextCursor) next.set("cursor", nextCursor);
+  /** This list's filters, from its newest page or from `cursor`. */
+  const href = (cursor?: string) => {
+    const query = new URLSearchParams();
+    for (const key of ["project", "workflow", "status"] as const) if (filter[key]) query.set(key, filter[key]!);
+    if (cursor) query.set("cursor", cursor);
+    return `${UI_BASE}/runs?${query}`;
+  };
   return (
     <div>
       <table aria-label="Runs">
@@ -40,8 +44,8 @@ export function RunsTable(props: { runs: ApiRun[]; nextCursor: string | undefine
         </tbody>
       </table>
       <p class="pager">
-        {filter.cursor ? <a href={`${UI_BASE}/runs?${new URLSearchParams(Object.entries({ project: filter.project ?? "", workflow: filter.workflow ?? "", status: filter.status ?? "" }).filter(([, v]) => v))}`}>« Newest</a> : null}
-        {nextCursor ? <> {" "}<a href={`${UI_BASE}/runs?${next}`} rel="next">Older »</a></> : null}
+        {filter.cursor ? <a href={href()}>« Newest</a> : null}
+        {nextCursor ? <> {" "}<a href={href(nextCursor)} rel="next">Older »</a></> : null}
       </p>
     </div>
   );
