@@ -12,9 +12,9 @@ import { createClient } from "../../src/client/index.ts";
 import { check, log, round, summarize, type BenchResult } from "./common.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
-const BINARY = join(ROOT, "dist", "vilano");
+export const BINARY = join(ROOT, "dist", "vilano");
 
-function requireBinary(): void {
+export function requireBinary(): void {
   check(existsSync(BINARY), `${BINARY} is missing: run \`bun run build\` first`);
 }
 

@@ -15,6 +15,23 @@ export interface ApiProject {
   updatedAt: number;
 }
 
+/** One of a project's snapshots: new runs start on the current one; the others keep the runs pinned to them. */
+export interface ApiSnapshot {
+  id: string;
+  createdAt: number;
+  current: boolean;
+  /** Runs pinned to it that have not finished. */
+  liveRuns: number;
+  /** Its definitions, from its own manifest (absent when the manifest cannot be read). */
+  workflows?: string[];
+  services?: string[];
+}
+
+/** A project with its snapshots, newest first (what `GET /v1/projects/:name` answers). */
+export interface ApiProjectDetails extends ApiProject {
+  snapshots: ApiSnapshot[];
+}
+
 /** A run as the API sends it: the view model shared with inspect and the CLI. */
 export type ApiRun = RunInfo;
 
@@ -37,7 +54,7 @@ export interface ApiBackend {
   addProject(path: string, name: string): Promise<ApiProject>;
   syncProject(name: string): Promise<ApiProject>;
   listProjects(): ApiProject[];
-  getProject(name: string): ApiProject;
+  getProject(name: string): ApiProjectDetails;
   removeProject(name: string): Promise<void>;
   startRun(target: string, input: unknown, id?: string): Promise<ApiRun & { created: boolean }>;
   /** A page of runs, newest first; `nextCursor` when there may be more. */
@@ -53,6 +70,8 @@ export interface ApiBackend {
   issueLoginCode(): { code: string; expiresAt: number };
   /** Hears, after each commit, which runs got new events (the kernel's change feed); returns the way to stop. */
   watchChanges(listener: (runIds: ReadonlySet<string>) => void): () => void;
+  /** How many commits have touched runs so far (read before what a page shows; a stream catches up from it). */
+  changeVersion(): number;
   /** Hears the output of the run's `ctx.exec` subprocesses as it comes (not part of the timeline); returns the way to stop. */
   watchOutput(runId: string, listener: (output: { opKey: string; attempt: number; stream: "stdout" | "stderr"; text: string; at: number }) => void): () => void;
   /** Sends, signals or asks an instance addressed by key (it must exist) or key input (created). */

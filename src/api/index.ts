@@ -3,5 +3,5 @@ export { apiErrorHandler, errorResponse, type ErrorEnvelope } from "./error-enve
 export { requireLoopbackHost, requireToken, isLoopbackHost, sameSecret } from "./security.ts";
 export { jsonBody, limitBody, queryOf, requireJsonBody, validate, validationError, type Issue } from "./body.ts";
 export { createApiApp, websocket, type ApiApp, type ApiOptions } from "./app.ts";
-export type { ApiBackend, ApiProject, ApiRun, ApiStatus, WorkerConnection } from "./backend.ts";
+export type { ApiBackend, ApiProject, ApiProjectDetails, ApiRun, ApiSnapshot, ApiStatus, WorkerConnection } from "./backend.ts";
 export * as apiSchemas from "./schemas.ts";

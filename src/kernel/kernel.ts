@@ -112,6 +112,8 @@ export interface Kernel {
   drain(): Promise<void>;
   /** Hears, after each commit, which runs got new events; returns the way to stop hearing. */
   onChange(listener: ChangeListener): () => void;
+  /** How many commits have touched runs so far: read it before reading what a page shows. */
+  changeVersion(): number;
   close(): Promise<void>;
   readonly stats: GroupCommitStats;
 }
@@ -343,6 +345,7 @@ export function createKernel(options: KernelOptions): Kernel {
     },
     drain: () => queue.drain(),
     onChange: (listener) => feed.subscribe(listener),
+    changeVersion: () => feed.version(),
     async close() {
       if (closed) return;
       closed = true;

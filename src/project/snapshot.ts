@@ -19,6 +19,25 @@ export interface Snapshot {
   created: boolean;
 }
 
+export interface SnapshotEntry {
+  id: string;
+  dir: string;
+  /** When its folder was filled (a reused snapshot keeps the time it was first made). */
+  createdAt: number;
+}
+
+const SNAPSHOT_ID = /^[0-9a-f]{16}$/;
+
+/** The project's complete snapshots on disk, newest first (a copy being built has another name). */
+export function listSnapshots(snapshotsDir: string, project: string): SnapshotEntry[] {
+  const root = join(snapshotsDir, project);
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((entry) => SNAPSHOT_ID.test(entry))
+    .map((id) => ({ id, dir: join(root, id), createdAt: Math.round(statSync(join(root, id)).mtimeMs) }))
+    .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
+}
+
 /** Removes a snapshot folder (they are sealed read-only, so permissions are opened first). */
 export function removeSnapshot(dir: string): void {
   if (!existsSync(dir)) return;

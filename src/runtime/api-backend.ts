@@ -50,6 +50,7 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
     runEvents: (runId, afterSeq) => daemon.core.events(runId, afterSeq),
     signalRun: (runId, name, payload) => daemon.signal(runId, name, payload),
     watchChanges: (listener) => kernel.onChange(listener),
+    changeVersion: () => kernel.changeVersion(),
     issueLoginCode: () => sessions.issueLoginCode(),
     watchOutput: (runId, listener) => daemon.captures.watch(runId, ({ opKey, attempt, stream, text, at }) => listener({ opKey, attempt, stream, text, at })),
     async callService(target, address, call) {

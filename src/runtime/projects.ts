@@ -5,9 +5,9 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createSnapshot, MANIFEST_FILE, parseManifest, readProjectConfig, removeSnapshot, type Manifest } from "../project/index.ts";
+import { createSnapshot, listSnapshots, MANIFEST_FILE, parseManifest, readProjectConfig, removeSnapshot, type Manifest } from "../project/index.ts";
 import { VilanoError } from "../shared/index.ts";
-import type { ApiProject } from "../api/index.ts";
+import type { ApiProject, ApiProjectDetails, ApiSnapshot } from "../api/index.ts";
 import type { Kernel } from "../kernel/index.ts";
 import type { ProjectQueries, ProjectRow } from "../store/index.ts";
 import type { SnapshotCatalog } from "./snapshot-catalog.ts";
@@ -20,23 +20,36 @@ export type ProjectInfo = ApiProject;
 export interface ProjectRegistry {
   add(path: string, name: string): Promise<ProjectInfo>;
   sync(name: string): Promise<ProjectInfo>;
-  get(name: string): ProjectInfo;
+  /** The project with its snapshots on disk, newest first. */
+  get(name: string): ApiProjectDetails;
   row(name: string): ProjectRow;
   list(): ProjectInfo[];
   remove(name: string): Promise<void>;
 }
 
+const definitionsOf = (manifest: Manifest) => ({
+  workflows: manifest.definitions.workflows.map((w) => w.name),
+  services: manifest.definitions.services.map((s) => s.name),
+});
+
 export function toProjectInfo(row: ProjectRow): ProjectInfo {
-  const manifest = JSON.parse(row.manifest) as Manifest;
   return {
     name: row.name,
     path: row.path,
     snapshotId: row.snapshotId,
-    workflows: manifest.definitions.workflows.map((w) => w.name),
-    services: manifest.definitions.services.map((s) => s.name),
+    ...definitionsOf(JSON.parse(row.manifest) as Manifest),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
+}
+
+/** What a snapshot defines, from its own sealed manifest; nothing when it cannot be read (it is only shown). */
+function snapshotDefinitions(dir: string): Partial<Pick<ApiSnapshot, "workflows" | "services">> {
+  try {
+    return definitionsOf(parseManifest(readFileSync(join(dir, MANIFEST_FILE), "utf8"), join(dir, MANIFEST_FILE)));
+  } catch {
+    return {};
+  }
 }
 
 /**
@@ -101,7 +114,14 @@ export function createProjectRegistry(store: ProjectQueries, kernel: Pick<Kernel
       return register(path, name);
     },
     sync: (name) => register(row(name).path, name),
-    get: (name) => toProjectInfo(row(name)),
+    get(name) {
+      const current = row(name);
+      const live = store.liveRunsBySnapshot(name);
+      const snapshots = listSnapshots(snapshotsDir, name).map(
+        (s): ApiSnapshot => ({ id: s.id, createdAt: s.createdAt, current: s.id === current.snapshotId, liveRuns: live.get(s.id) ?? 0, ...snapshotDefinitions(s.dir) }),
+      );
+      return { ...toProjectInfo(current), snapshots };
+    },
     row,
     list: () => store.listProjects().map(toProjectInfo),
     async remove(name) {

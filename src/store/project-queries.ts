@@ -10,6 +10,8 @@ export interface ProjectQueries {
   getProject(name: string): ProjectRow | null;
   listProjects(): ProjectRow[];
   deleteProject(name: string): boolean;
+  /** How many of the project's runs are not finished, by the snapshot they are pinned to. */
+  liveRunsBySnapshot(project: string): Map<string, number>;
 }
 
 export function createProjectQueries(db: Database): ProjectQueries {
@@ -22,11 +24,17 @@ export function createProjectQueries(db: Database): ProjectQueries {
     get: db.query<ProjectRow, [string]>(`SELECT ${PROJECT_COLUMNS} FROM projects WHERE name = +?`),
     list: db.query<ProjectRow, []>(`SELECT ${PROJECT_COLUMNS} FROM projects ORDER BY name`),
     remove: db.query("DELETE FROM projects WHERE name = +?"),
+    // The status list is the runs_live index's own, so only unfinished runs are read.
+    liveBySnapshot: db.query<{ snapshotId: string; runs: number }, [string]>(
+      `SELECT snapshot_id AS snapshotId, COUNT(*) AS runs FROM runs
+       WHERE status IN ('pending', 'running', 'waiting', 'active') AND project = ? AND snapshot_id IS NOT NULL GROUP BY snapshot_id`,
+    ),
   };
   return {
     putProject: (p, now) => void q.put.run(p.name, p.path, p.snapshotId, p.snapshotDir, p.manifest, now, now),
     getProject: (name) => q.get.get(name),
     listProjects: () => q.list.all(),
     deleteProject: (name) => q.remove.run(name).changes > 0,
+    liveRunsBySnapshot: (project) => new Map(q.liveBySnapshot.all(project).map((r) => [r.snapshotId, r.runs])),
   };
 }

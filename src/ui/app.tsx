@@ -20,7 +20,7 @@ import { LoginPage, ProblemPage } from "./pages/login.tsx";
 import { ProjectPage, ProjectsPage, type StartForm } from "./pages/projects.tsx";
 import { RunDetails, RunPage, type RunForm } from "./pages/run.tsx";
 import { RUN_STATUSES, RunsPage, RunsTable, type RunsFilter } from "./pages/runs.tsx";
-import { InstancesTable, ServicesPage } from "./pages/services.tsx";
+import { InstancesTable, ServicesPage, type InstancesFilter } from "./pages/services.tsx";
 import { SESSION_TTL_MS, type Session, type Sessions } from "./sessions.ts";
 
 export interface DashboardOptions {
@@ -70,9 +70,20 @@ export function createDashboard(options: DashboardOptions) {
     return page(c, <ProblemPage title={status === 404 ? "Not found" : "Something went wrong"} message={messageOf(error)} />, status);
   };
 
+  /**
+   * The stream a live page listens to, from the feed's version now: call it before reading what the
+   * page shows, so whatever commits before the browser subscribes is still heard.
+   */
+  const liveUrl = (runId?: string) => {
+    const since = `since=${backend.changeVersion()}`;
+    return runId === undefined ? `${UI_BASE}/live?${since}` : `${UI_BASE}/live?run=${encodeURIComponent(runId)}&${since}`;
+  };
+
   /** A run's page for this session; with `form.error`, the answer to a refused action (400). */
-  const runPage = (c: Context<Env>, id: string, form: RunForm, status = 200) =>
-    page(c, <RunPage inspection={backend.inspectRun(id)} now={now()} csrf={c.get("session").csrf} form={form} liveUrl={`${UI_BASE}/live?run=${encodeURIComponent(id)}`} />, status);
+  const runPage = (c: Context<Env>, id: string, form: RunForm, status = 200) => {
+    const live = liveUrl(id);
+    return page(c, <RunPage inspection={backend.inspectRun(id)} now={now()} csrf={c.get("session").csrf} form={form} liveUrl={live} />, status);
+  };
 
   const app = new Hono<Env>()
     .basePath(UI_BASE)
@@ -148,9 +159,10 @@ export function createDashboard(options: DashboardOptions) {
         filter.status = query.status;
       }
       if (query.cursor) filter.cursor = query.cursor;
+      const live = liveUrl();
       const { runs, nextCursor } = backend.listRuns({ ...filter, limit: PAGE_SIZE });
       if (partial(c)) return c.html(String(<RunsTable runs={runs} nextCursor={nextCursor} filter={filter} />));
-      return page(c, <RunsPage runs={runs} nextCursor={nextCursor} filter={filter} projects={backend.listProjects()} liveUrl={`${UI_BASE}/live`} />);
+      return page(c, <RunsPage runs={runs} nextCursor={nextCursor} filter={filter} projects={backend.listProjects()} liveUrl={live} />);
     })
     .get("/runs/:id", (c) => {
       const id = c.req.param("id");
@@ -205,9 +217,21 @@ export function createDashboard(options: DashboardOptions) {
       return c.redirect(`${runHref(id)}?done=stop`, 303);
     })
     .get("/services", (c) => {
-      const { runs } = backend.listRuns({ kind: "service", limit: 200 });
-      if (partial(c)) return c.html(String(<InstancesTable instances={runs} />));
-      return page(c, <ServicesPage projects={backend.listProjects()} instances={runs} liveUrl={`${UI_BASE}/live`} />);
+      const query = c.req.query();
+      const filter: InstancesFilter = {};
+      if (query.project) filter.project = query.project;
+      if (query.service) filter.service = query.service;
+      if (query.cursor) filter.cursor = query.cursor;
+      const live = liveUrl();
+      const { runs, nextCursor } = backend.listRuns({
+        kind: "service",
+        limit: PAGE_SIZE,
+        ...(filter.project ? { project: filter.project } : {}),
+        ...(filter.service ? { workflow: filter.service } : {}),
+        ...(filter.cursor ? { cursor: filter.cursor } : {}),
+      });
+      if (partial(c)) return c.html(String(<InstancesTable instances={runs} nextCursor={nextCursor} filter={filter} />));
+      return page(c, <ServicesPage projects={backend.listProjects()} instances={runs} nextCursor={nextCursor} filter={filter} liveUrl={live} />);
     })
     .get("/projects", (c) => page(c, <ProjectsPage projects={backend.listProjects()} />))
     .get("/projects/:name", (c) => page(c, <ProjectPage project={backend.getProject(c.req.param("name"))} csrf={c.get("session").csrf} form={{}} />))
@@ -232,8 +256,12 @@ export function createDashboard(options: DashboardOptions) {
       return c.redirect(runHref(started.id), 303);
     })
     // One stream per open page: `change` whenever a commit touched the page's run (or any run).
+    // Each change carries the feed's version as its id, and a page names the version it was drawn
+    // at (`since`; after a reconnect the browser sends the last id it heard): a stream that starts
+    // behind tells the page at once, so nothing committed while it was not listening is missed.
     .get("/live", (c) => {
       const runId = c.req.query("run");
+      const heard = Number(c.req.header("last-event-id") ?? c.req.query("since"));
       return streamSSE(c, async (stream) => {
         // `pending`: a change was heard and its (throttled) notice is on its way; `due`: it is.
         let pending = false;
@@ -251,14 +279,17 @@ export function createDashboard(options: DashboardOptions) {
         });
         stream.onAbort(() => wake?.());
         try {
-          await stream.writeSSE({ event: "ready", data: "" });
+          // Subscribed first, then compared: a commit lands either before this check or in the listener.
+          const version = backend.changeVersion();
+          if (Number.isSafeInteger(heard) && heard < version) due = true;
+          await stream.writeSSE({ event: "ready", data: "", id: String(due ? heard : version) });
           while (!stream.aborted) {
             if (!due) await new Promise<void>((resolve) => (wake = resolve));
             wake = null;
             if (stream.aborted || !due) continue;
             due = false;
             pending = false;
-            await stream.writeSSE({ event: "change", data: String(now()) });
+            await stream.writeSSE({ event: "change", data: String(now()), id: String(backend.changeVersion()) });
           }
         } finally {
           stop();

@@ -1,4 +1,5 @@
 /** The page shell and the small pieces every page uses. */
+import { html } from "hono/html";
 import type { Child } from "hono/jsx";
 import { humanDuration } from "./timeline.ts";
 
@@ -31,12 +32,19 @@ export function Layout(props: { title: string; children: Child; live?: string })
   );
 }
 
-export const Status = (props: { status: string }) => <span class={`status s-${props.status}`}>{props.status}</span>;
+/** A status badge as a template, for rows repeated by the thousand; `Status` in JSX. */
+export const statusTag = (status: string) => html`<span class="status s-${status}">${status}</span>`;
+export const Status = (props: { status: string }) => statusTag(props.status);
 
 export const Json = (props: { value: unknown }) => <pre>{props.value === undefined ? "—" : JSON.stringify(props.value, null, 2)}</pre>;
 
-export const Time = (props: { at: number | undefined }) =>
-  props.at === undefined ? <span class="muted">—</span> : <time datetime={new Date(props.at).toISOString()}>{new Date(props.at).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z")}</time>;
+/** A moment in UTC to the second, machine-readable in `datetime`; a template, as `statusTag`. */
+export function timeTag(at: number | undefined) {
+  if (at === undefined) return html`<span class="muted">—</span>`;
+  const iso = new Date(at).toISOString();
+  return html`<time datetime="${iso}">${iso.replace("T", " ").replace(/\.\d+Z$/, "Z")}</time>`;
+}
+export const Time = (props: { at: number | undefined }) => timeTag(props.at);
 
 export const Took = (props: { from: number; to: number | undefined }) => (props.to === undefined ? <span class="muted">—</span> : <span>{humanDuration(props.to - props.from)}</span>);
 

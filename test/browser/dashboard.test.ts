@@ -131,6 +131,44 @@ describe("the dashboard in Chromium", () => {
     expect(after.events).toEqual(before.events);
   }, TEST_TIMEOUT_MS);
 
+  test("from the pages: a run is started on its project's page (bad input refused first) and cancelled; an instance is stopped; the snapshots are listed", async () => {
+    const page = await loggedInPage();
+    await page.goto(`${origin}/ui/projects/approvals`);
+    const snapshots = page.locator("table[aria-label=Snapshots] tbody tr");
+    expect(await snapshots.count()).toBe(1);
+    expect(await snapshots.first().textContent()).toContain("current");
+    expect(await snapshots.first().textContent()).toContain("approval");
+
+    await page.fill("input[name=id]", "from-the-page");
+    await page.fill("textarea[name=input]", "{amount: 7}");
+    await page.click("text=Start run");
+    await page.locator("[role=alert]").waitFor();
+    expect(await page.locator("[role=alert]").textContent()).toContain("The input is not valid JSON");
+    expect(await page.inputValue("textarea[name=input]")).toBe("{amount: 7}");
+    expect(d.cli("run", "inspect", "from-the-page").exitCode).not.toBe(0);
+
+    await page.fill("textarea[name=input]", '{"amount": 7}');
+    await Promise.all([page.waitForURL("**/ui/runs/from-the-page"), page.click("text=Start run")]);
+    await page.locator(".status.s-waiting").first().waitFor({ timeout: 5_000 });
+    await Promise.all([page.waitForURL("**/ui/runs/from-the-page?done=cancel"), page.click("text=Cancel run")]);
+    await page.locator(".status.s-cancelled").first().waitFor({ timeout: 5_000 });
+    expect(d.json<{ run: { status: string } }>("run", "inspect", "from-the-page").run.status).toBe("cancelled");
+
+    expect(d.cli("run", "start", "my-agent/reviewCoordinator", "--input", '{"repoId":"repo_stop","note":"n"}', "--wait").exitCode).toBe(0);
+    const instance = "svc:my-agent/reviewer:repo_stop";
+    await page.goto(`${origin}/ui/services`);
+    await page.click("[aria-label='Defined services'] >> text=my-agent/reviewer");
+    await page.waitForURL("**/ui/services?project=my-agent&service=reviewer");
+    const instances = await page.locator("table[aria-label=Instances] tbody tr").allTextContents();
+    expect(instances.length).toBeGreaterThan(0);
+    expect(instances.every((row) => row.includes("my-agent/reviewer"))).toBe(true);
+    await page.locator(`tr[data-run="${instance}"] a`).click();
+    await page.waitForURL(`**/ui/runs/${encodeURIComponent(instance)}`);
+    await Promise.all([page.waitForURL("**?done=stop"), page.click("text=Stop instance")]);
+    await page.locator(".status.s-stopped").first().waitFor({ timeout: 5_000 });
+    expect(d.json<{ run: { status: string } }>("run", "inspect", instance).run.status).toBe("stopped");
+  }, TEST_TIMEOUT_MS);
+
   test("without the cookie every dashboard route leads to the login page; forms from elsewhere or without the CSRF token are refused; a login code works once", async () => {
     const page = await (await browser.newContext()).newPage();
     for (const path of ["/ui", "/ui/runs", "/ui/runs/anything", "/ui/services", "/ui/projects", "/ui/projects/my-agent", "/ui/live"]) {

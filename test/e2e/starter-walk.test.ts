@@ -110,6 +110,9 @@ describe("run and project commands through the built executable", () => {
 
     const synced = JSON.parse(cli("project", "sync", "my-agent", "--json").stdout);
     expect(synced.project.name).toBe("my-agent");
+    // Unchanged code: the sync reuses the snapshot, so the project still has exactly one.
+    const inspected = JSON.parse(cli("project", "inspect", "my-agent", "--json").stdout).project;
+    expect(inspected.snapshots).toEqual([expect.objectContaining({ id: synced.project.snapshotId, current: true, workflows: ["reviewCoordinator"], services: ["reviewer"] })]);
     const stopped = JSON.parse(cli("service", "stop", "my-agent/reviewer", "--key", "r2", "--json").stdout);
     expect(stopped.instance.status).toBe("stopped");
     const refused = cli("service", "send", "my-agent/reviewer", "hint", "--key", "r2", "--input", '{"note":"x"}', "--json");

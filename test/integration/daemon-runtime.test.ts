@@ -65,6 +65,25 @@ describe("daemon runtime: projects and runs", () => {
     expect(rt.projects.get("pinned").snapshotId).toBe(synced.snapshotId);
   });
 
+  test("a project shows every snapshot it had, which is current, and the unfinished runs pinned to each", async () => {
+    const project = versionedProject("v1");
+    await using rt = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger });
+    const first = await rt.projects.add(project, "history");
+    const pinned = await rt.startRun("history/versioned", { nap: "1h" });
+    writeVersion(project, "v2");
+    const second = await rt.projects.sync("history");
+
+    const { snapshots } = rt.projects.get("history");
+    expect(snapshots.map((s) => s.id).sort()).toEqual([first.snapshotId, second.snapshotId].sort());
+    expect(snapshots.map((s) => s.createdAt)).toEqual(snapshots.map((s) => s.createdAt).sort((a, b) => b - a));
+    const byId = new Map(snapshots.map((s) => [s.id, s]));
+    expect(byId.get(first.snapshotId)).toMatchObject({ current: false, liveRuns: 1, workflows: ["versioned"], services: [] });
+    expect(byId.get(second.snapshotId)).toMatchObject({ current: true, liveRuns: 0, workflows: ["versioned"], services: [] });
+
+    await rt.cancel(pinned.id);
+    expect(rt.projects.get("history").snapshots.map((s) => s.liveRuns)).toEqual([0, 0]);
+  });
+
   test("after a restart, unfinished runs resume on their own snapshot", async () => {
     const home = tempDir("vilano-home-");
     const project = versionedProject("before");

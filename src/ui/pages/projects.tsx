@@ -1,5 +1,5 @@
 /** Projects: their snapshots and definitions, and a form to start a run of one of their workflows. */
-import type { ApiProject } from "../../api/index.ts";
+import type { ApiProject, ApiProjectDetails } from "../../api/index.ts";
 import { Alert, Csrf, Layout, Time, UI_BASE } from "../layout.tsx";
 
 export interface StartForm {
@@ -35,7 +35,7 @@ export function ProjectsPage(props: { projects: ApiProject[] }) {
   );
 }
 
-export function ProjectPage(props: { project: ApiProject; csrf: string; form: StartForm }) {
+export function ProjectPage(props: { project: ApiProjectDetails; csrf: string; form: StartForm }) {
   const { project, form } = props;
   return (
     <Layout title={project.name}>
@@ -51,6 +51,22 @@ export function ProjectPage(props: { project: ApiProject; csrf: string; form: St
         <section><h2>Workflows</h2><ul>{project.workflows.map((w) => <li>{w}</li>)}</ul></section>
         <section><h2>Services</h2>{project.services.length === 0 ? <p class="muted">None.</p> : <ul>{project.services.map((s) => <li>{s}</li>)}</ul>}</section>
       </div>
+      <h2>Snapshots ({project.snapshots.length})</h2>
+      <p class="muted">New runs start on the current snapshot; each run stays on the one it started on.</p>
+      <table aria-label="Snapshots">
+        <thead><tr><th>Snapshot</th><th>Made</th><th>Unfinished runs</th><th>Workflows</th><th>Services</th></tr></thead>
+        <tbody>
+          {project.snapshots.map((s) => (
+            <tr data-snapshot={s.id}>
+              <td class="mono">{s.id}{s.current ? <> <span class="status s-active">current</span></> : null}</td>
+              <td><Time at={s.createdAt} /></td>
+              <td>{s.liveRuns}</td>
+              <td>{s.workflows === undefined ? <span class="muted">unreadable manifest</span> : s.workflows.join(", ") || "—"}</td>
+              <td>{s.services === undefined ? <span class="muted">unreadable manifest</span> : s.services.join(", ") || "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
       <h2>Start a run</h2>
       <Alert message={form.error} />
       {project.workflows.length === 0 ? (

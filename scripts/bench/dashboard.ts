@@ -1,0 +1,160 @@
+/**
+ * The dashboard's pages as a browser gets them from the built executable (needs `bun run build`):
+ *   dashboard_pages — a home holding 100,000 finished runs (written straight into its database
+ *                     before the daemon starts) and one run of 1,000+ events (a real workflow run
+ *                     by the daemon). Each page is fetched over HTTP on 127.0.0.1 with a session
+ *                     cookie, so the figure is the server's time plus one loopback round trip.
+ *                     Targets: runs pages p50 < 20 ms; the long run's page p50 < 30 ms.
+ */
+import { Database } from "bun:sqlite";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createClient } from "../../src/client/index.ts";
+import { createStore } from "../../src/store/index.ts";
+import { BINARY, requireBinary } from "./cli.ts";
+import { check, log, round, summarize, type BenchResult } from "./common.ts";
+
+const DASH = { runs: 100_000, longSteps: 1_000, minEvents: 1_000, warmup: 5, samples: 100, runsTargetMs: 20, runTargetMs: 30 };
+const PROJECT = "agent";
+
+/** `DASH.runs` finished runs of the project (ten workflow names; one in fifty failed, one in a hundred cancelled). */
+function writeFinishedRuns(database: string): void {
+  createStore(database).close(); // schema and indexes, as the daemon makes them
+  const db = new Database(database);
+  try {
+    db.run("PRAGMA journal_mode = WAL");
+    db.run("PRAGMA synchronous = OFF"); // only while building the fixture
+    db.run(`INSERT INTO runs (id, kind, name, status, input, output, error, project, created_at, updated_at, finished_at)
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${DASH.runs})
+      SELECT printf('bulk-%06d', i), 'workflow', 'flow' || (i % 10),
+             CASE WHEN i % 50 = 0 THEN 'failed' WHEN i % 100 = 1 THEN 'cancelled' ELSE 'completed' END,
+             '{"i":' || i || '}',
+             CASE WHEN i % 50 = 0 OR i % 100 = 1 THEN NULL ELSE '{"ok":true}' END,
+             CASE WHEN i % 50 = 0 THEN '{"name":"Error","message":"step failed"}' ELSE NULL END,
+             '${PROJECT}', 1700000000000 + i * 1000, 1700000000000 + i * 1000 + 40, 1700000000000 + i * 1000 + 40
+      FROM n`);
+    db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+  } finally {
+    db.close();
+  }
+}
+
+/** A project with one workflow of `steps` steps (each step records its own events). */
+function writeProject(dir: string): string {
+  const project = join(dir, "dash-project");
+  mkdirSync(join(project, "src"), { recursive: true });
+  writeFileSync(
+    join(project, "src", "long.ts"),
+    `import { workflow } from "@vilano/runtime";
+export const long = workflow({
+  name: "long",
+  run: async (input: { steps: number }, ctx) => {
+    let sum = 0;
+    for (let i = 0; i < input.steps; i++) sum += await ctx.step("part", () => i);
+    return { sum };
+  },
+});
+`,
+  );
+  const init = Bun.spawnSync([BINARY, "init", project], { stdout: "pipe", stderr: "pipe" });
+  check(init.exitCode === 0, `dashboard_pages: vilano init failed: ${init.stderr}`);
+  return project;
+}
+
+function freePort(): number {
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = server.port!;
+  server.stop(true);
+  return port;
+}
+
+export async function benchDashboardPages(dir: string): Promise<BenchResult> {
+  requireBinary();
+  const home = join(dir, "dash-home");
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const built = performance.now();
+  writeFinishedRuns(join(home, "runtime.sqlite"));
+  log(`dashboard: ${DASH.runs.toLocaleString()} runs written in ${Math.round(performance.now() - built)} ms`);
+  const project = writeProject(dir);
+
+  const daemon = Bun.spawn([BINARY, "daemon", "run", "--port", String(freePort())], { env: { ...process.env, VILANO_HOME: home }, stdout: "ignore", stderr: "inherit" });
+  try {
+    let client: ReturnType<typeof createClient> | undefined;
+    const began = performance.now();
+    for (;;) {
+      check(performance.now() - began < 15_000, "dashboard_pages: the daemon did not answer within 15 s");
+      try {
+        client ??= createClient({ home, timeout: "1s" });
+        await client.status();
+        break;
+      } catch {
+        client = undefined;
+        await Bun.sleep(10);
+      }
+    }
+    await client.projects.add(project, PROJECT);
+    const long = await client.runs.start(`${PROJECT}/long`, { steps: DASH.longSteps }, { wait: "60s" });
+    check(long.status === "completed", `dashboard_pages: the long run is ${long.status}`);
+    const inspected = await client.runs.inspect(long.id);
+    check(inspected.events.length >= DASH.minEvents, `dashboard_pages: the long run has ${inspected.events.length} events, fewer than ${DASH.minEvents}`);
+
+    // A browser's login: the one-time link sets the session cookie.
+    const login = await fetch((await client.dashboardLogin()).url, { redirect: "manual" });
+    const cookie = login.headers.get("set-cookie")?.split(";")[0];
+    check(login.status === 303 && cookie !== undefined, `dashboard_pages: login answered ${login.status} without a cookie`);
+    const origin = new URL(client.baseUrl).origin;
+    const get = async (path: string): Promise<string> => {
+      const response = await fetch(`${origin}${path}`, { headers: { cookie: cookie! }, redirect: "manual" });
+      const html = await response.text();
+      check(response.status === 200, `dashboard_pages: ${path} answered ${response.status}`);
+      return html;
+    };
+    const rowsOf = (html: string) => html.match(/<tr[ >]/g)!.length - 1; // minus the header row
+
+    const newest = await get("/ui/runs");
+    const next = /href="(\/ui\/runs\?[^"]*cursor=[^"]+)"/.exec(newest)?.[1]?.replaceAll("&amp;", "&");
+    check(next !== undefined, "dashboard_pages: the runs page has no link to the next page");
+    check(rowsOf(newest) === 50 && newest.includes(long.id), "dashboard_pages: the newest runs page lacks the long run or is not 50 rows");
+    const pages = [
+      { what: "runs, newest 50", path: "/ui/runs", rows: 50 },
+      { what: "runs, failed", path: "/ui/runs?status=failed", rows: 50 },
+      { what: "runs, one workflow", path: "/ui/runs?workflow=flow3", rows: 50 },
+      { what: "runs, one workflow, failed", path: "/ui/runs?workflow=flow0&status=failed", rows: 50 },
+      { what: "runs, a workflow with one run", path: "/ui/runs?workflow=long", rows: 1 },
+      { what: "runs, one project", path: `/ui/runs?project=${PROJECT}`, rows: 50 },
+      { what: "runs, the page after a cursor", path: next, rows: 50 },
+    ];
+    for (const { what, path, rows } of pages) check(rowsOf(await get(path)) === rows, `dashboard_pages: "${what}" is not a page of ${rows} run(s)`);
+    const runPage = await get(`/ui/runs/${long.id}`);
+    check(runPage.includes("<svg") && runPage.includes(String((long.output as { sum: number }).sum)), "dashboard_pages: the long run's page lacks its timeline or output");
+
+    const time = async (what: string, path: string) => {
+      for (let i = 0; i < DASH.warmup; i++) await get(path);
+      const samples: number[] = [];
+      for (let i = 0; i < DASH.samples; i++) {
+        const started = performance.now();
+        await get(path);
+        samples.push(performance.now() - started);
+      }
+      const s = summarize(samples);
+      log(`${what}: p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms`);
+      return { what, p50Ms: s.p50Ms, p99Ms: s.p99Ms };
+    };
+    const runsPages = [];
+    for (const { what, path } of pages) runsPages.push(await time(what, path));
+    const runPageTiming = await time(`run page, ${inspected.events.length} events, ${inspected.ops.length} ops`, `/ui/runs/${long.id}`);
+    const worstRuns = Math.max(...runsPages.map((p) => p.p50Ms));
+    return {
+      bench: "dashboard_pages",
+      value: worstRuns,
+      unit: `ms (worst p50 of runs pages with ${DASH.runs.toLocaleString()} runs, over HTTP on 127.0.0.1)`,
+      target: `runs pages p50 < ${DASH.runsTargetMs} ms; run page of ${DASH.minEvents.toLocaleString()}+ events p50 < ${DASH.runTargetMs} ms`,
+      pass: worstRuns < DASH.runsTargetMs && runPageTiming.p50Ms < DASH.runTargetMs,
+      runsPages,
+      runPage: { ...runPageTiming, events: inspected.events.length, htmlKiB: round(runPage.length / 1024, 0) },
+    };
+  } finally {
+    daemon.kill();
+    await daemon.exited;
+  }
+}
