@@ -8,17 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { buildManifest, scanDefinitions } from "../src/project/index.ts";
+import { freePort } from "./bench/common.ts";
 
 const root = join(import.meta.dir, "..");
 const binary = join(root, "dist", "vilano");
 const work = mkdtempSync(join(tmpdir(), "vilano-shots-"));
 const home = join(work, "home");
-const port = (() => {
-  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const free = probe.port!;
-  probe.stop(true);
-  return free;
-})();
+const port = freePort();
 const env = { ...process.env, VILANO_HOME: home, VILANO_PORT: String(port), NO_COLOR: "1" };
 const cli = (...args: string[]) => {
   const result = Bun.spawnSync([binary, ...args], { env, stdout: "pipe", stderr: "pipe" });

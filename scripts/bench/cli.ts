@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "../../src/client/index.ts";
-import { check, log, round, summarize, type BenchResult } from "./common.ts";
+import { check, freePort, log, round, summarize, type BenchResult } from "./common.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 export const BINARY = join(ROOT, "dist", "vilano");
@@ -40,7 +40,7 @@ export async function benchCliColdStart(): Promise<BenchResult> {
  */
 function starterHome(dir: string): { env: Record<string, string>; stop: () => void } {
   const home = join(dir, "cli-home");
-  const port = String(20_000 + Math.floor(Math.random() * 20_000));
+  const port = String(freePort());
   const env = { VILANO_HOME: home, VILANO_PORT: port, NO_COLOR: "1" };
   const project = join(dir, "cli-agent");
   timeProcess(["init", project, "--starter"], env);
@@ -100,7 +100,7 @@ async function coldStart(dir: string, i: number): Promise<{ readyMs: number; reg
   mkdirSync(join(project, "src"), { recursive: true });
   writeFileSync(join(project, "src", "hello.ts"), `import { workflow } from "@vilano/runtime";\nexport const hello = workflow({ name: "hello", run: async (_: unknown, ctx) => ctx.step("one", () => ({ ok: true })) });\n`);
   timeProcess(["init", project], {});
-  const port = String(20_000 + Math.floor(Math.random() * 20_000));
+  const port = String(freePort());
   const t0 = performance.now();
   const daemon = Bun.spawn([BINARY, "daemon", "run", "--port", port], { env: { ...process.env, VILANO_HOME: home }, stdout: "ignore", stderr: "ignore" });
   try {

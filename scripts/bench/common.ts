@@ -57,3 +57,11 @@ export async function timeMs<T>(fn: () => Promise<T>): Promise<{ ms: number; val
 export function check(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
+
+/** A port nothing listens on right now, as the OS hands it out (on 127.0.0.1). */
+export function freePort(): number {
+  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = probe.port!;
+  probe.stop(true);
+  return port;
+}

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { createClient } from "../../src/client/index.ts";
 import { createStore } from "../../src/store/index.ts";
 import { BINARY, requireBinary } from "./cli.ts";
-import { check, log, round, summarize, type BenchResult } from "./common.ts";
+import { check, freePort, log, round, summarize, type BenchResult } from "./common.ts";
 
 const DASH = { runs: 100_000, longSteps: 1_000, minEvents: 1_000, warmup: 5, samples: 100, runsTargetMs: 20, runTargetMs: 30 };
 const PROJECT = "agent";
@@ -59,13 +59,6 @@ export const long = workflow({
   const init = Bun.spawnSync([BINARY, "init", project], { stdout: "pipe", stderr: "pipe" });
   check(init.exitCode === 0, `dashboard_pages: vilano init failed: ${init.stderr}`);
   return project;
-}
-
-function freePort(): number {
-  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = server.port!;
-  server.stop(true);
-  return port;
 }
 
 export async function benchDashboardPages(dir: string): Promise<BenchResult> {
