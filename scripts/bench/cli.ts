@@ -6,7 +6,7 @@
  *   daemon_cold_start    — as the harness's cold start: `vilano daemon run` spawned in a fresh home →
  *                          answering (target < 40 ms) → project registered → first result (target < 60 ms)
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "../../src/client/index.ts";
 import { check, freePort, log, round, summarize, type BenchResult } from "./common.ts";
@@ -14,8 +14,13 @@ import { check, freePort, log, round, summarize, type BenchResult } from "./comm
 const ROOT = join(import.meta.dir, "..", "..");
 export const BINARY = join(ROOT, "dist", "vilano");
 
+/** The built executable, and built from the sources as they are now (a stale one would be timed otherwise). */
 export function requireBinary(): void {
   check(existsSync(BINARY), `${BINARY} is missing: run \`bun run build\` first`);
+  const built = statSync(BINARY).mtimeMs;
+  const sources = join(ROOT, "src");
+  const newer = readdirSync(sources, { recursive: true, encoding: "utf8" }).find((path) => statSync(join(sources, path)).mtimeMs > built);
+  check(newer === undefined, `${BINARY} is older than src/${newer}: run \`bun run build\` first`);
 }
 
 function timeProcess(args: string[], env: Record<string, string>): number {

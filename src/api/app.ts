@@ -12,6 +12,7 @@ import { jsonBody, limitBody, queryOf, requireJsonBody } from "./body.ts";
 import { apiErrorHandler } from "./error-envelope.ts";
 import * as schema from "./schemas.ts";
 import { requireLoopbackHost, requireToken } from "./security.ts";
+import { keepStreamAlive } from "./sse.ts";
 
 export interface ApiOptions {
   backend: ApiBackend;
@@ -20,6 +21,8 @@ export interface ApiOptions {
   maxBodyBytes?: number;
   /** Longest a result long-poll may wait (default 30 s). */
   maxWaitMs?: number;
+  /** How often a quiet event stream writes a comment to stay open (default SSE_HEARTBEAT_MS). */
+  heartbeatMs?: number;
   logger?: Logger;
 }
 
@@ -77,6 +80,7 @@ export function createApiApp(options: ApiOptions) {
         let writing = Promise.resolve();
         const write = (message: { id?: string; event: string; data: string }) => (writing = writing.then(() => stream.writeSSE(message)).catch(() => {}));
         const stopWatching = backend.watchOutput(runId, (output) => void write({ event: "exec_output", data: JSON.stringify({ type: "exec_output", ...output }) }));
+        const stopPinging = keepStreamAlive(stream, options.heartbeatMs);
         // New events are read when the kernel's change feed says the run has some (after their
         // commit), never by polling the store. `changed` is set before each read, so a commit that
         // lands while events are written is not missed.
@@ -107,6 +111,7 @@ export function createApiApp(options: ApiOptions) {
         } finally {
           stopChanges();
           stopWatching();
+          stopPinging();
         }
       });
     })

@@ -27,7 +27,7 @@ export interface ApiSnapshot {
   services?: string[];
 }
 
-/** A project with its snapshots, newest first (what `GET /v1/projects/:name` answers). */
+/** A project with its snapshots, the current one first and then newest first (what `GET /v1/projects/:name` answers). */
 export interface ApiProjectDetails extends ApiProject {
   snapshots: ApiSnapshot[];
 }

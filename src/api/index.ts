@@ -5,3 +5,4 @@ export { jsonBody, limitBody, queryOf, requireJsonBody, validate, validationErro
 export { createApiApp, websocket, type ApiApp, type ApiOptions } from "./app.ts";
 export type { ApiBackend, ApiProject, ApiProjectDetails, ApiRun, ApiSnapshot, ApiStatus, WorkerConnection } from "./backend.ts";
 export * as apiSchemas from "./schemas.ts";
+export { keepStreamAlive, SSE_HEARTBEAT_MS } from "./sse.ts";

@@ -240,7 +240,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     },
     async listPage(filter = {}) {
       const limit = filter.limit ?? 100;
-      return runPage(await runtime.list({ ...filter, limit }), limit);
+      return runPage(await runtime.list({ ...filter, limit: limit + 1 }), limit);
     },
     close: () => core.close(),
     [Symbol.asyncDispose]: () => core.close(),

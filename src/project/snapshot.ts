@@ -28,14 +28,21 @@ export interface SnapshotEntry {
 
 const SNAPSHOT_ID = /^[0-9a-f]{16}$/;
 
-/** The project's complete snapshots on disk, newest first (a copy being built has another name). */
+/**
+ * The project's complete snapshots on disk, newest first (a copy being built has another name).
+ * One removed while this reads (a sync that failed) is left out rather than an error.
+ */
 export function listSnapshots(snapshotsDir: string, project: string): SnapshotEntry[] {
   const root = join(snapshotsDir, project);
   if (!existsSync(root)) return [];
-  return readdirSync(root)
-    .filter((entry) => SNAPSHOT_ID.test(entry))
-    .map((id) => ({ id, dir: join(root, id), createdAt: Math.round(statSync(join(root, id)).mtimeMs) }))
-    .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
+  const found: SnapshotEntry[] = [];
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    if (!entry.isDirectory() || !SNAPSHOT_ID.test(entry.name)) continue;
+    const dir = join(root, entry.name);
+    const stat = statSync(dir, { throwIfNoEntry: false });
+    if (stat) found.push({ id: entry.name, dir, createdAt: Math.round(stat.mtimeMs) });
+  }
+  return found.sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
 }
 
 /** Removes a snapshot folder (they are sealed read-only, so permissions are opened first). */

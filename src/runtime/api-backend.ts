@@ -36,7 +36,7 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
         ...(filter.workflow ? { name: filter.workflow } : {}),
         ...(filter.kind ? { kind: filter.kind } : {}),
         ...(filter.cursor ? { after: decodeRunCursor(filter.cursor) } : {}),
-        limit,
+        limit: limit + 1,
       });
       return runPage(rows.map(toRunInfo), limit);
     },

@@ -47,7 +47,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const sessions = createSessions();
   const backend = createApiBackend(runtime, sessions);
   const app = createApiApp({ backend, token, logger: logger.withTag("api") });
-  const dashboard = createDashboard({ backend, sessions });
+  const dashboard = createDashboard({ backend, sessions, logger: logger.withTag("ui") });
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({

@@ -20,7 +20,7 @@ export type ProjectInfo = ApiProject;
 export interface ProjectRegistry {
   add(path: string, name: string): Promise<ProjectInfo>;
   sync(name: string): Promise<ProjectInfo>;
-  /** The project with its snapshots on disk, newest first. */
+  /** The project with its snapshots on disk: the current one, then the others newest first. */
   get(name: string): ApiProjectDetails;
   row(name: string): ProjectRow;
   list(): ProjectInfo[];
@@ -120,6 +120,8 @@ export function createProjectRegistry(store: ProjectQueries, kernel: Pick<Kernel
       const snapshots = listSnapshots(snapshotsDir, name).map(
         (s): ApiSnapshot => ({ id: s.id, createdAt: s.createdAt, current: s.id === current.snapshotId, liveRuns: live.get(s.id) ?? 0, ...snapshotDefinitions(s.dir) }),
       );
+      // The current one first: a sync back to older code reuses that older snapshot.
+      snapshots.sort((a, b) => Number(b.current) - Number(a.current));
       return { ...toProjectInfo(current), snapshots };
     },
     row,

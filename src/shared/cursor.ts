@@ -22,8 +22,12 @@ export function decodeRunCursor(text: string): RunCursor {
   return { createdAt: Number(match[1]), id };
 }
 
-/** A page of `limit` runs asked for: a full one may have more after it, and says where it ended. */
+/**
+ * A page of at most `limit` runs, from runs read with a limit of `limit + 1`: the one past the page
+ * is never shown, it only says that more follow, so a page that is exactly full offers no next page.
+ */
 export function runPage<R extends RunCursor>(runs: R[], limit: number): { runs: R[]; nextCursor?: string } {
-  const last = runs.at(-1);
-  return { runs, ...(last && runs.length === limit ? { nextCursor: encodeRunCursor(last) } : {}) };
+  if (runs.length <= limit) return { runs };
+  const page = runs.slice(0, limit);
+  return { runs: page, nextCursor: encodeRunCursor(page.at(-1)!) };
 }

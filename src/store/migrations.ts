@@ -240,6 +240,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_name_created ON runs(name, created_at, id);
     `,
   },
+  {
+    version: 11,
+    description: "service instances listed in pages (the dashboard's services page): runs by kind in list order",
+    sql: `
+      CREATE INDEX runs_kind_created ON runs(kind, created_at, id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

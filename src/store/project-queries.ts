@@ -10,7 +10,7 @@ export interface ProjectQueries {
   getProject(name: string): ProjectRow | null;
   listProjects(): ProjectRow[];
   deleteProject(name: string): boolean;
-  /** How many of the project's runs are not finished, by the snapshot they are pinned to. */
+  /** How many of the project's runs and service instances are not finished, by the snapshot they are pinned to. */
   liveRunsBySnapshot(project: string): Map<string, number>;
 }
 
@@ -24,10 +24,12 @@ export function createProjectQueries(db: Database): ProjectQueries {
     get: db.query<ProjectRow, [string]>(`SELECT ${PROJECT_COLUMNS} FROM projects WHERE name = +?`),
     list: db.query<ProjectRow, []>(`SELECT ${PROJECT_COLUMNS} FROM projects ORDER BY name`),
     remove: db.query("DELETE FROM projects WHERE name = +?"),
-    // The status list is the runs_live index's own, so only unfinished runs are read.
+    // Unfinished: live runs, and service instances between turns (idle ones stay on their snapshot
+    // too). Read through the status index (`+project` keeps the planner off the project's, which
+    // would visit every run the project ever had), so finished runs are never visited.
     liveBySnapshot: db.query<{ snapshotId: string; runs: number }, [string]>(
       `SELECT snapshot_id AS snapshotId, COUNT(*) AS runs FROM runs
-       WHERE status IN ('pending', 'running', 'waiting', 'active') AND project = ? AND snapshot_id IS NOT NULL GROUP BY snapshot_id`,
+       WHERE status IN ('pending', 'running', 'waiting', 'active', 'idle') AND +project = ? AND snapshot_id IS NOT NULL GROUP BY snapshot_id`,
     ),
   };
   return {

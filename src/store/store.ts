@@ -283,7 +283,9 @@ function buildStore(db: Database, path: string, schemaVersion: number, checkpoin
         args.push(filter.project);
       }
       if (filter.kind) {
-        where.push("kind = ?");
+        // By kind alone the kind index serves the page; beside a narrower filter, the `+` keeps
+        // the planner (which has no statistics) from picking the kind index over that one's.
+        where.push(where.length === 0 ? "kind = ?" : "+kind = ?");
         args.push(filter.kind);
       }
       if (filter.after) {

@@ -12,8 +12,8 @@ import { getCookie, setCookie } from "hono/cookie";
 import { secureHeaders } from "hono/secure-headers";
 import { streamSSE } from "hono/streaming";
 import * as v from "valibot";
-import { apiSchemas, requireLoopbackHost, sameSecret, type ApiBackend } from "../api/index.ts";
-import { VilanoError } from "../shared/index.ts";
+import { apiSchemas, keepStreamAlive, requireLoopbackHost, sameSecret, type ApiBackend } from "../api/index.ts";
+import { VilanoError, type Logger } from "../shared/index.ts";
 import { LIVE_SCRIPT, STYLE } from "./assets.ts";
 import { runHref, UI_BASE } from "./layout.tsx";
 import { LoginPage, ProblemPage } from "./pages/login.tsx";
@@ -27,9 +27,17 @@ export interface DashboardOptions {
   backend: ApiBackend;
   sessions: Sessions;
   now?: () => number;
+  /** Where unexpected errors (a page answered 500) are told. */
+  logger?: Logger;
+  /** How often a quiet live stream writes a comment to stay open (default SSE_HEARTBEAT_MS). */
+  heartbeatMs?: number;
 }
 
-export const SESSION_COOKIE = "vilano_session";
+/**
+ * The session cookie's name carries the daemon's port: cookies are not kept apart by port, so two
+ * daemons on one machine (two homes) would otherwise log each other's browser out.
+ */
+export const sessionCookieName = (url: string) => `vilano_session_${new URL(url).port || "80"}`;
 const PAGE_SIZE = 50;
 /** Live pages hear at most this often, however fast commits come. */
 const LIVE_THROTTLE_MS = 150;
@@ -65,8 +73,11 @@ export function createDashboard(options: DashboardOptions) {
 
   const page = (c: Context, node: unknown, status = 200) => c.html(`<!doctype html>${String(node)}`, status as 200);
   const partial = (c: Context) => c.req.header(PARTIAL_HEADER) === "1";
+  /** `?all=1`: a long run's page with every op and event, not only the latest (slower to draw). */
+  const showAll = (c: Context) => c.req.query("all") === "1";
   const problem = (c: Context, error: unknown) => {
     const status = statusOf(error);
+    if (status >= 500) options.logger?.error(`unexpected dashboard error on ${c.req.method} ${c.req.path}:`, error);
     return page(c, <ProblemPage title={status === 404 ? "Not found" : "Something went wrong"} message={messageOf(error)} />, status);
   };
 
@@ -82,10 +93,11 @@ export function createDashboard(options: DashboardOptions) {
   /** A run's page for this session; with `form.error`, the answer to a refused action (400). */
   const runPage = (c: Context<Env>, id: string, form: RunForm, status = 200) => {
     const live = liveUrl(id);
-    return page(c, <RunPage inspection={backend.inspectRun(id)} now={now()} csrf={c.get("session").csrf} form={form} liveUrl={live} />, status);
+    return page(c, <RunPage inspection={backend.inspectRun(id)} now={now()} csrf={c.get("session").csrf} form={form} liveUrl={live} all={showAll(c)} />, status);
   };
 
-  const app = new Hono<Env>()
+  // Not strict: `/ui/` and `/ui/runs/` are the pages without the slash.
+  const app = new Hono<Env>({ strict: false })
     .basePath(UI_BASE)
     .use("*", requireLoopbackHost())
     .use(
@@ -122,12 +134,12 @@ export function createDashboard(options: DashboardOptions) {
       if (code === undefined) return page(c, <LoginPage />);
       const session = sessions.redeem(code);
       if (!session) return page(c, <LoginPage message="This login link is not valid: it was used already or it expired. Run `vilano ui` for a new one." />, 401);
-      setCookie(c, SESSION_COOKIE, session.id, { path: UI_BASE, httpOnly: true, sameSite: "Strict", maxAge: Math.floor(SESSION_TTL_MS / 1000) });
+      setCookie(c, sessionCookieName(c.req.url), session.id, { path: UI_BASE, httpOnly: true, sameSite: "Strict", maxAge: Math.floor(SESSION_TTL_MS / 1000) });
       return c.redirect(`${UI_BASE}/runs`, 303);
     })
     // Everything below needs a session: without one, every route leads to the login page.
     .use("*", async (c, next) => {
-      const session = sessions.find(getCookie(c, SESSION_COOKIE));
+      const session = sessions.find(getCookie(c, sessionCookieName(c.req.url)));
       if (!session) return c.redirect(`${UI_BASE}/login`, 303);
       c.set("session", session);
       await next();
@@ -141,7 +153,12 @@ export function createDashboard(options: DashboardOptions) {
       if (!origin || !host || origin !== `${new URL(c.req.url).protocol}//${host}`) {
         return page(c, <ProblemPage title="Refused" message={`This request came from another origin (${origin ?? "none given"}); the dashboard takes forms from its own pages only.`} />, 403);
       }
-      const form = await c.req.parseBody();
+      let form: Record<string, unknown>;
+      try {
+        form = await c.req.parseBody(); // kept by Hono: the handlers' own parseBody reads the same
+      } catch (error) {
+        return page(c, <ProblemPage title="Bad form" message={`The form could not be read: ${messageOf(error)}`} />, 400);
+      }
       const token = field(form, "_csrf");
       if (!token || !sameSecret(token, c.get("session").csrf)) {
         return page(c, <ProblemPage title="Refused" message="This form has no valid CSRF token; reload the page and try again." />, 403);
@@ -166,7 +183,7 @@ export function createDashboard(options: DashboardOptions) {
     })
     .get("/runs/:id", (c) => {
       const id = c.req.param("id");
-      if (partial(c)) return c.html(String(<RunDetails inspection={backend.inspectRun(id)} now={now()} />));
+      if (partial(c)) return c.html(String(<RunDetails inspection={backend.inspectRun(id)} now={now()} all={showAll(c)} />));
       const form: RunForm = {};
       const done = c.req.query("done");
       if (done === "signal") form.notice = "Signal sent.";
@@ -261,7 +278,9 @@ export function createDashboard(options: DashboardOptions) {
     // behind tells the page at once, so nothing committed while it was not listening is missed.
     .get("/live", (c) => {
       const runId = c.req.query("run");
-      const heard = Number(c.req.header("last-event-id") ?? c.req.query("since"));
+      if (runId !== undefined) backend.runEvents(runId, Number.MAX_SAFE_INTEGER); // 404 for no such run, before the stream starts
+      const heardText = c.req.header("last-event-id") || c.req.query("since");
+      const heard = heardText ? Number(heardText) : Number.NaN;
       return streamSSE(c, async (stream) => {
         // `pending`: a change was heard and its (throttled) notice is on its way; `due`: it is.
         let pending = false;
@@ -278,10 +297,12 @@ export function createDashboard(options: DashboardOptions) {
           }, LIVE_THROTTLE_MS);
         });
         stream.onAbort(() => wake?.());
+        const stopPinging = keepStreamAlive(stream, options.heartbeatMs);
         try {
-          // Subscribed first, then compared: a commit lands either before this check or in the listener.
+          // Subscribed first, then compared: a commit lands either before this check or in the
+          // listener. A different version, even a higher one (a daemon restarted), is not this one.
           const version = backend.changeVersion();
-          if (Number.isSafeInteger(heard) && heard < version) due = true;
+          if (Number.isSafeInteger(heard) && heard !== version) due = true;
           await stream.writeSSE({ event: "ready", data: "", id: String(due ? heard : version) });
           while (!stream.aborted) {
             if (!due) await new Promise<void>((resolve) => (wake = resolve));
@@ -293,6 +314,7 @@ export function createDashboard(options: DashboardOptions) {
           }
         } finally {
           stop();
+          stopPinging();
           if (timer) clearTimeout(timer);
         }
       });

@@ -52,7 +52,9 @@ details summary { cursor: pointer; color: var(--muted); }
 /**
  * Live pages: the element with `data-live` names a server-sent event stream; on each change the
  * page fetches itself again (only the live part, `X-Vilano-Partial`) and swaps it in. Forms sit
- * outside the live part, so what someone is typing survives an update.
+ * outside the live part, so what someone is typing survives an update, and an opened `<details>`
+ * stays open. A lost session (a redirect to the login page, or a stream the server refused) loads
+ * the page again, which leads to the login page.
  */
 export const LIVE_SCRIPT = `
 (() => {
@@ -64,16 +66,23 @@ export const LIVE_SCRIPT = `
     if (busy) { again = true; return; }
     busy = true;
     try {
-      const response = await fetch(location.href, { headers: { "X-Vilano-Partial": "1" }, credentials: "same-origin" });
-      if (response.ok) region.innerHTML = await response.text();
-      else if (response.redirected || response.status === 401) location.reload();
+      const response = await fetch(location.href, { headers: { "X-Vilano-Partial": "1" }, credentials: "same-origin", redirect: "manual" });
+      if (response.ok) {
+        const opened = [...region.querySelectorAll("details[id]")].filter((d) => d.open).map((d) => d.id);
+        region.innerHTML = await response.text();
+        for (const id of opened) { const d = document.getElementById(id); if (d) d.open = true; }
+      } else if (response.type === "opaqueredirect" || response.status === 401) location.reload();
     } catch {}
     busy = false;
     if (again) { again = false; refresh(); }
   }
   const events = new EventSource(region.dataset.live);
   events.addEventListener("open", () => dot && dot.classList.add("on"));
-  events.addEventListener("error", () => dot && dot.classList.remove("on"));
+  events.addEventListener("error", () => {
+    if (dot) dot.classList.remove("on");
+    // CLOSED: the server answered with something else than a stream (it gives up reconnecting).
+    if (events.readyState === EventSource.CLOSED) setTimeout(() => location.reload(), 2000);
+  });
   events.addEventListener("change", refresh);
 })();
 `;

@@ -183,9 +183,9 @@ describe("the dashboard in Chromium", () => {
 
     const run = runIdOf(d.cli("run", "start", "approvals/approval", "--input", '{"amount":9}', "--json"));
     const cookies = await logged.context().cookies();
-    const session = cookies.find((c) => c.name === "vilano_session")!;
+    const session = cookies.find((c) => c.name === `vilano_session_${d.port}`)!;
     expect(session).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/ui" });
-    const cookie = `vilano_session=${session.value}`;
+    const cookie = `${session.name}=${session.value}`;
     await logged.goto(`${origin}/ui/runs/${run}`);
     const csrf = await logged.inputValue("input[name=_csrf] >> nth=0");
     const post = (headers: Record<string, string>, body: string) =>

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync } from "node:fs";
 import { join } from "node:path";
-import { createApiApp, type ApiApp } from "../../src/api/index.ts";
+import { createApiApp, type ApiApp, type ApiBackend } from "../../src/api/index.ts";
 import { createApiBackend, createDaemonRuntime, type DaemonRuntime } from "../../src/runtime/index.ts";
 import { createLogger } from "../../src/shared/index.ts";
 import { createSessions } from "../../src/ui/index.ts";
@@ -11,6 +11,7 @@ import { tempDir } from "../helpers/temp-dir.ts";
 const TOKEN = "route-test-token";
 let daemon: DaemonRuntime;
 let app: ApiApp;
+let backend: ApiBackend;
 
 // Bodies are read as loose JSON here; the routes' own types are checked by the typed client.
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -26,7 +27,8 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
 
 beforeAll(async () => {
   daemon = await createDaemonRuntime({ home: tempDir("vilano-home-"), logger: createLogger("silent") });
-  app = createApiApp({ backend: createApiBackend(daemon, createSessions()), token: TOKEN, maxBodyBytes: 4096 });
+  backend = createApiBackend(daemon, createSessions());
+  app = createApiApp({ backend, token: TOKEN, maxBodyBytes: 4096 });
   const project = tempDir("vilano-project-");
   cpSync(join(import.meta.dir, "..", "..", "starters", "agent"), project, { recursive: true });
   const added = await call("POST", "/v1/projects", { path: project, name: "my-agent" });
@@ -150,5 +152,20 @@ describe("control API event stream", () => {
       headers: { host: "127.0.0.1:4141", "x-vilano-token": TOKEN },
     });
     expect((await after.text()).split("\n").filter((line) => line.startsWith("data:"))).toHaveLength(1);
+  });
+
+  test("a stream on a quiet run writes a comment now and then, so the server's idle timeout never cuts it", async () => {
+    const run = await call("POST", "/v1/runs", { target: "my-agent/reviewCoordinator", input: { repoId: "quiet", note: "n" }, wait: 10_000 });
+    expect(run.json.run.status).toBe("completed");
+    // The walk's reviewer instance stays idle: its stream has nothing to say and does not end.
+    const pinging = createApiApp({ backend, token: TOKEN, heartbeatMs: 50 });
+    const res = await pinging.request(`http://127.0.0.1:4141/v1/runs/${encodeURIComponent("svc:my-agent/reviewer:quiet")}/events`, {
+      headers: { host: "127.0.0.1:4141", "x-vilano-token": TOKEN },
+    });
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes(": ping")) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(text).toContain("event: run_event");
   });
 });

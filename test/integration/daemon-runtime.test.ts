@@ -49,6 +49,9 @@ describe("daemon runtime: projects and runs", () => {
     expect(await rt.result(run.id, { timeout: "5s" })).toEqual({ ...STARTER_OUTPUT, reviewerRunId: "svc:my-agent/reviewer:repo_123" });
     const ref = await rt.service("my-agent/reviewer", { repoId: "repo_123" });
     expect(await ref.ask.status!(undefined)).toMatchObject({ noteCount: 1 });
+    // The walk has ended; its reviewer instance waits for mail between turns, on the snapshot it started on.
+    expect(rt.inspect("svc:my-agent/reviewer:repo_123").run.status).toBe("idle");
+    expect(rt.projects.get("my-agent").snapshots).toEqual([expect.objectContaining({ id: info.snapshotId, current: true, liveRuns: 1 })]);
   });
 
   test("runs stay pinned to the snapshot they started on; a sync affects only new runs", async () => {
@@ -75,13 +78,21 @@ describe("daemon runtime: projects and runs", () => {
 
     const { snapshots } = rt.projects.get("history");
     expect(snapshots.map((s) => s.id).sort()).toEqual([first.snapshotId, second.snapshotId].sort());
-    expect(snapshots.map((s) => s.createdAt)).toEqual(snapshots.map((s) => s.createdAt).sort((a, b) => b - a));
+    expect(snapshots[0]!.id).toBe(second.snapshotId);
     const byId = new Map(snapshots.map((s) => [s.id, s]));
     expect(byId.get(first.snapshotId)).toMatchObject({ current: false, liveRuns: 1, workflows: ["versioned"], services: [] });
     expect(byId.get(second.snapshotId)).toMatchObject({ current: true, liveRuns: 0, workflows: ["versioned"], services: [] });
 
     await rt.cancel(pinned.id);
     expect(rt.projects.get("history").snapshots.map((s) => s.liveRuns)).toEqual([0, 0]);
+
+    // Back to the first code: its snapshot is reused, current, and listed first although older.
+    writeVersion(project, "v1");
+    expect((await rt.projects.sync("history")).snapshotId).toBe(first.snapshotId);
+    expect(rt.projects.get("history").snapshots.map((s) => [s.id, s.current])).toEqual([
+      [first.snapshotId, true],
+      [second.snapshotId, false],
+    ]);
   });
 
   test("after a restart, unfinished runs resume on their own snapshot", async () => {

@@ -13,6 +13,10 @@ export interface RunForm {
   signalPayload?: string;
 }
 
+/** A long run's page draws only its latest ops and events (every one with `?all=1`): it is drawn on the daemon's thread. */
+export const MAX_ROWS = 1_000;
+const latest = <T,>(rows: T[], all: boolean): T[] => (all || rows.length <= MAX_ROWS ? rows : rows.slice(-MAX_ROWS));
+
 const ROW = 22;
 const LABEL_WIDTH = 190;
 const WIDTH = 1000;
@@ -78,11 +82,14 @@ const MessageTable = (props: { messages: MessageInfo[]; label: string }) =>
   );
 
 /** The part of the page that live updates replace. */
-export function RunDetails(props: { inspection: RunInspection; now: number }) {
-  const { run, ops, events, signals, children, relationships, queued, turns } = props.inspection;
+export function RunDetails(props: { inspection: RunInspection; now: number; all: boolean }) {
+  const { run, signals, children, relationships, queued, turns } = props.inspection;
   const timeline = buildTimeline(props.inspection, props.now);
   const took = opDurations(timeline);
-  const open = ops.filter((op) => op.waitingFor !== undefined || op.status === "waiting" || op.status === "retry_wait");
+  const ops = latest(props.inspection.ops, props.all);
+  const events = latest(props.inspection.events, props.all);
+  const shortened = ops.length < props.inspection.ops.length || events.length < props.inspection.events.length;
+  const open = props.inspection.ops.filter((op) => op.waitingFor !== undefined || op.status === "waiting" || op.status === "retry_wait");
   return (
     <div>
       <div class="card grid">
@@ -120,9 +127,15 @@ export function RunDetails(props: { inspection: RunInspection; now: number }) {
           </ul>
         </section>
       ) : null}
+      {shortened ? (
+        <p class="notice">
+          This run has {props.inspection.ops.length} ops and {props.inspection.events.length} events: the latest {MAX_ROWS} of each are shown.{" "}
+          <a href={`${runHref(run.id)}?all=1`}>Show all of them</a> (a long page).
+        </p>
+      ) : null}
       <h2>Timeline</h2>
-      <TimelineChart timeline={timeline} />
-      <h2>Ops ({ops.length})</h2>
+      <TimelineChart timeline={{ ...timeline, rows: latest(timeline.rows, props.all) }} />
+      <h2>Ops ({props.inspection.ops.length})</h2>
       <table aria-label="Ops">
         <thead><tr><th>#</th><th>Kind</th><th>Name</th><th>Status</th><th>Attempts</th><th>Took</th><th>Result or error</th></tr></thead>
         <tbody>
@@ -161,8 +174,8 @@ export function RunDetails(props: { inspection: RunInspection; now: number }) {
           </table>
         </section>
       ) : null}
-      <details>
-        <summary>Raw events ({events.length})</summary>
+      <details id="raw-events">
+        <summary>Raw events ({props.inspection.events.length})</summary>
         <table aria-label="Events">
           <thead><tr><th>#</th><th>Type</th><th>At</th><th>Body</th></tr></thead>
           <tbody>
@@ -177,7 +190,7 @@ export function RunDetails(props: { inspection: RunInspection; now: number }) {
   );
 }
 
-export function RunPage(props: { inspection: RunInspection; now: number; csrf: string; form: RunForm; liveUrl: string }) {
+export function RunPage(props: { inspection: RunInspection; now: number; csrf: string; form: RunForm; liveUrl: string; all: boolean }) {
   const { run, ops } = props.inspection;
   const base = runHref(run.id);
   const waitingSignal = ops.find((op) => op.kind === "signal" && op.status === "waiting")?.name;
@@ -189,20 +202,20 @@ export function RunPage(props: { inspection: RunInspection; now: number; csrf: s
       <Alert message={props.form.error} />
       <Notice message={props.form.notice} />
       <div data-live={props.liveUrl}>
-        <RunDetails inspection={props.inspection} now={props.now} />
+        <RunDetails inspection={props.inspection} now={props.now} all={props.all} />
       </div>
       <h2>Actions</h2>
       <div class="actions">
-        {!ended ? (
+        {ended ? <p class="muted">The run has ended: nothing to act on.</p> : null}
+        {/* An instance takes mail through its handlers; a signal is offered only when its code waits for one. */}
+        {!ended && (run.kind !== "service" || waitingSignal !== undefined) ? (
           <form class="card" method="post" action={`${base}/signal`} aria-label="Send a signal">
             <Csrf token={props.csrf} />
             <label>Signal name<input name="name" required value={props.form.signalName ?? waitingSignal ?? ""} /></label>
             <label>Payload (JSON)<textarea name="payload">{props.form.signalPayload ?? ""}</textarea></label>
             <p><button type="submit">Send signal</button></p>
           </form>
-        ) : (
-          <p class="muted">The run has ended: nothing to act on.</p>
-        )}
+        ) : null}
         {!ended && run.kind !== "service" ? (
           <form class="card" method="post" action={`${base}/cancel`} aria-label="Cancel the run">
             <Csrf token={props.csrf} />
