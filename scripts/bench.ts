@@ -210,7 +210,7 @@ async function benchReplay(dir: string): Promise<BenchResult> {
 
   const store = createStore(database);
   try {
-    const ops = store.listOps(runId);
+    const ops = await store.listOps(runId);
     if (ops.length !== REPLAY.ops || ops.some((op) => op.status !== "completed")) {
       throw new Error(`replay_1000_ops: expected ${REPLAY.ops} completed ops, found ${ops.length}`);
     }
@@ -230,7 +230,7 @@ async function benchReplay(dir: string): Promise<BenchResult> {
 
     log(`replay_1000_ops: ${REPLAY.samples} replays from memory, then ${REPLAY.samples} with loading`);
     const replayTimes = await measure(() => replay());
-    const loadTimes = await measure(() => replay(store.listOps(runId)));
+    const loadTimes = await measure(async () => replay(await store.listOps(runId)));
     const value = median(replayTimes);
     return {
       bench: "replay_1000_ops",
@@ -246,7 +246,7 @@ async function benchReplay(dir: string): Promise<BenchResult> {
       withLoadMaxMs: round(Math.max(...loadTimes)),
     };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -11,7 +11,7 @@ import { Database } from "bun:sqlite";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "../../src/client/index.ts";
-import { createStore } from "../../src/store/index.ts";
+import { openSyncStore } from "../../src/store/index.ts";
 import { BINARY, requireBinary } from "./cli.ts";
 import { check, freePort, log, round, summarize, type BenchResult } from "./common.ts";
 
@@ -23,7 +23,7 @@ const PROJECT = "agent";
  * hundred cancelled), and `DASH.instances` stopped instances of a service among them.
  */
 function writeFinishedRuns(database: string): void {
-  createStore(database).close(); // schema and indexes, as the daemon makes them
+  openSyncStore(database).close(); // schema and indexes, as the daemon makes them
   const db = new Database(database);
   try {
     db.run("PRAGMA journal_mode = WAL");

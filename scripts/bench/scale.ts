@@ -9,7 +9,7 @@ import { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { createRuntime } from "../../src/embedded/index.ts";
-import { createStore } from "../../src/store/index.ts";
+import { openSyncStore } from "../../src/store/index.ts";
 import { encodeRunCursor } from "../../src/shared/index.ts";
 import { workflow } from "../../src/sdk/index.ts";
 import { check, log, percentile, RESULT_TIMEOUT, round, type BenchResult } from "./common.ts";
@@ -149,7 +149,7 @@ if (import.meta.main) {
 
 /** A file of `BIG.runs` finished runs (one in a hundred failed; ten workflow names), written in one statement. */
 function buildBigDatabase(path: string): void {
-  createStore(path).close(); // schema and indexes
+  openSyncStore(path).close(); // schema and indexes
   const db = new Database(path);
   db.run("PRAGMA journal_mode = WAL");
   db.run("PRAGMA synchronous = OFF"); // only while building the fixture

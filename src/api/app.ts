@@ -44,13 +44,13 @@ export function createApiApp(options: ApiOptions) {
       const { code, expiresAt } = backend.issueLoginCode();
       return c.json({ ok: true as const, url: `${new URL(c.req.url).origin}/ui/login?code=${encodeURIComponent(code)}`, expiresAt }, 201);
     })
-    .get("/v1/status", (c) => c.json({ ok: true as const, version: VERSION, pid: process.pid, ...backend.status() }))
+    .get("/v1/status", async (c) => c.json({ ok: true as const, version: VERSION, pid: process.pid, ...(await backend.status()) }))
     .post("/v1/projects", jsonBody(schema.AddProjectBody, "project"), async (c) => {
       const { path, name } = c.req.valid("json");
       return c.json({ ok: true as const, project: await backend.addProject(path, name) }, 201);
     })
-    .get("/v1/projects", (c) => c.json({ ok: true as const, projects: backend.listProjects() }))
-    .get("/v1/projects/:name", (c) => c.json({ ok: true as const, project: backend.getProject(c.req.param("name")) }))
+    .get("/v1/projects", async (c) => c.json({ ok: true as const, projects: await backend.listProjects() }))
+    .get("/v1/projects/:name", async (c) => c.json({ ok: true as const, project: await backend.getProject(c.req.param("name")) }))
     .post("/v1/projects/:name/sync", async (c) => c.json({ ok: true as const, project: await backend.syncProject(c.req.param("name")) }))
     .delete("/v1/projects/:name", async (c) => {
       await backend.removeProject(c.req.param("name"));
@@ -64,17 +64,17 @@ export function createApiApp(options: ApiOptions) {
       const run = waitMs > 0 ? { ...(await backend.awaitRun(started.id, waitMs)), created: started.created } : started;
       return c.json({ ok: true as const, run }, started.created ? 201 : 200);
     })
-    .get("/v1/runs", queryOf(schema.ListRunsQuery), (c) => c.json({ ok: true as const, ...backend.listRuns(c.req.valid("query")) }))
-    .get("/v1/runs/:id", (c) => c.json({ ok: true as const, ...backend.inspectRun(c.req.param("id")) }))
+    .get("/v1/runs", queryOf(schema.ListRunsQuery), async (c) => c.json({ ok: true as const, ...(await backend.listRuns(c.req.valid("query"))) }))
+    .get("/v1/runs/:id", async (c) => c.json({ ok: true as const, ...(await backend.inspectRun(c.req.param("id"))) }))
     .get("/v1/runs/:id/result", queryOf(schema.ResultQuery), async (c) => {
       const { wait } = c.req.valid("query");
       const run = await backend.awaitRun(c.req.param("id"), Math.min(wait ?? 0, maxWait));
       return c.json({ ok: true as const, run });
     })
-    .get("/v1/runs/:id/events", queryOf(schema.EventsQuery), (c) => {
+    .get("/v1/runs/:id/events", queryOf(schema.EventsQuery), async (c) => {
       const runId = c.req.param("id");
       const { after } = c.req.valid("query");
-      backend.runEvents(runId, 0); // 404 before the stream starts
+      await backend.runEvents(runId, Number.MAX_SAFE_INTEGER); // 404 before the stream starts
       return streamSSE(c, async (stream) => {
         // Writes go one after another: subprocess output is pushed while the timeline is read.
         let writing = Promise.resolve();
@@ -96,7 +96,7 @@ export function createApiApp(options: ApiOptions) {
           let seq = after ?? 0;
           while (!stream.aborted) {
             changed = false;
-            const { events, finished } = backend.runEvents(runId, seq);
+            const { events, finished } = await backend.runEvents(runId, seq);
             for (const event of events) {
               await write({ id: String(event.seq), event: "run_event", data: JSON.stringify(event) });
               seq = event.seq;

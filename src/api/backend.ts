@@ -48,23 +48,23 @@ export interface WorkerConnection {
 }
 
 export interface ApiBackend {
-  status(): ApiStatus;
+  status(): Promise<ApiStatus>;
   /** An external worker (`vilano worker start`) connected; `link` sends to it and closes it. */
   connectWorker(link: { send(text: string): void; close(): void }): WorkerConnection;
   addProject(path: string, name: string): Promise<ApiProject>;
   syncProject(name: string): Promise<ApiProject>;
-  listProjects(): ApiProject[];
-  getProject(name: string): ApiProjectDetails;
+  listProjects(): Promise<ApiProject[]>;
+  getProject(name: string): Promise<ApiProjectDetails>;
   removeProject(name: string): Promise<void>;
   startRun(target: string, input: unknown, id?: string): Promise<ApiRun & { created: boolean }>;
   /** A page of runs, newest first; `nextCursor` when there may be more. */
-  listRuns(filter: { project?: string; status?: string; workflow?: string; kind?: string; limit?: number; cursor?: string }): { runs: ApiRun[]; nextCursor?: string };
-  inspectRun(runId: string): RunInspection;
+  listRuns(filter: { project?: string; status?: string; workflow?: string; kind?: string; limit?: number; cursor?: string }): Promise<{ runs: ApiRun[]; nextCursor?: string }>;
+  inspectRun(runId: string): Promise<RunInspection>;
   /** Waits up to `waitMs` for the run to finish; returns it as it is then. */
   awaitRun(runId: string, waitMs: number): Promise<ApiRun>;
   cancelRun(runId: string, reason?: string): Promise<ApiRun>;
   /** Events after `afterSeq`, and whether the run has finished (no more events will come). */
-  runEvents(runId: string, afterSeq: number): { events: { seq: number; type: string; at: number }[]; finished: boolean };
+  runEvents(runId: string, afterSeq: number): Promise<{ events: { seq: number; type: string; at: number }[]; finished: boolean }>;
   signalRun(runId: string, name: string, payload: unknown): Promise<SignalDelivery>;
   /** A one-time code that opens a dashboard session (`vilano ui`). */
   issueLoginCode(): { code: string; expiresAt: number };

@@ -44,7 +44,7 @@ export function createExternalRef<D extends AnyServiceDefinition>(kernel: Kernel
       throw new ServiceCallError(serviceRunId, name, JSON.parse(message.error!) as FailureBody);
     },
     async status() {
-      const run = kernel.getRun(serviceRunId);
+      const run = await kernel.getRun(serviceRunId);
       if (!run) throw new VilanoError("not_found", `service instance ${serviceRunId} does not exist`);
       return run.status as ServiceStatus;
     },

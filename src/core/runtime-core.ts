@@ -71,17 +71,17 @@ export interface RuntimeCore {
   liveStats(): LiveExecutionStats;
   /** Throws `runtime_closed` once `close()` was called. */
   ensureOpen(): void;
-  requireRun(runId: string): RunInfo;
+  requireRun(runId: string): Promise<RunInfo>;
   start(req: StartRequest): Promise<{ run: RunInfo; created: boolean }>;
   /** The run's output once it completes; throws `RunFailedError` if it failed or was cancelled. */
   result(runId: string, options?: { timeout?: Duration }): Promise<unknown>;
-  status(runId: string): RunStatus | ServiceStatus;
+  status(runId: string): Promise<RunStatus | ServiceStatus>;
   signal(runId: string, name: string, payload: unknown): Promise<SignalDelivery>;
   cancel(runId: string, reason?: string): Promise<RunInfo>;
-  inspect(runId: string): RunInspection;
+  inspect(runId: string): Promise<RunInspection>;
   /** The run's events after `afterSeq`, and whether it has finished (no more will come). */
-  events(runId: string, afterSeq: number): { events: EventInfo[]; finished: boolean };
-  list(filter?: RunListFilter): RunInfo[];
+  events(runId: string, afterSeq: number): Promise<{ events: EventInfo[]; finished: boolean }>;
+  list(filter?: RunListFilter): Promise<RunInfo[]>;
   /** Creates (or, with `mustExist`, only finds) an instance and returns a ref for scripts. */
   connect<D extends AnyServiceDefinition>(req: ConnectRequest): Promise<ServiceRef<D>>;
   /** Creates or gets the instance, saying which (`service ensure`). */
@@ -93,7 +93,7 @@ export interface RuntimeCore {
   close(): Promise<void>;
 }
 
-export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
+export async function createRuntimeCore(options: RuntimeCoreOptions): Promise<RuntimeCore> {
   const { clock, logger } = options;
   if (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1) {
     throw new VilanoError("validation_failed", `maxConcurrentActivations must be a whole number >= 1, got ${JSON.stringify(options.maxConcurrent)}`);
@@ -104,15 +104,15 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
   try {
     runner = options.createRunner(kernel);
   } catch (error) {
-    store.close();
+    await store.close();
     throw error;
   }
   const scheduler = createScheduler({ kernel, catalog: options.catalog, runner, logger, maxConcurrent: options.maxConcurrent });
   try {
-    kernel.open(scheduler);
+    await kernel.open(scheduler);
   } catch (error) {
-    void runner.close();
-    store.close();
+    await runner.close();
+    await store.close();
     throw error;
   }
   let closed = false;
@@ -121,9 +121,9 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
   const ensureOpen = () => {
     if (closed) throw new VilanoError("runtime_closed", "the runtime is closed");
   };
-  const requireRow = (runId: string) => {
+  const requireRow = async (runId: string) => {
     ensureOpen();
-    const row = kernel.getRun(runId);
+    const row = await kernel.getRun(runId);
     if (!row) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
     return row;
   };
@@ -131,7 +131,7 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
   async function connectInstance(req: ConnectRequest): Promise<{ run: RunRow; created: boolean }> {
     ensureOpen();
     // An instance that exists is only read (connect changes nothing for it): no commit for it.
-    const existing = kernel.getRun(serviceInstanceId(req.project, req.service.name, req.key));
+    const existing = await kernel.getRun(serviceInstanceId(req.project, req.service.name, req.key));
     if (existing) return { run: existing, created: false };
     return kernel.connect({
       project: req.project,
@@ -149,7 +149,7 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
     stats: kernel.stats,
     liveStats: () => runner.liveStats(),
     ensureOpen,
-    requireRun: (runId) => toRunInfo(requireRow(runId)),
+    requireRun: async (runId) => toRunInfo(await requireRow(runId)),
     async start(req) {
       ensureOpen();
       if (req.id !== undefined && (typeof req.id !== "string" || !isValidRunId(req.id))) {
@@ -168,7 +168,7 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
       return { run: toRunInfo(run), created };
     },
     async result(runId, resultOptions = {}) {
-      requireRow(runId);
+      ensureOpen(); // a run that does not exist is refused by the wait itself
       const timeoutMs = resultOptions.timeout === undefined ? undefined : parseDuration(resultOptions.timeout, "result timeout");
       const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
       let row;
@@ -183,7 +183,7 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
       if (row.status === "completed") return row.output === null ? undefined : JSON.parse(row.output);
       throw new RunFailedError(runId, JSON.parse(row.error!) as FailureBody);
     },
-    status: (runId) => requireRow(runId).status as RunStatus | ServiceStatus,
+    status: async (runId) => (await requireRow(runId)).status as RunStatus | ServiceStatus,
     async signal(runId, name, payload) {
       ensureOpen();
       if (typeof name !== "string" || name === "") {
@@ -195,20 +195,20 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
       ensureOpen();
       return toRunInfo(await kernel.cancel(runId, reason));
     },
-    events(runId, afterSeq) {
+    async events(runId, afterSeq) {
       ensureOpen();
-      const run = requireRow(runId);
-      return { events: kernel.store.listEvents(runId, afterSeq).map(toEventInfo), finished: isTerminal(run.status) };
+      const run = await requireRow(runId);
+      return { events: (await kernel.reads.listEvents(runId, afterSeq)).map(toEventInfo), finished: isTerminal(run.status) };
     },
-    inspect(runId) {
+    async inspect(runId) {
       ensureOpen();
-      const history = kernel.history(runId);
+      const history = await kernel.history(runId);
       if (!history) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
       return toInspection(history);
     },
-    list(filter = {}) {
+    async list(filter = {}) {
       ensureOpen();
-      return kernel.listRuns(filter).map(toRunInfo);
+      return (await kernel.listRuns(filter)).map(toRunInfo);
     },
     async connect<D extends AnyServiceDefinition>(req: ConnectRequest) {
       const { run } = await connectInstance(req);
@@ -231,7 +231,7 @@ export function createRuntimeCore(options: RuntimeCoreOptions): RuntimeCore {
         await Promise.race([scheduler.idle(), Bun.sleep(CLOSE_GRACE_MS)]);
         await runner.close();
         await kernel.close();
-        store.close();
+        await store.close();
       })();
       return closing;
     },

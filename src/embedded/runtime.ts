@@ -136,7 +136,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const logger = options.logger ?? createLogger(options.logLevel ?? "info");
   const code = options.workers === undefined ? inProcessCode(options) : await workerCode(options, logger);
   let pool: WorkerPool | undefined;
-  const core = createRuntimeCore({
+  const core = await createRuntimeCore({
     database,
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
     clock,
@@ -181,7 +181,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     id: runId,
     created,
     result: (o) => core.result(runId, o) as Promise<O>,
-    status: async () => core.status(runId) as RunStatus,
+    status: async () => (await core.status(runId)) as RunStatus,
   });
 
   const runtime: Runtime = {
@@ -204,7 +204,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     },
     handle: (runId) => handle(runId),
     result: (runId, o) => core.result(runId, o) as never,
-    status: async (runId) => core.status(runId) as RunStatus,
+    status: async (runId) => (await core.status(runId)) as RunStatus,
     signal: (runId, name, payload) => core.signal(runId, name, payload),
     cancel: (runId, o = {}) => core.cancel(runId, o.reason),
     inspect: async (runId) => core.inspect(runId),

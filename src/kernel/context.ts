@@ -33,13 +33,14 @@ export interface KernelContext {
   touched(runId: string): void;
 }
 
-export function appendEvent(k: KernelContext, tx: Tx, runId: string, type: EventType, body?: Record<string, unknown>): void {
-  k.store.appendEvent(runId, type, body === undefined ? null : JSON.stringify(body), tx.now);
-  k.touched(runId);
+/** Not an async function: it hands back the store's own promise (one step records several events). */
+export function appendEvent(k: KernelContext, tx: Tx, runId: string, type: EventType, body?: Record<string, unknown>): Promise<unknown> {
+  k.touched(runId); // heard only after commit, so noting it before the write lands changes nothing
+  return k.store.appendEvent(runId, type, body === undefined ? null : JSON.stringify(body), tx.now);
 }
 
-export function requireRun(k: KernelContext, runId: string): RunRow {
-  const run = k.store.getRun(runId);
+export async function requireRun(k: KernelContext, runId: string): Promise<RunRow> {
+  const run = await k.store.getRun(runId);
   if (!run) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
   return run;
 }
@@ -49,8 +50,9 @@ export function requireRun(k: KernelContext, runId: string): RunRow {
  * until the run is leased again: a run marked waiting still accepts its last activation's reports
  * (code that settled after it looked blocked), until a wake-up leases it anew.
  */
-export function requireLease(k: KernelContext, runId: string, fence: number): RunRow {
-  const run = requireRun(k, runId);
+export async function requireLease(k: KernelContext, runId: string, fence: number): Promise<RunRow> {
+  const run = await k.store.getRun(runId);
+  if (!run) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
   if (!(isLeased(run.status) || run.status === "waiting") || run.leaseFence !== fence) {
     throw new VilanoError(
       "stale_lease",

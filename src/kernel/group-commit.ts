@@ -1,7 +1,7 @@
 /**
- * Group commit: callers submit commands; the queue applies a whole batch in one IMMEDIATE
- * transaction (one fsync), each command inside its own savepoint so a failing command rolls back
- * alone, and resolves the callers only after COMMIT returned. Post-commit effects (dispatching a
+ * Group commit: callers submit commands; the queue applies a whole batch in one transaction of
+ * the store (one fsync), each command inside its own savepoint so a failing command rolls back
+ * alone, and resolves the callers only after the commit returned. One batch at a time. Post-commit effects (dispatching a
  * run, arming a timer, waking a waiter) run after the commit: the batch finishers' first, then
  * each command's, in submission order.
  */
@@ -20,12 +20,13 @@ export interface Tx {
    * commands ask under the same `key` (none of them rolled back). Waking a run this way lets every
    * change of the batch land before the run is leased and its history loaded.
    */
-  atEnd(key: string, finish: (tx: Tx) => void): void;
+  atEnd(key: string, finish: (tx: Tx) => Promise<void>): void;
 }
 
-type Finishers = Map<string, (tx: Tx) => void>;
+type Finishers = Map<string, (tx: Tx) => Promise<void>>;
 
-export type Command<T> = (tx: Tx) => T;
+/** A command: its reads and writes go to the store's open transaction (it awaits each one). */
+export type Command<T> = (tx: Tx) => Promise<T>;
 
 interface Queued {
   apply: Command<unknown>;
@@ -43,8 +44,6 @@ export interface GroupCommitQueue {
   submit<T>(command: Command<T>): Promise<T>;
   /** Like submit, but first in the next batch (recovery after a failed batch goes before anything else). */
   submitFirst<T>(command: Command<T>): Promise<T>;
-  /** Runs a command at once in its own transaction; for start-up recovery only. */
-  applyNow<T>(command: Command<T>): T;
   /** Resolves when everything submitted so far is committed. */
   drain(): Promise<void>;
   /** Refuses new commands, commits those already submitted, then stops. */
@@ -54,7 +53,7 @@ export interface GroupCommitQueue {
 
 const MAX_BATCH = 1_000;
 
-/** SQLite faults of the file or the machine (full disk, I/O, no memory), not of a command's logic. */
+/** Faults of the database file or the machine (full disk, I/O, no memory), not of a command's logic. */
 function isStorageFault(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && /^SQLITE_(FULL|IOERR|NOMEM|CANTOPEN|CORRUPT|NOTADB|READONLY|PROTOCOL)/.test(code);
@@ -64,6 +63,13 @@ function isStorageFault(error: unknown): boolean {
 function asStorageFailure(error: unknown): unknown {
   if (error instanceof VilanoError) return error;
   return new VilanoError("storage_failed", `the database could not commit: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}
+
+type Outcome = { ok: true; value: unknown; effects: (() => void)[] } | { ok: false; error: unknown };
+
+/** A batch's savepoint machinery failed (a storage fault): nothing in the batch stands. */
+class BatchFailed {
+  constructor(readonly error: unknown) {}
 }
 
 /**
@@ -80,17 +86,19 @@ export function createGroupCommitQueue(
 ): GroupCommitQueue {
   let queue: Queued[] = [];
   let scheduled = false;
+  /** A batch is being applied and committed: the next one waits for it (one writer). */
+  let flushing = false;
   let closing = false;
   let closed = false;
   const drains: (() => void)[] = [];
   const stats: GroupCommitStats = { batches: 0, commands: 0, largestBatch: 0 };
 
   const schedule = () => {
-    if (scheduled) return;
+    if (scheduled || flushing) return;
     scheduled = true;
     // setImmediate (not a microtask) so every activation woken by the previous commit gets to
     // submit its next command before this batch is cut.
-    setImmediate(flush);
+    setImmediate(() => void flush());
   };
 
   const runEffects = (effects: (() => void)[]) => {
@@ -103,26 +111,26 @@ export function createGroupCommitQueue(
     }
   };
 
-  function flush(): void {
+  async function flush(): Promise<void> {
     scheduled = false;
     if (closed) return;
-    const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
-    queue = queue.length <= MAX_BATCH ? [] : queue.slice(MAX_BATCH);
-    if (batch.length > 0) commitBatch(batch);
+    flushing = true;
+    try {
+      const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
+      queue = queue.length <= MAX_BATCH ? [] : queue.slice(MAX_BATCH);
+      if (batch.length > 0) await commitBatch(batch);
+    } finally {
+      flushing = false;
+    }
     if (queue.length > 0) schedule();
     else for (const done of drains.splice(0)) done();
   }
 
   /**
    * Applies one command (or a batch finisher) in its own savepoint: its effects, undos and
-   * finishers count only if it succeeds.
+   * finishers count only if it succeeds. A storage fault is not the command's: it fails the batch.
    */
-  function applyInSavepoint<T>(
-    apply: (tx: Tx) => T,
-    at: number,
-    undos: (() => void)[],
-    finishers: Finishers,
-  ): { ok: true; value: T; effects: (() => void)[] } | { ok: false; error: unknown } {
+  async function applyInSavepoint(apply: Command<unknown>, at: number, undos: (() => void)[], finishers: Finishers): Promise<Outcome> {
     const effects: (() => void)[] = [];
     const commandUndos: (() => void)[] = [];
     const commandFinishers: Finishers = new Map();
@@ -132,22 +140,16 @@ export function createGroupCommitQueue(
       onRollback: (undo) => void commandUndos.push(undo),
       atEnd: (key, finish) => void (finishers.has(key) || commandFinishers.has(key) || commandFinishers.set(key, finish)),
     };
-    store.savepoint();
     try {
-      const value = apply(tx);
-      store.release();
+      const value = await store.savepoint(() => apply(tx));
       undos.push(...commandUndos);
       for (const [key, finish] of commandFinishers) if (!finishers.has(key)) finishers.set(key, finish);
       return { ok: true, value, effects };
     } catch (error) {
+      runEffects(commandUndos.reverse());
       // A full disk or an I/O error is not this command's fault: the whole batch fails (and the
-      // kernel recovers), rather than one caller hearing a raw SQLite error as its own failure.
-      try {
-        if (isStorageFault(error)) throw error;
-        store.rollbackToSavepoint();
-      } finally {
-        runEffects(commandUndos.reverse());
-      }
+      // kernel recovers), rather than one caller hearing a raw storage error as its own failure.
+      if (isStorageFault(error)) throw new BatchFailed(error);
       return { ok: false, error };
     }
   }
@@ -157,50 +159,34 @@ export function createGroupCommitQueue(
    * runs) and returns their effects. A finisher that fails fails the whole batch: what it was to do
    * (wake a run) must not be lost while the change that asked for it commits.
    */
-  function runFinishers(finishers: Finishers, at: number, undos: (() => void)[]): (() => void)[] {
+  async function runFinishers(finishers: Finishers, at: number, undos: (() => void)[]): Promise<(() => void)[]> {
     const effects: (() => void)[] = [];
     for (const finish of finishers.values()) {
-      const outcome = applyInSavepoint(finish, at, undos, finishers);
-      if (!outcome.ok) throw outcome.error;
+      const outcome = await applyInSavepoint(finish, at, undos, finishers);
+      if (!outcome.ok) throw new BatchFailed(outcome.error);
       effects.push(...outcome.effects);
     }
     return effects;
   }
 
-  function commitBatch(batch: Queued[]): void {
-    const outcomes: ({ ok: true; value: unknown; effects: (() => void)[] } | { ok: false; error: unknown })[] = [];
+  async function commitBatch(batch: Queued[]): Promise<void> {
+    const outcomes: Outcome[] = [];
     const undos: (() => void)[] = [];
     const finishers: Finishers = new Map();
     let finisherEffects: (() => void)[] = [];
-    const undoAll = () => runEffects(undos.splice(0).reverse());
     const at = now();
-    const fail = (thrown: unknown) => {
-      const error = asStorageFailure(thrown);
-      try {
-        store.rollback();
-      } catch {
-        // The transaction is already gone; there is nothing left to roll back.
-      }
-      undoAll();
+    try {
+      await store.transaction(async () => {
+        for (const item of batch) outcomes.push(await applyInSavepoint(item.apply, at, undos, finishers));
+        finisherEffects = await runFinishers(finishers, at, undos);
+      });
+    } catch (thrown) {
+      // The transaction was rolled back (the store did it): nothing of the batch stands.
+      const error = asStorageFailure(thrown instanceof BatchFailed ? thrown.error : thrown);
+      runEffects(undos.splice(0).reverse());
       for (const item of batch) item.reject(error);
       onBatchFailed(error);
-    };
-    try {
-      store.begin();
-    } catch (error) {
-      return fail(error);
-    }
-    try {
-      for (const item of batch) outcomes.push(applyInSavepoint(item.apply, at, undos, finishers));
-      finisherEffects = runFinishers(finishers, at, undos);
-    } catch (error) {
-      // The savepoint machinery itself failed (I/O error, full disk): nothing in the batch stands.
-      return fail(error);
-    }
-    try {
-      store.commit();
-    } catch (error) {
-      return fail(error);
+      return;
     }
     stats.batches++;
     stats.commands += batch.length;
@@ -236,33 +222,14 @@ export function createGroupCommitQueue(
         schedule();
       });
     },
-    applyNow<T>(command: Command<T>): T {
-      const undos: (() => void)[] = [];
-      const finishers: Finishers = new Map();
-      const at = now();
-      store.begin();
-      try {
-        const outcome = applyInSavepoint(command, at, undos, finishers);
-        if (!outcome.ok) throw outcome.error;
-        const finisherEffects = runFinishers(finishers, at, undos);
-        store.commit();
-        runEffects(finisherEffects);
-        runEffects(outcome.effects);
-        return outcome.value;
-      } catch (error) {
-        store.rollback();
-        runEffects(undos.reverse());
-        throw error;
-      }
-    },
     drain() {
-      if (queue.length === 0 && !scheduled) return Promise.resolve();
+      if (queue.length === 0 && !scheduled && !flushing) return Promise.resolve();
       return new Promise<void>((resolve) => drains.push(resolve));
     },
     async close() {
       if (closing) return;
       closing = true;
-      if (queue.length > 0 || scheduled) await new Promise<void>((resolve) => drains.push(resolve));
+      if (queue.length > 0 || scheduled || flushing) await new Promise<void>((resolve) => drains.push(resolve));
       closed = true;
     },
   };

@@ -25,16 +25,16 @@ export interface ConnectRequest {
   mustExist: boolean;
 }
 
-export function connectInstance(k: KernelContext, tx: Tx, req: ConnectRequest): { run: RunRow; created: boolean } {
+export async function connectInstance(k: KernelContext, tx: Tx, req: ConnectRequest): Promise<{ run: RunRow; created: boolean }> {
   const id = instanceId(req.project, req.service, req.key);
-  const existing = k.store.getRun(id);
+  const existing = await k.store.getRun(id);
   if (existing) return { run: existing, created: false };
   if (req.mustExist) {
     throw new VilanoError("not_found", `service "${req.service}" has no instance with key ${JSON.stringify(req.key)}`, {
       details: { service: req.service, key: req.key },
     });
   }
-  k.store.insertInstance({
+  await k.store.insertInstance({
     id,
     project: req.project,
     snapshotId: req.snapshotId,
@@ -44,8 +44,8 @@ export function connectInstance(k: KernelContext, tx: Tx, req: ConnectRequest): 
     status: SERVICE_STATUS.idle,
     now: tx.now,
   });
-  appendEvent(k, tx, id, "instance_created", { service: req.service, key: req.key });
-  return { run: k.store.getRun(id)!, created: true };
+  await appendEvent(k, tx, id, "instance_created", { service: req.service, key: req.key });
+  return { run: (await k.store.getRun(id))!, created: true };
 }
 
 export interface EnqueueRequest {
@@ -67,22 +67,22 @@ export function kernelFailure(code: string, message: string, details?: unknown):
 }
 
 /** Enqueues a message; a refusal is a result (not a throw) so that its record commits. */
-export function enqueueMessage(k: KernelContext, tx: Tx, req: EnqueueRequest): EnqueueResult {
-  const run = requireRun(k, req.serviceRunId);
+export async function enqueueMessage(k: KernelContext, tx: Tx, req: EnqueueRequest): Promise<EnqueueResult> {
+  const run = await requireRun(k, req.serviceRunId);
   if (run.kind !== "service") {
     throw new VilanoError("validation_failed", `run ${run.id} is a ${run.kind}, not a service instance`);
   }
-  const refuse = (code: string, message: string): EnqueueResult => {
-    appendEvent(k, tx, run.id, "message_rejected", { kind: req.kind, name: req.handler, reason: code, ...(req.sender ? { from: req.sender.runId } : {}) });
+  const refuse = async (code: string, message: string): Promise<EnqueueResult> => {
+    await appendEvent(k, tx, run.id, "message_rejected", { kind: req.kind, name: req.handler, reason: code, ...(req.sender ? { from: req.sender.runId } : {}) });
     return { ok: false, error: kernelFailure(code, message, { serviceRunId: run.id, handler: req.handler }) };
   };
   if (run.status === SERVICE_STATUS.stopped) {
     return refuse("service_stopped", `service instance ${run.id} is stopped; ${req.kind} "${req.handler}" was rejected`);
   }
-  if (req.maxQueued !== null && k.store.inboxCounts(run.id).total >= req.maxQueued) {
+  if (req.maxQueued !== null && (await k.store.inboxCounts(run.id)).total >= req.maxQueued) {
     return refuse("service_overloaded", `service instance ${run.id} has ${req.maxQueued} queued messages (its limit); ${req.kind} "${req.handler}" was rejected`);
   }
-  const messageId = k.store.insertMessage({
+  const messageId = await k.store.insertMessage({
     serviceRunId: run.id,
     kind: req.kind,
     name: req.handler,
@@ -91,26 +91,26 @@ export function enqueueMessage(k: KernelContext, tx: Tx, req: EnqueueRequest): E
     senderOpKey: req.sender?.opKey ?? null,
     now: tx.now,
   });
-  appendEvent(k, tx, run.id, "message_enqueued", { messageId, kind: req.kind, name: req.handler, ...(req.sender ? { from: req.sender.runId } : {}) });
-  if (run.status === SERVICE_STATUS.idle) makeReady(k, tx, run);
+  await appendEvent(k, tx, run.id, "message_enqueued", { messageId, kind: req.kind, name: req.handler, ...(req.sender ? { from: req.sender.runId } : {}) });
+  if (run.status === SERVICE_STATUS.idle) await makeReady(k, tx, run);
   return { ok: true, messageId };
 }
 
 /** Marks a message finished and hands its outcome to the asking run's op, or to an external waiter. */
-export function finishMessage(
+export async function finishMessage(
   k: KernelContext,
   tx: Tx,
   message: MessageRow,
   outcome: { status: "done"; reply: string | null } | { status: "failed" | "cancelled"; error: FailureBody },
-): void {
+): Promise<void> {
   const error = outcome.status === "done" ? null : JSON.stringify(outcome.error);
   const reply = outcome.status === "done" ? outcome.reply : null;
-  k.store.updateMessage(message.id, { status: outcome.status, reply, error }, tx.now);
+  await k.store.updateMessage(message.id, { status: outcome.status, reply, error }, tx.now);
   if (message.kind !== "ask") return;
   if (message.senderRunId && message.senderOpKey) {
-    const op = k.store.getOp(message.senderRunId, message.senderOpKey);
+    const op = await k.store.getOp(message.senderRunId, message.senderOpKey);
     if (op && op.status === OP_STATUS.waiting) {
-      k.store.putOp({
+      await k.store.putOp({
         ...op,
         status: outcome.status === "done" ? OP_STATUS.completed : OP_STATUS.failed,
         result: reply,
@@ -118,15 +118,15 @@ export function finishMessage(
         wakeAt: null,
         now: tx.now,
       });
-      appendEvent(k, tx, message.senderRunId, "ask_replied", { opKey: op.opKey, messageId: message.id, outcome: outcome.status });
-      wakeRun(k, tx, message.senderRunId);
+      await appendEvent(k, tx, message.senderRunId, "ask_replied", { opKey: op.opKey, messageId: message.id, outcome: outcome.status });
+      await wakeRun(k, tx, message.senderRunId);
       const senderRunId = message.senderRunId;
       const live: LiveOutcome = outcome.status === "done" ? { status: "completed", result: reply } : { status: "failed", error: outcome.error };
       tx.after(() => k.deliverLive(senderRunId, op.opKey, live));
     }
     return;
   }
-  const finished = k.store.getMessage(message.id)!;
+  const finished = (await k.store.getMessage(message.id))!;
   tx.after(() => k.notifyMessage(finished));
 }
 
@@ -134,22 +134,22 @@ export function finishMessage(
  * Stops an instance: its backlog fails with `service_stopped`, its waits are cancelled, mail it sent
  * that was not handled yet is cancelled, and new mail is refused from now on.
  */
-export function stopInstance(k: KernelContext, tx: Tx, runId: string, reason: string): RunRow {
-  const run = requireRun(k, runId);
+export async function stopInstance(k: KernelContext, tx: Tx, runId: string, reason: string): Promise<RunRow> {
+  const run = await requireRun(k, runId);
   if (run.kind !== "service") throw new VilanoError("validation_failed", `run ${runId} is a ${run.kind}, not a service instance`);
   if (run.status === SERVICE_STATUS.stopped) return run;
   // Stopped first, so nothing below can wake it again.
-  k.store.setRunStatus(runId, SERVICE_STATUS.stopped, tx.now);
-  k.store.bumpFence(runId, tx.now);
+  await k.store.setRunStatus(runId, SERVICE_STATUS.stopped, tx.now);
+  await k.store.bumpFence(runId, tx.now);
   const stopped = kernelFailure("service_stopped", `service instance ${runId} was stopped (${reason})`, { serviceRunId: runId });
-  for (const message of k.store.openMessages(runId)) finishMessage(k, tx, message, { status: "failed", error: stopped });
-  cancelOutbound(k, tx, runId, "stopped");
-  k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
-  appendEvent(k, tx, runId, "instance_stopped", { reason });
+  for (const message of await k.store.openMessages(runId)) await finishMessage(k, tx, message, { status: "failed", error: stopped });
+  await cancelOutbound(k, tx, runId, "stopped");
+  await k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
+  await appendEvent(k, tx, runId, "instance_stopped", { reason });
   if (run.status === SERVICE_STATUS.active) tx.after(() => k.abortActivation(runId));
-  cancelChildren(k, tx, runId, "stopped");
-  const finished = k.store.getRun(runId)!;
-  runEnded(k, tx, finished);
+  await cancelChildren(k, tx, runId, "stopped");
+  const finished = (await k.store.getRun(runId))!;
+  await runEnded(k, tx, finished);
   tx.after(() => k.notifyTerminal(finished));
   return finished;
 }
@@ -160,10 +160,10 @@ export const MESSAGE_DONE_STATUSES: readonly string[] = [MESSAGE_STATUS.done, ME
  * Withdraws the asks a finished run (or, with `scope`, a finished turn) made that no turn has picked
  * up yet. Its sends stand: they are fire-and-forget.
  */
-export function cancelOutbound(k: KernelContext, tx: Tx, senderRunId: string, why: string, scope?: string): void {
-  const asks = scope === undefined ? k.store.openOutbound(senderRunId) : k.store.openOutboundWithPrefix(senderRunId, scope, prefixEnd(scope));
+export async function cancelOutbound(k: KernelContext, tx: Tx, senderRunId: string, why: string, scope?: string): Promise<void> {
+  const asks = scope === undefined ? await k.store.openOutbound(senderRunId) : await k.store.openOutboundWithPrefix(senderRunId, scope, prefixEnd(scope));
   for (const message of asks) {
-    finishMessage(k, tx, message, { status: "cancelled", error: kernelFailure("cancelled", `the sender ${senderRunId} was ${why}`) });
-    appendEvent(k, tx, message.serviceRunId, "message_cancelled", { messageId: message.id, reason: `sender ${why}` });
+    await finishMessage(k, tx, message, { status: "cancelled", error: kernelFailure("cancelled", `the sender ${senderRunId} was ${why}`) });
+    await appendEvent(k, tx, message.serviceRunId, "message_cancelled", { messageId: message.id, reason: `sender ${why}` });
   }
 }

@@ -5,7 +5,7 @@
  * to `open` runs activations. After a commit fails it recovers by itself (see `recoverSoon`).
  */
 import { DEFAULT_MAX_VALUE_BYTES, systemClock, VilanoError, type Clock, type LiveOutcome, type Logger } from "../shared/index.ts";
-import type { EventRow, ExitEventRow, MemberRow, MessageRow, OpRow, ProjectRow, RelationshipRow, RunListFilter, RunRow, SignalRow, Store, SubscriptionRow, SupervisorRow } from "../store/index.ts";
+import type { EventRow, ExitEventRow, MemberRow, MessageRow, OpRow, ProjectRow, RelationshipRow, RunListFilter, RunRow, SignalRow, Store, StoreOps, SubscriptionRow, SupervisorRow } from "../store/index.ts";
 import { connectInstance, enqueueMessage, instanceId, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
 import { checkValueSize } from "./value-limit.ts";
 import type { KernelContext } from "./context.ts";
@@ -75,10 +75,10 @@ export interface RunHistory {
 }
 
 export interface Kernel {
-  /** Read access for views (inspect, event streams); writes go through commands only. */
-  readonly store: Pick<Store, "listEvents">;
+  /** Reads for views (inspect, event streams): committed state; writes go through commands only. */
+  readonly reads: Pick<StoreOps, "listEvents">;
   /** Claims the database, recovers interrupted runs, dispatches pending ones and arms timers. */
-  open(executor: Executor): void;
+  open(executor: Executor): Promise<void>;
   startRun(req: StartRunRequest): Promise<StartRunResult>;
   activate(runId: string): Promise<Activation | null>;
   reportOp(runId: string, fence: number, cmd: OpCommand): Promise<OpResolution>;
@@ -103,9 +103,9 @@ export interface Kernel {
   recordProject(project: Omit<ProjectRow, "createdAt" | "updatedAt">): Promise<void>;
   /** Forgets a registered project; false when there was none of that name. */
   forgetProject(name: string): Promise<boolean>;
-  getRun(runId: string): RunRow | null;
-  history(runId: string): RunHistory | null;
-  listRuns(filter?: RunListFilter): RunRow[];
+  getRun(runId: string): Promise<RunRow | null>;
+  history(runId: string): Promise<RunHistory | null>;
+  listRuns(filter?: RunListFilter): Promise<RunRow[]>;
   /** Resolves with the run once it is completed, failed or cancelled. */
   waitForTerminal(runId: string, signal?: AbortSignal): Promise<RunRow>;
   /** Resolves when every submitted command is committed. */
@@ -123,6 +123,7 @@ const RECOVERY_MAX_MS = 5_000;
 
 export function createKernel(options: KernelOptions): Kernel {
   const { store } = options;
+  const reads = store.reads;
   const clock = options.clock ?? systemClock;
   const log = options.logger?.withTag("kernel");
   let executor: Executor | null = null;
@@ -171,7 +172,7 @@ export function createKernel(options: KernelOptions): Kernel {
       recovering = false;
       log?.info(`recovered after a failed commit; ${pending.length} run(s) dispatched again`);
       for (const run of pending) executor?.dispatch(run);
-      armNext();
+      await armNext();
     } catch {
       if (closed) return;
       // Still failing (the disk is still full): try again after a while, longer each time.
@@ -186,7 +187,15 @@ export function createKernel(options: KernelOptions): Kernel {
 
   const wakeTimer = createWakeTimer(clock, () => void fireTimers());
   const lead = createSleepLead(options.sleepLead ?? clock === systemClock);
-  const armNext = () => wakeTimer.arm(nextArmAt(store, lead.ms, clock.now()));
+  const armNext = async () => {
+    try {
+      wakeTimer.arm(await nextArmAt(store.reads, lead.ms, clock.now()));
+    } catch (error) {
+      if (closed) return;
+      log?.error("could not read the next timer; looking again in 1s:", error);
+      wakeTimer.arm(clock.now() + 1_000);
+    }
+  };
 
   const ctx: KernelContext = {
     store,
@@ -214,34 +223,48 @@ export function createKernel(options: KernelOptions): Kernel {
     },
   };
 
-  /** Waits for a notification keyed by `key`, unless `ready()` already has the answer. */
-  function waitFor<K, T>(
+  /**
+   * Waits for a notification keyed by `key`, unless `ready()` already has the answer. The waiter is
+   * registered before the read: a notice after commit that lands while the read is in flight
+   * still finds it.
+   */
+  async function waitFor<K, T>(
     waiters: Map<K, Set<{ resolve: (value: T) => void; reject: (error: unknown) => void }>>,
     key: K,
-    ready: () => T | null,
+    ready: () => Promise<T | null>,
     signal?: AbortSignal,
   ): Promise<T> {
-    const now = ready();
-    if (now !== null) return Promise.resolve(now);
-    if (closed) return Promise.reject(new VilanoError("runtime_closed", "the runtime is closed"));
-    return new Promise<T>((resolve, reject) => {
-      let set = waiters.get(key);
-      if (!set) waiters.set(key, (set = new Set()));
-      const waiter = {
-        resolve: (value: T) => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve(value);
-        },
-        reject,
-      };
-      const onAbort = () => {
-        set!.delete(waiter);
-        if (set!.size === 0) waiters.delete(key);
-        reject(signal!.reason);
-      };
-      set.add(waiter);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    if (closed) throw new VilanoError("runtime_closed", "the runtime is closed");
+    let set = waiters.get(key);
+    if (!set) waiters.set(key, (set = new Set()));
+    const forget = () => {
+      set!.delete(waiter);
+      if (set!.size === 0 && waiters.get(key) === set) waiters.delete(key);
+    };
+    let waiter!: { resolve: (value: T) => void; reject: (error: unknown) => void };
+    const notified = new Promise<T>((resolve, reject) => (waiter = { resolve, reject }));
+    set.add(waiter);
+    const onAbort = () => {
+      forget();
+      waiter.reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      let now: T | null;
+      try {
+        now = await ready();
+      } catch (error) {
+        forget(); // no such run: nothing will ever be told
+        throw error;
+      }
+      if (now !== null) {
+        forget();
+        return now;
+      }
+      return await notified;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
   }
 
   async function fireTimers(): Promise<void> {
@@ -259,27 +282,34 @@ export function createKernel(options: KernelOptions): Kernel {
     }
   }
 
-  const submit = <T>(fn: (tx: Parameters<Parameters<typeof queue.submit>[0]>[0]) => T) => {
+  const submit = <T>(fn: (tx: Parameters<Parameters<typeof queue.submit>[0]>[0]) => Promise<T>) => {
     if (!executor) return Promise.reject(new VilanoError("internal", "the kernel is not open"));
     return queue.submit(fn);
   };
 
   return {
-    store,
+    reads: store.reads,
     stats: queue.stats,
-    open(exec) {
+    async open(exec) {
       if (executor) throw new VilanoError("internal", "the kernel is already open");
-      claimOwnership(store);
+      await claimOwnership(store);
       executor = exec;
-      const pending = queue.applyNow((tx) => recover(ctx, tx));
+      let pending: RunRow[];
+      try {
+        pending = await queue.submitFirst((tx) => recover(ctx, tx));
+      } catch (error) {
+        executor = null;
+        await releaseOwnership(store);
+        throw error;
+      }
       for (const run of pending) exec.dispatch(run);
-      armNext();
+      await armNext();
     },
     // Values from outside are checked here, at the edge; ops are checked when they are reported, and
     // values already stored (a supervised restart's input) are never checked again.
     startRun: (req) =>
-      submit((tx) => {
-        if (req.id === undefined || !store.getRun(req.id)) checkValueSize(req.input, ctx.maxValueBytes, `the input of ${req.kind ?? "workflow"} "${req.name}"`);
+      submit(async (tx) => {
+        if (req.id === undefined || !(await store.getRun(req.id))) checkValueSize(req.input, ctx.maxValueBytes, `the input of ${req.kind ?? "workflow"} "${req.name}"`);
         return startRun(ctx, tx, req);
       }),
     activate: (runId) => submit((tx) => activate(ctx, tx, runId)),
@@ -290,56 +320,61 @@ export function createKernel(options: KernelOptions): Kernel {
     hardStopped: (runId, fence, failure) => submit((tx) => hardStopped(ctx, tx, runId, fence, failure)),
     activationCrashed: (runId, fence, crash) => submit((tx) => activationCrashed(ctx, tx, runId, fence, crash)),
     signal: (runId, name, payload) =>
-      submit((tx) => {
+      submit(async (tx) => {
         checkValueSize(payload, ctx.maxValueBytes, `the payload of signal "${name}"`);
         return sendSignal(ctx, tx, runId, name, payload);
       }),
     cancel: (runId, reason) => submit((tx) => cancelRun(ctx, tx, runId, reason)),
     connect: (req) =>
-      submit((tx) => {
-        if (!store.getRun(instanceId(req.project, req.service, req.key))) checkValueSize(req.keyInput, ctx.maxValueBytes, `the key input of service "${req.service}"`);
+      submit(async (tx) => {
+        if (!(await store.getRun(instanceId(req.project, req.service, req.key)))) checkValueSize(req.keyInput, ctx.maxValueBytes, `the key input of service "${req.service}"`);
         return connectInstance(ctx, tx, req);
       }),
     enqueue: (req) =>
-      submit((tx) => {
+      submit(async (tx) => {
         checkValueSize(req.payload, ctx.maxValueBytes, `the payload of ${req.kind} "${req.handler}"`);
         return enqueueMessage(ctx, tx, { ...req, sender: null });
       }),
     stopInstance: (runId, reason) => submit((tx) => stopInstance(ctx, tx, runId, reason)),
     recordProject: (project) => submit((tx) => store.putProject(project, tx.now)),
     forgetProject: (name) => submit(() => store.deleteProject(name)),
-    getRun: (runId) => store.getRun(runId),
-    history(runId) {
-      const run = store.getRun(runId);
+    getRun: (runId) => reads.getRun(runId),
+    async history(runId) {
+      const run = await reads.getRun(runId);
       if (!run) return null;
-      return {
-        run,
-        ops: store.listOps(runId),
-        events: store.listEvents(runId),
-        signals: store.listSignals(runId),
-        messages: run.kind === "service" ? store.listMessages(runId, 200) : [],
-        children: store.listChildren(runId),
-        relationships: store.relationshipsOf(runId),
-        exits: store.listExitEvents(runId),
-        subscriptions: run.kind === "service" ? store.subscriptionsOf(runId) : [],
-        supervision: store.listSupervisors(runId).map((group) => ({
+      const [ops, events, signals, messages, children, relationships, exits, subscriptions, groups] = await Promise.all([
+        reads.listOps(runId),
+        reads.listEvents(runId),
+        reads.listSignals(runId),
+        run.kind === "service" ? reads.listMessages(runId, 200) : [],
+        reads.listChildren(runId),
+        reads.relationshipsOf(runId),
+        reads.listExitEvents(runId),
+        run.kind === "service" ? reads.subscriptionsOf(runId) : [],
+        reads.listSupervisors(runId),
+      ]);
+      const supervision = await Promise.all(
+        groups.map(async (group) => ({
           group,
-          members: store.listMembers(runId, group.groupKey).map((m) => ({ ...m, status: store.getRun(m.runId)?.status ?? "pending" })),
+          members: await Promise.all(
+            (await reads.listMembers(runId, group.groupKey)).map(async (m) => ({ ...m, status: (await reads.getRun(m.runId))?.status ?? ("pending" as const) })),
+          ),
         })),
-      };
+      );
+      return { run, ops, events, signals, messages, children, relationships, exits, subscriptions, supervision };
     },
-    listRuns: (filter) => store.listRuns(filter),
+    listRuns: (filter) => reads.listRuns(filter),
     waitForTerminal(runId, signal) {
-      if (!store.getRun(runId)) return Promise.reject(new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`));
-      return waitFor(terminalWaiters, runId, () => {
-        const run = store.getRun(runId)!;
+      return waitFor(terminalWaiters, runId, async () => {
+        const run = await reads.getRun(runId);
+        if (!run) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
         return isTerminal(run.status) ? run : null;
       }, signal);
     },
     waitForMessage(messageId, signal) {
-      if (!store.getMessage(messageId)) return Promise.reject(new VilanoError("not_found", `message ${messageId} does not exist`));
-      return waitFor(messageWaiters, messageId, () => {
-        const message = store.getMessage(messageId)!;
+      return waitFor(messageWaiters, messageId, async () => {
+        const message = await reads.getMessage(messageId);
+        if (!message) throw new VilanoError("not_found", `message ${messageId} does not exist`);
         return MESSAGE_DONE_STATUSES.includes(message.status) ? message : null;
       }, signal);
     },
@@ -356,7 +391,7 @@ export function createKernel(options: KernelOptions): Kernel {
       for (const waiters of [...terminalWaiters.values(), ...messageWaiters.values()]) for (const w of waiters) w.reject(error);
       terminalWaiters.clear();
       messageWaiters.clear();
-      releaseOwnership(store);
+      await releaseOwnership(store);
     },
   };
 }

@@ -27,24 +27,24 @@ export interface WorkerCrash {
 }
 
 /** The run if `fence` still holds its lease (an activation is running under it). */
-function leasedBy(k: KernelContext, runId: string, fence: number): RunRow | null {
-  const run = k.store.getRun(runId);
+async function leasedBy(k: KernelContext, runId: string, fence: number): Promise<RunRow | null> {
+  const run = await k.store.getRun(runId);
   return run && isLeased(run.status) && run.leaseFence === fence ? run : null;
 }
 
-function goAgain(k: KernelContext, tx: Tx, run: RunRow): void {
+async function goAgain(k: KernelContext, tx: Tx, run: RunRow): Promise<void> {
   // A new fence first: whatever the lost activation still sends is stale from this commit on.
-  const fence = k.store.bumpFence(run.id, tx.now);
+  const fence = await k.store.bumpFence(run.id, tx.now);
   // makeReady leases it again at once, or marks it pending for the scheduler.
-  makeReady(k, tx, { ...run, status: RUN_STATUS.pending, leaseFence: fence });
+  await makeReady(k, tx, { ...run, status: RUN_STATUS.pending, leaseFence: fence });
 }
 
 /** A bystander of a killed worker, or a lease that expired: run it again; no attempt is lost. */
-export function relinquish(k: KernelContext, tx: Tx, runId: string, fence: number, why: string): boolean {
-  const run = leasedBy(k, runId, fence);
+export async function relinquish(k: KernelContext, tx: Tx, runId: string, fence: number, why: string): Promise<boolean> {
+  const run = await leasedBy(k, runId, fence);
   if (!run) return false;
-  appendEvent(k, tx, runId, "activation_lost", { fence, why });
-  goAgain(k, tx, run);
+  await appendEvent(k, tx, runId, "activation_lost", { fence, why });
+  await goAgain(k, tx, run);
   return true;
 }
 
@@ -53,14 +53,14 @@ export function relinquish(k: KernelContext, tx: Tx, runId: string, fence: numbe
  * recorded as failed (family `timeout`, `forcedTermination`), with the step's retry decision, and
  * the run goes again on another worker — where it waits for the retry, or meets the failure.
  */
-export function hardStopped(k: KernelContext, tx: Tx, runId: string, fence: number, failure: OpCommand & { type: "step_failed" }): boolean {
-  if (!leasedBy(k, runId, fence)) return false;
-  const op = k.store.getOp(runId, failure.opKey);
+export async function hardStopped(k: KernelContext, tx: Tx, runId: string, fence: number, failure: OpCommand & { type: "step_failed" }): Promise<boolean> {
+  if (!await leasedBy(k, runId, fence)) return false;
+  const op = await k.store.getOp(runId, failure.opKey);
   // The attempt may have reported just before the kill (its outcome, or its own failure with a
   // retry scheduled): what it recorded stands, and is not recorded twice.
   const settled = op && (op.status === OP_STATUS.completed || op.status === OP_STATUS.failed || op.attempt >= failure.attempt);
-  if (!settled) reportOp(k, tx, runId, fence, failure);
-  return relinquish(k, tx, runId, fence, `hard stop of ${failure.opKey}`);
+  if (!settled) await reportOp(k, tx, runId, fence, failure);
+  return await relinquish(k, tx, runId, fence, `hard stop of ${failure.opKey}`);
 }
 
 export function crashBody(runId: string, crash: WorkerCrash, crashes: number): FailureBody {
@@ -78,11 +78,11 @@ export function crashBody(runId: string, crash: WorkerCrash, crashes: number): F
 }
 
 /** The worker died holding this activation: one attempt is spent; the third in a row fails it. */
-export function activationCrashed(k: KernelContext, tx: Tx, runId: string, fence: number, crash: WorkerCrash): { crashes: number; failed: boolean } | null {
-  const run = leasedBy(k, runId, fence);
+export async function activationCrashed(k: KernelContext, tx: Tx, runId: string, fence: number, crash: WorkerCrash): Promise<{ crashes: number; failed: boolean } | null> {
+  const run = await leasedBy(k, runId, fence);
   if (!run) return null;
   const crashes = run.crashes + 1;
-  appendEvent(k, tx, runId, "worker_crashed", {
+  await appendEvent(k, tx, runId, "worker_crashed", {
     crash: crashes,
     ...(crash.opKey ? { opKey: crash.opKey } : {}),
     workerPid: crash.workerPid,
@@ -90,12 +90,12 @@ export function activationCrashed(k: KernelContext, tx: Tx, runId: string, fence
     ...(crash.stderr.length > 0 ? { stderr: crash.stderr } : {}),
   });
   if (crashes < MAX_WORKER_CRASHES) {
-    k.store.setCrashes(runId, crashes);
-    goAgain(k, tx, { ...run, crashes });
+    await k.store.setCrashes(runId, crashes);
+    await goAgain(k, tx, { ...run, crashes });
     return { crashes, failed: false };
   }
   const error = crashBody(runId, crash, crashes);
   // A workflow fails for good; a service turn fails its message and the instance goes on.
-  finishActivation(k, tx, runId, fence, run.kind === "service" ? { type: "rejected", error } : { type: "failed", error });
+  await finishActivation(k, tx, runId, fence, run.kind === "service" ? { type: "rejected", error } : { type: "failed", error });
   return { crashes, failed: true };
 }

@@ -11,17 +11,17 @@ import { valueTooLarge } from "./value-limit.ts";
 import { finishActivation } from "./run-lifecycle.ts";
 import { isSettledOp, type OpCommand, type OpResolution } from "./types.ts";
 
-export function reportOp(k: KernelContext, tx: Tx, runId: string, fence: number, cmd: OpCommand): OpResolution {
-  const caller = requireLease(k, runId, fence);
+export async function reportOp(k: KernelContext, tx: Tx, runId: string, fence: number, cmd: OpCommand): Promise<OpResolution> {
+  const caller = await requireLease(k, runId, fence);
   const tooLarge = valueTooLarge(cmd, k.maxValueBytes);
   if (tooLarge) {
     // Ended here, in the command, for reports and posts alike (nobody waits on a post): the run
     // fails (a turn: its message) with the error that names the op, and nothing of the value is kept.
-    finishActivation(k, tx, runId, fence, caller.kind === "service" ? { type: "rejected", error: tooLarge } : { type: "failed", error: tooLarge });
+    await finishActivation(k, tx, runId, fence, caller.kind === "service" ? { type: "rejected", error: tooLarge } : { type: "failed", error: tooLarge });
     if (caller.kind !== "service") tx.after(() => k.abortActivation(runId));
     return { outcome: "failed", error: tooLarge };
   }
-  const existing = k.store.getOp(runId, cmd.opKey);
+  const existing = await k.store.getOp(runId, cmd.opKey);
   if (existing && isSettledOp(existing.status)) {
     // The engine resolves recorded ops from history and never reports them again; a second report
     // means two executions raced, and the first record must stand.

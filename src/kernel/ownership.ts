@@ -12,41 +12,38 @@ const openHere = new Set<string>();
 const OWNER_KEY = "owner";
 
 
-export function claimOwnership(store: Store): void {
+export async function claimOwnership(store: Store): Promise<void> {
   if (store.path === ":memory:") return;
   if (openHere.has(store.path)) {
     throw new VilanoError("conflict", `database ${store.path} is already open in this process; close the other runtime first`);
   }
-  store.begin();
+  // Marked before the first await: a second open in this process is refused even while this one claims.
+  openHere.add(store.path);
   try {
-    const current = store.getMeta(OWNER_KEY);
-    const owner = current ? (JSON.parse(current) as { pid: number } | null) : null;
-    if (owner) {
-      if (owner.pid !== process.pid && isProcessAlive(owner.pid)) {
-        throw new VilanoError(
-          "conflict",
-          `database ${store.path} is in use by process ${owner.pid}; stop it before opening the database here`,
-          { details: { pid: owner.pid } },
-        );
+    await store.transaction(async () => {
+      const current = await store.getMeta(OWNER_KEY);
+      const owner = current ? (JSON.parse(current) as { pid: number } | null) : null;
+      if (owner && owner.pid !== process.pid && isProcessAlive(owner.pid)) {
+        throw new VilanoError("conflict", `database ${store.path} is in use by process ${owner.pid}; stop it before opening the database here`, {
+          details: { pid: owner.pid },
+        });
       }
-    }
-    store.setMeta(OWNER_KEY, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
-    store.commit();
+      await store.setMeta(OWNER_KEY, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
+    });
   } catch (error) {
-    store.rollback();
+    openHere.delete(store.path);
     throw error;
   }
-  openHere.add(store.path);
 }
 
-export function releaseOwnership(store: Store): void {
+export async function releaseOwnership(store: Store): Promise<void> {
   if (store.path === ":memory:" || !openHere.delete(store.path)) return;
   try {
-    store.begin();
-    const current = store.getMeta(OWNER_KEY);
-    if (current && (JSON.parse(current) as { pid: number }).pid === process.pid) store.setMeta(OWNER_KEY, "null");
-    store.commit();
+    await store.transaction(async () => {
+      const current = await store.getMeta(OWNER_KEY);
+      if (current && (JSON.parse(current) as { pid: number }).pid === process.pid) await store.setMeta(OWNER_KEY, "null");
+    });
   } catch {
-    store.rollback();
+    // Closing anyway: the next owner takes a dead owner's place.
   }
 }

@@ -14,19 +14,19 @@ import { isLeased, isTerminal, RUN_STATUS, type Activation } from "./types.ts";
  * so the activation leased then sees them all; a running one is flagged so that its suspension
  * re-dispatches it instead of parking it (its activation loaded history before this change).
  */
-export function wakeRun(k: KernelContext, tx: Tx, runId: string): void {
-  const run = k.store.getRun(runId);
+export async function wakeRun(k: KernelContext, tx: Tx, runId: string): Promise<void> {
+  const run = await k.store.getRun(runId);
   if (!run || isTerminal(run.status)) return;
   if (run.status === RUN_STATUS.waiting) {
-    tx.atEnd(`wake:${runId}`, (end) => {
-      const still = k.store.getRun(runId);
+    tx.atEnd(`wake:${runId}`, async (end) => {
+      const still = await k.store.getRun(runId);
       // Cancelled, or woken some other way, since.
       if (still?.status !== RUN_STATUS.waiting) return;
-      appendEvent(k, end, runId, "run_resumed");
-      makeReady(k, end, still);
+      await appendEvent(k, end, runId, "run_resumed");
+      await makeReady(k, end, still);
     });
   } else if (isLeased(run.status)) {
-    k.store.setWakePending(runId, true);
+    await k.store.setWakePending(runId, true);
   }
 }
 
@@ -35,14 +35,14 @@ export function wakeRun(k: KernelContext, tx: Tx, runId: string): void {
  * that made it ready, and handed over after commit — saving a round through the commit queue.
  * Otherwise it becomes pending and the executor leases it later.
  */
-export function makeReady(k: KernelContext, tx: Tx, run: RunRow): void {
+export async function makeReady(k: KernelContext, tx: Tx, run: RunRow): Promise<void> {
   if (k.reserve(run)) {
     // Registered before leasing, which may throw: the reserved slot must come back either way.
     let leased = false;
     tx.onRollback(() => leased && k.release(run));
     let activation: Activation | null;
     try {
-      activation = leaseRun(k, tx, run.id);
+      activation = await leaseRun(k, tx, run.id);
     } catch (error) {
       k.release(run);
       throw error;
@@ -56,16 +56,16 @@ export function makeReady(k: KernelContext, tx: Tx, run: RunRow): void {
     k.release(run);
     return;
   }
-  k.store.setRunStatus(run.id, RUN_STATUS.pending, tx.now);
+  await k.store.setRunStatus(run.id, RUN_STATUS.pending, tx.now);
   const pending = { ...run, status: RUN_STATUS.pending };
   tx.after(() => k.dispatch(pending));
 }
 
 /** Leases a run that has work: the fence goes up and its history is loaded in this transaction. */
-export function leaseRun(k: KernelContext, tx: Tx, runId: string): Activation | null {
-  const run = k.store.getRun(runId)!;
-  if (run.kind === "service") return activateTurn(k, tx, run);
-  k.store.setRunStatus(runId, RUN_STATUS.running, tx.now);
-  const fence = k.store.bumpFence(runId, tx.now);
-  return { run: { ...run, status: RUN_STATUS.running, leaseFence: fence }, fence, ops: k.store.listOps(runId) };
+export async function leaseRun(k: KernelContext, tx: Tx, runId: string): Promise<Activation | null> {
+  const run = (await k.store.getRun(runId))!;
+  if (run.kind === "service") return await activateTurn(k, tx, run);
+  await k.store.setRunStatus(runId, RUN_STATUS.running, tx.now);
+  const fence = await k.store.bumpFence(runId, tx.now);
+  return { run: { ...run, status: RUN_STATUS.running, leaseFence: fence }, fence, ops: await k.store.listOps(runId) };
 }

@@ -40,30 +40,30 @@ export function areRelated(owner: RunRow, target: RunRow): boolean {
 }
 
 /** Called in the transaction that ends `target`. */
-export function fireRelationships(k: KernelContext, tx: Tx, target: RunRow): void {
-  for (const rel of k.store.relationshipsTo(target.id)) reachOwner(k, tx, target, rel);
+export async function fireRelationships(k: KernelContext, tx: Tx, target: RunRow): Promise<void> {
+  for (const rel of await k.store.relationshipsTo(target.id)) await reachOwner(k, tx, target, rel);
 }
 
 /** `target` has ended: tell (or end) one owner of a relationship to it. */
-export function reachOwner(k: KernelContext, tx: Tx, target: RunRow, rel: Pick<RelationshipRow, "ownerId" | "kind" | "propagate">): void {
-  const owner = k.store.getRun(rel.ownerId);
+export async function reachOwner(k: KernelContext, tx: Tx, target: RunRow, rel: Pick<RelationshipRow, "ownerId" | "kind" | "propagate">): Promise<void> {
+  const owner = await k.store.getRun(rel.ownerId);
   if (!owner || isTerminal(owner.status)) return;
   const abnormal = endedAbnormally(target);
   if (rel.kind === "link") {
     if (!abnormal && rel.propagate !== "all") return;
-    if (abnormal && owner.trapsExits === 0) return endLinked(k, tx, owner, target);
+    if (abnormal && owner.trapsExits === 0) return await endLinked(k, tx, owner, target);
   }
-  queueExit(k, tx, owner.id, target, rel.kind);
+  await queueExit(k, tx, owner.id, target, rel.kind);
 }
 
-function endLinked(k: KernelContext, tx: Tx, owner: RunRow, target: RunRow): void {
+async function endLinked(k: KernelContext, tx: Tx, owner: RunRow, target: RunRow): Promise<void> {
   const why = `linked run ${target.id} ${target.status}`;
-  appendEvent(k, tx, owner.id, "linked_exit", { targetId: target.id, status: target.status });
+  await appendEvent(k, tx, owner.id, "linked_exit", { targetId: target.id, status: target.status });
   if (owner.kind === "service") {
-    stopInstance(k, tx, owner.id, `linked_exit: ${why}`);
+    await stopInstance(k, tx, owner.id, `linked_exit: ${why}`);
     return;
   }
-  cancelRun(k, tx, owner.id, why, {
+  await cancelRun(k, tx, owner.id, why, {
     name: "LinkedExitError",
     reason: "linked_exit",
     details: { targetId: target.id, targetStatus: target.status, ...(target.error ? { targetError: parse(target.error) } : {}) },
@@ -71,8 +71,8 @@ function endLinked(k: KernelContext, tx: Tx, owner: RunRow, target: RunRow): voi
 }
 
 /** Queues an exit event for `ownerId`; its oldest `nextExit` wait, if one is open, takes it at once. */
-function queueExit(k: KernelContext, tx: Tx, ownerId: string, target: RunRow, relationship: "monitor" | "link"): void {
-  const exitId = k.store.insertExitEvent({
+async function queueExit(k: KernelContext, tx: Tx, ownerId: string, target: RunRow, relationship: "monitor" | "link"): Promise<void> {
+  const exitId = await k.store.insertExitEvent({
     ownerId,
     targetId: target.id,
     targetKind: target.kind,
@@ -82,13 +82,13 @@ function queueExit(k: KernelContext, tx: Tx, ownerId: string, target: RunRow, re
     error: target.status === RUN_STATUS.completed ? null : target.error,
     at: target.finishedAt ?? tx.now,
   });
-  appendEvent(k, tx, ownerId, "exit_received", { exitId, targetId: target.id, relationship, status: target.status });
-  const waiting = k.store.firstWaitingOp(ownerId, OP_KIND.exit_wait);
+  await appendEvent(k, tx, ownerId, "exit_received", { exitId, targetId: target.id, relationship, status: target.status });
+  const waiting = await k.store.firstWaitingOp(ownerId, OP_KIND.exit_wait);
   if (!waiting) return;
-  const taken = k.store.takeExitEvent(ownerId, waiting.opKey)!;
+  const taken = (await k.store.takeExitEvent(ownerId, waiting.opKey))!;
   const result = JSON.stringify(toExitEvent(taken));
-  k.store.putOp({ ...waiting, status: OP_STATUS.completed, result, wakeAt: null, now: tx.now });
-  appendEvent(k, tx, ownerId, "exit_consumed", { opKey: waiting.opKey, exitId: taken.id });
-  wakeRun(k, tx, ownerId);
+  await k.store.putOp({ ...waiting, status: OP_STATUS.completed, result, wakeAt: null, now: tx.now });
+  await appendEvent(k, tx, ownerId, "exit_consumed", { opKey: waiting.opKey, exitId: taken.id });
+  await wakeRun(k, tx, ownerId);
   tx.after(() => k.deliverLive(ownerId, waiting.opKey, { status: "completed", result }));
 }

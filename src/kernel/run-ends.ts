@@ -22,21 +22,21 @@ export function endOutcome(run: RunRow): LiveOutcome {
 }
 
 /** Called in the transaction that moves `run` to a terminal status. */
-export function runEnded(k: KernelContext, tx: Tx, run: RunRow): void {
+export async function runEnded(k: KernelContext, tx: Tx, run: RunRow): Promise<void> {
   // A supervised member is restarted first: waits on its result move to the new run.
-  memberEnded(k, tx, run);
-  wakeWaiters(k, tx, run);
-  fireRelationships(k, tx, run);
+  await memberEnded(k, tx, run);
+  await wakeWaiters(k, tx, run);
+  await fireRelationships(k, tx, run);
 }
 
-function wakeWaiters(k: KernelContext, tx: Tx, run: RunRow): void {
-  const waiters = k.store.takeRunWaiters(run.id);
+async function wakeWaiters(k: KernelContext, tx: Tx, run: RunRow): Promise<void> {
+  const waiters = await k.store.takeRunWaiters(run.id);
   if (waiters.length === 0) return;
   const outcome = endOutcome(run);
   for (const { waiterId, opKey } of waiters) {
-    const op = k.store.getOp(waiterId, opKey);
+    const op = await k.store.getOp(waiterId, opKey);
     if (!op || op.status !== OP_STATUS.waiting) continue;
-    k.store.putOp({
+    await k.store.putOp({
       ...op,
       status: outcome.status === "completed" ? OP_STATUS.completed : OP_STATUS.failed,
       result: outcome.status === "completed" ? outcome.result : null,
@@ -44,8 +44,8 @@ function wakeWaiters(k: KernelContext, tx: Tx, run: RunRow): void {
       wakeAt: null,
       now: tx.now,
     });
-    appendEvent(k, tx, waiterId, "child_ended", { opKey, childRunId: run.id, status: run.status });
-    wakeRun(k, tx, waiterId);
+    await appendEvent(k, tx, waiterId, "child_ended", { opKey, childRunId: run.id, status: run.status });
+    await wakeRun(k, tx, waiterId);
     tx.after(() => k.deliverLive(waiterId, opKey, outcome));
   }
 }

@@ -21,10 +21,10 @@ import {
   type StartRunResult,
 } from "./types.ts";
 
-export function startRun(k: KernelContext, tx: Tx, req: StartRunRequest): StartRunResult {
+export async function startRun(k: KernelContext, tx: Tx, req: StartRunRequest): Promise<StartRunResult> {
   const kind = req.kind ?? "workflow";
   if (req.id !== undefined) {
-    const existing = k.store.getRun(req.id);
+    const existing = await k.store.getRun(req.id);
     if (existing) {
       if (existing.kind !== kind || existing.name !== req.name || existing.project !== (req.project ?? "")) {
         throw new VilanoError(
@@ -37,7 +37,7 @@ export function startRun(k: KernelContext, tx: Tx, req: StartRunRequest): StartR
     }
   }
   const id = req.id ?? newRunId(tx.now);
-  k.store.insertRun({
+  await k.store.insertRun({
     id,
     kind,
     name: req.name,
@@ -48,48 +48,48 @@ export function startRun(k: KernelContext, tx: Tx, req: StartRunRequest): StartR
     snapshotId: req.snapshotId ?? null,
     now: tx.now,
   });
-  appendEvent(k, tx, id, "run_started", { name: req.name, ...(req.id !== undefined ? { requestedId: true } : {}) });
-  makeReady(k, tx, k.store.getRun(id)!);
-  return { run: k.store.getRun(id)!, created: true };
+  await appendEvent(k, tx, id, "run_started", { name: req.name, ...(req.id !== undefined ? { requestedId: true } : {}) });
+  await makeReady(k, tx, (await k.store.getRun(id))!);
+  return { run: (await k.store.getRun(id))!, created: true };
 }
 
 /** Leases a pending run to an activation; null when the run is not pending (taken or finished). */
-export function activate(k: KernelContext, tx: Tx, runId: string): Activation | null {
-  const run = k.store.getRun(runId);
+export async function activate(k: KernelContext, tx: Tx, runId: string): Promise<Activation | null> {
+  const run = await k.store.getRun(runId);
   if (!run || run.status !== RUN_STATUS.pending) return null;
-  return leaseRun(k, tx, runId);
+  return await leaseRun(k, tx, runId);
 }
 
-export function finishActivation(k: KernelContext, tx: Tx, runId: string, fence: number, reported: ActivationResult): void {
-  const run = requireLease(k, runId, fence);
+export async function finishActivation(k: KernelContext, tx: Tx, runId: string, fence: number, reported: ActivationResult): Promise<void> {
+  const run = await requireLease(k, runId, fence);
   const result = withinValueLimit(k, run, reported);
   // The code got through an activation: earlier worker crashes were not in a row with a later one.
-  if (run.crashes > 0 && result.type !== "aborted") k.store.setCrashes(runId, 0);
-  if (run.kind === "service") return finishTurn(k, tx, run, result);
+  if (run.crashes > 0 && result.type !== "aborted") await k.store.setCrashes(runId, 0);
+  if (run.kind === "service") return await finishTurn(k, tx, run, result);
   switch (result.type) {
     case "completed":
-      k.store.finishRun(runId, RUN_STATUS.completed, result.output, null, tx.now);
+      await k.store.finishRun(runId, RUN_STATUS.completed, result.output, null, tx.now);
       // Waits the code abandoned (the loser of a Promise.race) close with the run.
-      k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
-      cancelOutbound(k, tx, runId, "completed");
-      appendEvent(k, tx, runId, "run_completed");
-      notify(k, tx, runId);
+      await k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
+      await cancelOutbound(k, tx, runId, "completed");
+      await appendEvent(k, tx, runId, "run_completed");
+      await notify(k, tx, runId);
       return;
     case "failed":
-      k.store.finishRun(runId, RUN_STATUS.failed, null, JSON.stringify(result.error), tx.now);
-      k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
-      cancelOutbound(k, tx, runId, "failed");
-      appendEvent(k, tx, runId, "run_failed", { error: result.error });
-      notify(k, tx, runId);
+      await k.store.finishRun(runId, RUN_STATUS.failed, null, JSON.stringify(result.error), tx.now);
+      await k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
+      await cancelOutbound(k, tx, runId, "failed");
+      await appendEvent(k, tx, runId, "run_failed", { error: result.error });
+      await notify(k, tx, runId);
       return;
     case "suspended":
-      if (k.store.getWakePending(runId)) {
+      if (await k.store.getWakePending(runId)) {
         // Something it waits for happened while it ran: go straight round again.
-        k.store.setWakePending(runId, false);
-        makeReady(k, tx, run);
+        await k.store.setWakePending(runId, false);
+        await makeReady(k, tx, run);
       } else {
-        k.store.setRunStatus(runId, RUN_STATUS.waiting, tx.now);
-        appendEvent(k, tx, runId, "run_waiting");
+        await k.store.setRunStatus(runId, RUN_STATUS.waiting, tx.now);
+        await appendEvent(k, tx, runId, "run_waiting");
       }
       return;
     case "aborted":
@@ -124,8 +124,8 @@ export const CANCELLED_BODY: FailureBody = {
 };
 
 /** Cancels a run; `cause` adds to the error it ends with (a linked exit's reason and details). */
-export function cancelRun(k: KernelContext, tx: Tx, runId: string, reason?: string, cause?: Partial<FailureBody>): RunRow {
-  const run = requireRun(k, runId);
+export async function cancelRun(k: KernelContext, tx: Tx, runId: string, reason?: string, cause?: Partial<FailureBody>): Promise<RunRow> {
+  const run = await requireRun(k, runId);
   if (run.status === RUN_STATUS.cancelled) return run;
   if (isTerminal(run.status)) {
     throw new VilanoError("run_finished", `run ${runId} has already ${run.status}; there is nothing to cancel`, {
@@ -136,41 +136,41 @@ export function cancelRun(k: KernelContext, tx: Tx, runId: string, reason?: stri
   if (run.kind === "service") {
     throw new VilanoError("validation_failed", `run ${runId} is a service instance; stop it instead of cancelling it`);
   }
-  k.store.finishRun(runId, RUN_STATUS.cancelled, null, JSON.stringify(body), tx.now);
+  await k.store.finishRun(runId, RUN_STATUS.cancelled, null, JSON.stringify(body), tx.now);
   // A new fence makes every later report of a running activation stale.
-  k.store.bumpFence(runId, tx.now);
-  k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
-  cancelOutbound(k, tx, runId, "cancelled");
-  appendEvent(k, tx, runId, "run_cancelled", reason ? { reason } : undefined);
+  await k.store.bumpFence(runId, tx.now);
+  await k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
+  await cancelOutbound(k, tx, runId, "cancelled");
+  await appendEvent(k, tx, runId, "run_cancelled", reason ? { reason } : undefined);
   if (run.status === RUN_STATUS.running) tx.after(() => k.abortActivation(runId));
-  notify(k, tx, runId);
-  cancelChildren(k, tx, runId, "cancelled");
-  return k.store.getRun(runId)!;
+  await notify(k, tx, runId);
+  await cancelChildren(k, tx, runId, "cancelled");
+  return (await k.store.getRun(runId))!;
 }
 
 /**
  * The kernel fails a workflow run for a reason of its own (its supervision budget ran out): like a
  * cancellation, its waits close, its activation stops and its children are cancelled.
  */
-export function failRunByKernel(k: KernelContext, tx: Tx, runId: string, body: FailureBody): void {
-  const run = requireRun(k, runId);
+export async function failRunByKernel(k: KernelContext, tx: Tx, runId: string, body: FailureBody): Promise<void> {
+  const run = await requireRun(k, runId);
   if (isTerminal(run.status)) return;
-  k.store.finishRun(runId, RUN_STATUS.failed, null, JSON.stringify(body), tx.now);
-  k.store.bumpFence(runId, tx.now);
-  k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
-  cancelOutbound(k, tx, runId, "failed");
-  appendEvent(k, tx, runId, "run_failed", { error: body });
+  await k.store.finishRun(runId, RUN_STATUS.failed, null, JSON.stringify(body), tx.now);
+  await k.store.bumpFence(runId, tx.now);
+  await k.store.closeOpenOps(runId, OP_STATUS.cancelled, tx.now);
+  await cancelOutbound(k, tx, runId, "failed");
+  await appendEvent(k, tx, runId, "run_failed", { error: body });
   if (run.status === RUN_STATUS.running) tx.after(() => k.abortActivation(runId));
-  notify(k, tx, runId);
-  cancelChildren(k, tx, runId, "failed");
+  await notify(k, tx, runId);
+  await cancelChildren(k, tx, runId, "failed");
 }
 
 /** Cancelling a run (or stopping an instance) cancels the children it started, and theirs, in the same transaction. */
-export function cancelChildren(k: KernelContext, tx: Tx, parentId: string, how: string): void {
-  for (const child of k.store.listChildren(parentId)) {
+export async function cancelChildren(k: KernelContext, tx: Tx, parentId: string, how: string): Promise<void> {
+  for (const child of await k.store.listChildren(parentId)) {
     if (isTerminal(child.status) || child.kind !== "workflow") continue;
-    appendEvent(k, tx, child.id, "cancelled_with_parent", { parentId });
-    cancelRun(k, tx, child.id, `its parent ${parentId} was ${how}`);
+    await appendEvent(k, tx, child.id, "cancelled_with_parent", { parentId });
+    await cancelRun(k, tx, child.id, `its parent ${parentId} was ${how}`);
   }
 }
 
@@ -180,30 +180,37 @@ export function cancelChildren(k: KernelContext, tx: Tx, parentId: string, how: 
  * code is stopped), and every pending run is dispatched again — the same as recovery at start-up,
  * without a restart.
  */
-export function recoverAfterFailedCommit(k: KernelContext, tx: Tx): RunRow[] {
-  for (const runId of k.store.listRunIdsWithStatus([RUN_STATUS.running, "active"])) {
-    k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
-    k.store.bumpFence(runId, tx.now);
-    appendEvent(k, tx, runId, "run_recovered", { why: "a commit failed; the run goes again" });
+export async function recoverAfterFailedCommit(k: KernelContext, tx: Tx): Promise<RunRow[]> {
+  for (const runId of await k.store.listRunIdsWithStatus([RUN_STATUS.running, "active"])) {
+    await k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
+    await k.store.bumpFence(runId, tx.now);
+    await appendEvent(k, tx, runId, "run_recovered", { why: "a commit failed; the run goes again" });
     tx.after(() => k.abortActivation(runId));
   }
-  return k.store.listRunIdsWithStatus([RUN_STATUS.pending]).map((id) => k.store.getRun(id)!);
+  return pendingRuns(k);
+}
+
+/** Every pending run, to be dispatched again. */
+async function pendingRuns(k: KernelContext): Promise<RunRow[]> {
+  const runs: RunRow[] = [];
+  for (const id of await k.store.listRunIdsWithStatus([RUN_STATUS.pending])) runs.push((await k.store.getRun(id))!);
+  return runs;
 }
 
 /** At start-up: activations that were running when the process died are lost; run them again. */
-export function recover(k: KernelContext, tx: Tx): RunRow[] {
+export async function recover(k: KernelContext, tx: Tx): Promise<RunRow[]> {
   // Workflows left running and service turns left active were interrupted mid-activation.
-  for (const runId of k.store.listRunIdsWithStatus([RUN_STATUS.running, "active"])) {
-    k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
-    k.store.bumpFence(runId, tx.now);
-    appendEvent(k, tx, runId, "run_recovered");
+  for (const runId of await k.store.listRunIdsWithStatus([RUN_STATUS.running, "active"])) {
+    await k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
+    await k.store.bumpFence(runId, tx.now);
+    await appendEvent(k, tx, runId, "run_recovered");
   }
-  return k.store.listRunIdsWithStatus([RUN_STATUS.pending]).map((id) => k.store.getRun(id)!);
+  return pendingRuns(k);
 }
 
 /** The run has ended: ops waiting on it settle, and result waiters hear after commit. */
-function notify(k: KernelContext, tx: Tx, runId: string): void {
-  const finished = k.store.getRun(runId)!;
-  runEnded(k, tx, finished);
+async function notify(k: KernelContext, tx: Tx, runId: string): Promise<void> {
+  const finished = (await k.store.getRun(runId))!;
+  await runEnded(k, tx, finished);
   tx.after(() => k.notifyTerminal(finished));
 }

@@ -14,22 +14,22 @@ export interface SignalDelivery {
   status: "delivered" | "buffered";
 }
 
-export function sendSignal(k: KernelContext, tx: Tx, runId: string, name: string, payload: string | null): SignalDelivery {
-  const run = requireRun(k, runId);
+export async function sendSignal(k: KernelContext, tx: Tx, runId: string, name: string, payload: string | null): Promise<SignalDelivery> {
+  const run = await requireRun(k, runId);
   if (isTerminal(run.status)) {
     throw new VilanoError("run_finished", `run ${runId} has already ${run.status}; signal "${name}" was not delivered`, {
       details: { runId, status: run.status, signal: name },
     });
   }
-  const waiting = k.store.latestWaitingSignalOp(runId, name);
+  const waiting = await k.store.latestWaitingSignalOp(runId, name);
   if (!waiting) {
-    const signalId = k.store.insertSignal(runId, name, payload, "buffered", null, tx.now);
-    appendEvent(k, tx, runId, "signal_received", { name, signalId, buffered: true });
+    const signalId = await k.store.insertSignal(runId, name, payload, "buffered", null, tx.now);
+    await appendEvent(k, tx, runId, "signal_received", { name, signalId, buffered: true });
     return { signalId, status: "buffered" };
   }
-  const signalId = k.store.insertSignal(runId, name, payload, "consumed", waiting.opKey, tx.now);
-  k.store.putOp({ ...waiting, status: OP_STATUS.completed, result: payload, wakeAt: null, now: tx.now });
-  appendEvent(k, tx, runId, "signal_received", { name, signalId, opKey: waiting.opKey });
-  wakeRun(k, tx, runId);
+  const signalId = await k.store.insertSignal(runId, name, payload, "consumed", waiting.opKey, tx.now);
+  await k.store.putOp({ ...waiting, status: OP_STATUS.completed, result: payload, wakeAt: null, now: tx.now });
+  await appendEvent(k, tx, runId, "signal_received", { name, signalId, opKey: waiting.opKey });
+  await wakeRun(k, tx, runId);
   return { signalId, status: "delivered" };
 }

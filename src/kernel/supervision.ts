@@ -27,31 +27,32 @@ function exhaustedBody(group: SupervisorRow, member: MemberRow, run: RunRow, res
 }
 
 /** Called in the transaction that ends `run`, before anything waiting on it is told. */
-export function memberEnded(k: KernelContext, tx: Tx, run: RunRow): void {
+export async function memberEnded(k: KernelContext, tx: Tx, run: RunRow): Promise<void> {
   if (run.status === RUN_STATUS.completed) return;
-  const member = k.store.memberByRun(run.id);
+  const member = await k.store.memberByRun(run.id);
   if (!member) return;
-  const owner = k.store.getRun(member.ownerId);
-  const group = k.store.getSupervisor(member.ownerId, member.groupKey);
+  const owner = await k.store.getRun(member.ownerId);
+  const group = await k.store.getSupervisor(member.ownerId, member.groupKey);
   if (!owner || isTerminal(owner.status) || !group || group.exhausted) return;
 
   const recent = (JSON.parse(group.restarts) as number[]).filter((at) => at > tx.now - group.windowMs);
   if (recent.length >= group.maxRestarts) {
-    k.store.updateSupervisor(owner.id, group.groupKey, JSON.stringify(recent), true);
-    appendEvent(k, tx, owner.id, "supervision_exhausted", { groupKey: group.groupKey, memberKey: member.memberKey, runId: run.id, restarts: recent.length });
+    await k.store.updateSupervisor(owner.id, group.groupKey, JSON.stringify(recent), true);
+    await appendEvent(k, tx, owner.id, "supervision_exhausted", { groupKey: group.groupKey, memberKey: member.memberKey, runId: run.id, restarts: recent.length });
     const body = exhaustedBody(group, member, run, recent.length);
-    if (owner.kind === "service") stopInstance(k, tx, owner.id, `supervision_exhausted: ${body.message}`);
-    else failRunByKernel(k, tx, owner.id, body);
+    if (owner.kind === "service") await stopInstance(k, tx, owner.id, `supervision_exhausted: ${body.message}`);
+    else await failRunByKernel(k, tx, owner.id, body);
     return;
   }
   recent.push(tx.now);
-  k.store.updateSupervisor(owner.id, group.groupKey, JSON.stringify(recent), false);
-  const members = k.store.listMembers(owner.id, group.groupKey);
+  await k.store.updateSupervisor(owner.id, group.groupKey, JSON.stringify(recent), false);
+  const members = await k.store.listMembers(owner.id, group.groupKey);
   const chosen =
     group.strategy === "one_for_one" ? [member] : group.strategy === "one_for_all" ? members : members.filter((m) => m.position >= member.position);
   // A member that completed is done; only the others start again.
-  const restart = chosen.filter((m) => m.runId === run.id || k.store.getRun(m.runId)?.status !== RUN_STATUS.completed);
-  restartMembers(k, tx, owner, restart, (m) => (m.runId === run.id ? `ended ${run.status}` : `restarted with ${member.memberKey} (${group.strategy})`));
+  const restart: typeof chosen = [];
+  for (const m of chosen) if (m.runId === run.id || (await k.store.getRun(m.runId))?.status !== RUN_STATUS.completed) restart.push(m);
+  await restartMembers(k, tx, owner, restart, (m) => (m.runId === run.id ? `ended ${run.status}` : `restarted with ${member.memberKey} (${group.strategy})`));
 }
 
 /**
@@ -60,25 +61,25 @@ export function memberEnded(k: KernelContext, tx: Tx, run: RunRow): void {
  * cancelled — which may end the owner too, through a link; only if the owner still lives do the new
  * runs start. Otherwise the members keep their old (ended) runs.
  */
-function restartMembers(k: KernelContext, tx: Tx, owner: RunRow, members: MemberRow[], why: (m: MemberRow) => string): void {
+async function restartMembers(k: KernelContext, tx: Tx, owner: RunRow, members: MemberRow[], why: (m: MemberRow) => string): Promise<void> {
   const moves = members.map((m) => ({ member: m, next: memberRunId(owner.id, m.groupKey, m.memberKey, m.restarts + 1) }));
   for (const { member, next } of moves) {
-    k.store.setMemberRun(owner.id, member.groupKey, member.memberKey, next, member.restarts + 1);
-    k.store.moveRunWaiters(member.runId, next);
+    await k.store.setMemberRun(owner.id, member.groupKey, member.memberKey, next, member.restarts + 1);
+    await k.store.moveRunWaiters(member.runId, next);
   }
   for (const { member } of moves) {
-    const old = k.store.getRun(member.runId);
-    if (old && !isTerminal(old.status)) cancelRun(k, tx, old.id, `restarted by its supervisor ${owner.id}`, { reason: "supervisor_restart" });
+    const old = await k.store.getRun(member.runId);
+    if (old && !isTerminal(old.status)) await cancelRun(k, tx, old.id, `restarted by its supervisor ${owner.id}`, { reason: "supervisor_restart" });
   }
-  if (isTerminal(k.store.getRun(owner.id)!.status)) {
+  if (isTerminal((await k.store.getRun(owner.id))!.status)) {
     for (const { member, next } of moves) {
-      k.store.setMemberRun(owner.id, member.groupKey, member.memberKey, member.runId, member.restarts);
-      k.store.moveRunWaiters(next, member.runId);
+      await k.store.setMemberRun(owner.id, member.groupKey, member.memberKey, member.runId, member.restarts);
+      await k.store.moveRunWaiters(next, member.runId);
     }
     return;
   }
   for (const { member, next } of moves) {
-    startRun(k, tx, { id: next, project: owner.project, snapshotId: owner.snapshotId, kind: "workflow", name: member.workflow, input: member.input, parentId: owner.id });
-    appendEvent(k, tx, owner.id, "member_restarted", { groupKey: member.groupKey, memberKey: member.memberKey, previousRunId: member.runId, runId: next, why: why(member) });
+    await startRun(k, tx, { id: next, project: owner.project, snapshotId: owner.snapshotId, kind: "workflow", name: member.workflow, input: member.input, parentId: owner.id });
+    await appendEvent(k, tx, owner.id, "member_restarted", { groupKey: member.groupKey, memberKey: member.memberKey, previousRunId: member.runId, runId: next, why: why(member) });
   }
 }

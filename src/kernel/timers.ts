@@ -12,7 +12,7 @@
  * other timers (signal and exit-wait timeouts, retry backoffs, message timers).
  */
 import type { Clock } from "../shared/index.ts";
-import type { Store } from "../store/index.ts";
+import type { DueTimer, StoreOps } from "../store/index.ts";
 import type { KernelContext } from "./context.ts";
 import { wakeRun } from "./ready.ts";
 import type { Tx } from "./group-commit.ts";
@@ -22,22 +22,23 @@ import { fireMessageTimer } from "./turns.ts";
 const TIMERS_PER_BATCH = 500;
 
 /** Fires every due timer, and the sleeps due within `leadMs` (up to a batch each); says when to look again. */
-export function fireDueTimers(k: KernelContext, tx: Tx, leadMs: number): { fired: number; sleeps: number; nextAt: number | null } {
-  const due = k.store.dueTimers(tx.now, TIMERS_PER_BATCH);
-  const early = leadMs > 0 ? k.store.dueSleeps(tx.now, tx.now + leadMs, TIMERS_PER_BATCH).filter((t) => blockedOnItAlone(k, t.runId)) : [];
+export async function fireDueTimers(k: KernelContext, tx: Tx, leadMs: number): Promise<{ fired: number; sleeps: number; nextAt: number | null }> {
+  const due = await k.store.dueTimers(tx.now, TIMERS_PER_BATCH);
+  const early: DueTimer[] = [];
+  if (leadMs > 0) for (const t of await k.store.dueSleeps(tx.now, tx.now + leadMs, TIMERS_PER_BATCH)) if (await blockedOnItAlone(k, t.runId)) early.push(t);
   for (const t of [...due, ...early]) {
-    const op = k.store.getOp(t.runId, t.opKey)!;
-    if (fireOpTimer(k, tx, op)) wakeRun(k, tx, t.runId);
+    const op = (await k.store.getOp(t.runId, t.opKey))!;
+    if (await fireOpTimer(k, tx, op)) await wakeRun(k, tx, t.runId);
   }
-  const dueMessages = k.store.dueMessages(tx.now, TIMERS_PER_BATCH);
-  for (const message of dueMessages) fireMessageTimer(k, tx, message);
+  const dueMessages = await k.store.dueMessages(tx.now, TIMERS_PER_BATCH);
+  for (const message of dueMessages) await fireMessageTimer(k, tx, message);
   const sleeps = early.length + due.filter((t) => t.kind === "sleep").length;
-  return { fired: due.length + early.length + dueMessages.length, sleeps, nextAt: nextArmAt(k.store, leadMs, tx.now) };
+  return { fired: due.length + early.length + dueMessages.length, sleeps, nextAt: await nextArmAt(k.store, leadMs, tx.now) };
 }
 
 /** A run that can be given its sleep ahead of time: waiting, with no other op open. */
-function blockedOnItAlone(k: KernelContext, runId: string): boolean {
-  return k.store.getRun(runId)?.status === "waiting" && k.store.openOpCount(runId) === 1;
+async function blockedOnItAlone(k: KernelContext, runId: string): Promise<boolean> {
+  return (await k.store.getRun(runId))?.status === "waiting" && await k.store.openOpCount(runId) === 1;
 }
 
 /**
@@ -45,12 +46,12 @@ function blockedOnItAlone(k: KernelContext, runId: string): boolean {
  * lead; and a sleep already inside the lead (one that could not be fired early, or one left over
  * by the batch limit) at its due time — then the next one beyond the lead, less the lead.
  */
-export function nextArmAt(store: Store, leadMs: number, now: number): number | null {
-  const { sleep, other } = store.nextWakes();
+export async function nextArmAt(store: StoreOps, leadMs: number, now: number): Promise<number | null> {
+  const { sleep, other } = await store.nextWakes();
   const candidates: number[] = other === null ? [] : [other];
   if (sleep !== null && sleep <= now + leadMs) {
     candidates.push(sleep);
-    const beyond = store.nextSleepAfter(now + leadMs);
+    const beyond = await store.nextSleepAfter(now + leadMs);
     if (beyond !== null) candidates.push(beyond - leadMs);
   } else if (sleep !== null) {
     candidates.push(sleep - leadMs);

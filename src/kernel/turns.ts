@@ -18,43 +18,43 @@ import { MESSAGE_STATUS, OP_STATUS, SERVICE_STATUS, type Activation, type Activa
  */
 export const turnScope = (messageId: number, attempt: number): string => `m${messageId}.${attempt}/`;
 
-export function activateTurn(k: KernelContext, tx: Tx, run: RunRow): Activation | null {
-  let message = k.store.activeMessage(run.id);
+export async function activateTurn(k: KernelContext, tx: Tx, run: RunRow): Promise<Activation | null> {
+  let message = await k.store.activeMessage(run.id);
   if (message && message.wakeAt !== null) {
     // Its retry is still backing off; the message timer will make the instance pending again.
-    k.store.setRunStatus(run.id, SERVICE_STATUS.waiting, tx.now);
+    await k.store.setRunStatus(run.id, SERVICE_STATUS.waiting, tx.now);
     return null;
   }
   if (!message) {
-    const next = k.store.nextReadyMessage(run.id);
+    const next = await k.store.nextReadyMessage(run.id);
     if (!next) {
-      k.store.setRunStatus(run.id, SERVICE_STATUS.idle, tx.now);
+      await k.store.setRunStatus(run.id, SERVICE_STATUS.idle, tx.now);
       return null;
     }
-    k.store.updateMessage(next.id, { status: MESSAGE_STATUS.active }, tx.now);
+    await k.store.updateMessage(next.id, { status: MESSAGE_STATUS.active }, tx.now);
     message = { ...next, status: MESSAGE_STATUS.active };
-    appendEvent(k, tx, run.id, "turn_started", { messageId: message.id, kind: message.kind, name: message.name, attempt: message.attempt });
+    await appendEvent(k, tx, run.id, "turn_started", { messageId: message.id, kind: message.kind, name: message.name, attempt: message.attempt });
   }
-  k.store.setRunStatus(run.id, SERVICE_STATUS.active, tx.now);
-  const fence = k.store.bumpFence(run.id, tx.now);
+  await k.store.setRunStatus(run.id, SERVICE_STATUS.active, tx.now);
+  const fence = await k.store.bumpFence(run.id, tx.now);
   const scope = turnScope(message.id, message.attempt);
   const turn: TurnInput = {
     scope,
     message: { id: message.id, kind: message.kind as TurnInput["message"]["kind"], name: message.name, payload: message.payload, attempt: message.attempt },
     state: run.state,
     keyInput: run.keyInput,
-    mailbox: mailboxView(k, run.id, message),
+    mailbox: await mailboxView(k, run.id, message),
   };
   return {
     run: { ...run, status: SERVICE_STATUS.active, leaseFence: fence },
     fence,
-    ops: k.store.listOpsWithPrefix(run.id, scope),
+    ops: await k.store.listOpsWithPrefix(run.id, scope),
     turn,
   };
 }
 
-function mailboxView(k: KernelContext, runId: string, current: MessageRow): MailboxView {
-  const c = k.store.inboxCounts(runId);
+async function mailboxView(k: KernelContext, runId: string, current: MessageRow): Promise<MailboxView> {
+  const c = await k.store.inboxCounts(runId);
   const queued: MailboxView["queued"] = {
     total: c.total,
     ready: c.ready,
@@ -71,35 +71,35 @@ function mailboxView(k: KernelContext, runId: string, current: MessageRow): Mail
   };
 }
 
-export function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: ActivationResult): void {
-  const message = k.store.activeMessage(run.id);
+export async function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: ActivationResult): Promise<void> {
+  const message = await k.store.activeMessage(run.id);
   if (!message) return;
   const base = { messageId: message.id, kind: message.kind, name: message.name, attempt: message.attempt };
   // Unless the turn only paused, its attempt is over: waits it abandoned must not catch later signals.
   if (result.type !== "suspended" && result.type !== "aborted") {
     const scope = turnScope(message.id, message.attempt);
-    k.store.closeOpenOpsWithPrefix(run.id, scope, OP_STATUS.cancelled, tx.now);
-    cancelOutbound(k, tx, run.id, "done with that turn", scope);
+    await k.store.closeOpenOpsWithPrefix(run.id, scope, OP_STATUS.cancelled, tx.now);
+    await cancelOutbound(k, tx, run.id, "done with that turn", scope);
   }
   switch (result.type) {
     case "aborted":
       return;
     case "suspended":
-      if (k.store.getWakePending(run.id)) {
-        k.store.setWakePending(run.id, false);
-        becomePending(k, tx, run);
+      if (await k.store.getWakePending(run.id)) {
+        await k.store.setWakePending(run.id, false);
+        await becomePending(k, tx, run);
       } else {
-        k.store.setRunStatus(run.id, SERVICE_STATUS.waiting, tx.now);
+        await k.store.setRunStatus(run.id, SERVICE_STATUS.waiting, tx.now);
       }
       return;
     case "completed":
     case "turn_completed": {
       const stop = result.type === "turn_completed" && result.stop;
-      if (result.type === "turn_completed" && result.state !== undefined) k.store.setState(run.id, result.state, tx.now);
-      finishMessage(k, tx, message, { status: "done", reply: result.type === "turn_completed" ? result.reply : null });
-      appendEvent(k, tx, run.id, "turn_completed", { ...base, ...(stop ? { stop: true } : {}) });
+      if (result.type === "turn_completed" && result.state !== undefined) await k.store.setState(run.id, result.state, tx.now);
+      await finishMessage(k, tx, message, { status: "done", reply: result.type === "turn_completed" ? result.reply : null });
+      await appendEvent(k, tx, run.id, "turn_completed", { ...base, ...(stop ? { stop: true } : {}) });
       if (stop) {
-        stopInstance(k, tx, run.id, "a handler returned stop: true");
+        await stopInstance(k, tx, run.id, "a handler returned stop: true");
         return;
       }
       break;
@@ -110,7 +110,7 @@ export function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: Activa
         result.type === "turn_failed"
           ? decideRetry(result.retry, result.error, message.attempt, `${run.id}|m${message.id}`)
           : { decision: "non_retryable" as const, attempt: message.attempt, maxAttempts: 1 };
-      appendEvent(k, tx, run.id, "turn_failed", {
+      await appendEvent(k, tx, run.id, "turn_failed", {
         ...base,
         error: result.error.message,
         family: result.error.family,
@@ -119,58 +119,58 @@ export function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: Activa
       });
       if (decision.decision === "scheduled") {
         const wakeAt = tx.now + decision.delayMs!;
-        releaseExits(k, run.id, message);
-        k.store.updateMessage(message.id, { status: MESSAGE_STATUS.active, attempt: message.attempt + 1, wakeAt }, tx.now);
-        k.store.setRunStatus(run.id, SERVICE_STATUS.waiting, tx.now);
+        await releaseExits(k, run.id, message);
+        await k.store.updateMessage(message.id, { status: MESSAGE_STATUS.active, attempt: message.attempt + 1, wakeAt }, tx.now);
+        await k.store.setRunStatus(run.id, SERVICE_STATUS.waiting, tx.now);
         tx.after(() => k.armTimer(wakeAt));
         return;
       }
-      finishMessage(k, tx, message, { status: "failed", error: result.error });
-      appendEvent(k, tx, run.id, "message_failed", { messageId: message.id, code: result.error.code ?? "error" });
+      await finishMessage(k, tx, message, { status: "failed", error: result.error });
+      await appendEvent(k, tx, run.id, "message_failed", { messageId: message.id, code: result.error.code ?? "error" });
       break;
     }
     case "rejected":
-      finishMessage(k, tx, message, { status: "failed", error: result.error });
-      appendEvent(k, tx, run.id, "message_failed", { messageId: message.id, code: result.error.code ?? "service_turn_rejected" });
+      await finishMessage(k, tx, message, { status: "failed", error: result.error });
+      await appendEvent(k, tx, run.id, "message_failed", { messageId: message.id, code: result.error.code ?? "service_turn_rejected" });
       break;
     case "deferred": {
       const wakeAt = tx.now + result.delayMs;
-      releaseExits(k, run.id, message);
-      k.store.updateMessage(message.id, { status: MESSAGE_STATUS.deferred, attempt: message.attempt + 1, wakeAt }, tx.now);
-      appendEvent(k, tx, run.id, "message_deferred", { ...base, delayMs: result.delayMs, ...(result.reason ? { reason: result.reason } : {}) });
+      await releaseExits(k, run.id, message);
+      await k.store.updateMessage(message.id, { status: MESSAGE_STATUS.deferred, attempt: message.attempt + 1, wakeAt }, tx.now);
+      await appendEvent(k, tx, run.id, "message_deferred", { ...base, delayMs: result.delayMs, ...(result.reason ? { reason: result.reason } : {}) });
       tx.after(() => k.armTimer(wakeAt));
       break;
     }
   }
   // The message is settled: go on with the next ready one, or rest.
-  k.store.setWakePending(run.id, false);
-  if (k.store.nextReadyMessage(run.id)) becomePending(k, tx, run);
+  await k.store.setWakePending(run.id, false);
+  if (await k.store.nextReadyMessage(run.id)) await becomePending(k, tx, run);
   else {
-    k.store.setRunStatus(run.id, SERVICE_STATUS.idle, tx.now);
-    appendEvent(k, tx, run.id, "instance_idle");
+    await k.store.setRunStatus(run.id, SERVICE_STATUS.idle, tx.now);
+    await appendEvent(k, tx, run.id, "instance_idle");
   }
 }
 
 const becomePending = makeReady;
 
 /** A turn attempt that goes again (retry, defer) runs its code afresh: exit events it took are queued again. */
-function releaseExits(k: KernelContext, runId: string, message: MessageRow): void {
-  k.store.releaseExitEvents(runId, turnScope(message.id, message.attempt));
+async function releaseExits(k: KernelContext, runId: string, message: MessageRow): Promise<void> {
+  await k.store.releaseExitEvents(runId, turnScope(message.id, message.attempt));
 }
 
 /** A message timer fired: a deferred message is ready again, or a turn's retry is due. */
-export function fireMessageTimer(k: KernelContext, tx: Tx, message: MessageRow): void {
-  const run = k.store.getRun(message.serviceRunId);
+export async function fireMessageTimer(k: KernelContext, tx: Tx, message: MessageRow): Promise<void> {
+  const run = await k.store.getRun(message.serviceRunId);
   if (message.status === MESSAGE_STATUS.deferred) {
-    k.store.updateMessage(message.id, { status: MESSAGE_STATUS.queued }, tx.now);
+    await k.store.updateMessage(message.id, { status: MESSAGE_STATUS.queued }, tx.now);
     // A busy instance picks it up after its current turn; only an idle one needs waking.
-    if (run?.status === SERVICE_STATUS.idle) becomePending(k, tx, run);
+    if (run?.status === SERVICE_STATUS.idle) await becomePending(k, tx, run);
   } else if (message.status === MESSAGE_STATUS.active) {
-    k.store.updateMessage(message.id, { status: MESSAGE_STATUS.active }, tx.now);
-    if (run?.status === SERVICE_STATUS.waiting) becomePending(k, tx, run);
+    await k.store.updateMessage(message.id, { status: MESSAGE_STATUS.active }, tx.now);
+    if (run?.status === SERVICE_STATUS.waiting) await becomePending(k, tx, run);
   } else {
     // Finished meanwhile (stopped, cancelled): just clear the timer.
-    k.store.updateMessage(message.id, { status: message.status, reply: message.reply, error: message.error }, tx.now);
+    await k.store.updateMessage(message.id, { status: message.status, reply: message.reply, error: message.error }, tx.now);
   }
 }
 

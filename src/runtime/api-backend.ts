@@ -14,13 +14,13 @@ type Callable = Record<string, (payload: unknown, options?: AskOptions) => Promi
 
 export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): ApiBackend {
   const { kernel, projects } = daemon;
-  const runInfo = (runId: string) => {
-    const run = kernel.getRun(runId);
+  const runInfo = async (runId: string) => {
+    const run = await kernel.getRun(runId);
     if (!run) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
     return toRunInfo(run);
   };
   return {
-    status: () => ({ projects: projects.list().length, workers: { pids: daemon.pool.pids(), external: daemon.pool.externalPids(), stats: { ...daemon.pool.stats } } }),
+    status: async () => ({ projects: (await projects.list()).length, workers: { pids: daemon.pool.pids(), external: daemon.pool.externalPids(), stats: { ...daemon.pool.stats } } }),
     connectWorker: (link) => daemon.pool.attachExternal(link),
     addProject: (path, name) => projects.add(path, name),
     syncProject: (name) => projects.sync(name),
@@ -28,9 +28,9 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
     getProject: (name) => projects.get(name),
     removeProject: (name) => projects.remove(name),
     startRun: (target, input, id) => daemon.startRun(target, input, id === undefined ? {} : { id }),
-    listRuns(filter) {
+    async listRuns(filter) {
       const limit = filter.limit ?? DEFAULT_PAGE;
-      const rows = kernel.listRuns({
+      const rows = await kernel.listRuns({
         ...(filter.project ? { project: filter.project } : {}),
         ...(filter.status ? { status: filter.status } : {}),
         ...(filter.workflow ? { name: filter.workflow } : {}),
@@ -42,7 +42,7 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
     },
     inspectRun: (runId) => daemon.inspect(runId),
     async awaitRun(runId, waitMs) {
-      runInfo(runId);
+      await runInfo(runId);
       if (waitMs > 0) await kernel.waitForTerminal(runId, AbortSignal.timeout(waitMs)).catch(() => undefined);
       return runInfo(runId);
     },
@@ -66,7 +66,7 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
     ensureService: (target, keyInput) => daemon.ensureService(target, keyInput),
     async stopService(target, key, reason) {
       const { project, name } = parseTarget(target, "service");
-      projects.row(project);
+      await projects.row(project);
       return toRunInfo(await kernel.stopInstance(serviceInstanceId(project, name, key), reason ?? "stopped by request"));
     },
   };

@@ -42,7 +42,7 @@ export interface DaemonRuntime {
   readonly captures: CaptureSink;
   startRun(target: string, input?: unknown, options?: { id?: string }): Promise<RunInfo & { created: boolean }>;
   result(runId: string, options?: { timeout?: Duration }): Promise<unknown>;
-  inspect(runId: string): RunInspection;
+  inspect(runId: string): Promise<RunInspection>;
   signal(runId: string, name: string, payload?: unknown): Promise<SignalDelivery>;
   cancel(runId: string, reason?: string): Promise<RunInfo>;
   /** A ref to the instance of `<project>/<service>` for `keyInput` (created if needed). */
@@ -74,7 +74,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   let pool!: WorkerPool;
   const execLedger = createExecLedger(join(options.home, "exec-groups.json"), logger.withTag("pool"));
   const captures = createCaptureSink(options.home, (error) => logger.warn("could not write an exec capture:", error));
-  const core = createRuntimeCore({
+  const core = await createRuntimeCore({
     database: join(options.home, "runtime.sqlite"),
     clock,
     logger,
@@ -99,11 +99,11 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   // The database is ours now: what a crashed predecessor's subprocesses still do can be ended.
   execLedger.open();
   const { kernel } = core;
-  const projects = createProjectRegistry(core.store, kernel, snapshotsDir, catalog);
+  const projects = createProjectRegistry(core.store.reads, kernel, snapshotsDir, catalog);
 
   /** The current snapshot of a project and its code, loaded. */
   async function current(project: string) {
-    const row = projects.row(project);
+    const row = await projects.row(project);
     return { row, code: await catalog.ensure(project, row.snapshotId) };
   }
 
@@ -148,9 +148,9 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     },
     async serviceByKey(target, key) {
       const { project, name } = parseTarget(target, "service");
-      projects.row(project);
+      await projects.row(project);
       const id = serviceInstanceId(project, name, key);
-      const instance = kernel.getRun(id);
+      const instance = await kernel.getRun(id);
       if (!instance) {
         throw new VilanoError("not_found", `${target} has no instance with key ${JSON.stringify(key)}`, {
           hint: "instances are created when a workflow connects to them, or by a call that gives the key input",

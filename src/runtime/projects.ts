@@ -9,7 +9,7 @@ import { createSnapshot, listSnapshots, MANIFEST_FILE, parseManifest, readProjec
 import { VilanoError } from "../shared/index.ts";
 import type { ApiProject, ApiProjectDetails, ApiSnapshot } from "../api/index.ts";
 import type { Kernel } from "../kernel/index.ts";
-import type { ProjectQueries, ProjectRow } from "../store/index.ts";
+import type { ProjectRow, StoreOps } from "../store/index.ts";
 import type { SnapshotCatalog } from "./snapshot-catalog.ts";
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -21,9 +21,9 @@ export interface ProjectRegistry {
   add(path: string, name: string): Promise<ProjectInfo>;
   sync(name: string): Promise<ProjectInfo>;
   /** The project with its snapshots on disk: the current one, then the others newest first. */
-  get(name: string): ApiProjectDetails;
-  row(name: string): ProjectRow;
-  list(): ProjectInfo[];
+  get(name: string): Promise<ApiProjectDetails>;
+  row(name: string): Promise<ProjectRow>;
+  list(): Promise<ProjectInfo[]>;
   remove(name: string): Promise<void>;
 }
 
@@ -56,17 +56,17 @@ function snapshotDefinitions(dir: string): Partial<Pick<ApiSnapshot, "workflows"
  * Reads go to the store; writes go through the kernel's commit queue, as every write does (one
  * writer: batched, durable before the caller hears back, never interleaved with a batch).
  */
-export function createProjectRegistry(store: ProjectQueries, kernel: Pick<Kernel, "recordProject" | "forgetProject">, snapshotsDir: string, catalog: SnapshotCatalog): ProjectRegistry {
+export function createProjectRegistry(store: Pick<StoreOps, "getProject" | "listProjects" | "liveRunsBySnapshot">, kernel: Pick<Kernel, "recordProject" | "forgetProject">, snapshotsDir: string, catalog: SnapshotCatalog): ProjectRegistry {
   // Every call to a project reads its row (its manifest included): kept here, and dropped whenever
   // this registry — the only writer of project rows — records or forgets the project.
   const rows = new Map<string, ProjectRow>();
-  function row(name: string): ProjectRow {
+  async function row(name: string): Promise<ProjectRow> {
     const cached = rows.get(name);
     if (cached) return cached;
-    const found = store.getProject(name);
+    const found = await store.getProject(name);
     if (found) rows.set(name, found);
     if (!found) {
-      const known = store.listProjects().map((p) => p.name);
+      const known = (await store.listProjects()).map((p) => p.name);
       throw new VilanoError("not_found", `no project is named ${JSON.stringify(name)} (registered: ${known.length ? known.join(", ") : "none"})`);
     }
     return found;
@@ -97,10 +97,10 @@ export function createProjectRegistry(store: ProjectQueries, kernel: Pick<Kernel
     } catch (error) {
       rows.delete(name);
       // Not recorded: a snapshot made for it alone goes too.
-      if (snapshot.created && store.getProject(name)?.snapshotId !== snapshot.id) removeSnapshot(snapshot.dir);
+      if (snapshot.created && (await store.getProject(name))?.snapshotId !== snapshot.id) removeSnapshot(snapshot.dir);
       throw error;
     }
-    return toProjectInfo(row(name));
+    return toProjectInfo(await row(name));
   }
 
   return {
@@ -108,15 +108,15 @@ export function createProjectRegistry(store: ProjectQueries, kernel: Pick<Kernel
       if (!PROJECT_NAME.test(name)) {
         throw new VilanoError("validation_failed", `invalid project name ${JSON.stringify(name)}: use 1-64 lower-case letters, digits, "-" or "_", starting with a letter or digit`);
       }
-      if (store.getProject(name)) {
+      if (await store.getProject(name)) {
         throw new VilanoError("conflict", `a project named ${JSON.stringify(name)} is already registered`, { hint: `use \`vilano project sync ${name}\`` });
       }
       return register(path, name);
     },
-    sync: (name) => register(row(name).path, name),
-    get(name) {
-      const current = row(name);
-      const live = store.liveRunsBySnapshot(name);
+    sync: async (name) => register((await row(name)).path, name),
+    async get(name) {
+      const current = await row(name);
+      const live = await store.liveRunsBySnapshot(name);
       const snapshots = listSnapshots(snapshotsDir, name).map(
         (s): ApiSnapshot => ({ id: s.id, createdAt: s.createdAt, current: s.id === current.snapshotId, liveRuns: live.get(s.id) ?? 0, ...snapshotDefinitions(s.dir) }),
       );
@@ -125,9 +125,9 @@ export function createProjectRegistry(store: ProjectQueries, kernel: Pick<Kernel
       return { ...toProjectInfo(current), snapshots };
     },
     row,
-    list: () => store.listProjects().map(toProjectInfo),
+    list: async () => (await store.listProjects()).map(toProjectInfo),
     async remove(name) {
-      row(name);
+      await row(name);
       try {
         await kernel.forgetProject(name);
       } finally {

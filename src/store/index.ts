@@ -1,5 +1,7 @@
-/** The SQLite store: the only importer of bun:sqlite. */
-export { createStore, prefixEnd, type Store, type StoreOptions, type DueTimer } from "./store.ts";
+/** The stores behind one asynchronous boundary; the SQLite store is the only importer of bun:sqlite. */
+export { openSyncStore, prefixEnd, type StoreOptions, type DueTimer, type SyncStore } from "./store.ts";
+export { createStore } from "./sqlite-store.ts";
+export type { Async, Store, StoreOps } from "./boundary.ts";
 export type { RunRow, OpRow, EventRow, SignalRow, NewRun, OpWrite, RunListFilter, MessageRow, NewMessage, NewInstance, InboxCounts, ProjectRow, RelationshipRow, RelationshipKind, ExitEventRow, SupervisorRow, MemberRow, SupervisionStrategy, SubscriptionRow } from "./rows.ts";
 export type { MessageUpdate } from "./inbox-queries.ts";
 export { LATEST_SCHEMA_VERSION } from "./migrations.ts";

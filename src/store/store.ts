@@ -1,7 +1,7 @@
 /**
- * The store: every SQL statement of Vilano lives here, behind methods that speak in rows.
- * It is synchronous (bun:sqlite); the kernel is its only writer and wraps calls in transactions.
- * The method set is kept narrow so a PostgreSQL implementation can stand in later.
+ * The SQLite statements: every SQL statement of the SQLite store lives here, behind methods that
+ * speak in rows. They are synchronous (bun:sqlite); `sqlite-store.ts` puts them behind the
+ * asynchronous boundary every store implements (`boundary.ts`).
  */
 import type { Database } from "bun:sqlite";
 import { VilanoError, type AnyRunStatus, type OpStatus } from "../shared/index.ts";
@@ -38,7 +38,7 @@ export interface DueTimer {
   wakeAt: number;
 }
 
-export interface Store extends InboxQueries, ProjectQueries, RelationQueries, SupervisionQueries, SubscriptionQueries {
+export interface SyncStore extends InboxQueries, ProjectQueries, RelationQueries, SupervisionQueries, SubscriptionQueries {
   readonly path: string;
   readonly schemaVersion: number;
   begin(): void;
@@ -109,7 +109,7 @@ export interface StoreOptions extends OpenOptions {
 }
 
 /** Opens (and migrates) the database at `path`, or `:memory:`. */
-export function createStore(path: string, options: StoreOptions = {}): Store {
+export function openSyncStore(path: string, options: StoreOptions = {}): SyncStore {
   const db = openDatabase(path, options);
   let schemaVersion: number;
   try {
@@ -122,7 +122,7 @@ export function createStore(path: string, options: StoreOptions = {}): Store {
   return buildStore(db, path, schemaVersion, checkpointer);
 }
 
-function buildStore(db: Database, path: string, schemaVersion: number, checkpointer: Checkpointer | null): Store {
+function buildStore(db: Database, path: string, schemaVersion: number, checkpointer: Checkpointer | null): SyncStore {
   const q = {
     begin: db.query("BEGIN IMMEDIATE"),
     commit: db.query("COMMIT"),

@@ -91,9 +91,9 @@ export function createDashboard(options: DashboardOptions) {
   };
 
   /** A run's page for this session; with `form.error`, the answer to a refused action (400). */
-  const runPage = (c: Context<Env>, id: string, form: RunForm, status = 200) => {
+  const runPage = async (c: Context<Env>, id: string, form: RunForm, status = 200) => {
     const live = liveUrl(id);
-    return page(c, <RunPage inspection={backend.inspectRun(id)} now={now()} csrf={c.get("session").csrf} form={form} liveUrl={live} all={showAll(c)} />, status);
+    return page(c, <RunPage inspection={await backend.inspectRun(id)} now={now()} csrf={c.get("session").csrf} form={form} liveUrl={live} all={showAll(c)} />, status);
   };
 
   // Not strict: `/ui/` and `/ui/runs/` are the pages without the slash.
@@ -166,7 +166,7 @@ export function createDashboard(options: DashboardOptions) {
       await next();
     })
     .get("/", (c) => c.redirect(`${UI_BASE}/runs`, 303))
-    .get("/runs", (c) => {
+    .get("/runs", async (c) => {
       const query = c.req.query();
       const filter: RunsFilter = {};
       if (query.project) filter.project = query.project;
@@ -177,13 +177,13 @@ export function createDashboard(options: DashboardOptions) {
       }
       if (query.cursor) filter.cursor = query.cursor;
       const live = liveUrl();
-      const { runs, nextCursor } = backend.listRuns({ ...filter, limit: PAGE_SIZE });
+      const { runs, nextCursor } = await backend.listRuns({ ...filter, limit: PAGE_SIZE });
       if (partial(c)) return c.html(String(<RunsTable runs={runs} nextCursor={nextCursor} filter={filter} />));
-      return page(c, <RunsPage runs={runs} nextCursor={nextCursor} filter={filter} projects={backend.listProjects()} liveUrl={live} />);
+      return page(c, <RunsPage runs={runs} nextCursor={nextCursor} filter={filter} projects={await backend.listProjects()} liveUrl={live} />);
     })
-    .get("/runs/:id", (c) => {
+    .get("/runs/:id", async (c) => {
       const id = c.req.param("id");
-      if (partial(c)) return c.html(String(<RunDetails inspection={backend.inspectRun(id)} now={now()} all={showAll(c)} />));
+      if (partial(c)) return c.html(String(<RunDetails inspection={await backend.inspectRun(id)} now={now()} all={showAll(c)} />));
       const form: RunForm = {};
       const done = c.req.query("done");
       if (done === "signal") form.notice = "Signal sent.";
@@ -223,7 +223,7 @@ export function createDashboard(options: DashboardOptions) {
     .post("/runs/:id/stop", async (c) => {
       const id = c.req.param("id");
       const reason = field(await c.req.parseBody(), "reason").trim();
-      const run = backend.inspectRun(id).run;
+      const run = (await backend.inspectRun(id)).run;
       try {
         if (run.kind !== "service" || run.key === undefined || !run.project) throw new VilanoError("validation_failed", `run ${id} is not a service instance of a registered project`);
         await backend.stopService(`${run.project}/${run.name}`, run.key, reason || "stopped from the dashboard");
@@ -233,14 +233,14 @@ export function createDashboard(options: DashboardOptions) {
       }
       return c.redirect(`${runHref(id)}?done=stop`, 303);
     })
-    .get("/services", (c) => {
+    .get("/services", async (c) => {
       const query = c.req.query();
       const filter: InstancesFilter = {};
       if (query.project) filter.project = query.project;
       if (query.service) filter.service = query.service;
       if (query.cursor) filter.cursor = query.cursor;
       const live = liveUrl();
-      const { runs, nextCursor } = backend.listRuns({
+      const { runs, nextCursor } = await backend.listRuns({
         kind: "service",
         limit: PAGE_SIZE,
         ...(filter.project ? { project: filter.project } : {}),
@@ -248,12 +248,12 @@ export function createDashboard(options: DashboardOptions) {
         ...(filter.cursor ? { cursor: filter.cursor } : {}),
       });
       if (partial(c)) return c.html(String(<InstancesTable instances={runs} nextCursor={nextCursor} filter={filter} />));
-      return page(c, <ServicesPage projects={backend.listProjects()} instances={runs} nextCursor={nextCursor} filter={filter} liveUrl={live} />);
+      return page(c, <ServicesPage projects={await backend.listProjects()} instances={runs} nextCursor={nextCursor} filter={filter} liveUrl={live} />);
     })
-    .get("/projects", (c) => page(c, <ProjectsPage projects={backend.listProjects()} />))
-    .get("/projects/:name", (c) => page(c, <ProjectPage project={backend.getProject(c.req.param("name"))} csrf={c.get("session").csrf} form={{}} />))
+    .get("/projects", async (c) => page(c, <ProjectsPage projects={await backend.listProjects()} />))
+    .get("/projects/:name", async (c) => page(c, <ProjectPage project={await backend.getProject(c.req.param("name"))} csrf={c.get("session").csrf} form={{}} />))
     .post("/projects/:name/runs", async (c) => {
-      const project = backend.getProject(c.req.param("name"));
+      const project = await backend.getProject(c.req.param("name"));
       const form = await c.req.parseBody();
       const values: StartForm = { workflow: field(form, "workflow"), input: field(form, "input"), id: field(form, "id").trim() };
       const rerender = (error: string) => page(c, <ProjectPage project={project} csrf={c.get("session").csrf} form={{ ...values, error }} />, 400);
@@ -276,9 +276,9 @@ export function createDashboard(options: DashboardOptions) {
     // Each change carries the feed's version as its id, and a page names the version it was drawn
     // at (`since`; after a reconnect the browser sends the last id it heard): a stream that starts
     // behind tells the page at once, so nothing committed while it was not listening is missed.
-    .get("/live", (c) => {
+    .get("/live", async (c) => {
       const runId = c.req.query("run");
-      if (runId !== undefined) backend.runEvents(runId, Number.MAX_SAFE_INTEGER); // 404 for no such run, before the stream starts
+      if (runId !== undefined) await backend.runEvents(runId, Number.MAX_SAFE_INTEGER); // 404 for no such run, before the stream starts
       const heardText = c.req.header("last-event-id") || c.req.query("since");
       const heard = heardText ? Number(heardText) : Number.NaN;
       return streamSSE(c, async (stream) => {

@@ -50,8 +50,8 @@ describe("daemon runtime: projects and runs", () => {
     const ref = await rt.service("my-agent/reviewer", { repoId: "repo_123" });
     expect(await ref.ask.status!(undefined)).toMatchObject({ noteCount: 1 });
     // The walk has ended; its reviewer instance waits for mail between turns, on the snapshot it started on.
-    expect(rt.inspect("svc:my-agent/reviewer:repo_123").run.status).toBe("idle");
-    expect(rt.projects.get("my-agent").snapshots).toEqual([expect.objectContaining({ id: info.snapshotId, current: true, liveRuns: 1 })]);
+    expect((await rt.inspect("svc:my-agent/reviewer:repo_123")).run.status).toBe("idle");
+    expect((await rt.projects.get("my-agent")).snapshots).toEqual([expect.objectContaining({ id: info.snapshotId, current: true, liveRuns: 1 })]);
   });
 
   test("runs stay pinned to the snapshot they started on; a sync affects only new runs", async () => {
@@ -65,7 +65,7 @@ describe("daemon runtime: projects and runs", () => {
     expect(await rt.result(fresh.id, { timeout: "5s" })).toBe("v2");
     expect(await rt.result(old.id, { timeout: "5s" })).toBe("v1");
     expect(synced.snapshotId).not.toBe(added.snapshotId);
-    expect(rt.projects.get("pinned").snapshotId).toBe(synced.snapshotId);
+    expect((await rt.projects.get("pinned")).snapshotId).toBe(synced.snapshotId);
   });
 
   test("a project shows every snapshot it had, which is current, and the unfinished runs pinned to each", async () => {
@@ -76,7 +76,7 @@ describe("daemon runtime: projects and runs", () => {
     writeVersion(project, "v2");
     const second = await rt.projects.sync("history");
 
-    const { snapshots } = rt.projects.get("history");
+    const { snapshots } = await rt.projects.get("history");
     expect(snapshots.map((s) => s.id).sort()).toEqual([first.snapshotId, second.snapshotId].sort());
     expect(snapshots[0]!.id).toBe(second.snapshotId);
     const byId = new Map(snapshots.map((s) => [s.id, s]));
@@ -84,12 +84,12 @@ describe("daemon runtime: projects and runs", () => {
     expect(byId.get(second.snapshotId)).toMatchObject({ current: true, liveRuns: 0, workflows: ["versioned"], services: [] });
 
     await rt.cancel(pinned.id);
-    expect(rt.projects.get("history").snapshots.map((s) => s.liveRuns)).toEqual([0, 0]);
+    expect((await rt.projects.get("history")).snapshots.map((s) => s.liveRuns)).toEqual([0, 0]);
 
     // Back to the first code: its snapshot is reused, current, and listed first although older.
     writeVersion(project, "v1");
     expect((await rt.projects.sync("history")).snapshotId).toBe(first.snapshotId);
-    expect(rt.projects.get("history").snapshots.map((s) => [s.id, s.current])).toEqual([
+    expect((await rt.projects.get("history")).snapshots.map((s) => [s.id, s.current])).toEqual([
       [first.snapshotId, true],
       [second.snapshotId, false],
     ]);
@@ -102,7 +102,7 @@ describe("daemon runtime: projects and runs", () => {
     await first.projects.add(project, "restart");
     // Long enough to be waiting (sleeps fire a little ahead of their due time: timers.ts).
     const run = await first.startRun("restart/versioned", { nap: "1s" }, { id: "nap-1" });
-    await eventually(async () => (first.inspect("nap-1").run.status === "waiting" ? true : undefined));
+    await eventually(async () => ((await first.inspect("nap-1")).run.status === "waiting" ? true : undefined));
     await first.close();
     writeVersion(project, "after"); // not synced: the run must still use its snapshot
 
@@ -125,7 +125,7 @@ describe("daemon runtime: bad input", () => {
       make(dir);
       await expect(rt.projects.add(dir, name)).rejects.toMatchObject({ code: "validation_failed", message: expect.stringContaining(message) });
     }
-    expect(rt.projects.list()).toEqual([]);
+    expect(await rt.projects.list()).toEqual([]);
     expect(existsSync(join(home, "snapshots")) ? readdirSync(join(home, "snapshots")).flatMap((p) => readdirSync(join(home, "snapshots", p))) : []).toEqual([]);
   });
 
@@ -139,7 +139,7 @@ describe("daemon runtime: bad input", () => {
     manifest.definitions.services[0].exportName = "critic";
     writeFileSync(join(broken, "vilano.manifest.json"), JSON.stringify(manifest));
     await expect(rt.projects.add(broken, "broken")).rejects.toThrow('src/agent.ts export "critic" is missing; its exports: reviewCoordinator');
-    expect(rt.projects.list()).toEqual([]);
+    expect(await rt.projects.list()).toEqual([]);
     await rt.projects.add(starterProject(), "twice");
     await expect(rt.projects.add(starterProject(), "twice")).rejects.toMatchObject({ code: "conflict" });
   });

@@ -99,7 +99,7 @@ describe("dashboard pages", () => {
   test("a form that cannot be read is refused with 400 and a reason; nothing is written", async () => {
     const page = await (await get("/ui/runs/long-run")).text();
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
-    const before = rt.inspect("long-run").events.length;
+    const before = (await rt.inspect("long-run")).events.length;
     const response = await dashboard.request(`${ORIGIN}/ui/runs/long-run/cancel`, {
       method: "POST",
       headers: { ...HOST, cookie, origin: ORIGIN, "content-type": "multipart/form-data; boundary=xyz" },
@@ -107,7 +107,7 @@ describe("dashboard pages", () => {
     });
     expect(response.status).toBe(400);
     expect(await response.text()).toContain("The form could not be read");
-    expect(rt.inspect("long-run").events.length).toBe(before);
+    expect((await rt.inspect("long-run")).events.length).toBe(before);
   });
 
   test("a live stream for a run that does not exist is a 404; a quiet stream writes a comment to stay open", async () => {

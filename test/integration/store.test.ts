@@ -9,8 +9,8 @@ import { createStore, LATEST_SCHEMA_VERSION, type Store } from "../../src/store/
 import { openDatabase } from "../../src/store/open.ts";
 
 
-function insert(store: Store, id: string): void {
-  store.insertRun({ id, kind: "workflow", name: "w", status: "pending", input: null, parentId: null, project: "", snapshotId: null, now: 1 });
+function insert(store: Store, id: string): Promise<void> {
+  return store.insertRun({ id, kind: "workflow", name: "w", status: "pending", input: null, parentId: null, project: "", snapshotId: null, now: 1 });
 }
 
 /** Everything that defines the database's state: its schema and its meta table. */
@@ -28,63 +28,63 @@ function snapshot(path: string): { schema: unknown[]; meta: unknown[] } {
 
 describe("store", () => {
   let dir: string;
-  const open: { close(): void }[] = [];
+  const open: { close(): unknown }[] = [];
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "vilano-store-"));
   });
 
-  afterEach(() => {
-    for (const handle of open.splice(0)) handle.close();
+  afterEach(async () => {
+    for (const handle of open.splice(0)) await handle.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function track<T extends { close(): void }>(handle: T): T {
+  function track<T extends { close(): unknown }>(handle: T): T {
     open.push(handle);
     return handle;
   }
 
   describe("migrations", () => {
-    test("record the latest schema version in meta", () => {
+    test("record the latest schema version in meta", async () => {
       const store = track(createStore(":memory:"));
-      expect(store.getMeta("schema_version")).toBe(String(LATEST_SCHEMA_VERSION));
+      expect(await store.getMeta("schema_version")).toBe(String(LATEST_SCHEMA_VERSION));
     });
 
     test("report the schema version reached", () => {
       expect(track(createStore(":memory:")).schemaVersion).toBe(LATEST_SCHEMA_VERSION);
     });
 
-    test("record when and what each migration applied", () => {
+    test("record when and what each migration applied", async () => {
       const store = track(createStore(":memory:"));
       for (let v = 1; v <= LATEST_SCHEMA_VERSION; v++) {
-        expect(store.getMeta(`migration_${v}`)).toMatch(/^\d{4}-\d{2}-\d{2}T\S+Z \S/);
+        expect(await store.getMeta(`migration_${v}`)).toMatch(/^\d{4}-\d{2}-\d{2}T\S+Z \S/);
       }
     });
 
-    test("create the tables the store uses", () => {
+    test("create the tables the store uses", async () => {
       const path = join(dir, "v.db");
-      createStore(path).close();
+      await createStore(path).close();
       const tables = snapshot(path).schema.filter((row) => (row as { type: string }).type === "table").map((row) => (row as { name: string }).name);
       expect(tables).toEqual(expect.arrayContaining(["events", "meta", "ops", "runs", "signals"]));
     });
 
-    test("leave an up-to-date database unchanged on reopen", () => {
+    test("leave an up-to-date database unchanged on reopen", async () => {
       const path = join(dir, "v.db");
       const first = createStore(path);
-      insert(first, "r1");
-      first.close();
+      await insert(first, "r1");
+      await first.close();
       const before = snapshot(path);
       const again = track(createStore(path));
       expect(again.schemaVersion).toBe(LATEST_SCHEMA_VERSION);
-      expect(again.getRun("r1")?.id).toBe("r1");
+      expect((await again.getRun("r1"))?.id).toBe("r1");
       expect(snapshot(path)).toEqual(before);
     });
   });
 
   describe("a database newer than the code", () => {
-    test("is refused with schema_too_new", () => {
+    test("is refused with schema_too_new", async () => {
       const path = join(dir, "new.db");
-      createStore(path).close();
+      await createStore(path).close();
       const db = new Database(path);
       db.run("UPDATE meta SET value = ? WHERE key = 'schema_version'", [String(LATEST_SCHEMA_VERSION + 1)]);
       db.close();
@@ -98,9 +98,9 @@ describe("store", () => {
       });
     });
 
-    test("is left exactly as it was", () => {
+    test("is left exactly as it was", async () => {
       const path = join(dir, "new.db");
-      createStore(path).close();
+      await createStore(path).close();
       const db = new Database(path);
       db.run("UPDATE meta SET value = ? WHERE key = 'schema_version'", [String(LATEST_SCHEMA_VERSION + 1)]);
       db.close();
@@ -124,9 +124,9 @@ describe("store", () => {
       expect(after.meta).toEqual([{ key: "schema_version", value: String(LATEST_SCHEMA_VERSION + 5) }]);
     });
 
-    test("is released so it can be written again", () => {
+    test("is released so it can be written again", async () => {
       const path = join(dir, "new.db");
-      createStore(path).close();
+      await createStore(path).close();
       const db = new Database(path);
       db.run("UPDATE meta SET value = ? WHERE key = 'schema_version'", [String(LATEST_SCHEMA_VERSION + 1)]);
       db.close();
@@ -149,10 +149,10 @@ describe("store", () => {
       expect(statSync(path).mode & 0o777).toBe(0o600);
     });
 
-    test("has owner-only WAL and SHM side files", () => {
+    test("has owner-only WAL and SHM side files", async () => {
       const path = join(dir, "mode.db");
       const store = track(createStore(path));
-      insert(store, "r1");
+      await insert(store, "r1");
       const sideFiles = [`${path}-wal`, `${path}-shm`].filter((file) => existsSync(file));
       expect(sideFiles.length).toBeGreaterThan(0);
       expect(sideFiles.map((file) => statSync(file).mode & 0o777)).toEqual(sideFiles.map(() => 0o600));
@@ -200,9 +200,9 @@ describe("store", () => {
       expect(db.query<{ timeout: number }, []>("PRAGMA busy_timeout").get()?.timeout).toBe(1234);
     });
 
-    test("enforces foreign keys through the store", () => {
+    test("enforces foreign keys through the store", async () => {
       const store = track(createStore(join(dir, "fk.db")));
-      expect(() =>
+      await expect(
         store.putOp({
           runId: "missing",
           opKey: "step:a:0",
@@ -217,21 +217,19 @@ describe("store", () => {
           meta: null,
           now: 1,
         }),
-      ).toThrow(/FOREIGN KEY/);
+      ).rejects.toThrow(/FOREIGN KEY/);
     });
 
-    test("keeps committed rows across a reopen", () => {
+    test("keeps committed rows across a reopen", async () => {
       const path = join(dir, "durable.db");
       const first = createStore(path);
-      first.begin();
-      insert(first, "r1");
-      first.commit();
-      first.close();
-      expect(track(createStore(path)).getRun("r1")?.status).toBe("pending");
+      await first.transaction(() => insert(first, "r1"));
+      await first.close();
+      expect((await track(createStore(path)).getRun("r1"))?.status).toBe("pending");
     });
 
-    test("passes its integrity check", () => {
-      expect(track(createStore(join(dir, "ok.db"))).integrityCheck()).toBe("ok");
+    test("passes its integrity check", async () => {
+      expect(await track(createStore(join(dir, "ok.db"))).integrityCheck()).toBe("ok");
     });
 
     test("is refused with storage_failed when the file is not a database", () => {

@@ -33,10 +33,8 @@ describe("a zombie is dead", () => {
     using z = await zombie();
     const database = join(tempDir(), "runtime.sqlite");
     const store = createStore(database);
-    store.begin();
-    store.setMeta("owner", JSON.stringify({ pid: z.pid, since: new Date().toISOString() }));
-    store.commit();
-    store.close();
+    await store.transaction(() => store.setMeta("owner", JSON.stringify({ pid: z.pid, since: new Date().toISOString() })));
+    await store.close();
     await using rt = await createRuntime({ database, definitions: [], logLevel: "silent" });
     expect(await rt.list()).toEqual([]);
   });

@@ -40,7 +40,7 @@ export const devCommand = defineCommand({
       const daemon = await startDaemon({ home, port: loadConfig().port, logger: createLogger("info") });
       const sync = async () => {
         try {
-          const exists = daemon.runtime.projects.list().some((p) => p.name === name);
+          const exists = (await daemon.runtime.projects.list()).some((p) => p.name === name);
           const project = exists ? await daemon.runtime.projects.sync(name) : await daemon.runtime.projects.add(dir, name);
           ui.success(`project ${name} ${exists ? "synced" : "registered"}: snapshot ${project.snapshotId} (${project.workflows.length} workflow(s), ${project.services.length} service(s))`);
         } catch (error) {

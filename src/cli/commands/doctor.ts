@@ -51,9 +51,9 @@ export const doctorCommand = defineCommand({
           if (fix) {
             // --fix may write: opening migrates an older schema.
             const store = createStore(dbPath);
-            const integrity = store.integrityCheck();
+            const integrity = await store.integrityCheck();
             checks.push({ name: "database", ok: integrity === "ok", detail: `integrity ${integrity}, schema ${store.schemaVersion} of ${LATEST_SCHEMA_VERSION}` });
-            store.close();
+            await store.close();
           } else {
             // Without --fix nothing is written: read-only, nothing migrated.
             const { integrity, schemaVersion } = checkDatabase(dbPath);

@@ -26,8 +26,8 @@ export function askTimeoutBody(serviceRunId: string, timeoutMs: number | null): 
 export const askOps = defineOpKind<"ask">({
   kinds: [OP_KIND.ask],
   record: {
-    ask(r, cmd) {
-      const sent = enqueueMessage(r.k, r.tx, {
+    async ask(r, cmd) {
+      const sent = await enqueueMessage(r.k, r.tx, {
         serviceRunId: cmd.serviceRunId,
         kind: "ask",
         handler: cmd.handler,
@@ -36,27 +36,27 @@ export const askOps = defineOpKind<"ask">({
         maxQueued: cmd.maxQueued,
       });
       if (!sent.ok) {
-        r.put(OP_KIND.ask, OP_STATUS.failed, { error: JSON.stringify(sent.error) });
+        await r.put(OP_KIND.ask, OP_STATUS.failed, { error: JSON.stringify(sent.error) });
         return { outcome: "failed", error: sent.error };
       }
       const wakeAt = cmd.timeoutMs === null ? null : r.tx.now + cmd.timeoutMs;
       const meta: AskMeta = { serviceRunId: cmd.serviceRunId, messageId: sent.messageId, timeoutMs: cmd.timeoutMs };
-      r.put(OP_KIND.ask, OP_STATUS.waiting, { wakeAt, meta: JSON.stringify(meta) });
-      r.event("ask_sent", { opKey: cmd.opKey, to: cmd.serviceRunId, name: cmd.handler, messageId: sent.messageId });
+      await r.put(OP_KIND.ask, OP_STATUS.waiting, { wakeAt, meta: JSON.stringify(meta) });
+      await r.event("ask_sent", { opKey: cmd.opKey, to: cmd.serviceRunId, name: cmd.handler, messageId: sent.messageId });
       if (wakeAt !== null) r.tx.after(() => r.k.armTimer(wakeAt));
       return { outcome: "waiting" };
     },
   },
-  fire(k, tx, op) {
+  async fire(k, tx, op) {
     const meta = metaOf<AskMeta>(op);
     const body = askTimeoutBody(meta.serviceRunId ?? "the service", meta.timeoutMs ?? null);
-    k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now });
-    appendEvent(k, tx, op.runId, "ask_timed_out", { opKey: op.opKey, messageId: meta.messageId });
+    await k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now });
+    await appendEvent(k, tx, op.runId, "ask_timed_out", { opKey: op.opKey, messageId: meta.messageId });
     // A message no turn has started is withdrawn; one being handled finishes, and its reply is dropped.
-    const message = meta.messageId === undefined ? null : k.store.getMessage(meta.messageId);
+    const message = meta.messageId === undefined ? null : await k.store.getMessage(meta.messageId);
     if (message && (message.status === MESSAGE_STATUS.queued || message.status === MESSAGE_STATUS.deferred)) {
-      k.store.updateMessage(message.id, { status: MESSAGE_STATUS.cancelled, error: JSON.stringify(body) }, tx.now);
-      appendEvent(k, tx, message.serviceRunId, "message_cancelled", { messageId: message.id, reason: "ask timed out" });
+      await k.store.updateMessage(message.id, { status: MESSAGE_STATUS.cancelled, error: JSON.stringify(body) }, tx.now);
+      await appendEvent(k, tx, message.serviceRunId, "message_cancelled", { messageId: message.id, reason: "ask timed out" });
     }
     return true;
   },

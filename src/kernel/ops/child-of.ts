@@ -8,8 +8,8 @@ import type { RunRow } from "../../store/index.ts";
 import { kernelFailure } from "../inbox.ts";
 import type { Recording } from "./op-kind.ts";
 
-export function childOf(r: Recording, childRunId: string, workflow: string): { child: RunRow } | { error: FailureBody } {
-  const child = r.k.store.getRun(childRunId);
+export async function childOf(r: Recording, childRunId: string, workflow: string): Promise<{ child: RunRow } | { error: FailureBody }> {
+  const child = await r.k.store.getRun(childRunId);
   if (!child || child.parentId !== r.runId) {
     return { error: kernelFailure("not_found", `run ${childRunId} is not a child of ${r.runId}`, { childRunId }) };
   }

@@ -10,14 +10,14 @@ import { defineOpKind, waitForEnd } from "./op-kind.ts";
 export const childResultOps = defineOpKind<"wait_child">({
   kinds: [OP_KIND.child_result],
   record: {
-    wait_child(r, cmd) {
+    async wait_child(r, cmd) {
       const meta = JSON.stringify({ childRunId: cmd.childRunId });
-      const found = childOf(r, cmd.childRunId, cmd.name);
+      const found = await childOf(r, cmd.childRunId, cmd.name);
       if ("error" in found) {
-        r.put(OP_KIND.child_result, OP_STATUS.failed, { error: JSON.stringify(found.error), meta });
+        await r.put(OP_KIND.child_result, OP_STATUS.failed, { error: JSON.stringify(found.error), meta });
         return { outcome: "failed", error: found.error };
       }
-      return waitForEnd(r, OP_KIND.child_result, found.child, meta);
+      return await waitForEnd(r, OP_KIND.child_result, found.child, meta);
     },
   },
   explain: (op: OpInfo) => {

@@ -12,24 +12,24 @@ import { defineOpKind } from "./op-kind.ts";
 export const childSignalOps = defineOpKind<"child_signal">({
   kinds: [OP_KIND.child_signal],
   record: {
-    child_signal(r, cmd) {
-      const fail = (error: FailureBody) => {
-        r.put(OP_KIND.child_signal, OP_STATUS.failed, { error: JSON.stringify(error) });
+    async child_signal(r, cmd) {
+      const fail = async (error: FailureBody) => {
+        await r.put(OP_KIND.child_signal, OP_STATUS.failed, { error: JSON.stringify(error) });
         return { outcome: "failed" as const, error };
       };
-      const found = childOf(r, cmd.childRunId, cmd.workflow);
+      const found = await childOf(r, cmd.childRunId, cmd.workflow);
       if ("error" in found) return fail(found.error);
       const { child } = found;
       let delivery;
       try {
-        delivery = sendSignal(r.k, r.tx, child.id, cmd.name, cmd.payload);
+        delivery = await sendSignal(r.k, r.tx, child.id, cmd.name, cmd.payload);
       } catch (error) {
         if (errorCodeOf(error) === "run_finished") return fail(kernelFailure("run_finished", (error as VilanoError).message, { childRunId: child.id, signal: cmd.name }));
         throw error;
       }
       const value = JSON.stringify({ signalId: delivery.signalId, status: delivery.status });
-      r.put(OP_KIND.child_signal, OP_STATUS.completed, { result: value });
-      r.event("child_signalled", { opKey: cmd.opKey, childRunId: child.id, name: cmd.name, signalId: delivery.signalId });
+      await r.put(OP_KIND.child_signal, OP_STATUS.completed, { result: value });
+      await r.event("child_signalled", { opKey: cmd.opKey, childRunId: child.id, name: cmd.name, signalId: delivery.signalId });
       return { outcome: "value", value };
     },
   },

@@ -6,14 +6,14 @@ import { defineOpKind } from "./op-kind.ts";
 export const childStatusOps = defineOpKind<"child_status">({
   kinds: [OP_KIND.child_status],
   record: {
-    child_status(r, cmd) {
-      const found = childOf(r, cmd.childRunId, cmd.name);
+    async child_status(r, cmd) {
+      const found = await childOf(r, cmd.childRunId, cmd.name);
       if ("error" in found) {
-        r.put(OP_KIND.child_status, OP_STATUS.failed, { error: JSON.stringify(found.error) });
+        await r.put(OP_KIND.child_status, OP_STATUS.failed, { error: JSON.stringify(found.error) });
         return { outcome: "failed", error: found.error };
       }
       const value = JSON.stringify(found.child.status);
-      r.put(OP_KIND.child_status, OP_STATUS.completed, { result: value });
+      await r.put(OP_KIND.child_status, OP_STATUS.completed, { result: value });
       return { outcome: "value", value };
     },
   },

@@ -6,17 +6,17 @@ import { defineOpKind } from "./op-kind.ts";
 export const connectOps = defineOpKind<"connect">({
   kinds: [OP_KIND.connect],
   record: {
-    connect(r, cmd) {
+    async connect(r, cmd) {
       const { caller } = r;
       // Instances live in the caller's project and are pinned to the caller's snapshot.
-      const found = r.k.store.getRun(instanceId(caller.project, cmd.name, cmd.key));
+      const found = await r.k.store.getRun(instanceId(caller.project, cmd.name, cmd.key));
       if (!found && cmd.mustExist) {
         // A failure the caller can catch (and that replays), not a refusal of the report.
         const error = kernelFailure("not_found", `service "${cmd.name}" has no instance with key ${JSON.stringify(cmd.key)}`, { key: cmd.key });
-        r.put(OP_KIND.connect, OP_STATUS.failed, { error: JSON.stringify(error) });
+        await r.put(OP_KIND.connect, OP_STATUS.failed, { error: JSON.stringify(error) });
         return { outcome: "failed", error };
       }
-      const { run } = connectInstance(r.k, r.tx, {
+      const { run } = await connectInstance(r.k, r.tx, {
         project: caller.project,
         snapshotId: caller.snapshotId,
         service: cmd.name,
@@ -25,8 +25,8 @@ export const connectOps = defineOpKind<"connect">({
         mustExist: false,
       });
       const value = JSON.stringify({ serviceRunId: run.id });
-      r.put(OP_KIND.connect, OP_STATUS.completed, { result: value });
-      r.event("service_connected", { opKey: cmd.opKey, service: cmd.name, key: cmd.key, serviceRunId: run.id });
+      await r.put(OP_KIND.connect, OP_STATUS.completed, { result: value });
+      await r.event("service_connected", { opKey: cmd.opKey, service: cmd.name, key: cmd.key, serviceRunId: run.id });
       return { outcome: "value", value };
     },
   },

@@ -23,24 +23,24 @@ export function exitTimeoutBody(timeoutMs: number | null): FailureBody {
 export const exitWaitOps = defineOpKind<"wait_exit">({
   kinds: [OP_KIND.exit_wait],
   record: {
-    wait_exit(r, cmd) {
-      const taken = r.k.store.takeExitEvent(r.runId, cmd.opKey);
+    async wait_exit(r, cmd) {
+      const taken = await r.k.store.takeExitEvent(r.runId, cmd.opKey);
       if (taken) {
         const result = JSON.stringify(toExitEvent(taken));
-        r.put(OP_KIND.exit_wait, OP_STATUS.completed, { result });
-        r.event("exit_consumed", { opKey: cmd.opKey, exitId: taken.id });
+        await r.put(OP_KIND.exit_wait, OP_STATUS.completed, { result });
+        await r.event("exit_consumed", { opKey: cmd.opKey, exitId: taken.id });
         return { outcome: "completed", result };
       }
       const wakeAt = cmd.timeoutMs === null ? null : r.tx.now + cmd.timeoutMs;
-      r.put(OP_KIND.exit_wait, OP_STATUS.waiting, { wakeAt, meta: JSON.stringify({ timeoutMs: cmd.timeoutMs }) });
+      await r.put(OP_KIND.exit_wait, OP_STATUS.waiting, { wakeAt, meta: JSON.stringify({ timeoutMs: cmd.timeoutMs }) });
       if (wakeAt !== null) r.tx.after(() => r.k.armTimer(wakeAt));
       return { outcome: "waiting" };
     },
   },
-  fire(k, tx, op) {
+  async fire(k, tx, op) {
     const body = exitTimeoutBody(metaOf<{ timeoutMs: number | null }>(op).timeoutMs ?? null);
-    k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now });
-    appendEvent(k, tx, op.runId, "exit_wait_timed_out", { opKey: op.opKey });
+    await k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now });
+    await appendEvent(k, tx, op.runId, "exit_wait_timed_out", { opKey: op.opKey });
     return true;
   },
   explain: (op, now) => `waiting for the next exit event of a monitored or linked run${op.wakeAt ? `; gives up${when(op.wakeAt, now)}` : ""}`,

@@ -73,17 +73,17 @@ const MODULES: readonly OpKindModule<OpCommandType>[] = [
 
 const BY_KIND = new Map<string, OpKindModule<OpCommandType>>(MODULES.flatMap((m) => m.kinds.map((kind) => [kind, m] as const)));
 
-export function recordCommand(r: Recording, cmd: OpCommand): OpResolution {
+export function recordCommand(r: Recording, cmd: OpCommand): Promise<OpResolution> {
   return (RECORDERS[cmd.type] as Recorder<OpCommandType>)(r, cmd as never);
 }
 
 /** An op's timer is due. A retry backoff ends the same way for every kind; the rest is the kind's. True wakes the run. */
-export function fireOpTimer(k: KernelContext, tx: Tx, op: OpRow): boolean {
+export async function fireOpTimer(k: KernelContext, tx: Tx, op: OpRow): Promise<boolean> {
   if (op.status === OP_STATUS.retry_wait) return fireRetry(k, tx, op);
   const fire = BY_KIND.get(op.kind)?.fire;
   if (fire && op.status === OP_STATUS.waiting) return fire(k, tx, op);
   // Not a timer this kind has (or no longer open): clear it so it cannot fire forever.
-  k.store.putOp({ ...op, wakeAt: null, now: tx.now });
+  await k.store.putOp({ ...op, wakeAt: null, now: tx.now });
   return false;
 }
 

@@ -10,8 +10,8 @@ import { OP_KIND, OP_STATUS } from "../types.ts";
 import { defineOpKind, waitForEnd, type Recording } from "./op-kind.ts";
 
 /** The member a handle acts on, running the handle's workflow (a refused spawn gets its refusal, never the other member). */
-function member(r: Recording, cmd: { groupKey: string; memberKey: string; name: string }): { found: MemberRow } | { error: FailureBody } {
-  const found = r.k.store.getMember(r.runId, cmd.groupKey, cmd.memberKey);
+async function member(r: Recording, cmd: { groupKey: string; memberKey: string; name: string }): Promise<{ found: MemberRow } | { error: FailureBody }> {
+  const found = await r.k.store.getMember(r.runId, cmd.groupKey, cmd.memberKey);
   if (!found) return { error: kernelFailure("not_found", `group ${cmd.groupKey} of ${r.runId} has no member "${cmd.memberKey}"`, { groupKey: cmd.groupKey, memberKey: cmd.memberKey }) };
   if (found.workflow !== cmd.name) {
     return {
@@ -28,23 +28,23 @@ function member(r: Recording, cmd: { groupKey: string; memberKey: string; name: 
 export const memberOps = defineOpKind<"wait_member" | "member_run">({
   kinds: [OP_KIND.member_result, OP_KIND.member_run],
   record: {
-    wait_member(r, cmd) {
+    async wait_member(r, cmd) {
       const meta = JSON.stringify({ groupKey: cmd.groupKey, memberKey: cmd.memberKey });
-      const m = member(r, cmd);
+      const m = await member(r, cmd);
       if ("error" in m) {
-        r.put(OP_KIND.member_result, OP_STATUS.failed, { error: JSON.stringify(m.error), meta });
+        await r.put(OP_KIND.member_result, OP_STATUS.failed, { error: JSON.stringify(m.error), meta });
         return { outcome: "failed", error: m.error };
       }
-      return waitForEnd(r, OP_KIND.member_result, r.k.store.getRun(m.found.runId)!, meta);
+      return await waitForEnd(r, OP_KIND.member_result, (await r.k.store.getRun(m.found.runId))!, meta);
     },
-    member_run(r, cmd) {
-      const m = member(r, cmd);
+    async member_run(r, cmd) {
+      const m = await member(r, cmd);
       if ("error" in m) {
-        r.put(OP_KIND.member_run, OP_STATUS.failed, { error: JSON.stringify(m.error) });
+        await r.put(OP_KIND.member_run, OP_STATUS.failed, { error: JSON.stringify(m.error) });
         return { outcome: "failed", error: m.error };
       }
       const value = JSON.stringify(m.found.runId);
-      r.put(OP_KIND.member_run, OP_STATUS.completed, { result: value });
+      await r.put(OP_KIND.member_run, OP_STATUS.completed, { result: value });
       return { outcome: "value", value };
     },
   },

@@ -22,11 +22,11 @@ export interface Recording {
   /** The run reporting the op (its lease is checked). */
   caller: RunRow;
   /** Writes the op's journal row under the command's key and position. */
-  put(kind: OpKind, status: OpStatus, fields?: OpFields): void;
-  event(type: EventType, body?: Record<string, unknown>): void;
+  put(kind: OpKind, status: OpStatus, fields?: OpFields): Promise<void>;
+  event(type: EventType, body?: Record<string, unknown>): Promise<unknown>;
 }
 
-export type Recorder<T extends OpCommandType> = (r: Recording, cmd: OpCommandOf<T>) => OpResolution;
+export type Recorder<T extends OpCommandType> = (r: Recording, cmd: OpCommandOf<T>) => Promise<OpResolution>;
 
 export interface OpKindModule<T extends OpCommandType = never> {
   /** The journal kinds this module owns. */
@@ -34,7 +34,7 @@ export interface OpKindModule<T extends OpCommandType = never> {
   /** How each of its commands is recorded. */
   record: { [C in T]: Recorder<C> };
   /** The op's timer (`wake_at`) is due: settle it; true wakes the run. */
-  fire?(k: KernelContext, tx: Tx, op: OpRow): boolean;
+  fire?(k: KernelContext, tx: Tx, op: OpRow): Promise<boolean>;
   /** What run `runId` waits for while the op is open, in words (`now` for relative times). */
   explain?(op: OpInfo, now: number, runId: string): string;
 }
@@ -79,17 +79,17 @@ export const metaOf = <T>(op: { meta: string | null }): Partial<T> => (op.meta ?
  * An op that waits for `target`'s end (a child's or a member's result): settled now when it has
  * ended, otherwise noted in `run_waiters` so that the transaction ending it settles the op.
  */
-export function waitForEnd(r: Recording, kind: OpKind, target: RunRow, meta: string): OpResolution {
+export async function waitForEnd(r: Recording, kind: OpKind, target: RunRow, meta: string): Promise<OpResolution> {
   if (isTerminal(target.status)) {
     const outcome = endOutcome(target);
     if (outcome.status === "completed") {
-      r.put(kind, OP_STATUS.completed, { result: outcome.result, meta });
+      await r.put(kind, OP_STATUS.completed, { result: outcome.result, meta });
       return { outcome: "completed", result: outcome.result };
     }
-    r.put(kind, OP_STATUS.failed, { error: JSON.stringify(outcome.error), meta });
+    await r.put(kind, OP_STATUS.failed, { error: JSON.stringify(outcome.error), meta });
     return { outcome: "failed", error: outcome.error };
   }
-  r.put(kind, OP_STATUS.waiting, { meta });
-  r.k.store.addRunWaiter(target.id, r.runId, r.opKey, r.tx.now);
+  await r.put(kind, OP_STATUS.waiting, { meta });
+  await r.k.store.addRunWaiter(target.id, r.runId, r.opKey, r.tx.now);
   return { outcome: "waiting" };
 }

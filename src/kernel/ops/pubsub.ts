@@ -11,8 +11,8 @@ import { defineOpKind } from "./op-kind.ts";
 export const pubsubOps = defineOpKind<"subscribe" | "unsubscribe" | "publish">({
   kinds: [OP_KIND.subscribe, OP_KIND.unsubscribe, OP_KIND.publish],
   record: {
-    subscribe(r, cmd) {
-      const added = r.k.store.subscribe({
+    async subscribe(r, cmd) {
+      const added = await r.k.store.subscribe({
         project: r.caller.project,
         topic: cmd.topic,
         serviceRunId: r.runId,
@@ -20,25 +20,25 @@ export const pubsubOps = defineOpKind<"subscribe" | "unsubscribe" | "publish">({
         maxQueued: cmd.maxQueued,
         createdAt: r.tx.now,
       });
-      r.put(OP_KIND.subscribe, OP_STATUS.completed, { result: JSON.stringify({ topic: cmd.topic, signal: cmd.handler, added }) });
-      r.event("subscribed", { opKey: cmd.opKey, topic: cmd.topic, signal: cmd.handler });
+      await r.put(OP_KIND.subscribe, OP_STATUS.completed, { result: JSON.stringify({ topic: cmd.topic, signal: cmd.handler, added }) });
+      await r.event("subscribed", { opKey: cmd.opKey, topic: cmd.topic, signal: cmd.handler });
       return { outcome: "recorded" };
     },
-    unsubscribe(r, cmd) {
-      const removed = r.k.store.unsubscribe(r.runId, r.caller.project, cmd.topic, cmd.handler);
-      r.put(OP_KIND.unsubscribe, OP_STATUS.completed, { result: JSON.stringify({ topic: cmd.topic, removed }) });
-      r.event("unsubscribed", { opKey: cmd.opKey, topic: cmd.topic, removed });
+    async unsubscribe(r, cmd) {
+      const removed = await r.k.store.unsubscribe(r.runId, r.caller.project, cmd.topic, cmd.handler);
+      await r.put(OP_KIND.unsubscribe, OP_STATUS.completed, { result: JSON.stringify({ topic: cmd.topic, removed }) });
+      await r.event("unsubscribed", { opKey: cmd.opKey, topic: cmd.topic, removed });
       return { outcome: "recorded" };
     },
-    publish(r, cmd) {
+    async publish(r, cmd) {
       let matched = 0;
       let enqueued = 0;
       let rejected = 0;
-      for (const sub of r.k.store.subscribersOf(r.caller.project, cmd.topic)) {
-        const target = r.k.store.getRun(sub.serviceRunId);
+      for (const sub of await r.k.store.subscribersOf(r.caller.project, cmd.topic)) {
+        const target = await r.k.store.getRun(sub.serviceRunId);
         if (!target || target.status === SERVICE_STATUS.stopped) continue;
         matched++;
-        const sent = enqueueMessage(r.k, r.tx, {
+        const sent = await enqueueMessage(r.k, r.tx, {
           serviceRunId: sub.serviceRunId,
           kind: "signal",
           handler: sub.handler,
@@ -50,8 +50,8 @@ export const pubsubOps = defineOpKind<"subscribe" | "unsubscribe" | "publish">({
         else rejected++;
       }
       const value = JSON.stringify({ publishId: `${r.runId}/${cmd.opKey}`, topic: cmd.topic, matched, enqueued, rejected });
-      r.put(OP_KIND.publish, OP_STATUS.completed, { result: value });
-      r.event("published", { opKey: cmd.opKey, topic: cmd.topic, matched, enqueued, rejected });
+      await r.put(OP_KIND.publish, OP_STATUS.completed, { result: value });
+      await r.event("published", { opKey: cmd.opKey, topic: cmd.topic, matched, enqueued, rejected });
       return { outcome: "value", value };
     },
   },

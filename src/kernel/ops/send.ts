@@ -6,8 +6,8 @@ import { defineOpKind } from "./op-kind.ts";
 export const sendOps = defineOpKind<"send">({
   kinds: [OP_KIND.send],
   record: {
-    send(r, cmd) {
-      const sent = enqueueMessage(r.k, r.tx, {
+    async send(r, cmd) {
+      const sent = await enqueueMessage(r.k, r.tx, {
         serviceRunId: cmd.serviceRunId,
         kind: cmd.messageKind,
         handler: cmd.handler,
@@ -16,12 +16,12 @@ export const sendOps = defineOpKind<"send">({
         maxQueued: cmd.maxQueued,
       });
       if (!sent.ok) {
-        r.put(OP_KIND.send, OP_STATUS.failed, { error: JSON.stringify(sent.error) });
+        await r.put(OP_KIND.send, OP_STATUS.failed, { error: JSON.stringify(sent.error) });
         return { outcome: "failed", error: sent.error };
       }
       const value = JSON.stringify({ messageId: sent.messageId });
-      r.put(OP_KIND.send, OP_STATUS.completed, { result: value });
-      r.event("message_sent", { opKey: cmd.opKey, to: cmd.serviceRunId, kind: cmd.messageKind, name: cmd.handler, messageId: sent.messageId });
+      await r.put(OP_KIND.send, OP_STATUS.completed, { result: value });
+      await r.event("message_sent", { opKey: cmd.opKey, to: cmd.serviceRunId, kind: cmd.messageKind, name: cmd.handler, messageId: sent.messageId });
       return { outcome: "value", value };
     },
   },

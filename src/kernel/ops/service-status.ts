@@ -6,11 +6,11 @@ import { defineOpKind } from "./op-kind.ts";
 export const serviceStatusOps = defineOpKind<"service_status">({
   kinds: [OP_KIND.service_status],
   record: {
-    service_status(r, cmd) {
-      const target = r.k.store.getRun(cmd.serviceRunId);
+    async service_status(r, cmd) {
+      const target = await r.k.store.getRun(cmd.serviceRunId);
       if (!target) throw new VilanoError("not_found", `service instance ${cmd.serviceRunId} does not exist`);
       const value = JSON.stringify(target.status);
-      r.put(OP_KIND.service_status, OP_STATUS.completed, { result: value });
+      await r.put(OP_KIND.service_status, OP_STATUS.completed, { result: value });
       return { outcome: "value", value };
     },
   },

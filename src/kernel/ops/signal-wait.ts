@@ -21,24 +21,24 @@ export function signalTimeoutBody(signalName: string, timeoutMs: number | null):
 export const signalWaitOps = defineOpKind<"wait_signal">({
   kinds: [OP_KIND.signal],
   record: {
-    wait_signal(r, cmd) {
-      const signal = r.k.store.takeBufferedSignal(r.runId, cmd.name, cmd.opKey);
+    async wait_signal(r, cmd) {
+      const signal = await r.k.store.takeBufferedSignal(r.runId, cmd.name, cmd.opKey);
       if (signal) {
-        r.put(OP_KIND.signal, OP_STATUS.completed, { result: signal.payload });
-        r.event("signal_consumed", { opKey: cmd.opKey, name: cmd.name, signalId: signal.id, buffered: true });
+        await r.put(OP_KIND.signal, OP_STATUS.completed, { result: signal.payload });
+        await r.event("signal_consumed", { opKey: cmd.opKey, name: cmd.name, signalId: signal.id, buffered: true });
         return { outcome: "signal", payload: signal.payload };
       }
       const wakeAt = cmd.timeoutMs === null ? null : r.tx.now + cmd.timeoutMs;
-      r.put(OP_KIND.signal, OP_STATUS.waiting, { wakeAt, meta: JSON.stringify({ timeoutMs: cmd.timeoutMs }) });
-      r.event("signal_wait_started", { opKey: cmd.opKey, name: cmd.name, ...(wakeAt !== null ? { timeoutAt: wakeAt } : {}) });
+      await r.put(OP_KIND.signal, OP_STATUS.waiting, { wakeAt, meta: JSON.stringify({ timeoutMs: cmd.timeoutMs }) });
+      await r.event("signal_wait_started", { opKey: cmd.opKey, name: cmd.name, ...(wakeAt !== null ? { timeoutAt: wakeAt } : {}) });
       if (wakeAt !== null) r.tx.after(() => r.k.armTimer(wakeAt));
       return { outcome: "waiting" };
     },
   },
-  fire(k, tx, op) {
+  async fire(k, tx, op) {
     const body = signalTimeoutBody(op.name, metaOf<{ timeoutMs: number | null }>(op).timeoutMs ?? null);
-    k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now });
-    appendEvent(k, tx, op.runId, "signal_timed_out", { opKey: op.opKey, name: op.name });
+    await k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now });
+    await appendEvent(k, tx, op.runId, "signal_timed_out", { opKey: op.opKey, name: op.name });
     return true;
   },
   explain: (op, now, runId) =>

@@ -11,9 +11,9 @@ import { defineOpKind } from "./op-kind.ts";
 export const spawnOps = defineOpKind<"spawn">({
   kinds: [OP_KIND.spawn],
   record: {
-    spawn(r, cmd) {
+    async spawn(r, cmd) {
       const { caller } = r;
-      const existing = r.k.store.getRun(cmd.childRunId);
+      const existing = await r.k.store.getRun(cmd.childRunId);
       if (existing && (existing.parentId !== caller.id || existing.kind !== "workflow" || existing.name !== cmd.name)) {
         // The key names a run that is not this parent's child of that workflow: refuse, never adopt it.
         const error = kernelFailure(
@@ -21,12 +21,12 @@ export const spawnOps = defineOpKind<"spawn">({
           `child id ${cmd.childRunId} is already used by ${existing.kind} "${existing.name}"${existing.parentId === caller.id ? "" : " of another parent"}; give this spawn of "${cmd.name}" another key`,
           { childRunId: cmd.childRunId },
         );
-        r.put(OP_KIND.spawn, OP_STATUS.failed, { error: JSON.stringify(error) });
+        await r.put(OP_KIND.spawn, OP_STATUS.failed, { error: JSON.stringify(error) });
         return { outcome: "failed", error };
       }
       const created = !existing;
       if (!existing) {
-        startRun(r.k, r.tx, {
+        await startRun(r.k, r.tx, {
           id: cmd.childRunId,
           project: caller.project,
           snapshotId: caller.snapshotId,
@@ -37,8 +37,8 @@ export const spawnOps = defineOpKind<"spawn">({
         });
       }
       const value = JSON.stringify({ childRunId: cmd.childRunId, created });
-      r.put(OP_KIND.spawn, OP_STATUS.completed, { result: value });
-      r.event("child_started", { opKey: cmd.opKey, workflow: cmd.name, childRunId: cmd.childRunId, ...(created ? {} : { reused: true }) });
+      await r.put(OP_KIND.spawn, OP_STATUS.completed, { result: value });
+      await r.event("child_started", { opKey: cmd.opKey, workflow: cmd.name, childRunId: cmd.childRunId, ...(created ? {} : { reused: true }) });
       return { outcome: "value", value };
     },
   },

@@ -15,17 +15,17 @@ import type { OpInfo } from "../../shared/index.ts";
 export const stepOps = defineOpKind<"step_completed" | "step_failed">({
   kinds: [OP_KIND.step, OP_KIND.exec],
   record: {
-    step_completed(r, cmd) {
+    async step_completed(r, cmd) {
       const kind = cmd.kind ?? OP_KIND.step;
-      r.put(kind, OP_STATUS.completed, { attempt: cmd.attempt, result: cmd.result, meta: cmd.meta ?? null });
-      r.event(kind === OP_KIND.exec ? "exec_completed" : "step_completed", { opKey: cmd.opKey, name: cmd.name, attempt: cmd.attempt });
+      await r.put(kind, OP_STATUS.completed, { attempt: cmd.attempt, result: cmd.result, meta: cmd.meta ?? null });
+      await r.event(kind === OP_KIND.exec ? "exec_completed" : "step_completed", { opKey: cmd.opKey, name: cmd.name, attempt: cmd.attempt });
       return { outcome: "recorded" };
     },
-    step_failed(r, cmd) {
+    async step_failed(r, cmd) {
       const kind = cmd.kind ?? OP_KIND.step;
       const decision = decideRetry(cmd.retry, cmd.error, cmd.attempt, `${r.runId}|${cmd.opKey}`);
       const forced = (cmd.error.details as { forcedTermination?: unknown } | undefined)?.forcedTermination === true;
-      r.event(kind === OP_KIND.exec ? "exec_attempt_failed" : "step_attempt_failed", {
+      await r.event(kind === OP_KIND.exec ? "exec_attempt_failed" : "step_attempt_failed", {
         opKey: cmd.opKey,
         name: cmd.name,
         attempt: cmd.attempt,
@@ -39,22 +39,22 @@ export const stepOps = defineOpKind<"step_completed" | "step_failed">({
       const meta = (extra: object) => JSON.stringify({ ...(cmd.meta ? (JSON.parse(cmd.meta) as object) : {}), ...extra });
       if (decision.decision === "scheduled") {
         const wakeAt = r.tx.now + decision.delayMs!;
-        r.put(kind, OP_STATUS.retry_wait, { attempt: cmd.attempt, error, wakeAt, meta: meta({ decision }) });
-        r.event("retry_scheduled", { opKey: cmd.opKey, nextAttempt: cmd.attempt + 1, delayMs: decision.delayMs, wakeAt });
+        await r.put(kind, OP_STATUS.retry_wait, { attempt: cmd.attempt, error, wakeAt, meta: meta({ decision }) });
+        await r.event("retry_scheduled", { opKey: cmd.opKey, nextAttempt: cmd.attempt + 1, delayMs: decision.delayMs, wakeAt });
         r.tx.after(() => r.k.armTimer(wakeAt));
         return { outcome: "retry", delayMs: decision.delayMs!, wakeAt };
       }
-      r.put(kind, OP_STATUS.failed, { attempt: cmd.attempt, error, meta: meta({ decision }) });
-      r.event(kind === OP_KIND.exec ? "exec_failed" : "step_failed", { opKey: cmd.opKey, name: cmd.name, attempt: cmd.attempt, decision: decision.decision });
+      await r.put(kind, OP_STATUS.failed, { attempt: cmd.attempt, error, meta: meta({ decision }) });
+      await r.event(kind === OP_KIND.exec ? "exec_failed" : "step_failed", { opKey: cmd.opKey, name: cmd.name, attempt: cmd.attempt, decision: decision.decision });
       return { outcome: "failed", error: cmd.error };
     },
   },
 });
 
 /** A retry backoff ended (any kind with attempts): the next activation runs the next attempt. */
-export function fireRetry(k: KernelContext, tx: Tx, op: OpRow): boolean {
-  k.store.putOp({ ...op, status: OP_STATUS.retry_ready, wakeAt: null, now: tx.now });
-  appendEvent(k, tx, op.runId, "timer_fired", { opKey: op.opKey, purpose: "retry", nextAttempt: op.attempt + 1 });
+export async function fireRetry(k: KernelContext, tx: Tx, op: OpRow): Promise<boolean> {
+  await k.store.putOp({ ...op, status: OP_STATUS.retry_ready, wakeAt: null, now: tx.now });
+  await appendEvent(k, tx, op.runId, "timer_fired", { opKey: op.opKey, purpose: "retry", nextAttempt: op.attempt + 1 });
   return true;
 }
 

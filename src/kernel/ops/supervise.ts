@@ -9,15 +9,15 @@ import { startRun } from "../run-lifecycle.ts";
 import { OP_KIND, OP_STATUS } from "../types.ts";
 import { defineOpKind, type Recording } from "./op-kind.ts";
 
-function requireGroup(r: Recording, groupKey: string) {
-  return r.k.store.getSupervisor(r.runId, groupKey);
+async function requireGroup(r: Recording, groupKey: string) {
+  return await r.k.store.getSupervisor(r.runId, groupKey);
 }
 
 export const superviseOps = defineOpKind<"supervise" | "supervised_spawn" | "supervision_members">({
   kinds: [OP_KIND.supervise, OP_KIND.member_spawn, OP_KIND.members],
   record: {
-    supervise(r, cmd) {
-      r.k.store.insertSupervisor({
+    async supervise(r, cmd) {
+      await r.k.store.insertSupervisor({
         ownerId: r.runId,
         groupKey: cmd.opKey,
         strategy: cmd.strategy,
@@ -26,42 +26,39 @@ export const superviseOps = defineOpKind<"supervise" | "supervised_spawn" | "sup
         onExhausted: cmd.onExhausted,
         createdAt: r.tx.now,
       });
-      r.put(OP_KIND.supervise, OP_STATUS.completed, { result: JSON.stringify({ groupKey: cmd.opKey }) });
-      r.event("supervisor_started", { opKey: cmd.opKey, strategy: cmd.strategy, maxRestarts: cmd.maxRestarts, windowMs: cmd.windowMs });
+      await r.put(OP_KIND.supervise, OP_STATUS.completed, { result: JSON.stringify({ groupKey: cmd.opKey }) });
+      await r.event("supervisor_started", { opKey: cmd.opKey, strategy: cmd.strategy, maxRestarts: cmd.maxRestarts, windowMs: cmd.windowMs });
       return { outcome: "recorded" };
     },
-    supervised_spawn(r, cmd) {
-      const fail = (code: string, message: string) => {
+    async supervised_spawn(r, cmd) {
+      const fail = async (code: string, message: string) => {
         const error = kernelFailure(code, message, { groupKey: cmd.groupKey, memberKey: cmd.memberKey });
-        r.put(OP_KIND.member_spawn, OP_STATUS.failed, { error: JSON.stringify(error) });
+        await r.put(OP_KIND.member_spawn, OP_STATUS.failed, { error: JSON.stringify(error) });
         return { outcome: "failed" as const, error };
       };
-      if (!requireGroup(r, cmd.groupKey)) return fail("not_found", `${r.runId} has no supervision group ${cmd.groupKey}`);
-      const existing = r.k.store.getMember(r.runId, cmd.groupKey, cmd.memberKey);
+      if (!await requireGroup(r, cmd.groupKey)) return fail("not_found", `${r.runId} has no supervision group ${cmd.groupKey}`);
+      const existing = await r.k.store.getMember(r.runId, cmd.groupKey, cmd.memberKey);
       if (existing && existing.workflow !== cmd.name) {
         return fail("conflict", `member "${cmd.memberKey}" of group ${cmd.groupKey} runs workflow "${existing.workflow}", not "${cmd.name}"; give it another key`);
       }
       let runId = existing?.runId;
       if (!existing) {
         runId = memberRunId(r.runId, cmd.groupKey, cmd.memberKey, 0);
-        r.k.store.insertMember({ ownerId: r.runId, groupKey: cmd.groupKey, memberKey: cmd.memberKey, workflow: cmd.name, input: cmd.input, runId, createdAt: r.tx.now });
-        startRun(r.k, r.tx, { id: runId, project: r.caller.project, snapshotId: r.caller.snapshotId, kind: "workflow", name: cmd.name, input: cmd.input, parentId: r.runId });
+        await r.k.store.insertMember({ ownerId: r.runId, groupKey: cmd.groupKey, memberKey: cmd.memberKey, workflow: cmd.name, input: cmd.input, runId, createdAt: r.tx.now });
+        await startRun(r.k, r.tx, { id: runId, project: r.caller.project, snapshotId: r.caller.snapshotId, kind: "workflow", name: cmd.name, input: cmd.input, parentId: r.runId });
       }
       const value = JSON.stringify({ runId, created: !existing });
-      r.put(OP_KIND.member_spawn, OP_STATUS.completed, { result: value, meta: JSON.stringify({ groupKey: cmd.groupKey, memberKey: cmd.memberKey }) });
-      r.event("member_started", { opKey: cmd.opKey, groupKey: cmd.groupKey, memberKey: cmd.memberKey, runId, ...(existing ? { reused: true } : {}) });
+      await r.put(OP_KIND.member_spawn, OP_STATUS.completed, { result: value, meta: JSON.stringify({ groupKey: cmd.groupKey, memberKey: cmd.memberKey }) });
+      await r.event("member_started", { opKey: cmd.opKey, groupKey: cmd.groupKey, memberKey: cmd.memberKey, runId, ...(existing ? { reused: true } : {}) });
       return { outcome: "value", value };
     },
-    supervision_members(r, cmd) {
-      const members = r.k.store.listMembers(r.runId, cmd.groupKey).map((m) => ({
-        key: m.memberKey,
-        workflow: m.workflow,
-        runId: m.runId,
-        restarts: m.restarts,
-        status: r.k.store.getRun(m.runId)?.status ?? "pending",
-      }));
+    async supervision_members(r, cmd) {
+      const members = [];
+      for (const m of await r.k.store.listMembers(r.runId, cmd.groupKey)) {
+        members.push({ key: m.memberKey, workflow: m.workflow, runId: m.runId, restarts: m.restarts, status: (await r.k.store.getRun(m.runId))?.status ?? "pending" });
+      }
       const value = JSON.stringify(members);
-      r.put(OP_KIND.members, OP_STATUS.completed, { result: value });
+      await r.put(OP_KIND.members, OP_STATUS.completed, { result: value });
       return { outcome: "value", value };
     },
   },

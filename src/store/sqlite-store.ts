@@ -1,0 +1,104 @@
+/**
+ * The SQLite store behind the asynchronous boundary. Its statements stay synchronous underneath
+ * (bun:sqlite); each method answers with a promise already settled. A transaction never waits on
+ * I/O, so it runs from BEGIN to COMMIT within one turn of the event loop; what can still run in
+ * between is code woken by a settled promise, and that code reads through `reads`, which waits for
+ * the commit: nobody outside the writer ever sees a write that might still roll back.
+ */
+import { VilanoError } from "../shared/index.ts";
+import type { Store, StoreOps } from "./boundary.ts";
+import { openSyncStore, type StoreOptions, type SyncStore } from "./store.ts";
+
+const CONTROL = new Set(["begin", "commit", "rollback", "savepoint", "release", "rollbackToSavepoint", "inTransaction", "path", "schemaVersion", "close"]);
+
+type Statement = (...args: unknown[]) => unknown;
+
+/** The most parameters a statement method takes (checked when the store opens). */
+const MAX_ARITY = 8;
+
+/**
+ * A statement as an async method, with a fixed parameter list rather than a rest parameter: the
+ * writer calls these several times for every step, and a rest parameter allocates an array each
+ * time. Missing arguments pass as undefined, which is what leaving them out means to a default.
+ */
+function settled(statement: Statement): (...args: unknown[]) => Promise<unknown> {
+  if (statement.length > MAX_ARITY) throw new Error(`a store method takes ${statement.length} parameters, more than ${MAX_ARITY}`);
+  return async (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown, g?: unknown, h?: unknown) => statement(a, b, c, d, e, f, g, h);
+}
+
+/** Opens (and migrates) the SQLite database at `path`, or `:memory:`. */
+export function createStore(path: string, options: StoreOptions = {}): Store {
+  return asyncStore(openSyncStore(path, options));
+}
+
+function asyncStore(sync: SyncStore): Store {
+  /** The writer's transaction while it is open: outside reads wait for it. */
+  let open: Promise<void> | null = null;
+  let closed = false;
+
+  const methods = sync as unknown as Record<string, unknown>;
+  const names = Object.keys(sync).filter((name) => !CONTROL.has(name) && typeof methods[name] === "function");
+  const direct: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  const readers: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const name of names) {
+    // The statements are closures over their prepared queries (no `this`): called as they are, not bound.
+    const statement = methods[name] as Statement;
+    direct[name] = settled(statement);
+    readers[name] = async (...args) => {
+      while (open) await open;
+      return statement(...args);
+    };
+  }
+  const reads = readers as unknown as StoreOps;
+
+  const store: Store = {
+    ...(direct as unknown as StoreOps),
+    path: sync.path,
+    schemaVersion: sync.schemaVersion,
+    reads,
+    get inTransaction() {
+      return open !== null;
+    },
+    async transaction(fn) {
+      if (closed) throw new VilanoError("runtime_closed", "the store is closed");
+      if (open) throw new VilanoError("internal", "a transaction is already open: the store has one writer");
+      let end!: () => void;
+      open = new Promise<void>((resolve) => (end = resolve));
+      try {
+        sync.begin();
+        try {
+          const value = await fn();
+          sync.commit();
+          return value;
+        } catch (error) {
+          sync.rollback();
+          throw error;
+        }
+      } finally {
+        open = null;
+        end();
+      }
+    },
+    async savepoint(fn) {
+      sync.savepoint();
+      try {
+        const value = await fn();
+        sync.release();
+        return value;
+      } catch (error) {
+        // A fault of the file itself may leave no savepoint to go back to: the error that counts is the first.
+        try {
+          sync.rollbackToSavepoint();
+        } catch {}
+        throw error;
+      }
+    },
+    async close() {
+      if (closed) return;
+      while (open) await open;
+      closed = true;
+      sync.close();
+    },
+  };
+  return store;
+}
