@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # README command 2: type-check, check import directions and dropped promises, build the executable
-# (the end-to-end tests run it), then run every test (the dashboard's in Debian's Chromium, installed when missing).
+# (the end-to-end tests run it), then run every test (the dashboard's in Debian's Chromium, installed
+# when missing), then the store-facing tests again against PostgreSQL (a throwaway server that
+# scripts/ensure-postgres.sh starts, and stops when this script ends).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-bun.sh
 source scripts/ensure-chromium.sh
+source scripts/ensure-postgres.sh
 bun run typecheck
 bun run check-imports
 bun run check-promises
 bun run build
 bun test "$@"
+if [ "$#" -eq 0 ]; then
+  echo "--- the same runtime, service and crash tests against PostgreSQL" >&2
+  # The files that read or write through a runtime (test/postgres-pass.txt); each runtime gets a
+  # fresh database, so a test is given longer than on SQLite for making it.
+  VILANO_TEST_STORE=postgres bun test --timeout 20000 $(cat test/postgres-pass.txt)
+fi

@@ -37,6 +37,8 @@ export type ApiRun = RunInfo;
 
 export interface ApiStatus {
   projects: number;
+  /** The database the daemon uses (a PostgreSQL URL without its password). */
+  store: { kind: "sqlite" | "postgres"; location: string };
   /** The worker processes running user code, and what the pool has had to do so far. */
   workers: { pids: number[]; external: number[]; stats: { spawned: number; hardStops: number; crashes: number; expired: number; cancelKills: number } };
 }

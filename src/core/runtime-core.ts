@@ -18,7 +18,7 @@ import {
 } from "../shared/index.ts";
 import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
 import { createKernel, isTerminal, type GroupCommitStats, type Kernel, type RunStatus, type ServiceStatus, type SignalDelivery } from "../kernel/index.ts";
-import { createStore, type RunListFilter, type RunRow, type Store, type SynchronousMode } from "../store/index.ts";
+import { openStore, type RunListFilter, type RunRow, type Store, type SynchronousMode } from "../store/index.ts";
 import type { Catalog, ServiceInfo } from "./catalog.ts";
 import { createExternalRef } from "./external-ref.ts";
 import { toEventInfo, toInspection, toRunInfo, type EventInfo, type RunInfo, type RunInspection } from "./inspection.ts";
@@ -98,7 +98,7 @@ export async function createRuntimeCore(options: RuntimeCoreOptions): Promise<Ru
   if (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1) {
     throw new VilanoError("validation_failed", `maxConcurrentActivations must be a whole number >= 1, got ${JSON.stringify(options.maxConcurrent)}`);
   }
-  const store = createStore(options.database, options.synchronous ? { synchronous: options.synchronous } : {});
+  const store = await openStore(options.database, options.synchronous ? { synchronous: options.synchronous } : {});
   const kernel = createKernel({ store, clock, logger, maxValueBytes: options.maxValueBytes });
   let runner: Runner;
   try {

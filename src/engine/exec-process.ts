@@ -178,7 +178,7 @@ export async function runProcess(spec: ResolvedExec, signal: AbortSignal, hooks:
   try {
     if (spec.stdin !== null && proc.stdin && typeof proc.stdin !== "number") {
       try {
-        proc.stdin.write(spec.stdin);
+        await proc.stdin.write(spec.stdin); // a promise only when the pipe pushed back
         await proc.stdin.end();
       } catch {
         // It exited without reading its input; its exit code says what happened.

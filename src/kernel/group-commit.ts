@@ -6,7 +6,7 @@
  * each command's, in submission order.
  */
 import { VilanoError } from "../shared/index.ts";
-import type { Store } from "../store/index.ts";
+import { isStorageFault, type Store } from "../store/index.ts";
 
 export interface Tx {
   /** The clock reading for this batch. */
@@ -52,12 +52,6 @@ export interface GroupCommitQueue {
 }
 
 const MAX_BATCH = 1_000;
-
-/** Faults of the database file or the machine (full disk, I/O, no memory), not of a command's logic. */
-function isStorageFault(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^SQLITE_(FULL|IOERR|NOMEM|CANTOPEN|CORRUPT|NOTADB|READONLY|PROTOCOL)/.test(code);
-}
 
 /** What the callers of a failed batch hear: a VilanoError, `storage_failed` for anything raw. */
 function asStorageFailure(error: unknown): unknown {

@@ -13,7 +13,6 @@ import { createGroupCommitQueue, type GroupCommitStats } from "./group-commit.ts
 import { createChangeFeed, type ChangeListener } from "./change-feed.ts";
 import { reportOp } from "./op-journal.ts";
 import { activationCrashed, hardStopped, relinquish, type WorkerCrash } from "./lost-activations.ts";
-import { claimOwnership, releaseOwnership } from "./ownership.ts";
 import { activate, cancelRun, finishActivation, recover, recoverAfterFailedCommit, startRun } from "./run-lifecycle.ts";
 import { sendSignal, type SignalDelivery } from "./signals.ts";
 import { createSleepLead, createWakeTimer, fireDueTimers, nextArmAt } from "./timers.ts";
@@ -127,6 +126,7 @@ export function createKernel(options: KernelOptions): Kernel {
   const clock = options.clock ?? systemClock;
   const log = options.logger?.withTag("kernel");
   let executor: Executor | null = null;
+  let opened = false;
   let closed = false;
   const terminalWaiters = new Map<string, Set<{ resolve: (run: RunRow) => void; reject: (error: unknown) => void }>>();
   const messageWaiters = new Map<number, Set<{ resolve: (message: MessageRow) => void; reject: (error: unknown) => void }>>();
@@ -149,7 +149,8 @@ export function createKernel(options: KernelOptions): Kernel {
   let recoveryTimer: unknown = null;
   let lastFailureAt = -Infinity;
   function recoverSoon(error: unknown): void {
-    if (closed || recovering) return;
+    // Before `open` has finished, a failed batch is its own recovery failing: `open` says so.
+    if (closed || recovering || !opened) return;
     recovering = true;
     const now = clock.now();
     // A failure soon after the last one (the disk is still full) waits longer each time, so a run
@@ -243,6 +244,8 @@ export function createKernel(options: KernelOptions): Kernel {
     };
     let waiter!: { resolve: (value: T) => void; reject: (error: unknown) => void };
     const notified = new Promise<T>((resolve, reject) => (waiter = { resolve, reject }));
+    // Rejected by an abort or a close while the read was in flight, it may never be awaited.
+    notified.catch(() => {});
     set.add(waiter);
     const onAbort = () => {
       forget();
@@ -292,16 +295,21 @@ export function createKernel(options: KernelOptions): Kernel {
     stats: queue.stats,
     async open(exec) {
       if (executor) throw new VilanoError("internal", "the kernel is already open");
-      await claimOwnership(store);
+      await store.claimWriter();
       executor = exec;
       let pending: RunRow[];
       try {
         pending = await queue.submitFirst((tx) => recover(ctx, tx));
       } catch (error) {
+        // Nothing of this kernel goes on: no recovery loop, no timer, no more batches.
         executor = null;
-        await releaseOwnership(store);
+        closed = true;
+        wakeTimer.stop();
+        await queue.close();
+        await store.releaseWriter();
         throw error;
       }
+      opened = true;
       for (const run of pending) exec.dispatch(run);
       await armNext();
     },
@@ -391,7 +399,7 @@ export function createKernel(options: KernelOptions): Kernel {
       for (const waiters of [...terminalWaiters.values(), ...messageWaiters.values()]) for (const w of waiters) w.reject(error);
       terminalWaiters.clear();
       messageWaiters.clear();
-      await releaseOwnership(store);
+      await store.releaseWriter();
     },
   };
 }

@@ -9,6 +9,7 @@ const DEFAULT_PAGE = 100;
 import type { DaemonRuntime } from "./daemon-runtime.ts";
 import type { Sessions } from "../ui/index.ts";
 import { parseTarget } from "./targets.ts";
+import { isPostgresUrl, redactUrl } from "../store/index.ts";
 
 type Callable = Record<string, (payload: unknown, options?: AskOptions) => Promise<unknown>>;
 
@@ -20,7 +21,10 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
     return toRunInfo(run);
   };
   return {
-    status: async () => ({ projects: (await projects.list()).length, workers: { pids: daemon.pool.pids(), external: daemon.pool.externalPids(), stats: { ...daemon.pool.stats } } }),
+    status: async () => ({
+      projects: (await projects.list()).length,
+      store: isPostgresUrl(daemon.database) ? { kind: "postgres" as const, location: redactUrl(daemon.database) } : { kind: "sqlite" as const, location: daemon.database },
+      workers: { pids: daemon.pool.pids(), external: daemon.pool.externalPids(), stats: { ...daemon.pool.stats } } }),
     connectWorker: (link) => daemon.pool.attachExternal(link),
     addProject: (path, name) => projects.add(path, name),
     syncProject: (name) => projects.sync(name),

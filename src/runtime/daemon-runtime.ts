@@ -18,6 +18,8 @@ import { parseTarget } from "./targets.ts";
 export interface DaemonRuntimeOptions {
   /** The runtime home: `runtime.sqlite`, `snapshots/` and the workers' `workspace/` live here. */
   home: string;
+  /** A `postgres://` URL, or a SQLite file (default: `runtime.sqlite` in the home). */
+  database?: string;
   logger?: Logger;
   clock?: Clock;
   maxConcurrentActivations?: number;
@@ -34,6 +36,8 @@ export interface DaemonRuntimeOptions {
 }
 
 export interface DaemonRuntime {
+  /** The database it uses: a SQLite file, or a PostgreSQL URL. */
+  readonly database: string;
   readonly projects: ProjectRegistry;
   readonly kernel: Kernel;
   readonly core: RuntimeCore;
@@ -75,7 +79,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   const execLedger = createExecLedger(join(options.home, "exec-groups.json"), logger.withTag("pool"));
   const captures = createCaptureSink(options.home, (error) => logger.warn("could not write an exec capture:", error));
   const core = await createRuntimeCore({
-    database: join(options.home, "runtime.sqlite"),
+    database: options.database ?? join(options.home, "runtime.sqlite"),
     clock,
     logger,
     maxConcurrent: options.maxConcurrentActivations ?? 512,
@@ -122,6 +126,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   }
 
   return {
+    database: options.database ?? join(options.home, "runtime.sqlite"),
     projects,
     kernel,
     core,

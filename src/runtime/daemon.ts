@@ -4,7 +4,8 @@
  * when it stops; SIGTERM and SIGINT stop it cleanly.
  */
 import { createApiApp, websocket } from "../api/index.ts";
-import { createLogger, VERSION, VilanoError, type Logger } from "../shared/index.ts";
+import { createLogger, loadConfig, VERSION, VilanoError, type Logger } from "../shared/index.ts";
+import { isPostgresUrl, redactUrl } from "../store/index.ts";
 import { createApiBackend } from "./api-backend.ts";
 import { createDashboard, createSessions, UI_BASE } from "../ui/index.ts";
 import { createDaemonRuntime, type DaemonRuntime } from "./daemon-runtime.ts";
@@ -16,12 +17,19 @@ export interface DaemonOptions {
   logger?: Logger;
   /** Worker processes per project snapshot (default: VILANO_WORKERS, or one per CPU and at least 2). */
   workers?: number;
+  /** A `postgres://` URL (default: VILANO_DATABASE_URL, or the SQLite file in the home). */
+  database?: string;
 }
 
 export interface RunningDaemon {
   port: number;
   runtime: DaemonRuntime;
   stop(): Promise<void>;
+}
+
+/** Which store a daemon uses, in words (a URL without its password). */
+export function describeStore(database: string): string {
+  return isPostgresUrl(database) ? `PostgreSQL at ${redactUrl(database)}` : `SQLite at ${database}`;
 }
 
 /** Whether a request URL's path is the dashboard's (`/ui` or below), without parsing the whole URL. */
@@ -35,7 +43,8 @@ export function isDashboardPath(url: string): boolean {
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const logger = options.logger ?? createLogger("info");
   const paths = ensureHome(options.home);
-  const runtime = await createDaemonRuntime({ home: options.home, logger, ...(options.workers !== undefined ? { workers: options.workers } : {}) });
+  const database = options.database ?? loadConfig().database;
+  const runtime = await createDaemonRuntime({ home: options.home, logger, database, ...(options.workers !== undefined ? { workers: options.workers } : {}) });
   // Read (or repaired) once the database is ours: a second daemon starting now stops before this.
   let token: string;
   try {
@@ -69,14 +78,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   }
   const port = server.port!;
   writeDaemonInfo(paths, { pid: process.pid, port, version: VERSION, startedAt: new Date().toISOString() });
-  logger.info(`vilano daemon ${VERSION} listening on http://127.0.0.1:${port} (home ${options.home})`);
+  logger.info(`vilano daemon ${VERSION} listening on http://127.0.0.1:${port} (home ${options.home}, ${describeStore(database)})`);
   let stopping: Promise<void> | undefined;
   return {
     port,
     runtime,
     stop() {
       stopping ??= (async () => {
-        server.stop(true);
+        await server.stop(true);
         await runtime.close();
         removeDaemonInfo(paths, process.pid);
       })();

@@ -14,6 +14,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 const EnvSchema = v.object({
   VILANO_HOME: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"))),
   VILANO_LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`)),
+  VILANO_DATABASE_URL: v.optional(v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\/./i, "must be a postgres:// URL (or unset for the SQLite file in the home)"))),
   VILANO_PORT: v.optional(v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.maxValue(65535, "must be at most 65535"))),
   VILANO_WORKERS: v.optional(
     v.pipe(v.string(), v.regex(/^\d{1,3}$/, "must be a whole number of workers"), v.transform(Number), v.minValue(1, "must be at least 1"), v.maxValue(256, "must be at most 256")),
@@ -44,6 +45,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** The default database file inside the home. */
   readonly databasePath: string;
+  /** The daemon's database: VILANO_DATABASE_URL (PostgreSQL), or the SQLite file in the home. */
+  readonly database: string;
   /** The daemon's port on 127.0.0.1 (VILANO_PORT, default 4141). */
   readonly port: number;
   /** Worker processes per project snapshot (VILANO_WORKERS, default one per CPU and at least 2). */
@@ -68,6 +71,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     VILANO_PORT: env.VILANO_PORT,
     VILANO_WORKERS: env.VILANO_WORKERS,
     VILANO_WORKER_LEASE: env.VILANO_WORKER_LEASE,
+    VILANO_DATABASE_URL: env.VILANO_DATABASE_URL || undefined,
     VILANO_IMPORT_TIMEOUT: env.VILANO_IMPORT_TIMEOUT,
     VILANO_MAX_VALUE_BYTES: env.VILANO_MAX_VALUE_BYTES,
   };
@@ -84,6 +88,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     home,
     logLevel: parsed.output.VILANO_LOG_LEVEL ?? "info",
     databasePath: join(home, "runtime.sqlite"),
+    database: parsed.output.VILANO_DATABASE_URL ?? join(home, "runtime.sqlite"),
     port: parsed.output.VILANO_PORT ?? 4141,
     workers: parsed.output.VILANO_WORKERS ?? defaultWorkerCount(),
     workerLeaseMs: parsed.output.VILANO_WORKER_LEASE ?? 5_000,

@@ -30,5 +30,12 @@ export interface Store extends StoreOps {
   readonly inTransaction: boolean;
   /** Reads from outside the writer's transaction: committed state only (they wait for an open one). */
   readonly reads: StoreOps;
+  /**
+   * Makes this process the database's writer, or refuses with `conflict` while another live
+   * process is (SQLite: the owner's pid in `meta`; PostgreSQL: a session advisory lock).
+   */
+  claimWriter(): Promise<void>;
+  /** Lets the next writer in (on close). */
+  releaseWriter(): Promise<void>;
   close(): Promise<void>;
 }

@@ -6,7 +6,9 @@
  * the commit: nobody outside the writer ever sees a write that might still roll back.
  */
 import { VilanoError } from "../shared/index.ts";
+import { isStorageFault, StorageFault } from "./faults.ts";
 import type { Store, StoreOps } from "./boundary.ts";
+import { claimOwnership, releaseOwnership } from "./sqlite-ownership.ts";
 import { openSyncStore, type StoreOptions, type SyncStore } from "./store.ts";
 
 const CONTROL = new Set(["begin", "commit", "rollback", "savepoint", "release", "rollbackToSavepoint", "inTransaction", "path", "schemaVersion", "close"]);
@@ -29,6 +31,15 @@ function settled(statement: Statement): (...args: unknown[]) => Promise<unknown>
 /** Opens (and migrates) the SQLite database at `path`, or `:memory:`. */
 export function createStore(path: string, options: StoreOptions = {}): Store {
   return asyncStore(openSyncStore(path, options));
+}
+
+/** The store's own control statements fail only when the file or the machine does. */
+function control(what: string, statement: () => void): void {
+  try {
+    statement();
+  } catch (error) {
+    throw new StorageFault(`${what} failed: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 function asyncStore(sync: SyncStore): Store {
@@ -71,7 +82,11 @@ function asyncStore(sync: SyncStore): Store {
           sync.commit();
           return value;
         } catch (error) {
-          sync.rollback();
+          try {
+            sync.rollback();
+          } catch {
+            // The first error is the one to tell (a rollback fails only when the file did).
+          }
           throw error;
         }
       } finally {
@@ -80,19 +95,26 @@ function asyncStore(sync: SyncStore): Store {
       }
     },
     async savepoint(fn) {
-      sync.savepoint();
+      control("SAVEPOINT", () => sync.savepoint());
+      let value: Awaited<ReturnType<typeof fn>>;
       try {
-        const value = await fn();
-        sync.release();
-        return value;
+        value = await fn();
       } catch (error) {
-        // A fault of the file itself may leave no savepoint to go back to: the error that counts is the first.
         try {
           sync.rollbackToSavepoint();
-        } catch {}
+        } catch (rollbackError) {
+          // A fault of the file may leave no savepoint to go back to: then that first fault is what
+          // counts. Otherwise the command's writes could not be undone, and the batch must fail.
+          if (isStorageFault(error)) throw error;
+          throw new StorageFault(`a failed command could not be rolled back: ${(rollbackError as Error).message}`, { cause: rollbackError });
+        }
         throw error;
       }
+      control("RELEASE", () => sync.release());
+      return value;
     },
+    claimWriter: () => claimOwnership(store),
+    releaseWriter: () => releaseOwnership(store),
     async close() {
       if (closed) return;
       while (open) await open;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { createRuntime } from "../../src/embedded/index.ts";
+import { createRuntime, tempDatabase } from "../helpers/stores.ts";
 import { workflow } from "../../src/sdk/index.ts";
-import { eventually, tempDatabase } from "../helpers/temp-dir.ts";
+import { eventually } from "../helpers/temp-dir.ts";
 
 // Review: the executor creates an activation's AbortController only after `kernel.activate`
 // resolved, but a cancel (or close) committed in the same batch runs its abort effect before that.

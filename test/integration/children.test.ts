@@ -6,7 +6,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRuntime, type Runtime } from "../../src/embedded/index.ts";
+import { type Runtime } from "../../src/embedded/index.ts";
+import { createRuntime } from "../helpers/stores.ts";
 import { installSdkModule } from "../../src/project/index.ts";
 import { createLogger } from "../../src/shared/index.ts";
 import { writeProject } from "../helpers/project.ts";

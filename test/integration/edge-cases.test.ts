@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createRuntime } from "../../src/embedded/index.ts";
+import { createRuntime } from "../helpers/stores.ts";
 import { workflow } from "../../src/sdk/index.ts";
 import { eventually } from "../helpers/temp-dir.ts";
 

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createConsola } from "consola";
-import { createRuntime } from "../../src/embedded/index.ts";
+import { createRuntime, tempDatabase } from "../helpers/stores.ts";
 import { workflow } from "../../src/sdk/index.ts";
-import { tempDatabase } from "../helpers/temp-dir.ts";
+
 
 describe("embedded runtime: replay", () => {
   test("a 10-step workflow completes and reopening the database re-executes no step", async () => {

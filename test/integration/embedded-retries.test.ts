@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createRuntime, type Runtime } from "../../src/embedded/index.ts";
+import { type Runtime } from "../../src/embedded/index.ts";
+import { createRuntime } from "../helpers/stores.ts";
 import { nonRetryable, workflow, type RetryOptions } from "../../src/sdk/index.ts";
 import { computeBackoff, resolveRetryPolicy } from "../../src/shared/index.ts";
 

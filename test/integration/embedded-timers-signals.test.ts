@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { createRuntime } from "../../src/embedded/index.ts";
+import { createRuntime, tempDatabase } from "../helpers/stores.ts";
 import { workflow } from "../../src/sdk/index.ts";
 import { createManualClock } from "../../src/shared/index.ts";
-import { eventually, tempDatabase } from "../helpers/temp-dir.ts";
+import { eventually } from "../helpers/temp-dir.ts";
 
 const HOUR = 3_600_000;
 

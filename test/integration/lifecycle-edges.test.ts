@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createRuntime } from "../../src/embedded/index.ts";
+import { createRuntime } from "../helpers/stores.ts";
 import { workflow } from "../../src/sdk/index.ts";
 import { eventually } from "../helpers/temp-dir.ts";
 
@@ -45,7 +45,7 @@ describe("lifecycle", () => {
 
 describe("lifecycle: close()", () => {
   test("a second close() waits for the first, so the file can be reopened once it resolves", async () => {
-    const { tempDatabase } = await import("../helpers/temp-dir.ts");
+    const { tempDatabase } = await import("../helpers/stores.ts");
     const database = tempDatabase();
     const wf = workflow({ name: "c", run: async () => 1 });
     await using rt = await createRuntime({ database, definitions: [wf], logLevel: "silent" });

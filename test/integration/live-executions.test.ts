@@ -5,7 +5,8 @@
  * fires it; a capped store evicts, and evicted runs replay to the same result.
  */
 import { describe, expect, test } from "bun:test";
-import { createRuntime, type Runtime } from "../../src/embedded/index.ts";
+import { type Runtime } from "../../src/embedded/index.ts";
+import { createRuntime } from "../helpers/stores.ts";
 import { workflow } from "../../src/sdk/index.ts";
 import { reviewer } from "../helpers/reviewer.ts";
 import { eventually } from "../helpers/temp-dir.ts";

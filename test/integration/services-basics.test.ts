@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { createRuntime } from "../../src/embedded/index.ts";
+import { createRuntime, tempDatabase } from "../helpers/stores.ts";
 import { service, workflow } from "../../src/sdk/index.ts";
 import { reviewCoordinator, reviewer, STARTER_EVENTS, withoutParking } from "../helpers/reviewer.ts";
-import { tempDatabase } from "../helpers/temp-dir.ts";
+
 
 describe("services: the starter pair", () => {
   test("reviewCoordinator connects, sends a hint and asks for the status", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { createRuntime } from "../../src/embedded/index.ts";
+import { createRuntime, tempDatabase } from "../helpers/stores.ts";
 import { service } from "../../src/sdk/index.ts";
-import { tempDatabase } from "../helpers/temp-dir.ts";
+
 
 describe("services: idle instances hold no memory", () => {
   test("10,000 idle instances grow resident memory by less than 50 MB", async () => {

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { createRuntime } from "../../src/embedded/index.ts";
+import { createRuntime } from "../helpers/stores.ts";
 import { service, workflow } from "../../src/sdk/index.ts";
 
 const svc = service({

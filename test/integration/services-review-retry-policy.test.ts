@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { createRuntime } from "../../src/embedded/index.ts";
+import { createRuntime } from "../helpers/stores.ts";
 import { service } from "../../src/sdk/index.ts";
 
 test("a service with an invalid retry policy is refused up front or fails its turns; it never sticks in active", async () => {

@@ -3,7 +3,7 @@
  * inputs and payloads over it are refused with an error naming the op, and nothing of them is stored.
  */
 import { describe, expect, test } from "bun:test";
-import { createRuntime } from "../../src/embedded/index.ts";
+import { createRuntime } from "../helpers/stores.ts";
 import { service, workflow } from "../../src/sdk/index.ts";
 
 const BIG = "x".repeat(10_000);

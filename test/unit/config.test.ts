@@ -16,6 +16,7 @@ describe("loadConfig", () => {
       home: "/tmp/vh",
       logLevel: "debug",
       databasePath: "/tmp/vh/runtime.sqlite",
+      database: "/tmp/vh/runtime.sqlite",
       port: 5151,
       workers: 3,
       workerLeaseMs: 2_000,
@@ -23,6 +24,12 @@ describe("loadConfig", () => {
       maxValueBytes: 65_536,
       environment: env,
     });
+  });
+
+  test("VILANO_DATABASE_URL names a PostgreSQL database for the daemon; anything but a postgres:// URL is refused by name", () => {
+    expect(loadConfig({ VILANO_HOME: "/tmp/vh", VILANO_DATABASE_URL: "postgres://u:p@db.example:5432/vilano" }).database).toBe("postgres://u:p@db.example:5432/vilano");
+    expect(loadConfig({ VILANO_HOME: "/tmp/vh", VILANO_DATABASE_URL: "" }).database).toBe("/tmp/vh/runtime.sqlite");
+    expect(() => loadConfig({ VILANO_DATABASE_URL: "mysql://x/y" })).toThrow("invalid environment variable VILANO_DATABASE_URL: must be a postgres:// URL");
   });
 
   test("defaults to at least two workers, a 5s worker lease and a 10s import limit", () => {

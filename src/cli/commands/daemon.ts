@@ -9,6 +9,13 @@ import { printJson, runCommand, ui } from "../output.ts";
 const json = { type: "boolean", description: "Machine-readable output on stdout" } as const;
 const port = { type: "string", description: `Port on 127.0.0.1 (default VILANO_PORT or ${DEFAULT_PORT})` } as const;
 const workers = { type: "string", description: "Worker processes per project (default VILANO_WORKERS, or one per CPU and at least 2)" } as const;
+const database = { type: "string", description: "A postgres:// URL to keep runs in (default VILANO_DATABASE_URL, or the SQLite file in the home)" } as const;
+
+function parseDatabase(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\/./i.test(value)) throw new VilanoError("validation_failed", `invalid --database ${JSON.stringify(value)}: use a postgres:// URL (leave it out for the SQLite file in the home)`);
+  return value;
+}
 
 function parsePort(value: string | undefined): number {
   if (value === undefined) return loadConfig().port;
@@ -44,11 +51,18 @@ export const daemonCommand = defineCommand({
   subCommands: {
     run: defineCommand({
       meta: { name: "run", description: "Run the daemon in the foreground (what `daemon start` launches)" },
-      args: { port, workers },
+      args: { port, workers, database },
       run: ({ args }) =>
         runCommand(false, async () => {
           const count = parseWorkers(args.workers);
-          const daemon = await startDaemon({ home: currentHome(), port: parsePort(args.port), logger: createLogger("info"), ...(count ? { workers: count } : {}) }).catch(
+          const url = parseDatabase(args.database);
+          const daemon = await startDaemon({
+            home: currentHome(),
+            port: parsePort(args.port),
+            logger: createLogger("info"),
+            ...(count ? { workers: count } : {}),
+            ...(url ? { database: url } : {}),
+          }).catch(
             (error: unknown) => {
               // One machine-readable line for `daemon start`, which tells its caller why (and with which exit code).
               if (error instanceof VilanoError) process.stderr.write(`${START_FAILURE_TAG}${JSON.stringify({ code: error.code, message: error.message })}\n`);
@@ -84,7 +98,7 @@ export const daemonCommand = defineCommand({
               ok: true,
               running: s.state !== "stopped",
               ...(s.state === "stopped" ? {} : { answering: s.state === "running", daemon: s.info }),
-              ...(status ? { workers: status.workers } : {}),
+              ...(status ? { store: status.store, workers: status.workers } : {}),
             });
           }
           if (s.state === "stopped") return ui.log("not running");
@@ -92,6 +106,7 @@ export const daemonCommand = defineCommand({
             return ui.warn(`busy: pid ${s.info.pid} holds the database but does not answer on port ${s.info.port} (busy, or stopped with SIGSTOP)`);
           }
           ui.log(`running: pid ${s.info.pid}, port ${s.info.port}, version ${s.info.version}, since ${s.info.startedAt}`);
+          if (status) ui.log(`store: ${status.store.kind === "postgres" ? "PostgreSQL" : "SQLite"} at ${status.store.location}`);
           if (status) ui.log(`workers: ${status.workers.pids.length ? status.workers.pids.join(", ") : "none started yet"}`);
         }),
     }),

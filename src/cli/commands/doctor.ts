@@ -6,8 +6,8 @@ import { defineCommand } from "citty";
 import { chmodSync, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ensureHome, homePaths, readDaemonInfo } from "../../shared/home.ts";
-import { VERSION } from "../../shared/index.ts";
-import { checkDatabase, createStore, LATEST_SCHEMA_VERSION } from "../../store/index.ts";
+import { loadConfig, VERSION } from "../../shared/index.ts";
+import { checkDatabase, createStore, isPostgresUrl, LATEST_SCHEMA_VERSION, redactUrl } from "../../store/index.ts";
 import { currentHome } from "../daemon-control.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 
@@ -42,6 +42,8 @@ export const doctorCommand = defineCommand({
         modeCheck("token", paths.token, 0o600, fix),
         modeCheck("database", join(home, "runtime.sqlite"), 0o600, fix),
       ];
+      const { database } = loadConfig();
+      if (isPostgresUrl(database)) checks.push({ name: "store", ok: true, detail: `PostgreSQL at ${redactUrl(database)} (VILANO_DATABASE_URL)` });
       const daemon = readDaemonInfo(paths); // removes a stale daemon.json by itself
       checks.push({ name: "daemon", ok: true, detail: daemon ? `running: pid ${daemon.pid}, port ${daemon.port}, version ${daemon.version}` : "not running" });
       if (daemon && daemon.version !== VERSION) checks.push({ name: "daemon version", ok: false, detail: `the daemon is ${daemon.version}, this vilano is ${VERSION}: restart it` });

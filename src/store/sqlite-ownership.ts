@@ -1,18 +1,18 @@
 /**
- * One kernel per database: two writers would both dispatch the same runs and execute steps twice.
- * Within a process a registry of open files refuses a second kernel; across processes the owner's
- * pid is recorded in `meta` and a live owner is refused. A dead owner (crash, `kill -9`) is taken
+ * One writer per SQLite file: two kernels would both dispatch the same runs and execute steps
+ * twice. Within a process a registry of open files refuses a second one; across processes the
+ * owner's pid is recorded in `meta` and a live owner is refused. A dead owner (crash, `kill -9`) is taken
  * over, which is what recovery after a crash needs. (A recycled pid can block a takeover until that
  * process exits; the error names the pid so a person can check.)
  */
 import { isProcessAlive, VilanoError } from "../shared/index.ts";
-import type { Store } from "../store/index.ts";
+import type { Store } from "./boundary.ts";
 
 const openHere = new Set<string>();
 const OWNER_KEY = "owner";
 
 
-export async function claimOwnership(store: Store): Promise<void> {
+export async function claimOwnership(store: Omit<Store, "claimWriter" | "releaseWriter">): Promise<void> {
   if (store.path === ":memory:") return;
   if (openHere.has(store.path)) {
     throw new VilanoError("conflict", `database ${store.path} is already open in this process; close the other runtime first`);
@@ -36,7 +36,7 @@ export async function claimOwnership(store: Store): Promise<void> {
   }
 }
 
-export async function releaseOwnership(store: Store): Promise<void> {
+export async function releaseOwnership(store: Omit<Store, "claimWriter" | "releaseWriter">): Promise<void> {
   if (store.path === ":memory:" || !openHere.delete(store.path)) return;
   try {
     await store.transaction(async () => {

@@ -1,0 +1,27 @@
+/**
+ * Storage faults: the database or the machine failed (full disk, I/O error, lost connection, no
+ * memory), not a command's logic. The commit queue fails the whole batch on one (and the kernel
+ * recovers) rather than telling one caller a raw storage error as its own failure.
+ */
+
+/** A failure of the store's own control statements (savepoint, rollback, commit), whatever its code. */
+export class StorageFault extends Error {
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = "StorageFault";
+  }
+}
+
+// SQLite result codes of the file or the machine.
+const SQLITE_FAULT = /^SQLITE_(FULL|IOERR|NOMEM|CANTOPEN|CORRUPT|NOTADB|READONLY|PROTOCOL)/;
+// PostgreSQL: the client's connection errors, and SQLSTATE classes 08 (connection), 53 (disk
+// full, out of memory), 57P (server shutting down), 58 (system error), XX (internal).
+const PG_CLIENT_FAULT = /^ERR_POSTGRES_(CONNECTION|SOCKET|TLS|IDLE_TIMEOUT|LIFETIME_TIMEOUT|CONNECTION_TIMEOUT)/;
+const PG_SQLSTATE_FAULT = /^(08|53|57P|58|XX)/;
+
+export function isStorageFault(error: unknown): boolean {
+  if (error instanceof StorageFault) return true;
+  const { code, errno } = (error ?? {}) as { code?: unknown; errno?: unknown };
+  if (typeof code === "string" && (SQLITE_FAULT.test(code) || PG_CLIENT_FAULT.test(code))) return true;
+  return typeof errno === "string" && PG_SQLSTATE_FAULT.test(errno) && code === "ERR_POSTGRES_SERVER_ERROR";
+}

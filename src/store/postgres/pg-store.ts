@@ -1,0 +1,148 @@
+/**
+ * The PostgreSQL store (`--database postgres://…`, `VILANO_DATABASE_URL`) on Bun's built-in
+ * client, behind the same boundary as SQLite's. The writer's transaction holds one connection of
+ * the pool from BEGIN to COMMIT (Bun's `sql.begin`), and every statement of a command runs on it;
+ * reads from outside go to the pool and see committed rows only. A COMMIT returns once PostgreSQL
+ * has made the transaction durable (`synchronous_commit` on, its default), so an acknowledged write
+ * is committed, as on SQLite.
+ */
+import { SQL } from "bun";
+import { VilanoError } from "../../shared/index.ts";
+import type { Store, StoreOps } from "../boundary.ts";
+import { isStorageFault, StorageFault } from "../faults.ts";
+import { pgCoreStatements } from "./core-statements.ts";
+import { pgInboxStatements } from "./inbox-statements.ts";
+import { pgMigrate } from "./migrate.ts";
+import { pgProjectStatements } from "./project-statements.ts";
+import { pgRelationStatements } from "./relation-statements.ts";
+import { pgSubscriptionStatements } from "./subscription-statements.ts";
+import { pgSupervisionStatements } from "./supervision-statements.ts";
+
+export interface PostgresStoreOptions {
+  /** Connections in the pool (default 8): one is the writer's during a transaction. */
+  maxConnections?: number;
+}
+
+/** A connection URL without its password, for messages and `daemon status`. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "postgres://…";
+  }
+}
+
+/** Any number, the same in every daemon: the lock held by the database's one writer. */
+const WRITER_LOCK = 0x76696c62;
+
+const statementsOver = (db: () => SQL): StoreOps => ({
+  ...pgCoreStatements(db),
+  ...pgInboxStatements(db),
+  ...pgProjectStatements(db),
+  ...pgRelationStatements(db),
+  ...pgSupervisionStatements(db),
+  ...pgSubscriptionStatements(db),
+});
+
+/** Connects to PostgreSQL at `url` and brings its schema up to date. */
+export async function createPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
+  // Idle connections close after a while: a daemon at rest holds only its writer's lock connection.
+  const sql = new SQL(url, { max: options.maxConnections ?? 8, idleTimeout: 10, onnotice: () => {} } as never);
+  let schemaVersion: number;
+  try {
+    schemaVersion = await pgMigrate(sql);
+  } catch (error) {
+    await sql.close();
+    if (error instanceof VilanoError) throw error;
+    throw new VilanoError("storage_failed", `cannot use the PostgreSQL database at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+  }
+
+  /** The writer's transaction client while one is open; statements outside one use the pool. */
+  let current: SQL | null = null;
+  /** The connection holding the writer's lock, for as long as this store is the writer. */
+  let writerLock: (SQL & { release(): void }) | null = null;
+  let savepoints = 0;
+  let closed = false;
+  async function releaseWriter(): Promise<void> {
+    const connection = writerLock;
+    if (!connection) return;
+    writerLock = null;
+    try {
+      await connection`SELECT pg_advisory_unlock(${WRITER_LOCK})`;
+    } finally {
+      connection.release();
+    }
+  }
+  const direct = statementsOver(() => current ?? sql);
+  const reads = statementsOver(() => sql);
+
+  return {
+    ...direct,
+    reads,
+    path: redactUrl(url),
+    schemaVersion,
+    get inTransaction() {
+      return current !== null;
+    },
+    async transaction(fn) {
+      if (closed) throw new VilanoError("runtime_closed", "the store is closed");
+      if (current) throw new VilanoError("internal", "a transaction is already open: the store has one writer");
+      return (await sql.begin(async (tx) => {
+        current = tx as unknown as SQL;
+        try {
+          return await fn();
+        } finally {
+          current = null;
+        }
+      })) as Awaited<ReturnType<typeof fn>>;
+    },
+    async savepoint(fn) {
+      const tx = current;
+      if (!tx) throw new VilanoError("internal", "a savepoint needs an open transaction");
+      const name = `cmd${savepoints++}`;
+      const control = async (statement: string) => {
+        try {
+          await tx.unsafe(statement);
+        } catch (error) {
+          throw new StorageFault(`${statement} failed: ${(error as Error).message}`, { cause: error });
+        }
+      };
+      await control(`SAVEPOINT ${name}`);
+      let value: Awaited<ReturnType<typeof fn>>;
+      try {
+        value = await fn();
+      } catch (error) {
+        try {
+          await control(`ROLLBACK TO SAVEPOINT ${name}`);
+          await control(`RELEASE SAVEPOINT ${name}`);
+        } catch (rollbackError) {
+          // The command's writes could not be undone: the batch fails (unless the first error already said why).
+          throw isStorageFault(error) ? error : rollbackError;
+        }
+        throw error;
+      }
+      await control(`RELEASE SAVEPOINT ${name}`);
+      return value;
+    },
+    async claimWriter() {
+      if (writerLock) return;
+      // A session lock: PostgreSQL lets it go by itself when the connection ends (a killed daemon).
+      const connection = (await sql.reserve()) as unknown as SQL & { release(): void };
+      const held = (await connection`SELECT pg_try_advisory_lock(${WRITER_LOCK}) AS held`)[0].held as boolean;
+      if (!held) {
+        connection.release();
+        throw new VilanoError("conflict", `the PostgreSQL database at ${redactUrl(url)} has a writer already (another vilano daemon); stop it before starting this one`);
+      }
+      writerLock = connection;
+    },
+    releaseWriter,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await releaseWriter().catch(() => {});
+      await sql.close();
+    },
+  };
+}

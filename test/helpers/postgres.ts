@@ -1,0 +1,39 @@
+/**
+ * Real PostgreSQL databases for tests: `scripts/test.sh` (and so `.ci/run`) starts a throwaway
+ * server and names it in VILANO_TEST_DATABASE_URL. Each call makes a fresh database, a copy of a
+ * migrated template (quick), dropped once the file's tests are done. Without the variable the
+ * PostgreSQL variants of the tests are skipped, and say so.
+ */
+import { SQL } from "bun";
+import { createPostgresStore } from "../../src/store/index.ts";
+import { afterThisFile } from "./cleanup.ts";
+
+export const POSTGRES_URL = process.env.VILANO_TEST_DATABASE_URL ?? "";
+export const hasPostgres = POSTGRES_URL !== "";
+if (!hasPostgres) console.warn("VILANO_TEST_DATABASE_URL is not set: the PostgreSQL variants of the tests are skipped (scripts/test.sh starts a server)");
+
+const TEMPLATE = `vilano_template_${process.pid}`;
+let admin: SQL | undefined;
+let template: Promise<void> | undefined;
+let count = 0;
+
+const urlFor = (database: string) => {
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+};
+
+/** A fresh, migrated PostgreSQL database for one runtime; its URL. */
+export async function freshPostgresDatabase(): Promise<string> {
+  admin ??= new SQL(POSTGRES_URL, { max: 2 });
+  template ??= (async () => {
+    await admin!.unsafe(`CREATE DATABASE ${TEMPLATE}`);
+    await (await createPostgresStore(urlFor(TEMPLATE), { maxConnections: 1 })).close();
+  })();
+  await template;
+  const name = `vilano_t_${process.pid}_${count++}`;
+  await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
+  // The server is a throwaway one (the template goes with it); each copy goes with its file.
+  afterThisFile(() => void Bun.spawnSync(["psql", POSTGRES_URL, "-q", "-c", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdout: "ignore", stderr: "ignore" }));
+  return urlFor(name);
+}
