@@ -85,7 +85,8 @@ export interface SyncStore extends InboxQueries, ProjectQueries, RelationQueries
   /** How many of the run's ops are still open (not completed or failed). */
   openOpCount(runId: string): number;
 
-  appendEvent(runId: string, type: string, body: string | null, at: number): number;
+  /** Appends the run's next event (its sequence number is the run's last plus one). */
+  appendEvent(runId: string, type: string, body: string | null, at: number): void;
   listEvents(runId: string, afterSeq?: number): EventRow[];
 
   insertSignal(runId: string, name: string, payload: string | null, status: string, consumedBy: string | null, now: number): number;
@@ -321,7 +322,6 @@ function buildStore(db: Database, path: string, schemaVersion: number, checkpoin
     appendEvent: (runId, type, body, at) => {
       const seq = (q.lastEventSeq.get(runId)?.seq ?? 0) + 1;
       q.appendEvent.run(runId, seq, type, body, at);
-      return seq;
     },
     listEvents: (runId, afterSeq = 0) => q.listEvents.all(runId, afterSeq),
 

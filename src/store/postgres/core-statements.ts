@@ -24,25 +24,33 @@ const TIMER_COLUMNS = `run_id AS "runId", op_key AS "opKey", kind, name, status,
 const SIGNAL_COLUMNS = `id, run_id AS "runId", name, payload, status, consumed_by AS "consumedBy", created_at AS "createdAt"`;
 const OPEN_OP = `status IN ('waiting', 'retry_wait', 'retry_ready')`;
 
-export function pgCoreStatements(db: () => SQL): Async<Core> {
+/**
+ * `later`: sends a write whose answer nobody needs without waiting for it. Inside the writer's
+ * transaction it is pipelined on the transaction's connection (statements after it run after it,
+ * and the store waits for every one before a savepoint ends or the transaction commits); outside
+ * one it is simply awaited.
+ */
+export type Later = (write: Promise<unknown>) => Promise<void>;
+
+export function pgCoreStatements(db: () => SQL, later: Later): Async<Core> {
   const one = async <T>(rows: Promise<T[]>): Promise<T | null> => (await rows)[0] ?? null;
   // A plain array: Bun's result arrays carry the command's count and name besides the rows.
   const all = async <T>(rows: Promise<T[]>): Promise<T[]> => [...(await rows)];
   return {
-    insertRun: async (r) =>
-      void (await db()`INSERT INTO runs (id, kind, name, status, input, parent_id, project, snapshot_id, created_at, updated_at)
+    insertRun: (r) =>
+      later(db()`INSERT INTO runs (id, kind, name, status, input, parent_id, project, snapshot_id, created_at, updated_at)
         VALUES (${r.id}, ${r.kind}, ${r.name}, ${r.status}, ${r.input}, ${r.parentId}, ${r.project}, ${r.snapshotId}, ${r.now}, ${r.now})`),
     getRun: (id) => one(db().unsafe(`SELECT ${PG_RUN_COLUMNS} FROM runs WHERE id = $1`, [id])),
-    setRunStatus: async (id, status, now) => void (await db()`UPDATE runs SET status = ${status}, updated_at = ${now} WHERE id = ${id}`),
-    finishRun: async (id, status, output, error, now) =>
-      void (await db()`UPDATE runs SET status = ${status}, output = ${output}, error = ${error}, updated_at = ${now}, finished_at = ${now} WHERE id = ${id}`),
+    setRunStatus: (id, status, now) => later(db()`UPDATE runs SET status = ${status}, updated_at = ${now} WHERE id = ${id}`),
+    finishRun: (id, status, output, error, now) =>
+      later(db()`UPDATE runs SET status = ${status}, output = ${output}, error = ${error}, updated_at = ${now}, finished_at = ${now} WHERE id = ${id}`),
     bumpFence: async (id, now) => {
       const row = await one(db()`UPDATE runs SET lease_fence = lease_fence + 1, wake_pending = 0, updated_at = ${now} WHERE id = ${id} RETURNING lease_fence AS "leaseFence"`);
       if (!row) throw new Error(`run ${id} does not exist`);
       return (row as { leaseFence: number }).leaseFence;
     },
-    setWakePending: async (id, pending) => void (await db()`UPDATE runs SET wake_pending = ${pending ? 1 : 0} WHERE id = ${id}`),
-    setCrashes: async (id, crashes) => void (await db()`UPDATE runs SET crashes = ${crashes} WHERE id = ${id}`),
+    setWakePending: (id, pending) => later(db()`UPDATE runs SET wake_pending = ${pending ? 1 : 0} WHERE id = ${id}`),
+    setCrashes: (id, crashes) => later(db()`UPDATE runs SET crashes = ${crashes} WHERE id = ${id}`),
     getWakePending: async (id) => ((await one<{ w: number }>(db()`SELECT wake_pending AS w FROM runs WHERE id = ${id}`))?.w ?? 0) === 1,
     getMeta: async (key) => (await one<{ value: string }>(db()`SELECT value FROM meta WHERE key = ${key}`))?.value ?? null,
     setMeta: async (key, value) => void (await db()`INSERT INTO meta (key, value) VALUES (${key}, ${value}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
@@ -69,18 +77,17 @@ export function pgCoreStatements(db: () => SQL): Async<Core> {
     listOps: (runId) => all(db().unsafe(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = $1 ORDER BY seq`, [runId])),
     listOpsWithPrefix: (runId, prefix) => all(db().unsafe(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = $1 AND starts_with(op_key, $2) ORDER BY seq`, [runId, prefix])),
     getOp: (runId, opKey) => one(db().unsafe(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = $1 AND op_key = $2`, [runId, opKey])),
-    putOp: async (o) => {
-      // An outcome gets the next delivery number of its run; replay delivers outcomes in that order.
-      const settled = o.status === "completed" || o.status === "failed";
-      const resolved = settled
-        ? ((await one<{ seq: number | null }>(db()`SELECT MAX(resolved_seq) AS seq FROM ops WHERE run_id = ${o.runId} AND resolved_seq IS NOT NULL`))?.seq ?? 0) + 1
-        : null;
-      await db()`INSERT INTO ops (run_id, op_key, seq, kind, name, status, attempt, result, error, wake_at, meta, resolved_seq, updated_at)
-        VALUES (${o.runId}, ${o.opKey}, ${o.seq}, ${o.kind}, ${o.name}, ${o.status}, ${o.attempt}, ${o.result}, ${o.error}, ${o.wakeAt}, ${o.meta}, ${resolved}, ${o.now})
+    // An outcome gets the next delivery number of its run (replay delivers outcomes in that
+    // order), worked out in the statement itself so the write can be pipelined.
+    putOp: (o) =>
+      later(db()`INSERT INTO ops (run_id, op_key, seq, kind, name, status, attempt, result, error, wake_at, meta, resolved_seq, updated_at)
+        VALUES (${o.runId}, ${o.opKey}, ${o.seq}, ${o.kind}, ${o.name}, ${o.status}, ${o.attempt}, ${o.result}, ${o.error}, ${o.wakeAt}, ${o.meta},
+          CASE WHEN ${o.status === "completed" || o.status === "failed"}::boolean
+            THEN (SELECT COALESCE(MAX(resolved_seq), 0) + 1 FROM ops WHERE run_id = ${o.runId} AND resolved_seq IS NOT NULL) END,
+          ${o.now})
         ON CONFLICT (run_id, op_key) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, result = excluded.result,
           error = excluded.error, wake_at = excluded.wake_at, meta = excluded.meta,
-          resolved_seq = COALESCE(ops.resolved_seq, excluded.resolved_seq), updated_at = excluded.updated_at`;
-    },
+          resolved_seq = COALESCE(ops.resolved_seq, excluded.resolved_seq), updated_at = excluded.updated_at`),
     latestWaitingSignalOp: (runId, name) =>
       one(db().unsafe(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = $1 AND kind = 'signal' AND name = $2 AND status = 'waiting' ORDER BY seq DESC LIMIT 1`, [runId, name])),
     firstWaitingOp: (runId, kind) =>
@@ -102,11 +109,9 @@ export function pgCoreStatements(db: () => SQL): Async<Core> {
     nextSleepAfter: async (after) => (await one<{ at: number | null }>(db()`SELECT MIN(wake_at) AS at FROM ops WHERE wake_at IS NOT NULL AND kind = 'sleep' AND wake_at > ${after}`))?.at ?? null,
     openOpCount: async (runId) => (await one<{ n: number }>(db()`SELECT COUNT(*)::int AS n FROM ops WHERE run_id = ${runId} AND status NOT IN ('completed', 'failed')`))!.n,
 
-    appendEvent: async (runId, type, body, at) => {
-      const row = await one<{ seq: number }>(db()`INSERT INTO events (run_id, seq, type, body, at)
-        SELECT ${runId}, COALESCE(MAX(seq), 0) + 1, ${type}, ${body}, ${at} FROM events WHERE run_id = ${runId} RETURNING seq`);
-      return row!.seq;
-    },
+    appendEvent: (runId, type, body, at) =>
+      later(db()`INSERT INTO events (run_id, seq, type, body, at)
+        SELECT ${runId}, COALESCE(MAX(seq), 0) + 1, ${type}, ${body}, ${at} FROM events WHERE run_id = ${runId}`),
     listEvents: (runId, afterSeq = 0) => all(db()`SELECT run_id AS "runId", seq, type, body, at FROM events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq`),
 
     insertSignal: async (runId, name, payload, status, consumedBy, now) =>
@@ -123,8 +128,8 @@ export function pgCoreStatements(db: () => SQL): Async<Core> {
     listSignals: (runId) => all(db().unsafe(`SELECT ${SIGNAL_COLUMNS} FROM signals WHERE run_id = $1 ORDER BY id`, [runId])),
 
     listChildren: (parentId) => all(db().unsafe(`SELECT ${PG_RUN_COLUMNS} FROM runs WHERE parent_id = $1 ORDER BY created_at, id`, [parentId])),
-    addRunWaiter: async (targetId, waiterId, opKey, now) =>
-      void (await db()`INSERT INTO run_waiters (target_id, waiter_id, op_key, created_at) VALUES (${targetId}, ${waiterId}, ${opKey}, ${now}) ON CONFLICT DO NOTHING`),
+    addRunWaiter: (targetId, waiterId, opKey, now) =>
+      later(db()`INSERT INTO run_waiters (target_id, waiter_id, op_key, created_at) VALUES (${targetId}, ${waiterId}, ${opKey}, ${now}) ON CONFLICT DO NOTHING`),
     takeRunWaiters: async (targetId) =>
       [...(await db()`DELETE FROM run_waiters WHERE target_id = ${targetId} RETURNING waiter_id AS "waiterId", op_key AS "opKey", created_at`)]
         .sort((a, b) => a.created_at - b.created_at || (a.waiterId < b.waiterId ? -1 : a.waiterId > b.waiterId ? 1 : a.opKey < b.opKey ? -1 : a.opKey > b.opKey ? 1 : 0))

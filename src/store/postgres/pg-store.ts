@@ -10,7 +10,7 @@ import { SQL } from "bun";
 import { VilanoError } from "../../shared/index.ts";
 import type { Store, StoreOps } from "../boundary.ts";
 import { isStorageFault, StorageFault } from "../faults.ts";
-import { pgCoreStatements } from "./core-statements.ts";
+import { pgCoreStatements, type Later } from "./core-statements.ts";
 import { pgInboxStatements } from "./inbox-statements.ts";
 import { pgMigrate } from "./migrate.ts";
 import { pgProjectStatements } from "./project-statements.ts";
@@ -37,8 +37,8 @@ export function redactUrl(url: string): string {
 /** Any number, the same in every daemon: the lock held by the database's one writer. */
 const WRITER_LOCK = 0x76696c62;
 
-const statementsOver = (db: () => SQL): StoreOps => ({
-  ...pgCoreStatements(db),
+const statementsOver = (db: () => SQL, later: Later): StoreOps => ({
+  ...pgCoreStatements(db, later),
   ...pgInboxStatements(db),
   ...pgProjectStatements(db),
   ...pgRelationStatements(db),
@@ -75,8 +75,25 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       connection.release();
     }
   }
-  const direct = statementsOver(() => current ?? sql);
-  const reads = statementsOver(() => sql);
+  /** Writes sent inside the open transaction and not answered yet; the first that failed. */
+  let inflight: Promise<unknown>[] = [];
+  let failed: { error: unknown } | null = null;
+  const later: Later = (write) => {
+    if (!current) return write.then(() => undefined);
+    inflight.push(write.catch((error: unknown) => void (failed ??= { error })));
+    return Promise.resolve();
+  };
+  /** Waits for every pipelined write; throws the first that failed (once). */
+  async function settleWrites(): Promise<void> {
+    while (inflight.length > 0) await Promise.all(inflight.splice(0));
+    if (failed) {
+      const { error } = failed;
+      failed = null;
+      throw error;
+    }
+  }
+  const direct = statementsOver(() => current ?? sql, later);
+  const reads = statementsOver(() => sql, (write) => write.then(() => undefined));
 
   return {
     ...direct,
@@ -92,9 +109,16 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       return (await sql.begin(async (tx) => {
         current = tx as unknown as SQL;
         try {
-          return await fn();
+          const value = await fn();
+          await settleWrites(); // every write answered before COMMIT is sent
+          return value;
+        } catch (error) {
+          await settleWrites().catch(() => {});
+          throw error;
         } finally {
           current = null;
+          inflight = [];
+          failed = null;
         }
       })) as Awaited<ReturnType<typeof fn>>;
     },
@@ -113,7 +137,11 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       let value: Awaited<ReturnType<typeof fn>>;
       try {
         value = await fn();
-      } catch (error) {
+        await settleWrites(); // a pipelined write that failed fails its command
+      } catch (thrown) {
+        // A read after a failed write fails too ("transaction is aborted"): the write's error is the one to tell.
+        let error = thrown;
+        await settleWrites().catch((first: unknown) => void (error = first));
         try {
           await control(`ROLLBACK TO SAVEPOINT ${name}`);
           await control(`RELEASE SAVEPOINT ${name}`);
