@@ -1,5 +1,6 @@
 /**
- * Crash fault test: a child process runs the embedded runtime on a file database and is killed
+ * Crash fault test: a child process runs the embedded runtime on a file database (on PostgreSQL
+ * under VILANO_TEST_STORE=postgres: test/postgres-pass.txt) and is killed
  * with SIGKILL at seeded pseudo-random moments, round after round, each new child taking over the
  * same database. Afterwards a fresh runtime (this process) finishes everything, and the database is
  * checked:
@@ -15,12 +16,12 @@
  * Reproduce a failure with the printed seed: VILANO_CRASH_SEED=<seed> bun test test/faults
  */
 import { readLines } from "../helpers/lines.ts";
-import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createRuntime } from "../../src/embedded/index.ts";
+import { createRuntime, resolveDatabase, STORE_UNDER_TEST, tempDatabase } from "../helpers/stores.ts";
+import { readTables } from "../helpers/tables.ts";
 import {
   crashWorkflow,
   expectedOutput,
@@ -126,7 +127,8 @@ test(
     console.log(`crash fault test: seed ${SEED} (set VILANO_CRASH_SEED to reproduce), ${ROUNDS} rounds`);
     const began = performance.now();
     const dir = mkdtempSync(join(tmpdir(), "vilano-crash-"));
-    const dbPath = join(dir, "runtime.sqlite");
+    // A file in this folder on SQLite; under VILANO_TEST_STORE=postgres, a fresh database every child opens in turn.
+    const dbPath = STORE_UNDER_TEST === "postgres" ? (await resolveDatabase(tempDatabase()))! : join(dir, "runtime.sqlite");
     const markerPath = join(dir, "marker.log");
     try {
       // ---- Crash rounds -------------------------------------------------------------------------
@@ -173,15 +175,11 @@ test(
       expect(unfinished).toEqual([]);
 
       // ---- Checks on the database ---------------------------------------------------------------
-      const db = new Database(dbPath, { readonly: true, strict: true });
-      try {
-        expect(db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").all()).toEqual([{ integrity_check: "ok" }]);
+      const tables = await readTables(dbPath);
+      {
+        expect(tables.integrity).toBe("ok");
 
-        const runRows = db
-          .query<{ id: string; name: string; status: string; input: string | null; output: string | null; error: string | null }, []>(
-            "SELECT id, name, status, input, output, error FROM runs",
-          )
-          .all();
+        const runRows = tables.runs;
         const runs = new Map(runRows.map((row) => [row.id, row]));
 
         // Every acknowledged run exists, with the input it was started with, completed as expected.
@@ -215,11 +213,7 @@ test(
         }
 
         // Ops: exactly the 10 steps (and the sleeps of the input), all completed with the expected result.
-        const opRows = db
-          .query<{ runId: string; opKey: string; kind: string; status: string; attempt: number; result: string | null; wakeAt: number | null }, []>(
-            "SELECT run_id AS runId, op_key AS opKey, kind, status, attempt, result, wake_at AS wakeAt FROM ops ORDER BY run_id, seq",
-          )
-          .all();
+        const opRows = tables.ops;
         const opsByRun = new Map<string, typeof opRows>();
         for (const op of opRows) {
           if (!runs.has(op.runId)) problems.push(`op ${op.opKey} belongs to unknown run ${op.runId}`);
@@ -253,25 +247,25 @@ test(
 
         // Events: exactly one step_completed per (run, op key), exactly ten per run, one start and
         // one completion per run.
-        const duplicateSteps = db
-          .query<{ runId: string; opKey: string | null; n: number }, []>(
-            `SELECT run_id AS runId, json_extract(body, '$.opKey') AS opKey, COUNT(*) AS n
-             FROM events WHERE type = 'step_completed'
-             GROUP BY run_id, json_extract(body, '$.opKey') HAVING COUNT(*) <> 1`,
-          )
-          .all();
-        for (const d of duplicateSteps) problems.push(`run ${d.runId}: ${d.n} step_completed events for op ${d.opKey}`);
-        const eventCounts = db
-          .query<{ runId: string; started: number; completed: number; steps: number; stepKeys: number }, []>(
-            `SELECT r.id AS runId,
-               (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id AND e.type = 'run_started') AS started,
-               (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id AND e.type = 'run_completed') AS completed,
-               (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id AND e.type = 'step_completed') AS steps,
-               (SELECT COUNT(DISTINCT json_extract(e.body, '$.opKey')) FROM events e
-                  WHERE e.run_id = r.id AND e.type = 'step_completed') AS stepKeys
-             FROM runs r`,
-          )
-          .all();
+        const opKeyOf = (body: string | null) => (body === null ? null : ((JSON.parse(body) as { opKey?: string }).opKey ?? null));
+        const stepEvents = new Map<string, number>();
+        for (const e of tables.events) {
+          if (e.type !== "step_completed") continue;
+          const key = `${e.runId} ${opKeyOf(e.body)}`;
+          stepEvents.set(key, (stepEvents.get(key) ?? 0) + 1);
+        }
+        for (const [key, n] of stepEvents) if (n !== 1) problems.push(`run ${key.split(" ")[0]}: ${n} step_completed events for op ${key.split(" ")[1]}`);
+        const eventCounts = runRows.map((r) => {
+          const mine = tables.events.filter((e) => e.runId === r.id);
+          const steps = mine.filter((e) => e.type === "step_completed");
+          return {
+            runId: r.id,
+            started: mine.filter((e) => e.type === "run_started").length,
+            completed: mine.filter((e) => e.type === "run_completed").length,
+            steps: steps.length,
+            stepKeys: new Set(steps.map((e) => opKeyOf(e.body))).size,
+          };
+        });
         for (const c of eventCounts) {
           if (c.started !== 1 || c.completed !== 1 || c.steps !== STEPS || c.stepKeys !== STEPS) {
             problems.push(
@@ -280,7 +274,7 @@ test(
             );
           }
         }
-        const orphanEvents = db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM events WHERE run_id NOT IN (SELECT id FROM runs)").get()!.n;
+        const orphanEvents = tables.events.filter((e) => !runs.has(e.runId)).length;
         if (orphanEvents > 0) problems.push(`${orphanEvents} events belong to no run`);
 
         // Marker file: at-least-once execution of every recorded step attempt, and nothing executed
@@ -312,17 +306,11 @@ test(
         }
 
         const reExecuted = [...perStep.values()].filter((n) => n > 1);
-        const recoveredRuns = db
-          .query<{ n: number }, []>("SELECT COUNT(DISTINCT run_id) AS n FROM events WHERE type = 'run_recovered'")
-          .get()!.n;
+        const recoveredRuns = new Set(tables.events.filter((e) => e.type === "run_recovered").map((e) => e.runId)).size;
         // Runs that were waiting on a timer when a child was killed: a run_waiting committed before a
         // kill whose next timer_fired was committed after it (by a later process).
         const killTimes = rounds.flatMap((r) => (r.killedAt === undefined ? [] : [r.killedAt]));
-        const timerEvents = db
-          .query<{ runId: string; type: string; at: number }, []>(
-            "SELECT run_id AS runId, type, at FROM events WHERE type IN ('run_waiting', 'timer_fired') ORDER BY run_id, seq",
-          )
-          .all();
+        const timerEvents = tables.events.filter((e) => e.type === "run_waiting" || e.type === "timer_fired");
         const sleptThroughKill = new Set<string>();
         let waitingSince: { runId: string; at: number } | undefined;
         for (const e of timerEvents) {
@@ -345,8 +333,6 @@ test(
         // The scenario must actually have happened, or the checks above prove little.
         expect(recoveredRuns).toBeGreaterThan(0);
         expect(sleptThroughKill.size).toBeGreaterThan(0);
-      } finally {
-        db.close();
       }
       console.log(`crash fault test took ${((performance.now() - began) / 1000).toFixed(1)} s`);
     } finally {
