@@ -62,12 +62,24 @@ export type DaemonState =
   | { state: "busy"; info: DaemonInfo }
   | { state: "stopped" };
 
+/** Whether `pid` is a `vilano daemon run` process (Linux: its command line; false where that cannot be read). */
+function isDaemonProcess(pid: number): boolean {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const at = args.indexOf("daemon");
+    return at >= 0 && args[at + 1] === "run";
+  } catch {
+    return false;
+  }
+}
+
 export async function daemonState(home: string): Promise<DaemonState> {
   const paths = homePaths(home);
   const info = readDaemonInfo(paths);
   if (!info) return { state: "stopped" };
   if (await answers(info)) return { state: "running", info };
-  if (readDatabaseOwner(databaseOf(home)) === info.pid) return { state: "busy", info };
+  // The SQLite file names its owner; a daemon on PostgreSQL is known by its command line.
+  if (readDatabaseOwner(databaseOf(home)) === info.pid || isDaemonProcess(info.pid)) return { state: "busy", info };
   // Alive, silent and not the database's owner: a pid reused by an unrelated process. Never signal it.
   removeDaemonInfo(paths, info.pid);
   return { state: "stopped" };

@@ -39,6 +39,17 @@ export function appendEvent(k: KernelContext, tx: Tx, runId: string, type: Event
   return k.store.appendEvent(runId, type, body === undefined ? null : JSON.stringify(body), tx.now);
 }
 
+/**
+ * Whether an outcome settled now goes unseen by the run's code: an activation of it is running,
+ * and sleeps, signals and timeouts are not handed to running code (it sees them on its next
+ * activation). Such an outcome is numbered for replay only when the run is next leased, after
+ * everything that activation did see — a replay then goes the way the code went.
+ */
+export async function unseenByRunningCode(k: KernelContext, runId: string): Promise<boolean> {
+  const run = await k.store.getRun(runId);
+  return run !== null && isLeased(run.status);
+}
+
 export async function requireRun(k: KernelContext, runId: string): Promise<RunRow> {
   const run = await k.store.getRun(runId);
   if (!run) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });

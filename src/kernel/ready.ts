@@ -64,6 +64,8 @@ export async function makeReady(k: KernelContext, tx: Tx, run: RunRow): Promise<
 /** Leases a run that has work: the fence goes up and its history is loaded in this transaction. */
 export async function leaseRun(k: KernelContext, tx: Tx, runId: string): Promise<Activation | null> {
   const run = (await k.store.getRun(runId))!;
+  // Outcomes the last activation did not see come after everything it did, before history loads.
+  await k.store.numberUnseenOutcomes(runId);
   if (run.kind === "service") return await activateTurn(k, tx, run);
   await k.store.setRunStatus(runId, RUN_STATUS.running, tx.now);
   const fence = await k.store.bumpFence(runId, tx.now);

@@ -3,7 +3,7 @@
  * code abandoned in a race), or buffered until a wait consumes them.
  */
 import { VilanoError } from "../shared/index.ts";
-import { appendEvent, requireRun, type KernelContext } from "./context.ts";
+import { appendEvent, requireRun, unseenByRunningCode, type KernelContext } from "./context.ts";
 import { wakeRun } from "./ready.ts";
 import type { Tx } from "./group-commit.ts";
 import { isTerminal, OP_STATUS } from "./types.ts";
@@ -28,7 +28,7 @@ export async function sendSignal(k: KernelContext, tx: Tx, runId: string, name: 
     return { signalId, status: "buffered" };
   }
   const signalId = await k.store.insertSignal(runId, name, payload, "consumed", waiting.opKey, tx.now);
-  await k.store.putOp({ ...waiting, status: OP_STATUS.completed, result: payload, wakeAt: null, now: tx.now });
+  await k.store.putOp({ ...waiting, status: OP_STATUS.completed, result: payload, wakeAt: null, now: tx.now, unseen: await unseenByRunningCode(k, runId) });
   await appendEvent(k, tx, runId, "signal_received", { name, signalId, opKey: waiting.opKey });
   await wakeRun(k, tx, runId);
   return { signalId, status: "delivered" };

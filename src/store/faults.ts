@@ -15,9 +15,11 @@ export class StorageFault extends Error {
 // SQLite result codes of the file or the machine.
 const SQLITE_FAULT = /^SQLITE_(FULL|IOERR|NOMEM|CANTOPEN|CORRUPT|NOTADB|READONLY|PROTOCOL)/;
 // PostgreSQL: the client's connection errors, and SQLSTATE classes 08 (connection), 53 (disk
-// full, out of memory), 57P (server shutting down), 58 (system error), XX (internal).
+// full, out of memory), 57P (server shutting down), 58 (system error), XX (internal), and 25006
+// (a read-only transaction: the server went read-only, or a fail-over left a standby) and 57014
+// (a statement cancelled by the server).
 const PG_CLIENT_FAULT = /^ERR_POSTGRES_(CONNECTION|SOCKET|TLS|IDLE_TIMEOUT|LIFETIME_TIMEOUT|CONNECTION_TIMEOUT)/;
-const PG_SQLSTATE_FAULT = /^(08|53|57P|58|XX)/;
+const PG_SQLSTATE_FAULT = /^(08|53|57P|58|XX|25006|57014)/;
 
 export function isStorageFault(error: unknown): boolean {
   if (error instanceof StorageFault) return true;

@@ -100,6 +100,12 @@ export interface OpWrite {
   wakeAt: number | null;
   meta: string | null;
   now: number;
+  /**
+   * An outcome the run's running activation does not see (a sleep or a signal settled while its
+   * code still runs): it gets its delivery number only when the run is next leased
+   * (`numberUnseenOutcomes`), after everything that activation saw.
+   */
+  unseen?: boolean;
 }
 
 export interface RunListFilter {

@@ -69,6 +69,8 @@ export interface SyncStore extends InboxQueries, ProjectQueries, RelationQueries
   listOpsWithPrefix(runId: string, prefix: string): OpRow[];
   getOp(runId: string, opKey: string): OpRow | null;
   putOp(op: OpWrite): void;
+  /** Gives the run's outcomes written `unseen` their delivery numbers, in the order they were settled. */
+  numberUnseenOutcomes(runId: string): void;
   latestWaitingSignalOp(runId: string, signalName: string): OpRow | null;
   /** The earliest waiting op of `kind` (FIFO waits such as ctx.nextExit). */
   firstWaitingOp(runId: string, kind: string): OpRow | null;
@@ -162,6 +164,10 @@ function buildStore(db: Database, path: string, schemaVersion: number, checkpoin
     lastResolvedSeq: db.query<{ seq: number | null }, [string]>(
       "SELECT MAX(resolved_seq) AS seq FROM ops WHERE run_id = +? AND resolved_seq IS NOT NULL",
     ),
+    unnumbered: db.query<{ opKey: string }, [string]>(
+      "SELECT op_key AS opKey FROM ops WHERE run_id = +? AND status IN ('completed', 'failed') AND resolved_seq IS NULL ORDER BY updated_at, seq",
+    ),
+    setResolvedSeq: db.query("UPDATE ops SET resolved_seq = ? WHERE run_id = +? AND op_key = +?"),
     waitingSignalOp: db.query<OpRow, [string, string]>(
       `SELECT ${OP_COLUMNS} FROM ops WHERE run_id = +? AND kind = 'signal' AND name = +? AND status = 'waiting'
        ORDER BY seq DESC LIMIT 1`,
@@ -307,8 +313,14 @@ function buildStore(db: Database, path: string, schemaVersion: number, checkpoin
     getOp: (runId, opKey) => q.getOp.get(runId, opKey),
     putOp: (o) => {
       // An outcome gets the next delivery number of its run; replay delivers outcomes in that order.
-      const resolved = o.status === "completed" || o.status === "failed" ? (q.lastResolvedSeq.get(o.runId)?.seq ?? 0) + 1 : null;
+      const resolved = (o.status === "completed" || o.status === "failed") && !o.unseen ? (q.lastResolvedSeq.get(o.runId)?.seq ?? 0) + 1 : null;
       q.putOp.run(o.runId, o.opKey, o.seq, o.kind, o.name, o.status, o.attempt, o.result, o.error, o.wakeAt, o.meta, resolved, o.now);
+    },
+    numberUnseenOutcomes: (runId) => {
+      const unseen = q.unnumbered.all(runId);
+      if (unseen.length === 0) return;
+      let next = (q.lastResolvedSeq.get(runId)?.seq ?? 0) + 1;
+      for (const { opKey } of unseen) q.setResolvedSeq.run(next++, runId, opKey);
     },
     latestWaitingSignalOp: (runId, name) => q.waitingSignalOp.get(runId, name),
     firstWaitingOp: (runId, kind) => q.firstWaitingOp.get(runId, kind),

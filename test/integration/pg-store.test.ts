@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { join } from "node:path";
-import { createPostgresStore, type Store } from "../../src/store/index.ts";
+import { createPostgresStore, redactUrl, type Store } from "../../src/store/index.ts";
 import { PG_LATEST_SCHEMA_VERSION } from "../../src/store/postgres/schema.ts";
 import { freshPostgresDatabase, hasPostgres } from "../helpers/postgres.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
@@ -70,6 +70,37 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
       holder.kill("SIGKILL");
     }
   }, 20_000);
+
+  test("a writer whose lock's connection is lost can no longer commit, so a second writer never writes beside it", async () => {
+    const url = await freshPostgresDatabase();
+    const first = await createPostgresStore(url);
+    const plain = new SQL(url);
+    try {
+      await first.claimWriter();
+      await first.transaction(() => first.insertRun(run("before")));
+      // What a server restart, an idle-session timeout or a network cut does to the lock's connection.
+      await plain.unsafe("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted");
+      await expect(first.transaction(() => first.insertRun(run("after")))).rejects.toThrow();
+      const second = await createPostgresStore(url);
+      try {
+        await second.claimWriter();
+        await expect(first.transaction(() => first.insertRun(run("beside")))).rejects.toThrow();
+        expect(await second.reads.getRun("after")).toBeNull();
+        expect(await second.reads.getRun("beside")).toBeNull();
+        expect(await second.reads.getRun("before")).not.toBeNull();
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await first.close();
+      await plain.close();
+    }
+  });
+
+  test("a URL never shows its password, in the user part or in the query", () => {
+    expect(redactUrl("postgres://vilano:s3cret@db:5432/v")).toBe("postgres://vilano:***@db:5432/v");
+    expect(redactUrl("postgres://vilano@db:5432/v?password=s3cret&sslmode=require")).toBe("postgres://vilano@db:5432/v?password=***&sslmode=require");
+  });
 
   test("a transaction commits its writes or none; a savepoint rolls back its command alone; reads see committed rows only", async () => {
     const store: Store = await createPostgresStore(await freshPostgresDatabase());

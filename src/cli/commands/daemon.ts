@@ -13,7 +13,7 @@ const database = { type: "string", description: "A postgres:// URL to keep runs 
 
 function parseDatabase(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (!/^postgres(ql)?:\/\/./i.test(value)) throw new VilanoError("validation_failed", `invalid --database ${JSON.stringify(value)}: use a postgres:// URL (leave it out for the SQLite file in the home)`);
+  if (!/^postgres(ql)?:\/\/./i.test(value)) throw new VilanoError("validation_failed", "invalid --database: use a postgres:// URL (leave it out for the SQLite file in the home)");
   return value;
 }
 

@@ -4,7 +4,7 @@
  * and a message no turn has started is withdrawn.
  */
 import type { FailureBody } from "../../shared/index.ts";
-import { appendEvent } from "../context.ts";
+import { appendEvent, unseenByRunningCode } from "../context.ts";
 import { enqueueMessage, kernelFailure } from "../inbox.ts";
 import { MESSAGE_STATUS, OP_KIND, OP_STATUS } from "../types.ts";
 import { defineOpKind, metaOf, when } from "./op-kind.ts";
@@ -50,7 +50,7 @@ export const askOps = defineOpKind<"ask">({
   async fire(k, tx, op) {
     const meta = metaOf<AskMeta>(op);
     const body = askTimeoutBody(meta.serviceRunId ?? "the service", meta.timeoutMs ?? null);
-    await k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now });
+    await k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now, unseen: await unseenByRunningCode(k, op.runId) });
     await appendEvent(k, tx, op.runId, "ask_timed_out", { opKey: op.opKey, messageId: meta.messageId });
     // A message no turn has started is withdrawn; one being handled finishes, and its reply is dropped.
     const message = meta.messageId === undefined ? null : await k.store.getMessage(meta.messageId);

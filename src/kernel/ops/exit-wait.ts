@@ -3,7 +3,7 @@
  * one; with a timeout, its timer fails the wait with `exit_timeout`.
  */
 import type { FailureBody } from "../../shared/index.ts";
-import { appendEvent } from "../context.ts";
+import { appendEvent, unseenByRunningCode } from "../context.ts";
 import { toExitEvent } from "../relationships.ts";
 import { OP_KIND, OP_STATUS } from "../types.ts";
 import { defineOpKind, metaOf, when } from "./op-kind.ts";
@@ -39,7 +39,7 @@ export const exitWaitOps = defineOpKind<"wait_exit">({
   },
   async fire(k, tx, op) {
     const body = exitTimeoutBody(metaOf<{ timeoutMs: number | null }>(op).timeoutMs ?? null);
-    await k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now });
+    await k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now, unseen: await unseenByRunningCode(k, op.runId) });
     await appendEvent(k, tx, op.runId, "exit_wait_timed_out", { opKey: op.opKey });
     return true;
   },

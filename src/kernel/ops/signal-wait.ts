@@ -3,7 +3,7 @@
  * op waits for `signals.ts` to deliver one, or for its timeout timer to fail it.
  */
 import type { FailureBody } from "../../shared/index.ts";
-import { appendEvent } from "../context.ts";
+import { appendEvent, unseenByRunningCode } from "../context.ts";
 import { OP_KIND, OP_STATUS } from "../types.ts";
 import { defineOpKind, metaOf, when } from "./op-kind.ts";
 
@@ -37,7 +37,7 @@ export const signalWaitOps = defineOpKind<"wait_signal">({
   },
   async fire(k, tx, op) {
     const body = signalTimeoutBody(op.name, metaOf<{ timeoutMs: number | null }>(op).timeoutMs ?? null);
-    await k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now });
+    await k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now, unseen: await unseenByRunningCode(k, op.runId) });
     await appendEvent(k, tx, op.runId, "signal_timed_out", { opKey: op.opKey, name: op.name });
     return true;
   },

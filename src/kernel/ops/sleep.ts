@@ -1,5 +1,5 @@
 /** Durable timers (`ctx.sleep`): the op waits until its `wake_at`, then completes. */
-import { appendEvent } from "../context.ts";
+import { appendEvent, unseenByRunningCode } from "../context.ts";
 import { OP_KIND, OP_STATUS } from "../types.ts";
 import { defineOpKind, when } from "./op-kind.ts";
 
@@ -22,7 +22,8 @@ export const sleepOps = defineOpKind<"sleep">({
   async fire(k, tx, op) {
     // Fired up to the lead ahead of time: the result keeps the due time, which the code waits for.
     const ahead = op.wakeAt !== null && tx.now < op.wakeAt;
-    await k.store.putOp({ ...op, status: OP_STATUS.completed, wakeAt: null, result: JSON.stringify(ahead ? { dueAt: op.wakeAt, ahead } : { dueAt: op.wakeAt }), now: tx.now });
+    const result = JSON.stringify(ahead ? { dueAt: op.wakeAt, ahead } : { dueAt: op.wakeAt });
+    await k.store.putOp({ ...op, status: OP_STATUS.completed, wakeAt: null, result, now: tx.now, unseen: await unseenByRunningCode(k, op.runId) });
     await appendEvent(k, tx, op.runId, "timer_fired", { opKey: op.opKey, purpose: "sleep", dueAt: op.wakeAt });
     return true;
   },

@@ -9,7 +9,7 @@ import type { SyncStore } from "../store.ts";
 type Core = Pick<
   SyncStore,
   | "insertRun" | "getRun" | "setRunStatus" | "finishRun" | "bumpFence" | "setWakePending" | "setCrashes" | "getWakePending"
-  | "getMeta" | "setMeta" | "listRuns" | "listRunIdsWithStatus" | "listOps" | "listOpsWithPrefix" | "getOp" | "putOp"
+  | "getMeta" | "setMeta" | "listRuns" | "listRunIdsWithStatus" | "listOps" | "listOpsWithPrefix" | "getOp" | "putOp" | "numberUnseenOutcomes"
   | "latestWaitingSignalOp" | "firstWaitingOp" | "closeOpenOps" | "closeOpenOpsWithPrefix" | "dueTimers" | "dueSleeps"
   | "nextWakes" | "nextSleepAfter" | "openOpCount" | "appendEvent" | "listEvents" | "insertSignal" | "takeBufferedSignal"
   | "listSignals" | "listChildren" | "addRunWaiter" | "takeRunWaiters" | "integrityCheck"
@@ -82,12 +82,18 @@ export function pgCoreStatements(db: () => SQL, later: Later): Async<Core> {
     putOp: (o) =>
       later(db()`INSERT INTO ops (run_id, op_key, seq, kind, name, status, attempt, result, error, wake_at, meta, resolved_seq, updated_at)
         VALUES (${o.runId}, ${o.opKey}, ${o.seq}, ${o.kind}, ${o.name}, ${o.status}, ${o.attempt}, ${o.result}, ${o.error}, ${o.wakeAt}, ${o.meta},
-          CASE WHEN ${o.status === "completed" || o.status === "failed"}::boolean
+          CASE WHEN ${(o.status === "completed" || o.status === "failed") && !o.unseen}::boolean
             THEN (SELECT COALESCE(MAX(resolved_seq), 0) + 1 FROM ops WHERE run_id = ${o.runId} AND resolved_seq IS NOT NULL) END,
           ${o.now})
         ON CONFLICT (run_id, op_key) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, result = excluded.result,
           error = excluded.error, wake_at = excluded.wake_at, meta = excluded.meta,
           resolved_seq = COALESCE(ops.resolved_seq, excluded.resolved_seq), updated_at = excluded.updated_at`),
+    numberUnseenOutcomes: (runId) =>
+      later(db()`UPDATE ops SET resolved_seq = numbered.seq FROM (
+          SELECT op_key, (SELECT COALESCE(MAX(resolved_seq), 0) FROM ops WHERE run_id = ${runId}) + ROW_NUMBER() OVER (ORDER BY updated_at, seq) AS seq
+          FROM ops WHERE run_id = ${runId} AND status IN ('completed', 'failed') AND resolved_seq IS NULL
+        ) AS numbered
+        WHERE ops.run_id = ${runId} AND ops.op_key = numbered.op_key`),
     latestWaitingSignalOp: (runId, name) =>
       one(db().unsafe(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = $1 AND kind = 'signal' AND name = $2 AND status = 'waiting' ORDER BY seq DESC LIMIT 1`, [runId, name])),
     firstWaitingOp: (runId, kind) =>

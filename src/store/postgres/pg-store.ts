@@ -23,11 +23,12 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
 }
 
-/** A connection URL without its password, for messages and `daemon status`. */
+/** A connection URL without its password (in the user part or the query), for messages and `daemon status`. */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = "***";
+    for (const key of [...parsed.searchParams.keys()]) if (/pass/i.test(key)) parsed.searchParams.set(key, "***");
     return parsed.toString();
   } catch {
     return "postgres://…";
@@ -106,7 +107,9 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     async transaction(fn) {
       if (closed) throw new VilanoError("runtime_closed", "the store is closed");
       if (current) throw new VilanoError("internal", "a transaction is already open: the store has one writer");
-      return (await sql.begin(async (tx) => {
+      // The writer's transactions run on the connection that holds its lock: if that connection is
+      // lost (and the lock with it), they fail instead of committing beside another writer.
+      return (await (writerLock ?? sql).begin(async (tx) => {
         current = tx as unknown as SQL;
         try {
           const value = await fn();
@@ -158,7 +161,20 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       if (writerLock) return;
       // A session lock: PostgreSQL lets it go by itself when the connection ends (a killed daemon).
       const connection = (await sql.reserve()) as unknown as SQL & { release(): void };
-      const held = (await connection`SELECT pg_try_advisory_lock(${WRITER_LOCK}) AS held`)[0].held as boolean;
+      let held = false;
+      try {
+        // The lock's connection is idle between transactions: a server-side idle timeout must not end it.
+        await connection.unsafe("SET idle_session_timeout = 0");
+        // A writer that was just killed on this machine may still hold it for an instant: the server
+        // ends a dead client's session (and its lock) as soon as it notices, so ask a few times.
+        for (let attempt = 0; attempt < 10 && !held; attempt++) {
+          if (attempt > 0) await Bun.sleep(100);
+          held = (await connection`SELECT pg_try_advisory_lock(${WRITER_LOCK}) AS held`)[0].held as boolean;
+        }
+      } catch (error) {
+        connection.release();
+        throw error;
+      }
       if (!held) {
         connection.release();
         throw new VilanoError("conflict", `the PostgreSQL database at ${redactUrl(url)} has a writer already (another vilano daemon); stop it before starting this one`);
