@@ -20,6 +20,25 @@ export function runCleanups(): void {
   }
 }
 
+const atEnd: (() => Promise<void> | void)[] = [];
+
+/** Runs `cleanup` once, when the whole test run ends (what every file shared). */
+export function atRunEnd(cleanup: () => Promise<void> | void): void {
+  atEnd.push(cleanup);
+}
+
+/** The run-end cleanups, after the last file's (test/helpers/preload.ts). */
+export async function runEndCleanups(): Promise<void> {
+  runCleanups();
+  for (const cleanup of atEnd.splice(0).reverse()) {
+    try {
+      await cleanup();
+    } catch {
+      // Best effort, as above.
+    }
+  }
+}
+
 /** Runs `cleanup` once the current test file is done. */
 export function afterThisFile(cleanup: () => void): void {
   if (currentFile !== Bun.main) {

@@ -6,7 +6,7 @@
  */
 import { SQL } from "bun";
 import { createPostgresStore } from "../../src/store/index.ts";
-import { afterThisFile } from "./cleanup.ts";
+import { afterThisFile, atRunEnd } from "./cleanup.ts";
 
 export const POSTGRES_URL = process.env.VILANO_TEST_DATABASE_URL ?? "";
 export const hasPostgres = POSTGRES_URL !== "";
@@ -28,8 +28,16 @@ export async function freshPostgresDatabase(): Promise<string> {
   admin ??= new SQL(POSTGRES_URL, { max: 2 });
   template ??= (async () => {
     await admin!.unsafe(`CREATE DATABASE ${TEMPLATE}`);
-    await (await createPostgresStore(urlFor(TEMPLATE), { maxConnections: 1 })).close();
-  })();
+    // Whoever runs the tests against a server of their own gets it back as it was.
+    atRunEnd(async () => {
+      await admin!.unsafe(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`);
+      await admin!.close();
+    });
+    await (await createPostgresStore(urlFor(TEMPLATE), { maxConnections: 2 })).close();
+  })().catch((error: unknown) => {
+    template = undefined; // the next file tries again
+    throw error;
+  });
   await template;
   const name = `vilano_t_${process.pid}_${count++}`;
   await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);

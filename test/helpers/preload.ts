@@ -1,5 +1,5 @@
 /** Preloaded by bun test (bunfig.toml): what the last test file made is cleaned up when the run ends. */
 import { afterAll } from "bun:test";
-import { runCleanups } from "./cleanup.ts";
+import { runEndCleanups } from "./cleanup.ts";
 
-afterAll(runCleanups);
+afterAll(runEndCleanups);

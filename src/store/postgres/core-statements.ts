@@ -3,6 +3,7 @@
  * meta — the same methods as the SQLite store's (`store.ts`), with the same results.
  */
 import type { SQL } from "bun";
+import { VilanoError } from "../../shared/index.ts";
 import type { Async } from "../boundary.ts";
 import type { SyncStore } from "../store.ts";
 
@@ -46,7 +47,7 @@ export function pgCoreStatements(db: () => SQL, later: Later): Async<Core> {
       later(db()`UPDATE runs SET status = ${status}, output = ${output}, error = ${error}, updated_at = ${now}, finished_at = ${now} WHERE id = ${id}`),
     bumpFence: async (id, now) => {
       const row = await one(db()`UPDATE runs SET lease_fence = lease_fence + 1, wake_pending = 0, updated_at = ${now} WHERE id = ${id} RETURNING lease_fence AS "leaseFence"`);
-      if (!row) throw new Error(`run ${id} does not exist`);
+      if (!row) throw new VilanoError("not_found", `run ${id} does not exist`);
       return (row as { leaseFence: number }).leaseFence;
     },
     setWakePending: (id, pending) => later(db()`UPDATE runs SET wake_pending = ${pending ? 1 : 0} WHERE id = ${id}`),
@@ -103,9 +104,9 @@ export function pgCoreStatements(db: () => SQL, later: Later): Async<Core> {
     closeOpenOpsWithPrefix: async (runId, prefix, status, now) =>
       (await db().unsafe(`UPDATE ops SET status = $1, wake_at = NULL, updated_at = $2 WHERE run_id = $3 AND starts_with(op_key, $4) AND ${OPEN_OP}`, [status, now, runId, prefix]))
         .count,
-    dueTimers: (now, limit) => all(db().unsafe(`SELECT ${TIMER_COLUMNS} FROM ops WHERE wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at LIMIT $2`, [now, limit])),
+    dueTimers: (now, limit) => all(db().unsafe(`SELECT ${TIMER_COLUMNS} FROM ops WHERE wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at, run_id, op_key LIMIT $2`, [now, limit])),
     dueSleeps: (after, until, limit) =>
-      all(db().unsafe(`SELECT ${TIMER_COLUMNS} FROM ops WHERE wake_at IS NOT NULL AND kind = 'sleep' AND wake_at > $1 AND wake_at <= $2 ORDER BY wake_at LIMIT $3`, [after, until, limit])),
+      all(db().unsafe(`SELECT ${TIMER_COLUMNS} FROM ops WHERE wake_at IS NOT NULL AND kind = 'sleep' AND wake_at > $1 AND wake_at <= $2 ORDER BY wake_at, run_id, op_key LIMIT $3`, [after, until, limit])),
     nextWakes: async () => {
       const row = await one<{ sleep: number | null; other: number | null }>(db()`SELECT
         (SELECT MIN(wake_at) FROM ops WHERE wake_at IS NOT NULL AND kind = 'sleep') AS sleep,

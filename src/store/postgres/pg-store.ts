@@ -19,7 +19,7 @@ import { pgSubscriptionStatements } from "./subscription-statements.ts";
 import { pgSupervisionStatements } from "./supervision-statements.ts";
 
 export interface PostgresStoreOptions {
-  /** Connections in the pool (default 8): one is the writer's during a transaction. */
+  /** Connections in the pool (default 8, at least 2): the writer's lock and transactions hold one. */
   maxConnections?: number;
 }
 
@@ -50,7 +50,8 @@ const statementsOver = (db: () => SQL, later: Later): StoreOps => ({
 /** Connects to PostgreSQL at `url` and brings its schema up to date. */
 export async function createPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
   // Idle connections close after a while: a daemon at rest holds only its writer's lock connection.
-  const sql = new SQL(url, { max: options.maxConnections ?? 8, idleTimeout: 10, onnotice: () => {} } as never);
+  // At least two: the writer's lock holds one for good, and reads need another.
+  const sql = new SQL(url, { max: Math.max(2, options.maxConnections ?? 8), idleTimeout: 10, onnotice: () => {} } as never);
   let schemaVersion: number;
   try {
     schemaVersion = await pgMigrate(sql);
@@ -62,6 +63,8 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
 
   /** The writer's transaction client while one is open; statements outside one use the pool. */
   let current: SQL | null = null;
+  /** Settles when the open transaction has ended (close waits for it). */
+  let open: Promise<void> | null = null;
   /** The connection holding the writer's lock, for as long as this store is the writer. */
   let writerLock: (SQL & { release(): void }) | null = null;
   let savepoints = 0;
@@ -106,11 +109,11 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     },
     async transaction(fn) {
       if (closed) throw new VilanoError("runtime_closed", "the store is closed");
-      if (current) throw new VilanoError("internal", "a transaction is already open: the store has one writer");
-      // The writer's transactions run on the connection that holds its lock: if that connection is
-      // lost (and the lock with it), they fail instead of committing beside another writer.
-      return (await (writerLock ?? sql).begin(async (tx) => {
-        current = tx as unknown as SQL;
+      if (open) throw new VilanoError("internal", "a transaction is already open: the store has one writer");
+      let end!: () => void;
+      open = new Promise<void>((resolve) => (end = resolve));
+      const body = async (tx: SQL) => {
+        current = tx;
         try {
           const value = await fn();
           await settleWrites(); // every write answered before COMMIT is sent
@@ -123,7 +126,19 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
           inflight = [];
           failed = null;
         }
-      })) as Awaited<ReturnType<typeof fn>>;
+      };
+      let running: Promise<unknown> | null = null;
+      try {
+        // The writer's transactions run on the connection that holds its lock: if that connection
+        // is lost (and the lock with it), they fail instead of committing beside another writer.
+        return (await (writerLock ?? sql).begin((tx) => (running = body(tx as unknown as SQL)))) as Awaited<ReturnType<typeof fn>>;
+      } finally {
+        // A lost connection rejects `begin` while the commands may still be running: the next
+        // transaction waits for them to be done with this one.
+        await (running as Promise<unknown> | null)?.catch(() => {});
+        open = null;
+        end();
+      }
     },
     async savepoint(fn) {
       const tx = current;
@@ -185,6 +200,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     async close() {
       if (closed) return;
       closed = true;
+      while (open) await open;
       await releaseWriter().catch(() => {});
       await sql.close();
     },
