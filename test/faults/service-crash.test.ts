@@ -20,8 +20,11 @@ import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createRuntime, type Runtime } from "../../src/embedded/index.ts";
+import { dirname, join, resolve } from "node:path";
+import type { Runtime } from "../../src/embedded/index.ts";
+import { createRuntime, resolveDatabase, STORE_UNDER_TEST, tempDatabase } from "../helpers/stores.ts";
+import { sqliteCopyOf } from "../helpers/tables.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
 import {
   ASKER_WORKFLOW,
   askerRunId,
@@ -194,22 +197,22 @@ function requireCleanKill(r: RoundResult): void {
 
 /** Waits until the instance has no open mail and rests idle (checked through the runtime and the file). */
 async function waitForIdleInstance(rt: Runtime, dbPath: string, instanceId: string): Promise<void> {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    const open = db.query<{ n: number }, [string]>(
-      "SELECT COUNT(*) AS n FROM messages WHERE service_run_id = ? AND status IN ('queued', 'deferred', 'active')",
-    );
-    const deadline = Date.now() + FINISH_DEADLINE_MS;
-    for (;;) {
-      const inspection = await rt.inspect(instanceId);
-      if (inspection.run.status === "idle" && inspection.queued.length === 0 && open.get(instanceId)!.n === 0) return;
-      if (Date.now() > deadline) {
-        throw new Error(`instance ${instanceId} is still ${inspection.run.status} with ${open.get(instanceId)!.n} open messages`);
-      }
-      await Bun.sleep(10);
+  const deadline = Date.now() + FINISH_DEADLINE_MS;
+  const openMessages = async () => {
+    const db = new Database(await sqliteCopyOf(dbPath, tempDir()), { readonly: true });
+    try {
+      return db
+        .query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM messages WHERE service_run_id = ? AND status IN ('queued', 'deferred', 'active')")
+        .get(instanceId)!.n;
+    } finally {
+      db.close();
     }
-  } finally {
-    db.close();
+  };
+  for (;;) {
+    const inspection = await rt.inspect(instanceId);
+    if (inspection.run.status === "idle" && inspection.queued.length === 0 && (await openMessages()) === 0) return;
+    if (Date.now() > deadline) throw new Error(`instance ${instanceId} is still ${inspection.run.status} with ${await openMessages()} open messages`);
+    await Bun.sleep(10);
   }
 }
 
@@ -273,7 +276,7 @@ async function runKillRounds(
     const r = await crashRound(mode, round, planFor(round), dbPath, markerPath);
     requireCleanKill(r);
     rounds.push(r);
-    const point = check(dbPath, r);
+    const point = check(await sqliteCopyOf(dbPath, dirname(markerPath)), r);
     crashPoints.push(point);
     killProblems.push(...point.problems.map((x) => `after kill ${round}: ${x}`));
     console.log(`  ${describeRound(r)}\n    left: ${point.summary}`);
@@ -391,7 +394,8 @@ test(
     console.log(`service ordering crash test: seed ${seed} (set VILANO_SERVICE_CRASH_SEED to reproduce), ${ORDERING_ROUNDS} kill rounds`);
     const began = performance.now();
     const dir = mkdtempSync(join(tmpdir(), "vilano-svc-order-"));
-    const dbPath = join(dir, "runtime.sqlite");
+    // A file in this folder on SQLite; under VILANO_TEST_STORE=postgres, a fresh database the children share.
+    const dbPath = STORE_UNDER_TEST === "postgres" ? (await resolveDatabase(tempDatabase()))! : join(dir, "runtime.sqlite");
     const markerPath = join(dir, "marker.log");
     try {
       // ---- Crash rounds: kills around 15 %, 50 % and 80 % of the 1,000 handler executions ------
@@ -434,7 +438,7 @@ test(
       expect(unfinished).toEqual([]);
 
       // ---- Checks on the database ---------------------------------------------------------------
-      const db = new Database(dbPath, { readonly: true, strict: true });
+      const db = new Database(await sqliteCopyOf(dbPath, dir), { readonly: true, strict: true });
       const problems: string[] = [];
       try {
         expect(db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").all()).toEqual([{ integrity_check: "ok" }]);
@@ -594,7 +598,8 @@ test(
     console.log(`service counter crash test: seed ${seed} (derived from VILANO_SERVICE_CRASH_SEED), ${COUNTER_ROUNDS} kill rounds`);
     const began = performance.now();
     const dir = mkdtempSync(join(tmpdir(), "vilano-svc-counter-"));
-    const dbPath = join(dir, "runtime.sqlite");
+    // A file in this folder on SQLite; under VILANO_TEST_STORE=postgres, a fresh database the children share.
+    const dbPath = STORE_UNDER_TEST === "postgres" ? (await resolveDatabase(tempDatabase()))! : join(dir, "runtime.sqlite");
     const markerPath = join(dir, "marker.log");
     try {
       // ---- Crash rounds: the first during the burst of starts, the rest a few turns apart ------
@@ -640,7 +645,7 @@ test(
       expect(unfinished.slice(0, 20)).toEqual([]);
 
       // ---- Checks on the database ---------------------------------------------------------------
-      const db = new Database(dbPath, { readonly: true, strict: true });
+      const db = new Database(await sqliteCopyOf(dbPath, dir), { readonly: true, strict: true });
       const problems: string[] = [];
       try {
         expect(db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").all()).toEqual([{ integrity_check: "ok" }]);

@@ -4,6 +4,8 @@
  */
 import { Database } from "bun:sqlite";
 import { SQL } from "bun";
+import { join } from "node:path";
+import { openSyncStore } from "../../src/store/index.ts";
 
 export interface Tables {
   runs: { id: string; name: string; status: string; input: string | null; output: string | null; error: string | null }[];
@@ -41,4 +43,32 @@ export async function readTables(database: string): Promise<Tables> {
   } finally {
     db.close();
   }
+}
+
+/**
+ * A SQLite file holding what a PostgreSQL database holds in the tables a check reads (the same
+ * schema, the same rows), so one set of checks written against SQLite reads either store. A SQLite
+ * database is its own copy.
+ */
+export async function sqliteCopyOf(database: string, dir: string): Promise<string> {
+  if (!/^postgres(ql)?:\/\//.test(database)) return database;
+  const path = join(dir, `copy-${crypto.randomUUID()}.sqlite`);
+  openSyncStore(path).close(); // the schema
+  const sql = new SQL(database, { max: 1 });
+  const db = new Database(path);
+  try {
+    for (const table of ["runs", "ops", "events", "signals", "messages", "run_waiters"]) {
+      const rows = [...((await sql.unsafe(`SELECT * FROM ${table}`)) as Record<string, unknown>[])];
+      if (rows.length === 0) continue;
+      const columns = Object.keys(rows[0]!);
+      const insert = db.query(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`);
+      db.transaction(() => {
+        for (const row of rows) insert.run(...(columns.map((c) => row[c] ?? null) as never[]));
+      })();
+    }
+  } finally {
+    db.close();
+    await sql.close();
+  }
+  return path;
 }
