@@ -98,6 +98,21 @@ export async function benchClientRunStarts(dir: string): Promise<BenchResult> {
 
 const COLD = { samples: 5, readyTargetMs: 40, firstResultTargetMs: 60 };
 
+/** A client of the daemon starting in `home`, once it answers (polled every `everyMs`); `what` names the bench in the error. */
+export async function answeringDaemon(home: string, what: string, deadlineMs: number, everyMs: number): Promise<ReturnType<typeof createClient>> {
+  const began = performance.now();
+  for (;;) {
+    check(performance.now() - began < deadlineMs, `${what}: the daemon did not answer within ${deadlineMs / 1000} s`);
+    try {
+      const client = createClient({ home, timeout: "1s" });
+      await client.status();
+      return client;
+    } catch {
+      await Bun.sleep(everyMs);
+    }
+  }
+}
+
 /** One cold start: the daemon spawned in a fresh home, polled every 2 ms until it answers, then a project and a first run. */
 async function coldStart(dir: string, i: number): Promise<{ readyMs: number; registeredMs: number; firstResultMs: number }> {
   const home = join(dir, `cold-${i}`);
@@ -109,18 +124,7 @@ async function coldStart(dir: string, i: number): Promise<{ readyMs: number; reg
   const t0 = performance.now();
   const daemon = Bun.spawn([BINARY, "daemon", "run", "--port", port], { env: { ...process.env, VILANO_HOME: home }, stdout: "ignore", stderr: "ignore" });
   try {
-    let client: ReturnType<typeof createClient> | undefined;
-    for (;;) {
-      check(performance.now() - t0 < 10_000, "daemon_cold_start: the daemon did not answer within 10 s");
-      try {
-        client ??= createClient({ home, timeout: "1s" });
-        await client.status();
-        break;
-      } catch {
-        client = undefined;
-        await Bun.sleep(2);
-      }
-    }
+    const client = await answeringDaemon(home, "daemon_cold_start", 10_000, 2);
     const readyMs = performance.now() - t0;
     await client.projects.add(project, "cold");
     const registeredMs = performance.now() - t0;

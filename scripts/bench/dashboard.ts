@@ -10,9 +10,8 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createClient } from "../../src/client/index.ts";
 import { openSyncStore } from "../../src/store/index.ts";
-import { BINARY, requireBinary } from "./cli.ts";
+import { answeringDaemon, BINARY, requireBinary } from "./cli.ts";
 import { check, freePort, log, round, summarize, type BenchResult } from "./common.ts";
 
 const DASH = { runs: 100_000, instances: 5_000, longSteps: 1_000, minEvents: 1_000, warmup: 5, samples: 100, runsTargetMs: 20, runTargetMs: 30 };
@@ -81,19 +80,7 @@ export async function benchDashboardPages(dir: string): Promise<BenchResult> {
 
   const daemon = Bun.spawn([BINARY, "daemon", "run", "--port", String(freePort())], { env: { ...process.env, VILANO_HOME: home }, stdout: "ignore", stderr: "inherit" });
   try {
-    let client: ReturnType<typeof createClient> | undefined;
-    const began = performance.now();
-    for (;;) {
-      check(performance.now() - began < 15_000, "dashboard_pages: the daemon did not answer within 15 s");
-      try {
-        client ??= createClient({ home, timeout: "1s" });
-        await client.status();
-        break;
-      } catch {
-        client = undefined;
-        await Bun.sleep(10);
-      }
-    }
+    const client = await answeringDaemon(home, "dashboard_pages", 15_000, 10);
     await client.projects.add(project, PROJECT);
     const long = await client.runs.start(`${PROJECT}/long`, { steps: DASH.longSteps }, { wait: "60s" });
     check(long.status === "completed", `dashboard_pages: the long run is ${long.status}`);

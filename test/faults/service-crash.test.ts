@@ -24,7 +24,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Runtime } from "../../src/embedded/index.ts";
 import { createRuntime, resolveDatabase, STORE_UNDER_TEST, tempDatabase } from "../helpers/stores.ts";
 import { sqliteCopyOf } from "../helpers/tables.ts";
-import { tempDir } from "../helpers/temp-dir.ts";
+import { eventually, tempDir } from "../helpers/temp-dir.ts";
 import {
   ASKER_WORKFLOW,
   askerRunId,
@@ -197,9 +197,9 @@ function requireCleanKill(r: RoundResult): void {
 
 /** Waits until the instance has no open mail and rests idle (checked through the runtime and the file). */
 async function waitForIdleInstance(rt: Runtime, dbPath: string, instanceId: string): Promise<void> {
-  const deadline = Date.now() + FINISH_DEADLINE_MS;
+  const copies = tempDir();
   const openMessages = async () => {
-    const db = new Database(await sqliteCopyOf(dbPath, tempDir()), { readonly: true });
+    const db = new Database(await sqliteCopyOf(dbPath, copies), { readonly: true });
     try {
       return db
         .query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM messages WHERE service_run_id = ? AND status IN ('queued', 'deferred', 'active')")
@@ -208,12 +208,14 @@ async function waitForIdleInstance(rt: Runtime, dbPath: string, instanceId: stri
       db.close();
     }
   };
-  for (;;) {
-    const inspection = await rt.inspect(instanceId);
-    if (inspection.run.status === "idle" && inspection.queued.length === 0 && (await openMessages()) === 0) return;
-    if (Date.now() > deadline) throw new Error(`instance ${instanceId} is still ${inspection.run.status} with ${await openMessages()} open messages`);
-    await Bun.sleep(10);
-  }
+  await eventually(
+    async () => {
+      const inspection = await rt.inspect(instanceId);
+      return inspection.run.status === "idle" && inspection.queued.length === 0 && (await openMessages()) === 0 ? true : undefined;
+    },
+    FINISH_DEADLINE_MS,
+    `instance ${instanceId} to rest idle with no open mail`,
+  );
 }
 
 interface MessageRow {

@@ -5,6 +5,7 @@
  */
 import { createRuntime } from "../../src/embedded/index.ts";
 import { service } from "../../src/sdk/index.ts";
+import { eventually } from "../helpers/temp-dir.ts";
 
 const database = process.argv[2]!;
 const profile = service({
@@ -28,11 +29,7 @@ const before = process.memoryUsage().rss;
 await visitAll("u", 10_000);
 // Every instance handled its message and went idle (checked without loading 10,000 rows).
 const busy = async () => (await Promise.all((["pending", "active", "waiting"] as const).map((status) => rt.list({ status, limit: 1 })))).flat();
-const deadline = Date.now() + 20_000;
-while ((await busy()).length > 0) {
-  if (Date.now() > deadline) throw new Error("instances did not all go idle");
-  await Bun.sleep(20);
-}
+await eventually(async () => ((await busy()).length === 0 ? true : undefined), 20_000, "every instance to go idle");
 Bun.gc(true);
 const grownMb = (process.memoryUsage().rss - before) / 1024 / 1024;
 const last = (await rt.inspect("svc:profile:u9999")).run.state;
