@@ -23,6 +23,7 @@ import { benchFanOut, benchSupervisionRestart } from "./bench/children.ts";
 import { benchTimerLateness } from "./bench/timers.ts";
 import { benchBigDatabase, benchScale } from "./bench/scale.ts";
 import { benchDashboardPages } from "./bench/dashboard.ts";
+import { benchPgDaemons } from "./bench/postgres.ts";
 import { emit, log, median, percentile, RESULT_TIMEOUT, round, timeMs, type BenchResult, type LatencySummary } from "./bench/common.ts";
 
 const THROUGHPUT = { workflows: 200, stepsEach: 10, rounds: 3, warmupWorkflows: 50, target: 10_000 };
@@ -305,6 +306,7 @@ const BENCHES: Record<string, (dir: string) => Promise<BenchResult>> = {
   w1_at_scale: benchScale,
   big_database_reads: benchBigDatabase,
   dashboard_pages: benchDashboardPages,
+  pg_daemons: benchPgDaemons,
 };
 
 async function main(): Promise<void> {

@@ -3,7 +3,7 @@
  * layer sits below the runtime and must not import it).
  */
 import type { SignalDelivery } from "../kernel/index.ts";
-import type { RunInfo, RunInspection } from "../shared/index.ts";
+import type { DaemonInfo, RunInfo, RunInspection } from "../shared/index.ts";
 
 export interface ApiProject {
   name: string;
@@ -37,8 +37,8 @@ export type ApiRun = RunInfo;
 
 export interface ApiStatus {
   projects: number;
-  /** The database the daemon uses (a PostgreSQL URL without its password). */
-  store: { kind: "sqlite" | "postgres"; location: string };
+  /** The database the daemon uses (a PostgreSQL URL without its password); on PostgreSQL, every daemon sharing it. */
+  store: { kind: "sqlite" | "postgres"; location: string; daemons?: DaemonInfo[] };
   /** The worker processes running user code, and what the pool has had to do so far. */
   workers: { pids: number[]; external: number[]; stats: { spawned: number; hardStops: number; crashes: number; expired: number; cancelKills: number } };
 }

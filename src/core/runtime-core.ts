@@ -30,9 +30,11 @@ import { createScheduler } from "./scheduler.ts";
 export const CLOSE_GRACE_MS = 2_000;
 
 export interface RuntimeCoreOptions {
-  /** A SQLite file path, or `:memory:`. */
+  /** A SQLite file path, `:memory:`, or a `postgres://` URL. */
   database: string;
   synchronous?: SynchronousMode;
+  /** On PostgreSQL: how long this daemon's leases outlive its last heartbeat (VILANO_DAEMON_LEASE). */
+  daemonLeaseMs?: number;
   clock: Clock;
   logger: Logger;
   /** How many activations may run at once. */
@@ -99,7 +101,7 @@ export async function createRuntimeCore(options: RuntimeCoreOptions): Promise<Ru
     throw new VilanoError("validation_failed", `maxConcurrentActivations must be a whole number >= 1, got ${JSON.stringify(options.maxConcurrent)}`);
   }
   const store = await openStore(options.database, options.synchronous ? { synchronous: options.synchronous } : {});
-  const kernel = createKernel({ store, clock, logger, maxValueBytes: options.maxValueBytes });
+  const kernel = createKernel({ store, clock, logger, maxValueBytes: options.maxValueBytes, leaseTtlMs: options.daemonLeaseMs });
   let runner: Runner;
   try {
     runner = options.createRunner(kernel);

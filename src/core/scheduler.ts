@@ -76,6 +76,8 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
   const settleSlot = () => {
     active--;
     pump();
+    // With several daemons on one database, a free slot with nothing queued claims pending runs.
+    if (ready.length === 0 && !closed) kernel.lookForWork();
     if (active === 0 && ready.length === 0) for (const done of idleWaiters.splice(0)) done();
   };
 
@@ -91,10 +93,12 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
       if (closed || queued.has(run.id)) return;
       if (!known(run)) {
         if (catalog.load) {
-          // Load the run's code, then try again; a failure is logged by the catalog.
-          void catalog.load(run).then((ok) => ok && known(run) && this.dispatch(run));
+          // Load the run's code, then try again; a failure is logged by the catalog (and the run
+          // is given back, for a daemon that has its code).
+          void catalog.load(run).then((ok) => (ok && known(run) ? this.dispatch(run) : kernel.cannotRun(run)));
           return;
         }
+        kernel.cannotRun(run);
         // Left pending, not failed: reopening the runtime with the definition resumes it.
         const label = `${run.kind === "service" ? "service" : "workflow"} "${run.name}"`;
         if (!missingWarned.has(label)) {
@@ -137,6 +141,8 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
     runEnded(runId) {
       runner.forget?.(runId);
     },
+    room: () => (closed ? 0 : maxConcurrent - active - reserved - ready.length),
+    holds: (runId) => controllers.has(runId),
     abort(runId) {
       for (const controller of controllers.get(runId) ?? []) controller.abort(new VilanoError("cancelled", `run ${runId} was cancelled`));
     },

@@ -28,13 +28,18 @@ import {
 } from "../core/index.ts";
 import { DEFAULT_PROJECT_CONFIG, MANIFEST_FILE, readProjectConfig } from "../project/index.ts";
 import { createWorkerPool, describeCode, workerEnvironment, type WorkerPool } from "../worker/index.ts";
-import type { LiveExecutionStats, RunStatus, ServiceStatus } from "../shared/index.ts";
+import type { DaemonInfo, LiveExecutionStats, RunStatus, ServiceStatus } from "../shared/index.ts";
 
 export interface RuntimeOptions {
   /** The largest value recorded (step result, output, payload, state), in bytes (default VILANO_MAX_VALUE_BYTES, or 4 MiB). */
   maxValueBytes?: number;
-  /** A SQLite file path, or `:memory:` (the default). */
+  /**
+   * A SQLite file path, `:memory:` (the default), or a `postgres://` URL — which other runtimes and
+   * daemons may share: each then runs its share of the runs (see docs/decisions.md).
+   */
   database?: string;
+  /** With a shared PostgreSQL database: how long this runtime's leases outlive its last heartbeat (default VILANO_DAEMON_LEASE, or 10 s). */
+  daemonLeaseMs?: number;
   /** The workflows and services this runtime runs in this process. */
   definitions?: readonly unknown[];
   /**
@@ -92,6 +97,8 @@ export interface RunHandle<O = unknown> {
 
 export interface Runtime {
   readonly database: string;
+  /** On a PostgreSQL database: the daemons and runtimes sharing it, this one marked `self`; null on SQLite. */
+  daemons(): Promise<DaemonInfo[] | null>;
   start<I, O>(workflow: WorkflowDefinition<I, O> | string, input?: I, options?: StartOptions): Promise<RunHandle<O>>;
   /** A handle for an existing run. */
   handle<O = unknown>(runId: string): RunHandle<O>;
@@ -143,6 +150,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     logger,
     maxConcurrent: options.maxConcurrentActivations ?? 512,
     maxValueBytes: valueLimit(options.maxValueBytes),
+    daemonLeaseMs: options.daemonLeaseMs ?? loadConfig().daemonLeaseMs,
     catalog: fixedCatalog(code.info, code.ref),
     createRunner: (kernel): Runner => {
       const definitions = code.definitions;
@@ -188,6 +196,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     database,
     stats: core.stats,
     liveExecutions: () => core.liveStats(),
+    daemons: () => core.kernel.daemons(),
     async start(workflow, input, startOptions = {}) {
       core.ensureOpen();
       const name = typeof workflow === "string" ? workflow : workflow?.name;

@@ -31,6 +31,13 @@ export interface KernelContext {
   deliverLive(runId: string, opKey: string, outcome: LiveOutcome): void;
   /** The run's timeline grew in this transaction (the change feed tells listeners after commit). */
   touched(runId: string): void;
+  /** What the other daemons sharing the database hear when this transaction commits (see kernel.ts). */
+  tell: {
+    ended(runId: string): void;
+    messageDone(messageId: number): void;
+    /** A run became pending without being leased: another daemon with room may claim it. */
+    pending(): void;
+  };
 }
 
 /** Not an async function: it hands back the store's own promise (one step records several events). */
@@ -48,6 +55,18 @@ export function appendEvent(k: KernelContext, tx: Tx, runId: string, type: Event
 export async function unseenByRunningCode(k: KernelContext, runId: string): Promise<boolean> {
   const run = await k.store.getRun(runId);
   return run !== null && isLeased(run.status);
+}
+
+/**
+ * Whether another daemon sharing the database holds the run's lease: an outcome settled here cannot
+ * be handed to its code live, so it goes unseen, as above, and the run goes again after its
+ * activation suspends (`wake_pending`).
+ */
+export async function leasedElsewhere(k: KernelContext, runId: string): Promise<boolean> {
+  const me = k.store.cluster?.daemonId;
+  if (me === undefined) return false;
+  const run = await k.store.getRun(runId);
+  return run !== null && isLeased(run.status) && run.owner !== me;
 }
 
 export async function requireRun(k: KernelContext, runId: string): Promise<RunRow> {

@@ -77,6 +77,8 @@ export function createGroupCommitQueue(
   onBatchFailed: (error: unknown) => void = () => {},
   /** After each committed batch, once its callers are resolved and its effects ran. */
   onCommitted: () => void = () => {},
+  /** Last inside each batch's transaction, after its finishers (a failure fails the batch). */
+  beforeCommit: (() => Promise<void>) | null = null,
 ): GroupCommitQueue {
   let queue: Queued[] = [];
   let scheduled = false;
@@ -173,6 +175,7 @@ export function createGroupCommitQueue(
       await store.transaction(async () => {
         for (const item of batch) outcomes.push(await applyInSavepoint(item.apply, at, undos, finishers));
         finisherEffects = await runFinishers(finishers, at, undos);
+        if (beforeCommit) await beforeCommit();
       });
     } catch (thrown) {
       // The transaction was rolled back (the store did it): nothing of the batch stands.

@@ -5,7 +5,7 @@
  */
 import { serviceInstanceId, VilanoError, type FailureBody, type LiveOutcome } from "../shared/index.ts";
 import { prefixEnd, type MessageRow, type RunRow } from "../store/index.ts";
-import { appendEvent, requireRun, type KernelContext } from "./context.ts";
+import { appendEvent, leasedElsewhere, requireRun, type KernelContext } from "./context.ts";
 import { makeReady, wakeRun } from "./ready.ts";
 import { runEnded } from "./run-ends.ts";
 import { cancelChildren } from "./run-lifecycle.ts";
@@ -117,6 +117,7 @@ export async function finishMessage(
         error,
         wakeAt: null,
         now: tx.now,
+        unseen: await leasedElsewhere(k, message.senderRunId),
       });
       await appendEvent(k, tx, message.senderRunId, "ask_replied", { opKey: op.opKey, messageId: message.id, outcome: outcome.status });
       await wakeRun(k, tx, message.senderRunId);
@@ -127,6 +128,7 @@ export async function finishMessage(
     return;
   }
   const finished = (await k.store.getMessage(message.id))!;
+  k.tell.messageDone(message.id);
   tx.after(() => k.notifyMessage(finished));
 }
 
@@ -150,6 +152,7 @@ export async function stopInstance(k: KernelContext, tx: Tx, runId: string, reas
   await cancelChildren(k, tx, runId, "stopped");
   const finished = (await k.store.getRun(runId))!;
   await runEnded(k, tx, finished);
+  k.tell.ended(runId);
   tx.after(() => k.notifyTerminal(finished));
   return finished;
 }

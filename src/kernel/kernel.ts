@@ -4,13 +4,14 @@
  * timers, signals, services and the relationships between runs, not user code: the executor given
  * to `open` runs activations. After a commit fails it recovers by itself (see `recoverSoon`).
  */
-import { DEFAULT_MAX_VALUE_BYTES, systemClock, VilanoError, type Clock, type LiveOutcome, type Logger } from "../shared/index.ts";
+import { DEFAULT_MAX_VALUE_BYTES, systemClock, VilanoError, type Clock, type DaemonInfo, type LiveOutcome, type Logger } from "../shared/index.ts";
 import type { EventRow, ExitEventRow, MemberRow, MessageRow, OpRow, ProjectRow, RelationshipRow, RunListFilter, RunRow, SignalRow, Store, StoreOps, SubscriptionRow, SupervisorRow } from "../store/index.ts";
 import { connectInstance, enqueueMessage, instanceId, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
 import { checkValueSize } from "./value-limit.ts";
 import type { KernelContext } from "./context.ts";
 import { createGroupCommitQueue, type GroupCommitStats } from "./group-commit.ts";
 import { createChangeFeed, type ChangeListener } from "./change-feed.ts";
+import { createMembership } from "./membership.ts";
 import { reportOp } from "./op-journal.ts";
 import { activationCrashed, hardStopped, relinquish, type WorkerCrash } from "./lost-activations.ts";
 import { activate, cancelRun, finishActivation, recover, recoverAfterFailedCommit, startRun } from "./run-lifecycle.ts";
@@ -42,6 +43,10 @@ export interface Executor {
   deliver?(runId: string, opKey: string, outcome: LiveOutcome): void;
   /** The run has ended: what is kept in memory for its next activation can go. */
   runEnded?(runId: string): void;
+  /** How many more runs it could take on now (slots neither running, reserved nor queued). */
+  room?(): number;
+  /** Whether an activation of the run may be running here. */
+  holds?(runId: string): boolean;
 }
 
 export interface KernelOptions {
@@ -52,6 +57,11 @@ export interface KernelOptions {
   maxValueBytes?: number;
   /** Fire sleeps ahead of their due time (default: with the system clock only; see timers.ts). */
   sleepLead?: boolean;
+  /**
+   * With several daemons on one database: how long a daemon's leases outlive its last heartbeat
+   * before the others take its runs over (default 10 s; heartbeats go every second or so).
+   */
+  leaseTtlMs?: number;
 }
 
 export interface RunHistory {
@@ -113,12 +123,19 @@ export interface Kernel {
   onChange(listener: ChangeListener): () => void;
   /** How many commits have touched runs so far: read it before reading what a page shows. */
   changeVersion(): number;
+  /** The executor has room again and nothing queued: with several daemons, claim pending runs. */
+  lookForWork(): void;
+  /** The executor cannot run this run here (its code cannot be had): another daemon may claim it. */
+  cannotRun(run: RunRow): void;
+  /** The daemons sharing the database (this one included), or null on a store of one daemon. */
+  daemons(): Promise<DaemonInfo[] | null>;
   close(): Promise<void>;
   readonly stats: GroupCommitStats;
 }
 
 const RECOVERY_FIRST_MS = 200;
 const RECOVERY_MAX_MS = 5_000;
+const DEFAULT_LEASE_TTL_MS = 10_000;
 
 export function createKernel(options: KernelOptions): Kernel {
   const { store } = options;
@@ -132,12 +149,38 @@ export function createKernel(options: KernelOptions): Kernel {
   const messageWaiters = new Map<number, Set<{ resolve: (message: MessageRow) => void; reject: (error: unknown) => void }>>();
 
   const feed = createChangeFeed((error) => log?.error("a change listener failed:", error));
+  const cluster = store.cluster;
+  const leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  const membership = cluster
+    ? createMembership({
+        cluster,
+        reads,
+        executor: () => executor,
+        logger: options.logger,
+        leaseTtlMs,
+        touched(runIds) {
+          for (const runId of runIds) feed.touched(runId);
+          feed.committed();
+        },
+        ended: (runId) => endedElsewhere(runId),
+        messageDone: (messageId) => messageDoneElsewhere(messageId),
+        async takeOver(dead) {
+          const pending = await queue.submit((tx) => recover(ctx, tx, dead, leaseTtlMs));
+          for (const run of pending) executor?.dispatch(run);
+          await armNext();
+          // A daemon that died right after a commit told nobody what it ended: look again.
+          await Promise.all([...terminalWaiters.keys()].map((runId) => endedElsewhere(runId)));
+          await Promise.all([...messageWaiters.keys()].map((messageId) => messageDoneElsewhere(messageId)));
+        },
+      })
+    : null;
   const queue = createGroupCommitQueue(
     store,
     clock.now,
     (error) => log?.error("post-commit effect failed:", error),
     (error) => recoverSoon(error),
     () => feed.committed(),
+    membership ? () => membership.announce() : null,
   );
 
   // After a failed commit the kernel puts itself right as soon as the database takes writes again.
@@ -215,7 +258,15 @@ export function createKernel(options: KernelOptions): Kernel {
     },
     abortActivation: (runId) => executor?.abort(runId),
     deliverLive: (runId, opKey, outcome) => executor?.deliver?.(runId, opKey, outcome),
-    touched: (runId) => feed.touched(runId),
+    touched: (runId) => {
+      feed.touched(runId);
+      membership?.noteTouched(runId);
+    },
+    tell: {
+      ended: (runId) => membership?.noteEnded(runId),
+      messageDone: (messageId) => membership?.noteMessageDone(messageId),
+      pending: () => membership?.notePending(),
+    },
     notifyMessage: (message) => {
       const waiters = messageWaiters.get(message.id);
       if (!waiters) return;
@@ -270,6 +321,22 @@ export function createKernel(options: KernelOptions): Kernel {
     }
   }
 
+  /** Another daemon ended the run: its waiters here hear, and an activation of it here stops. */
+  async function endedElsewhere(runId: string): Promise<void> {
+    const holds = executor?.holds?.(runId) ?? false;
+    if (!holds && !terminalWaiters.has(runId)) return void executor?.runEnded?.(runId);
+    const run = await reads.getRun(runId);
+    if (!run || !isTerminal(run.status)) return;
+    if (holds) executor?.abort(runId);
+    ctx.notifyTerminal(run);
+  }
+
+  async function messageDoneElsewhere(messageId: number): Promise<void> {
+    if (!messageWaiters.has(messageId)) return;
+    const message = await reads.getMessage(messageId);
+    if (message && MESSAGE_DONE_STATUSES.includes(message.status)) ctx.notifyMessage(message);
+  }
+
   async function fireTimers(): Promise<void> {
     if (closed) return;
     try {
@@ -299,11 +366,15 @@ export function createKernel(options: KernelOptions): Kernel {
       executor = exec;
       let pending: RunRow[];
       try {
-        pending = await queue.submitFirst((tx) => recover(ctx, tx));
+        // With several daemons: hear the others before recovering, so no notice falls in between.
+        await membership?.start();
+        const dead = cluster ? await cluster.deadMembers(leaseTtlMs) : [];
+        pending = await queue.submitFirst((tx) => recover(ctx, tx, dead, leaseTtlMs));
       } catch (error) {
         // Nothing of this kernel goes on: no recovery loop, no timer, no more batches.
         executor = null;
         closed = true;
+        membership?.stop();
         wakeTimer.stop();
         await queue.close();
         await store.releaseWriter();
@@ -311,6 +382,7 @@ export function createKernel(options: KernelOptions): Kernel {
       }
       opened = true;
       for (const run of pending) exec.dispatch(run);
+      membership?.claimPending();
       await armNext();
     },
     // Values from outside are checked here, at the edge; ops are checked when they are reported, and
@@ -389,9 +461,24 @@ export function createKernel(options: KernelOptions): Kernel {
     drain: () => queue.drain(),
     onChange: (listener) => feed.subscribe(listener),
     changeVersion: () => feed.version(),
+    lookForWork: () => membership?.lookForWork(),
+    cannotRun: (run) => membership?.cannotRun(run),
+    async daemons() {
+      if (!cluster) return null;
+      return (await cluster.members()).map((m) => ({
+        id: m.id,
+        host: m.host,
+        pid: m.pid,
+        version: m.version,
+        startedAt: Math.round(m.startedAt),
+        silentMs: Math.max(0, Math.round(m.silentMs)),
+        self: m.id === cluster.daemonId,
+      }));
+    },
     async close() {
       if (closed) return;
       closed = true;
+      membership?.stop();
       wakeTimer.stop();
       if (recoveryTimer !== null) clock.clearTimer(recoveryTimer);
       await queue.close();

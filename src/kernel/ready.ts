@@ -58,6 +58,7 @@ export async function makeReady(k: KernelContext, tx: Tx, run: RunRow): Promise<
   }
   await k.store.setRunStatus(run.id, RUN_STATUS.pending, tx.now);
   const pending = { ...run, status: RUN_STATUS.pending };
+  k.tell.pending();
   tx.after(() => k.dispatch(pending));
 }
 

@@ -6,7 +6,7 @@
  */
 import type { ExitEvent, FailureBody } from "../shared/index.ts";
 import type { ExitEventRow, RelationshipRow, RunRow } from "../store/index.ts";
-import { appendEvent, type KernelContext } from "./context.ts";
+import { appendEvent, leasedElsewhere, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
 import { stopInstance } from "./inbox.ts";
 import { wakeRun } from "./ready.ts";
@@ -87,7 +87,7 @@ async function queueExit(k: KernelContext, tx: Tx, ownerId: string, target: RunR
   if (!waiting) return;
   const taken = (await k.store.takeExitEvent(ownerId, waiting.opKey))!;
   const result = JSON.stringify(toExitEvent(taken));
-  await k.store.putOp({ ...waiting, status: OP_STATUS.completed, result, wakeAt: null, now: tx.now });
+  await k.store.putOp({ ...waiting, status: OP_STATUS.completed, result, wakeAt: null, now: tx.now, unseen: await leasedElsewhere(k, ownerId) });
   await appendEvent(k, tx, ownerId, "exit_consumed", { opKey: waiting.opKey, exitId: taken.id });
   await wakeRun(k, tx, ownerId);
   tx.after(() => k.deliverLive(ownerId, waiting.opKey, { status: "completed", result }));

@@ -5,7 +5,7 @@
  */
 import type { FailureBody, LiveOutcome } from "../shared/index.ts";
 import type { RunRow } from "../store/index.ts";
-import { appendEvent, type KernelContext } from "./context.ts";
+import { appendEvent, leasedElsewhere, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
 import { wakeRun } from "./ready.ts";
 import { fireRelationships } from "./relationships.ts";
@@ -43,6 +43,7 @@ async function wakeWaiters(k: KernelContext, tx: Tx, run: RunRow): Promise<void>
       error: outcome.status === "failed" ? JSON.stringify(outcome.error) : null,
       wakeAt: null,
       now: tx.now,
+      unseen: await leasedElsewhere(k, waiterId),
     });
     await appendEvent(k, tx, waiterId, "child_ended", { opKey, childRunId: run.id, status: run.status });
     await wakeRun(k, tx, waiterId);

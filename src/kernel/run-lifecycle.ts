@@ -53,10 +53,14 @@ export async function startRun(k: KernelContext, tx: Tx, req: StartRunRequest): 
   return { run: (await k.store.getRun(id))!, created: true };
 }
 
-/** Leases a pending run to an activation; null when the run is not pending (taken or finished). */
+/**
+ * Leases a pending run to an activation; null when the run is not pending (taken or finished), or
+ * when another daemon sharing the database has claimed it.
+ */
 export async function activate(k: KernelContext, tx: Tx, runId: string): Promise<Activation | null> {
   const run = await k.store.getRun(runId);
   if (!run || run.status !== RUN_STATUS.pending) return null;
+  if (run.owner && run.owner !== k.store.cluster?.daemonId) return null;
   return await leaseRun(k, tx, runId);
 }
 
@@ -181,7 +185,9 @@ export async function cancelChildren(k: KernelContext, tx: Tx, parentId: string,
  * without a restart.
  */
 export async function recoverAfterFailedCommit(k: KernelContext, tx: Tx): Promise<RunRow[]> {
-  for (const runId of await k.store.listRunIdsWithStatus([RUN_STATUS.running, "active"])) {
+  // With several daemons, only this one's leases: the others' activations lost nothing.
+  const held = k.store.cluster ? await k.store.cluster.ownLeases() : await k.store.listRunIdsWithStatus([RUN_STATUS.running, "active"]);
+  for (const runId of held) {
     await k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
     await k.store.bumpFence(runId, tx.now);
     await appendEvent(k, tx, runId, "run_recovered", { why: "a commit failed; the run goes again" });
@@ -197,20 +203,29 @@ async function pendingRuns(k: KernelContext): Promise<RunRow[]> {
   return runs;
 }
 
-/** At start-up: activations that were running when the process died are lost; run them again. */
-export async function recover(k: KernelContext, tx: Tx): Promise<RunRow[]> {
-  // Workflows left running and service turns left active were interrupted mid-activation.
-  for (const runId of await k.store.listRunIdsWithStatus([RUN_STATUS.running, "active"])) {
+/**
+ * At start-up: activations that were running when the process died are lost; run them again. On
+ * SQLite that is every workflow left running and every service turn left active. With several
+ * daemons sharing the database (`deadMembers`: those counted dead), it is the runs leased by no
+ * live daemon; the other daemons' runs go on where they run.
+ */
+export async function recover(k: KernelContext, tx: Tx, deadMembers: readonly string[] = [], leaseTtlMs = 0): Promise<RunRow[]> {
+  const { cluster } = k.store;
+  const orphaned = cluster ? await cluster.removeMembers(deadMembers, leaseTtlMs) : await k.store.listRunIdsWithStatus([RUN_STATUS.running, "active"]);
+  for (const runId of orphaned) {
     await k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
     await k.store.bumpFence(runId, tx.now);
-    await appendEvent(k, tx, runId, "run_recovered");
+    await appendEvent(k, tx, runId, "run_recovered", deadMembers.length > 0 ? { why: `taken over from ${deadMembers.join(", ")}` } : undefined);
   }
-  return pendingRuns(k);
+  if (orphaned.length > 0) k.tell.pending();
+  // Pending runs are claimed when there are several daemons (kernel.ts), not all dispatched here.
+  return cluster ? [] : pendingRuns(k);
 }
 
 /** The run has ended: ops waiting on it settle, and result waiters hear after commit. */
 async function notify(k: KernelContext, tx: Tx, runId: string): Promise<void> {
   const finished = (await k.store.getRun(runId))!;
   await runEnded(k, tx, finished);
+  k.tell.ended(runId);
   tx.after(() => k.notifyTerminal(finished));
 }

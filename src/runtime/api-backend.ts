@@ -23,7 +23,9 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
   return {
     status: async () => ({
       projects: (await projects.list()).length,
-      store: isPostgresUrl(daemon.database) ? { kind: "postgres" as const, location: redactUrl(daemon.database) } : { kind: "sqlite" as const, location: daemon.database },
+      store: isPostgresUrl(daemon.database)
+        ? { kind: "postgres" as const, location: redactUrl(daemon.database), daemons: (await kernel.daemons()) ?? [] }
+        : { kind: "sqlite" as const, location: daemon.database },
       workers: { pids: daemon.pool.pids(), external: daemon.pool.externalPids(), stats: { ...daemon.pool.stats } } }),
     connectWorker: (link) => daemon.pool.attachExternal(link),
     addProject: (path, name) => projects.add(path, name),

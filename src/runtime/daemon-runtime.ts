@@ -4,7 +4,7 @@
  * and key. The control API and the CLI are thin layers over this.
  */
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createCaptureSink, createRuntimeCore, serviceInfo, type CaptureSink, type RunInfo, type RunInspection, type RuntimeCore } from "../core/index.ts";
 import type { Kernel, SignalDelivery } from "../kernel/index.ts";
 import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
@@ -74,6 +74,11 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     importTimeoutMs: options.importTimeoutMs ?? config.importTimeoutMs,
     logger: logger.withTag("projects"),
     onDescribing: (code) => pool?.prewarm(code),
+    // Another daemon on this machine sharing the database keeps its snapshots beside the current one it recorded.
+    locate: async (project, snapshotId) => {
+      const row = await core.store.reads.getProject(project);
+      return row ? join(dirname(row.snapshotDir), snapshotId) : null;
+    },
   });
   let pool!: WorkerPool;
   const execLedger = createExecLedger(join(options.home, "exec-groups.json"), logger.withTag("pool"));
@@ -84,6 +89,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     logger,
     maxConcurrent: options.maxConcurrentActivations ?? 512,
     maxValueBytes: config.maxValueBytes,
+    daemonLeaseMs: config.daemonLeaseMs,
     catalog,
     createRunner: (kernel) =>
       (pool = createWorkerPool({

@@ -4,6 +4,7 @@
  * kept in memory; its `vilano.toml` says how its workers start. A snapshot that cannot be described
  * leaves its runs pending, with the reason logged.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Catalog, CodeInfo, CodeRef } from "../core/index.ts";
 import { readProjectConfig, type ProjectConfig } from "../project/index.ts";
@@ -33,6 +34,11 @@ export interface SnapshotCatalogOptions {
    * nothing until it gets work) takes the process start off the first run's time.
    */
   onDescribing?(code: CodeRef): void;
+  /**
+   * Where a snapshot this daemon's home does not have lives on this machine, if anywhere: with
+   * several daemons on one database, a project added through one is run by all of them.
+   */
+  locate?(project: string, snapshotId: string): Promise<string | null>;
 }
 
 export function createSnapshotCatalog(options: SnapshotCatalogOptions): SnapshotCatalog {
@@ -40,7 +46,18 @@ export function createSnapshotCatalog(options: SnapshotCatalogOptions): Snapshot
   const described = new Map<string, CodeInfo>();
   const describing = new Map<string, Promise<CodeInfo>>();
   const configs = new Map<string, ProjectConfig>();
-  const codeOf = (project: string, snapshotId: string): CodeRef => ({ id: `${project}@${snapshotId}`, dir: join(options.snapshotsDir, project, snapshotId) });
+  /** Snapshots found outside this daemon's home (`locate`). */
+  const elsewhere = new Map<string, string>();
+  const codeOf = (project: string, snapshotId: string): CodeRef => {
+    const id = `${project}@${snapshotId}`;
+    return { id, dir: elsewhere.get(id) ?? join(options.snapshotsDir, project, snapshotId) };
+  };
+  async function locateIfMissing(project: string, snapshotId: string): Promise<void> {
+    const code = codeOf(project, snapshotId);
+    if (!options.locate || existsSync(code.dir)) return;
+    const dir = await options.locate(project, snapshotId);
+    if (dir !== null && existsSync(dir)) elsewhere.set(code.id, dir);
+  }
 
   const config = (code: CodeRef) => {
     let found = configs.get(code.id);
@@ -55,8 +72,12 @@ export function createSnapshotCatalog(options: SnapshotCatalogOptions): Snapshot
     if (ready) return Promise.resolve(ready);
     let pending = describing.get(code.id);
     if (!pending) {
-      options.onDescribing?.(code);
-      pending = describeCode({ code, env: environment(code), cwd: options.workspace, logger, timeLimitMs: options.importTimeoutMs })
+      pending = locateIfMissing(project, snapshotId)
+        .then(() => {
+          const located = codeOf(project, snapshotId);
+          options.onDescribing?.(located);
+          return describeCode({ code: located, env: environment(located), cwd: options.workspace, logger, timeLimitMs: options.importTimeoutMs });
+        })
         .then((info) => {
           described.set(code.id, info);
           return info;

@@ -21,6 +21,7 @@ const EnvSchema = v.object({
   ),
   VILANO_WORKER_LEASE: v.optional(v.pipe(v.string(), v.check(isDuration, 'must be a duration such as "5s"'), v.transform((d) => parseDuration(d)))),
   VILANO_IMPORT_TIMEOUT: v.optional(v.pipe(v.string(), v.check(isDuration, 'must be a duration such as "10s"'), v.transform((d) => parseDuration(d)))),
+  VILANO_DAEMON_LEASE: v.optional(v.pipe(v.string(), v.check(isDuration, 'must be a duration such as "10s"'), v.transform((d) => parseDuration(d)))),
   VILANO_MAX_VALUE_BYTES: v.optional(
     v.pipe(v.string(), v.regex(/^\d{1,10}$/, "must be a whole number of bytes"), v.transform(Number), v.minValue(1024, "must be at least 1024"), v.maxValue(268_435_456, "must be at most 268435456 (256 MiB)")),
   ),
@@ -53,6 +54,11 @@ export interface Config {
   readonly workers: number;
   /** Silence after which a stopped worker loses its leases (VILANO_WORKER_LEASE, default 5s). */
   readonly workerLeaseMs: number;
+  /**
+   * With several daemons on one PostgreSQL database: how long a daemon's leases outlive its last
+   * heartbeat before the others take its runs over (VILANO_DAEMON_LEASE, default 10s).
+   */
+  readonly daemonLeaseMs: number;
   /** How long `project add|sync` lets a project's top-level code take (VILANO_IMPORT_TIMEOUT, default 10s). */
   readonly importTimeoutMs: number;
   /** The largest value recorded: a step result, an output, a payload, state (VILANO_MAX_VALUE_BYTES, default 4 MiB). */
@@ -73,6 +79,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     VILANO_WORKER_LEASE: env.VILANO_WORKER_LEASE,
     VILANO_DATABASE_URL: env.VILANO_DATABASE_URL || undefined,
     VILANO_IMPORT_TIMEOUT: env.VILANO_IMPORT_TIMEOUT,
+    VILANO_DAEMON_LEASE: env.VILANO_DAEMON_LEASE,
     VILANO_MAX_VALUE_BYTES: env.VILANO_MAX_VALUE_BYTES,
   };
   const parsed = v.safeParse(EnvSchema, picked);
@@ -93,6 +100,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workers: parsed.output.VILANO_WORKERS ?? defaultWorkerCount(),
     workerLeaseMs: parsed.output.VILANO_WORKER_LEASE ?? 5_000,
     importTimeoutMs: parsed.output.VILANO_IMPORT_TIMEOUT ?? 10_000,
+    daemonLeaseMs: parsed.output.VILANO_DAEMON_LEASE ?? 10_000,
     maxValueBytes: parsed.output.VILANO_MAX_VALUE_BYTES ?? DEFAULT_MAX_VALUE_BYTES,
     environment: Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))),
   });

@@ -148,3 +148,17 @@ export interface ExitEventInfo extends ExitEvent {
   /** The `nextExit` op that took it; absent while queued. */
   consumedBy?: string;
 }
+
+/** A daemon (or embedded runtime) sharing a PostgreSQL database, as `daemon status` lists it. */
+export interface DaemonInfo {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  /** Milliseconds since the epoch. */
+  startedAt: number;
+  /** Milliseconds since its last heartbeat, by the database's clock. */
+  silentMs: number;
+  /** This very process. */
+  self: boolean;
+}

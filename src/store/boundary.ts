@@ -37,5 +37,70 @@ export interface Store extends StoreOps {
   claimWriter(): Promise<void>;
   /** Lets the next writer in (on close). */
   releaseWriter(): Promise<void>;
+  /** Present when several daemons may share the database (PostgreSQL); absent on SQLite. */
+  readonly cluster?: Cluster;
   close(): Promise<void>;
+}
+
+/** A daemon sharing the database, as `daemon status` lists it. */
+export interface DaemonRow {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  startedAt: number;
+  /** Its last heartbeat, by the database's clock (milliseconds since the epoch). */
+  heartbeatAt: number;
+  /** How long ago that was, by the database's clock. */
+  silentMs: number;
+}
+
+/**
+ * What a daemon's commit tells the other daemons (delivered on commit, never for a rollback):
+ * which runs got new events, which ended, which external asks finished, and whether runs became
+ * pending that anyone may claim. Each daemon checks the database before acting on it.
+ */
+export interface ClusterNotice {
+  from: string;
+  touched?: string[];
+  ended?: string[];
+  messages?: number[];
+  /** Runs became pending and no daemon leased them. */
+  pending?: boolean;
+  /** The sender stopped: its leases are orphaned now. */
+  left?: boolean;
+}
+
+/**
+ * Several daemons on one database. Each is a member with a heartbeat; a run's lease belongs to the
+ * member that took it (`RunRow.owner`) and lasts while that member's heartbeat is younger than the
+ * lease's time to live. The writers' transactions are serialized by the store (one batch at a
+ * time across daemons); claims of pending work are not, and skip rows another claim holds.
+ */
+export interface Cluster {
+  /** This daemon's id among the members (new for every process). */
+  readonly daemonId: string;
+  /** Renews this daemon's leases; false when the others had counted it dead (it is a member again now). */
+  heartbeat(): Promise<boolean>;
+  /** Every member, this one included, oldest first. */
+  members(): Promise<DaemonRow[]>;
+  /** Members counted dead: silent for longer than `ttlMs`, or a process of this machine that is gone. */
+  deadMembers(ttlMs: number): Promise<string[]>;
+  /**
+   * Inside the writer's transaction: drops those of `ids` still dead (silent for longer than
+   * `ttlMs`, or a process of this machine: one that beat again since it was found silent stays),
+   * hands back the pending runs they had claimed, and answers the runs leased by no member (theirs,
+   * and any from before).
+   */
+  removeMembers(ids: readonly string[], ttlMs: number): Promise<string[]>;
+  /** Inside the writer's transaction: the runs this daemon holds leases on. */
+  ownLeases(): Promise<string[]>;
+  /** Claims up to `limit` pending runs nobody has claimed (`FOR UPDATE SKIP LOCKED`), none of `except`; their ids. */
+  claimPending(limit: number, except?: readonly string[]): Promise<string[]>;
+  /** Gives back a claim this daemon cannot run (its code cannot be loaded here). */
+  unclaim(runId: string): Promise<void>;
+  /** Inside the writer's transaction: told to every other daemon when it commits. */
+  announce(notice: Omit<ClusterNotice, "from">): Promise<void>;
+  /** Hears the other daemons' notices until the store closes. */
+  listen(onNotice: (notice: ClusterNotice) => void): Promise<void>;
 }

@@ -28,6 +28,11 @@ export interface RunRow {
   createdAt: number;
   updatedAt: number;
   finishedAt: number | null;
+  /**
+   * With several daemons on one database (PostgreSQL): the daemon holding the run's lease, or the
+   * one that claimed it while pending; null when none does. Absent on SQLite (one daemon).
+   */
+  owner?: string | null;
 }
 
 export interface OpRow {

@@ -60,7 +60,9 @@ export async function sqliteCopyOf(database: string, dir: string): Promise<strin
     for (const table of ["runs", "ops", "events", "signals", "messages", "run_waiters"]) {
       const rows = [...((await sql.unsafe(`SELECT * FROM ${table}`)) as Record<string, unknown>[])];
       if (rows.length === 0) continue;
-      const columns = Object.keys(rows[0]!);
+      // Columns only PostgreSQL has (a run's owner among several daemons) are left out.
+      const known = new Set(db.query<{ name: string }, []>(`SELECT name FROM pragma_table_info('${table}')`).all().map((c) => c.name));
+      const columns = Object.keys(rows[0]!).filter((c) => known.has(c));
       const insert = db.query(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`);
       db.transaction(() => {
         for (const row of rows) insert.run(...(columns.map((c) => row[c] ?? null) as never[]));

@@ -1,12 +1,12 @@
 /**
  * The PostgreSQL store against a real server (VILANO_TEST_DATABASE_URL; scripts/test.sh starts
- * one): migrations, the one-writer lock (also when its holder is killed), transactions and
- * savepoints, and reads that see committed rows only.
+ * one): migrations, several daemons as members (one transaction at a time, claims that skip each
+ * other, dead members, notices), transactions and savepoints, and reads that see committed rows only.
  */
 import { describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { join } from "node:path";
-import { createPostgresStore, redactUrl, type Store } from "../../src/store/index.ts";
+import { createPostgresStore, redactUrl, type ClusterNotice, type Store } from "../../src/store/index.ts";
 import { PG_LATEST_SCHEMA_VERSION } from "../../src/store/postgres/schema.ts";
 import { freshPostgresDatabase, hasPostgres } from "../helpers/postgres.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
@@ -26,74 +26,149 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
     await expect(createPostgresStore(url)).rejects.toMatchObject({ code: "schema_too_new" });
   });
 
-  test("one writer at a time: a second is refused while the first holds the database, and gets in once it lets go", async () => {
+  test("several daemons write to one database one transaction at a time: the second waits for the first's commit, then reads what it wrote", async () => {
+    const url = await freshPostgresDatabase();
+    const first = await createPostgresStore(url);
+    const second = await createPostgresStore(url);
+    const plain = new SQL(url);
+    try {
+      await first.claimWriter();
+      await second.claimWriter();
+      let commitFirst!: () => void;
+      const firstMayCommit = new Promise<void>((resolve) => (commitFirst = resolve));
+      let firstWrote!: () => void;
+      const wrote = new Promise<void>((resolve) => (firstWrote = resolve));
+      const firstDone = first.transaction(async () => {
+        await first.insertRun(run("a"));
+        await first.getRun("a");
+        firstWrote();
+        await firstMayCommit;
+      });
+      // The first holds the commit lock: the second's transaction starts, and waits for it.
+      await wrote;
+      const secondSaw = second.transaction(() => second.getRun("a"));
+      await eventually(async () => ((await plain`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)[0].n > 0) || undefined, 5_000, "the second transaction waiting for the lock");
+      commitFirst();
+      await firstDone;
+      expect((await secondSaw)?.id).toBe("a");
+    } finally {
+      await first.close();
+      await second.close();
+      await plain.close();
+    }
+  });
+
+  test("claims of pending runs skip each other: two daemons claiming at once never get the same run", async () => {
     const url = await freshPostgresDatabase();
     const first = await createPostgresStore(url);
     const second = await createPostgresStore(url);
     try {
       await first.claimWriter();
-      await expect(second.claimWriter()).rejects.toMatchObject({ code: "conflict", message: expect.stringContaining("has a writer already") });
-      await first.releaseWriter();
       await second.claimWriter();
+      await first.transaction(async () => {
+        for (let i = 0; i < 60; i++) await first.insertRun(run(`r${String(i).padStart(2, "0")}`));
+      });
+      const [mine, theirs] = await Promise.all([first.cluster!.claimPending(40), second.cluster!.claimPending(40)]);
+      expect(mine.length + theirs.length).toBe(60);
+      expect(new Set([...mine, ...theirs]).size).toBe(60);
+      expect((await first.reads.getRun(mine[0]!))?.owner).toBe(first.cluster!.daemonId);
+      // Nothing is left to claim, except what is given back; a run named in `except` is not taken.
+      expect(await first.cluster!.claimPending(10)).toEqual([]);
+      await second.cluster!.unclaim(theirs[0]!);
+      expect(await first.cluster!.claimPending(10, [theirs[0]!])).toEqual([]);
+      expect(await first.cluster!.claimPending(10)).toEqual([theirs[0]!]);
     } finally {
       await first.close();
       await second.close();
     }
   });
 
-  test("the writer's lock goes with a writer that is killed (kill -9), and the next one takes over", async () => {
+  test("a member killed with -9 on this machine is dead at once; a silent one once its time to live is out; one counted dead joins again", async () => {
     const url = await freshPostgresDatabase();
-    const script = join(tempDir(), "hold.ts");
+    const script = join(tempDir(), "member.ts");
     await Bun.write(
       script,
       `import { createPostgresStore } from ${JSON.stringify(join(import.meta.dir, "../../src/store/index.ts"))};
        const store = await createPostgresStore(${JSON.stringify(url)});
        await store.claimWriter();
-       console.log("holding");
+       console.log(store.cluster.daemonId);
        await new Promise(() => {});`,
     );
-    const holder = Bun.spawn([process.execPath, script], { stdout: "pipe", stderr: "inherit" });
+    const member = Bun.spawn([process.execPath, script], { stdout: "pipe", stderr: "inherit" });
+    const first = await createPostgresStore(url);
+    const second = await createPostgresStore(url);
     try {
-      const reader = holder.stdout.getReader();
-      expect(new TextDecoder().decode((await reader.read()).value)).toContain("holding");
-      const next = await createPostgresStore(url);
-      try {
-        await expect(next.claimWriter()).rejects.toMatchObject({ code: "conflict" });
-        holder.kill("SIGKILL");
-        await holder.exited;
-        // The server notices the dead connection and lets its session lock go.
-        await eventually(() => next.claimWriter().then(() => true, () => undefined), 10_000, "the lock of the killed writer");
-      } finally {
-        await next.close();
-      }
+      await first.claimWriter();
+      await second.claimWriter();
+      const memberId = new TextDecoder().decode((await member.stdout.getReader().read()).value).trim();
+      expect((await first.cluster!.members()).map((m) => m.id).sort()).toEqual([first.cluster!.daemonId, second.cluster!.daemonId, memberId].sort());
+      expect(await first.cluster!.deadMembers(60_000)).toEqual([]);
+      member.kill("SIGKILL");
+      await member.exited;
+      expect(await first.cluster!.deadMembers(60_000)).toEqual([memberId]);
+      // The second beats no more: silent past a short time to live, it counts as dead too.
+      await eventually(async () => (await first.cluster!.deadMembers(50)).includes(second.cluster!.daemonId) || undefined, 5_000, "the silent member");
+      const orphaned = await first.transaction(() => first.cluster!.removeMembers([memberId, second.cluster!.daemonId], 50));
+      expect(orphaned).toEqual([]);
+      expect((await first.cluster!.members()).map((m) => m.id)).toEqual([first.cluster!.daemonId]);
+      expect(await second.cluster!.heartbeat()).toBe(false);
+      expect(await second.cluster!.heartbeat()).toBe(true);
+      expect((await first.cluster!.members()).length).toBe(2);
     } finally {
-      holder.kill("SIGKILL");
+      member.kill("SIGKILL");
+      await first.close();
+      await second.close();
     }
   }, 20_000);
 
-  test("a writer whose lock's connection is lost can no longer commit, so a second writer never writes beside it", async () => {
+  test("runs leased by a member that is gone are orphaned; its claims go back to everyone", async () => {
     const url = await freshPostgresDatabase();
     const first = await createPostgresStore(url);
-    const plain = new SQL(url);
+    const second = await createPostgresStore(url);
     try {
       await first.claimWriter();
-      await first.transaction(() => first.insertRun(run("before")));
-      // What a server restart, an idle-session timeout or a network cut does to the lock's connection.
-      await plain.unsafe("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted");
-      await expect(first.transaction(() => first.insertRun(run("after")))).rejects.toThrow();
-      const second = await createPostgresStore(url);
-      try {
-        await second.claimWriter();
-        await expect(first.transaction(() => first.insertRun(run("beside")))).rejects.toThrow();
-        expect(await second.reads.getRun("after")).toBeNull();
-        expect(await second.reads.getRun("beside")).toBeNull();
-        expect(await second.reads.getRun("before")).not.toBeNull();
-      } finally {
-        await second.close();
-      }
+      await second.claimWriter();
+      await first.transaction(async () => {
+        for (const id of ["leased", "claimed", "mine"]) await first.insertRun(run(id));
+      });
+      await second.transaction(() => second.setRunStatus("leased", "running", 1));
+      await first.transaction(() => first.setRunStatus("mine", "running", 1));
+      expect(await second.cluster!.claimPending(5)).toEqual(["claimed"]);
+      expect(await first.transaction(() => first.cluster!.ownLeases())).toEqual(["mine"]);
+      expect(await first.transaction(() => first.cluster!.removeMembers([], 10_000))).toEqual([]);
+      expect(await first.transaction(() => first.cluster!.removeMembers([second.cluster!.daemonId], 0))).toEqual(["leased"]);
+      expect((await first.reads.getRun("claimed"))?.owner).toBeNull();
     } finally {
       await first.close();
-      await plain.close();
+      await second.close();
+    }
+  });
+
+  test("a commit's notice reaches the other daemons, in parts when it is long; a rolled-back one never does", async () => {
+    const url = await freshPostgresDatabase();
+    const first = await createPostgresStore(url);
+    const second = await createPostgresStore(url);
+    const heard: ClusterNotice[] = [];
+    try {
+      await first.claimWriter();
+      await second.claimWriter();
+      await first.cluster!.listen((notice) => heard.push(notice));
+      await second.transaction(async () => {
+        await second.cluster!.announce({ touched: ["x"] });
+        throw new Error("rolled back");
+      }).catch(() => {});
+      const many = Array.from({ length: 600 }, (_, i) => `run-${String(i).padStart(20, "0")}`);
+      await second.transaction(() => second.cluster!.announce({ touched: many, ended: ["y"], pending: true }));
+      // The first's own notices are not told to itself.
+      await first.transaction(() => first.cluster!.announce({ touched: ["self"] }));
+      await eventually(() => heard.some((n) => n.ended?.includes("y")) || undefined, 5_000, "the notice");
+      expect(heard.length).toBeGreaterThan(1);
+      expect(heard.every((n) => n.from === second.cluster!.daemonId)).toBe(true);
+      expect(heard.flatMap((n) => n.touched ?? [])).toEqual(many);
+      expect(heard.some((n) => n.pending)).toBe(true);
+    } finally {
+      await first.close();
+      await second.close();
     }
   });
 

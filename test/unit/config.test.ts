@@ -10,6 +10,7 @@ describe("loadConfig", () => {
       VILANO_WORKERS: "3",
       VILANO_WORKER_LEASE: "2s",
       VILANO_IMPORT_TIMEOUT: "1m",
+      VILANO_DAEMON_LEASE: "3s",
       VILANO_MAX_VALUE_BYTES: "65536",
     };
     expect(loadConfig(env)).toEqual({
@@ -21,6 +22,7 @@ describe("loadConfig", () => {
       workers: 3,
       workerLeaseMs: 2_000,
       importTimeoutMs: 60_000,
+      daemonLeaseMs: 3_000,
       maxValueBytes: 65_536,
       environment: env,
     });

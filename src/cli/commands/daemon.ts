@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { startDaemon } from "../../runtime/index.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { DEFAULT_PORT, homePaths } from "../../shared/home.ts";
-import { createLogger, loadConfig, parseDuration, VilanoError } from "../../shared/index.ts";
+import { createLogger, loadConfig, parseDuration, VilanoError, type DaemonInfo } from "../../shared/index.ts";
 import { currentHome, daemonClient, daemonState, setRequestTimeout, START_FAILURE_TAG, startDaemonProcess, stopDaemon, timeoutArg } from "../daemon-control.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 
@@ -107,6 +107,8 @@ export const daemonCommand = defineCommand({
           }
           ui.log(`running: pid ${s.info.pid}, port ${s.info.port}, version ${s.info.version}, since ${s.info.startedAt}`);
           if (status) ui.log(`store: ${status.store.kind === "postgres" ? "PostgreSQL" : "SQLite"} at ${status.store.location}`);
+          const daemons = status?.store.daemons ?? [];
+          if (daemons.length > 0) ui.log(`daemons sharing it (${daemons.length}):\n${daemons.map(describeDaemon).join("\n")}`);
           if (status) ui.log(`workers: ${status.workers.pids.length ? status.workers.pids.join(", ") : "none started yet"}`);
         }),
     }),
@@ -124,3 +126,9 @@ export const daemonCommand = defineCommand({
     }),
   },
 });
+
+/** One line of `daemon status` per daemon sharing a PostgreSQL database. */
+function describeDaemon(d: DaemonInfo): string {
+  const since = new Date(d.startedAt).toISOString();
+  return `  ${d.id}${d.self ? " (this one)" : ""}: ${d.host} pid ${d.pid}, version ${d.version}, since ${since}, last heartbeat ${(d.silentMs / 1000).toFixed(1)} s ago`;
+}

@@ -18,7 +18,7 @@ type Core = Pick<
 
 export const PG_RUN_COLUMNS = `id, kind, name, status, input, output, error, parent_id AS "parentId", project, snapshot_id AS "snapshotId",
   service_key AS "serviceKey", key_input AS "keyInput", state, lease_fence AS "leaseFence", crashes, traps_exits AS "trapsExits",
-  created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt"`;
+  created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt", owner`;
 const OP_COLUMNS = `run_id AS "runId", op_key AS "opKey", seq, kind, name, status, attempt, result, error,
   wake_at AS "wakeAt", meta, resolved_seq AS "resolvedSeq", updated_at AS "updatedAt"`;
 const TIMER_COLUMNS = `run_id AS "runId", op_key AS "opKey", kind, name, status, attempt, wake_at AS "wakeAt"`;
@@ -33,7 +33,8 @@ const OPEN_OP = `status IN ('waiting', 'retry_wait', 'retry_ready')`;
  */
 export type Later = (write: Promise<unknown>) => Promise<void>;
 
-export function pgCoreStatements(db: () => SQL, later: Later): Async<Core> {
+/** `me`: this daemon's id, written as the owner of the runs it leases (see cluster.ts). */
+export function pgCoreStatements(db: () => SQL, later: Later, me: string): Async<Core> {
   const one = async <T>(rows: Promise<T[]>): Promise<T | null> => (await rows)[0] ?? null;
   // A plain array: Bun's result arrays carry the command's count and name besides the rows.
   const all = async <T>(rows: Promise<T[]>): Promise<T[]> => [...(await rows)];
@@ -42,9 +43,11 @@ export function pgCoreStatements(db: () => SQL, later: Later): Async<Core> {
       later(db()`INSERT INTO runs (id, kind, name, status, input, parent_id, project, snapshot_id, created_at, updated_at)
         VALUES (${r.id}, ${r.kind}, ${r.name}, ${r.status}, ${r.input}, ${r.parentId}, ${r.project}, ${r.snapshotId}, ${r.now}, ${r.now})`),
     getRun: (id) => one(db().unsafe(`SELECT ${PG_RUN_COLUMNS} FROM runs WHERE id = $1`, [id])),
-    setRunStatus: (id, status, now) => later(db()`UPDATE runs SET status = ${status}, updated_at = ${now} WHERE id = ${id}`),
+    // A lease is this daemon's; any other status leaves the run to no daemon (pending: to any claim).
+    setRunStatus: (id, status, now) =>
+      later(db()`UPDATE runs SET status = ${status}, owner = ${status === "running" || status === "active" ? me : null}, updated_at = ${now} WHERE id = ${id}`),
     finishRun: (id, status, output, error, now) =>
-      later(db()`UPDATE runs SET status = ${status}, output = ${output}, error = ${error}, updated_at = ${now}, finished_at = ${now} WHERE id = ${id}`),
+      later(db()`UPDATE runs SET status = ${status}, owner = NULL, output = ${output}, error = ${error}, updated_at = ${now}, finished_at = ${now} WHERE id = ${id}`),
     bumpFence: async (id, now) => {
       const row = await one(db()`UPDATE runs SET lease_fence = lease_fence + 1, wake_pending = 0, updated_at = ${now} WHERE id = ${id} RETURNING lease_fence AS "leaseFence"`);
       if (!row) throw new VilanoError("not_found", `run ${id} does not exist`);

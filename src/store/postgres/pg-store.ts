@@ -10,6 +10,7 @@ import { SQL } from "bun";
 import { VilanoError } from "../../shared/index.ts";
 import type { Store, StoreOps } from "../boundary.ts";
 import { isStorageFault, StorageFault } from "../faults.ts";
+import { newDaemonId, pgCluster } from "./cluster.ts";
 import { pgCoreStatements, type Later } from "./core-statements.ts";
 import { pgInboxStatements } from "./inbox-statements.ts";
 import { pgMigrate } from "./migrate.ts";
@@ -35,11 +36,20 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Any number, the same in every daemon: the lock held by the database's one writer. */
-const WRITER_LOCK = 0x76696c62;
+/**
+ * Any number, the same in every daemon: held by a writer's transaction from its first statement to
+ * its end, so the daemons' batches commit one at a time, each reading everything committed before.
+ */
+const COMMIT_LOCK = 0x76696c62;
 
-const statementsOver = (db: () => SQL, later: Later): StoreOps => ({
-  ...pgCoreStatements(db, later),
+/**
+ * A writer's transaction that stalls (its daemon stopped, or cut off) must not hold the commit lock
+ * for good: PostgreSQL ends its session after this long idle inside it, and the others go on.
+ */
+const STALLED_TRANSACTION_MS = 5_000;
+
+const statementsOver = (db: () => SQL, later: Later, me: string): StoreOps => ({
+  ...pgCoreStatements(db, later, me),
   ...pgInboxStatements(db),
   ...pgProjectStatements(db),
   ...pgRelationStatements(db),
@@ -65,20 +75,9 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
   let current: SQL | null = null;
   /** Settles when the open transaction has ended (close waits for it). */
   let open: Promise<void> | null = null;
-  /** The connection holding the writer's lock, for as long as this store is the writer. */
-  let writerLock: (SQL & { release(): void }) | null = null;
   let savepoints = 0;
   let closed = false;
-  async function releaseWriter(): Promise<void> {
-    const connection = writerLock;
-    if (!connection) return;
-    writerLock = null;
-    try {
-      await connection`SELECT pg_advisory_unlock(${WRITER_LOCK})`;
-    } finally {
-      connection.release();
-    }
-  }
+  let joined = false;
   /** Writes sent inside the open transaction and not answered yet; the first that failed. */
   let inflight: Promise<unknown>[] = [];
   let failed: { error: unknown } | null = null;
@@ -96,8 +95,10 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       throw error;
     }
   }
-  const direct = statementsOver(() => current ?? sql, later);
-  const reads = statementsOver(() => sql, (write) => write.then(() => undefined));
+  const me = newDaemonId();
+  const direct = statementsOver(() => current ?? sql, later, me);
+  const reads = statementsOver(() => sql, (write) => write.then(() => undefined), me);
+  const cluster = pgCluster(me, () => current ?? sql, sql, later);
 
   return {
     ...direct,
@@ -115,6 +116,8 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       const body = async (tx: SQL) => {
         current = tx;
         try {
+          await tx.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${STALLED_TRANSACTION_MS}`);
+          await tx`SELECT pg_advisory_xact_lock(${COMMIT_LOCK})`;
           const value = await fn();
           await settleWrites(); // every write answered before COMMIT is sent
           return value;
@@ -129,9 +132,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       };
       let running: Promise<unknown> | null = null;
       try {
-        // The writer's transactions run on the connection that holds its lock: if that connection
-        // is lost (and the lock with it), they fail instead of committing beside another writer.
-        return (await (writerLock ?? sql).begin((tx) => (running = body(tx as unknown as SQL)))) as Awaited<ReturnType<typeof fn>>;
+        return (await sql.begin((tx) => (running = body(tx as unknown as SQL)))) as Awaited<ReturnType<typeof fn>>;
       } finally {
         // A lost connection rejects `begin` while the commands may still be running: the next
         // transaction waits for them to be done with this one.
@@ -172,36 +173,26 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       await control(`RELEASE SAVEPOINT ${name}`);
       return value;
     },
+    cluster,
+    // A member among the daemons sharing the database: any number may write, one batch at a time.
     async claimWriter() {
-      if (writerLock) return;
-      // A session lock: PostgreSQL lets it go by itself when the connection ends (a killed daemon).
-      const connection = (await sql.reserve()) as unknown as SQL & { release(): void };
-      let held = false;
-      try {
-        // The lock's connection is idle between transactions: a server-side idle timeout must not end it.
-        await connection.unsafe("SET idle_session_timeout = 0");
-        // A writer that was just killed on this machine may still hold it for an instant: the server
-        // ends a dead client's session (and its lock) as soon as it notices, so ask a few times.
-        for (let attempt = 0; attempt < 10 && !held; attempt++) {
-          if (attempt > 0) await Bun.sleep(100);
-          held = (await connection`SELECT pg_try_advisory_lock(${WRITER_LOCK}) AS held`)[0].held as boolean;
-        }
-      } catch (error) {
-        connection.release();
-        throw error;
-      }
-      if (!held) {
-        connection.release();
-        throw new VilanoError("conflict", `the PostgreSQL database at ${redactUrl(url)} has a writer already (another vilano daemon); stop it before starting this one`);
-      }
-      writerLock = connection;
+      if (joined) return;
+      await cluster.join();
+      joined = true;
     },
-    releaseWriter,
+    async releaseWriter() {
+      if (!joined) return;
+      joined = false;
+      await cluster.leave();
+    },
     async close() {
       if (closed) return;
       closed = true;
       while (open) await open;
-      await releaseWriter().catch(() => {});
+      if (joined) {
+        joined = false;
+        await cluster.leave().catch(() => {});
+      }
       await sql.close();
     },
   };

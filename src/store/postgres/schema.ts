@@ -190,6 +190,24 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX subscriptions_instance ON subscriptions(service_run_id);
     `,
   },
+  {
+    version: 2,
+    description: "several daemons: members with heartbeats, and the daemon holding each run's lease or claim",
+    sql: `
+      CREATE TABLE daemons (
+        id           TEXT PRIMARY KEY,
+        host         TEXT NOT NULL,
+        boot_id      TEXT NOT NULL,
+        pid          INTEGER NOT NULL,
+        version      TEXT NOT NULL,
+        started_at   DOUBLE PRECISION NOT NULL,
+        heartbeat_at DOUBLE PRECISION NOT NULL
+      );
+      ALTER TABLE runs ADD COLUMN owner TEXT;
+      CREATE INDEX runs_owner ON runs(owner) WHERE owner IS NOT NULL;
+      CREATE INDEX runs_claimable ON runs(updated_at, id) WHERE status = 'pending' AND owner IS NULL;
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,168 @@
+/**
+ * A kernel among several daemons sharing one database (PostgreSQL). The store serializes their
+ * batches; this module keeps the daemons in step around them:
+ * - each batch tells the others, on commit, which runs it touched or ended, which external asks it
+ *   finished, and whether it left runs pending (a NOTIFY inside the transaction);
+ * - a heartbeat renews this daemon's leases, and finds the daemons that stopped beating (or whose
+ *   process on this machine is gone): their runs are taken over (`recover` in a batch);
+ * - runs pending with no daemon on them are claimed by whichever daemon has room, with
+ *   `FOR UPDATE SKIP LOCKED`, so two daemons never claim the same run and never wait for each other.
+ * Nothing here polls: the heartbeat is the only timer, and claims follow notices and free slots.
+ */
+import type { Logger } from "../shared/index.ts";
+import type { Cluster, ClusterNotice, RunRow, StoreOps } from "../store/index.ts";
+import type { Executor } from "./kernel.ts";
+
+export interface MembershipDeps {
+  cluster: Cluster;
+  reads: StoreOps;
+  executor: () => Executor | null;
+  logger?: Logger;
+  leaseTtlMs: number;
+  /** Another daemon's commit touched these runs (the change feed tells local listeners). */
+  touched(runIds: readonly string[]): void;
+  /** Another daemon ended this run, or finished this external ask: local waiters may be waiting. */
+  ended(runId: string): Promise<void>;
+  messageDone(messageId: number): Promise<void>;
+  /** Runs a recovery batch for the runs of `dead` and of daemons that left; then looks at timers and waiters again. */
+  takeOver(dead: readonly string[]): Promise<void>;
+}
+
+export interface Membership {
+  /** Inside a command: what the open batch did, for the notice it sends on commit. */
+  noteTouched(runId: string): void;
+  noteEnded(runId: string): void;
+  noteMessageDone(messageId: number): void;
+  notePending(): void;
+  /** Last inside the batch's transaction: sends the batch's notice (delivered on commit only). */
+  announce(): Promise<void>;
+  /** Listens to the others and starts the heartbeat. */
+  start(): Promise<void>;
+  /** Pending runs may be waiting for a daemon (recovery just released some): claim what fits. */
+  claimPending(): void;
+  lookForWork(): void;
+  cannotRun(run: RunRow): void;
+  stop(): void;
+}
+
+export function createMembership(deps: MembershipDeps): Membership {
+  const { cluster, reads, leaseTtlMs } = deps;
+  const log = deps.logger?.withTag("cluster");
+  const heartbeatMs = Math.max(50, Math.min(1_000, Math.floor(leaseTtlMs / 4)));
+  let outgoing = { touched: new Set<string>(), ended: new Set<string>(), messages: new Set<number>(), pending: false };
+  let stopped = false;
+  let heartbeat: ReturnType<typeof setTimeout> | null = null;
+  /** Bumped by every hint that pending runs may exist; a claim that found fewer than it asked for clears it only if unchanged. */
+  let pendingHints = 1;
+  let clearedAt = 0;
+  let claiming = false;
+  let takingOver = false;
+  /** Runs this daemon gave back because it cannot run them: it does not claim them again. */
+  const unrunnable = new Set<string>();
+
+  async function claimWork(): Promise<void> {
+    const executor = deps.executor();
+    if (stopped || claiming || !executor?.room || pendingHints === clearedAt) return;
+    const room = executor.room();
+    if (room <= 0) return;
+    claiming = true;
+    const hints = pendingHints;
+    try {
+      const ids = await cluster.claimPending(room, [...unrunnable]);
+      if (ids.length < room) clearedAt = hints;
+      for (const id of ids) {
+        const run = await reads.getRun(id);
+        if (run) executor.dispatch(run);
+      }
+    } catch (error) {
+      if (!stopped) log?.warn("could not claim pending runs:", error);
+    } finally {
+      claiming = false;
+    }
+    // A hint that came while this claim ran is looked at now.
+    if (pendingHints !== clearedAt && pendingHints !== hints) void claimWork();
+  }
+
+  async function takeOver(dead: readonly string[]): Promise<void> {
+    if (stopped || takingOver) return;
+    takingOver = true;
+    try {
+      await deps.takeOver(dead);
+      pendingHints++;
+      await claimWork();
+    } catch (error) {
+      if (!stopped) log?.warn("could not take over the runs of stopped daemons:", error);
+    } finally {
+      takingOver = false;
+    }
+  }
+
+  async function beat(): Promise<void> {
+    heartbeat = null;
+    if (stopped) return;
+    try {
+      if (!(await cluster.heartbeat())) {
+        log?.error(
+          `this daemon was silent longer than the lease time to live (${leaseTtlMs} ms): the others took its runs over, and whatever it still runs is fenced off (its reports are refused); it has joined again`,
+        );
+      }
+      const dead = await cluster.deadMembers(leaseTtlMs);
+      if (dead.length > 0) {
+        log?.warn(`daemon(s) ${dead.join(", ")} stopped answering; taking their runs over`);
+        await takeOver(dead);
+      }
+    } catch (error) {
+      if (!stopped) log?.warn("heartbeat failed:", error);
+    } finally {
+      if (!stopped) heartbeat = setTimeout(() => void beat(), heartbeatMs);
+    }
+  }
+
+  function heard(notice: ClusterNotice): void {
+    if (stopped) return;
+    if (notice.touched && notice.touched.length > 0) deps.touched(notice.touched);
+    for (const runId of notice.ended ?? []) void deps.ended(runId).catch((error: unknown) => log?.warn(`could not read run ${runId} ended by ${notice.from}:`, error));
+    for (const id of notice.messages ?? []) void deps.messageDone(id).catch((error: unknown) => log?.warn(`could not read message ${id}:`, error));
+    if (notice.pending) {
+      pendingHints++;
+      void claimWork();
+    }
+    if (notice.left) void takeOver([]);
+  }
+
+  return {
+    noteTouched: (runId) => void outgoing.touched.add(runId),
+    noteEnded: (runId) => void outgoing.ended.add(runId),
+    noteMessageDone: (messageId) => void outgoing.messages.add(messageId),
+    notePending: () => void (outgoing.pending = true),
+    async announce() {
+      const { touched, ended, messages, pending } = outgoing;
+      outgoing = { touched: new Set(), ended: new Set(), messages: new Set(), pending: false };
+      if (touched.size === 0 && ended.size === 0 && messages.size === 0 && !pending) return;
+      const notice: Omit<ClusterNotice, "from"> = {};
+      if (touched.size > 0) notice.touched = [...touched];
+      if (ended.size > 0) notice.ended = [...ended];
+      if (messages.size > 0) notice.messages = [...messages];
+      if (pending) notice.pending = true;
+      await cluster.announce(notice);
+    },
+    async start() {
+      await cluster.listen(heard);
+      heartbeat = setTimeout(() => void beat(), heartbeatMs);
+    },
+    claimPending() {
+      pendingHints++;
+      void claimWork();
+    },
+    lookForWork: () => void claimWork(),
+    cannotRun(run) {
+      unrunnable.add(run.id);
+      if (run.owner === cluster.daemonId) void cluster.unclaim(run.id).catch((error: unknown) => log?.warn(`could not give back run ${run.id}:`, error));
+    },
+    stop() {
+      stopped = true;
+      if (heartbeat !== null) clearTimeout(heartbeat);
+      heartbeat = null;
+    },
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * Several daemons on one PostgreSQL database: the members table, heartbeats, claims of pending
+ * runs, and the notices a commit sends to the other daemons (LISTEN/NOTIFY).
+ *
+ * Times here are the database's clock, so daemons on machines whose clocks disagree still agree on
+ * who is silent. A member of this very machine (same host name and boot id) whose process is gone
+ * is dead at once: a daemon killed and restarted here does not wait out the time to live.
+ */
+import { hostname } from "node:os";
+import { readFileSync } from "node:fs";
+import type { SQL } from "bun";
+import { VERSION } from "../../shared/version.ts";
+import type { Cluster, ClusterNotice, DaemonRow } from "../boundary.ts";
+import type { Later } from "./core-statements.ts";
+
+export const NOTICE_CHANNEL = "vilano_changes";
+/** PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more: bigger notices go in parts. */
+const MAX_PAYLOAD = 7_000;
+const DB_NOW = "(extract(epoch from clock_timestamp()) * 1000)";
+
+export function newDaemonId(): string {
+  return `d-${crypto.randomUUID().slice(0, 13)}`;
+}
+
+const BOOT_ID = (() => {
+  try {
+    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  } catch {
+    return "";
+  }
+})();
+
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+/** Splits a notice into payloads PostgreSQL takes, each a notice of its own. */
+export function noticePayloads(notice: ClusterNotice): string[] {
+  const whole = JSON.stringify(notice);
+  if (whole.length <= MAX_PAYLOAD) return [whole];
+  const payloads: string[] = [];
+  let part: ClusterNotice = { from: notice.from };
+  const flush = () => {
+    payloads.push(JSON.stringify(part));
+    part = { from: notice.from };
+  };
+  const add = <K extends "touched" | "ended" | "messages">(key: K, value: NonNullable<ClusterNotice[K]>[number]) => {
+    const list = ((part[key] as unknown[] | undefined) ??= []);
+    list.push(value);
+    if (JSON.stringify(part).length > MAX_PAYLOAD) {
+      list.pop();
+      flush();
+      ((part[key] as unknown[] | undefined) ??= []).push(value);
+    }
+  };
+  for (const id of notice.touched ?? []) add("touched", id);
+  for (const id of notice.ended ?? []) add("ended", id);
+  for (const id of notice.messages ?? []) add("messages", id);
+  if (notice.pending) part.pending = true;
+  if (notice.left) part.left = true;
+  flush();
+  return payloads;
+}
+
+/**
+ * `db()` is the open transaction's connection while there is one (the pool otherwise); `pool`
+ * is always the pool: heartbeats, claims and listening never wait for the writer's transaction.
+ */
+export function pgCluster(me: string, db: () => SQL, pool: SQL, later: Later): Cluster & { join(): Promise<void>; leave(): Promise<void> } {
+  const host = hostname();
+  let stopListening: (() => Promise<void>) | null = null;
+
+  const join = async () => {
+    await pool.unsafe(
+      `INSERT INTO daemons (id, host, boot_id, pid, version, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, ${DB_NOW}, ${DB_NOW})
+       ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
+      [me, host, BOOT_ID, process.pid, VERSION],
+    );
+  };
+
+  return {
+    daemonId: me,
+    join,
+    async heartbeat() {
+      const renewed = await pool.unsafe(`UPDATE daemons SET heartbeat_at = ${DB_NOW} WHERE id = $1 RETURNING id`, [me]);
+      if (renewed.length > 0) return true;
+      await join();
+      return false;
+    },
+    async members() {
+      const rows = await pool.unsafe(
+        `SELECT id, host, pid, version, started_at AS "startedAt", heartbeat_at AS "heartbeatAt", ${DB_NOW} - heartbeat_at AS "silentMs"
+         FROM daemons ORDER BY started_at, id`,
+      );
+      return [...rows] as DaemonRow[];
+    },
+    async deadMembers(ttlMs) {
+      const rows = await pool.unsafe(
+        `SELECT id, host, boot_id AS "bootId", pid, ${DB_NOW} - heartbeat_at > $2 AS silent FROM daemons WHERE id <> $1`,
+        [me, ttlMs],
+      );
+      return [...rows]
+        .filter((row) => row.silent || (row.host === host && BOOT_ID !== "" && row.bootId === BOOT_ID && row.pid !== process.pid && processGone(row.pid)))
+        .map((row) => row.id as string);
+    },
+    async removeMembers(ids, ttlMs) {
+      // Found dead before this transaction had the commit lock: one that beat since is left alone.
+      if (ids.length > 0) {
+        await db().unsafe(`DELETE FROM daemons WHERE id = ANY($1::text[]) AND (${DB_NOW} - heartbeat_at > $2 OR (host = $3 AND boot_id = $4))`, [ids, ttlMs, host, BOOT_ID]);
+      }
+      // Claims of members that are gone go back to everyone.
+      await db()`UPDATE runs SET owner = NULL WHERE status = 'pending' AND owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM daemons d WHERE d.id = runs.owner)`;
+      const orphaned = await db()`SELECT id FROM runs WHERE status IN ('running', 'active')
+        AND (owner IS NULL OR NOT EXISTS (SELECT 1 FROM daemons d WHERE d.id = runs.owner)) ORDER BY created_at, id`;
+      return [...orphaned].map((row) => row.id as string);
+    },
+    async ownLeases() {
+      const rows = await db()`SELECT id FROM runs WHERE status IN ('running', 'active') AND owner = ${me} ORDER BY created_at, id`;
+      return [...rows].map((row) => row.id as string);
+    },
+    async claimPending(limit, except = []) {
+      if (limit <= 0) return [];
+      // Daemons claim at once without waiting for each other: a row another claim (or a writer's
+      // transaction) has locked is skipped, not waited for.
+      const rows = await pool`UPDATE runs SET owner = ${me} WHERE id IN (
+          SELECT id FROM runs WHERE status = 'pending' AND owner IS NULL AND id <> ALL(${except}::text[])
+          ORDER BY updated_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED
+        ) RETURNING id`;
+      return [...rows].map((row) => row.id as string);
+    },
+    async unclaim(runId) {
+      await pool`UPDATE runs SET owner = NULL WHERE id = ${runId} AND owner = ${me} AND status = 'pending'`;
+    },
+    async announce(notice) {
+      for (const payload of noticePayloads({ from: me, ...notice })) await later(db()`SELECT pg_notify(${NOTICE_CHANNEL}, ${payload})`);
+    },
+    async listen(onNotice) {
+      const subscription = await pool.listen(NOTICE_CHANNEL, (payload) => {
+        let notice: ClusterNotice;
+        try {
+          notice = JSON.parse(payload) as ClusterNotice;
+        } catch {
+          return; // not one of ours
+        }
+        if (notice.from !== me) onNotice(notice);
+      });
+      stopListening = () => subscription.unlisten();
+    },
+    async leave() {
+      await stopListening?.().catch(() => {});
+      stopListening = null;
+      await pool`DELETE FROM daemons WHERE id = ${me}`;
+      // Told outside any transaction: the others take over what this daemon still held.
+      for (const payload of noticePayloads({ from: me, left: true })) await pool`SELECT pg_notify(${NOTICE_CHANNEL}, ${payload})`;
+    },
+  };
+}

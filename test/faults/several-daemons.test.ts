@@ -1,0 +1,165 @@
+/**
+ * Several daemons on one PostgreSQL database (each an embedded runtime with the whole kernel, in
+ * a process of its own: several-daemons-child.ts). Two and four of them share the workload: every
+ * run finishes, each step is recorded once, and one service instance's messages are handled in
+ * the order each sender sent them. Then one daemon is killed with -9 in the middle (the others take
+ * its runs over at once: its process is gone from this machine), and one is stopped with SIGSTOP
+ * (taken over once its lease's time to live is out; when it goes on, what it reports is refused).
+ */
+import { describe, expect, test } from "bun:test";
+import { SQL, type Subprocess } from "bun";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { freshPostgresDatabase, hasPostgres } from "../helpers/postgres.ts";
+import { eventually, tempDir } from "../helpers/temp-dir.ts";
+import { MESSAGES, SENDERS, SINK_INSTANCE, STEPS, stepValue, WORKFLOWS, workflowRunId, type SinkState } from "./several-daemons-workload.ts";
+
+const CHILD = join(import.meta.dir, "several-daemons-child.ts");
+const TOTAL_RUNS = WORKFLOWS + SENDERS;
+
+interface Daemon {
+  proc: Subprocess<"ignore", "pipe", "inherit">;
+  id: string;
+  lines: AsyncGenerator<string>;
+}
+
+async function* linesOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of stream) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      yield buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+    }
+  }
+}
+
+async function nextLine(d: Pick<Daemon, "lines">, prefix: string): Promise<string> {
+  for (;;) {
+    const { value, done } = await d.lines.next();
+    if (done) throw new Error(`the daemon ended before saying "${prefix}"`);
+    if (value.startsWith(prefix)) return value;
+  }
+}
+
+async function startDaemon(url: string, marker: string, leaseMs: number, start = false): Promise<Daemon> {
+  const proc = Bun.spawn([process.execPath, CHILD, url, marker, String(leaseMs), ...(start ? ["start"] : [])], { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+  const lines = linesOf(proc.stdout);
+  const ready = await nextLine({ lines }, "ready ");
+  return { proc, id: ready.slice("ready ".length), lines };
+}
+
+/** Which process ran each step attempt: `<pid> <runId> <step> <attempt>` lines. */
+function markers(path: string): { pid: number; runId: string; step: number }[] {
+  let text = "";
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return [];
+  }
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [pid, runId, step] = line.split(" ");
+      return { pid: Number(pid), runId: runId!, step: Number(step) };
+    });
+}
+
+/** Every workflow completed, and the instance handled every message sent to it (a send does not wait for its turn). */
+async function allFinished(sql: SQL): Promise<true | undefined> {
+  const [row] = await sql`SELECT
+      (SELECT count(*)::int FROM runs WHERE kind = 'workflow' AND status = 'completed') AS runs,
+      (SELECT count(*)::int FROM messages WHERE status = 'done') AS messages`;
+  return (row.runs === TOTAL_RUNS && row.messages === SENDERS * MESSAGES) || undefined;
+}
+
+/** What every run left in the database, checked the same after any number of daemons and kills. */
+async function checkOutcome(sql: SQL): Promise<void> {
+  const runs = [...(await sql`SELECT id, status, output FROM runs WHERE kind = 'workflow' ORDER BY id`)];
+  expect(runs.length).toBe(TOTAL_RUNS);
+  for (const run of runs) expect(run.status).toBe("completed");
+  for (let i = 0; i < WORKFLOWS; i++) {
+    const id = workflowRunId(i);
+    const run = runs.find((r) => r.id === id)!;
+    expect(JSON.parse(run.output)).toEqual(Array.from({ length: STEPS }, (_, s) => stepValue(id, s)));
+  }
+  // Each step recorded once: one completed op and one step_completed event per step.
+  const steps = [...(await sql`SELECT o.run_id, o.op_key, o.status,
+      (SELECT count(*)::int FROM events e WHERE e.run_id = o.run_id AND e.type = 'step_completed' AND e.body::jsonb ->> 'opKey' = o.op_key) AS recorded
+    FROM ops o WHERE o.kind = 'step' AND o.run_id LIKE 'spread-%'`)];
+  expect(steps.length).toBe(WORKFLOWS * STEPS);
+  expect(steps.filter((s) => s.status !== "completed" || s.recorded !== 1)).toEqual([]);
+  // Per-key order: the one instance saw each sender's messages in the order they were sent, once each.
+  const [sink] = await sql`SELECT state FROM runs WHERE id = ${SINK_INSTANCE}`;
+  const state = JSON.parse(sink.state) as SinkState;
+  for (let i = 0; i < SENDERS; i++) expect(state.seen[`s${i}`]).toEqual(Array.from({ length: MESSAGES }, (_, n) => n));
+  const [messages] = await sql`SELECT count(*)::int AS n, count(*) FILTER (WHERE status = 'done')::int AS done FROM messages`;
+  expect(messages).toEqual({ n: SENDERS * MESSAGES, done: SENDERS * MESSAGES });
+}
+
+async function withDaemons(count: number, leaseMs: number, body: (daemons: Daemon[], sql: SQL, marker: string) => Promise<void>): Promise<void> {
+  const url = await freshPostgresDatabase();
+  const marker = join(tempDir(), "markers.txt");
+  writeFileSync(marker, "");
+  const sql = new SQL(url, { max: 2 });
+  const daemons: Daemon[] = [];
+  try {
+    // The others first, so that they are there to claim what the last one starts.
+    for (let i = 1; i < count; i++) daemons.push(await startDaemon(url, marker, leaseMs));
+    daemons.unshift(await startDaemon(url, marker, leaseMs, true));
+    await body(daemons, sql, marker);
+  } finally {
+    for (const d of daemons) d.proc.kill("SIGKILL");
+    await Promise.all(daemons.map((d) => d.proc.exited));
+    await sql.close();
+  }
+}
+
+describe.skipIf(!hasPostgres)("several daemons on one PostgreSQL database", () => {
+  for (const count of [2, 4]) {
+    test(`${count} daemons share the work: every run finishes, each step is recorded once, per-key order holds`, async () => {
+      await withDaemons(count, 10_000, async (daemons, sql, marker) => {
+        await nextLine(daemons[0]!, "started");
+        await eventually(() => allFinished(sql), 30_000, "every run to finish");
+        await checkOutcome(sql);
+        // The work spread: every daemon ran steps, and none ran a step that was already recorded.
+        const ran = markers(marker);
+        for (const d of daemons) expect(ran.some((m) => m.pid === d.proc.pid)).toBe(true);
+        expect(ran.length).toBe(WORKFLOWS * STEPS);
+        const members = [...(await sql`SELECT id FROM daemons ORDER BY id`)].map((r) => r.id);
+        expect(members).toEqual(daemons.map((d) => d.id).sort());
+      });
+    }, 60_000);
+  }
+
+  test("kill -9 of one of three daemons in the middle: the others finish its runs, and each step is still recorded once", async () => {
+    await withDaemons(3, 10_000, async (daemons, sql, marker) => {
+      const victim = daemons[1]!;
+      await eventually(() => markers(marker).filter((m) => m.pid === victim.proc.pid).length >= 10 || undefined, 20_000, "the victim to run steps");
+      victim.proc.kill("SIGKILL");
+      await victim.proc.exited;
+      await eventually(() => allFinished(sql), 30_000, "every run to finish without the killed daemon");
+      await checkOutcome(sql);
+      const takenOver = [...(await sql`SELECT count(*)::int AS n FROM events WHERE type = 'run_recovered' AND body LIKE ${`%taken over from ${victim.id}%`}`)][0].n;
+      expect(takenOver).toBeGreaterThan(0);
+      expect([...(await sql`SELECT id FROM daemons`)].map((r) => r.id)).not.toContain(victim.id);
+    });
+  }, 60_000);
+
+  test("a daemon stopped with SIGSTOP loses its runs once its lease's time to live is out; when it goes on, its reports are refused", async () => {
+    await withDaemons(3, 1_000, async (daemons, sql, marker) => {
+      const stopped = daemons[2]!;
+      await eventually(() => markers(marker).filter((m) => m.pid === stopped.proc.pid).length >= 10 || undefined, 20_000, "the daemon to run steps");
+      stopped.proc.kill("SIGSTOP");
+      await eventually(async () => (await sql`SELECT count(*)::int AS n FROM daemons WHERE id = ${stopped.id}`)[0].n === 0 || undefined, 20_000, "the others to count it dead");
+      stopped.proc.kill("SIGCONT");
+      await eventually(() => allFinished(sql), 30_000, "every run to finish");
+      await checkOutcome(sql);
+      // It goes on as a member again, after its old leases were fenced off.
+      await eventually(async () => (await sql`SELECT count(*)::int AS n FROM daemons WHERE id = ${stopped.id}`)[0].n === 1 || undefined, 10_000, "it to join again");
+    });
+  }, 90_000);
+});
