@@ -143,6 +143,7 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
     },
     room: () => (closed ? 0 : maxConcurrent - active - reserved - ready.length),
     holds: (runId) => controllers.has(runId),
+
     abort(runId) {
       for (const controller of controllers.get(runId) ?? []) controller.abort(new VilanoError("cancelled", `run ${runId} was cancelled`));
     },

@@ -6,7 +6,7 @@
  * each command's, in submission order.
  */
 import { VilanoError } from "../shared/index.ts";
-import { isStorageFault, type Store } from "../store/index.ts";
+import { isStorageFault, RetryCarefully, type PrefetchHint, type Store } from "../store/index.ts";
 
 export interface Tx {
   /** The clock reading for this batch. */
@@ -30,6 +30,8 @@ export type Command<T> = (tx: Tx) => Promise<T>;
 
 interface Queued {
   apply: Command<unknown>;
+  /** The run (and op) the command reads first, for a store that fetches a batch's rows at once. */
+  hint: PrefetchHint | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -38,10 +40,12 @@ export interface GroupCommitStats {
   batches: number;
   commands: number;
   largestBatch: number;
+  /** Batches run again carefully after a pipelined write failed (PostgreSQL). */
+  carefulRetries: number;
 }
 
 export interface GroupCommitQueue {
-  submit<T>(command: Command<T>): Promise<T>;
+  submit<T>(command: Command<T>, hint?: PrefetchHint): Promise<T>;
   /** Like submit, but first in the next batch (recovery after a failed batch goes before anything else). */
   submitFirst<T>(command: Command<T>): Promise<T>;
   /** Resolves when everything submitted so far is committed. */
@@ -87,7 +91,7 @@ export function createGroupCommitQueue(
   let closing = false;
   let closed = false;
   const drains: (() => void)[] = [];
-  const stats: GroupCommitStats = { batches: 0, commands: 0, largestBatch: 0 };
+  const stats: GroupCommitStats = { batches: 0, commands: 0, largestBatch: 0, carefulRetries: 0 };
 
   const schedule = () => {
     if (scheduled || flushing) return;
@@ -146,6 +150,8 @@ export function createGroupCommitQueue(
       // A full disk or an I/O error is not this command's fault: the whole batch fails (and the
       // kernel recovers), rather than one caller hearing a raw storage error as its own failure.
       if (isStorageFault(error)) throw new BatchFailed(error);
+      // The store cannot tell whose write failed: the batch goes again, carefully.
+      if (error instanceof RetryCarefully) throw error;
       return { ok: false, error };
     }
   }
@@ -159,28 +165,37 @@ export function createGroupCommitQueue(
     const effects: (() => void)[] = [];
     for (const finish of finishers.values()) {
       const outcome = await applyInSavepoint(finish, at, undos, finishers);
+      if (!outcome.ok && outcome.error instanceof RetryCarefully) throw outcome.error;
       if (!outcome.ok) throw new BatchFailed(outcome.error);
       effects.push(...outcome.effects);
     }
     return effects;
   }
 
-  async function commitBatch(batch: Queued[]): Promise<void> {
+  async function commitBatch(batch: Queued[], careful = false): Promise<void> {
     const outcomes: Outcome[] = [];
     const undos: (() => void)[] = [];
     const finishers: Finishers = new Map();
     let finisherEffects: (() => void)[] = [];
     const at = now();
+    const prefetch = batch.flatMap((item) => (item.hint ? [item.hint] : []));
     try {
-      await store.transaction(async () => {
-        for (const item of batch) outcomes.push(await applyInSavepoint(item.apply, at, undos, finishers));
-        finisherEffects = await runFinishers(finishers, at, undos);
-        if (beforeCommit) await beforeCommit();
-      });
+      await store.transaction(
+        async () => {
+          for (const item of batch) outcomes.push(await applyInSavepoint(item.apply, at, undos, finishers));
+          finisherEffects = await runFinishers(finishers, at, undos);
+          if (beforeCommit) await beforeCommit();
+        },
+        { careful, prefetch },
+      );
     } catch (thrown) {
       // The transaction was rolled back (the store did it): nothing of the batch stands.
-      const error = asStorageFailure(thrown instanceof BatchFailed ? thrown.error : thrown);
       runEffects(undos.splice(0).reverse());
+      if (thrown instanceof RetryCarefully && !careful) {
+        stats.carefulRetries++;
+        return commitBatch(batch, true);
+      }
+      const error = asStorageFailure(thrown instanceof BatchFailed ? thrown.error : thrown);
       for (const item of batch) item.reject(error);
       onBatchFailed(error);
       return;
@@ -205,17 +220,17 @@ export function createGroupCommitQueue(
 
   return {
     stats,
-    submit<T>(command: Command<T>): Promise<T> {
+    submit<T>(command: Command<T>, hint?: PrefetchHint): Promise<T> {
       if (closing) return Promise.reject(new VilanoError("runtime_closed", "the runtime is closed"));
       return new Promise<T>((resolve, reject) => {
-        queue.push({ apply: command, resolve: resolve as (value: unknown) => void, reject });
+        queue.push({ apply: command, hint, resolve: resolve as (value: unknown) => void, reject });
         schedule();
       });
     },
     submitFirst<T>(command: Command<T>): Promise<T> {
       if (closing) return Promise.reject(new VilanoError("runtime_closed", "the runtime is closed"));
       return new Promise<T>((resolve, reject) => {
-        queue.unshift({ apply: command, resolve: resolve as (value: unknown) => void, reject });
+        queue.unshift({ apply: command, hint: undefined, resolve: resolve as (value: unknown) => void, reject });
         schedule();
       });
     },

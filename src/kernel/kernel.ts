@@ -5,7 +5,7 @@
  * to `open` runs activations. After a commit fails it recovers by itself (see `recoverSoon`).
  */
 import { DEFAULT_MAX_VALUE_BYTES, systemClock, VilanoError, type Clock, type DaemonInfo, type LiveOutcome, type Logger } from "../shared/index.ts";
-import type { EventRow, ExitEventRow, MemberRow, MessageRow, OpRow, ProjectRow, RelationshipRow, RunListFilter, RunRow, SignalRow, Store, StoreOps, SubscriptionRow, SupervisorRow } from "../store/index.ts";
+import type { EventRow, PrefetchHint, ExitEventRow, MemberRow, MessageRow, OpRow, ProjectRow, RelationshipRow, RunListFilter, RunRow, SignalRow, Store, StoreOps, SubscriptionRow, SupervisorRow } from "../store/index.ts";
 import { connectInstance, enqueueMessage, instanceId, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
 import { checkValueSize } from "./value-limit.ts";
 import type { KernelContext } from "./context.ts";
@@ -47,6 +47,7 @@ export interface Executor {
   room?(): number;
   /** Whether an activation of the run may be running here. */
   holds?(runId: string): boolean;
+
 }
 
 export interface KernelOptions {
@@ -169,9 +170,16 @@ export function createKernel(options: KernelOptions): Kernel {
           for (const run of pending) executor?.dispatch(run);
           await armNext();
           // A daemon that died right after a commit told nobody what it ended: look again.
-          await Promise.all([...terminalWaiters.keys()].map((runId) => endedElsewhere(runId)));
-          await Promise.all([...messageWaiters.keys()].map((messageId) => messageDoneElsewhere(messageId)));
+          await lookAgainForWaiters();
         },
+        resync: () => lookAgainForWaiters(),
+        // Whatever it leased meanwhile goes again too, under new fences: aborting code alone would
+        // leave those runs leased to a live member with nothing running them.
+        lostMembership: () =>
+          void queue
+            .submit((tx) => recoverAfterFailedCommit(ctx, tx, "this daemon was counted dead by the others; the run goes again"))
+            .then(() => membership?.claimPending())
+            .catch((error: unknown) => log?.error("could not put this daemon's runs right after it was counted dead:", error)),
       })
     : null;
   const queue = createGroupCommitQueue(
@@ -216,6 +224,7 @@ export function createKernel(options: KernelOptions): Kernel {
       recovering = false;
       log?.info(`recovered after a failed commit; ${pending.length} run(s) dispatched again`);
       for (const run of pending) executor?.dispatch(run);
+      membership?.claimPending();
       await armNext();
     } catch {
       if (closed) return;
@@ -321,6 +330,12 @@ export function createKernel(options: KernelOptions): Kernel {
     }
   }
 
+  /** Result waiters whose notice may never have come: each looks at the database once more. */
+  async function lookAgainForWaiters(): Promise<void> {
+    await Promise.all([...terminalWaiters.keys()].map((runId) => endedElsewhere(runId)));
+    await Promise.all([...messageWaiters.keys()].map((messageId) => messageDoneElsewhere(messageId)));
+  }
+
   /** Another daemon ended the run: its waiters here hear, and an activation of it here stops. */
   async function endedElsewhere(runId: string): Promise<void> {
     const holds = executor?.holds?.(runId) ?? false;
@@ -352,9 +367,9 @@ export function createKernel(options: KernelOptions): Kernel {
     }
   }
 
-  const submit = <T>(fn: (tx: Parameters<Parameters<typeof queue.submit>[0]>[0]) => Promise<T>) => {
+  const submit = <T>(fn: (tx: Parameters<Parameters<typeof queue.submit>[0]>[0]) => Promise<T>, hint?: PrefetchHint) => {
     if (!executor) return Promise.reject(new VilanoError("internal", "the kernel is not open"));
-    return queue.submit(fn);
+    return queue.submit(fn, hint);
   };
 
   return {
@@ -392,10 +407,10 @@ export function createKernel(options: KernelOptions): Kernel {
         if (req.id === undefined || !(await store.getRun(req.id))) checkValueSize(req.input, ctx.maxValueBytes, `the input of ${req.kind ?? "workflow"} "${req.name}"`);
         return startRun(ctx, tx, req);
       }),
-    activate: (runId) => submit((tx) => activate(ctx, tx, runId)),
-    reportOp: (runId, fence, cmd) => submit((tx) => reportOp(ctx, tx, runId, fence, cmd)),
+    activate: (runId) => submit((tx) => activate(ctx, tx, runId), { runId }),
+    reportOp: (runId, fence, cmd) => submit((tx) => reportOp(ctx, tx, runId, fence, cmd), { runId, opKey: cmd.opKey }),
     noteSleepLateness: (lateMs) => lead.noteLateness(lateMs),
-    finishActivation: (runId, fence, result) => submit((tx) => finishActivation(ctx, tx, runId, fence, result)),
+    finishActivation: (runId, fence, result) => submit((tx) => finishActivation(ctx, tx, runId, fence, result), { runId }),
     relinquish: (runId, fence, why) => submit((tx) => relinquish(ctx, tx, runId, fence, why)),
     hardStopped: (runId, fence, failure) => submit((tx) => hardStopped(ctx, tx, runId, fence, failure)),
     activationCrashed: (runId, fence, crash) => submit((tx) => activationCrashed(ctx, tx, runId, fence, crash)),

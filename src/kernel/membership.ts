@@ -10,7 +10,7 @@
  * Nothing here polls: the heartbeat is the only timer, and claims follow notices and free slots.
  */
 import type { Logger } from "../shared/index.ts";
-import type { Cluster, ClusterNotice, RunRow, StoreOps } from "../store/index.ts";
+import type { Cluster, ClusterNotice, DeadMember, RunRow, StoreOps } from "../store/index.ts";
 import type { Executor } from "./kernel.ts";
 
 export interface MembershipDeps {
@@ -25,7 +25,11 @@ export interface MembershipDeps {
   ended(runId: string): Promise<void>;
   messageDone(messageId: number): Promise<void>;
   /** Runs a recovery batch for the runs of `dead` and of daemons that left; then looks at timers and waiters again. */
-  takeOver(dead: readonly string[]): Promise<void>;
+  takeOver(dead: readonly DeadMember[]): Promise<void>;
+  /** Notices may have been missed (the listening connection was lost): waiters look at the database again. */
+  resync(): Promise<void>;
+  /** This daemon was counted dead and its runs taken over: what it still runs goes again. */
+  lostMembership(): void;
 }
 
 export interface Membership {
@@ -45,6 +49,11 @@ export interface Membership {
   stop(): void;
 }
 
+/** A run this daemon could not load the code of is left to the others this long (then it tries again). */
+const UNRUNNABLE_FOR_MS = 60_000;
+/** How often (in heartbeats) a daemon looks for runs no notice told it about. */
+const STRAYS_EVERY_BEATS = 5;
+
 export function createMembership(deps: MembershipDeps): Membership {
   const { cluster, reads, leaseTtlMs } = deps;
   const log = deps.logger?.withTag("cluster");
@@ -57,8 +66,16 @@ export function createMembership(deps: MembershipDeps): Membership {
   let clearedAt = 0;
   let claiming = false;
   let takingOver = false;
-  /** Runs this daemon gave back because it cannot run them: it does not claim them again. */
-  const unrunnable = new Set<string>();
+  /** Runs this daemon gave back because it cannot run them, and when: it does not claim them again for a while. */
+  const unrunnable = new Map<string, number>();
+  let takeOverAgain: readonly DeadMember[] | null = null;
+  let beats = 0;
+
+  const stillUnrunnable = () => {
+    const now = Date.now();
+    for (const [id, at] of unrunnable) if (now - at > UNRUNNABLE_FOR_MS) unrunnable.delete(id);
+    return [...unrunnable.keys()];
+  };
 
   async function claimWork(): Promise<void> {
     const executor = deps.executor();
@@ -68,12 +85,9 @@ export function createMembership(deps: MembershipDeps): Membership {
     claiming = true;
     const hints = pendingHints;
     try {
-      const ids = await cluster.claimPending(room, [...unrunnable]);
+      const ids = await cluster.claimPending(room, stillUnrunnable());
       if (ids.length < room) clearedAt = hints;
-      for (const id of ids) {
-        const run = await reads.getRun(id);
-        if (run) executor.dispatch(run);
-      }
+      await dispatchClaimed(ids);
     } catch (error) {
       if (!stopped) log?.warn("could not claim pending runs:", error);
     } finally {
@@ -83,14 +97,39 @@ export function createMembership(deps: MembershipDeps): Membership {
     if (pendingHints !== clearedAt && pendingHints !== hints) void claimWork();
   }
 
-  async function takeOver(dead: readonly string[]): Promise<void> {
-    if (stopped || takingOver) return;
+  /** Hands claimed runs to the executor; those it could not be given go back to everyone. */
+  async function dispatchClaimed(ids: readonly string[]): Promise<void> {
+    const executor = deps.executor();
+    for (let i = 0; i < ids.length; i++) {
+      try {
+        const run = await reads.getRun(ids[i]!);
+        if (run && executor) executor.dispatch(run);
+      } catch (error) {
+        for (const id of ids.slice(i)) await cluster.unclaim(id).catch(() => {});
+        throw error;
+      }
+    }
+  }
+
+  /** One takeover at a time; one asked for meanwhile runs right after (with every member found dead by then). */
+  async function takeOver(dead: readonly DeadMember[]): Promise<void> {
+    if (stopped) return;
+    if (takingOver) {
+      takeOverAgain = [...(takeOverAgain ?? []), ...dead];
+      return;
+    }
     takingOver = true;
     try {
-      await deps.takeOver(dead);
+      let next: readonly DeadMember[] | null = dead;
+      while (next !== null && !stopped) {
+        takeOverAgain = null;
+        await deps.takeOver(next);
+        next = takeOverAgain;
+      }
       pendingHints++;
       await claimWork();
     } catch (error) {
+      // The next heartbeat finds the dead members (or the runs nobody holds) again.
       if (!stopped) log?.warn("could not take over the runs of stopped daemons:", error);
     } finally {
       takingOver = false;
@@ -103,13 +142,23 @@ export function createMembership(deps: MembershipDeps): Membership {
     try {
       if (!(await cluster.heartbeat())) {
         log?.error(
-          `this daemon was silent longer than the lease time to live (${leaseTtlMs} ms): the others took its runs over, and whatever it still runs is fenced off (its reports are refused); it has joined again`,
+          `this daemon was silent longer than the lease time to live (${leaseTtlMs} ms): the others took its runs over; it has joined again, and what it still ran goes again`,
         );
+        deps.lostMembership();
       }
       const dead = await cluster.deadMembers(leaseTtlMs);
       if (dead.length > 0) {
-        log?.warn(`daemon(s) ${dead.join(", ")} stopped answering; taking their runs over`);
-        await takeOver(dead);
+        log?.warn(`daemon(s) ${dead.map((d) => d.id).join(", ")} stopped answering; taking their runs over`);
+        void takeOver(dead);
+      }
+      // Now and then, what no notice may have told: runs no member holds (a daemon that left while
+      // a takeover ran), and runs this daemon claimed but never got to its executor.
+      if (++beats % STRAYS_EVERY_BEATS === 0) {
+        const strays = await cluster.strays();
+        if (strays.orphaned) void takeOver([]);
+        const executor = deps.executor();
+        const lost = strays.claimed.filter((id) => !executor?.holds?.(id));
+        if (lost.length > 0) await dispatchClaimed(lost);
       }
     } catch (error) {
       if (!stopped) log?.warn("heartbeat failed:", error);
@@ -147,7 +196,13 @@ export function createMembership(deps: MembershipDeps): Membership {
       await cluster.announce(notice);
     },
     async start() {
-      await cluster.listen(heard);
+      await cluster.listen(heard, () => {
+        log?.warn("the connection hearing the other daemons was lost and made again; looking at the database for what was missed");
+        void deps.resync().catch((error: unknown) => log?.warn("could not look again after a lost notice connection:", error));
+        pendingHints++;
+        void claimWork();
+        void takeOver([]);
+      });
       heartbeat = setTimeout(() => void beat(), heartbeatMs);
     },
     claimPending() {
@@ -156,7 +211,7 @@ export function createMembership(deps: MembershipDeps): Membership {
     },
     lookForWork: () => void claimWork(),
     cannotRun(run) {
-      unrunnable.add(run.id);
+      unrunnable.set(run.id, Date.now());
       if (run.owner === cluster.daemonId) void cluster.unclaim(run.id).catch((error: unknown) => log?.warn(`could not give back run ${run.id}:`, error));
     },
     stop() {

@@ -4,7 +4,7 @@
  */
 import { newRunId, toFailureBody, VilanoError, type FailureBody } from "../shared/index.ts";
 import { checkValueSize } from "./value-limit.ts";
-import type { RunRow } from "../store/index.ts";
+import type { DeadMember, RunRow } from "../store/index.ts";
 import { appendEvent, requireLease, requireRun, type KernelContext } from "./context.ts";
 import { cancelOutbound } from "./inbox.ts";
 import { finishTurn } from "./turns.ts";
@@ -184,16 +184,18 @@ export async function cancelChildren(k: KernelContext, tx: Tx, parentId: string,
  * code is stopped), and every pending run is dispatched again — the same as recovery at start-up,
  * without a restart.
  */
-export async function recoverAfterFailedCommit(k: KernelContext, tx: Tx): Promise<RunRow[]> {
+export async function recoverAfterFailedCommit(k: KernelContext, tx: Tx, why = "a commit failed; the run goes again"): Promise<RunRow[]> {
   // With several daemons, only this one's leases: the others' activations lost nothing.
   const held = k.store.cluster ? await k.store.cluster.ownLeases() : await k.store.listRunIdsWithStatus([RUN_STATUS.running, "active"]);
   for (const runId of held) {
     await k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
     await k.store.bumpFence(runId, tx.now);
-    await appendEvent(k, tx, runId, "run_recovered", { why: "a commit failed; the run goes again" });
+    await appendEvent(k, tx, runId, "run_recovered", { why });
     tx.after(() => k.abortActivation(runId));
   }
-  return pendingRuns(k);
+  if (held.length > 0) k.tell.pending();
+  // With several daemons the pending runs are claimed (kernel.ts), not all dispatched here.
+  return k.store.cluster ? [] : pendingRuns(k);
 }
 
 /** Every pending run, to be dispatched again. */
@@ -209,13 +211,13 @@ async function pendingRuns(k: KernelContext): Promise<RunRow[]> {
  * daemons sharing the database (`deadMembers`: those counted dead), it is the runs leased by no
  * live daemon; the other daemons' runs go on where they run.
  */
-export async function recover(k: KernelContext, tx: Tx, deadMembers: readonly string[] = [], leaseTtlMs = 0): Promise<RunRow[]> {
+export async function recover(k: KernelContext, tx: Tx, deadMembers: readonly DeadMember[] = [], leaseTtlMs = 0): Promise<RunRow[]> {
   const { cluster } = k.store;
   const orphaned = cluster ? await cluster.removeMembers(deadMembers, leaseTtlMs) : await k.store.listRunIdsWithStatus([RUN_STATUS.running, "active"]);
   for (const runId of orphaned) {
     await k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
     await k.store.bumpFence(runId, tx.now);
-    await appendEvent(k, tx, runId, "run_recovered", deadMembers.length > 0 ? { why: `taken over from ${deadMembers.join(", ")}` } : undefined);
+    await appendEvent(k, tx, runId, "run_recovered", deadMembers.length > 0 ? { why: `taken over from ${deadMembers.map((d) => d.id).join(", ")}` } : undefined);
   }
   if (orphaned.length > 0) k.tell.pending();
   // Pending runs are claimed when there are several daemons (kernel.ts), not all dispatched here.

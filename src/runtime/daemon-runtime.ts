@@ -65,6 +65,8 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   const clock = options.clock ?? systemClock;
   const config = loadConfig();
   const snapshotsDir = join(options.home, "snapshots");
+  let openedStore!: (store: RuntimeCore["store"]) => void;
+  const storeOpened = new Promise<RuntimeCore["store"]>((resolve) => (openedStore = resolve));
   const workspace = join(options.home, "workspace");
   mkdirSync(workspace, { recursive: true, mode: 0o700 });
   const catalog = createSnapshotCatalog({
@@ -74,9 +76,10 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     importTimeoutMs: options.importTimeoutMs ?? config.importTimeoutMs,
     logger: logger.withTag("projects"),
     onDescribing: (code) => pool?.prewarm(code),
-    // Another daemon on this machine sharing the database keeps its snapshots beside the current one it recorded.
+    // Another daemon on this machine sharing the database keeps its snapshots beside the current one it
+    // recorded. Asked as soon as the kernel opens (a run claimed then), so it waits for the store.
     locate: async (project, snapshotId) => {
-      const row = await core.store.reads.getProject(project);
+      const row = await (await storeOpened).reads.getProject(project);
       return row ? join(dirname(row.snapshotDir), snapshotId) : null;
     },
   });
@@ -106,6 +109,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
         ...(options.hardStopGraceMs !== undefined ? { hardStopGraceMs: options.hardStopGraceMs } : {}),
       })),
   });
+  openedStore(core.store);
   // The database is ours now: what a crashed predecessor's subprocesses still do can be ended.
   execLedger.open();
   const { kernel } = core;

@@ -22,8 +22,9 @@ export interface Store extends StoreOps {
   /**
    * Runs `fn` in the writer's transaction: committed when it resolves (durably, before this
    * resolves), rolled back when it throws. One at a time: the kernel's commit queue is the caller.
+   * It may throw `RetryCarefully` (PostgreSQL): run the batch again with `careful`.
    */
-  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  transaction<T>(fn: () => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Inside a transaction: runs `fn` in a savepoint, rolled back alone when it throws. */
   savepoint<T>(fn: () => Promise<T>): Promise<T>;
   /** Whether the writer's transaction is open. */
@@ -84,15 +85,16 @@ export interface Cluster {
   heartbeat(): Promise<boolean>;
   /** Every member, this one included, oldest first. */
   members(): Promise<DaemonRow[]>;
-  /** Members counted dead: silent for longer than `ttlMs`, or a process of this machine that is gone. */
-  deadMembers(ttlMs: number): Promise<string[]>;
+  /** Members counted dead: silent for longer than `ttlMs`, or a process of this machine that is gone (`gone`). */
+  deadMembers(ttlMs: number): Promise<DeadMember[]>;
   /**
-   * Inside the writer's transaction: drops those of `ids` still dead (silent for longer than
-   * `ttlMs`, or a process of this machine: one that beat again since it was found silent stays),
-   * hands back the pending runs they had claimed, and answers the runs leased by no member (theirs,
-   * and any from before).
+   * Inside the writer's transaction: drops those members that are still dead (a silent one that
+   * beat again since stays), hands back the pending runs they had claimed, and answers the runs
+   * leased by no member (theirs, and any from before).
    */
-  removeMembers(ids: readonly string[], ttlMs: number): Promise<string[]>;
+  removeMembers(dead: readonly DeadMember[], ttlMs: number): Promise<string[]>;
+  /** Whether some run is leased by no member, or claimed by this daemon and still pending (a cheap look, outside any transaction). */
+  strays(): Promise<{ orphaned: boolean; claimed: string[] }>;
   /** Inside the writer's transaction: the runs this daemon holds leases on. */
   ownLeases(): Promise<string[]>;
   /** Claims up to `limit` pending runs nobody has claimed (`FOR UPDATE SKIP LOCKED`), none of `except`; their ids. */
@@ -101,6 +103,27 @@ export interface Cluster {
   unclaim(runId: string): Promise<void>;
   /** Inside the writer's transaction: told to every other daemon when it commits. */
   announce(notice: Omit<ClusterNotice, "from">): Promise<void>;
-  /** Hears the other daemons' notices until the store closes. */
-  listen(onNotice: (notice: ClusterNotice) => void): Promise<void>;
+  /**
+   * Hears the other daemons' notices until the store closes. `onResubscribed` runs after the
+   * listening connection was lost and made again: notices sent meanwhile are lost.
+   */
+  listen(onNotice: (notice: ClusterNotice) => void, onResubscribed: () => void): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /** Every command's writes are answered before the next one starts (slower; after `RetryCarefully`). */
+  careful?: boolean;
+  /** The runs (and ops) the batch's commands will read, for a store that can fetch them at once. */
+  prefetch?: readonly PrefetchHint[];
+}
+
+export interface PrefetchHint {
+  runId: string;
+  opKey?: string;
+}
+
+export interface DeadMember {
+  id: string;
+  /** Its process on this machine is gone (rather than silent): it cannot come back. */
+  gone: boolean;
 }

@@ -12,6 +12,18 @@ export class StorageFault extends Error {
   }
 }
 
+/**
+ * A batch must run again, each command's writes answered before the next command starts: a write
+ * sent without waiting failed, and it cannot be told which command it belonged to (PostgreSQL's
+ * fast path, see postgres/pg-store.ts). Not a storage fault: nothing is wrong with the database.
+ */
+export class RetryCarefully extends Error {
+  constructor(cause: unknown) {
+    super(`a pipelined write failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = "RetryCarefully";
+  }
+}
+
 // SQLite result codes of the file or the machine.
 const SQLITE_FAULT = /^SQLITE_(FULL|IOERR|NOMEM|CANTOPEN|CORRUPT|NOTADB|READONLY|PROTOCOL)/;
 // PostgreSQL: the client's connection errors, and SQLSTATE classes 08 (connection), 53 (disk

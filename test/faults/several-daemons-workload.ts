@@ -4,7 +4,8 @@
  * (`<pid> <runId> <step> <attempt>`), so the test can tell which daemon ran what.
  *
  * spread: WORKFLOWS runs of STEPS steps each, sleeping briefly after every third step (a timer
- *   that any daemon may fire), returning the step values.
+ *   that any daemon may fire), then a child run (`leaf`, one step) that another daemon may well
+ *   run, returning the step values and the child's output.
  * order: SENDERS workflows each send MESSAGES numbered messages to ONE service instance, whose
  *   handler appends each number to its sender's list: per-key order holds if every list is 0..n-1.
  */
@@ -26,7 +27,17 @@ export interface SinkState {
   seen: Record<string, number[]>;
 }
 
+export const leafValue = (parentId: string): string => `leaf:${parentId}`;
+
 export function severalDaemonsDefinitions(markerPath: string) {
+  const leaf = workflow({
+    name: "leaf",
+    run: async (input: { parent: string }, ctx) =>
+      ctx.step("only", (step) => {
+        appendFileSync(markerPath, `${process.pid} ${ctx.runId} L ${step.attempt}\n`);
+        return leafValue(input.parent);
+      }),
+  });
   const spread = workflow({
     name: "spread",
     run: async (_input: { i: number }, ctx) => {
@@ -42,6 +53,7 @@ export function severalDaemonsDefinitions(markerPath: string) {
         );
         if (s % 3 === 2) await ctx.sleep("15ms");
       }
+      values.push(await ctx.spawn(leaf, { parent: ctx.runId }, { key: "leaf" }).result());
       return values;
     },
   });
@@ -67,5 +79,5 @@ export function severalDaemonsDefinitions(markerPath: string) {
       return input.count;
     },
   });
-  return { spread, sink, sender };
+  return { spread, leaf, sink, sender };
 }

@@ -12,10 +12,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freshPostgresDatabase, hasPostgres } from "../helpers/postgres.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
-import { MESSAGES, SENDERS, SINK_INSTANCE, STEPS, stepValue, WORKFLOWS, workflowRunId, type SinkState } from "./several-daemons-workload.ts";
+import { leafValue, MESSAGES, SENDERS, SINK_INSTANCE, STEPS, stepValue, WORKFLOWS, workflowRunId, type SinkState } from "./several-daemons-workload.ts";
 
 const CHILD = join(import.meta.dir, "several-daemons-child.ts");
-const TOTAL_RUNS = WORKFLOWS + SENDERS;
+/** Spread runs, their leaf children, senders. */
+const TOTAL_RUNS = WORKFLOWS * 2 + SENDERS;
 
 interface Daemon {
   proc: Subprocess<"ignore", "pipe", "inherit">;
@@ -69,6 +70,14 @@ function markers(path: string): { pid: number; runId: string; step: number }[] {
 }
 
 /** Every workflow completed, and the instance handled every message sent to it (a send does not wait for its turn). */
+async function unfinished(sql: SQL): Promise<string> {
+  const runs = [...(await sql`SELECT id, status, owner, lease_fence FROM runs WHERE status NOT IN ('completed', 'idle') ORDER BY id LIMIT 20`)];
+  const members = [...(await sql`SELECT id, pid FROM daemons`)];
+  const messages = [...(await sql`SELECT status, count(*)::int AS n FROM messages GROUP BY status`)];
+  const events = runs.length === 0 ? [] : [...(await sql`SELECT run_id, seq, type, body, at FROM events WHERE run_id = ${runs[0].id} ORDER BY seq`)];
+  return JSON.stringify({ runs, members, messages, events }, null, 1);
+}
+
 async function allFinished(sql: SQL): Promise<true | undefined> {
   const [row] = await sql`SELECT
       (SELECT count(*)::int FROM runs WHERE kind = 'workflow' AND status = 'completed') AS runs,
@@ -84,13 +93,13 @@ async function checkOutcome(sql: SQL): Promise<void> {
   for (let i = 0; i < WORKFLOWS; i++) {
     const id = workflowRunId(i);
     const run = runs.find((r) => r.id === id)!;
-    expect(JSON.parse(run.output)).toEqual(Array.from({ length: STEPS }, (_, s) => stepValue(id, s)));
+    expect(JSON.parse(run.output)).toEqual([...Array.from({ length: STEPS }, (_, s) => stepValue(id, s)), leafValue(id)]);
   }
-  // Each step recorded once: one completed op and one step_completed event per step.
+  // Each step recorded once: one completed op and one step_completed event per step (children's too).
   const steps = [...(await sql`SELECT o.run_id, o.op_key, o.status,
       (SELECT count(*)::int FROM events e WHERE e.run_id = o.run_id AND e.type = 'step_completed' AND e.body::jsonb ->> 'opKey' = o.op_key) AS recorded
     FROM ops o WHERE o.kind = 'step' AND o.run_id LIKE 'spread-%'`)];
-  expect(steps.length).toBe(WORKFLOWS * STEPS);
+  expect(steps.length).toBe(WORKFLOWS * (STEPS + 1));
   expect(steps.filter((s) => s.status !== "completed" || s.recorded !== 1)).toEqual([]);
   // Per-key order: the one instance saw each sender's messages in the order they were sent, once each.
   const [sink] = await sql`SELECT state FROM runs WHERE id = ${SINK_INSTANCE}`;
@@ -125,10 +134,15 @@ describe.skipIf(!hasPostgres)("several daemons on one PostgreSQL database", () =
         await nextLine(daemons[0]!, "started");
         await eventually(() => allFinished(sql), 30_000, "every run to finish");
         await checkOutcome(sql);
+        // The daemon that started the runs heard every result, also of the runs the others ran.
+        expect(await nextLine(daemons[0]!, "results")).toBe(`results ${WORKFLOWS}`);
         // The work spread: every daemon ran steps, and none ran a step that was already recorded.
         const ran = markers(marker);
         for (const d of daemons) expect(ran.some((m) => m.pid === d.proc.pid)).toBe(true);
-        expect(ran.length).toBe(WORKFLOWS * STEPS);
+        expect(ran.filter((m) => m.runId !== undefined).length).toBe(WORKFLOWS * (STEPS + 1));
+        // Children ran on another daemon than their parent's (leased elsewhere, their ends told across).
+        const elsewhere = ran.filter((m) => Number.isNaN(m.step) && ran.find((p) => m.runId === `${p.runId}~leaf`)?.pid !== m.pid);
+        expect(elsewhere.length).toBeGreaterThan(0);
         const members = [...(await sql`SELECT id FROM daemons ORDER BY id`)].map((r) => r.id);
         expect(members).toEqual(daemons.map((d) => d.id).sort());
       });
@@ -149,6 +163,23 @@ describe.skipIf(!hasPostgres)("several daemons on one PostgreSQL database", () =
     });
   }, 60_000);
 
+  test("a daemon that stops (SIGTERM) in the middle says so: the others take its runs over at once, without waiting to find it dead", async () => {
+    await withDaemons(3, 10_000, async (daemons, sql, marker) => {
+      const leaving = daemons[1]!;
+      await eventually(() => markers(marker).filter((m) => m.pid === leaving.proc.pid).length >= 10 || undefined, 20_000, "the daemon to run steps");
+      leaving.proc.kill("SIGTERM");
+      expect(await leaving.proc.exited).toBe(0);
+      await eventually(() => allFinished(sql), 30_000, "every run to finish");
+      await checkOutcome(sql);
+      // Taken over on its notice (a recovery that names no dead daemon), not found dead later.
+      const [recovered] = await sql`SELECT count(*) FILTER (WHERE body IS NULL)::int AS told, count(*) FILTER (WHERE body LIKE ${`%${leaving.id}%`})::int AS found
+        FROM events WHERE type = 'run_recovered'`;
+      expect(recovered.found).toBe(0);
+      expect(recovered.told).toBeGreaterThan(0);
+      expect([...(await sql`SELECT id FROM daemons`)].map((r) => r.id)).not.toContain(leaving.id);
+    });
+  }, 60_000);
+
   test("a daemon stopped with SIGSTOP loses its runs once its lease's time to live is out; when it goes on, its reports are refused", async () => {
     await withDaemons(3, 1_000, async (daemons, sql, marker) => {
       const stopped = daemons[2]!;
@@ -156,8 +187,12 @@ describe.skipIf(!hasPostgres)("several daemons on one PostgreSQL database", () =
       stopped.proc.kill("SIGSTOP");
       await eventually(async () => (await sql`SELECT count(*)::int AS n FROM daemons WHERE id = ${stopped.id}`)[0].n === 0 || undefined, 20_000, "the others to count it dead");
       stopped.proc.kill("SIGCONT");
-      await eventually(() => allFinished(sql), 30_000, "every run to finish");
+      await eventually(() => allFinished(sql), 30_000, "every run to finish").catch(async (error) => {
+        throw new Error(`${(error as Error).message}; left: ${await unfinished(sql)}`);
+      });
       await checkOutcome(sql);
+      const takenOver = [...(await sql`SELECT count(*)::int AS n FROM events WHERE type = 'run_recovered' AND body LIKE ${`%taken over from ${stopped.id}%`}`)][0].n;
+      expect(takenOver).toBeGreaterThan(0);
       // It goes on as a member again, after its old leases were fenced off.
       await eventually(async () => (await sql`SELECT count(*)::int AS n FROM daemons WHERE id = ${stopped.id}`)[0].n === 1 || undefined, 10_000, "it to join again");
     });

@@ -6,8 +6,9 @@
 import { describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { join } from "node:path";
-import { createPostgresStore, redactUrl, type ClusterNotice, type Store } from "../../src/store/index.ts";
+import { createPostgresStore, redactUrl, RetryCarefully, type ClusterNotice, type Store } from "../../src/store/index.ts";
 import { PG_LATEST_SCHEMA_VERSION } from "../../src/store/postgres/schema.ts";
+import { createGroupCommitQueue } from "../../src/kernel/group-commit.ts";
 import { freshPostgresDatabase, hasPostgres } from "../helpers/postgres.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
 
@@ -105,10 +106,16 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
       expect(await first.cluster!.deadMembers(60_000)).toEqual([]);
       member.kill("SIGKILL");
       await member.exited;
-      expect(await first.cluster!.deadMembers(60_000)).toEqual([memberId]);
+      expect(await first.cluster!.deadMembers(60_000)).toEqual([{ id: memberId, gone: true }]);
       // The second beats no more: silent past a short time to live, it counts as dead too.
-      await eventually(async () => (await first.cluster!.deadMembers(50)).includes(second.cluster!.daemonId) || undefined, 5_000, "the silent member");
-      const orphaned = await first.transaction(() => first.cluster!.removeMembers([memberId, second.cluster!.daemonId], 50));
+      const silent = { id: second.cluster!.daemonId, gone: false };
+      await eventually(async () => (await first.cluster!.deadMembers(50)).some((d) => d.id === silent.id && !d.gone) || undefined, 5_000, "the silent member");
+      // One that beats again before it is removed stays a member.
+      expect(await second.cluster!.heartbeat()).toBe(true);
+      await first.transaction(() => first.cluster!.removeMembers([silent], 5_000));
+      expect((await first.cluster!.members()).map((m) => m.id)).toContain(silent.id);
+      await eventually(async () => (await first.cluster!.deadMembers(50)).some((d) => d.id === silent.id) || undefined, 5_000, "the silent member again");
+      const orphaned = await first.transaction(() => first.cluster!.removeMembers([{ id: memberId, gone: true }, silent], 50));
       expect(orphaned).toEqual([]);
       expect((await first.cluster!.members()).map((m) => m.id)).toEqual([first.cluster!.daemonId]);
       expect(await second.cluster!.heartbeat()).toBe(false);
@@ -136,7 +143,7 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
       expect(await second.cluster!.claimPending(5)).toEqual(["claimed"]);
       expect(await first.transaction(() => first.cluster!.ownLeases())).toEqual(["mine"]);
       expect(await first.transaction(() => first.cluster!.removeMembers([], 10_000))).toEqual([]);
-      expect(await first.transaction(() => first.cluster!.removeMembers([second.cluster!.daemonId], 0))).toEqual(["leased"]);
+      expect(await first.transaction(() => first.cluster!.removeMembers([{ id: second.cluster!.daemonId, gone: true }], 0))).toEqual(["leased"]);
       expect((await first.reads.getRun("claimed"))?.owner).toBeNull();
     } finally {
       await first.close();
@@ -152,7 +159,7 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
     try {
       await first.claimWriter();
       await second.claimWriter();
-      await first.cluster!.listen((notice) => heard.push(notice));
+      await first.cluster!.listen((notice) => heard.push(notice), () => {});
       await second.transaction(async () => {
         await second.cluster!.announce({ touched: ["x"] });
         throw new Error("rolled back");
@@ -180,18 +187,31 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
   test("a transaction commits its writes or none; a savepoint rolls back its command alone; reads see committed rows only", async () => {
     const store: Store = await createPostgresStore(await freshPostgresDatabase());
     try {
-      let seenInside: unknown = "not read";
-      await store.transaction(async () => {
-        await store.insertRun(run("kept"));
-        await store.savepoint(async () => store.insertRun(run("also kept")));
-        await store
-          .savepoint(async () => {
-            await store.insertRun(run("undone"));
-            throw new Error("the command fails");
-          })
-          .catch(() => {});
-        seenInside = await store.reads.getRun("kept"); // another connection: not committed yet
+      // Fast, a command that fails after writing has no savepoint: the batch must go again, carefully.
+      const failsAfterWriting = () =>
+        store.savepoint(async () => {
+          await store.insertRun(run("undone"));
+          throw new Error("the command fails");
+        });
+      const fast = store.transaction(async () => {
+        await store.insertRun(run("not yet"));
+        await failsAfterWriting().catch((error: unknown) => expect(error).toBeInstanceOf(RetryCarefully));
+        // A failure that has nothing to undo is the command's own.
+        await expect(store.savepoint(async () => Promise.reject(new Error("reads only")))).rejects.toThrow("reads only");
       });
+      await expect(fast).rejects.toBeInstanceOf(RetryCarefully);
+      expect(await store.reads.getRun("not yet")).toBeNull();
+      expect(await store.reads.getRun("undone")).toBeNull();
+      let seenInside: unknown = "not read";
+      await store.transaction(
+        async () => {
+          await store.insertRun(run("kept"));
+          await store.savepoint(async () => store.insertRun(run("also kept")));
+          await failsAfterWriting().catch((error: unknown) => expect(error).toMatchObject({ message: "the command fails" }));
+          seenInside = await store.reads.getRun("kept"); // another connection: not committed yet
+        },
+        { careful: true },
+      );
       expect(seenInside).toBeNull();
       expect((await store.reads.getRun("kept"))?.createdAt).toBe(1_700_000_000_123.5);
       expect(await store.reads.getRun("also kept")).not.toBeNull();
@@ -205,6 +225,30 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
       expect(await store.reads.getRun("gone")).toBeNull();
       expect(store.inTransaction).toBe(false);
     } finally {
+      await store.close();
+    }
+  });
+
+  test("in a batch, a command that fails after writing is undone alone: the batch goes round again carefully, and the others commit", async () => {
+    const store = await createPostgresStore(await freshPostgresDatabase());
+    const queue = createGroupCommitQueue(store, () => 1, () => {});
+    try {
+      const results = await Promise.allSettled([
+        queue.submit(() => store.insertRun(run("first"))),
+        queue.submit(async () => {
+          await store.insertRun(run("failing"));
+          throw new Error("the command fails after writing");
+        }),
+        queue.submit(async () => (await store.getRun("first"))?.id),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ message: "the command fails after writing" });
+      expect((results[2] as PromiseFulfilledResult<unknown>).value).toBe("first");
+      expect(await store.reads.getRun("first")).not.toBeNull();
+      expect(await store.reads.getRun("failing")).toBeNull();
+      expect(queue.stats).toMatchObject({ batches: 1, commands: 3, carefulRetries: 1 });
+    } finally {
+      await queue.close();
       await store.close();
     }
   });

@@ -29,7 +29,7 @@ describe("createGroupCommitQueue", () => {
   test("commits commands submitted in the same tick in one batch", async () => {
     const ids = Array.from({ length: 25 }, (_, i) => `run_${i}`);
     await Promise.all(ids.map((id) => queue.submit(() => insert(store, id))));
-    expect(queue.stats).toEqual({ batches: 1, commands: 25, largestBatch: 25 });
+    expect(queue.stats).toEqual({ batches: 1, commands: 25, largestBatch: 25, carefulRetries: 0 });
     const rows = await Promise.all(ids.map((id) => store.getRun(id)));
     expect(rows.every((row) => row !== null)).toBe(true);
   });
@@ -226,7 +226,7 @@ describe("createGroupCommitQueue", () => {
 
   test("splits more than 1000 queued commands into batches of at most 1000", async () => {
     await Promise.all(Array.from({ length: 1_001 }, (_, i) => queue.submit(() => insert(store, `r${i}`))));
-    expect(queue.stats).toEqual({ batches: 2, commands: 1_001, largestBatch: 1_000 });
+    expect(queue.stats).toEqual({ batches: 2, commands: 1_001, largestBatch: 1_000, carefulRetries: 0 });
     expect(await store.getRun("r1000")).not.toBeNull();
   });
 

@@ -7,10 +7,10 @@
  * is dead at once: a daemon killed and restarted here does not wait out the time to live.
  */
 import { hostname } from "node:os";
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import type { SQL } from "bun";
 import { VERSION } from "../../shared/version.ts";
-import type { Cluster, ClusterNotice, DaemonRow } from "../boundary.ts";
+import type { Cluster, ClusterNotice, DaemonRow, DeadMember } from "../boundary.ts";
 import type { Later } from "./core-statements.ts";
 
 export const NOTICE_CHANNEL = "vilano_changes";
@@ -22,9 +22,14 @@ export function newDaemonId(): string {
   return `d-${crypto.randomUUID().slice(0, 13)}`;
 }
 
+/**
+ * This machine's boot and this process's pid namespace: members that share both are processes
+ * this one can look up by pid (containers on one host each have their own namespace). Empty where
+ * that cannot be known, and then a member is dead only by its silence.
+ */
 const BOOT_ID = (() => {
   try {
-    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    return `${readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()}/${readlinkSync("/proc/self/ns/pid")}`;
   } catch {
     return "";
   }
@@ -71,7 +76,7 @@ export function noticePayloads(notice: ClusterNotice): string[] {
  * `db()` is the open transaction's connection while there is one (the pool otherwise); `pool`
  * is always the pool: heartbeats, claims and listening never wait for the writer's transaction.
  */
-export function pgCluster(me: string, db: () => SQL, pool: SQL, later: Later): Cluster & { join(): Promise<void>; leave(): Promise<void> } {
+export function pgCluster(me: string, db: () => SQL, pool: SQL, later: Later, noteWrite: () => void): Cluster & { join(): Promise<void>; leave(): Promise<void> } {
   const host = hostname();
   let stopListening: (() => Promise<void>) | null = null;
 
@@ -104,15 +109,21 @@ export function pgCluster(me: string, db: () => SQL, pool: SQL, later: Later): C
         `SELECT id, host, boot_id AS "bootId", pid, ${DB_NOW} - heartbeat_at > $2 AS silent FROM daemons WHERE id <> $1`,
         [me, ttlMs],
       );
-      return [...rows]
-        .filter((row) => row.silent || (row.host === host && BOOT_ID !== "" && row.bootId === BOOT_ID && row.pid !== process.pid && processGone(row.pid)))
-        .map((row) => row.id as string);
-    },
-    async removeMembers(ids, ttlMs) {
-      // Found dead before this transaction had the commit lock: one that beat since is left alone.
-      if (ids.length > 0) {
-        await db().unsafe(`DELETE FROM daemons WHERE id = ANY($1::text[]) AND (${DB_NOW} - heartbeat_at > $2 OR (host = $3 AND boot_id = $4))`, [ids, ttlMs, host, BOOT_ID]);
+      const dead: DeadMember[] = [];
+      for (const row of rows) {
+        const local = row.host === host && BOOT_ID !== "" && row.bootId === BOOT_ID && row.pid !== process.pid;
+        if (local && processGone(row.pid)) dead.push({ id: row.id, gone: true });
+        else if (row.silent) dead.push({ id: row.id, gone: false });
       }
+      return dead;
+    },
+    async removeMembers(dead, ttlMs) {
+      noteWrite();
+      // Found dead before this transaction had the commit lock: a silent one that beat since stays.
+      const gone = dead.filter((d) => d.gone).map((d) => d.id);
+      const silent = dead.filter((d) => !d.gone).map((d) => d.id);
+      if (gone.length > 0) await db()`DELETE FROM daemons WHERE id = ANY(${gone}::text[])`;
+      if (silent.length > 0) await db().unsafe(`DELETE FROM daemons WHERE id = ANY($1::text[]) AND ${DB_NOW} - heartbeat_at > $2`, [silent, ttlMs]);
       // Claims of members that are gone go back to everyone.
       await db()`UPDATE runs SET owner = NULL WHERE status = 'pending' AND owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM daemons d WHERE d.id = runs.owner)`;
       const orphaned = await db()`SELECT id FROM runs WHERE status IN ('running', 'active')
@@ -133,22 +144,41 @@ export function pgCluster(me: string, db: () => SQL, pool: SQL, later: Later): C
         ) RETURNING id`;
       return [...rows].map((row) => row.id as string);
     },
+    async strays() {
+      const [row] = await pool`SELECT EXISTS (SELECT 1 FROM runs WHERE status IN ('running', 'active')
+          AND (owner IS NULL OR NOT EXISTS (SELECT 1 FROM daemons d WHERE d.id = runs.owner))) AS orphaned,
+        ARRAY(SELECT id FROM runs WHERE status = 'pending' AND owner = ${me} ORDER BY updated_at, id LIMIT 1000) AS claimed`;
+      return { orphaned: row.orphaned as boolean, claimed: [...(row.claimed as string[])] };
+    },
     async unclaim(runId) {
-      await pool`UPDATE runs SET owner = NULL WHERE id = ${runId} AND owner = ${me} AND status = 'pending'`;
+      // Given back, it is claimable again: the others hear so, or nobody would look at it.
+      await pool.begin(async (tx) => {
+        const given = await tx`UPDATE runs SET owner = NULL WHERE id = ${runId} AND owner = ${me} AND status = 'pending' RETURNING id`;
+        if (given.length > 0) for (const payload of noticePayloads({ from: me, pending: true })) await tx`SELECT pg_notify(${NOTICE_CHANNEL}, ${payload})`;
+      });
     },
     async announce(notice) {
       for (const payload of noticePayloads({ from: me, ...notice })) await later(db()`SELECT pg_notify(${NOTICE_CHANNEL}, ${payload})`);
     },
-    async listen(onNotice) {
-      const subscription = await pool.listen(NOTICE_CHANNEL, (payload) => {
-        let notice: ClusterNotice;
-        try {
-          notice = JSON.parse(payload) as ClusterNotice;
-        } catch {
-          return; // not one of ours
-        }
-        if (notice.from !== me) onNotice(notice);
-      });
+    async listen(onNotice, onResubscribed) {
+      let subscribed = false;
+      const subscription = await pool.listen(
+        NOTICE_CHANNEL,
+        (payload) => {
+          let notice: ClusterNotice;
+          try {
+            notice = JSON.parse(payload) as ClusterNotice;
+          } catch {
+            return; // not one of ours
+          }
+          if (notice.from !== me) onNotice(notice);
+        },
+        () => {
+          // Bun subscribes again after the connection is lost; notices sent in between are gone.
+          if (subscribed) onResubscribed();
+          subscribed = true;
+        },
+      );
       stopListening = () => subscription.unlisten();
     },
     async leave() {

@@ -19,7 +19,7 @@ type Core = Pick<
 export const PG_RUN_COLUMNS = `id, kind, name, status, input, output, error, parent_id AS "parentId", project, snapshot_id AS "snapshotId",
   service_key AS "serviceKey", key_input AS "keyInput", state, lease_fence AS "leaseFence", crashes, traps_exits AS "trapsExits",
   created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt", owner`;
-const OP_COLUMNS = `run_id AS "runId", op_key AS "opKey", seq, kind, name, status, attempt, result, error,
+export const PG_OP_COLUMNS = `run_id AS "runId", op_key AS "opKey", seq, kind, name, status, attempt, result, error,
   wake_at AS "wakeAt", meta, resolved_seq AS "resolvedSeq", updated_at AS "updatedAt"`;
 const TIMER_COLUMNS = `run_id AS "runId", op_key AS "opKey", kind, name, status, attempt, wake_at AS "wakeAt"`;
 const SIGNAL_COLUMNS = `id, run_id AS "runId", name, payload, status, consumed_by AS "consumedBy", created_at AS "createdAt"`;
@@ -78,9 +78,9 @@ export function pgCoreStatements(db: () => SQL, later: Later, me: string): Async
       return ids;
     },
 
-    listOps: (runId) => all(db().unsafe(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = $1 ORDER BY seq`, [runId])),
-    listOpsWithPrefix: (runId, prefix) => all(db().unsafe(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = $1 AND starts_with(op_key, $2) ORDER BY seq`, [runId, prefix])),
-    getOp: (runId, opKey) => one(db().unsafe(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = $1 AND op_key = $2`, [runId, opKey])),
+    listOps: (runId) => all(db().unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE run_id = $1 ORDER BY seq`, [runId])),
+    listOpsWithPrefix: (runId, prefix) => all(db().unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE run_id = $1 AND starts_with(op_key, $2) ORDER BY seq`, [runId, prefix])),
+    getOp: (runId, opKey) => one(db().unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE run_id = $1 AND op_key = $2`, [runId, opKey])),
     // An outcome gets the next delivery number of its run (replay delivers outcomes in that
     // order), worked out in the statement itself so the write can be pipelined.
     putOp: (o) =>
@@ -99,9 +99,9 @@ export function pgCoreStatements(db: () => SQL, later: Later, me: string): Async
         ) AS numbered
         WHERE ops.run_id = ${runId} AND ops.op_key = numbered.op_key`),
     latestWaitingSignalOp: (runId, name) =>
-      one(db().unsafe(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = $1 AND kind = 'signal' AND name = $2 AND status = 'waiting' ORDER BY seq DESC LIMIT 1`, [runId, name])),
+      one(db().unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE run_id = $1 AND kind = 'signal' AND name = $2 AND status = 'waiting' ORDER BY seq DESC LIMIT 1`, [runId, name])),
     firstWaitingOp: (runId, kind) =>
-      one(db().unsafe(`SELECT ${OP_COLUMNS} FROM ops WHERE run_id = $1 AND kind = $2 AND status = 'waiting' ORDER BY seq LIMIT 1`, [runId, kind])),
+      one(db().unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE run_id = $1 AND kind = $2 AND status = 'waiting' ORDER BY seq LIMIT 1`, [runId, kind])),
     closeOpenOps: async (runId, status, now) =>
       (await db().unsafe(`UPDATE ops SET status = $1, wake_at = NULL, updated_at = $2 WHERE run_id = $3 AND ${OPEN_OP}`, [status, now, runId])).count,
     closeOpenOpsWithPrefix: async (runId, prefix, status, now) =>

@@ -8,10 +8,11 @@
  */
 import { SQL } from "bun";
 import { VilanoError } from "../../shared/index.ts";
-import type { Store, StoreOps } from "../boundary.ts";
-import { isStorageFault, StorageFault } from "../faults.ts";
+import type { PrefetchHint, Store, StoreOps } from "../boundary.ts";
+import { isStorageFault, RetryCarefully, StorageFault } from "../faults.ts";
 import { newDaemonId, pgCluster } from "./cluster.ts";
-import { pgCoreStatements, type Later } from "./core-statements.ts";
+import { PG_OP_COLUMNS, PG_RUN_COLUMNS, pgCoreStatements, type Later } from "./core-statements.ts";
+import { createTxCache } from "./tx-cache.ts";
 import { pgInboxStatements } from "./inbox-statements.ts";
 import { pgMigrate } from "./migrate.ts";
 import { pgProjectStatements } from "./project-statements.ts";
@@ -75,7 +76,6 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
   let current: SQL | null = null;
   /** Settles when the open transaction has ended (close waits for it). */
   let open: Promise<void> | null = null;
-  let savepoints = 0;
   let closed = false;
   let joined = false;
   /** Writes sent inside the open transaction and not answered yet; the first that failed. */
@@ -96,9 +96,49 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     }
   }
   const me = newDaemonId();
-  const direct = statementsOver(() => current ?? sql, later, me);
+  const cache = createTxCache();
+  /** The open transaction waits for each command's writes before the next (see `savepoint`). */
+  let careful = false;
+  /** A command of the open transaction failed after writing, with no savepoint to undo it. */
+  let mustRetry = false;
+  /** Reads the batch's runs and ops at once, into the cache. */
+  async function prefetch(tx: SQL, hints: readonly PrefetchHint[]): Promise<void> {
+    const runIds = [...new Set(hints.map((h) => h.runId))];
+    const opKeys = hints.filter((h): h is Required<PrefetchHint> => h.opKey !== undefined).map((h) => [h.runId, h.opKey] as const);
+    const [runs, ops] = await Promise.all([
+      tx.unsafe(`SELECT ${PG_RUN_COLUMNS} FROM runs WHERE id = ANY($1::text[])`, [runIds]),
+      opKeys.length === 0
+        ? []
+        : tx.unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE (run_id, op_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, [opKeys.map((k) => k[0]), opKeys.map((k) => k[1])]),
+    ]);
+    cache.seed([...runs], runIds, [...ops], opKeys);
+  }
+  const direct = cache.wrap(statementsOver(() => current ?? sql, later, me), () => current !== null);
+  /** The fast path of `savepoint` (see there). */
+  async function uncarefully<T>(fn: () => Promise<T>): Promise<T> {
+    const before = cache.writes;
+    try {
+      return await fn();
+    } catch (thrown) {
+      let error = thrown;
+      const settled = await settleWrites().then(
+        () => true,
+        (first: unknown) => {
+          error = first;
+          return false;
+        },
+      );
+      if (isStorageFault(error) || error instanceof RetryCarefully) throw error;
+      if (!settled || cache.writes !== before) {
+        // Whoever catches this, the transaction will not commit what it holds now.
+        mustRetry = true;
+        throw new RetryCarefully(error);
+      }
+      throw error;
+    }
+  }
   const reads = statementsOver(() => sql, (write) => write.then(() => undefined), me);
-  const cluster = pgCluster(me, () => current ?? sql, sql, later);
+  const cluster = pgCluster(me, () => current ?? sql, sql, later, () => cache.noteWrite());
 
   return {
     ...direct,
@@ -108,26 +148,45 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     get inTransaction() {
       return current !== null;
     },
-    async transaction(fn) {
+    async transaction(fn, options = {}) {
       if (closed) throw new VilanoError("runtime_closed", "the store is closed");
       if (open) throw new VilanoError("internal", "a transaction is already open: the store has one writer");
       let end!: () => void;
       open = new Promise<void>((resolve) => (end = resolve));
+      careful = options.careful === true;
+      mustRetry = false;
       const body = async (tx: SQL) => {
         current = tx;
+        cache.clear();
         try {
-          await tx.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${STALLED_TRANSACTION_MS}`);
-          await tx`SELECT pg_advisory_xact_lock(${COMMIT_LOCK})`;
+          // Sent together, answered in order: the lock is held before the rows are read. (A query
+          // of Bun's is sent when it is first awaited or given a `then`: the lock's is given one at once.)
+          await later(tx.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${STALLED_TRANSACTION_MS}`));
+          const locked = tx`SELECT pg_advisory_xact_lock(${COMMIT_LOCK})`.then(() => undefined);
+          const seeded = options.prefetch && options.prefetch.length > 0 ? prefetch(tx, options.prefetch) : null;
+          await locked;
+          await seeded;
           const value = await fn();
           await settleWrites(); // every write answered before COMMIT is sent
+          if (mustRetry) throw new RetryCarefully(new Error("a command failed after writing"));
           return value;
         } catch (error) {
-          await settleWrites().catch(() => {});
-          throw error;
+          let told = error;
+          const settled = await settleWrites().then(
+            () => true,
+            (first: unknown) => {
+              told = first;
+              return false;
+            },
+          );
+          // A write sent without waiting failed: which command's is not known, so the batch goes again, carefully.
+          if (!settled && !careful && !isStorageFault(told) && !(told instanceof RetryCarefully)) throw new RetryCarefully(told);
+          throw told instanceof RetryCarefully || isStorageFault(told) ? told : error;
         } finally {
           current = null;
           inflight = [];
           failed = null;
+          cache.clear();
         }
       };
       let running: Promise<unknown> | null = null;
@@ -141,36 +200,51 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
         end();
       }
     },
+    /**
+     * A command alone, rolled back alone when it fails. First without a savepoint at all: the
+     * writes whose answers nobody needs are sent without waiting, so a command costs only the
+     * reads it waits for. A command that fails having written nothing has nothing to undo; one
+     * that fails after writing, or a write that failed (it shows at the next wait, and whose it
+     * was cannot be told), sends the whole batch round again `careful`ly: then each command runs in
+     * a savepoint (SAVEPOINT and RELEASE pipelined, one name for all, so the statement is prepared
+     * once) with its writes answered before its RELEASE, and the failure lands on its own command.
+     */
     async savepoint(fn) {
       const tx = current;
       if (!tx) throw new VilanoError("internal", "a savepoint needs an open transaction");
-      const name = `cmd${savepoints++}`;
-      const control = async (statement: string) => {
-        try {
-          await tx.unsafe(statement);
-        } catch (error) {
-          throw new StorageFault(`${statement} failed: ${(error as Error).message}`, { cause: error });
-        }
+      if (!careful) return await uncarefully(fn);
+      const control = (statement: string) => {
+        inflight.push(tx.unsafe(statement).then(() => undefined, (error: unknown) => void (failed ??= { error: new StorageFault(`${statement} failed: ${(error as Error).message}`, { cause: error }) })));
       };
-      await control(`SAVEPOINT ${name}`);
+      control("SAVEPOINT cmd");
       let value: Awaited<ReturnType<typeof fn>>;
       try {
         value = await fn();
-        await settleWrites(); // a pipelined write that failed fails its command
+        if (careful) await settleWrites(); // a pipelined write that failed fails its command
       } catch (thrown) {
         // A read after a failed write fails too ("transaction is aborted"): the write's error is the one to tell.
         let error = thrown;
-        await settleWrites().catch((first: unknown) => void (error = first));
+        const settled = await settleWrites().then(
+          () => true,
+          (first: unknown) => {
+            error = first;
+            return false;
+          },
+        );
+        if (isStorageFault(error) || error instanceof RetryCarefully) throw error;
+        if (!settled && !careful) throw new RetryCarefully(error);
         try {
-          await control(`ROLLBACK TO SAVEPOINT ${name}`);
-          await control(`RELEASE SAVEPOINT ${name}`);
+          await tx.unsafe("ROLLBACK TO SAVEPOINT cmd");
+          await tx.unsafe("RELEASE SAVEPOINT cmd");
         } catch (rollbackError) {
-          // The command's writes could not be undone: the batch fails (unless the first error already said why).
-          throw isStorageFault(error) ? error : rollbackError;
+          // The command's writes could not be undone: the batch fails.
+          throw new StorageFault(`a failed command could not be rolled back: ${(rollbackError as Error).message}`, { cause: rollbackError });
         }
+        // What the cache read after the command's writes is gone with them.
+        cache.clear();
         throw error;
       }
-      await control(`RELEASE SAVEPOINT ${name}`);
+      control("RELEASE SAVEPOINT cmd");
       return value;
     },
     cluster,
