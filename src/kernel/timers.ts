@@ -24,8 +24,11 @@ const TIMERS_PER_BATCH = 500;
 /** Fires every due timer, and the sleeps due within `leadMs` (up to a batch each); says when to look again. */
 export async function fireDueTimers(k: KernelContext, tx: Tx, leadMs: number): Promise<{ fired: number; sleeps: number; nextAt: number | null }> {
   const due = await k.store.dueTimers(tx.now, TIMERS_PER_BATCH);
+  const soon = leadMs > 0 ? await k.store.dueSleeps(tx.now, tx.now + leadMs, TIMERS_PER_BATCH) : [];
+  // Every run and op below is read at once where the store can (PostgreSQL), not one by one.
+  await k.store.prefetch?.([...due, ...soon].map((t) => ({ runId: t.runId, opKey: t.opKey })));
   const early: DueTimer[] = [];
-  if (leadMs > 0) for (const t of await k.store.dueSleeps(tx.now, tx.now + leadMs, TIMERS_PER_BATCH)) if (await blockedOnItAlone(k, t.runId)) early.push(t);
+  for (const t of soon) if (await blockedOnItAlone(k, t.runId)) early.push(t);
   for (const t of [...due, ...early]) {
     const op = (await k.store.getOp(t.runId, t.opKey))!;
     if (await fireOpTimer(k, tx, op)) await wakeRun(k, tx, t.runId);

@@ -25,6 +25,11 @@ export interface Store extends StoreOps {
    * It may throw `RetryCarefully` (PostgreSQL): run the batch again with `careful`.
    */
   transaction<T>(fn: () => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Inside a transaction: reads these runs (and ops) at once, for the reads of them that follow
+   * (PostgreSQL, where each read is a round trip; absent on SQLite).
+   */
+  prefetch?(hints: readonly PrefetchHint[]): Promise<void>;
   /** Inside a transaction: runs `fn` in a savepoint, rolled back alone when it throws. */
   savepoint<T>(fn: () => Promise<T>): Promise<T>;
   /** Whether the writer's transaction is open. */

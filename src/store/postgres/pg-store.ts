@@ -12,7 +12,7 @@ import type { PrefetchHint, Store, StoreOps } from "../boundary.ts";
 import { isStorageFault, RetryCarefully, StorageFault } from "../faults.ts";
 import { newDaemonId, pgCluster } from "./cluster.ts";
 import { PG_OP_COLUMNS, PG_RUN_COLUMNS, pgCoreStatements, type Later } from "./core-statements.ts";
-import { createTxCache } from "./tx-cache.ts";
+import { createTxCache, type PrefetchedRun } from "./tx-cache.ts";
 import { pgInboxStatements } from "./inbox-statements.ts";
 import { pgMigrate } from "./migrate.ts";
 import { pgProjectStatements } from "./project-statements.ts";
@@ -96,7 +96,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     }
   }
   const me = newDaemonId();
-  const cache = createTxCache();
+  const cache = createTxCache(me);
   /** The open transaction waits for each command's writes before the next (see `savepoint`). */
   let careful = false;
   /** A command of the open transaction failed after writing, with no savepoint to undo it. */
@@ -106,14 +106,16 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     const runIds = [...new Set(hints.map((h) => h.runId))];
     const opKeys = hints.filter((h): h is Required<PrefetchHint> => h.opKey !== undefined).map((h) => [h.runId, h.opKey] as const);
     const [runs, ops] = await Promise.all([
-      tx.unsafe(`SELECT ${PG_RUN_COLUMNS} FROM runs WHERE id = ANY($1::text[])`, [runIds]),
+      tx.unsafe(`SELECT ${PG_RUN_COLUMNS}, wake_pending AS "wakePending" FROM runs WHERE id = ANY($1::text[])`, [runIds]),
       opKeys.length === 0
         ? []
         : tx.unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE (run_id, op_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, [opKeys.map((k) => k[0]), opKeys.map((k) => k[1])]),
     ]);
-    cache.seed([...runs], runIds, [...ops], opKeys);
+    cache.seed([...runs] as PrefetchedRun[], runIds, [...ops], opKeys);
   }
-  const direct = cache.wrap(statementsOver(() => current ?? sql, later, me), () => current !== null);
+  const direct = cache.wrap(statementsOver(() => current ?? sql, later, me), () => current !== null, {
+    setFence: (id, fence, now) => later((current ?? sql)`UPDATE runs SET lease_fence = ${fence}, wake_pending = 0, updated_at = ${now} WHERE id = ${id}`),
+  });
   /** The fast path of `savepoint` (see there). */
   async function uncarefully<T>(fn: () => Promise<T>): Promise<T> {
     const before = cache.writes;
@@ -246,6 +248,9 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       }
       control("RELEASE SAVEPOINT cmd");
       return value;
+    },
+    async prefetch(hints) {
+      if (current && hints.length > 0) await prefetch(current, hints);
     },
     cluster,
     // A member among the daemons sharing the database: any number may write, one batch at a time.

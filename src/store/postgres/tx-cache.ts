@@ -1,21 +1,24 @@
 /**
- * The rows a writer's transaction has read, kept for the rest of that transaction: a run and an op
- * are read several times by the commands of one batch (the lease check, the op, the wake-up), and
- * on PostgreSQL every read is a round trip. Batches run one at a time across daemons (the commit
- * lock), so nothing but this transaction's own writes can change a row while it is open: each
- * write drops what it may have changed, an unknown statement drops everything, and so does a
- * command rolled back to its savepoint. Rows are handed out as copies.
+ * The rows a writer's transaction has read or written, kept for the rest of that transaction: a
+ * run and an op are read several times by the commands of one batch (the lease check, the op, the
+ * wake-up), and on PostgreSQL every read is a round trip. Batches run one at a time across daemons
+ * (the commit lock), so nothing but this transaction's own writes can change a row while it is
+ * open. The writes that set known columns of a known row keep the cached row in step (a new run,
+ * a status, a fence, state); any other write drops what it may have changed, a statement not
+ * known to leave runs and ops alone drops everything, and so does a command rolled back to its
+ * savepoint. Rows are handed out as copies.
  */
-import type { OpRow, RunRow } from "../rows.ts";
+import type { AnyRunStatus } from "../../shared/index.ts";
+import type { NewRun, OpRow, RunRow } from "../rows.ts";
 import type { StoreOps } from "../boundary.ts";
 
-/** Writes to runs whose first argument is the run's id. */
-const RUN_WRITES = new Set(["setRunStatus", "finishRun", "bumpFence", "setWakePending", "setCrashes", "setState", "setTrapsExits"]);
+/** Writes to runs whose first argument is the run's id, and which the cache does not follow. */
+const RUN_WRITES = new Set(["setTrapsExits"]);
 /** Writes to ops whose first argument is the run's id (a run's ops go from the cache). */
 const OP_WRITES = new Set(["closeOpenOps", "closeOpenOpsWithPrefix", "numberUnseenOutcomes"]);
 /** Statements that change neither runs nor ops: reads, and writes to other tables. */
 const NEUTRAL = new Set([
-  "getRun", "getOp", "getWakePending", "getMeta", "setMeta", "listRuns", "listRunIdsWithStatus", "listOps", "listOpsWithPrefix",
+  "getMeta", "setMeta", "listRuns", "listRunIdsWithStatus", "listOps", "listOpsWithPrefix",
   "latestWaitingSignalOp", "firstWaitingOp", "dueTimers", "dueSleeps", "nextWakes", "nextSleepAfter", "openOpCount",
   "appendEvent", "listEvents", "insertSignal", "takeBufferedSignal", "listSignals", "listChildren", "addRunWaiter", "takeRunWaiters",
   "moveRunWaiters", "integrityCheck", "insertMessage", "getMessage", "updateMessage", "activeMessage", "nextReadyMessage",
@@ -24,7 +27,6 @@ const NEUTRAL = new Set([
   "takeExitEvent", "releaseExitEvents", "listExitEvents", "insertSupervisor", "getSupervisor", "updateSupervisor", "listSupervisors",
   "insertMember", "getMember", "listMembers", "setMemberRun", "memberByRun", "subscribe", "unsubscribe", "subscribersOf", "subscriptionsOf",
 ]);
-
 /** Statements that only read. Every other one counts as a write (see `writes`). */
 const READS = new Set([
   "getRun", "getOp", "getWakePending", "getMeta", "listRuns", "listRunIdsWithStatus", "listOps", "listOpsWithPrefix",
@@ -35,27 +37,44 @@ const READS = new Set([
   "subscribersOf", "subscriptionsOf",
 ]);
 
+/** A run row as the prefetch reads it: with its wake-up flag, which `RunRow` does not carry. */
+export type PrefetchedRun = RunRow & { wakePending: number };
+
+/** What the cache needs besides the statements: a fence bump sent without waiting for its answer. */
+export interface CacheWrites {
+  setFence(id: string, fence: number, now: number): Promise<void>;
+}
+
 export interface TxCache {
   /** How many writes the open transaction has sent so far (a command that wrote nothing has nothing to undo). */
   readonly writes: number;
   noteWrite(): void;
   /** Fills the cache with rows read for the whole batch at once. */
-  seed(runs: readonly (RunRow & { owner?: string | null })[], runIds: readonly string[], ops: readonly OpRow[], opKeys: readonly (readonly [string, string])[]): void;
+  seed(runs: readonly PrefetchedRun[], runIds: readonly string[], ops: readonly OpRow[], opKeys: readonly (readonly [string, string])[]): void;
   clear(): void;
   /** The statements of `direct`, reading through the cache while `active()`. */
-  wrap(direct: StoreOps, active: () => boolean): StoreOps;
+  wrap(direct: StoreOps, active: () => boolean, extra: CacheWrites): StoreOps;
 }
 
 const opKeyOf = (runId: string, opKey: string) => `${runId}\u0000${opKey}`;
 
-export function createTxCache(): TxCache {
+/** `me`: the daemon id this store writes as the owner of the runs it leases. */
+export function createTxCache(me: string): TxCache {
   let writes = 0;
   const runs = new Map<string, RunRow | null>();
+  const wakePending = new Map<string, boolean>();
   const ops = new Map<string, OpRow | null>();
   const copy = <T extends object>(row: T | null): T | null => (row === null ? null : { ...row });
   const clear = () => {
     runs.clear();
+    wakePending.clear();
     ops.clear();
+  };
+  /** Changes a cached run's columns as the write does in the database (nothing when it is not cached). */
+  const follow = (id: string, change: Partial<RunRow>) => {
+    const row = runs.get(id);
+    if (row) runs.set(id, { ...row, ...change });
+    else runs.delete(id);
   };
   return {
     get writes() {
@@ -64,63 +83,114 @@ export function createTxCache(): TxCache {
     noteWrite: () => void writes++,
     seed(runRows, runIds, opRows, opKeys) {
       for (const id of runIds) runs.set(id, null);
-      for (const row of runRows) runs.set(row.id, row);
+      for (const { wakePending: pending, ...row } of runRows) {
+        runs.set(row.id, row);
+        wakePending.set(row.id, pending === 1);
+      }
       for (const [runId, opKey] of opKeys) ops.set(opKeyOf(runId, opKey), null);
       for (const row of opRows) ops.set(opKeyOf(row.runId, row.opKey), row);
     },
     clear,
-    wrap(direct, active) {
+    wrap(direct, active, extra) {
       const wrapped: Record<string, unknown> = {};
-      for (const [name, read] of Object.entries(direct) as [string, (...args: unknown[]) => Promise<unknown>][]) {
-        if (typeof read !== "function") continue;
-        const method = READS.has(name) ? read : (...args: unknown[]) => (writes++, read(...args));
-        if (name === "getRun") {
-          wrapped[name] = async (id: string) => {
-            if (!active()) return method(id);
-            if (runs.has(id)) return copy(runs.get(id)!);
-            const row = (await method(id)) as RunRow | null;
-            runs.set(id, row);
-            return copy(row);
-          };
-        } else if (name === "getOp") {
-          wrapped[name] = async (runId: string, opKey: string) => {
-            if (!active()) return method(runId, opKey);
-            const key = opKeyOf(runId, opKey);
-            if (ops.has(key)) return copy(ops.get(key)!);
-            const row = (await method(runId, opKey)) as OpRow | null;
-            ops.set(key, row);
-            return copy(row);
-          };
-        } else if (NEUTRAL.has(name)) {
-          wrapped[name] = method;
-        } else if (RUN_WRITES.has(name)) {
-          wrapped[name] = (id: string, ...rest: unknown[]) => {
-            runs.delete(id);
-            return method(id, ...rest);
-          };
-        } else if (name === "insertRun") {
-          wrapped[name] = (run: { id: string }) => {
-            runs.delete(run.id);
-            return method(run);
-          };
-        } else if (name === "putOp") {
-          wrapped[name] = (op: { runId: string; opKey: string }) => {
-            ops.delete(opKeyOf(op.runId, op.opKey));
-            return method(op);
-          };
+      // Each statement's own parameter types are checked where `StoreOps` declares them; here they pass through.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      type Loose = (...args: any[]) => Promise<any>;
+      const on = (name: string, whenActive: (method: Loose, ...args: any[]) => Promise<unknown>) => {
+        const method = (direct as unknown as Record<string, Loose>)[name]!;
+        const counted: Loose = READS.has(name) ? method : (...args) => (writes++, method(...args));
+        wrapped[name] = (...args: unknown[]) => (active() ? whenActive(counted, ...args) : method(...args));
+      };
+      for (const [name, method] of Object.entries(direct) as [string, (...args: unknown[]) => Promise<unknown>][]) {
+        if (typeof method !== "function") continue;
+        if (NEUTRAL.has(name)) on(name, (m, ...args: unknown[]) => m(...args));
+        else if (RUN_WRITES.has(name)) {
+          on(name, (m, id: unknown, ...rest: unknown[]) => {
+            runs.delete(id as string);
+            return m(id, ...rest);
+          });
         } else if (OP_WRITES.has(name)) {
-          wrapped[name] = (...args: unknown[]) => {
+          on(name, (m, ...args: unknown[]) => {
             ops.clear();
-            return method(...args);
-          };
+            return m(...args);
+          });
         } else {
           // Not known to leave runs and ops alone: forget everything.
-          wrapped[name] = (...args: unknown[]) => {
+          on(name, (m, ...args: unknown[]) => {
             clear();
-            return method(...args);
-          };
+            return m(...args);
+          });
         }
       }
+      on("getRun", async (m, id: string) => {
+        if (runs.has(id)) return copy(runs.get(id)!);
+        const row = (await m(id)) as RunRow | null;
+        runs.set(id, row);
+        return copy(row);
+      });
+      on("getOp", async (m, runId: string, opKey: string) => {
+        const key = opKeyOf(runId, opKey);
+        if (ops.has(key)) return copy(ops.get(key)!);
+        const row = (await m(runId, opKey)) as OpRow | null;
+        ops.set(key, row);
+        return copy(row);
+      });
+      on("getWakePending", async (m, id: string) => {
+        const known = wakePending.get(id);
+        if (known !== undefined) return known;
+        const pending = (await m(id)) as boolean;
+        wakePending.set(id, pending);
+        return pending;
+      });
+      on("putOp", (m, op: { runId: string; opKey: string }) => {
+        ops.delete(opKeyOf(op.runId, op.opKey));
+        return m(op);
+      });
+      // A new run's row is known whole: the columns it does not set take the schema's defaults.
+      on("insertRun", (m, r: NewRun) => {
+        const row: RunRow = {
+          id: r.id, kind: r.kind, name: r.name, status: r.status, input: r.input, output: null, error: null, parentId: r.parentId,
+          project: r.project, snapshotId: r.snapshotId, serviceKey: null, keyInput: null, state: null, leaseFence: 0, crashes: 0,
+          trapsExits: 0, createdAt: r.now, updatedAt: r.now, finishedAt: null, owner: null,
+        };
+        runs.set(r.id, row);
+        wakePending.set(r.id, false);
+        return m(r);
+      });
+      on("setRunStatus", (m, id: string, status: AnyRunStatus, now: number) => {
+        follow(id, { status, updatedAt: now, owner: status === "running" || status === "active" ? me : null });
+        return m(id, status, now);
+      });
+      on("finishRun", (m, id: string, status: AnyRunStatus, output: string | null, error: string | null, now: number) => {
+        follow(id, { status, output, error, updatedAt: now, finishedAt: now, owner: null });
+        return m(id, status, output, error, now);
+      });
+      on("setCrashes", (m, id: string, crashes: number) => {
+        follow(id, { crashes });
+        return m(id, crashes);
+      });
+      on("setState", (m, id: string, state: string | null, now: number) => {
+        follow(id, { state, updatedAt: now });
+        return m(id, state, now);
+      });
+      on("setWakePending", (m, id: string, pending: boolean) => {
+        wakePending.set(id, pending);
+        return m(id, pending);
+      });
+      // A fence bump on a run already read needs no answer: the new fence is the one read, plus one.
+      on("bumpFence", async (m, id: string, now: number) => {
+        wakePending.set(id, false);
+        const row = runs.get(id);
+        if (!row) {
+          runs.delete(id);
+          return m(id, now);
+        }
+        const fence = row.leaseFence + 1;
+        runs.set(id, { ...row, leaseFence: fence, updatedAt: now });
+        writes++;
+        await extra.setFence(id, fence, now);
+        return fence;
+      });
       return wrapped as unknown as StoreOps;
     },
   };
