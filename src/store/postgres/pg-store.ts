@@ -49,6 +49,15 @@ const COMMIT_LOCK = 0x76696c62;
  */
 const STALLED_TRANSACTION_MS = 5_000;
 
+/**
+ * A batch's events in one statement: each gets the next sequence number of its run, in the order
+ * they were appended (a statement does not see its own rows, so the run's last number is read once).
+ */
+const INSERT_EVENTS = `INSERT INTO events (run_id, seq, type, body, at)
+  SELECT e.run_id, COALESCE((SELECT MAX(seq) FROM events WHERE run_id = e.run_id), 0) + e.n, e.type, e.body, e.at
+  FROM (SELECT run_id, type, body, at, ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY i) AS n
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[]) WITH ORDINALITY AS t(run_id, type, body, at, i)) AS e`;
+
 const statementsOver = (db: () => SQL, later: Later, me: string): StoreOps => ({
   ...pgCoreStatements(db, later, me),
   ...pgInboxStatements(db),
@@ -86,8 +95,23 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     inflight.push(write.catch((error: unknown) => void (failed ??= { error })));
     return Promise.resolve();
   };
+  /**
+   * Events appended in the open transaction and not sent yet: they go together, one INSERT for
+   * all of them, before anything in the transaction reads events and whenever the writes are
+   * settled (before each careful command ends, and before COMMIT). A step writes an event, so this
+   * halves the statements of a batch.
+   */
+  let events: { runId: string; type: string; body: string | null; at: number }[] = [];
+  function sendEvents(): void {
+    if (events.length === 0 || !current) return;
+    const sent = events;
+    events = [];
+    // Inside the transaction `later` only queues it; its failure is told when the writes are settled.
+    void later(current.unsafe(INSERT_EVENTS, [sent.map((e) => e.runId), sent.map((e) => e.type), sent.map((e) => e.body), sent.map((e) => e.at)]));
+  }
   /** Waits for every pipelined write; throws the first that failed (once). */
   async function settleWrites(): Promise<void> {
+    sendEvents();
     while (inflight.length > 0) await Promise.all(inflight.splice(0));
     if (failed) {
       const { error } = failed;
@@ -113,9 +137,22 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     ]);
     cache.seed([...runs] as PrefetchedRun[], runIds, [...ops], opKeys);
   }
-  const direct = cache.wrap(statementsOver(() => current ?? sql, later, me), () => current !== null, {
+  const cached = cache.wrap(statementsOver(() => current ?? sql, later, me), () => current !== null, {
     setFence: (id, fence, now) => later((current ?? sql)`UPDATE runs SET lease_fence = ${fence}, wake_pending = 0, updated_at = ${now} WHERE id = ${id}`),
   });
+  const direct: StoreOps = {
+    ...cached,
+    appendEvent(runId, type, body, at) {
+      if (!current) return cached.appendEvent(runId, type, body, at);
+      cache.noteWrite();
+      events.push({ runId, type, body, at });
+      return Promise.resolve();
+    },
+    listEvents(runId, afterSeq) {
+      sendEvents(); // queued ahead of the read on the transaction's connection
+      return cached.listEvents(runId, afterSeq);
+    },
+  };
   /** The fast path of `savepoint` (see there). */
   async function uncarefully<T>(fn: () => Promise<T>): Promise<T> {
     const before = cache.writes;
@@ -188,6 +225,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
           current = null;
           inflight = [];
           failed = null;
+          events = [];
           cache.clear();
         }
       };
