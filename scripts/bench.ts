@@ -29,7 +29,7 @@ import { emit, log, median, percentile, RESULT_TIMEOUT, round, timeMs, type Benc
 const THROUGHPUT = { workflows: 200, stepsEach: 10, rounds: 3, warmupWorkflows: 50, target: 10_000 };
 const LATENCY = { steps: 2_000, warmupSteps: 200 };
 const REPLAY = { ops: 1_000, warmups: 5, samples: 20, targetMs: 5 };
-const WATCHDOG_MS = 150_000;
+const WATCHDOG_MS = 300_000;
 
 // ---------------------------------------------------------------------------------------------
 // Workflows

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { join } from "node:path";
-import { createPostgresStore, redactUrl, RetryCarefully, type ClusterNotice, type Store } from "../../src/store/index.ts";
+import { createPostgresStore, isStorageFault, redactUrl, RetryCarefully, type ClusterNotice, type Store } from "../../src/store/index.ts";
 import { PG_LATEST_SCHEMA_VERSION } from "../../src/store/postgres/schema.ts";
 import { createGroupCommitQueue } from "../../src/kernel/group-commit.ts";
 import { freshPostgresDatabase, hasPostgres } from "../helpers/postgres.ts";
@@ -48,10 +48,41 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
       // The first holds the commit lock: the second's transaction starts, and waits for it.
       await wrote;
       const secondSaw = second.transaction(() => second.getRun("a"));
-      await eventually(async () => ((await plain`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)[0].n > 0) || undefined, 5_000, "the second transaction waiting for the lock");
+      await eventually(async () => ((await plain`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)[0].n > 0) || undefined, 5_000, "the second transaction waiting for the lock");
       commitFirst();
       await firstDone;
       expect((await secondSaw)?.id).toBe("a");
+    } finally {
+      await first.close();
+      await second.close();
+      await plain.close();
+    }
+  });
+
+  test("a writer whose wait for the commit lock is cancelled fails its batch as a storage fault, and nothing goes unheard", async () => {
+    const url = await freshPostgresDatabase();
+    const first = await createPostgresStore(url);
+    const second = await createPostgresStore(url);
+    const plain = new SQL(url);
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let holding!: () => void;
+      const isHolding = new Promise<void>((resolve) => (holding = resolve));
+      const firstDone = first.transaction(async () => {
+        holding();
+        await held;
+      });
+      await isHolding;
+      // With rows to read first: those reads wait behind the lock too, and must fail quietly with it.
+      const waiting = second.transaction(async () => {}, { prefetch: [{ runId: "r", opKey: "k" }] });
+      await eventually(async () => ((await plain`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)[0].n > 0) || undefined, 5_000, "the waiting writer");
+      // The server cancels the wait (as a statement timeout would); the rows queued behind it fail with it.
+      await plain`SELECT pg_cancel_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+      const error = await waiting.then(() => null, (e: unknown) => e);
+      expect(isStorageFault(error)).toBe(true);
+      release();
+      await firstDone;
     } finally {
       await first.close();
       await second.close();
@@ -247,6 +278,13 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
       expect(await store.reads.getRun("first")).not.toBeNull();
       expect(await store.reads.getRun("failing")).toBeNull();
       expect(queue.stats).toMatchObject({ batches: 1, commands: 3, carefulRetries: 1 });
+      // A write sent without waiting that fails (the run exists already), last in its batch: it
+      // shows only when the batch settles, and still fails its own command alone.
+      const last = await Promise.allSettled([queue.submit(() => store.insertRun(run("second"))), queue.submit(() => store.insertRun(run("first")))]);
+      expect(last.map((r) => r.status)).toEqual(["fulfilled", "rejected"]);
+      expect(String((last[1] as PromiseRejectedResult).reason)).toContain("duplicate key");
+      expect(await store.reads.getRun("second")).not.toBeNull();
+      expect(queue.stats).toMatchObject({ batches: 2, carefulRetries: 2 });
     } finally {
       await queue.close();
       await store.close();

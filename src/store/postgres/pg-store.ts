@@ -109,15 +109,14 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     // Inside the transaction `later` only queues it; its failure is told when the writes are settled.
     void later(current.unsafe(INSERT_EVENTS, [sent.map((e) => e.runId), sent.map((e) => e.type), sent.map((e) => e.body), sent.map((e) => e.at)]));
   }
-  /** Waits for every pipelined write; throws the first that failed (once). */
+  /**
+   * Waits for every pipelined write; throws the first that failed — again at every later call, until
+   * the command it broke is rolled back to its savepoint or the transaction ends.
+   */
   async function settleWrites(): Promise<void> {
     sendEvents();
     while (inflight.length > 0) await Promise.all(inflight.splice(0));
-    if (failed) {
-      const { error } = failed;
-      failed = null;
-      throw error;
-    }
+    if (failed) throw failed.error;
   }
   const me = newDaemonId();
   const cache = createTxCache(me);
@@ -177,7 +176,11 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     }
   }
   const reads = statementsOver(() => sql, (write) => write.then(() => undefined), me);
-  const cluster = pgCluster(me, () => current ?? sql, sql, later, () => cache.noteWrite());
+  // Its writes inside the transaction (members removed, their claims handed back) are unknown to the cache.
+  const cluster = pgCluster(me, () => current ?? sql, sql, later, () => {
+    cache.noteWrite();
+    cache.clear();
+  });
 
   return {
     ...direct,
@@ -203,8 +206,8 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
           await later(tx.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${STALLED_TRANSACTION_MS}`));
           const locked = tx`SELECT pg_advisory_xact_lock(${COMMIT_LOCK})`.then(() => undefined);
           const seeded = options.prefetch && options.prefetch.length > 0 ? prefetch(tx, options.prefetch) : null;
-          await locked;
-          await seeded;
+          // Both awaited together: a lost lock must not leave the read's rejection unheard.
+          await Promise.all([locked, seeded]);
           const value = await fn();
           await settleWrites(); // every write answered before COMMIT is sent
           if (mustRetry) throw new RetryCarefully(new Error("a command failed after writing"));
@@ -276,6 +279,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
         try {
           await tx.unsafe("ROLLBACK TO SAVEPOINT cmd");
           await tx.unsafe("RELEASE SAVEPOINT cmd");
+          failed = null; // undone with its command
         } catch (rollbackError) {
           // The command's writes could not be undone: the batch fails.
           throw new StorageFault(`a failed command could not be rolled back: ${(rollbackError as Error).message}`, { cause: rollbackError });
