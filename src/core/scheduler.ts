@@ -17,13 +17,18 @@ export interface Scheduler extends Executor {
   idle(): Promise<void>;
 }
 
+interface Registered {
+  controller: AbortController;
+  fence: number | null;
+}
+
 export function createScheduler(options: { kernel: Kernel; catalog: Catalog; runner: Runner; logger: Logger; maxConcurrent: number }): Scheduler {
   const { kernel, catalog, runner, maxConcurrent } = options;
   const log = options.logger.withTag("scheduler");
   const ready: string[] = [];
   const queued = new Set<string>();
   /** Every activation of a run that may be running (an old one may still be ending while a new one leases). */
-  const controllers = new Map<string, Set<AbortController>>();
+  const controllers = new Map<string, Set<Registered>>();
   const missingWarned = new Set<string>();
   const idleWaiters: (() => void)[] = [];
   let active = 0;
@@ -47,29 +52,31 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
   /** Leases a pending run through the kernel, then runs it. */
   async function leaseAndRun(runId: string): Promise<void> {
     // Registered before the lease is taken, so a cancel committed in the same batch reaches it.
-    const controller = register(runId);
+    const entry = register(runId);
     let activation: Activation | null = null;
     try {
       activation = await kernel.activate(runId);
     } catch (error) {
       if (!closed) log.error(`could not activate run ${runId}:`, error);
     }
-    if (activation && !controller.signal.aborted) await runner.run(activation, controller.signal);
-    unregister(runId, controller);
+    if (activation) entry.fence = activation.fence;
+    if (activation && !entry.controller.signal.aborted) await runner.run(activation, entry.controller.signal);
+    unregister(runId, entry);
   }
 
-  const register = (runId: string) => {
-    const controller = new AbortController();
+  /** `fence`: the lease the activation holds, once known (a lease being taken has none yet). */
+  const register = (runId: string, fence: number | null = null) => {
+    const entry = { controller: new AbortController(), fence };
     let set = controllers.get(runId);
     if (!set) controllers.set(runId, (set = new Set()));
-    set.add(controller);
-    return controller;
+    set.add(entry);
+    return entry;
   };
   // Only its own controller goes: another activation of the run (a re-dispatch) keeps its own.
-  const unregister = (runId: string, controller: AbortController) => {
+  const unregister = (runId: string, entry: Registered) => {
     const set = controllers.get(runId);
     if (!set) return;
-    set.delete(controller);
+    set.delete(entry);
     if (set.size === 0) controllers.delete(runId);
   };
 
@@ -129,10 +136,10 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
       if (closed) return;
       active++;
       // The slot was reserved when the lease was taken; the controller goes in before any await.
-      const controller = register(activation.run.id);
+      const entry = register(activation.run.id, activation.fence);
       void runner
-        .run(activation, controller.signal)
-        .then(() => unregister(activation.run.id, controller))
+        .run(activation, entry.controller.signal)
+        .then(() => unregister(activation.run.id, entry))
         .finally(settleSlot);
     },
     deliver(runId, opKey, outcome) {
@@ -144,13 +151,15 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
     room: () => (closed ? 0 : maxConcurrent - active - reserved - ready.length),
     holds: (runId) => controllers.has(runId),
 
-    abort(runId) {
-      for (const controller of controllers.get(runId) ?? []) controller.abort(new VilanoError("cancelled", `run ${runId} was cancelled`));
+    abort(runId, upToFence) {
+      for (const { controller, fence } of controllers.get(runId) ?? []) {
+        if (upToFence === undefined || (fence !== null && fence <= upToFence)) controller.abort(new VilanoError("cancelled", `run ${runId} was cancelled`));
+      }
     },
     close() {
       closed = true;
       const reason = new VilanoError("runtime_closed", "the runtime is closing");
-      for (const set of controllers.values()) for (const controller of set) controller.abort(reason);
+      for (const set of controllers.values()) for (const { controller } of set) controller.abort(reason);
       ready.length = 0;
       queued.clear();
     },

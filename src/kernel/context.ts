@@ -24,7 +24,8 @@ export interface KernelContext {
   /** A run reached a terminal status. */
   notifyTerminal(run: RunRow): void;
   /** The run's current activation lost its lease (cancelled): abort its steps. */
-  abortActivation(runId: string): void;
+  /** `upToFence`: only activations holding that lease or an older one (a newer lease may be starting). */
+  abortActivation(runId: string, upToFence?: number): void;
   /** A message without an asking run (an external ask) finished: wake its waiter. */
   notifyMessage(message: MessageRow): void;
   /** After commit: an op of `runId` got its outcome; a live activation may take it at once. */

@@ -38,7 +38,8 @@ export interface Executor {
   reserve(run: RunRow): boolean;
   release(run: RunRow): void;
   runLeased(activation: Activation): void;
-  abort(runId: string): void;
+  /** Stops the run's activations here; with `upToFence`, only those holding that lease or an older one. */
+  abort(runId: string, upToFence?: number): void;
   /** Hands a committed outcome to the run's live activation, if it has one and still waits. */
   deliver?(runId: string, opKey: string, outcome: LiveOutcome): void;
   /** The run has ended: what is kept in memory for its next activation can go. */
@@ -173,6 +174,10 @@ export function createKernel(options: KernelOptions): Kernel {
           await lookAgainForWaiters();
         },
         resync: () => lookAgainForWaiters(),
+        async idleLeases(leases) {
+          for (const { id, fence } of leases) await queue.submit((tx) => relinquish(ctx, tx, id, fence, "leased by this daemon with nothing running it"));
+          membership?.claimPending();
+        },
         // Whatever it leased meanwhile goes again too, under new fences: aborting code alone would
         // leave those runs leased to a live member with nothing running them.
         lostMembership: () =>
@@ -265,7 +270,7 @@ export function createKernel(options: KernelOptions): Kernel {
       terminalWaiters.delete(run.id);
       for (const waiter of waiters) waiter.resolve(run);
     },
-    abortActivation: (runId) => executor?.abort(runId),
+    abortActivation: (runId, upToFence) => executor?.abort(runId, upToFence),
     deliverLive: (runId, opKey, outcome) => executor?.deliver?.(runId, opKey, outcome),
     touched: (runId) => {
       feed.touched(runId);

@@ -30,6 +30,8 @@ export interface MembershipDeps {
   resync(): Promise<void>;
   /** This daemon was counted dead and its runs taken over: what it still runs goes again. */
   lostMembership(): void;
+  /** Runs leased here under `fence` with nothing running them: they go again. */
+  idleLeases(leases: readonly { id: string; fence: number }[]): Promise<void>;
 }
 
 export interface Membership {
@@ -70,6 +72,8 @@ export function createMembership(deps: MembershipDeps): Membership {
   const unrunnable = new Map<string, number>();
   let takeOverAgain: readonly DeadMember[] | null = null;
   let beats = 0;
+  /** Leases held here with nothing running them at the last look, by run id (their fences). */
+  let idleAtLastLook = new Map<string, number>();
 
   const stillUnrunnable = () => {
     const now = Date.now();
@@ -159,6 +163,16 @@ export function createMembership(deps: MembershipDeps): Membership {
         const executor = deps.executor();
         const lost = strays.claimed.filter((id) => !executor?.holds?.(id));
         if (lost.length > 0) await dispatchClaimed(lost);
+        // A lease of this daemon's that nothing here runs, at two looks in a row under the same
+        // fence (a lease just taken has its activation handed over right after its commit): it
+        // goes again, whatever left it so.
+        const idle = strays.leased.filter((l) => !executor?.holds?.(l.id));
+        const stuck = idle.filter((l) => idleAtLastLook.get(l.id) === l.fence);
+        idleAtLastLook = new Map(idle.map((l) => [l.id, l.fence]));
+        if (stuck.length > 0) {
+          log?.warn(`run(s) ${stuck.map((l) => l.id).join(", ")} leased here with nothing running them; they go again`);
+          await deps.idleLeases(stuck);
+        }
       }
     } catch (error) {
       if (!stopped) log?.warn("heartbeat failed:", error);

@@ -189,9 +189,11 @@ export async function recoverAfterFailedCommit(k: KernelContext, tx: Tx, why = "
   const held = k.store.cluster ? await k.store.cluster.ownLeases() : await k.store.listRunIdsWithStatus([RUN_STATUS.running, "active"]);
   for (const runId of held) {
     await k.store.setRunStatus(runId, RUN_STATUS.pending, tx.now);
-    await k.store.bumpFence(runId, tx.now);
+    // Only the activations holding the lease undone here stop: one of a lease taken later in this
+    // very batch (the run went pending, and was leased again at once) goes on.
+    const undone = (await k.store.bumpFence(runId, tx.now)) - 1;
     await appendEvent(k, tx, runId, "run_recovered", { why });
-    tx.after(() => k.abortActivation(runId));
+    tx.after(() => k.abortActivation(runId, undone));
   }
   if (held.length > 0) k.tell.pending();
   // With several daemons the pending runs are claimed (kernel.ts), not all dispatched here.

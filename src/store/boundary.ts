@@ -98,8 +98,11 @@ export interface Cluster {
    * leased by no member (theirs, and any from before).
    */
   removeMembers(dead: readonly DeadMember[], ttlMs: number): Promise<string[]>;
-  /** Whether some run is leased by no member, or claimed by this daemon and still pending (a cheap look, outside any transaction). */
-  strays(): Promise<{ orphaned: boolean; claimed: string[] }>;
+  /**
+   * A cheap look, outside any transaction: whether some run is leased by no member; the runs this
+   * daemon claimed that are still pending; the runs it holds leases on, with their fences.
+   */
+  strays(): Promise<{ orphaned: boolean; claimed: string[]; leased: { id: string; fence: number }[] }>;
   /** Inside the writer's transaction: the runs this daemon holds leases on. */
   ownLeases(): Promise<string[]>;
   /** Claims up to `limit` pending runs nobody has claimed (`FOR UPDATE SKIP LOCKED`), none of `except`; their ids. */

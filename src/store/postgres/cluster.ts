@@ -148,7 +148,8 @@ export function pgCluster(me: string, db: () => SQL, pool: SQL, later: Later, no
       const [row] = await pool`SELECT EXISTS (SELECT 1 FROM runs WHERE status IN ('running', 'active')
           AND (owner IS NULL OR NOT EXISTS (SELECT 1 FROM daemons d WHERE d.id = runs.owner))) AS orphaned,
         ARRAY(SELECT id FROM runs WHERE status = 'pending' AND owner = ${me} ORDER BY updated_at, id LIMIT 1000) AS claimed`;
-      return { orphaned: row.orphaned as boolean, claimed: [...(row.claimed as string[])] };
+      const leased = await pool`SELECT id, lease_fence AS fence FROM runs WHERE owner = ${me} AND status IN ('running', 'active') LIMIT 10000`;
+      return { orphaned: row.orphaned as boolean, claimed: [...(row.claimed as string[])], leased: [...leased] as { id: string; fence: number }[] };
     },
     async unclaim(runId) {
       // Given back, it is claimable again: the others hear so, or nobody would look at it.
