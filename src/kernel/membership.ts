@@ -7,7 +7,9 @@
  *   process on this machine is gone): their runs are taken over (`recover` in a batch);
  * - runs pending with no daemon on them are claimed by whichever daemon has room, with
  *   `FOR UPDATE SKIP LOCKED`, so two daemons never claim the same run and never wait for each other.
- * Nothing here polls: the heartbeat is the only timer, and claims follow notices and free slots.
+ * - every few heartbeats, a look at what no notice may have told: runs no member holds, and this
+ *   daemon's own claims and leases that nothing here runs.
+ * The heartbeat is the only timer; claims follow notices and free slots.
  */
 import type { Logger } from "../shared/index.ts";
 import type { Cluster, ClusterNotice, DeadMember, RunRow, StoreOps } from "../store/index.ts";
