@@ -19,7 +19,10 @@ export interface Scheduler extends Executor {
 
 interface Registered {
   controller: AbortController;
+  /** The lease the activation holds, once known (a lease being taken has none yet). */
   fence: number | null;
+  /** Leases up to this one were stopped before this activation's lease was known: if it is one of them, it stops too. */
+  abortUpTo: number;
 }
 
 export function createScheduler(options: { kernel: Kernel; catalog: Catalog; runner: Runner; logger: Logger; maxConcurrent: number }): Scheduler {
@@ -45,7 +48,9 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
       const runId = ready.shift()!;
       queued.delete(runId);
       active++;
-      void leaseAndRun(runId).finally(settleSlot);
+      void leaseAndRun(runId)
+        .catch((error: unknown) => log.error(`run ${runId}: its activation failed:`, error))
+        .finally(settleSlot);
     }
   };
 
@@ -59,14 +64,20 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
     } catch (error) {
       if (!closed) log.error(`could not activate run ${runId}:`, error);
     }
-    if (activation) entry.fence = activation.fence;
-    if (activation && !entry.controller.signal.aborted) await runner.run(activation, entry.controller.signal);
-    unregister(runId, entry);
+    if (activation) {
+      entry.fence = activation.fence;
+      // A recovery that undid this very lease may have been told before the lease came back here.
+      if (activation.fence <= entry.abortUpTo) entry.controller.abort(new VilanoError("cancelled", `run ${runId}: lease ${activation.fence} was undone`));
+    }
+    try {
+      if (activation && !entry.controller.signal.aborted) await runner.run(activation, entry.controller.signal);
+    } finally {
+      unregister(runId, entry);
+    }
   }
 
-  /** `fence`: the lease the activation holds, once known (a lease being taken has none yet). */
   const register = (runId: string, fence: number | null = null) => {
-    const entry = { controller: new AbortController(), fence };
+    const entry: Registered = { controller: new AbortController(), fence, abortUpTo: -1 };
     let set = controllers.get(runId);
     if (!set) controllers.set(runId, (set = new Set()));
     set.add(entry);
@@ -139,8 +150,11 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
       const entry = register(activation.run.id, activation.fence);
       void runner
         .run(activation, entry.controller.signal)
-        .then(() => unregister(activation.run.id, entry))
-        .finally(settleSlot);
+        .catch((error: unknown) => log.error(`run ${activation.run.id}: its activation failed:`, error))
+        .finally(() => {
+          unregister(activation.run.id, entry);
+          settleSlot();
+        });
     },
     deliver(runId, opKey, outcome) {
       runner.deliver(runId, opKey, outcome);
@@ -152,8 +166,9 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
     holds: (runId) => controllers.has(runId),
 
     abort(runId, upToFence) {
-      for (const { controller, fence } of controllers.get(runId) ?? []) {
-        if (upToFence === undefined || (fence !== null && fence <= upToFence)) controller.abort(new VilanoError("cancelled", `run ${runId} was cancelled`));
+      for (const entry of controllers.get(runId) ?? []) {
+        if (upToFence !== undefined && entry.fence === null) entry.abortUpTo = Math.max(entry.abortUpTo, upToFence);
+        else if (upToFence === undefined || entry.fence! <= upToFence) entry.controller.abort(new VilanoError("cancelled", `run ${runId} was cancelled`));
       }
     },
     close() {

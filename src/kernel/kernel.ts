@@ -175,7 +175,8 @@ export function createKernel(options: KernelOptions): Kernel {
         },
         resync: () => lookAgainForWaiters(),
         async idleLeases(leases) {
-          for (const { id, fence } of leases) await queue.submit((tx) => relinquish(ctx, tx, id, fence, "leased by this daemon with nothing running it"));
+          // Submitted together: one batch for all of them.
+          await Promise.all(leases.map(({ id, fence }) => queue.submit((tx) => relinquish(ctx, tx, id, fence, "leased by this daemon with nothing running it"))));
           membership?.claimPending();
         },
         // Whatever it leased meanwhile goes again too, under new fences: aborting code alone would

@@ -76,6 +76,7 @@ export function createMembership(deps: MembershipDeps): Membership {
   let beats = 0;
   /** Leases held here with nothing running them at the last look, by run id (their fences). */
   let idleAtLastLook = new Map<string, number>();
+  let releasingIdle = false;
 
   const stillUnrunnable = () => {
     const now = Date.now();
@@ -171,9 +172,14 @@ export function createMembership(deps: MembershipDeps): Membership {
         const idle = strays.leased.filter((l) => !executor?.holds?.(l.id));
         const stuck = idle.filter((l) => idleAtLastLook.get(l.id) === l.fence);
         idleAtLastLook = new Map(idle.map((l) => [l.id, l.fence]));
-        if (stuck.length > 0) {
+        if (stuck.length > 0 && !releasingIdle) {
           log?.warn(`run(s) ${stuck.map((l) => l.id).join(", ")} leased here with nothing running them; they go again`);
-          await deps.idleLeases(stuck);
+          // Not waited for: the heartbeat must not wait for the writer.
+          releasingIdle = true;
+          void deps
+            .idleLeases(stuck)
+            .catch((error: unknown) => log?.warn("could not put idle leases right:", error))
+            .finally(() => (releasingIdle = false));
         }
       }
     } catch (error) {
