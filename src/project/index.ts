@@ -1,7 +1,7 @@
 /** Projects: manifests, path confinement, generation, sealed snapshots and loading definitions. */
 export { MANIFEST_FILE, ManifestSchema, parseManifest, confinePath, type Manifest, type ManifestDefinition } from "./manifest.ts";
 export { scanDefinitions, buildManifest, type ScannedDefinition } from "./scan.ts";
-export { createSnapshot, hashProject, listSnapshots, removeSnapshot, type Snapshot, type SnapshotEntry } from "./snapshot.ts";
+export { createSnapshot, hashProject, listSnapshots, removeSnapshot, restoreSnapshot, snapshotFiles, type Snapshot, type SnapshotEntry, type SnapshotFile } from "./snapshot.ts";
 export { loadDefinitions, type LoadedDefinitions } from "./load.ts";
 export { installSdkModule } from "./sdk-module.ts";
 export { initProject, TYPES_DIR, type InitOptions, type InitResult } from "./init.ts";

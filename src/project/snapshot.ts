@@ -4,9 +4,9 @@
  * so runs can stay pinned to exactly the code they started on. A `node_modules` folder, when the
  * project has one, is linked rather than copied.
  */
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { projectFiles } from "./walk.ts";
-import { join, relative } from "node:path";
+import { dirname, isAbsolute, join, relative } from "node:path";
 import { VilanoError } from "../shared/index.ts";
 
 const EXCLUDED = new Set([".git", "node_modules", ".vilano"]);
@@ -104,4 +104,49 @@ export function createSnapshot(projectDir: string, snapshotsDir: string, project
     throw error;
   }
   return { id, dir, created: true };
+}
+
+/** A file of a snapshot, as another machine makes the same snapshot from it. */
+export interface SnapshotFile {
+  /** Relative to the snapshot's folder, with `/`. */
+  path: string;
+  content: Uint8Array;
+}
+
+/** The files of a sealed snapshot (its `node_modules` link left out: it names a folder of this machine). */
+export function snapshotFiles(dir: string): SnapshotFile[] {
+  return [...files(dir)].map((path) => ({ path: relative(dir, path).split(/[\\/]/).join("/"), content: readFileSync(path) }));
+}
+
+/**
+ * Makes snapshot `id` of `project` here from files another daemon stored, sealed like one made by
+ * `createSnapshot`, and checks that they hash to `id`. Its `node_modules` links to the project
+ * folder's when this machine has that folder.
+ */
+export function restoreSnapshot(stored: readonly SnapshotFile[], snapshotsDir: string, project: string, id: string, projectDir: string | null): string {
+  const dir = join(snapshotsDir, project, id);
+  if (existsSync(dir)) return dir;
+  mkdirSync(join(snapshotsDir, project), { recursive: true, mode: 0o700 });
+  const building = `${dir}.building-${process.pid}`;
+  removeSnapshot(building);
+  try {
+    for (const file of stored) {
+      // Stored by a daemon, yet read as untrusted: a path never leaves the folder.
+      if (isAbsolute(file.path) || file.path.split("/").some((part) => part === ".." || part === "")) {
+        throw new VilanoError("validation_failed", `the stored snapshot ${project}@${id} has a file outside its folder: ${JSON.stringify(file.path)}`);
+      }
+      const target = join(building, file.path);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, file.content);
+    }
+    const hash = hashProject(building);
+    if (hash !== id) throw new VilanoError("validation_failed", `the stored snapshot ${project}@${id} does not match its content (it hashes to ${hash})`);
+    if (projectDir !== null && existsSync(join(projectDir, "node_modules"))) symlinkSync(join(projectDir, "node_modules"), join(building, "node_modules"));
+    seal(building);
+    renameSync(building, dir);
+  } catch (error) {
+    removeSnapshot(building);
+    throw error;
+  }
+  return dir;
 }

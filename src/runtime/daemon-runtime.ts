@@ -3,13 +3,14 @@
  * and pinned to the project's snapshot, and service instances addressed by `<project>/<service>`
  * and key. The control API and the CLI are thin layers over this.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createCaptureSink, createRuntimeCore, serviceInfo, type CaptureSink, type RunInfo, type RunInspection, type RuntimeCore } from "../core/index.ts";
 import type { Kernel, SignalDelivery } from "../kernel/index.ts";
 import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
 import { createLogger, loadConfig, serviceInstanceId, systemClock, toOptionalJson, VilanoError, type Clock, type Duration, type Logger } from "../shared/index.ts";
 import { createWorkerPool, type WorkerPool } from "../worker/index.ts";
+import { restoreSnapshot } from "../project/index.ts";
 import { createExecLedger } from "./exec-ledger.ts";
 import { createProjectRegistry, type ProjectRegistry } from "./projects.ts";
 import { createSnapshotCatalog } from "./snapshot-catalog.ts";
@@ -77,10 +78,17 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     logger: logger.withTag("projects"),
     onDescribing: (code) => pool?.prewarm(code),
     // Another daemon on this machine sharing the database keeps its snapshots beside the current one it
-    // recorded. Asked as soon as the kernel opens (a run claimed then), so it waits for the store.
+    // recorded; one on another machine stored the snapshot's files in the database, to make it here
+    // from. Asked as soon as the kernel opens (a run claimed then), so it waits for the store.
     locate: async (project, snapshotId) => {
-      const row = await (await storeOpened).reads.getProject(project);
-      return row ? join(dirname(row.snapshotDir), snapshotId) : null;
+      const store = await storeOpened;
+      const row = await store.reads.getProject(project);
+      const beside = row ? join(dirname(row.snapshotDir), snapshotId) : null;
+      if (beside !== null && existsSync(beside)) return beside;
+      const stored = await store.shelf?.get(project, snapshotId);
+      if (!stored) return beside;
+      logger.withTag("projects").info(`making snapshot ${project}@${snapshotId} from the files stored in the database`);
+      return restoreSnapshot(stored, snapshotsDir, project, snapshotId, row?.path ?? null);
     },
   });
   let pool!: WorkerPool;
@@ -113,7 +121,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   // The database is ours now: what a crashed predecessor's subprocesses still do can be ended.
   execLedger.open();
   const { kernel } = core;
-  const projects = createProjectRegistry(core.store.reads, kernel, snapshotsDir, catalog);
+  const projects = createProjectRegistry(core.store.reads, kernel, snapshotsDir, catalog, core.store.shelf);
 
   /** The current snapshot of a project and its code, loaded. */
   async function current(project: string) {

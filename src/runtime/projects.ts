@@ -5,11 +5,11 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createSnapshot, listSnapshots, MANIFEST_FILE, parseManifest, readProjectConfig, removeSnapshot, type Manifest } from "../project/index.ts";
+import { createSnapshot, listSnapshots, MANIFEST_FILE, parseManifest, readProjectConfig, removeSnapshot, snapshotFiles, type Manifest } from "../project/index.ts";
 import { VilanoError } from "../shared/index.ts";
 import type { ApiProject, ApiProjectDetails, ApiSnapshot } from "../api/index.ts";
 import type { Kernel } from "../kernel/index.ts";
-import type { ProjectRow, StoreOps } from "../store/index.ts";
+import type { ProjectRow, SnapshotShelf, StoreOps } from "../store/index.ts";
 import type { SnapshotCatalog } from "./snapshot-catalog.ts";
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -56,7 +56,14 @@ function snapshotDefinitions(dir: string): Partial<Pick<ApiSnapshot, "workflows"
  * Reads go to the store; writes go through the kernel's commit queue, as every write does (one
  * writer: batched, durable before the caller hears back, never interleaved with a batch).
  */
-export function createProjectRegistry(store: Pick<StoreOps, "getProject" | "listProjects" | "liveRunsBySnapshot">, kernel: Pick<Kernel, "recordProject" | "forgetProject">, snapshotsDir: string, catalog: SnapshotCatalog): ProjectRegistry {
+export function createProjectRegistry(
+  store: Pick<StoreOps, "getProject" | "listProjects" | "liveRunsBySnapshot">,
+  kernel: Pick<Kernel, "recordProject" | "forgetProject">,
+  snapshotsDir: string,
+  catalog: SnapshotCatalog,
+  /** Where snapshots are kept for other machines (PostgreSQL), if anywhere. */
+  shelf?: SnapshotShelf,
+): ProjectRegistry {
   // Every call to a project reads its row (its manifest included): kept here, and dropped whenever
   // this registry — the only writer of project rows — records or forgets the project.
   const rows = new Map<string, ProjectRow>();
@@ -92,6 +99,8 @@ export function createProjectRegistry(store: Pick<StoreOps, "getProject" | "list
     }
     const manifest = readFileSync(join(snapshot.dir, MANIFEST_FILE), "utf8");
     try {
+      // Daemons on other machines sharing the database make the snapshot from its stored files.
+      if (shelf && !(await shelf.has(name, snapshot.id))) await shelf.put(name, snapshot.id, snapshotFiles(snapshot.dir));
       await kernel.recordProject({ name, path: dir, snapshotId: snapshot.id, snapshotDir: snapshot.dir, manifest: JSON.stringify(parseManifest(manifest)) });
       rows.delete(name);
     } catch (error) {

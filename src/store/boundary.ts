@@ -45,6 +45,8 @@ export interface Store extends StoreOps {
   releaseWriter(): Promise<void>;
   /** Present when several daemons may share the database (PostgreSQL); absent on SQLite. */
   readonly cluster?: Cluster;
+  /** Project snapshots kept in the database, for daemons on other machines (PostgreSQL). */
+  readonly shelf?: SnapshotShelf;
   close(): Promise<void>;
 }
 
@@ -128,6 +130,14 @@ export interface TransactionOptions {
 export interface PrefetchHint {
   runId: string;
   opKey?: string;
+}
+
+/** A snapshot's files, stored once by the daemon that made it (content-addressed: never changed). */
+export interface SnapshotShelf {
+  has(project: string, snapshotId: string): Promise<boolean>;
+  put(project: string, snapshotId: string, files: readonly { path: string; content: Uint8Array }[]): Promise<void>;
+  /** Null when no daemon stored it. */
+  get(project: string, snapshotId: string): Promise<{ path: string; content: Uint8Array }[] | null>;
 }
 
 export interface DeadMember {

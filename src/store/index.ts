@@ -3,7 +3,7 @@ export { openSyncStore, prefixEnd, type StoreOptions, type DueTimer, type SyncSt
 export { createStore } from "./sqlite-store.ts";
 export { createPostgresStore, redactUrl } from "./postgres/pg-store.ts";
 export { openStore, isPostgresUrl } from "./open-store.ts";
-export type { Async, Cluster, ClusterNotice, DaemonRow, DeadMember, PrefetchHint, Store, StoreOps, TransactionOptions } from "./boundary.ts";
+export type { Async, Cluster, ClusterNotice, DaemonRow, DeadMember, PrefetchHint, SnapshotShelf, Store, StoreOps, TransactionOptions } from "./boundary.ts";
 export { isStorageFault, RetryCarefully, StorageFault } from "./faults.ts";
 export type { RunRow, OpRow, EventRow, SignalRow, NewRun, OpWrite, RunListFilter, MessageRow, NewMessage, NewInstance, InboxCounts, ProjectRow, RelationshipRow, RelationshipKind, ExitEventRow, SupervisorRow, MemberRow, SupervisionStrategy, SubscriptionRow } from "./rows.ts";
 export type { MessageUpdate } from "./inbox-queries.ts";

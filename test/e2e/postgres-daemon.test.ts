@@ -1,9 +1,11 @@
 /**
  * The built executable's daemon on PostgreSQL (VILANO_DATABASE_URL): the starter walk, what
  * `daemon status` says about the store, a second daemon (another home) sharing the database and
- * running the first one's project, and runs still there when one of them stops.
+ * running the first one's project, runs still there when one of them stops, and a third daemon
+ * that makes the project's snapshot from the database once the first one's home is gone.
  */
 import { describe, expect, test } from "bun:test";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { testDaemon } from "../helpers/daemon.ts";
 import { freshPostgresDatabase, hasPostgres } from "../helpers/postgres.ts";
@@ -47,5 +49,18 @@ describe.skipIf(!hasPostgres)("the daemon on PostgreSQL", () => {
     expect(other.json<{ run: { status: string } }>("run", "inspect", walk.run.id).run.status).toBe("completed");
     expect(other.json<{ store: { daemons: unknown[] } }>("daemon", "status").store.daemons.length).toBe(1);
     expect(other.cli("daemon", "stop").exitCode).toBe(0);
+
+    // As on another machine: the first daemon's home is gone, and a new daemon has none of its
+    // snapshots. It makes the project's snapshot from the files stored in the database.
+    Bun.spawnSync(["chmod", "-R", "u+w", d.home]);
+    rmSync(join(d.home, "snapshots"), { recursive: true, force: true });
+    const third = testDaemon({ VILANO_DATABASE_URL: database });
+    expect(third.cli("daemon", "start").exitCode).toBe(0);
+    const elsewhere = third.json<{ run: { status: string; output: { status: { noteCount: number } } } }>(
+      "run", "start", "my-agent/reviewCoordinator", "--input", JSON.stringify(STARTER_INPUT), "--wait",
+    );
+    expect(elsewhere.run).toMatchObject({ status: "completed", output: { status: { noteCount: 3 } } });
+    expect(existsSync(join(third.home, "snapshots", "my-agent"))).toBe(true);
+    expect(third.cli("daemon", "stop").exitCode).toBe(0);
   }, 60_000);
 });

@@ -12,6 +12,7 @@ import type { PrefetchHint, Store, StoreOps } from "../boundary.ts";
 import { isStorageFault, RetryCarefully, StorageFault } from "../faults.ts";
 import { newDaemonId, pgCluster } from "./cluster.ts";
 import { PG_OP_COLUMNS, PG_RUN_COLUMNS, pgCoreStatements, type Later } from "./core-statements.ts";
+import { pgShelf } from "./shelf.ts";
 import { createTxCache, type PrefetchedRun } from "./tx-cache.ts";
 import { pgInboxStatements } from "./inbox-statements.ts";
 import { pgMigrate } from "./migrate.ts";
@@ -295,6 +296,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       if (current && hints.length > 0) await prefetch(current, hints);
     },
     cluster,
+    shelf: pgShelf(sql),
     // A member among the daemons sharing the database: any number may write, one batch at a time.
     async claimWriter() {
       if (joined) return;

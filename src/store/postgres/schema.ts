@@ -208,6 +208,19 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX runs_claimable ON runs(updated_at, id) WHERE status = 'pending' AND owner IS NULL;
     `,
   },
+  {
+    version: 3,
+    description: "project snapshots' files, for daemons on other machines",
+    sql: `
+      CREATE TABLE snapshot_files (
+        project     TEXT NOT NULL,
+        snapshot_id TEXT NOT NULL,
+        path        TEXT COLLATE "C" NOT NULL,
+        content     BYTEA NOT NULL,
+        PRIMARY KEY (project, snapshot_id, path)
+      );
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
