@@ -37,11 +37,11 @@ export interface Store extends StoreOps {
   /** Reads from outside the writer's transaction: committed state only (they wait for an open one). */
   readonly reads: StoreOps;
   /**
-   * Makes this process the database's writer, or refuses with `conflict` while another live
-   * process is (SQLite: the owner's pid in `meta`; PostgreSQL: a session advisory lock).
+   * Makes this process a writer of the database. SQLite: the only one (the owner's pid in `meta`;
+   * `conflict` while another live process is). PostgreSQL: a member among the daemons sharing it.
    */
   claimWriter(): Promise<void>;
-  /** Lets the next writer in (on close). */
+  /** Lets the next writer in, or leaves the members (on close). */
   releaseWriter(): Promise<void>;
   /** Present when several daemons may share the database (PostgreSQL); absent on SQLite. */
   readonly cluster?: Cluster;

@@ -22,7 +22,7 @@ import { pgSubscriptionStatements } from "./subscription-statements.ts";
 import { pgSupervisionStatements } from "./supervision-statements.ts";
 
 export interface PostgresStoreOptions {
-  /** Connections in the pool (default 8, at least 2): the writer's lock and transactions hold one. */
+  /** Connections in the pool (default 8, at least 2): the writer's transaction holds one while it is open. */
   maxConnections?: number;
 }
 
@@ -70,8 +70,8 @@ const statementsOver = (db: () => SQL, later: Later, me: string): StoreOps => ({
 
 /** Connects to PostgreSQL at `url` and brings its schema up to date. */
 export async function createPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
-  // Idle connections close after a while: a daemon at rest holds only its writer's lock connection.
-  // At least two: the writer's lock holds one for good, and reads need another.
+  // Idle connections close after a while: a daemon at rest holds only the one that hears the other
+  // daemons (LISTEN, Bun's own). At least two: a transaction holds one, and reads need another.
   const sql = new SQL(url, { max: Math.max(2, options.maxConnections ?? 8), idleTimeout: 10, onnotice: () => {} } as never);
   let schemaVersion: number;
   try {
