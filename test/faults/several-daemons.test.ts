@@ -85,6 +85,23 @@ async function allFinished(sql: SQL): Promise<true | undefined> {
   return (row.runs === TOTAL_RUNS && row.messages === SENDERS * MESSAGES) || undefined;
 }
 
+/** Waits until every run finished; says what is left when they do not. */
+async function untilAllFinished(sql: SQL, what: string): Promise<void> {
+  await eventually(() => allFinished(sql), 30_000, what).catch(async (error: unknown) => {
+    throw new Error(`${(error as Error).message}; left: ${await unfinished(sql)}`);
+  });
+}
+
+/** Waits until the daemon has run some steps of the workload (so that what is done to it lands mid-run). */
+const untilItRanSteps = (marker: string, d: Daemon) =>
+  eventually(() => markers(marker).filter((m) => m.pid === d.proc.pid).length >= 10 || undefined, 20_000, `daemon ${d.id} to run steps`);
+
+/** Recoveries whose event names the daemon as the one taken over from. */
+const takenOverFrom = async (sql: SQL, id: string): Promise<number> =>
+  (await sql`SELECT count(*)::int AS n FROM events WHERE type = 'run_recovered' AND body LIKE ${`%taken over from ${id}%`}`)[0].n;
+
+const isMember = async (sql: SQL, id: string): Promise<boolean> => (await sql`SELECT count(*)::int AS n FROM daemons WHERE id = ${id}`)[0].n === 1;
+
 /** What every run left in the database, checked the same after any number of daemons and kills. */
 async function checkOutcome(sql: SQL): Promise<void> {
   const runs = [...(await sql`SELECT id, status, output FROM runs WHERE kind = 'workflow' ORDER BY id`)];
@@ -132,7 +149,7 @@ describe.skipIf(!hasPostgres)("several daemons on one PostgreSQL database", () =
     test(`${count} daemons share the work: every run finishes, each step is recorded once, per-key order holds`, async () => {
       await withDaemons(count, 10_000, async (daemons, sql, marker) => {
         await nextLine(daemons[0]!, "started");
-        await eventually(() => allFinished(sql), 30_000, "every run to finish");
+        await untilAllFinished(sql, "every run to finish");
         await checkOutcome(sql);
         // The daemon that started the runs heard every result, also of the runs the others ran.
         expect(await nextLine(daemons[0]!, "results")).toBe(`results ${WORKFLOWS}`);
@@ -152,49 +169,45 @@ describe.skipIf(!hasPostgres)("several daemons on one PostgreSQL database", () =
   test("kill -9 of one of three daemons in the middle: the others finish its runs, and each step is still recorded once", async () => {
     await withDaemons(3, 10_000, async (daemons, sql, marker) => {
       const victim = daemons[1]!;
-      await eventually(() => markers(marker).filter((m) => m.pid === victim.proc.pid).length >= 10 || undefined, 20_000, "the victim to run steps");
+      await untilItRanSteps(marker, victim);
       victim.proc.kill("SIGKILL");
       await victim.proc.exited;
-      await eventually(() => allFinished(sql), 30_000, "every run to finish without the killed daemon");
+      await untilAllFinished(sql, "every run to finish without the killed daemon");
       await checkOutcome(sql);
-      const takenOver = [...(await sql`SELECT count(*)::int AS n FROM events WHERE type = 'run_recovered' AND body LIKE ${`%taken over from ${victim.id}%`}`)][0].n;
-      expect(takenOver).toBeGreaterThan(0);
-      expect([...(await sql`SELECT id FROM daemons`)].map((r) => r.id)).not.toContain(victim.id);
+      expect(await takenOverFrom(sql, victim.id)).toBeGreaterThan(0);
+      expect(await isMember(sql, victim.id)).toBe(false);
     });
   }, 60_000);
 
   test("a daemon that stops (SIGTERM) in the middle says so: the others take its runs over at once, without waiting to find it dead", async () => {
     await withDaemons(3, 10_000, async (daemons, sql, marker) => {
       const leaving = daemons[1]!;
-      await eventually(() => markers(marker).filter((m) => m.pid === leaving.proc.pid).length >= 10 || undefined, 20_000, "the daemon to run steps");
+      await untilItRanSteps(marker, leaving);
       leaving.proc.kill("SIGTERM");
       expect(await leaving.proc.exited).toBe(0);
-      await eventually(() => allFinished(sql), 30_000, "every run to finish");
+      await untilAllFinished(sql, "every run to finish");
       await checkOutcome(sql);
       // Taken over on its notice (a recovery that names no dead daemon), not found dead later.
       const [recovered] = await sql`SELECT count(*) FILTER (WHERE body IS NULL)::int AS told, count(*) FILTER (WHERE body LIKE ${`%${leaving.id}%`})::int AS found
         FROM events WHERE type = 'run_recovered'`;
       expect(recovered.found).toBe(0);
       expect(recovered.told).toBeGreaterThan(0);
-      expect([...(await sql`SELECT id FROM daemons`)].map((r) => r.id)).not.toContain(leaving.id);
+      expect(await isMember(sql, leaving.id)).toBe(false);
     });
   }, 60_000);
 
   test("a daemon stopped with SIGSTOP loses its runs once its lease's time to live is out; when it goes on, its reports are refused", async () => {
     await withDaemons(3, 1_000, async (daemons, sql, marker) => {
       const stopped = daemons[2]!;
-      await eventually(() => markers(marker).filter((m) => m.pid === stopped.proc.pid).length >= 10 || undefined, 20_000, "the daemon to run steps");
+      await untilItRanSteps(marker, stopped);
       stopped.proc.kill("SIGSTOP");
-      await eventually(async () => (await sql`SELECT count(*)::int AS n FROM daemons WHERE id = ${stopped.id}`)[0].n === 0 || undefined, 20_000, "the others to count it dead");
+      await eventually(async () => !(await isMember(sql, stopped.id)) || undefined, 20_000, "the others to count it dead");
       stopped.proc.kill("SIGCONT");
-      await eventually(() => allFinished(sql), 30_000, "every run to finish").catch(async (error) => {
-        throw new Error(`${(error as Error).message}; left: ${await unfinished(sql)}`);
-      });
+      await untilAllFinished(sql, "every run to finish");
       await checkOutcome(sql);
-      const takenOver = [...(await sql`SELECT count(*)::int AS n FROM events WHERE type = 'run_recovered' AND body LIKE ${`%taken over from ${stopped.id}%`}`)][0].n;
-      expect(takenOver).toBeGreaterThan(0);
+      expect(await takenOverFrom(sql, stopped.id)).toBeGreaterThan(0);
       // It goes on as a member again, after its old leases were fenced off.
-      await eventually(async () => (await sql`SELECT count(*)::int AS n FROM daemons WHERE id = ${stopped.id}`)[0].n === 1 || undefined, 10_000, "it to join again");
+      await eventually(async () => (await isMember(sql, stopped.id)) || undefined, 10_000, "it to join again");
     });
   }, 90_000);
 });

@@ -12,6 +12,11 @@ import { createGroupCommitQueue } from "../../src/kernel/group-commit.ts";
 import { freshPostgresDatabase, hasPostgres } from "../helpers/postgres.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
 
+/** The advisory locks of this test's database that a session waits for. */
+const WAITING_FOR_LOCK = "FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+const untilWaitingForLock = (plain: SQL) =>
+  eventually(async () => ((await plain.unsafe(`SELECT count(*)::int AS n ${WAITING_FOR_LOCK}`))[0].n > 0) || undefined, 5_000, "a writer waiting for the commit lock");
+
 const run = (id: string) => ({ id, kind: "workflow", name: "w", status: "pending" as const, input: null, parentId: null, project: "", snapshotId: null, now: 1_700_000_000_123.5 });
 
 describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
@@ -48,7 +53,7 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
       // The first holds the commit lock: the second's transaction starts, and waits for it.
       await wrote;
       const secondSaw = second.transaction(() => second.getRun("a"));
-      await eventually(async () => ((await plain`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)[0].n > 0) || undefined, 5_000, "the second transaction waiting for the lock");
+      await untilWaitingForLock(plain);
       commitFirst();
       await firstDone;
       expect((await secondSaw)?.id).toBe("a");
@@ -76,9 +81,9 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
       await isHolding;
       // With rows to read first: those reads wait behind the lock too, and must fail quietly with it.
       const waiting = second.transaction(async () => {}, { prefetch: [{ runId: "r", opKey: "k" }] });
-      await eventually(async () => ((await plain`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)[0].n > 0) || undefined, 5_000, "the waiting writer");
+      await untilWaitingForLock(plain);
       // The server cancels the wait (as a statement timeout would); the rows queued behind it fail with it.
-      await plain`SELECT pg_cancel_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+      await plain.unsafe(`SELECT pg_cancel_backend(pid) ${WAITING_FOR_LOCK}`);
       const error = await waiting.then(() => null, (e: unknown) => e);
       expect(isStorageFault(error)).toBe(true);
       release();

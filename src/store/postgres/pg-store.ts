@@ -119,6 +119,18 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     while (inflight.length > 0) await Promise.all(inflight.splice(0));
     if (failed) throw failed.error;
   }
+  /**
+   * After `thrown` (a command's, or a batch's): waits for the pipelined writes. A write that failed
+   * is the error to tell (a read after it fails only because it did), and `settled` says so.
+   */
+  async function settleAfter(thrown: unknown): Promise<{ settled: boolean; error: unknown }> {
+    try {
+      await settleWrites();
+      return { settled: true, error: thrown };
+    } catch (first) {
+      return { settled: false, error: first };
+    }
+  }
   const me = newDaemonId();
   const cache = createTxCache(me);
   /** The open transaction waits for each command's writes before the next (see `savepoint`). */
@@ -159,14 +171,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     try {
       return await fn();
     } catch (thrown) {
-      let error = thrown;
-      const settled = await settleWrites().then(
-        () => true,
-        (first: unknown) => {
-          error = first;
-          return false;
-        },
-      );
+      const { settled, error } = await settleAfter(thrown);
       if (isStorageFault(error) || error instanceof RetryCarefully) throw error;
       if (!settled || cache.writes !== before) {
         // Whoever catches this, the transaction will not commit what it holds now.
@@ -214,14 +219,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
           if (mustRetry) throw new RetryCarefully(new Error("a command failed after writing"));
           return value;
         } catch (error) {
-          let told = error;
-          const settled = await settleWrites().then(
-            () => true,
-            (first: unknown) => {
-              told = first;
-              return false;
-            },
-          );
+          const { settled, error: told } = await settleAfter(error);
           // A write sent without waiting failed: which command's is not known, so the batch goes again, carefully.
           if (!settled && !careful && !isStorageFault(told) && !(told instanceof RetryCarefully)) throw new RetryCarefully(told);
           throw told instanceof RetryCarefully || isStorageFault(told) ? told : error;
@@ -264,19 +262,10 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       let value: Awaited<ReturnType<typeof fn>>;
       try {
         value = await fn();
-        if (careful) await settleWrites(); // a pipelined write that failed fails its command
+        await settleWrites(); // a pipelined write that failed fails its command
       } catch (thrown) {
-        // A read after a failed write fails too ("transaction is aborted"): the write's error is the one to tell.
-        let error = thrown;
-        const settled = await settleWrites().then(
-          () => true,
-          (first: unknown) => {
-            error = first;
-            return false;
-          },
-        );
-        if (isStorageFault(error) || error instanceof RetryCarefully) throw error;
-        if (!settled && !careful) throw new RetryCarefully(error);
+        const { error } = await settleAfter(thrown);
+        if (isStorageFault(error)) throw error;
         try {
           await tx.unsafe("ROLLBACK TO SAVEPOINT cmd");
           await tx.unsafe("RELEASE SAVEPOINT cmd");
