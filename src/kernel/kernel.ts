@@ -409,14 +409,18 @@ export function createKernel(options: KernelOptions): Kernel {
     // Values from outside are checked here, at the edge; ops are checked when they are reported, and
     // values already stored (a supervised restart's input) are never checked again.
     startRun: (req) =>
-      submit(async (tx) => {
-        if (req.id === undefined || !(await store.getRun(req.id))) checkValueSize(req.input, ctx.maxValueBytes, `the input of ${req.kind ?? "workflow"} "${req.name}"`);
-        return startRun(ctx, tx, req);
-      }),
+      submit(
+        async (tx) => {
+          if (req.id === undefined || !(await store.getRun(req.id))) checkValueSize(req.input, ctx.maxValueBytes, `the input of ${req.kind ?? "workflow"} "${req.name}"`);
+          return startRun(ctx, tx, req);
+        },
+        req.id === undefined ? undefined : { runId: req.id },
+      ),
     activate: (runId) => submit((tx) => activate(ctx, tx, runId), { runId }),
     reportOp: (runId, fence, cmd) => submit((tx) => reportOp(ctx, tx, runId, fence, cmd), { runId, opKey: cmd.opKey }),
     noteSleepLateness: (lateMs) => lead.noteLateness(lateMs),
-    finishActivation: (runId, fence, result) => submit((tx) => finishActivation(ctx, tx, runId, fence, result), { runId }),
+    finishActivation: (runId, fence, result) =>
+      submit((tx) => finishActivation(ctx, tx, runId, fence, result), { runId, ending: result.type === "completed" || result.type === "failed" }),
     relinquish: (runId, fence, why) => submit((tx) => relinquish(ctx, tx, runId, fence, why)),
     hardStopped: (runId, fence, failure) => submit((tx) => hardStopped(ctx, tx, runId, fence, failure)),
     activationCrashed: (runId, fence, crash) => submit((tx) => activationCrashed(ctx, tx, runId, fence, crash)),

@@ -130,6 +130,8 @@ export interface TransactionOptions {
 export interface PrefetchHint {
   runId: string;
   opKey?: string;
+  /** The command may end the run: what an end reads (its open asks, its waiters, who is linked to it) too. */
+  ending?: boolean;
 }
 
 /** A snapshot's files, stored once by the daemon that made it (content-addressed: never changed). */

@@ -74,9 +74,9 @@ export interface SyncStore extends InboxQueries, ProjectQueries, RelationQueries
   latestWaitingSignalOp(runId: string, signalName: string): OpRow | null;
   /** The earliest waiting op of `kind` (FIFO waits such as ctx.nextExit). */
   firstWaitingOp(runId: string, kind: string): OpRow | null;
-  closeOpenOps(runId: string, status: OpStatus, now: number): number;
+  closeOpenOps(runId: string, status: OpStatus, now: number): void;
   /** Closes the open ops whose keys start with `prefix` (a finished turn's). */
-  closeOpenOpsWithPrefix(runId: string, prefix: string, status: OpStatus, now: number): number;
+  closeOpenOpsWithPrefix(runId: string, prefix: string, status: OpStatus, now: number): void;
   dueTimers(now: number, limit: number): DueTimer[];
   /** Sleeps due after `after` and by `until`: they are fired ahead of time (the code waits for the due time itself). */
   dueSleeps(after: number, until: number, limit: number): DueTimer[];
@@ -309,7 +309,7 @@ function buildStore(db: Database, path: string, schemaVersion: number, checkpoin
 
     listOps: (runId) => q.listOps.all(runId),
     listOpsWithPrefix: (runId, prefix) => q.listOpsWithPrefix.all(runId, prefix, prefixEnd(prefix)),
-    closeOpenOpsWithPrefix: (runId, prefix, status, now) => q.closeOpenOpsWithPrefix.run(status, now, runId, prefix, prefixEnd(prefix)).changes,
+    closeOpenOpsWithPrefix: (runId, prefix, status, now) => void q.closeOpenOpsWithPrefix.run(status, now, runId, prefix, prefixEnd(prefix)),
     getOp: (runId, opKey) => q.getOp.get(runId, opKey),
     putOp: (o) => {
       // An outcome gets the next delivery number of its run; replay delivers outcomes in that order.
@@ -324,7 +324,7 @@ function buildStore(db: Database, path: string, schemaVersion: number, checkpoin
     },
     latestWaitingSignalOp: (runId, name) => q.waitingSignalOp.get(runId, name),
     firstWaitingOp: (runId, kind) => q.firstWaitingOp.get(runId, kind),
-    closeOpenOps: (runId, status, now) => q.closeOpenOps.run(status, now, runId).changes,
+    closeOpenOps: (runId, status, now) => void q.closeOpenOps.run(status, now, runId),
     dueTimers: (now, limit) => q.dueTimers.all(now, limit),
     dueSleeps: (after, until, limit) => q.dueSleeps.all(after, until, limit),
     nextWakes: () => ({ sleep: q.nextSleepWake.get()?.at ?? null, other: q.nextOtherWake.get()?.at ?? null }),

@@ -102,11 +102,9 @@ export function pgCoreStatements(db: () => SQL, later: Later, me: string): Async
       one(db().unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE run_id = $1 AND kind = 'signal' AND name = $2 AND status = 'waiting' ORDER BY seq DESC LIMIT 1`, [runId, name])),
     firstWaitingOp: (runId, kind) =>
       one(db().unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE run_id = $1 AND kind = $2 AND status = 'waiting' ORDER BY seq LIMIT 1`, [runId, kind])),
-    closeOpenOps: async (runId, status, now) =>
-      (await db().unsafe(`UPDATE ops SET status = $1, wake_at = NULL, updated_at = $2 WHERE run_id = $3 AND ${OPEN_OP}`, [status, now, runId])).count,
-    closeOpenOpsWithPrefix: async (runId, prefix, status, now) =>
-      (await db().unsafe(`UPDATE ops SET status = $1, wake_at = NULL, updated_at = $2 WHERE run_id = $3 AND starts_with(op_key, $4) AND ${OPEN_OP}`, [status, now, runId, prefix]))
-        .count,
+    closeOpenOps: (runId, status, now) => later(db().unsafe(`UPDATE ops SET status = $1, wake_at = NULL, updated_at = $2 WHERE run_id = $3 AND ${OPEN_OP}`, [status, now, runId])),
+    closeOpenOpsWithPrefix: (runId, prefix, status, now) =>
+      later(db().unsafe(`UPDATE ops SET status = $1, wake_at = NULL, updated_at = $2 WHERE run_id = $3 AND starts_with(op_key, $4) AND ${OPEN_OP}`, [status, now, runId, prefix])),
     dueTimers: (now, limit) => all(db().unsafe(`SELECT ${TIMER_COLUMNS} FROM ops WHERE wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at, run_id, op_key LIMIT $2`, [now, limit])),
     dueSleeps: (after, until, limit) =>
       all(db().unsafe(`SELECT ${TIMER_COLUMNS} FROM ops WHERE wake_at IS NOT NULL AND kind = 'sleep' AND wake_at > $1 AND wake_at <= $2 ORDER BY wake_at, run_id, op_key LIMIT $3`, [after, until, limit])),

@@ -7,7 +7,7 @@ import type { Async } from "../boundary.ts";
 import type { InboxQueries } from "../inbox-queries.ts";
 import type { InboxCounts, MessageRow } from "../rows.ts";
 
-const MESSAGE_COLUMNS = `id, service_run_id AS "serviceRunId", kind, name, payload, status, attempt,
+export const PG_MESSAGE_COLUMNS = `id, service_run_id AS "serviceRunId", kind, name, payload, status, attempt,
   sender_run_id AS "senderRunId", sender_op_key AS "senderOpKey", wake_at AS "wakeAt", reply, error,
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
@@ -25,15 +25,15 @@ export function pgInboxStatements(db: () => SQL): Async<InboxQueries> {
         VALUES (${m.serviceRunId}, ${m.kind}, ${m.name}, ${m.payload}, 'queued', ${m.senderRunId}, ${m.senderOpKey}, ${m.now}, ${m.now}) RETURNING id`))!.id,
     getMessage: (id) => {
       const sql = db();
-      return one<MessageRow>(sql`SELECT ${sql.unsafe(MESSAGE_COLUMNS)} FROM messages WHERE id = ${id}`);
+      return one<MessageRow>(sql`SELECT ${sql.unsafe(PG_MESSAGE_COLUMNS)} FROM messages WHERE id = ${id}`);
     },
     activeMessage: (serviceRunId) => {
       const sql = db();
-      return one<MessageRow>(sql`SELECT ${sql.unsafe(MESSAGE_COLUMNS)} FROM messages WHERE service_run_id = ${serviceRunId} AND status = 'active' ORDER BY id LIMIT 1`);
+      return one<MessageRow>(sql`SELECT ${sql.unsafe(PG_MESSAGE_COLUMNS)} FROM messages WHERE service_run_id = ${serviceRunId} AND status = 'active' ORDER BY id LIMIT 1`);
     },
     nextReadyMessage: (serviceRunId) => {
       const sql = db();
-      return one<MessageRow>(sql`SELECT ${sql.unsafe(MESSAGE_COLUMNS)} FROM messages WHERE service_run_id = ${serviceRunId} AND status = 'queued' ORDER BY id LIMIT 1`);
+      return one<MessageRow>(sql`SELECT ${sql.unsafe(PG_MESSAGE_COLUMNS)} FROM messages WHERE service_run_id = ${serviceRunId} AND status = 'queued' ORDER BY id LIMIT 1`);
     },
     updateMessage: async (id, u, now) =>
       void (await db()`UPDATE messages SET status = ${u.status}, attempt = COALESCE(${u.attempt ?? null}::integer, attempt), wake_at = ${u.wakeAt ?? null},
@@ -50,30 +50,30 @@ export function pgInboxStatements(db: () => SQL): Async<InboxQueries> {
        FROM messages WHERE service_run_id = ${serviceRunId} AND status IN ('queued', 'deferred')`))!,
     listMessages: async (serviceRunId, limit) => {
       const sql = db();
-      return (await all<MessageRow>(sql`SELECT ${sql.unsafe(MESSAGE_COLUMNS)} FROM messages WHERE service_run_id = ${serviceRunId} ORDER BY id DESC LIMIT ${limit}`)).reverse();
+      return (await all<MessageRow>(sql`SELECT ${sql.unsafe(PG_MESSAGE_COLUMNS)} FROM messages WHERE service_run_id = ${serviceRunId} ORDER BY id DESC LIMIT ${limit}`)).reverse();
     },
     openMessages: (serviceRunId) => {
       const sql = db();
       return all<MessageRow>(
-        sql`SELECT ${sql.unsafe(MESSAGE_COLUMNS)} FROM messages WHERE service_run_id = ${serviceRunId} AND status IN ('queued', 'deferred', 'active') ORDER BY id`,
+        sql`SELECT ${sql.unsafe(PG_MESSAGE_COLUMNS)} FROM messages WHERE service_run_id = ${serviceRunId} AND status IN ('queued', 'deferred', 'active') ORDER BY id`,
       );
     },
     openOutbound: (senderRunId) => {
       const sql = db();
       return all<MessageRow>(
-        sql`SELECT ${sql.unsafe(MESSAGE_COLUMNS)} FROM messages WHERE sender_run_id = ${senderRunId} AND kind = 'ask' AND status IN ('queued', 'deferred') ORDER BY id`,
+        sql`SELECT ${sql.unsafe(PG_MESSAGE_COLUMNS)} FROM messages WHERE sender_run_id = ${senderRunId} AND kind = 'ask' AND status IN ('queued', 'deferred') ORDER BY id`,
       );
     },
     // The key range SQLite takes (`prefixEnd`) is `starts_with` here.
     openOutboundWithPrefix: (senderRunId, prefix, _prefixEnd) => {
       const sql = db();
-      return all<MessageRow>(sql`SELECT ${sql.unsafe(MESSAGE_COLUMNS)} FROM messages WHERE sender_run_id = ${senderRunId} AND kind = 'ask'
+      return all<MessageRow>(sql`SELECT ${sql.unsafe(PG_MESSAGE_COLUMNS)} FROM messages WHERE sender_run_id = ${senderRunId} AND kind = 'ask'
         AND status IN ('queued', 'deferred') AND starts_with(sender_op_key, ${prefix}) ORDER BY id`);
     },
     // Ties in id order, as SQLite reads them from its index on wake_at (which ends with the rowid).
     dueMessages: (now, limit) => {
       const sql = db();
-      return all<MessageRow>(sql`SELECT ${sql.unsafe(MESSAGE_COLUMNS)} FROM messages WHERE wake_at IS NOT NULL AND wake_at <= ${now} ORDER BY wake_at, id LIMIT ${limit}`);
+      return all<MessageRow>(sql`SELECT ${sql.unsafe(PG_MESSAGE_COLUMNS)} FROM messages WHERE wake_at IS NOT NULL AND wake_at <= ${now} ORDER BY wake_at, id LIMIT ${limit}`);
     },
   };
 }

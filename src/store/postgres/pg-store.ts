@@ -1,23 +1,24 @@
 /**
  * The PostgreSQL store (`--database postgres://…`, `VILANO_DATABASE_URL`) on Bun's built-in
  * client, behind the same boundary as SQLite's. The writer's transaction holds one connection of
- * the pool from BEGIN to COMMIT (Bun's `sql.begin`), and every statement of a command runs on it;
+ * the pool from BEGIN to COMMIT (reserved while batches come), and every statement of a command runs on it;
  * reads from outside go to the pool and see committed rows only. A COMMIT returns once PostgreSQL
  * has made the transaction durable (`synchronous_commit` on, its default), so an acknowledged write
  * is committed, as on SQLite.
  */
-import { SQL } from "bun";
+import { SQL, type ReservedSQL } from "bun";
 import { VilanoError } from "../../shared/index.ts";
 import type { PrefetchHint, Store, StoreOps } from "../boundary.ts";
+import type { OpWrite } from "../rows.ts";
 import { isStorageFault, RetryCarefully, StorageFault } from "../faults.ts";
 import { newDaemonId, pgCluster } from "./cluster.ts";
 import { PG_OP_COLUMNS, PG_RUN_COLUMNS, pgCoreStatements, type Later } from "./core-statements.ts";
 import { pgShelf } from "./shelf.ts";
-import { createTxCache, type PrefetchedRun } from "./tx-cache.ts";
-import { pgInboxStatements } from "./inbox-statements.ts";
+import { createTxCache, type EndingLists, type PrefetchedRun } from "./tx-cache.ts";
+import { PG_MESSAGE_COLUMNS, pgInboxStatements } from "./inbox-statements.ts";
 import { pgMigrate } from "./migrate.ts";
 import { pgProjectStatements } from "./project-statements.ts";
-import { pgRelationStatements } from "./relation-statements.ts";
+import { PG_RELATIONSHIP_COLUMNS, pgRelationStatements } from "./relation-statements.ts";
 import { pgSubscriptionStatements } from "./subscription-statements.ts";
 import { pgSupervisionStatements } from "./supervision-statements.ts";
 
@@ -50,6 +51,9 @@ const COMMIT_LOCK = 0x76696c62;
  */
 const STALLED_TRANSACTION_MS = 5_000;
 
+/** The writer's connection goes back to the pool after this long without a batch. */
+const WRITER_IDLE_MS = 10_000;
+
 /**
  * A batch's events in one statement: each gets the next sequence number of its run, in the order
  * they were appended (a statement does not see its own rows, so the run's last number is read once).
@@ -58,6 +62,25 @@ const INSERT_EVENTS = `INSERT INTO events (run_id, seq, type, body, at)
   SELECT e.run_id, COALESCE((SELECT MAX(seq) FROM events WHERE run_id = e.run_id), 0) + e.n, e.type, e.body, e.at
   FROM (SELECT run_id, type, body, at, ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY i) AS n
         FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[]) WITH ORDINALITY AS t(run_id, type, body, at, i)) AS e`;
+
+/**
+ * A batch's op writes in one statement, in the order they were made. An outcome gets the next
+ * delivery number of its run (replay delivers outcomes in that order): the run's last number, read
+ * once, plus how many numbered rows of that run come before it in the statement. A number given to
+ * an op that already had one is dropped, which leaves a gap; only the order counts.
+ */
+const UPSERT_OPS = `INSERT INTO ops (run_id, op_key, seq, kind, name, status, attempt, result, error, wake_at, meta, resolved_seq, updated_at)
+  SELECT o.run_id, o.op_key, o.seq, o.kind, o.name, o.status, o.attempt, o.result, o.error, o.wake_at, o.meta,
+    CASE WHEN o.numbered THEN COALESCE((SELECT MAX(resolved_seq) FROM ops WHERE run_id = o.run_id AND resolved_seq IS NOT NULL), 0)
+      + SUM(o.numbered::int) OVER (PARTITION BY o.run_id ORDER BY o.i) END,
+    o.updated_at
+  FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::float8[],
+              $11::text[], $12::bool[], $13::float8[])
+    WITH ORDINALITY AS o(run_id, op_key, seq, kind, name, status, attempt, result, error, wake_at, meta, numbered, updated_at, i)
+  ORDER BY o.i
+  ON CONFLICT (run_id, op_key) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, result = excluded.result,
+    error = excluded.error, wake_at = excluded.wake_at, meta = excluded.meta,
+    resolved_seq = COALESCE(ops.resolved_seq, excluded.resolved_seq), updated_at = excluded.updated_at`;
 
 const statementsOver = (db: () => SQL, later: Later, me: string): StoreOps => ({
   ...pgCoreStatements(db, later, me),
@@ -111,11 +134,51 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     void later(current.unsafe(INSERT_EVENTS, [sent.map((e) => e.runId), sent.map((e) => e.type), sent.map((e) => e.body), sent.map((e) => e.at)]));
   }
   /**
+   * Op writes made in the open transaction and not sent yet: like events, they go together, one
+   * statement for all of them, before any other statement is sent on the transaction's connection
+   * (so everything after them sees them) and whenever the writes are settled. Two writes of one op
+   * cannot share a statement: the first goes before the second is kept.
+   */
+  let ops: OpWrite[] = [];
+  const opKeys = new Set<string>();
+  function sendOps(): void {
+    if (ops.length === 0 || !current) return;
+    const sent = ops;
+    ops = [];
+    opKeys.clear();
+    const column = <T>(pick: (o: OpWrite) => T) => sent.map(pick);
+    void later(
+      current.unsafe(UPSERT_OPS, [
+        column((o) => o.runId), column((o) => o.opKey), column((o) => o.seq), column((o) => o.kind), column((o) => o.name),
+        column((o) => o.status), column((o) => o.attempt), column((o) => o.result), column((o) => o.error), column((o) => o.wakeAt),
+        column((o) => o.meta), column((o) => (o.status === "completed" || o.status === "failed") && !o.unseen), column((o) => o.now),
+      ]),
+    );
+  }
+  function queueOp(op: OpWrite): Promise<void> {
+    const key = `${op.runId}\u0000${op.opKey}`;
+    if (opKeys.has(key)) sendOps();
+    opKeys.add(key);
+    ops.push(op);
+    return Promise.resolve();
+  }
+  /** Everything kept back, sent. */
+  function sendPending(): void {
+    sendOps();
+    sendEvents();
+  }
+  /** The connection a statement goes to: the open transaction's, behind the op writes kept back; else the pool. */
+  const writerOrPool = (): SQL => {
+    if (!current) return sql;
+    sendOps();
+    return current;
+  };
+  /**
    * Waits for every pipelined write; throws the first that failed — again at every later call, until
    * the command it broke is rolled back to its savepoint or the transaction ends.
    */
   async function settleWrites(): Promise<void> {
-    sendEvents();
+    sendPending();
     while (inflight.length > 0) await Promise.all(inflight.splice(0));
     if (failed) throw failed.error;
   }
@@ -131,26 +194,68 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       return { settled: false, error: first };
     }
   }
+  /**
+   * The writer's own connection, reserved from the pool while batches come (BEGIN can then go
+   * with the batch's first statements instead of ahead of them); given back after a while without
+   * one, and closed instead when a failure leaves its state unknown.
+   */
+  let writer: ReservedSQL | null = null;
+  let idleTimer: ReturnType<typeof setTimeout> | null = null;
+  async function writerConnection(): Promise<SQL> {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = null;
+    writer ??= await sql.reserve();
+    return writer;
+  }
+  function dropWriter(): void {
+    const dropped = writer;
+    writer = null;
+    void dropped?.close().catch(() => {});
+  }
+  function releaseWhenIdle(): void {
+    if (!writer || closed) return;
+    idleTimer = setTimeout(() => {
+      idleTimer = null;
+      const released = writer;
+      writer = null;
+      void released?.release().catch(() => {});
+    }, WRITER_IDLE_MS);
+    idleTimer.unref?.();
+  }
   const me = newDaemonId();
   const cache = createTxCache(me);
   /** The open transaction waits for each command's writes before the next (see `savepoint`). */
   let careful = false;
   /** A command of the open transaction failed after writing, with no savepoint to undo it. */
   let mustRetry = false;
-  /** Reads the batch's runs and ops at once, into the cache. */
+  /** Reads the batch's runs and ops at once, into the cache, and for the runs it may end what an end reads. */
   async function prefetch(tx: SQL, hints: readonly PrefetchHint[]): Promise<void> {
     const runIds = [...new Set(hints.map((h) => h.runId))];
-    const opKeys = hints.filter((h): h is Required<PrefetchHint> => h.opKey !== undefined).map((h) => [h.runId, h.opKey] as const);
-    const [runs, ops] = await Promise.all([
+    const ending = [...new Set(hints.filter((h) => h.ending).map((h) => h.runId))];
+    const opKeys = hints.filter((h): h is PrefetchHint & { opKey: string } => h.opKey !== undefined).map((h) => [h.runId, h.opKey] as const);
+    const [runs, ops, lists] = await Promise.all([
       tx.unsafe(`SELECT ${PG_RUN_COLUMNS}, wake_pending AS "wakePending" FROM runs WHERE id = ANY($1::text[])`, [runIds]),
       opKeys.length === 0
         ? []
         : tx.unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE (run_id, op_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, [opKeys.map((k) => k[0]), opKeys.map((k) => k[1])]),
+      ending.length === 0 ? null : readEnding(tx, ending),
     ]);
     cache.seed([...runs] as PrefetchedRun[], runIds, [...ops], opKeys);
+    if (lists) cache.seedEnding(lists);
   }
-  const cached = cache.wrap(statementsOver(() => current ?? sql, later, me), () => current !== null, {
-    setFence: (id, fence, now) => later((current ?? sql)`UPDATE runs SET lease_fence = ${fence}, wake_pending = 0, updated_at = ${now} WHERE id = ${id}`),
+  /** The same rows as `openOutbound`, `takeRunWaiters` and `relationshipsTo` read, for several runs. */
+  async function readEnding(tx: SQL, runIds: string[]): Promise<EndingLists> {
+    const [outbound, waiters, relationshipsTo] = await Promise.all([
+      tx.unsafe(`SELECT ${PG_MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = ANY($1::text[]) AND kind = 'ask' AND status IN ('queued', 'deferred') ORDER BY id`, [runIds]),
+      tx.unsafe(`SELECT target_id AS "targetId", waiter_id AS "waiterId", op_key AS "opKey", created_at AS "createdAt" FROM run_waiters WHERE target_id = ANY($1::text[])`, [runIds]),
+      tx.unsafe(`SELECT ${PG_RELATIONSHIP_COLUMNS} FROM relationships WHERE target_id = ANY($1::text[]) ORDER BY created_at, owner_id, kind COLLATE "C"`, [runIds]),
+    ]);
+    return { runIds, outbound: [...outbound], waiters: [...waiters], relationshipsTo: [...relationshipsTo] };
+  }
+  const statements = statementsOver(writerOrPool, later, me);
+  const cached = cache.wrap({ ...statements, putOp: (op) => (current ? queueOp(op) : statements.putOp(op)) }, () => current !== null, {
+    setFence: (id, fence, now) => later(writerOrPool()`UPDATE runs SET lease_fence = ${fence}, wake_pending = 0, updated_at = ${now} WHERE id = ${id}`),
+    dropRunWaiters: (targetId) => later(writerOrPool()`DELETE FROM run_waiters WHERE target_id = ${targetId}`),
   });
   const direct: StoreOps = {
     ...cached,
@@ -183,7 +288,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
   }
   const reads = statementsOver(() => sql, (write) => write.then(() => undefined), me);
   // Its writes inside the transaction (members removed, their claims handed back) are unknown to the cache.
-  const cluster = pgCluster(me, () => current ?? sql, sql, later, () => {
+  const cluster = pgCluster(me, writerOrPool, sql, later, () => {
     cache.noteWrite();
     cache.clear();
   });
@@ -203,43 +308,60 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       open = new Promise<void>((resolve) => (end = resolve));
       careful = options.careful === true;
       mustRetry = false;
-      const body = async (tx: SQL) => {
+      let tx: SQL | null = null;
+      /** COMMIT or ROLLBACK has been sent: the transaction is over on the server whatever the client hears. */
+      let ended = false;
+      try {
+        tx = await writerConnection();
         current = tx;
         cache.clear();
-        try {
-          // Sent together, answered in order: the lock is held before the rows are read. (A query
-          // of Bun's is sent when it is first awaited or given a `then`: the lock's is given one at once.)
-          await later(tx.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${STALLED_TRANSACTION_MS}`));
-          const locked = tx`SELECT pg_advisory_xact_lock(${COMMIT_LOCK})`.then(() => undefined);
-          const seeded = options.prefetch && options.prefetch.length > 0 ? prefetch(tx, options.prefetch) : null;
-          // Both awaited together: a lost lock must not leave the read's rejection unheard.
-          await Promise.all([locked, seeded]);
-          const value = await fn();
-          await settleWrites(); // every write answered before COMMIT is sent
-          if (mustRetry) throw new RetryCarefully(new Error("a command failed after writing"));
-          return value;
-        } catch (error) {
-          const { settled, error: told } = await settleAfter(error);
-          // A write sent without waiting failed: which command's is not known, so the batch goes again, carefully.
-          if (!settled && !careful && !isStorageFault(told) && !(told instanceof RetryCarefully)) throw new RetryCarefully(told);
-          throw told instanceof RetryCarefully || isStorageFault(told) ? told : error;
-        } finally {
-          current = null;
-          inflight = [];
-          failed = null;
-          events = [];
-          cache.clear();
+        // Sent together, answered in order: the lock is held before the rows are read. (A query
+        // of Bun's is sent when it is first awaited or given a `then`: each is given one at once.)
+        const begun = tx.unsafe("BEGIN").then(() => undefined);
+        const limited = tx.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${STALLED_TRANSACTION_MS}`).then(() => undefined);
+        const locked = tx`SELECT pg_advisory_xact_lock(${COMMIT_LOCK})`.then(() => undefined);
+        const seeded = options.prefetch && options.prefetch.length > 0 ? prefetch(tx, options.prefetch) : null;
+        // All awaited together: a lost lock must not leave a later statement's rejection unheard.
+        await Promise.all([begun, limited, locked, seeded]);
+        const value = await fn();
+        if (mustRetry) throw new RetryCarefully(new Error("a command failed after writing"));
+        // COMMIT goes right behind the batch's last writes: PostgreSQL answers them in order, and a
+        // transaction in which one failed ends in ROLLBACK, not COMMIT, so nothing of it commits.
+        sendPending();
+        const committed = tx.unsafe("COMMIT");
+        ended = true;
+        const outcome = await Promise.allSettled([settleWrites(), committed]);
+        if (outcome[0].status === "rejected") throw outcome[0].reason;
+        if (outcome[1].status === "rejected") {
+          // Whether it committed is not known (the kernel reads its leases again): the connection goes.
+          dropWriter();
+          throw outcome[1].reason;
         }
-      };
-      let running: Promise<unknown> | null = null;
-      try {
-        return (await sql.begin((tx) => (running = body(tx as unknown as SQL)))) as Awaited<ReturnType<typeof fn>>;
+        if ((outcome[1].value as { command?: string }).command !== "COMMIT") throw new StorageFault("PostgreSQL rolled the batch back instead of committing it", { cause: null });
+        return value;
+      } catch (error) {
+        const { settled, error: told } = await settleAfter(error);
+        if (tx && !ended) {
+          try {
+            await tx.unsafe("ROLLBACK");
+          } catch {
+            // The connection is in a state nobody knows: it is not given back to the pool.
+            dropWriter();
+          }
+        }
+        // A write sent without waiting failed: which command's is not known, so the batch goes again, carefully.
+        if (!settled && !careful && !isStorageFault(told) && !(told instanceof RetryCarefully)) throw new RetryCarefully(told);
+        throw told instanceof RetryCarefully || isStorageFault(told) ? told : error;
       } finally {
-        // A lost connection rejects `begin` while the commands may still be running: the next
-        // transaction waits for them to be done with this one.
-        await (running as Promise<unknown> | null)?.catch(() => {});
+        current = null;
+        inflight = [];
+        failed = null;
+        events = [];
+        ops = [];
+        cache.clear();
         open = null;
         end();
+        releaseWhenIdle();
       }
     },
     /**
@@ -256,6 +378,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       if (!tx) throw new VilanoError("internal", "a savepoint needs an open transaction");
       if (!careful) return await uncarefully(fn);
       const control = (statement: string) => {
+        sendPending(); // what came before the savepoint stays out of it
         inflight.push(tx.unsafe(statement).then(() => undefined, (error: unknown) => void (failed ??= { error: new StorageFault(`${statement} failed: ${(error as Error).message}`, { cause: error }) })));
       };
       control("SAVEPOINT cmd");
@@ -282,7 +405,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       return value;
     },
     async prefetch(hints) {
-      if (current && hints.length > 0) await prefetch(current, hints);
+      if (current && hints.length > 0) await prefetch(writerOrPool(), hints);
     },
     cluster,
     shelf: pgShelf(sql),
@@ -301,6 +424,12 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       if (closed) return;
       closed = true;
       while (open) await open;
+      if (idleTimer) clearTimeout(idleTimer);
+      if (writer) {
+        const released = writer;
+        writer = null;
+        await released.release().catch(() => {});
+      }
       if (joined) {
         joined = false;
         await cluster.leave().catch(() => {});

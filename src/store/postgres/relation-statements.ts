@@ -8,7 +8,7 @@ import type { Async } from "../boundary.ts";
 import type { RelationQueries } from "../relation-queries.ts";
 import type { ExitEventRow, RelationshipRow } from "../rows.ts";
 
-const RELATIONSHIP_COLUMNS = `target_id AS "targetId", owner_id AS "ownerId", kind, propagate, created_at AS "createdAt"`;
+export const PG_RELATIONSHIP_COLUMNS = `target_id AS "targetId", owner_id AS "ownerId", kind, propagate, created_at AS "createdAt"`;
 const EXIT_COLUMNS = `id, owner_id AS "ownerId", target_id AS "targetId", target_kind AS "targetKind", relationship, status, output, error, at,
   consumed_by AS "consumedBy"`;
 
@@ -24,13 +24,13 @@ export function pgRelationStatements(db: () => SQL): Async<RelationQueries> {
     relationshipsTo: (targetId) => {
       const sql = db();
       return all<RelationshipRow>(
-        sql`SELECT ${sql.unsafe(RELATIONSHIP_COLUMNS)} FROM relationships WHERE target_id = ${targetId} ORDER BY created_at, owner_id, kind COLLATE "C"`,
+        sql`SELECT ${sql.unsafe(PG_RELATIONSHIP_COLUMNS)} FROM relationships WHERE target_id = ${targetId} ORDER BY created_at, owner_id, kind COLLATE "C"`,
       );
     },
     relationshipsOf: (ownerId) => {
       const sql = db();
       return all<RelationshipRow>(
-        sql`SELECT ${sql.unsafe(RELATIONSHIP_COLUMNS)} FROM relationships WHERE owner_id = ${ownerId} ORDER BY created_at, target_id, kind COLLATE "C"`,
+        sql`SELECT ${sql.unsafe(PG_RELATIONSHIP_COLUMNS)} FROM relationships WHERE owner_id = ${ownerId} ORDER BY created_at, target_id, kind COLLATE "C"`,
       );
     },
     setTrapsExits: async (runId, traps) => void (await db()`UPDATE runs SET traps_exits = ${traps ? 1 : 0} WHERE id = ${runId}`),

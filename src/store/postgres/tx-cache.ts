@@ -7,15 +7,20 @@
  * a status, a fence, state); any other write drops what it may have changed, a statement not
  * known to leave runs and ops alone drops everything, and so does a command rolled back to its
  * savepoint. Rows are handed out as copies.
+ *
+ * Besides rows, it keeps whole lists per run that a run's end reads (its open asks, who waits for
+ * it, who is linked to it), read at once for the batch's ending runs, and a run's whole op list
+ * when it is known (a run inserted by this transaction has none): any write to a list's table
+ * drops that list (for ops, the run's), so a list is only ever what the database holds.
  */
 import type { AnyRunStatus } from "../../shared/index.ts";
-import type { NewRun, OpRow, RunRow } from "../rows.ts";
+import type { MessageRow, NewRun, OpRow, RelationshipRow, RunRow } from "../rows.ts";
 import type { StoreOps } from "../boundary.ts";
 
 /** Writes to runs whose first argument is the run's id, and which the cache does not follow. */
 const RUN_WRITES = new Set(["setTrapsExits"]);
-/** Writes to ops whose first argument is the run's id (a run's ops go from the cache). */
-const OP_WRITES = new Set(["closeOpenOps", "closeOpenOpsWithPrefix", "numberUnseenOutcomes"]);
+/** Writes to ops whose first argument is the run's id (that run's ops go from the cache). */
+const OP_WRITES = new Set(["closeOpenOpsWithPrefix"]);
 /** Statements that change neither runs nor ops: reads, and writes to other tables. */
 const NEUTRAL = new Set([
   "getMeta", "setMeta", "listRuns", "listRunIdsWithStatus", "listOps", "listOpsWithPrefix",
@@ -40,9 +45,30 @@ const READS = new Set([
 /** A run row as the prefetch reads it: with its wake-up flag, which `RunRow` does not carry. */
 export type PrefetchedRun = RunRow & { wakePending: number };
 
-/** What the cache needs besides the statements: a fence bump sent without waiting for its answer. */
+/** A row of `run_waiters` as the prefetch reads it. */
+export interface WaiterRow {
+  targetId: string;
+  waiterId: string;
+  opKey: string;
+  createdAt: number;
+}
+
+/** What a run's end reads, read at once for the runs a batch may end. */
+export interface EndingLists {
+  runIds: readonly string[];
+  outbound: readonly MessageRow[];
+  waiters: readonly WaiterRow[];
+  relationshipsTo: readonly RelationshipRow[];
+}
+
+/** Open ops, as `closeOpenOps` finds them. */
+const OPEN_OP_STATUSES = new Set(["waiting", "retry_wait", "retry_ready"]);
+
+/** What the cache needs besides the statements: writes sent without waiting for their answers. */
 export interface CacheWrites {
   setFence(id: string, fence: number, now: number): Promise<void>;
+  /** Deletes the run's waiters (their rows are already known). */
+  dropRunWaiters(targetId: string): Promise<void>;
 }
 
 export interface TxCache {
@@ -51,12 +77,16 @@ export interface TxCache {
   noteWrite(): void;
   /** Fills the cache with rows read for the whole batch at once. */
   seed(runs: readonly PrefetchedRun[], runIds: readonly string[], ops: readonly OpRow[], opKeys: readonly (readonly [string, string])[]): void;
+  /** Fills the lists a run's end reads. */
+  seedEnding(lists: EndingLists): void;
   clear(): void;
   /** The statements of `direct`, reading through the cache while `active()`. */
   wrap(direct: StoreOps, active: () => boolean, extra: CacheWrites): StoreOps;
 }
 
 const opKeyOf = (runId: string, opKey: string) => `${runId}\u0000${opKey}`;
+/** Byte order, as the stores sort text. */
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** `me`: the daemon id this store writes as the owner of the runs it leases. */
 export function createTxCache(me: string): TxCache {
@@ -64,11 +94,31 @@ export function createTxCache(me: string): TxCache {
   const runs = new Map<string, RunRow | null>();
   const wakePending = new Map<string, boolean>();
   const ops = new Map<string, OpRow | null>();
+  /** A run's whole op list, in `seq` order. */
+  const opLists = new Map<string, OpRow[]>();
+  const outbound = new Map<string, MessageRow[]>();
+  const waiters = new Map<string, WaiterRow[]>();
+  const relationshipsTo = new Map<string, RelationshipRow[]>();
   const copy = <T extends object>(row: T | null): T | null => (row === null ? null : { ...row });
+  const copies = <T extends object>(rows: readonly T[]): T[] => rows.map((row) => ({ ...row }));
   const clear = () => {
     runs.clear();
     wakePending.clear();
     ops.clear();
+    opLists.clear();
+    outbound.clear();
+    waiters.clear();
+    relationshipsTo.clear();
+  };
+  /** A write to the run's ops: what the cache knew of them may be wrong now. */
+  const dropOpsOf = (runId: string) => {
+    opLists.delete(runId);
+    const prefix = opKeyOf(runId, "");
+    for (const key of ops.keys()) if (key.startsWith(prefix)) ops.delete(key);
+  };
+  const group = <T>(rows: readonly T[], keyOf: (row: T) => string, ids: readonly string[], into: Map<string, T[]>) => {
+    for (const id of ids) into.set(id, []);
+    for (const row of rows) into.get(keyOf(row))?.push(row);
   };
   /** Changes a cached run's columns as the write does in the database (nothing when it is not cached). */
   const follow = (id: string, change: Partial<RunRow>) => {
@@ -90,6 +140,11 @@ export function createTxCache(me: string): TxCache {
       for (const [runId, opKey] of opKeys) ops.set(opKeyOf(runId, opKey), null);
       for (const row of opRows) ops.set(opKeyOf(row.runId, row.opKey), row);
     },
+    seedEnding(lists) {
+      group(lists.outbound, (m) => m.senderRunId ?? "", lists.runIds, outbound);
+      group(lists.waiters, (w) => w.targetId, lists.runIds, waiters);
+      group(lists.relationshipsTo, (r) => r.targetId, lists.runIds, relationshipsTo);
+    },
     clear,
     wrap(direct, active, extra) {
       const wrapped: Record<string, unknown> = {};
@@ -110,9 +165,9 @@ export function createTxCache(me: string): TxCache {
             return m(id, ...rest);
           });
         } else if (OP_WRITES.has(name)) {
-          on(name, (m, ...args: unknown[]) => {
-            ops.clear();
-            return m(...args);
+          on(name, (m, runId: unknown, ...rest: unknown[]) => {
+            dropOpsOf(runId as string);
+            return m(runId, ...rest);
           });
         } else {
           // Not known to leave runs and ops alone: forget everything.
@@ -144,7 +199,65 @@ export function createTxCache(me: string): TxCache {
       });
       on("putOp", (m, op: { runId: string; opKey: string }) => {
         ops.delete(opKeyOf(op.runId, op.opKey));
+        opLists.delete(op.runId);
         return m(op);
+      });
+      on("listOps", async (m, runId: string) => {
+        const known = opLists.get(runId);
+        if (known) return copies(known);
+        return m(runId);
+      });
+      // With the run's whole op list known, these need no statement when they have nothing to change.
+      on("numberUnseenOutcomes", (m, runId: string) => {
+        const known = opLists.get(runId);
+        if (known && !known.some((op) => (op.status === "completed" || op.status === "failed") && op.resolvedSeq === null)) return Promise.resolve();
+        dropOpsOf(runId);
+        return m(runId);
+      });
+      on("closeOpenOps", (m, runId: string, ...rest: unknown[]) => {
+        const known = opLists.get(runId);
+        if (known && !known.some((op) => OPEN_OP_STATUSES.has(op.status))) return Promise.resolve();
+        dropOpsOf(runId);
+        return m(runId, ...rest);
+      });
+      on("openOutbound", async (m, senderRunId: string) => {
+        const known = outbound.get(senderRunId);
+        if (known) return copies(known);
+        return m(senderRunId);
+      });
+      for (const name of ["insertMessage", "updateMessage"]) {
+        on(name, (m, ...args: unknown[]) => {
+          outbound.clear();
+          return m(...args);
+        });
+      }
+      on("takeRunWaiters", async (m, targetId: string) => {
+        const known = waiters.get(targetId);
+        if (!known) return m(targetId);
+        waiters.set(targetId, []);
+        if (known.length === 0) return [];
+        writes++;
+        await extra.dropRunWaiters(targetId);
+        return [...known]
+          .sort((a, b) => a.createdAt - b.createdAt || compare(a.waiterId, b.waiterId) || compare(a.opKey, b.opKey))
+          .map(({ waiterId, opKey }) => ({ waiterId, opKey }));
+      });
+      on("addRunWaiter", (m, targetId: string, ...rest: unknown[]) => {
+        waiters.delete(targetId);
+        return m(targetId, ...rest);
+      });
+      on("moveRunWaiters", (m, ...args: unknown[]) => {
+        waiters.clear();
+        return m(...args);
+      });
+      on("relationshipsTo", async (m, targetId: string) => {
+        const known = relationshipsTo.get(targetId);
+        if (known) return copies(known);
+        return m(targetId);
+      });
+      on("addRelationship", (m, ...args: unknown[]) => {
+        relationshipsTo.clear();
+        return m(...args);
       });
       // A new run's row is known whole: the columns it does not set take the schema's defaults.
       on("insertRun", (m, r: NewRun) => {
@@ -155,6 +268,8 @@ export function createTxCache(me: string): TxCache {
         };
         runs.set(r.id, row);
         wakePending.set(r.id, false);
+        // Ops belong to an existing run (a foreign key): a new run has none.
+        opLists.set(r.id, []);
         return m(r);
       });
       on("setRunStatus", (m, id: string, status: AnyRunStatus, now: number) => {
