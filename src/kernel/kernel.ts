@@ -416,7 +416,7 @@ export function createKernel(options: KernelOptions): Kernel {
         },
         req.id === undefined ? undefined : { runId: req.id },
       ),
-    activate: (runId) => submit((tx) => activate(ctx, tx, runId), { runId }),
+    activate: (runId) => submit((tx) => activate(ctx, tx, runId), { runId, leasing: true }),
     reportOp: (runId, fence, cmd) => submit((tx) => reportOp(ctx, tx, runId, fence, cmd), { runId, opKey: cmd.opKey }),
     noteSleepLateness: (lateMs) => lead.noteLateness(lateMs),
     finishActivation: (runId, fence, result) =>

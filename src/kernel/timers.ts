@@ -26,7 +26,8 @@ export async function fireDueTimers(k: KernelContext, tx: Tx, leadMs: number): P
   const due = await k.store.dueTimers(tx.now, TIMERS_PER_BATCH);
   const soon = leadMs > 0 ? await k.store.dueSleeps(tx.now, tx.now + leadMs, TIMERS_PER_BATCH) : [];
   // Every run and op below is read at once where the store can (PostgreSQL), not one by one.
-  await k.store.prefetch?.([...due, ...soon].map((t) => ({ runId: t.runId, opKey: t.opKey })));
+  // A woken run is leased: its history too.
+  await k.store.prefetch?.([...due, ...soon].map((t) => ({ runId: t.runId, opKey: t.opKey, leasing: true })));
   const early: DueTimer[] = [];
   for (const t of soon) if (await blockedOnItAlone(k, t.runId)) early.push(t);
   for (const t of [...due, ...early]) {

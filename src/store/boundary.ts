@@ -132,6 +132,8 @@ export interface PrefetchHint {
   opKey?: string;
   /** The command may end the run: what an end reads (its open asks, its waiters, who is linked to it) too. */
   ending?: boolean;
+  /** The command may lease the run: its whole op list (its history) too. */
+  leasing?: boolean;
 }
 
 /** A snapshot's files, stored once by the daemon that made it (content-addressed: never changed). */

@@ -296,6 +296,58 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
     }
   });
 
+  test("op writes sent together number their outcomes in the order written, with the run's history read at once or not, and from a write made of an op row", async () => {
+    const store = await createPostgresStore(await freshPostgresDatabase());
+    const op = (opKey: string, seq: number, status: "waiting" | "completed", extra: { unseen?: boolean } = {}) => ({
+      runId: "r", opKey, seq, kind: "step", name: opKey, status, attempt: 1, result: status === "completed" ? `"${opKey}"` : null, error: null,
+      wakeAt: null, meta: null, now: 1_700_000_000_000 + seq, ...extra,
+    });
+    const numbers = async () => Object.fromEntries((await store.reads.listOps("r")).map((o) => [o.opKey, o.resolvedSeq]));
+    try {
+      await store.transaction(async () => {
+        await store.insertRun(run("r"));
+        await store.putOp(op("a", 0, "completed"));
+        await store.putOp(op("b", 1, "waiting"));
+        await store.putOp(op("c", 2, "completed"));
+        await store.putOp(op("d", 3, "completed", { unseen: true }));
+      });
+      expect(await numbers()).toEqual({ a: 1, b: null, c: 2, d: null });
+      // Without the history read: a write made of the op's row (which carries its old, empty number).
+      await store.transaction(async () => {
+        const b = (await store.getOp("r", "b"))!;
+        await store.putOp({ ...b, status: "completed", result: '"b"', now: b.updatedAt + 10 });
+        await store.putOp(op("e", 4, "completed"));
+      });
+      expect(await numbers()).toEqual({ a: 1, b: 3, c: 2, d: null, e: 4 });
+      // With it (a lease's read): the numbers are worked out here and sent with the writes.
+      await store.transaction(
+        async () => {
+          expect((await store.listOps("r")).map((o) => o.opKey)).toEqual(["a", "b", "c", "d", "e"]);
+          await store.numberUnseenOutcomes("r"); // d, the one outcome its code had not seen
+          const c = (await store.getOp("r", "c"))!;
+          await store.putOp({ ...c, result: '"c again"', now: c.updatedAt + 10 }); // keeps its number
+          await store.putOp(op("f", 5, "completed"));
+          await store.putOp(op("g", 6, "waiting"));
+          expect(await store.openOpCount("r")).toBe(1);
+        },
+        { prefetch: [{ runId: "r", leasing: true }] },
+      );
+      expect(await numbers()).toEqual({ a: 1, b: 3, c: 2, d: 5, e: 4, f: 6, g: null });
+      await store.transaction(
+        async () => {
+          expect((await store.listOps("r")).find((o) => o.opKey === "c")?.result).toBe('"c again"');
+          await store.putOp({ ...(await store.getOp("r", "g"))!, status: "completed", result: '"g"', now: 1_700_000_001_000 });
+          await store.putOp(op("h", 7, "completed"));
+          expect((await store.listOps("r")).map((o) => o.resolvedSeq)).toEqual([1, 3, 2, 5, 4, 6, 7, 8]);
+        },
+        { prefetch: [{ runId: "r", leasing: true }] },
+      );
+      expect(await numbers()).toEqual({ a: 1, b: 3, c: 2, d: 5, e: 4, f: 6, g: 7, h: 8 });
+    } finally {
+      await store.close();
+    }
+  });
+
   test("what the store committed is still there for a new connection", async () => {
     const url = await freshPostgresDatabase();
     const first = await createPostgresStore(url);

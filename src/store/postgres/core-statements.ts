@@ -105,7 +105,11 @@ export function pgCoreStatements(db: () => SQL, later: Later, me: string): Async
     closeOpenOps: (runId, status, now) => later(db().unsafe(`UPDATE ops SET status = $1, wake_at = NULL, updated_at = $2 WHERE run_id = $3 AND ${OPEN_OP}`, [status, now, runId])),
     closeOpenOpsWithPrefix: (runId, prefix, status, now) =>
       later(db().unsafe(`UPDATE ops SET status = $1, wake_at = NULL, updated_at = $2 WHERE run_id = $3 AND starts_with(op_key, $4) AND ${OPEN_OP}`, [status, now, runId, prefix])),
-    dueTimers: (now, limit) => all(db().unsafe(`SELECT ${TIMER_COLUMNS} FROM ops WHERE wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at, run_id, op_key LIMIT $2`, [now, limit])),
+    // Each half from its own partial index (sleeps, the rest): one condition on both would read the whole table.
+    dueTimers: (now, limit) =>
+      all(db().unsafe(`(SELECT ${TIMER_COLUMNS} FROM ops WHERE wake_at IS NOT NULL AND kind = 'sleep' AND wake_at <= $1 ORDER BY wake_at, run_id, op_key LIMIT $2)
+        UNION ALL (SELECT ${TIMER_COLUMNS} FROM ops WHERE wake_at IS NOT NULL AND kind <> 'sleep' AND wake_at <= $1 ORDER BY wake_at, run_id, op_key LIMIT $2)
+        ORDER BY "wakeAt", "runId", "opKey" LIMIT $2`, [now, limit])),
     dueSleeps: (after, until, limit) =>
       all(db().unsafe(`SELECT ${TIMER_COLUMNS} FROM ops WHERE wake_at IS NOT NULL AND kind = 'sleep' AND wake_at > $1 AND wake_at <= $2 ORDER BY wake_at, run_id, op_key LIMIT $3`, [after, until, limit])),
     nextWakes: async () => {

@@ -9,11 +9,11 @@
 import { SQL, type ReservedSQL } from "bun";
 import { VilanoError } from "../../shared/index.ts";
 import type { PrefetchHint, Store, StoreOps } from "../boundary.ts";
-import type { OpWrite } from "../rows.ts";
 import { isStorageFault, RetryCarefully, StorageFault } from "../faults.ts";
 import { newDaemonId, pgCluster } from "./cluster.ts";
 import { PG_OP_COLUMNS, PG_RUN_COLUMNS, pgCoreStatements, type Later } from "./core-statements.ts";
 import { pgShelf } from "./shelf.ts";
+import { keptWrites, type NumberedOpWrite } from "./kept-writes.ts";
 import { createTxCache, type EndingLists, type PrefetchedRun } from "./tx-cache.ts";
 import { PG_MESSAGE_COLUMNS, pgInboxStatements } from "./inbox-statements.ts";
 import { pgMigrate } from "./migrate.ts";
@@ -51,36 +51,22 @@ const COMMIT_LOCK = 0x76696c62;
  */
 const STALLED_TRANSACTION_MS = 5_000;
 
+/**
+ * How a writer's transaction starts, in one message (the simple protocol: no parameters, so one
+ * round of work on each side instead of three): BEGIN; its settings; then the commit lock. The
+ * settings: the stall limit above; no sequential scans, for every statement of a batch finds its
+ * rows by key, and its plan is prepared once: planned while a new database's tables were still
+ * small (and not analyzed yet), a scan of the whole table looks cheaper than the index, and stays
+ * in the plan while the table grows; and no JIT compiling, which only pays for long queries, and
+ * which a scan priced out of the way would set off.
+ */
+const BEGIN_WRITER = `BEGIN;
+  SELECT set_config('idle_in_transaction_session_timeout', '${STALLED_TRANSACTION_MS}', true), set_config('enable_seqscan', 'off', true),
+    set_config('jit', 'off', true);
+  SELECT pg_advisory_xact_lock(${COMMIT_LOCK})`;
+
 /** The writer's connection goes back to the pool after this long without a batch. */
 const WRITER_IDLE_MS = 10_000;
-
-/**
- * A batch's events in one statement: each gets the next sequence number of its run, in the order
- * they were appended (a statement does not see its own rows, so the run's last number is read once).
- */
-const INSERT_EVENTS = `INSERT INTO events (run_id, seq, type, body, at)
-  SELECT e.run_id, COALESCE((SELECT MAX(seq) FROM events WHERE run_id = e.run_id), 0) + e.n, e.type, e.body, e.at
-  FROM (SELECT run_id, type, body, at, ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY i) AS n
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[]) WITH ORDINALITY AS t(run_id, type, body, at, i)) AS e`;
-
-/**
- * A batch's op writes in one statement, in the order they were made. An outcome gets the next
- * delivery number of its run (replay delivers outcomes in that order): the run's last number, read
- * once, plus how many numbered rows of that run come before it in the statement. A number given to
- * an op that already had one is dropped, which leaves a gap; only the order counts.
- */
-const UPSERT_OPS = `INSERT INTO ops (run_id, op_key, seq, kind, name, status, attempt, result, error, wake_at, meta, resolved_seq, updated_at)
-  SELECT o.run_id, o.op_key, o.seq, o.kind, o.name, o.status, o.attempt, o.result, o.error, o.wake_at, o.meta,
-    CASE WHEN o.numbered THEN COALESCE((SELECT MAX(resolved_seq) FROM ops WHERE run_id = o.run_id AND resolved_seq IS NOT NULL), 0)
-      + SUM(o.numbered::int) OVER (PARTITION BY o.run_id ORDER BY o.i) END,
-    o.updated_at
-  FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::float8[],
-              $11::text[], $12::bool[], $13::float8[])
-    WITH ORDINALITY AS o(run_id, op_key, seq, kind, name, status, attempt, result, error, wake_at, meta, numbered, updated_at, i)
-  ORDER BY o.i
-  ON CONFLICT (run_id, op_key) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, result = excluded.result,
-    error = excluded.error, wake_at = excluded.wake_at, meta = excluded.meta,
-    resolved_seq = COALESCE(ops.resolved_seq, excluded.resolved_seq), updated_at = excluded.updated_at`;
 
 const statementsOver = (db: () => SQL, later: Later, me: string): StoreOps => ({
   ...pgCoreStatements(db, later, me),
@@ -119,58 +105,17 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     inflight.push(write.catch((error: unknown) => void (failed ??= { error })));
     return Promise.resolve();
   };
-  /**
-   * Events appended in the open transaction and not sent yet: they go together, one INSERT for
-   * all of them, before anything in the transaction reads events and whenever the writes are
-   * settled (before each careful command ends, and before COMMIT). A step writes an event, so this
-   * halves the statements of a batch.
-   */
-  let events: { runId: string; type: string; body: string | null; at: number }[] = [];
-  function sendEvents(): void {
-    if (events.length === 0 || !current) return;
-    const sent = events;
-    events = [];
+  /** The open transaction's writes that nobody waits for, kept back and sent together (see kept-writes.ts). */
+  const kept = keptWrites((text, params) => {
     // Inside the transaction `later` only queues it; its failure is told when the writes are settled.
-    void later(current.unsafe(INSERT_EVENTS, [sent.map((e) => e.runId), sent.map((e) => e.type), sent.map((e) => e.body), sent.map((e) => e.at)]));
-  }
-  /**
-   * Op writes made in the open transaction and not sent yet: like events, they go together, one
-   * statement for all of them, before any other statement is sent on the transaction's connection
-   * (so everything after them sees them) and whenever the writes are settled. Two writes of one op
-   * cannot share a statement: the first goes before the second is kept.
-   */
-  let ops: OpWrite[] = [];
-  const opKeys = new Set<string>();
-  function sendOps(): void {
-    if (ops.length === 0 || !current) return;
-    const sent = ops;
-    ops = [];
-    opKeys.clear();
-    const column = <T>(pick: (o: OpWrite) => T) => sent.map(pick);
-    void later(
-      current.unsafe(UPSERT_OPS, [
-        column((o) => o.runId), column((o) => o.opKey), column((o) => o.seq), column((o) => o.kind), column((o) => o.name),
-        column((o) => o.status), column((o) => o.attempt), column((o) => o.result), column((o) => o.error), column((o) => o.wakeAt),
-        column((o) => o.meta), column((o) => (o.status === "completed" || o.status === "failed") && !o.unseen), column((o) => o.now),
-      ]),
-    );
-  }
-  function queueOp(op: OpWrite): Promise<void> {
-    const key = `${op.runId}\u0000${op.opKey}`;
-    if (opKeys.has(key)) sendOps();
-    opKeys.add(key);
-    ops.push(op);
-    return Promise.resolve();
-  }
+    if (current) void later(current.unsafe(text, params));
+  });
   /** Everything kept back, sent. */
-  function sendPending(): void {
-    sendOps();
-    sendEvents();
-  }
-  /** The connection a statement goes to: the open transaction's, behind the op writes kept back; else the pool. */
+  const sendPending = () => kept.sendAll();
+  /** The connection a statement goes to: the open transaction's, behind the writes kept back; else the pool. */
   const writerOrPool = (): SQL => {
     if (!current) return sql;
-    sendOps();
+    kept.sendWrites();
     return current;
   };
   /**
@@ -228,20 +173,26 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
   let careful = false;
   /** A command of the open transaction failed after writing, with no savepoint to undo it. */
   let mustRetry = false;
-  /** Reads the batch's runs and ops at once, into the cache, and for the runs it may end what an end reads. */
+  /**
+   * Reads the batch's runs and ops at once, into the cache; for the runs it may lease, their whole
+   * op lists; for the runs it may end, what an end reads.
+   */
   async function prefetch(tx: SQL, hints: readonly PrefetchHint[]): Promise<void> {
     const runIds = [...new Set(hints.map((h) => h.runId))];
     const ending = [...new Set(hints.filter((h) => h.ending).map((h) => h.runId))];
+    const leasing = [...new Set(hints.filter((h) => h.leasing).map((h) => h.runId))];
     const opKeys = hints.filter((h): h is PrefetchHint & { opKey: string } => h.opKey !== undefined).map((h) => [h.runId, h.opKey] as const);
-    const [runs, ops, lists] = await Promise.all([
+    const [runs, ops, lists, opLists] = await Promise.all([
       tx.unsafe(`SELECT ${PG_RUN_COLUMNS}, wake_pending AS "wakePending" FROM runs WHERE id = ANY($1::text[])`, [runIds]),
       opKeys.length === 0
         ? []
         : tx.unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE (run_id, op_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, [opKeys.map((k) => k[0]), opKeys.map((k) => k[1])]),
       ending.length === 0 ? null : readEnding(tx, ending),
+      leasing.length === 0 ? null : tx.unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE run_id = ANY($1::text[]) ORDER BY run_id, seq`, [leasing]),
     ]);
     cache.seed([...runs] as PrefetchedRun[], runIds, [...ops], opKeys);
     if (lists) cache.seedEnding(lists);
+    if (opLists) cache.seedOpLists(leasing, [...opLists]);
   }
   /** The same rows as `openOutbound`, `takeRunWaiters` and `relationshipsTo` read, for several runs. */
   async function readEnding(tx: SQL, runIds: string[]): Promise<EndingLists> {
@@ -253,8 +204,32 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     return { runIds, outbound: [...outbound], waiters: [...waiters], relationshipsTo: [...relationshipsTo] };
   }
   const statements = statementsOver(writerOrPool, later, me);
-  const cached = cache.wrap({ ...statements, putOp: (op) => (current ? queueOp(op) : statements.putOp(op)) }, () => current !== null, {
-    setFence: (id, fence, now) => later(writerOrPool()`UPDATE runs SET lease_fence = ${fence}, wake_pending = 0, updated_at = ${now} WHERE id = ${id}`),
+  /** Inside the transaction the write is kept back; outside it the statement runs as it is. */
+  const keep =
+    <A extends unknown[]>(inside: (...args: A) => void, outside: (...args: A) => Promise<void>) =>
+    (...args: A): Promise<void> => {
+      if (!current) return outside(...args);
+      inside(...args);
+      return Promise.resolve();
+    };
+  const ownerFor = (status: string) => (status === "running" || status === "active" ? me : null);
+  const writesKept: StoreOps = {
+    ...statements,
+    insertRun: keep((run) => kept.insertRun(run), statements.insertRun),
+    setRunStatus: keep((id, status, now) => kept.changeRun(id, { status, owner: ownerFor(status), updatedAt: now }), statements.setRunStatus),
+    finishRun: keep(
+      (id, status, output, error, now) => kept.changeRun(id, { status, owner: null, output, error, updatedAt: now, finishedAt: now }),
+      statements.finishRun,
+    ),
+    setWakePending: keep((id, pending) => kept.changeRun(id, { wakePending: pending ? 1 : 0 }), statements.setWakePending),
+    setCrashes: keep((id, crashes) => kept.changeRun(id, { crashes }), statements.setCrashes),
+    setState: keep((id, state, now) => kept.changeRun(id, { state, updatedAt: now }), statements.setState),
+    putOp: keep((op: NumberedOpWrite) => kept.putOp(op), statements.putOp),
+  };
+  const cached = cache.wrap(writesKept, () => current !== null, {
+    setFence: keep((id: string, fence: number, now: number) => kept.changeRun(id, { leaseFence: fence, wakePending: 0, updatedAt: now }), () => {
+      throw new VilanoError("internal", "a fence is set inside a transaction only");
+    }),
     dropRunWaiters: (targetId) => later(writerOrPool()`DELETE FROM run_waiters WHERE target_id = ${targetId}`),
   });
   const direct: StoreOps = {
@@ -262,11 +237,11 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     appendEvent(runId, type, body, at) {
       if (!current) return cached.appendEvent(runId, type, body, at);
       cache.noteWrite();
-      events.push({ runId, type, body, at });
+      kept.appendEvent(runId, type, body, at);
       return Promise.resolve();
     },
     listEvents(runId, afterSeq) {
-      sendEvents(); // queued ahead of the read on the transaction's connection
+      sendPending(); // queued ahead of the read on the transaction's connection
       return cached.listEvents(runId, afterSeq);
     },
   };
@@ -317,12 +292,10 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
         cache.clear();
         // Sent together, answered in order: the lock is held before the rows are read. (A query
         // of Bun's is sent when it is first awaited or given a `then`: each is given one at once.)
-        const begun = tx.unsafe("BEGIN").then(() => undefined);
-        const limited = tx.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${STALLED_TRANSACTION_MS}`).then(() => undefined);
-        const locked = tx`SELECT pg_advisory_xact_lock(${COMMIT_LOCK})`.then(() => undefined);
+        const locked = tx.unsafe(BEGIN_WRITER).simple().then(() => undefined);
         const seeded = options.prefetch && options.prefetch.length > 0 ? prefetch(tx, options.prefetch) : null;
-        // All awaited together: a lost lock must not leave a later statement's rejection unheard.
-        await Promise.all([begun, limited, locked, seeded]);
+        // Both awaited together: a lost lock must not leave the read's rejection unheard.
+        await Promise.all([locked, seeded]);
         const value = await fn();
         if (mustRetry) throw new RetryCarefully(new Error("a command failed after writing"));
         // COMMIT goes right behind the batch's last writes: PostgreSQL answers them in order, and a
@@ -356,8 +329,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
         current = null;
         inflight = [];
         failed = null;
-        events = [];
-        ops = [];
+        kept.clear();
         cache.clear();
         open = null;
         end();

@@ -14,8 +14,9 @@
  * drops that list (for ops, the run's), so a list is only ever what the database holds.
  */
 import type { AnyRunStatus } from "../../shared/index.ts";
-import type { MessageRow, NewRun, OpRow, RelationshipRow, RunRow } from "../rows.ts";
+import type { MessageRow, NewRun, OpRow, OpWrite, RelationshipRow, RunRow } from "../rows.ts";
 import type { StoreOps } from "../boundary.ts";
+import type { NumberedOpWrite } from "./kept-writes.ts";
 
 /** Writes to runs whose first argument is the run's id, and which the cache does not follow. */
 const RUN_WRITES = new Set(["setTrapsExits"]);
@@ -61,6 +62,21 @@ export interface EndingLists {
   relationshipsTo: readonly RelationshipRow[];
 }
 
+/** The row `op` leaves in the database, given the run's whole op list (as the upsert does it). */
+function opRowAfter(list: readonly OpRow[], op: OpWrite): OpRow {
+  const before = list.find((known) => known.opKey === op.opKey);
+  const numbered = (op.status === "completed" || op.status === "failed") && !op.unseen;
+  const last = list.reduce((max, known) => Math.max(max, known.resolvedSeq ?? 0), 0);
+  return {
+    runId: op.runId, opKey: op.opKey,
+    // An upsert keeps the row's place and identity; it changes its outcome.
+    seq: before?.seq ?? op.seq, kind: before?.kind ?? op.kind, name: before?.name ?? op.name,
+    status: op.status, attempt: op.attempt, result: op.result, error: op.error, wakeAt: op.wakeAt, meta: op.meta,
+    resolvedSeq: before?.resolvedSeq ?? (numbered ? last + 1 : null),
+    updatedAt: op.now,
+  };
+}
+
 /** Open ops, as `closeOpenOps` finds them. */
 const OPEN_OP_STATUSES = new Set(["waiting", "retry_wait", "retry_ready"]);
 
@@ -79,6 +95,8 @@ export interface TxCache {
   seed(runs: readonly PrefetchedRun[], runIds: readonly string[], ops: readonly OpRow[], opKeys: readonly (readonly [string, string])[]): void;
   /** Fills the lists a run's end reads. */
   seedEnding(lists: EndingLists): void;
+  /** Fills the whole op lists of runs a batch may lease (`rows` in `seq` order). */
+  seedOpLists(runIds: readonly string[], rows: readonly OpRow[]): void;
   clear(): void;
   /** The statements of `direct`, reading through the cache while `active()`. */
   wrap(direct: StoreOps, active: () => boolean, extra: CacheWrites): StoreOps;
@@ -140,6 +158,9 @@ export function createTxCache(me: string): TxCache {
       for (const [runId, opKey] of opKeys) ops.set(opKeyOf(runId, opKey), null);
       for (const row of opRows) ops.set(opKeyOf(row.runId, row.opKey), row);
     },
+    seedOpLists(runIds, rows) {
+      group(rows, (op) => op.runId, runIds, opLists);
+    },
     seedEnding(lists) {
       group(lists.outbound, (m) => m.senderRunId ?? "", lists.runIds, outbound);
       group(lists.waiters, (w) => w.targetId, lists.runIds, waiters);
@@ -184,6 +205,8 @@ export function createTxCache(me: string): TxCache {
         return copy(row);
       });
       on("getOp", async (m, runId: string, opKey: string) => {
+        const list = opLists.get(runId);
+        if (list) return copy(list.find((op) => op.opKey === opKey) ?? null);
         const key = opKeyOf(runId, opKey);
         if (ops.has(key)) return copy(ops.get(key)!);
         const row = (await m(runId, opKey)) as OpRow | null;
@@ -197,10 +220,25 @@ export function createTxCache(me: string): TxCache {
         wakePending.set(id, pending);
         return pending;
       });
-      on("putOp", (m, op: { runId: string; opKey: string }) => {
+      // With the run's whole op list known, the write's row is worked out here as the database
+      // will store it (its delivery number too, which then goes with the write), and the list stays.
+      on("putOp", (m, op: OpWrite) => {
         ops.delete(opKeyOf(op.runId, op.opKey));
-        opLists.delete(op.runId);
-        return m(op);
+        const list = opLists.get(op.runId);
+        if (!list) return m(op);
+        const row = opRowAfter(list, op);
+        const at = list.findIndex((known) => known.opKey === op.opKey);
+        if (at >= 0) list[at] = row;
+        else {
+          list.push(row);
+          list.sort((a, b) => a.seq - b.seq);
+        }
+        return m({ ...op, numberGiven: row.resolvedSeq } satisfies NumberedOpWrite);
+      });
+      on("openOpCount", async (m, runId: string) => {
+        const list = opLists.get(runId);
+        if (!list) return m(runId);
+        return list.filter((op) => op.status !== "completed" && op.status !== "failed").length;
       });
       on("listOps", async (m, runId: string) => {
         const known = opLists.get(runId);
