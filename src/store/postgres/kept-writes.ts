@@ -5,9 +5,10 @@
  * on both sides, so a batch of a few hundred commands costs a few statements instead of a thousand.
  *
  * Order is kept where it can be seen: runs, then ops (they refer to runs), then events; and all of
- * runs and ops are sent before any other statement goes on the transaction's connection
- * (`sendWrites`), so that statement sees them. Events are only ever read by `listEvents`, which
- * sends them first (`sendAll`); otherwise they wait for the end of the batch.
+ * runs and ops are sent before any statement that may read them goes on the transaction's
+ * connection (`sendWrites`), so that statement sees them; new runs before any that may refer to
+ * them (`sendInserts`). Events are only ever read by `listEvents`, which sends them first
+ * (`sendAll`); otherwise they wait for the end of the batch.
  */
 import type { NewRun, OpWrite } from "../rows.ts";
 
@@ -44,20 +45,25 @@ const CHANGE_COLUMNS = [
   ["state", "state", "text"],
 ] as const satisfies readonly (readonly [keyof RunChange, string, string])[];
 
+/**
+ * The rows of a statement go as one JSON text (an array of objects, `i` numbering them in the order
+ * they were made): cheaper to build than an array parameter per column, which the client quotes
+ * element by element.
+ */
+const rowsOf = (columns: string) => `json_to_recordset($1::text::json) AS r(${columns}, i int)`;
+
 const INSERT_RUNS = `INSERT INTO runs (id, kind, name, status, input, parent_id, project, snapshot_id, created_at, updated_at)
   SELECT r.id, r.kind, r.name, r.status, r.input, r.parent_id, r.project, r.snapshot_id, r.at, r.at
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[])
-    WITH ORDINALITY AS r(id, kind, name, status, input, parent_id, project, snapshot_id, at, i)
+  FROM ${rowsOf("id text, kind text, name text, status text, input text, parent_id text, project text, snapshot_id text, at float8")}
   ORDER BY r.i`;
 
 /**
  * The batch's changes to runs, one row per run (its changes merged, the later over the earlier): a
  * bit per column says whether the change sets it.
  */
-const UPDATE_RUNS = `UPDATE runs SET ${CHANGE_COLUMNS.map(([, column], bit) => `${column} = CASE WHEN c.sets & ${1 << bit} <> 0 THEN c.${column} ELSE runs.${column} END`).join(", ")}
-  FROM unnest($1::text[], $2::int[], ${CHANGE_COLUMNS.map(([, , type], i) => `$${i + 3}::${type}[]`).join(", ")})
-    AS c(id, sets, ${CHANGE_COLUMNS.map(([, column]) => column).join(", ")})
-  WHERE runs.id = c.id`;
+const UPDATE_RUNS = `UPDATE runs SET ${CHANGE_COLUMNS.map(([, column], bit) => `${column} = CASE WHEN r.sets & ${1 << bit} <> 0 THEN r.${column} ELSE runs.${column} END`).join(", ")}
+  FROM ${rowsOf(`id text, sets int, ${CHANGE_COLUMNS.map(([, column, type]) => `${column} ${type}`).join(", ")}`)}
+  WHERE runs.id = r.id`;
 
 /**
  * A batch's op writes in one statement, in the order they were made. An outcome gets the next
@@ -75,10 +81,10 @@ const UPSERT_OPS = `INSERT INTO ops (run_id, op_key, seq, kind, name, status, at
         + SUM(o.unnumbered::int) OVER (PARTITION BY o.run_id ORDER BY o.i) END,
     o.updated_at
   FROM (
-    SELECT u.*, u.numbered AND NOT EXISTS (SELECT FROM ops WHERE run_id = u.run_id AND op_key = u.op_key AND resolved_seq IS NOT NULL) AS unnumbered
-    FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::float8[],
-                $11::text[], $12::bool[], $13::int[], $14::float8[])
-      WITH ORDINALITY AS u(run_id, op_key, seq, kind, name, status, attempt, result, error, wake_at, meta, numbered, given, updated_at, i)
+    -- A scalar subquery, looked up row by row (an EXISTS may be planned as a hash of the whole table).
+    SELECT r.*, r.numbered AND (SELECT resolved_seq FROM ops WHERE run_id = r.run_id AND op_key = r.op_key) IS NULL AS unnumbered
+    FROM ${rowsOf(`run_id text, op_key text, seq int, kind text, name text, status text, attempt int, result text, error text, wake_at float8,
+      meta text, numbered bool, given int, updated_at float8`)}
   ) AS o
   ORDER BY o.i
   ON CONFLICT (run_id, op_key) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, result = excluded.result,
@@ -91,15 +97,17 @@ const UPSERT_OPS = `INSERT INTO ops (run_id, op_key, seq, kind, name, status, at
  */
 const INSERT_EVENTS = `INSERT INTO events (run_id, seq, type, body, at)
   SELECT e.run_id, COALESCE((SELECT MAX(seq) FROM events WHERE run_id = e.run_id), 0) + e.n, e.type, e.body, e.at
-  FROM (SELECT run_id, type, body, at, ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY i) AS n
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[]) WITH ORDINALITY AS t(run_id, type, body, at, i)) AS e`;
+  FROM (SELECT r.run_id, r.type, r.body, r.at, ROW_NUMBER() OVER (PARTITION BY r.run_id ORDER BY r.i) AS n
+        FROM ${rowsOf("run_id text, type text, body text, at float8")}) AS e`;
 
 export interface KeptWrites {
   insertRun(run: NewRun): void;
   changeRun(id: string, change: RunChange): void;
   putOp(op: NumberedOpWrite): void;
   appendEvent(runId: string, type: string, body: string | null, at: number): void;
-  /** Sends the runs and ops kept back: before any other statement, which must see them. */
+  /** Sends the new runs kept back: before a statement that may refer to them (foreign keys). */
+  sendInserts(): void;
+  /** Sends the runs and ops kept back: before any statement that may read them. */
   sendWrites(): void;
   /** Sends every write kept back (runs, ops, events), in that order: before COMMIT, and before events are read. */
   sendAll(): void;
@@ -115,43 +123,42 @@ export function keptWrites(send: (text: string, params: unknown[]) => void): Kep
   const opKeys = new Set<string>();
   let events: { runId: string; type: string; body: string | null; at: number }[] = [];
 
-  const column = <T, V>(rows: readonly T[], pick: (row: T) => V): V[] => rows.map(pick);
+  const sendRows = (text: string, rows: readonly object[]) => send(text, [JSON.stringify(rows.map((row, i) => ({ ...row, i })))]);
   function sendRuns(): void {
-    if (newRuns.length > 0) {
-      const sent = newRuns;
-      newRuns = [];
-      send(INSERT_RUNS, [
-        column(sent, (r) => r.id), column(sent, (r) => r.kind), column(sent, (r) => r.name), column(sent, (r) => r.status), column(sent, (r) => r.input),
-        column(sent, (r) => r.parentId), column(sent, (r) => r.project), column(sent, (r) => r.snapshotId), column(sent, (r) => r.now),
-      ]);
-    }
-    if (changes.size > 0) {
-      const sent = [...changes];
-      changes = new Map();
-      send(UPDATE_RUNS, [
-        column(sent, ([id]) => id),
-        column(sent, ([, c]) => c.sets),
-        ...CHANGE_COLUMNS.map(([key]) => column(sent, ([, c]) => c.change[key] ?? null)),
-      ]);
-    }
+    sendInserts();
+    sendChanges();
+  }
+  function sendInserts(): void {
+    if (newRuns.length === 0) return;
+    const sent = newRuns;
+    newRuns = [];
+    sendRows(INSERT_RUNS, sent.map((r) => ({ id: r.id, kind: r.kind, name: r.name, status: r.status, input: r.input, parent_id: r.parentId, project: r.project, snapshot_id: r.snapshotId, at: r.now })));
+  }
+  function sendChanges(): void {
+    if (changes.size === 0) return;
+    const sent = [...changes];
+    changes = new Map();
+    sendRows(UPDATE_RUNS, sent.map(([id, { sets, change }]) => Object.fromEntries([["id", id], ["sets", sets], ...CHANGE_COLUMNS.map(([key, column]) => [column, change[key] ?? null])])));
   }
   function sendOps(): void {
     if (ops.length === 0) return;
     const sent = ops;
     ops = [];
     opKeys.clear();
-    send(UPSERT_OPS, [
-      column(sent, (o) => o.runId), column(sent, (o) => o.opKey), column(sent, (o) => o.seq), column(sent, (o) => o.kind), column(sent, (o) => o.name),
-      column(sent, (o) => o.status), column(sent, (o) => o.attempt), column(sent, (o) => o.result), column(sent, (o) => o.error), column(sent, (o) => o.wakeAt),
-      column(sent, (o) => o.meta), column(sent, (o) => o.numberGiven === undefined && (o.status === "completed" || o.status === "failed") && !o.unseen),
-      column(sent, (o) => o.numberGiven ?? null), column(sent, (o) => o.now),
-    ]);
+    sendRows(
+      UPSERT_OPS,
+      sent.map((o) => ({
+        run_id: o.runId, op_key: o.opKey, seq: o.seq, kind: o.kind, name: o.name, status: o.status, attempt: o.attempt, result: o.result, error: o.error,
+        wake_at: o.wakeAt, meta: o.meta, numbered: o.numberGiven === undefined && (o.status === "completed" || o.status === "failed") && !o.unseen,
+        given: o.numberGiven ?? null, updated_at: o.now,
+      })),
+    );
   }
   function sendEvents(): void {
     if (events.length === 0) return;
     const sent = events;
     events = [];
-    send(INSERT_EVENTS, [column(sent, (e) => e.runId), column(sent, (e) => e.type), column(sent, (e) => e.body), column(sent, (e) => e.at)]);
+    sendRows(INSERT_EVENTS, sent.map((e) => ({ run_id: e.runId, type: e.type, body: e.body, at: e.at })));
   }
 
   return {
@@ -180,6 +187,7 @@ export function keptWrites(send: (text: string, params: unknown[]) => void): Kep
     appendEvent(runId, type, body, at) {
       events.push({ runId, type, body, at });
     },
+    sendInserts,
     sendWrites,
     sendAll,
     clear() {

@@ -54,27 +54,33 @@ const STALLED_TRANSACTION_MS = 5_000;
 /**
  * How a writer's transaction starts, in one message (the simple protocol: no parameters, so one
  * round of work on each side instead of three): BEGIN; its settings; then the commit lock. The
- * settings: the stall limit above; no sequential scans, for every statement of a batch finds its
- * rows by key, and its plan is prepared once: planned while a new database's tables were still
- * small (and not analyzed yet), a scan of the whole table looks cheaper than the index, and stays
- * in the plan while the table grows; and no JIT compiling, which only pays for long queries, and
- * which a scan priced out of the way would set off.
+ * settings: the stall limit above; no sequential scans, and no hash or merge joins, for every
+ * statement of a batch finds its rows by key (a join of a batch's rows with a table is an index
+ * lookup per row), and its plan is prepared once: planned while a new database's tables were
+ * still small (and not analyzed yet), reading the whole table looks cheaper than the index, and
+ * stays in the plan while the table grows; and no JIT compiling, which only pays for long
+ * queries, and which a plan priced out of the way would set off.
  */
 const BEGIN_WRITER = `BEGIN;
   SELECT set_config('idle_in_transaction_session_timeout', '${STALLED_TRANSACTION_MS}', true), set_config('enable_seqscan', 'off', true),
-    set_config('jit', 'off', true);
+    set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true);
   SELECT pg_advisory_xact_lock(${COMMIT_LOCK})`;
 
 /** The writer's connection goes back to the pool after this long without a batch. */
 const WRITER_IDLE_MS = 10_000;
 
-const statementsOver = (db: () => SQL, later: Later, me: string): StoreOps => ({
+/**
+ * Every statement, on the connection `db` gives. `aside` is for those that read neither runs nor
+ * ops (the inbox, relationships, supervision, subscriptions): inside a transaction, the runs and
+ * ops kept back need not go before them.
+ */
+const statementsOver = (db: () => SQL, later: Later, me: string, aside: () => SQL = db): StoreOps => ({
   ...pgCoreStatements(db, later, me),
-  ...pgInboxStatements(db),
+  ...pgInboxStatements(aside),
   ...pgProjectStatements(db),
-  ...pgRelationStatements(db),
-  ...pgSupervisionStatements(db),
-  ...pgSubscriptionStatements(db),
+  ...pgRelationStatements(aside),
+  ...pgSupervisionStatements(aside),
+  ...pgSubscriptionStatements(aside),
 });
 
 /** Connects to PostgreSQL at `url` and brings its schema up to date. */
@@ -203,7 +209,13 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     ]);
     return { runIds, outbound: [...outbound], waiters: [...waiters], relationshipsTo: [...relationshipsTo] };
   }
-  const statements = statementsOver(writerOrPool, later, me);
+  /** For the statements that read neither runs nor ops: only new runs go first (they may refer to one). */
+  const writerBesideKept = (): SQL => {
+    if (!current) return sql;
+    kept.sendInserts();
+    return current;
+  };
+  const statements = statementsOver(writerOrPool, later, me, writerBesideKept);
   /** Inside the transaction the write is kept back; outside it the statement runs as it is. */
   const keep =
     <A extends unknown[]>(inside: (...args: A) => void, outside: (...args: A) => Promise<void>) =>
