@@ -200,14 +200,15 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     if (lists) cache.seedEnding(lists);
     if (opLists) cache.seedOpLists(leasing, [...opLists]);
   }
-  /** The same rows as `openOutbound`, `takeRunWaiters` and `relationshipsTo` read, for several runs. */
+  /** The same rows as `openOutbound`, `takeRunWaiters` and `relationshipsTo` read, for several runs, and which have an open op. */
   async function readEnding(tx: SQL, runIds: string[]): Promise<EndingLists> {
-    const [outbound, waiters, relationshipsTo] = await Promise.all([
+    const [outbound, waiters, relationshipsTo, open] = await Promise.all([
       tx.unsafe(`SELECT ${PG_MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = ANY($1::text[]) AND kind = 'ask' AND status IN ('queued', 'deferred') ORDER BY id`, [runIds]),
       tx.unsafe(`SELECT target_id AS "targetId", waiter_id AS "waiterId", op_key AS "opKey", created_at AS "createdAt" FROM run_waiters WHERE target_id = ANY($1::text[])`, [runIds]),
       tx.unsafe(`SELECT ${PG_RELATIONSHIP_COLUMNS} FROM relationships WHERE target_id = ANY($1::text[]) ORDER BY created_at, owner_id, kind COLLATE "C"`, [runIds]),
+      tx.unsafe(`SELECT DISTINCT run_id AS "runId" FROM ops WHERE run_id = ANY($1::text[]) AND status IN ('waiting', 'retry_wait', 'retry_ready')`, [runIds]),
     ]);
-    return { runIds, outbound: [...outbound], waiters: [...waiters], relationshipsTo: [...relationshipsTo] };
+    return { runIds, outbound: [...outbound], waiters: [...waiters], relationshipsTo: [...relationshipsTo], withOpenOps: [...open].map((r) => r.runId as string) };
   }
   /** For the statements that read neither runs nor ops: only new runs go first (they may refer to one). */
   const writerBesideKept = (): SQL => {

@@ -60,6 +60,8 @@ export interface EndingLists {
   outbound: readonly MessageRow[];
   waiters: readonly WaiterRow[];
   relationshipsTo: readonly RelationshipRow[];
+  /** Those of the runs with an open op (`closeOpenOps` has something to close). */
+  withOpenOps: readonly string[];
 }
 
 /** The row `op` leaves in the database, given the run's whole op list (as the upsert does it). */
@@ -117,6 +119,8 @@ export function createTxCache(me: string): TxCache {
   const outbound = new Map<string, MessageRow[]>();
   const waiters = new Map<string, WaiterRow[]>();
   const relationshipsTo = new Map<string, RelationshipRow[]>();
+  /** Whether a run has an open op, known for the runs a batch may end. */
+  const hasOpenOps = new Map<string, boolean>();
   const copy = <T extends object>(row: T | null): T | null => (row === null ? null : { ...row });
   const copies = <T extends object>(rows: readonly T[]): T[] => rows.map((row) => ({ ...row }));
   const clear = () => {
@@ -127,10 +131,12 @@ export function createTxCache(me: string): TxCache {
     outbound.clear();
     waiters.clear();
     relationshipsTo.clear();
+    hasOpenOps.clear();
   };
   /** A write to the run's ops: what the cache knew of them may be wrong now. */
   const dropOpsOf = (runId: string) => {
     opLists.delete(runId);
+    hasOpenOps.delete(runId);
     const prefix = opKeyOf(runId, "");
     for (const key of ops.keys()) if (key.startsWith(prefix)) ops.delete(key);
   };
@@ -165,6 +171,8 @@ export function createTxCache(me: string): TxCache {
       group(lists.outbound, (m) => m.senderRunId ?? "", lists.runIds, outbound);
       group(lists.waiters, (w) => w.targetId, lists.runIds, waiters);
       group(lists.relationshipsTo, (r) => r.targetId, lists.runIds, relationshipsTo);
+      for (const id of lists.runIds) hasOpenOps.set(id, false);
+      for (const id of lists.withOpenOps) hasOpenOps.set(id, true);
     },
     clear,
     wrap(direct, active, extra) {
@@ -224,6 +232,7 @@ export function createTxCache(me: string): TxCache {
       // will store it (its delivery number too, which then goes with the write), and the list stays.
       on("putOp", (m, op: OpWrite) => {
         ops.delete(opKeyOf(op.runId, op.opKey));
+        hasOpenOps.delete(op.runId);
         const list = opLists.get(op.runId);
         if (!list) return m(op);
         const row = opRowAfter(list, op);
@@ -255,6 +264,7 @@ export function createTxCache(me: string): TxCache {
       on("closeOpenOps", (m, runId: string, ...rest: unknown[]) => {
         const known = opLists.get(runId);
         if (known && !known.some((op) => OPEN_OP_STATUSES.has(op.status))) return Promise.resolve();
+        if (hasOpenOps.get(runId) === false) return Promise.resolve();
         dropOpsOf(runId);
         return m(runId, ...rest);
       });
