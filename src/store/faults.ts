@@ -39,3 +39,13 @@ export function isStorageFault(error: unknown): boolean {
   if (typeof code === "string" && (SQLITE_FAULT.test(code) || PG_CLIENT_FAULT.test(code))) return true;
   return typeof errno === "string" && PG_SQLSTATE_FAULT.test(errno) && code === "ERR_POSTGRES_SERVER_ERROR";
 }
+
+/**
+ * The connection to PostgreSQL is gone (closed, cut, or ended by the server: SQLSTATE class 08,
+ * and 57P01–57P03, a server shutting down or a session terminated).
+ */
+export function isConnectionLost(error: unknown): boolean {
+  const { code, errno } = (error ?? {}) as { code?: unknown; errno?: unknown };
+  if (typeof code === "string" && PG_CLIENT_FAULT.test(code)) return true;
+  return typeof errno === "string" && /^(08|57P0[123])/.test(errno);
+}

@@ -64,7 +64,7 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
     }
   });
 
-  test("a writer whose wait for the commit lock is cancelled fails its batch as a storage fault, and nothing goes unheard", async () => {
+  test("a writer whose wait for the commit lock is cancelled fails its batch as a storage fault, nothing goes unheard, and its next batch commits", async () => {
     const url = await freshPostgresDatabase();
     const first = await createPostgresStore(url);
     const second = await createPostgresStore(url);
@@ -88,6 +88,9 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
       expect(isStorageFault(error)).toBe(true);
       release();
       await firstDone;
+      // The cancelled writer's next batch starts clean.
+      await second.transaction(() => second.insertRun(run("next")));
+      expect(await first.reads.getRun("next")).not.toBeNull();
     } finally {
       await first.close();
       await second.close();
@@ -344,6 +347,65 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
       );
       expect(await numbers()).toEqual({ a: 1, b: 3, c: 2, d: 5, e: 4, f: 6, g: 7, h: 8 });
     } finally {
+      await store.close();
+    }
+  });
+
+  test("a statement that makes the cache forget a run's history first sends the op writes numbered from it: no two outcomes share a number", async () => {
+    const store = await createPostgresStore(await freshPostgresDatabase());
+    const outcome = (opKey: string, seq: number) => ({
+      runId: "r", opKey, seq, kind: "step", name: opKey, status: "completed" as const, attempt: 1, result: "1", error: null, wakeAt: null, meta: null, now: 1_700_000_000_000 + seq,
+    });
+    try {
+      await store.transaction(async () => {
+        await store.insertRun(run("r"));
+        await store.putOp(outcome("a", 0));
+      });
+      await store.transaction(
+        async () => {
+          await store.putOp(outcome("b", 1)); // numbered here, from the history read with the batch
+          // Not known to leave runs and ops alone: the cache forgets everything.
+          await store.insertInstance({ id: "svc", project: "", snapshotId: null, name: "s", serviceKey: "k", keyInput: null, status: "idle" as never, now: 1 });
+          await store.putOp(outcome("c", 2)); // numbered by the database
+        },
+        { prefetch: [{ runId: "r", leasing: true }] },
+      );
+      expect((await store.reads.listOps("r")).map((o) => [o.opKey, o.resolvedSeq])).toEqual([["a", 1], ["b", 2], ["c", 3]]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("a name with half a UTF-16 pair is stored as a parameter would store it, inside a batch as outside one", async () => {
+    const store = await createPostgresStore(await freshPostgresDatabase());
+    try {
+      await store.insertRun({ ...run("outside"), name: "a\ud800b" });
+      await store.transaction(async () => {
+        await store.insertRun({ ...run("inside"), name: "a\ud800b" });
+        await store.appendEvent("inside", "run_started", "c\udc00d", 1);
+        await store.appendEvent("inside", "run_started", JSON.stringify({ note: "c\udc00d" }), 2); // escaped by JSON already
+      });
+      expect((await store.reads.getRun("inside"))?.name).toBe((await store.reads.getRun("outside"))!.name);
+      expect((await store.reads.getRun("inside"))?.name).toBe("a\ufffdb");
+      expect((await store.reads.listEvents("inside")).map((e) => e.body)).toEqual(["c\ufffdd", '{"note":"c\\udc00d"}']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("the writer's connection, ended by the server while idle, is made again: the next batch commits", async () => {
+    const url = await freshPostgresDatabase();
+    const store = await createPostgresStore(url);
+    const plain = new SQL(url);
+    try {
+      await store.transaction(() => store.insertRun(run("before")));
+      // The writer keeps its connection between batches: end it, as a server restart or an idle timeout would.
+      const ended = await plain`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+      expect(ended.length).toBeGreaterThan(0);
+      await store.transaction(() => store.insertRun(run("after")));
+      expect(await store.reads.getRun("after")).not.toBeNull();
+    } finally {
+      await plain.close();
       await store.close();
     }
   });

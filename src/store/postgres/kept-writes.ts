@@ -100,6 +100,17 @@ const INSERT_EVENTS = `INSERT INTO events (run_id, seq, type, body, at)
   FROM (SELECT r.run_id, r.type, r.body, r.at, ROW_NUMBER() OVER (PARTITION BY r.run_id ORDER BY r.i) AS n
         FROM ${rowsOf("run_id text, type text, body text, at float8")}) AS e`;
 
+/**
+ * The rows as JSON text. A string with a lone UTF-16 surrogate (half a pair: it can come from user
+ * code, in a name or a key) is written as an escape PostgreSQL refuses; as a parameter it would be
+ * stored with U+FFFD in its place, so here it is too. Only then are the strings gone through.
+ */
+function asJson(rows: readonly object[]): string {
+  const text = JSON.stringify(rows);
+  if (!/\\u[dD][89a-fA-F]/.test(text)) return text;
+  return JSON.stringify(rows, (_key, value: unknown) => (typeof value === "string" ? value.toWellFormed() : value));
+}
+
 export interface KeptWrites {
   insertRun(run: NewRun): void;
   changeRun(id: string, change: RunChange): void;
@@ -123,7 +134,7 @@ export function keptWrites(send: (text: string, params: unknown[]) => void): Kep
   const opKeys = new Set<string>();
   let events: { runId: string; type: string; body: string | null; at: number }[] = [];
 
-  const sendRows = (text: string, rows: readonly object[]) => send(text, [JSON.stringify(rows.map((row, i) => ({ ...row, i })))]);
+  const sendRows = (text: string, rows: readonly object[]) => send(text, [asJson(rows.map((row, i) => ({ ...row, i })))]);
   function sendRuns(): void {
     sendInserts();
     sendChanges();

@@ -9,7 +9,7 @@
 import { SQL, type ReservedSQL } from "bun";
 import { VilanoError } from "../../shared/index.ts";
 import type { PrefetchHint, Store, StoreOps } from "../boundary.ts";
-import { isStorageFault, RetryCarefully, StorageFault } from "../faults.ts";
+import { isConnectionLost, isStorageFault, RetryCarefully, StorageFault } from "../faults.ts";
 import { newDaemonId, pgCluster } from "./cluster.ts";
 import { PG_OP_COLUMNS, PG_RUN_COLUMNS, pgCoreStatements, type Later } from "./core-statements.ts";
 import { pgShelf } from "./shelf.ts";
@@ -87,7 +87,8 @@ const statementsOver = (db: () => SQL, later: Later, me: string, aside: () => SQ
 export async function createPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
   // Idle connections close after a while: a daemon at rest holds only the one that hears the other
   // daemons (LISTEN, Bun's own). At least two: a transaction holds one, and reads need another.
-  const sql = new SQL(url, { max: Math.max(2, options.maxConnections ?? 8), idleTimeout: 10, onnotice: () => {} } as never);
+  const poolSize = Math.max(2, options.maxConnections ?? 8);
+  const sql = new SQL(url, { max: poolSize, idleTimeout: 10, onnotice: () => {} } as never);
   let schemaVersion: number;
   try {
     schemaVersion = await pgMigrate(sql);
@@ -173,8 +174,35 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     }, WRITER_IDLE_MS);
     idleTimer.unref?.();
   }
+  /**
+   * Opens the writer's transaction: BEGIN, settings and the commit lock sent together with the
+   * batch's first reads (answered in order, so the lock is held before the rows are read; a query
+   * of Bun's is sent when it is first awaited or given a `then`, so each is given one at once). A
+   * connection that died while idle (a server restart, an idle timeout: the kept one, or the
+   * pool's others) fails here, before anything of the batch has run: the batch starts again on
+   * another, as many times as the pool has connections, and then fails as the store's fault.
+   */
+  async function begin(hints: readonly PrefetchHint[] | undefined): Promise<SQL> {
+    for (let attempt = 1; ; attempt++) {
+      const tx = await writerConnection();
+      current = tx;
+      cache.clear();
+      const locked = tx.unsafe(BEGIN_WRITER).simple().then(() => undefined);
+      const seeded = hints && hints.length > 0 ? prefetch(tx, hints) : null;
+      try {
+        // Both awaited together: a lost lock must not leave the read's rejection unheard.
+        await Promise.all([locked, seeded]);
+        return tx;
+      } catch (error) {
+        // Whatever state it was left in (a lock wait cancelled, the connection gone), it goes.
+        current = null;
+        dropWriter();
+        if (!isConnectionLost(error) || attempt > poolSize) throw error;
+      }
+    }
+  }
   const me = newDaemonId();
-  const cache = createTxCache(me);
+  const cache = createTxCache(me, () => kept.sendWrites());
   /** The open transaction waits for each command's writes before the next (see `savepoint`). */
   let careful = false;
   /** A command of the open transaction failed after writing, with no savepoint to undo it. */
@@ -297,18 +325,10 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       careful = options.careful === true;
       mustRetry = false;
       let tx: SQL | null = null;
-      /** COMMIT or ROLLBACK has been sent: the transaction is over on the server whatever the client hears. */
+      /** COMMIT has been sent: what happened is told by its answer, and the batch never goes again. */
       let ended = false;
       try {
-        tx = await writerConnection();
-        current = tx;
-        cache.clear();
-        // Sent together, answered in order: the lock is held before the rows are read. (A query
-        // of Bun's is sent when it is first awaited or given a `then`: each is given one at once.)
-        const locked = tx.unsafe(BEGIN_WRITER).simple().then(() => undefined);
-        const seeded = options.prefetch && options.prefetch.length > 0 ? prefetch(tx, options.prefetch) : null;
-        // Both awaited together: a lost lock must not leave the read's rejection unheard.
-        await Promise.all([locked, seeded]);
+        tx = await begin(options.prefetch);
         const value = await fn();
         if (mustRetry) throw new RetryCarefully(new Error("a command failed after writing"));
         // COMMIT goes right behind the batch's last writes: PostgreSQL answers them in order, and a
@@ -316,18 +336,26 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
         sendPending();
         const committed = tx.unsafe("COMMIT");
         ended = true;
-        const outcome = await Promise.allSettled([settleWrites(), committed]);
-        if (outcome[0].status === "rejected") throw outcome[0].reason;
-        if (outcome[1].status === "rejected") {
+        const [writes, commit] = await Promise.allSettled([settleWrites(), committed]);
+        if (commit.status === "rejected") {
           // Whether it committed is not known (the kernel reads its leases again): the connection goes.
           dropWriter();
-          throw outcome[1].reason;
+          throw isStorageFault(commit.reason) ? commit.reason : new StorageFault(`COMMIT failed: ${(commit.reason as Error)?.message}`, { cause: commit.reason });
         }
-        if ((outcome[1].value as { command?: string }).command !== "COMMIT") throw new StorageFault("PostgreSQL rolled the batch back instead of committing it", { cause: null });
+        const rolledBack = (commit.value as { command?: string }).command !== "COMMIT";
+        if (writes.status === "rejected") {
+          const failedWrite: unknown = writes.reason;
+          // Committed although a write was told as failed: the batch must not go again.
+          if (!rolledBack) throw new StorageFault(`the batch committed although a write failed: ${(failedWrite as Error)?.message}`, { cause: failedWrite });
+          // Rolled back: which command's write it was is not known, so the batch goes again, carefully.
+          throw isStorageFault(failedWrite) || careful ? failedWrite : new RetryCarefully(failedWrite);
+        }
+        if (rolledBack) throw new StorageFault("PostgreSQL rolled the batch back instead of committing it", { cause: null });
         return value;
       } catch (error) {
+        if (ended) throw error;
         const { settled, error: told } = await settleAfter(error);
-        if (tx && !ended) {
+        if (tx) {
           try {
             await tx.unsafe("ROLLBACK");
           } catch {

@@ -108,8 +108,13 @@ const opKeyOf = (runId: string, opKey: string) => `${runId}\u0000${opKey}`;
 /** Byte order, as the stores sort text. */
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** `me`: the daemon id this store writes as the owner of the runs it leases. */
-export function createTxCache(me: string): TxCache {
+/**
+ * `me`: the daemon id this store writes as the owner of the runs it leases. `beforeForget`: sends
+ * the op writes kept back, before the cache forgets a run's op list: a write kept back may carry a
+ * delivery number worked out from that list, and the next write of the run, with no list, is
+ * numbered by the database, which must see the first.
+ */
+export function createTxCache(me: string, beforeForget: () => void = () => {}): TxCache {
   let writes = 0;
   const runs = new Map<string, RunRow | null>();
   const wakePending = new Map<string, boolean>();
@@ -124,6 +129,7 @@ export function createTxCache(me: string): TxCache {
   const copy = <T extends object>(row: T | null): T | null => (row === null ? null : { ...row });
   const copies = <T extends object>(rows: readonly T[]): T[] => rows.map((row) => ({ ...row }));
   const clear = () => {
+    if (opLists.size > 0) beforeForget();
     runs.clear();
     wakePending.clear();
     ops.clear();
@@ -135,7 +141,7 @@ export function createTxCache(me: string): TxCache {
   };
   /** A write to the run's ops: what the cache knew of them may be wrong now. */
   const dropOpsOf = (runId: string) => {
-    opLists.delete(runId);
+    if (opLists.delete(runId)) beforeForget();
     hasOpenOps.delete(runId);
     const prefix = opKeyOf(runId, "");
     for (const key of ops.keys()) if (key.startsWith(prefix)) ops.delete(key);
