@@ -4,8 +4,8 @@
  * its events in one INSERT. On PostgreSQL each statement costs a round of parse, bind and execute
  * on both sides, so a batch of a few hundred commands costs a few statements instead of a thousand.
  *
- * Order is kept where it can be seen: runs, then ops (they refer to runs), then events; and all of
- * runs and ops are sent before any statement that may read them goes on the transaction's
+ * Order is kept where it can be seen: runs, then ops (they refer to runs), then events. The runs
+ * and ops kept back are sent before any statement that may read them goes on the transaction's
  * connection (`sendWrites`), so that statement sees them; new runs before any that may refer to
  * them (`sendInserts`). Events are only ever read by `listEvents`, which sends them first
  * (`sendAll`); otherwise they wait for the end of the batch.

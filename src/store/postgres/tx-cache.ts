@@ -9,9 +9,11 @@
  * savepoint. Rows are handed out as copies.
  *
  * Besides rows, it keeps whole lists per run that a run's end reads (its open asks, who waits for
- * it, who is linked to it), read at once for the batch's ending runs, and a run's whole op list
- * when it is known (a run inserted by this transaction has none): any write to a list's table
- * drops that list (for ops, the run's), so a list is only ever what the database holds.
+ * it, who is linked to it, whether it has open ops), read at once for the batch's ending runs, and
+ * a run's whole op list when it is known (read at once for the runs a batch may lease; a run
+ * inserted by this transaction has none), which the batch's own op writes keep in step. Any other
+ * write to a list's table drops that list (for ops, the run's), so a list is only ever what the
+ * database holds.
  */
 import type { AnyRunStatus } from "../../shared/index.ts";
 import type { MessageRow, NewRun, OpRow, OpWrite, RelationshipRow, RunRow } from "../rows.ts";
