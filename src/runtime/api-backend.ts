@@ -48,8 +48,15 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
     },
     inspectRun: (runId) => daemon.inspect(runId),
     async awaitRun(runId, waitMs) {
-      await runInfo(runId);
-      if (waitMs > 0) await kernel.waitForTerminal(runId, AbortSignal.timeout(waitMs)).catch(() => undefined);
+      if (waitMs > 0) {
+        // The wait reads the run (one that does not exist is refused there) and hands back the run
+        // as it ended: no read before it or after it. Past the wait, the run as it is now.
+        const ended = await kernel.waitForTerminal(runId, AbortSignal.timeout(waitMs)).catch((error: unknown) => {
+          if ((error as { code?: unknown })?.code === "not_found") throw error;
+          return undefined;
+        });
+        if (ended) return toRunInfo(ended);
+      }
       return runInfo(runId);
     },
     cancelRun: (runId, reason) => daemon.cancel(runId, reason),
