@@ -436,10 +436,13 @@ export function createKernel(options: KernelOptions): Kernel {
         return connectInstance(ctx, tx, req);
       }),
     enqueue: (req) =>
-      submit(async (tx) => {
-        checkValueSize(req.payload, ctx.maxValueBytes, `the payload of ${req.kind} "${req.handler}"`);
-        return enqueueMessage(ctx, tx, { ...req, sender: null });
-      }),
+      submit(
+        async (tx) => {
+          checkValueSize(req.payload, ctx.maxValueBytes, `the payload of ${req.kind} "${req.handler}"`);
+          return enqueueMessage(ctx, tx, { ...req, sender: null });
+        },
+        { runId: req.serviceRunId },
+      ),
     stopInstance: (runId, reason) => submit((tx) => stopInstance(ctx, tx, runId, reason)),
     recordProject: (project) => submit((tx) => store.putProject(project, tx.now)),
     forgetProject: (name) => submit(() => store.deleteProject(name)),

@@ -132,7 +132,7 @@ export interface PrefetchHint {
   opKey?: string;
   /** The command may end the run: what an end reads (its open asks, its waiters, who is linked to it) too. */
   ending?: boolean;
-  /** The command may lease the run: its whole op list (its history) too. */
+  /** The command may lease the run: its whole op list (its history) too, for a workflow (a service turn reads only its own ops). */
   leasing?: boolean;
 }
 

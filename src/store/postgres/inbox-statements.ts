@@ -4,6 +4,7 @@
  */
 import type { SQL } from "bun";
 import type { Async } from "../boundary.ts";
+import type { Later } from "./core-statements.ts";
 import type { InboxQueries } from "../inbox-queries.ts";
 import type { InboxCounts, MessageRow } from "../rows.ts";
 
@@ -11,7 +12,7 @@ export const PG_MESSAGE_COLUMNS = `id, service_run_id AS "serviceRunId", kind, n
   sender_run_id AS "senderRunId", sender_op_key AS "senderOpKey", wake_at AS "wakeAt", reply, error,
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
-export function pgInboxStatements(db: () => SQL): Async<InboxQueries> {
+export function pgInboxStatements(db: () => SQL, later: Later): Async<InboxQueries> {
   const one = async <T>(rows: Promise<T[]>): Promise<T | null> => (await rows)[0] ?? null;
   // A plain array: Bun's result arrays carry the command's count and name besides the rows.
   const all = async <T>(rows: Promise<T[]>): Promise<T[]> => [...(await rows)];
@@ -35,8 +36,9 @@ export function pgInboxStatements(db: () => SQL): Async<InboxQueries> {
       const sql = db();
       return one<MessageRow>(sql`SELECT ${sql.unsafe(PG_MESSAGE_COLUMNS)} FROM messages WHERE service_run_id = ${serviceRunId} AND status = 'queued' ORDER BY id LIMIT 1`);
     },
-    updateMessage: async (id, u, now) =>
-      void (await db()`UPDATE messages SET status = ${u.status}, attempt = COALESCE(${u.attempt ?? null}::integer, attempt), wake_at = ${u.wakeAt ?? null},
+    // Nobody needs its answer: inside a transaction it is pipelined (see `Later`).
+    updateMessage: (id, u, now) =>
+      later(db()`UPDATE messages SET status = ${u.status}, attempt = COALESCE(${u.attempt ?? null}::integer, attempt), wake_at = ${u.wakeAt ?? null},
         reply = ${u.reply ?? null}, error = ${u.error ?? null}, updated_at = ${now} WHERE id = ${id}`),
     inboxCounts: async (serviceRunId) =>
       (await one<InboxCounts>(db()`SELECT COUNT(*)::int AS total,

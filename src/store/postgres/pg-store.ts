@@ -76,7 +76,7 @@ const WRITER_IDLE_MS = 10_000;
  */
 const statementsOver = (db: () => SQL, later: Later, me: string, aside: () => SQL = db): StoreOps => ({
   ...pgCoreStatements(db, later, me),
-  ...pgInboxStatements(aside),
+  ...pgInboxStatements(aside, later),
   ...pgProjectStatements(db),
   ...pgRelationStatements(aside),
   ...pgSupervisionStatements(aside),
@@ -222,11 +222,19 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
         ? []
         : tx.unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE (run_id, op_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, [opKeys.map((k) => k[0]), opKeys.map((k) => k[1])]),
       ending.length === 0 ? null : readEnding(tx, ending),
-      leasing.length === 0 ? null : tx.unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE run_id = ANY($1::text[]) ORDER BY run_id, seq`, [leasing]),
+      // A service instance's history grows with every turn, and a turn reads only its own: workflows only.
+      leasing.length === 0
+        ? null
+        : tx.unsafe(`SELECT ${PG_OP_COLUMNS} FROM ops WHERE run_id IN (SELECT id FROM runs WHERE id = ANY($1::text[]) AND kind <> 'service') ORDER BY run_id, seq`, [
+            leasing,
+          ]),
     ]);
     cache.seed([...runs] as PrefetchedRun[], runIds, [...ops], opKeys);
     if (lists) cache.seedEnding(lists);
-    if (opLists) cache.seedOpLists(leasing, [...opLists]);
+    if (opLists) {
+      const workflows = new Set(runs.filter((r: PrefetchedRun) => r.kind !== "service").map((r: PrefetchedRun) => r.id));
+      cache.seedOpLists(leasing.filter((id) => workflows.has(id)), [...opLists]);
+    }
   }
   /** The same rows as `openOutbound`, `takeRunWaiters` and `relationshipsTo` read, for several runs, and which have an open op. */
   async function readEnding(tx: SQL, runIds: string[]): Promise<EndingLists> {
