@@ -10,6 +10,7 @@
 import { SQL, type Subprocess } from "bun";
 import { join } from "node:path";
 import { log, median, type BenchResult } from "./common.ts";
+import { linesOf } from "../../src/shared/index.ts";
 
 const DAEMON_COUNTS = [1, 2, 4];
 const W1 = { workflows: 240, warmup: 40, concurrency: 16, steps: 10, rounds: 3 };
@@ -44,22 +45,13 @@ interface Child {
 
 function spawnDaemon(url: string): Child {
   const proc = Bun.spawn([process.execPath, join(import.meta.dir, "pg-daemon-child.ts"), url], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-  const reader = proc.stdout.getReader();
-  let buffered = "";
+  const lines = linesOf(proc.stdout);
   return {
     proc,
     async next() {
-      for (;;) {
-        const newline = buffered.indexOf("\n");
-        if (newline >= 0) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
-          return line;
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error("a bench daemon exited");
-        buffered += new TextDecoder().decode(value);
-      }
+      const line = await lines.next();
+      if (line.done) throw new Error("a bench daemon exited");
+      return line.value;
     },
   };
 }

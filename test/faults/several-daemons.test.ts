@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freshPostgresDatabase, hasPostgres } from "../helpers/postgres.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
+import { linesOf } from "../../src/shared/index.ts";
 import { leafValue, MESSAGES, SENDERS, SINK_INSTANCE, STEPS, stepValue, WORKFLOWS, workflowRunId, type SinkState } from "./several-daemons-workload.ts";
 
 const CHILD = join(import.meta.dir, "several-daemons-child.ts");
@@ -21,20 +22,7 @@ const TOTAL_RUNS = WORKFLOWS * 2 + SENDERS;
 interface Daemon {
   proc: Subprocess<"ignore", "pipe", "inherit">;
   id: string;
-  lines: AsyncGenerator<string>;
-}
-
-async function* linesOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const chunk of stream) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      yield buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-    }
-  }
+  lines: AsyncGenerator<string, string>;
 }
 
 async function nextLine(d: Pick<Daemon, "lines">, prefix: string): Promise<string> {

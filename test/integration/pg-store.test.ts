@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { join } from "node:path";
 import { createPostgresStore, isStorageFault, redactUrl, RetryCarefully, type ClusterNotice, type Store } from "../../src/store/index.ts";
+import { linesOf } from "../../src/shared/index.ts";
 import { PG_LATEST_SCHEMA_VERSION } from "../../src/store/postgres/schema.ts";
 import { createGroupCommitQueue } from "../../src/kernel/group-commit.ts";
 import { freshPostgresDatabase, hasPostgres } from "../helpers/postgres.ts";
@@ -18,6 +19,29 @@ const untilWaitingForLock = (plain: SQL) =>
   eventually(async () => ((await plain.unsafe(`SELECT count(*)::int AS n ${WAITING_FOR_LOCK}`))[0].n > 0) || undefined, 5_000, "a writer waiting for the commit lock");
 
 const run = (id: string) => ({ id, kind: "workflow", name: "w", status: "pending" as const, input: null, parentId: null, project: "", snapshotId: null, now: 1_700_000_000_123.5 });
+
+/**
+ * Two stores on one database (a fresh one unless `url` names one), each a member as a daemon is,
+ * and a plain connection; all closed when the block that holds them ends (`await using`).
+ */
+async function twoDaemons(url?: string) {
+  const database = url ?? (await freshPostgresDatabase());
+  const first = await createPostgresStore(database);
+  const second = await createPostgresStore(database);
+  const plain = new SQL(database);
+  await first.claimWriter();
+  await second.claimWriter();
+  return {
+    first,
+    second,
+    plain,
+    async [Symbol.asyncDispose]() {
+      await first.close();
+      await second.close();
+      await plain.close();
+    },
+  };
+}
 
 describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
   test("a database is migrated once to the latest schema; one from a newer vilano is refused by name", async () => {
@@ -33,94 +57,64 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
   });
 
   test("several daemons write to one database one transaction at a time: the second waits for the first's commit, then reads what it wrote", async () => {
-    const url = await freshPostgresDatabase();
-    const first = await createPostgresStore(url);
-    const second = await createPostgresStore(url);
-    const plain = new SQL(url);
-    try {
-      await first.claimWriter();
-      await second.claimWriter();
-      let commitFirst!: () => void;
-      const firstMayCommit = new Promise<void>((resolve) => (commitFirst = resolve));
-      let firstWrote!: () => void;
-      const wrote = new Promise<void>((resolve) => (firstWrote = resolve));
-      const firstDone = first.transaction(async () => {
-        await first.insertRun(run("a"));
-        await first.getRun("a");
-        firstWrote();
-        await firstMayCommit;
-      });
-      // The first holds the commit lock: the second's transaction starts, and waits for it.
-      await wrote;
-      const secondSaw = second.transaction(() => second.getRun("a"));
-      await untilWaitingForLock(plain);
-      commitFirst();
-      await firstDone;
-      expect((await secondSaw)?.id).toBe("a");
-    } finally {
-      await first.close();
-      await second.close();
-      await plain.close();
-    }
+    await using daemons = await twoDaemons();
+    const { first, second, plain } = daemons;
+    const firstMayCommit = Promise.withResolvers<void>();
+    const wrote = Promise.withResolvers<void>();
+    const firstDone = first.transaction(async () => {
+      await first.insertRun(run("a"));
+      await first.getRun("a");
+      wrote.resolve();
+      await firstMayCommit.promise;
+    });
+    // The first holds the commit lock: the second's transaction starts, and waits for it.
+    await wrote.promise;
+    const secondSaw = second.transaction(() => second.getRun("a"));
+    await untilWaitingForLock(plain);
+    firstMayCommit.resolve();
+    await firstDone;
+    expect((await secondSaw)?.id).toBe("a");
   });
 
   test("a writer whose wait for the commit lock is cancelled fails its batch as a storage fault, nothing goes unheard, and its next batch commits", async () => {
-    const url = await freshPostgresDatabase();
-    const first = await createPostgresStore(url);
-    const second = await createPostgresStore(url);
-    const plain = new SQL(url);
-    try {
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let holding!: () => void;
-      const isHolding = new Promise<void>((resolve) => (holding = resolve));
-      const firstDone = first.transaction(async () => {
-        holding();
-        await held;
-      });
-      await isHolding;
-      // With rows to read first: those reads wait behind the lock too, and must fail quietly with it.
-      const waiting = second.transaction(async () => {}, { prefetch: [{ runId: "r", opKey: "k" }] });
-      await untilWaitingForLock(plain);
-      // The server cancels the wait (as a statement timeout would); the rows queued behind it fail with it.
-      await plain.unsafe(`SELECT pg_cancel_backend(pid) ${WAITING_FOR_LOCK}`);
-      const error = await waiting.then(() => null, (e: unknown) => e);
-      expect(isStorageFault(error)).toBe(true);
-      release();
-      await firstDone;
-      // The cancelled writer's next batch starts clean.
-      await second.transaction(() => second.insertRun(run("next")));
-      expect(await first.reads.getRun("next")).not.toBeNull();
-    } finally {
-      await first.close();
-      await second.close();
-      await plain.close();
-    }
+    await using daemons = await twoDaemons();
+    const { first, second, plain } = daemons;
+    const held = Promise.withResolvers<void>();
+    const holding = Promise.withResolvers<void>();
+    const firstDone = first.transaction(async () => {
+      holding.resolve();
+      await held.promise;
+    });
+    await holding.promise;
+    // With rows to read first: those reads wait behind the lock too, and must fail quietly with it.
+    const waiting = second.transaction(async () => {}, { prefetch: [{ runId: "r", opKey: "k" }] });
+    await untilWaitingForLock(plain);
+    // The server cancels the wait (as a statement timeout would); the rows queued behind it fail with it.
+    await plain.unsafe(`SELECT pg_cancel_backend(pid) ${WAITING_FOR_LOCK}`);
+    const error = await waiting.then(() => null, (e: unknown) => e);
+    expect(isStorageFault(error)).toBe(true);
+    held.resolve();
+    await firstDone;
+    // The cancelled writer's next batch starts clean.
+    await second.transaction(() => second.insertRun(run("next")));
+    expect(await first.reads.getRun("next")).not.toBeNull();
   });
 
   test("claims of pending runs skip each other: two daemons claiming at once never get the same run", async () => {
-    const url = await freshPostgresDatabase();
-    const first = await createPostgresStore(url);
-    const second = await createPostgresStore(url);
-    try {
-      await first.claimWriter();
-      await second.claimWriter();
-      await first.transaction(async () => {
-        for (let i = 0; i < 60; i++) await first.insertRun(run(`r${String(i).padStart(2, "0")}`));
-      });
-      const [mine, theirs] = await Promise.all([first.cluster!.claimPending(40), second.cluster!.claimPending(40)]);
-      expect(mine.length + theirs.length).toBe(60);
-      expect(new Set([...mine, ...theirs]).size).toBe(60);
-      expect((await first.reads.getRun(mine[0]!))?.owner).toBe(first.cluster!.daemonId);
-      // Nothing is left to claim, except what is given back; a run named in `except` is not taken.
-      expect(await first.cluster!.claimPending(10)).toEqual([]);
-      await second.cluster!.unclaim(theirs[0]!);
-      expect(await first.cluster!.claimPending(10, [theirs[0]!])).toEqual([]);
-      expect(await first.cluster!.claimPending(10)).toEqual([theirs[0]!]);
-    } finally {
-      await first.close();
-      await second.close();
-    }
+    await using daemons = await twoDaemons();
+    const { first, second } = daemons;
+    await first.transaction(async () => {
+      for (let i = 0; i < 60; i++) await first.insertRun(run(`r${String(i).padStart(2, "0")}`));
+    });
+    const [mine, theirs] = await Promise.all([first.cluster!.claimPending(40), second.cluster!.claimPending(40)]);
+    expect(mine.length + theirs.length).toBe(60);
+    expect(new Set([...mine, ...theirs]).size).toBe(60);
+    expect((await first.reads.getRun(mine[0]!))?.owner).toBe(first.cluster!.daemonId);
+    // Nothing is left to claim, except what is given back; a run named in `except` is not taken.
+    expect(await first.cluster!.claimPending(10)).toEqual([]);
+    await second.cluster!.unclaim(theirs[0]!);
+    expect(await first.cluster!.claimPending(10, [theirs[0]!])).toEqual([]);
+    expect(await first.cluster!.claimPending(10)).toEqual([theirs[0]!]);
   });
 
   test("a member killed with -9 on this machine is dead at once; a silent one once its time to live is out; one counted dead joins again", async () => {
@@ -135,12 +129,10 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
        await new Promise(() => {});`,
     );
     const member = Bun.spawn([process.execPath, script], { stdout: "pipe", stderr: "inherit" });
-    const first = await createPostgresStore(url);
-    const second = await createPostgresStore(url);
     try {
-      await first.claimWriter();
-      await second.claimWriter();
-      const memberId = new TextDecoder().decode((await member.stdout.getReader().read()).value).trim();
+      await using daemons = await twoDaemons(url);
+      const { first, second } = daemons;
+      const memberId = (await linesOf(member.stdout).next()).value.trim();
       expect((await first.cluster!.members()).map((m) => m.id).sort()).toEqual([first.cluster!.daemonId, second.cluster!.daemonId, memberId].sort());
       expect(await first.cluster!.deadMembers(60_000)).toEqual([]);
       member.kill("SIGKILL");
@@ -162,60 +154,42 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
       expect((await first.cluster!.members()).length).toBe(2);
     } finally {
       member.kill("SIGKILL");
-      await first.close();
-      await second.close();
     }
   }, 20_000);
 
   test("runs leased by a member that is gone are orphaned; its claims go back to everyone", async () => {
-    const url = await freshPostgresDatabase();
-    const first = await createPostgresStore(url);
-    const second = await createPostgresStore(url);
-    try {
-      await first.claimWriter();
-      await second.claimWriter();
-      await first.transaction(async () => {
-        for (const id of ["leased", "claimed", "mine"]) await first.insertRun(run(id));
-      });
-      await second.transaction(() => second.setRunStatus("leased", "running", 1));
-      await first.transaction(() => first.setRunStatus("mine", "running", 1));
-      expect(await second.cluster!.claimPending(5)).toEqual(["claimed"]);
-      expect(await first.transaction(() => first.cluster!.ownLeases())).toEqual(["mine"]);
-      expect(await first.transaction(() => first.cluster!.removeMembers([], 10_000))).toEqual([]);
-      expect(await first.transaction(() => first.cluster!.removeMembers([{ id: second.cluster!.daemonId, gone: true }], 0))).toEqual(["leased"]);
-      expect((await first.reads.getRun("claimed"))?.owner).toBeNull();
-    } finally {
-      await first.close();
-      await second.close();
-    }
+    await using daemons = await twoDaemons();
+    const { first, second } = daemons;
+    await first.transaction(async () => {
+      for (const id of ["leased", "claimed", "mine"]) await first.insertRun(run(id));
+    });
+    await second.transaction(() => second.setRunStatus("leased", "running", 1));
+    await first.transaction(() => first.setRunStatus("mine", "running", 1));
+    expect(await second.cluster!.claimPending(5)).toEqual(["claimed"]);
+    expect(await first.transaction(() => first.cluster!.ownLeases())).toEqual(["mine"]);
+    expect(await first.transaction(() => first.cluster!.removeMembers([], 10_000))).toEqual([]);
+    expect(await first.transaction(() => first.cluster!.removeMembers([{ id: second.cluster!.daemonId, gone: true }], 0))).toEqual(["leased"]);
+    expect((await first.reads.getRun("claimed"))?.owner).toBeNull();
   });
 
   test("a commit's notice reaches the other daemons, in parts when it is long; a rolled-back one never does", async () => {
-    const url = await freshPostgresDatabase();
-    const first = await createPostgresStore(url);
-    const second = await createPostgresStore(url);
+    await using daemons = await twoDaemons();
+    const { first, second } = daemons;
     const heard: ClusterNotice[] = [];
-    try {
-      await first.claimWriter();
-      await second.claimWriter();
-      await first.cluster!.listen((notice) => heard.push(notice), () => {});
-      await second.transaction(async () => {
-        await second.cluster!.announce({ touched: ["x"] });
-        throw new Error("rolled back");
-      }).catch(() => {});
-      const many = Array.from({ length: 600 }, (_, i) => `run-${String(i).padStart(20, "0")}`);
-      await second.transaction(() => second.cluster!.announce({ touched: many, ended: ["y"], pending: true }));
-      // The first's own notices are not told to itself.
-      await first.transaction(() => first.cluster!.announce({ touched: ["self"] }));
-      await eventually(() => heard.some((n) => n.ended?.includes("y")) || undefined, 5_000, "the notice");
-      expect(heard.length).toBeGreaterThan(1);
-      expect(heard.every((n) => n.from === second.cluster!.daemonId)).toBe(true);
-      expect(heard.flatMap((n) => n.touched ?? [])).toEqual(many);
-      expect(heard.some((n) => n.pending)).toBe(true);
-    } finally {
-      await first.close();
-      await second.close();
-    }
+    await first.cluster!.listen((notice) => heard.push(notice), () => {});
+    await second.transaction(async () => {
+      await second.cluster!.announce({ touched: ["x"] });
+      throw new Error("rolled back");
+    }).catch(() => {});
+    const many = Array.from({ length: 600 }, (_, i) => `run-${String(i).padStart(20, "0")}`);
+    await second.transaction(() => second.cluster!.announce({ touched: many, ended: ["y"], pending: true }));
+    // The first's own notices are not told to itself.
+    await first.transaction(() => first.cluster!.announce({ touched: ["self"] }));
+    await eventually(() => heard.some((n) => n.ended?.includes("y")) || undefined, 5_000, "the notice");
+    expect(heard.length).toBeGreaterThan(1);
+    expect(heard.every((n) => n.from === second.cluster!.daemonId)).toBe(true);
+    expect(heard.flatMap((n) => n.touched ?? [])).toEqual(many);
+    expect(heard.some((n) => n.pending)).toBe(true);
   });
 
   test("a URL never shows its password, in the user part or in the query", () => {
