@@ -1,12 +1,12 @@
 /**
  * The PostgreSQL store (`--database postgres://…`, `VILANO_DATABASE_URL`) on Bun's built-in
  * client, behind the same boundary as SQLite's. The writer's transaction holds one connection of
- * the pool from BEGIN to COMMIT (reserved while batches come), and every statement of a command runs on it;
+ * the pool from BEGIN to COMMIT (Bun's `sql.begin`), and every statement of a command runs on it;
  * reads from outside go to the pool and see committed rows only. A COMMIT returns once PostgreSQL
  * has made the transaction durable (`synchronous_commit` on, its default), so an acknowledged write
  * is committed, as on SQLite.
  */
-import { SQL, type ReservedSQL } from "bun";
+import { SQL } from "bun";
 import { VilanoError } from "../../shared/index.ts";
 import type { PrefetchHint, Store, StoreOps } from "../boundary.ts";
 import { isConnectionLost, isStorageFault, RetryCarefully, StorageFault } from "../faults.ts";
@@ -52,22 +52,17 @@ const COMMIT_LOCK = 0x76696c62;
 const STALLED_TRANSACTION_MS = 5_000;
 
 /**
- * How a writer's transaction starts, in one message (the simple protocol: no parameters, so one
- * round of work on each side instead of three): BEGIN; its settings; then the commit lock. The
- * settings: the stall limit above; no sequential scans, and no hash or merge joins, for every
- * statement of a batch finds its rows by key (a join of a batch's rows with a table is an index
- * lookup per row), and its plan is prepared once: planned while a new database's tables were
- * still small (and not analyzed yet), reading the whole table looks cheaper than the index, and
- * stays in the plan while the table grows; and no JIT compiling, which only pays for long
- * queries, and which a plan priced out of the way would set off.
+ * The first statement of a writer's transaction: its settings, then the commit lock. The settings:
+ * the stall limit above; no sequential scans, and no hash or merge joins, for every statement of a
+ * batch finds its rows by key (a join of a batch's rows with a table is an index lookup per row),
+ * and its plan is prepared once: planned while a new database's tables were still small (and not
+ * analyzed yet), reading the whole table looks cheaper than the index, and stays in the plan while
+ * the table grows; and no JIT compiling, which only pays for long queries, and which a plan priced
+ * out of the way would set off. (A select list is worked out in its order: the lock comes last.)
  */
-const BEGIN_WRITER = `BEGIN;
-  SELECT set_config('idle_in_transaction_session_timeout', '${STALLED_TRANSACTION_MS}', true), set_config('enable_seqscan', 'off', true),
-    set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true);
-  SELECT pg_advisory_xact_lock(${COMMIT_LOCK})`;
-
-/** The writer's connection goes back to the pool after this long without a batch. */
-const WRITER_IDLE_MS = 10_000;
+const START_WRITER = `SELECT set_config('idle_in_transaction_session_timeout', '${STALLED_TRANSACTION_MS}', true), set_config('enable_seqscan', 'off', true),
+  set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true),
+  pg_advisory_xact_lock(${COMMIT_LOCK})`;
 
 /**
  * Every statement, on the connection `db` gives. `aside` is for those that read neither runs nor
@@ -144,61 +139,6 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       return { settled: true, error: thrown };
     } catch (first) {
       return { settled: false, error: first };
-    }
-  }
-  /**
-   * The writer's own connection, reserved from the pool while batches come (BEGIN can then go
-   * with the batch's first statements instead of ahead of them); given back after a while without
-   * one, and closed instead when a failure leaves its state unknown.
-   */
-  let writer: ReservedSQL | null = null;
-  let idleTimer: ReturnType<typeof setTimeout> | null = null;
-  async function writerConnection(): Promise<SQL> {
-    if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = null;
-    writer ??= await sql.reserve();
-    return writer;
-  }
-  function dropWriter(): void {
-    const dropped = writer;
-    writer = null;
-    void dropped?.close().catch(() => {});
-  }
-  function releaseWhenIdle(): void {
-    if (!writer || closed) return;
-    idleTimer = setTimeout(() => {
-      idleTimer = null;
-      const released = writer;
-      writer = null;
-      void released?.release().catch(() => {});
-    }, WRITER_IDLE_MS);
-    idleTimer.unref?.();
-  }
-  /**
-   * Opens the writer's transaction: BEGIN, settings and the commit lock sent together with the
-   * batch's first reads (answered in order, so the lock is held before the rows are read; a query
-   * of Bun's is sent when it is first awaited or given a `then`, so each is given one at once). A
-   * connection that died while idle (a server restart, an idle timeout: the kept one, or the
-   * pool's others) fails here, before anything of the batch has run: the batch starts again on
-   * another, as many times as the pool has connections, and then fails as the store's fault.
-   */
-  async function begin(hints: readonly PrefetchHint[] | undefined): Promise<SQL> {
-    for (let attempt = 1; ; attempt++) {
-      const tx = await writerConnection();
-      current = tx;
-      cache.clear();
-      const locked = tx.unsafe(BEGIN_WRITER).simple().then(() => undefined);
-      const seeded = hints && hints.length > 0 ? prefetch(tx, hints) : null;
-      try {
-        // Both awaited together: a lost lock must not leave the read's rejection unheard.
-        await Promise.all([locked, seeded]);
-        return tx;
-      } catch (error) {
-        // Whatever state it was left in (a lock wait cancelled, the connection gone), it goes.
-        current = null;
-        dropWriter();
-        if (!isConnectionLost(error) || attempt > poolSize) throw error;
-      }
     }
   }
   const me = newDaemonId();
@@ -332,57 +272,55 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       open = new Promise<void>((resolve) => (end = resolve));
       careful = options.careful === true;
       mustRetry = false;
-      let tx: SQL | null = null;
-      /** COMMIT has been sent: what happened is told by its answer, and the batch never goes again. */
-      let ended = false;
+      /** The lock is held and the rows read: from here on, the batch's commands run. */
+      let started = false;
+      const body = async (tx: SQL) => {
+        current = tx;
+        cache.clear();
+        try {
+          // Sent together, answered in order: the lock is held before the rows are read. (A query
+          // of Bun's is sent when it is first awaited or given a `then`: each is given one at once.)
+          const locked = tx.unsafe(START_WRITER).then(() => undefined);
+          const seeded = options.prefetch && options.prefetch.length > 0 ? prefetch(tx, options.prefetch) : null;
+          // Both awaited together: a lost lock must not leave the read's rejection unheard.
+          await Promise.all([locked, seeded]);
+          started = true;
+          const value = await fn();
+          if (mustRetry) throw new RetryCarefully(new Error("a command failed after writing"));
+          await settleWrites(); // every write answered before COMMIT is sent
+          return value;
+        } catch (error) {
+          const { settled, error: told } = await settleAfter(error);
+          // A write sent without waiting failed: which command's is not known, so the batch goes again, carefully.
+          if (!settled && !careful && !isStorageFault(told) && !(told instanceof RetryCarefully)) throw new RetryCarefully(told);
+          throw told instanceof RetryCarefully || isStorageFault(told) ? told : error;
+        } finally {
+          current = null;
+          inflight = [];
+          failed = null;
+          kept.clear();
+          cache.clear();
+        }
+      };
       try {
-        tx = await begin(options.prefetch);
-        const value = await fn();
-        if (mustRetry) throw new RetryCarefully(new Error("a command failed after writing"));
-        // COMMIT goes right behind the batch's last writes: PostgreSQL answers them in order, and a
-        // transaction in which one failed ends in ROLLBACK, not COMMIT, so nothing of it commits.
-        sendPending();
-        const committed = tx.unsafe("COMMIT");
-        ended = true;
-        const [writes, commit] = await Promise.allSettled([settleWrites(), committed]);
-        if (commit.status === "rejected") {
-          // Whether it committed is not known (the kernel reads its leases again): the connection goes.
-          dropWriter();
-          throw isStorageFault(commit.reason) ? commit.reason : new StorageFault(`COMMIT failed: ${(commit.reason as Error)?.message}`, { cause: commit.reason });
-        }
-        const rolledBack = (commit.value as { command?: string }).command !== "COMMIT";
-        if (writes.status === "rejected") {
-          const failedWrite: unknown = writes.reason;
-          // Committed although a write was told as failed: the batch must not go again.
-          if (!rolledBack) throw new StorageFault(`the batch committed although a write failed: ${(failedWrite as Error)?.message}`, { cause: failedWrite });
-          // Rolled back: which command's write it was is not known, so the batch goes again, carefully.
-          throw isStorageFault(failedWrite) || careful ? failedWrite : new RetryCarefully(failedWrite);
-        }
-        if (rolledBack) throw new StorageFault("PostgreSQL rolled the batch back instead of committing it", { cause: null });
-        return value;
-      } catch (error) {
-        if (ended) throw error;
-        const { settled, error: told } = await settleAfter(error);
-        if (tx) {
+        // A pooled connection that died while idle (a server restart, an idle timeout) fails before
+        // anything of the batch has run: the batch starts again on another, as many times as the
+        // pool has connections, and then fails as the store's fault.
+        for (let attempt = 1; ; attempt++) {
+          let running: Promise<unknown> | null = null;
           try {
-            await tx.unsafe("ROLLBACK");
-          } catch {
-            // The connection is in a state nobody knows: it is not given back to the pool.
-            dropWriter();
+            return (await sql.begin((tx) => (running = body(tx as unknown as SQL)))) as Awaited<ReturnType<typeof fn>>;
+          } catch (error) {
+            if (started || !isConnectionLost(error) || attempt > poolSize) throw error;
+          } finally {
+            // A lost connection rejects `begin` while the commands may still be running: the next
+            // transaction waits for them to be done with this one.
+            await (running as Promise<unknown> | null)?.catch(() => {});
           }
         }
-        // A write sent without waiting failed: which command's is not known, so the batch goes again, carefully.
-        if (!settled && !careful && !isStorageFault(told) && !(told instanceof RetryCarefully)) throw new RetryCarefully(told);
-        throw told instanceof RetryCarefully || isStorageFault(told) ? told : error;
       } finally {
-        current = null;
-        inflight = [];
-        failed = null;
-        kept.clear();
-        cache.clear();
         open = null;
         end();
-        releaseWhenIdle();
       }
     },
     /**
@@ -445,12 +383,6 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       if (closed) return;
       closed = true;
       while (open) await open;
-      if (idleTimer) clearTimeout(idleTimer);
-      if (writer) {
-        const released = writer;
-        writer = null;
-        await released.release().catch(() => {});
-      }
       if (joined) {
         joined = false;
         await cluster.leave().catch(() => {});
