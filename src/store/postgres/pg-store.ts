@@ -62,7 +62,7 @@ const STALLED_TRANSACTION_MS = 5_000;
  */
 const START_WRITER = `SELECT set_config('idle_in_transaction_session_timeout', '${STALLED_TRANSACTION_MS}', true), set_config('enable_seqscan', 'off', true),
   set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true),
-  pg_advisory_xact_lock(${COMMIT_LOCK})`;
+  pg_advisory_xact_lock($1::bigint)`;
 
 /**
  * Every statement, on the connection `db` gives. `aside` is for those that read neither runs nor
@@ -280,7 +280,9 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
         try {
           // Sent together, answered in order: the lock is held before the rows are read. (A query
           // of Bun's is sent when it is first awaited or given a `then`: each is given one at once.)
-          const locked = tx.unsafe(START_WRITER).then(() => undefined);
+          // The lock's key goes as a parameter: Bun sends a statement without one by the simple
+          // protocol, and waits for its answer before sending the reads behind it (a round trip more).
+          const locked = tx.unsafe(START_WRITER, [COMMIT_LOCK]).then(() => undefined);
           const seeded = options.prefetch && options.prefetch.length > 0 ? prefetch(tx, options.prefetch) : null;
           // Both awaited together: a lost lock must not leave the read's rejection unheard.
           await Promise.all([locked, seeded]);
