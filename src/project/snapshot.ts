@@ -78,6 +78,27 @@ function seal(dir: string): void {
   chmodSync(dir, 0o555);
 }
 
+/**
+ * Builds snapshot folder `dir` with `fill` under a temporary name, links `node_modules` to the
+ * project folder's when there is one, seals it and renames it into place, so a crash never leaves
+ * a half-made snapshot.
+ */
+function buildSealed(dir: string, projectDir: string | null, fill: (building: string) => void): void {
+  mkdirSync(dirname(dir), { recursive: true, mode: 0o700 });
+  const building = `${dir}.building-${process.pid}`;
+  removeSnapshot(building);
+  try {
+    fill(building);
+    if (projectDir !== null && existsSync(join(projectDir, "node_modules"))) symlinkSync(join(projectDir, "node_modules"), join(building, "node_modules"));
+    seal(building);
+    renameSync(building, dir);
+  } catch (error) {
+    // Nothing half-built stays behind.
+    removeSnapshot(building);
+    throw error;
+  }
+}
+
 /** Copies the project into a sealed snapshot, or reuses the one with the same content. */
 export function createSnapshot(projectDir: string, snapshotsDir: string, project: string): Snapshot {
   if (!existsSync(projectDir) || !statSync(projectDir).isDirectory()) {
@@ -86,23 +107,12 @@ export function createSnapshot(projectDir: string, snapshotsDir: string, project
   const id = hashProject(projectDir);
   const dir = join(snapshotsDir, project, id);
   if (existsSync(dir)) return { id, dir, created: false };
-  mkdirSync(join(snapshotsDir, project), { recursive: true, mode: 0o700 });
-  // Built under a temporary name and renamed, so a crash never leaves a half-copied snapshot.
-  const building = `${dir}.building-${process.pid}`;
-  removeSnapshot(building);
-  try {
+  buildSealed(dir, projectDir, (building) =>
     cpSync(projectDir, building, {
       recursive: true,
       filter: (src) => !EXCLUDED.has(relative(projectDir, src).split(/[\\/]/)[0]!),
-    });
-    if (existsSync(join(projectDir, "node_modules"))) symlinkSync(join(projectDir, "node_modules"), join(building, "node_modules"));
-    seal(building);
-    renameSync(building, dir);
-  } catch (error) {
-    // Nothing half-built stays behind.
-    removeSnapshot(building);
-    throw error;
-  }
+    }),
+  );
   return { id, dir, created: true };
 }
 
@@ -126,10 +136,7 @@ export function snapshotFiles(dir: string): SnapshotFile[] {
 export function restoreSnapshot(stored: readonly SnapshotFile[], snapshotsDir: string, project: string, id: string, projectDir: string | null): string {
   const dir = join(snapshotsDir, project, id);
   if (existsSync(dir)) return dir;
-  mkdirSync(join(snapshotsDir, project), { recursive: true, mode: 0o700 });
-  const building = `${dir}.building-${process.pid}`;
-  removeSnapshot(building);
-  try {
+  buildSealed(dir, projectDir, (building) => {
     for (const file of stored) {
       // Stored by a daemon, yet read as untrusted: a path never leaves the folder.
       if (isAbsolute(file.path) || file.path.split("/").some((part) => part === ".." || part === "")) {
@@ -139,14 +146,9 @@ export function restoreSnapshot(stored: readonly SnapshotFile[], snapshotsDir: s
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, file.content);
     }
+    // Before the node_modules link goes in: the hash is of the project's own files.
     const hash = hashProject(building);
     if (hash !== id) throw new VilanoError("validation_failed", `the stored snapshot ${project}@${id} does not match its content (it hashes to ${hash})`);
-    if (projectDir !== null && existsSync(join(projectDir, "node_modules"))) symlinkSync(join(projectDir, "node_modules"), join(building, "node_modules"));
-    seal(building);
-    renameSync(building, dir);
-  } catch (error) {
-    removeSnapshot(building);
-    throw error;
-  }
+  });
   return dir;
 }

@@ -43,6 +43,20 @@ async function twoDaemons(url?: string) {
   };
 }
 
+/** A transaction of `store` that has run `inside` and holds the commit lock until `release()`; `done` once it committed. */
+async function holdingTransaction(store: Store, inside: () => Promise<unknown> = async () => {}) {
+  const released = Promise.withResolvers<void>();
+  const holding = Promise.withResolvers<void>();
+  const done = store.transaction(async () => {
+    await inside();
+    holding.resolve();
+    await released.promise;
+  });
+  // A transaction that fails before it holds the lock fails here, rather than leaving this wait.
+  await Promise.race([holding.promise, done]);
+  return { release: () => released.resolve(), done };
+}
+
 describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
   test("a database is migrated once to the latest schema; one from a newer vilano is refused by name", async () => {
     const url = await freshPostgresDatabase();
@@ -59,33 +73,22 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
   test("several daemons write to one database one transaction at a time: the second waits for the first's commit, then reads what it wrote", async () => {
     await using daemons = await twoDaemons();
     const { first, second, plain } = daemons;
-    const firstMayCommit = Promise.withResolvers<void>();
-    const wrote = Promise.withResolvers<void>();
-    const firstDone = first.transaction(async () => {
+    const firstOpen = await holdingTransaction(first, async () => {
       await first.insertRun(run("a"));
       await first.getRun("a");
-      wrote.resolve();
-      await firstMayCommit.promise;
     });
     // The first holds the commit lock: the second's transaction starts, and waits for it.
-    await wrote.promise;
     const secondSaw = second.transaction(() => second.getRun("a"));
     await untilWaitingForLock(plain);
-    firstMayCommit.resolve();
-    await firstDone;
+    firstOpen.release();
+    await firstOpen.done;
     expect((await secondSaw)?.id).toBe("a");
   });
 
   test("a writer whose wait for the commit lock is cancelled fails its batch as a storage fault, nothing goes unheard, and its next batch commits", async () => {
     await using daemons = await twoDaemons();
     const { first, second, plain } = daemons;
-    const held = Promise.withResolvers<void>();
-    const holding = Promise.withResolvers<void>();
-    const firstDone = first.transaction(async () => {
-      holding.resolve();
-      await held.promise;
-    });
-    await holding.promise;
+    const firstOpen = await holdingTransaction(first);
     // With rows to read first: those reads wait behind the lock too, and must fail quietly with it.
     const waiting = second.transaction(async () => {}, { prefetch: [{ runId: "r", opKey: "k" }] });
     await untilWaitingForLock(plain);
@@ -93,8 +96,8 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
     await plain.unsafe(`SELECT pg_cancel_backend(pid) ${WAITING_FOR_LOCK}`);
     const error = await waiting.then(() => null, (e: unknown) => e);
     expect(isStorageFault(error)).toBe(true);
-    held.resolve();
-    await firstDone;
+    firstOpen.release();
+    await firstOpen.done;
     // The cancelled writer's next batch starts clean.
     await second.transaction(() => second.insertRun(run("next")));
     expect(await first.reads.getRun("next")).not.toBeNull();

@@ -15,13 +15,16 @@ export function pgShelf(sql: SQL): SnapshotShelf {
     },
     async put(project, snapshotId, files) {
       // All the files or none: a half-stored snapshot would not hash to its name anywhere.
-      await sql.begin(async (tx) => {
-        for (const file of files) {
-          await tx`INSERT INTO snapshot_files (project, snapshot_id, path, content)
-            VALUES (${project}, ${snapshotId}, ${file.path}, decode(${Buffer.from(file.content).toString("base64")}, 'base64'))
-            ON CONFLICT DO NOTHING`;
-        }
-      });
+      // Sent together: one statement, prepared once, pipelined for every file.
+      await sql.begin((tx) =>
+        Promise.all(
+          files.map(
+            (file) => tx`INSERT INTO snapshot_files (project, snapshot_id, path, content)
+              VALUES (${project}, ${snapshotId}, ${file.path}, decode(${Buffer.from(file.content).toString("base64")}, 'base64'))
+              ON CONFLICT DO NOTHING`,
+          ),
+        ),
+      );
     },
     async get(project, snapshotId) {
       const rows = await sql`SELECT path, encode(content, 'base64') AS content FROM snapshot_files
