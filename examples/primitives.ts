@@ -3,7 +3,7 @@
  * attempts, as a project file. `test/integration/readme-examples.test.ts` checks that each region
  * below appears verbatim in the README and runs it, so the README's code runs as written.
  */
-import { nonRetryable, service, workflow } from "@vilano/runtime";
+import { nonRetryable, service, workflow, type Published } from "@vilano/runtime";
 
 // #region spawn
 export const fetchPage = workflow({
@@ -86,7 +86,8 @@ export const dashboard = service({
     },
     deploys: async (_p: void, state) => ({ reply: state.deploys }),
   },
-  onSignal: { deployed: async (p: { version: string }, state) => ({ state: { deploys: [...state.deploys, p.version] } }) },
+  // Each publish arrives as { topic, payload, publishId, publisherRunId }.
+  onSignal: { deployed: async (d: Published<{ version: string }>, state) => ({ state: { deploys: [...state.deploys, d.payload.version] } }) },
 });
 
 export const release = workflow({

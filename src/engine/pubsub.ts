@@ -4,7 +4,7 @@
  * recorded with its deliveries, so a replay never publishes twice.
  */
 import { toOptionalJson, VilanoError, type FailureBody, type HistoryOp } from "../shared/index.ts";
-import type { AnyServiceDefinition, PublishResult, SubscribeOptions } from "../sdk/index.ts";
+import type { AnyServiceDefinition, PublishResult, SubscribeOptions, Subscription, Unsubscription } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
@@ -31,11 +31,17 @@ export function createPublish(next: NextOp, state: ActivationState, scheduler: R
   };
 }
 
-/** The service-only subscription members, for the instance of `definition` handling this turn. */
+/**
+ * The service-only subscription members, for the instance of `definition` handling this turn. They
+ * record ops; the kernel applies them when the turn commits, so `touched()` tells the turn's result
+ * to ask for that (a turn replays from its top, so every such op of the turn is called again here).
+ */
 export function createSubscriptions(definition: AnyServiceDefinition, next: NextOp, state: ActivationState, scheduler: ReplayScheduler) {
-  const replayed = async (recorded: HistoryOp): Promise<void> => void (await fromHistory(state, scheduler, recorded, refused));
+  let touched = false;
+  const replayed = async (recorded: HistoryOp): Promise<unknown> => await fromHistory(state, scheduler, recorded, refused);
   return {
-    async subscribe(topic: string, options?: SubscribeOptions): Promise<void> {
+    touched: () => touched,
+    async subscribe(topic: string, options?: SubscribeOptions): Promise<Subscription> {
       requireTopic("ctx.subscribe()", topic);
       checkOptions("ctx.subscribe()", options, ["signal", "key"]);
       const handler = options?.signal ?? topic;
@@ -47,15 +53,21 @@ export function createSubscriptions(definition: AnyServiceDefinition, next: Next
         );
       }
       const { op, recorded } = next("subscribe", topic, options?.key);
-      if (recorded) return replayed(recorded);
-      await state.track(state.report({ type: "subscribe", opKey: op.opKey, seq: op.seq, name: topic, topic, handler, maxQueued: definition.mailbox?.maxQueued ?? null }));
+      touched = true;
+      const said: Subscription = { topic, signal: handler };
+      if (recorded) await replayed(recorded);
+      else await state.track(state.report({ type: "subscribe", opKey: op.opKey, seq: op.seq, name: topic, topic, handler, maxQueued: definition.mailbox?.maxQueued ?? null }));
+      return said;
     },
-    async unsubscribe(topic: string, options?: SubscribeOptions): Promise<void> {
+    async unsubscribe(topic: string, options?: SubscribeOptions): Promise<Unsubscription> {
       requireTopic("ctx.unsubscribe()", topic);
       checkOptions("ctx.unsubscribe()", options, ["signal", "key"]);
       const { op, recorded } = next("unsubscribe", topic, options?.key);
-      if (recorded) return replayed(recorded);
-      await state.track(state.report({ type: "unsubscribe", opKey: op.opKey, seq: op.seq, name: topic, topic, handler: options?.signal ?? null }));
+      touched = true;
+      const said: Unsubscription = options?.signal === undefined ? { topic } : { topic, signal: options.signal };
+      if (recorded) await replayed(recorded);
+      else await state.track(state.report({ type: "unsubscribe", opKey: op.opKey, seq: op.seq, name: topic, topic, handler: options?.signal ?? null }));
+      return said;
     },
   };
 }

@@ -36,6 +36,7 @@ const parse = (text: string | null): unknown => (text === null ? undefined : JSO
 export async function runServiceTurn(definition: AnyServiceDefinition, activation: TurnActivationInput, host: ActivationHost): Promise<ActivationResult> {
   const { turn } = activation;
   const { state, history, scheduler } = prepare(activation.ops, host, turn.scope);
+  const subscriptions = createSubscriptions(definition, history.next, state, scheduler);
   const ctx = createDurableContext({
     runId: activation.runId,
     project: activation.project,
@@ -43,7 +44,7 @@ export async function runServiceTurn(definition: AnyServiceDefinition, activatio
     scheduler,
     host,
     state,
-    turn: serviceTurnControls(turn.mailbox, state, createSubscriptions(definition, history.next, state, scheduler)),
+    turn: serviceTurnControls(turn.mailbox, state, subscriptions),
     turnAttempt: turn.message.attempt,
     ...(activation.services ? { services: activation.services } : {}),
   });
@@ -70,7 +71,10 @@ export async function runServiceTurn(definition: AnyServiceDefinition, activatio
   const toResult = (settled: Settled): ActivationResult => {
     if (!settled.ok) return { type: "turn_failed", error: toFailureBody(settled.error), retry };
     try {
-      return completeTurn(definition.name, turn, settled.value, initState);
+      const completed = completeTurn(definition.name, turn, settled.value, initState);
+      // The kernel applies the turn's subscribe and unsubscribe ops when it commits the turn.
+      if (subscriptions.touched()) completed.subscriptions = true;
+      return completed;
     } catch (error) {
       return { type: "turn_failed", error: { ...toFailureBody(error), retryable: false }, retry };
     }
@@ -87,7 +91,7 @@ export async function runServiceTurn(definition: AnyServiceDefinition, activatio
 }
 
 /** Validates the handler's result and encodes what the turn commits. */
-function completeTurn(service: string, turn: TurnInput, result: unknown, initState: { value: unknown } | undefined): ActivationResult {
+function completeTurn(service: string, turn: TurnInput, result: unknown, initState: { value: unknown } | undefined): ActivationResult & { type: "turn_completed" } {
   const where = `${service}.${turn.message.name}`;
   if (result !== undefined && (typeof result !== "object" || result === null || Array.isArray(result))) {
     throw new VilanoError("validation_failed", `handler ${where} must return an object { state?, reply?, stop? } or nothing, got ${JSON.stringify(result)}`);

@@ -3,7 +3,7 @@
  * `unsubscribe()`. In a workflow they throw `wrong_context` naming the member.
  */
 import { parseDuration, VilanoError, type FailureBody, type MailboxView } from "../shared/index.ts";
-import type { DeferOptions, RejectOptions, SubscribeOptions } from "../sdk/index.ts";
+import type { DeferOptions, RejectOptions, SubscribeOptions, Subscription, Unsubscription } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
 
@@ -11,8 +11,8 @@ export interface TurnControls {
   mailbox(next: NextOp): MailboxView;
   defer(options: DeferOptions): never;
   reject(options: RejectOptions): never;
-  subscribe(topic: string, options?: SubscribeOptions): Promise<void>;
-  unsubscribe(topic: string, options?: SubscribeOptions): Promise<void>;
+  subscribe(topic: string, options?: SubscribeOptions): Promise<Subscription>;
+  unsubscribe(topic: string, options?: SubscribeOptions): Promise<Unsubscription>;
 }
 
 const serviceOnly = (member: string): never => {

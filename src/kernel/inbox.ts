@@ -9,6 +9,7 @@ import { appendEvent, leasedElsewhere, requireRun, type KernelContext } from "./
 import { makeReady, wakeRun } from "./ready.ts";
 import { runEnded } from "./run-ends.ts";
 import { cancelChildren } from "./run-lifecycle.ts";
+import { cancelServingTurn } from "./turns.ts";
 import type { Tx } from "./group-commit.ts";
 import { MESSAGE_STATUS, OP_STATUS, SERVICE_STATUS } from "./types.ts";
 
@@ -160,13 +161,19 @@ export async function stopInstance(k: KernelContext, tx: Tx, runId: string, reas
 export const MESSAGE_DONE_STATUSES: readonly string[] = [MESSAGE_STATUS.done, MESSAGE_STATUS.failed, MESSAGE_STATUS.cancelled];
 
 /**
- * Withdraws the asks a finished run (or, with `scope`, a finished turn) made that no turn has picked
- * up yet. Its sends stand: they are fire-and-forget.
+ * The asks a finished run (or, with `scope`, a finished turn) made and nobody will wait for now:
+ * one no turn has picked up yet is withdrawn, and the turn serving one is cancelled with it
+ * (`cancelServingTurn`). Its sends stand: they are fire-and-forget.
  */
 export async function cancelOutbound(k: KernelContext, tx: Tx, senderRunId: string, why: string, scope?: string): Promise<void> {
   const asks = scope === undefined ? await k.store.openOutbound(senderRunId) : await k.store.openOutboundWithPrefix(senderRunId, scope, prefixEnd(scope));
   for (const message of asks) {
-    await finishMessage(k, tx, message, { status: "cancelled", error: kernelFailure("cancelled", `the sender ${senderRunId} was ${why}`) });
+    const error = kernelFailure("cancelled", `the sender ${senderRunId} was ${why}`);
+    if (message.status === MESSAGE_STATUS.active) {
+      await cancelServingTurn(k, tx, message, error);
+      continue;
+    }
+    await finishMessage(k, tx, message, { status: "cancelled", error });
     await appendEvent(k, tx, message.serviceRunId, "message_cancelled", { messageId: message.id, reason: `sender ${why}` });
   }
 }

@@ -4,11 +4,12 @@
  * new state, reply, message completion, the asker's wake-up — commits in one command, so a reply
  * never exists without its state or the reverse.
  */
-import { decideRetry, type MailboxView, type TurnInput } from "../shared/index.ts";
+import { decideRetry, type FailureBody, type MailboxView, type TurnInput } from "../shared/index.ts";
 import type { MessageRow, RunRow } from "../store/index.ts";
 import { appendEvent, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
 import { cancelOutbound, finishMessage, stopInstance } from "./inbox.ts";
+import { applyTurnSubscriptions } from "./ops/pubsub.ts";
 import { makeReady } from "./ready.ts";
 import { MESSAGE_STATUS, OP_STATUS, SERVICE_STATUS, type Activation, type ActivationResult } from "./types.ts";
 
@@ -96,6 +97,7 @@ export async function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: 
     case "turn_completed": {
       const stop = result.type === "turn_completed" && result.stop;
       if (result.type === "turn_completed" && result.state !== undefined) await k.store.setState(run.id, result.state, tx.now);
+      if (result.type === "turn_completed" && result.subscriptions) await applyTurnSubscriptions(k, tx, run, turnScope(message.id, message.attempt));
       await finishMessage(k, tx, message, { status: "done", reply: result.type === "turn_completed" ? result.reply : null });
       await appendEvent(k, tx, run.id, "turn_completed", { ...base, ...(stop ? { stop: true } : {}) });
       if (stop) {
@@ -152,6 +154,42 @@ export async function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: 
 }
 
 const becomePending = makeReady;
+
+/**
+ * The asker of the message a turn serves stopped waiting (it was cancelled, its ask timed out, or it
+ * ended with the ask open): the turn is cancelled with it, as a call is in Restate. Its waits close,
+ * the asks it made are cancelled in turn (down a chain of services), its running code is aborted
+ * (steps see their signal, subprocesses are killed) and whatever it reports later carries an old
+ * lease; nothing it would have committed (state, subscriptions, the reply) lands. The message ends
+ * `cancelled` with `error` (its reason `cancelled` or `ask_timeout`) and the instance goes on with its
+ * next message.
+ */
+export async function cancelServingTurn(k: KernelContext, tx: Tx, message: MessageRow, error: FailureBody): Promise<void> {
+  await finishMessage(k, tx, message, { status: "cancelled", error });
+  const run = await k.store.getRun(message.serviceRunId);
+  // A stopped instance has no turn left to cancel (stopping finished its messages).
+  if (!run || run.status === SERVICE_STATUS.stopped) return;
+  const scope = turnScope(message.id, message.attempt);
+  await k.store.closeOpenOpsWithPrefix(run.id, scope, OP_STATUS.cancelled, tx.now);
+  await cancelOutbound(k, tx, run.id, "cancelled with its turn", scope);
+  await appendEvent(k, tx, run.id, "turn_cancelled", {
+    messageId: message.id,
+    kind: message.kind,
+    name: message.name,
+    attempt: message.attempt,
+    reason: error.reason ?? error.code ?? "cancelled",
+  });
+  // A new lease: the cancelled code's later reports are refused, while a lease taken below for the
+  // next message (in this very transaction) is not aborted with it.
+  const undone = (await k.store.bumpFence(run.id, tx.now)) - 1;
+  tx.after(() => k.abortActivation(run.id, undone));
+  await k.store.setWakePending(run.id, false);
+  if (await k.store.nextReadyMessage(run.id)) await becomePending(k, tx, { ...run, leaseFence: undone + 1 });
+  else {
+    await k.store.setRunStatus(run.id, SERVICE_STATUS.idle, tx.now);
+    await appendEvent(k, tx, run.id, "instance_idle");
+  }
+}
 
 /** A turn attempt that goes again (retry, defer) runs its code afresh: exit events it took are queued again. */
 async function releaseExits(k: KernelContext, runId: string, message: MessageRow): Promise<void> {

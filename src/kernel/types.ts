@@ -89,6 +89,8 @@ export const EVENT_TYPE = {
   turn_started: "turn_started",
   turn_completed: "turn_completed",
   turn_failed: "turn_failed",
+  /** The asker of the message a turn served stopped waiting (cancelled, timed out, ended): the turn was cancelled with it. */
+  turn_cancelled: "turn_cancelled",
   message_deferred: "message_deferred",
   message_failed: "message_failed",
   message_cancelled: "message_cancelled",

@@ -184,6 +184,32 @@ export interface SubscribeOptions {
   key?: string;
 }
 
+/** What `ctx.subscribe` says: the topic, and the onSignal handler its publishes go to. */
+export interface Subscription {
+  topic: string;
+  signal: string;
+}
+
+/** What `ctx.unsubscribe` says: the topic, and the handler whose subscription ends (absent: every one). */
+export interface Unsubscription {
+  topic: string;
+  signal?: string;
+}
+
+/**
+ * What a subscribed instance's onSignal handler receives for each publish: the published `payload`
+ * with the topic, the publish's id (one per publish op) and the run that published it.
+ *
+ * @example
+ * onSignal: { deployed: async (d: Published<{ version: string }>, state) => ({ state: [...state, d.payload.version] }) }
+ */
+export interface Published<T = unknown> {
+  topic: string;
+  payload: T;
+  publishId: string;
+  publisherRunId: string;
+}
+
 /** What `ctx.monitor` and `ctx.link` relate to: a run id, a child handle or a service ref. */
 export type RelationTarget = string | { readonly id: string };
 
@@ -330,8 +356,12 @@ export interface ServiceContext extends DurableContext {
   reject(options: RejectOptions): never;
   /**
    * Subscribes this instance to a topic of its project: each publish arrives as a service signal
-   * to the onSignal handler named by `options.signal` (default: the topic). Survives restarts.
+   * to the onSignal handler named by `options.signal` (default: the topic), as a `Published`
+   * (`{ topic, payload, publishId, publisherRunId }`). Survives restarts. Part of the turn's outcome:
+   * it takes effect when the turn commits, and a turn that fails, is retried, deferred, rejected or
+   * cancelled leaves none behind.
    */
-  subscribe(topic: string, options?: SubscribeOptions): Promise<void>;
-  unsubscribe(topic: string, options?: SubscribeOptions): Promise<void>;
+  subscribe(topic: string, options?: SubscribeOptions): Promise<Subscription>;
+  /** Ends this instance's subscription to a topic (only the one to `options.signal`, when given), when the turn commits. */
+  unsubscribe(topic: string, options?: SubscribeOptions): Promise<Unsubscription>;
 }

@@ -48,6 +48,9 @@ export type {
   PublishOptions,
   PublishResult,
   SubscribeOptions,
+  Subscription,
+  Unsubscription,
+  Published,
 } from "./context.ts";
 export type { ExitEvent } from "../shared/views.ts";
 export {

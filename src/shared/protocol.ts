@@ -45,8 +45,11 @@ export type ActivationResult =
   | { type: "failed"; error: FailureBody }
   | { type: "suspended" }
   | { type: "aborted" }
-  /** A service turn finished its message; `state` is present only when the turn set it. */
-  | { type: "turn_completed"; state?: string | null; reply: string | null; stop: boolean }
+  /**
+   * A service turn finished its message; `state` is present only when the turn set it, and
+   * `subscriptions` when it subscribed or unsubscribed (the kernel applies those ops as it commits).
+   */
+  | { type: "turn_completed"; state?: string | null; reply: string | null; stop: boolean; subscriptions?: true }
   /** A service turn failed; the kernel applies the service's retry policy. */
   | { type: "turn_failed"; error: FailureBody; retry: ResolvedRetryPolicy }
   /** The turn put its message back with ctx.defer(). */

@@ -36,7 +36,10 @@ export interface InboxQueries {
   listMessages(serviceRunId: string, limit: number): MessageRow[];
   /** Messages not finished yet: queued, deferred and active. */
   openMessages(serviceRunId: string): MessageRow[];
-  /** Asks this run made that no turn has started (sends stand once enqueued: they are fire-and-forget). */
+  /**
+   * Asks this run made that are not finished: not started yet, or being served by a turn (sends stand
+   * once enqueued: they are fire-and-forget).
+   */
   openOutbound(senderRunId: string): MessageRow[];
   /** The same, limited to asks made by ops whose keys start with `prefix` (one turn's). */
   openOutboundWithPrefix(senderRunId: string, prefix: string, prefixEnd: string): MessageRow[];
@@ -80,10 +83,10 @@ export function createInboxQueries(db: Database): InboxQueries {
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE service_run_id = +? AND status IN ('queued', 'deferred', 'active') ORDER BY id`,
     ),
     outbound: db.query<MessageRow, [string]>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = +? AND kind = 'ask' AND status IN ('queued', 'deferred') ORDER BY id`,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = +? AND kind = 'ask' AND status IN ('queued', 'deferred', 'active') ORDER BY id`,
     ),
     outboundScoped: db.query<MessageRow, [string, string, string]>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = +? AND kind = 'ask' AND status IN ('queued', 'deferred')
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = +? AND kind = 'ask' AND status IN ('queued', 'deferred', 'active')
        AND sender_op_key >= +? AND sender_op_key < +? ORDER BY id`,
     ),
     due: db.query<MessageRow, [number, number]>(

@@ -31,7 +31,7 @@ const ActivationResultVariant = v.variant("type", [
   v.object({ type: v.literal("failed"), error: FailureBodySchema }),
   v.object({ type: v.literal("suspended") }),
   v.object({ type: v.literal("aborted") }),
-  v.object({ type: v.literal("turn_completed"), state: v.optional(Json), reply: Json, stop: v.boolean() }),
+  v.object({ type: v.literal("turn_completed"), state: v.optional(Json), reply: Json, stop: v.boolean(), subscriptions: v.optional(v.literal(true)) }),
   v.object({ type: v.literal("turn_failed"), error: FailureBodySchema, retry: RetryPolicySchema }),
   v.object({ type: v.literal("deferred"), delayMs: Millis, reason: v.optional(v.string()) }),
   v.object({ type: v.literal("rejected"), error: FailureBodySchema }),

@@ -302,7 +302,12 @@ describe("pubsub and singletons", () => {
     const flows = (await import(join(project, "src", "flows.ts"))) as { listener: never };
     return rt.connect(flows.listener, { id } as never) as unknown as Promise<{
       id: string;
-      ask: { join(p: { topic: string; signal?: string }): Promise<string>; heard(): Promise<string[]>; leave(p: { topic: string }): Promise<string> };
+      ask: {
+        join(p: { topic: string; signal?: string }): Promise<unknown>;
+        heard(): Promise<string[]>;
+        last(): Promise<unknown>;
+        leave(p: { topic: string }): Promise<unknown>;
+      };
       send: { hold(): Promise<void>; noop(): Promise<void> };
     }>;
   };
@@ -314,7 +319,7 @@ describe("pubsub and singletons", () => {
     const two = await listenerRef(rt, "two");
     const gone = await listenerRef(rt, "gone");
     const bystander = await listenerRef(rt, "bystander");
-    for (const ref of [one, two, gone]) expect(await ref.ask.join({ topic: "news" })).toBe("joined");
+    for (const ref of [one, two, gone]) expect(await ref.ask.join({ topic: "news" })).toEqual({ topic: "news", signal: "news" });
     expect((await rt.inspect(one.id)).subscriptions).toEqual([{ topic: "news", signal: "news" }]);
     await rt.stop(gone.id);
     expect(await (await rt.start("publisher", { text: "first" })).result({ timeout: "10s" })).toMatchObject({ topic: "news", matched: 2, enqueued: 2, rejected: 0 });
@@ -328,14 +333,21 @@ describe("pubsub and singletons", () => {
     const run = await again.start("publisher", { text: "second" });
     expect(await run.result({ timeout: "10s" })).toMatchObject({ matched: 2, enqueued: 2, publishId: `${run.id}/publish:news:0` });
     expect(await (await listenerRef(again, "one")).ask.heard()).toEqual(["first", "second"]);
-    expect(await (await listenerRef(again, "one")).ask.leave({ topic: "news" })).toBe("left");
+    // A handler gets the publish with its topic, its id and the run that made it.
+    expect(await (await listenerRef(again, "one")).ask.last()).toEqual({
+      topic: "news",
+      payload: { text: "second" },
+      publishId: `${run.id}/publish:news:0`,
+      publisherRunId: run.id,
+    });
+    expect(await (await listenerRef(again, "one")).ask.leave({ topic: "news" })).toEqual({ topic: "news" });
     expect(await (await again.start("publisher", { text: "third" })).result({ timeout: "10s" })).toMatchObject({ matched: 1 });
   });
 
   test("a full mailbox rejects the delivery and the publish counts it", async () => {
     const rt = await inProcess(join(tempDir(), "runtime.sqlite"));
     const busy = await listenerRef(rt, "busy");
-    expect(await busy.ask.join({ topic: "news" })).toBe("joined");
+    expect(await busy.ask.join({ topic: "news" })).toEqual({ topic: "news", signal: "news" });
     await busy.send.hold();
     await busy.send.noop();
     await busy.send.noop();

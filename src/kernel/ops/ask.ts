@@ -1,11 +1,12 @@
 /**
  * `ref.ask.X()`: enqueue an ask and wait for its reply, which `inbox.finishMessage` records on this
  * op when the service's turn ends. Its timer is the ask's timeout: the op fails with `ask_timeout`
- * and a message no turn has started is withdrawn.
+ * and a message no turn has started is withdrawn, while the turn serving one is cancelled.
  */
 import type { FailureBody } from "../../shared/index.ts";
 import { appendEvent, unseenByRunningCode } from "../context.ts";
 import { enqueueMessage, kernelFailure } from "../inbox.ts";
+import { cancelServingTurn } from "../turns.ts";
 import { MESSAGE_STATUS, OP_KIND, OP_STATUS } from "../types.ts";
 import { defineOpKind, metaOf, when } from "./op-kind.ts";
 
@@ -52,11 +53,13 @@ export const askOps = defineOpKind<"ask">({
     const body = askTimeoutBody(meta.serviceRunId ?? "the service", meta.timeoutMs ?? null);
     await k.store.putOp({ ...op, status: OP_STATUS.failed, error: JSON.stringify(body), wakeAt: null, now: tx.now, unseen: await unseenByRunningCode(k, op.runId) });
     await appendEvent(k, tx, op.runId, "ask_timed_out", { opKey: op.opKey, messageId: meta.messageId });
-    // A message no turn has started is withdrawn; one being handled finishes, and its reply is dropped.
+    // A message no turn has started is withdrawn; the turn serving one is cancelled with it.
     const message = meta.messageId === undefined ? null : await k.store.getMessage(meta.messageId);
     if (message && (message.status === MESSAGE_STATUS.queued || message.status === MESSAGE_STATUS.deferred)) {
       await k.store.updateMessage(message.id, { status: MESSAGE_STATUS.cancelled, error: JSON.stringify(body) }, tx.now);
       await appendEvent(k, tx, message.serviceRunId, "message_cancelled", { messageId: message.id, reason: "ask timed out" });
+    } else if (message?.status === MESSAGE_STATUS.active) {
+      await cancelServingTurn(k, tx, message, body);
     }
     return true;
   },

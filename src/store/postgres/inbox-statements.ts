@@ -63,14 +63,14 @@ export function pgInboxStatements(db: () => SQL, later: Later): Async<InboxQueri
     openOutbound: (senderRunId) => {
       const sql = db();
       return all<MessageRow>(
-        sql`SELECT ${sql.unsafe(PG_MESSAGE_COLUMNS)} FROM messages WHERE sender_run_id = ${senderRunId} AND kind = 'ask' AND status IN ('queued', 'deferred') ORDER BY id`,
+        sql`SELECT ${sql.unsafe(PG_MESSAGE_COLUMNS)} FROM messages WHERE sender_run_id = ${senderRunId} AND kind = 'ask' AND status IN ('queued', 'deferred', 'active') ORDER BY id`,
       );
     },
     // The key range SQLite takes (`prefixEnd`) is `starts_with` here.
     openOutboundWithPrefix: (senderRunId, prefix, _prefixEnd) => {
       const sql = db();
       return all<MessageRow>(sql`SELECT ${sql.unsafe(PG_MESSAGE_COLUMNS)} FROM messages WHERE sender_run_id = ${senderRunId} AND kind = 'ask'
-        AND status IN ('queued', 'deferred') AND starts_with(sender_op_key, ${prefix}) ORDER BY id`);
+        AND status IN ('queued', 'deferred', 'active') AND starts_with(sender_op_key, ${prefix}) ORDER BY id`);
     },
     // Ties in id order, as SQLite reads them from its index on wake_at (which ends with the rowid).
     dueMessages: (now, limit) => {

@@ -179,7 +179,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
   /** The same rows as `openOutbound`, `takeRunWaiters` and `relationshipsTo` read, for several runs, and which have an open op. */
   async function readEnding(tx: SQL, runIds: string[]): Promise<EndingLists> {
     const [outbound, waiters, relationshipsTo, open] = await Promise.all([
-      tx.unsafe(`SELECT ${PG_MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = ANY($1::text[]) AND kind = 'ask' AND status IN ('queued', 'deferred') ORDER BY id`, [runIds]),
+      tx.unsafe(`SELECT ${PG_MESSAGE_COLUMNS} FROM messages WHERE sender_run_id = ANY($1::text[]) AND kind = 'ask' AND status IN ('queued', 'deferred', 'active') ORDER BY id`, [runIds]),
       tx.unsafe(`SELECT target_id AS "targetId", waiter_id AS "waiterId", op_key AS "opKey", created_at AS "createdAt" FROM run_waiters WHERE target_id = ANY($1::text[])`, [runIds]),
       tx.unsafe(`SELECT ${PG_RELATIONSHIP_COLUMNS} FROM relationships WHERE target_id = ANY($1::text[]) ORDER BY created_at, owner_id, kind COLLATE "C"`, [runIds]),
       tx.unsafe(`SELECT DISTINCT run_id AS "runId" FROM ops WHERE run_id = ANY($1::text[]) AND status IN ('waiting', 'retry_wait', 'retry_ready')`, [runIds]),
