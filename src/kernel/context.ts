@@ -35,6 +35,8 @@ export interface KernelContext {
   /** What the other daemons sharing the database hear when this transaction commits (see kernel.ts). */
   tell: {
     ended(runId: string): void;
+    /** The run's lease was undone without ending it (a cancelled turn): a daemon running it under the old lease stops that code. */
+    aborted(runId: string): void;
     messageDone(messageId: number): void;
     /** A run became pending without being leased: another daemon with room may claim it. */
     pending(): void;

@@ -165,6 +165,7 @@ export function createKernel(options: KernelOptions): Kernel {
           feed.committed();
         },
         ended: (runId) => endedElsewhere(runId),
+        aborted: (runId) => abortedElsewhere(runId),
         messageDone: (messageId) => messageDoneElsewhere(messageId),
         async takeOver(dead) {
           const pending = await queue.submit((tx) => recover(ctx, tx, dead, leaseTtlMs));
@@ -279,6 +280,7 @@ export function createKernel(options: KernelOptions): Kernel {
     },
     tell: {
       ended: (runId) => membership?.noteEnded(runId),
+      aborted: (runId) => membership?.noteAborted(runId),
       messageDone: (messageId) => membership?.noteMessageDone(messageId),
       pending: () => membership?.notePending(),
     },
@@ -350,6 +352,14 @@ export function createKernel(options: KernelOptions): Kernel {
     if (!run || !isTerminal(run.status)) return;
     if (holds) executor?.abort(runId);
     ctx.notifyTerminal(run);
+  }
+
+  /** Another daemon undid the run's lease (a cancelled turn): an activation here under an older lease stops. */
+  async function abortedElsewhere(runId: string): Promise<void> {
+    if (!(executor?.holds?.(runId) ?? false)) return;
+    const run = await reads.getRun(runId);
+    // No activation under an older lease can report any more: stopping it changes nothing but the code.
+    if (run) executor?.abort(runId, run.leaseFence - 1);
   }
 
   async function messageDoneElsewhere(messageId: number): Promise<void> {

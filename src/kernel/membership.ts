@@ -25,6 +25,8 @@ export interface MembershipDeps {
   touched(runIds: readonly string[]): void;
   /** Another daemon ended this run, or finished this external ask: local waiters may be waiting. */
   ended(runId: string): Promise<void>;
+  /** Another daemon undid the run's lease without ending it: an activation of it here holding an older lease stops. */
+  aborted(runId: string): Promise<void>;
   messageDone(messageId: number): Promise<void>;
   /** Runs a recovery batch for the runs of `dead` and of daemons that left; then looks at timers and waiters again. */
   takeOver(dead: readonly DeadMember[]): Promise<void>;
@@ -40,6 +42,7 @@ export interface Membership {
   /** Inside a command: what the open batch did, for the notice it sends on commit. */
   noteTouched(runId: string): void;
   noteEnded(runId: string): void;
+  noteAborted(runId: string): void;
   noteMessageDone(messageId: number): void;
   notePending(): void;
   /** Last inside the batch's transaction: sends the batch's notice (delivered on commit only). */
@@ -62,7 +65,7 @@ export function createMembership(deps: MembershipDeps): Membership {
   const { cluster, reads, leaseTtlMs } = deps;
   const log = deps.logger?.withTag("cluster");
   const heartbeatMs = Math.max(50, Math.min(1_000, Math.floor(leaseTtlMs / 4)));
-  let outgoing = { touched: new Set<string>(), ended: new Set<string>(), messages: new Set<number>(), pending: false };
+  let outgoing = { touched: new Set<string>(), ended: new Set<string>(), aborted: new Set<string>(), messages: new Set<number>(), pending: false };
   let stopped = false;
   let heartbeat: ReturnType<typeof setTimeout> | null = null;
   /** Bumped by every hint that pending runs may exist; a claim that found fewer than it asked for clears it only if unchanged. */
@@ -193,6 +196,7 @@ export function createMembership(deps: MembershipDeps): Membership {
     if (stopped) return;
     if (notice.touched && notice.touched.length > 0) deps.touched(notice.touched);
     for (const runId of notice.ended ?? []) void deps.ended(runId).catch((error: unknown) => log?.warn(`could not read run ${runId} ended by ${notice.from}:`, error));
+    for (const runId of notice.aborted ?? []) void deps.aborted(runId).catch((error: unknown) => log?.warn(`could not read run ${runId} aborted by ${notice.from}:`, error));
     for (const id of notice.messages ?? []) void deps.messageDone(id).catch((error: unknown) => log?.warn(`could not read message ${id}:`, error));
     if (notice.pending) {
       pendingHints++;
@@ -204,15 +208,17 @@ export function createMembership(deps: MembershipDeps): Membership {
   return {
     noteTouched: (runId) => void outgoing.touched.add(runId),
     noteEnded: (runId) => void outgoing.ended.add(runId),
+    noteAborted: (runId) => void outgoing.aborted.add(runId),
     noteMessageDone: (messageId) => void outgoing.messages.add(messageId),
     notePending: () => void (outgoing.pending = true),
     async announce() {
-      const { touched, ended, messages, pending } = outgoing;
-      outgoing = { touched: new Set(), ended: new Set(), messages: new Set(), pending: false };
-      if (touched.size === 0 && ended.size === 0 && messages.size === 0 && !pending) return;
+      const { touched, ended, aborted, messages, pending } = outgoing;
+      outgoing = { touched: new Set(), ended: new Set(), aborted: new Set(), messages: new Set(), pending: false };
+      if (touched.size === 0 && ended.size === 0 && aborted.size === 0 && messages.size === 0 && !pending) return;
       const notice: Omit<ClusterNotice, "from"> = {};
       if (touched.size > 0) notice.touched = [...touched];
       if (ended.size > 0) notice.ended = [...ended];
+      if (aborted.size > 0) notice.aborted = [...aborted];
       if (messages.size > 0) notice.messages = [...messages];
       if (pending) notice.pending = true;
       await cluster.announce(notice);

@@ -183,6 +183,7 @@ export async function cancelServingTurn(k: KernelContext, tx: Tx, message: Messa
   // next message (in this very transaction) is not aborted with it.
   const undone = (await k.store.bumpFence(run.id, tx.now)) - 1;
   tx.after(() => k.abortActivation(run.id, undone));
+  k.tell.aborted(run.id);
   await k.store.setWakePending(run.id, false);
   if (await k.store.nextReadyMessage(run.id)) await becomePending(k, tx, { ...run, leaseFence: undone + 1 });
   else {

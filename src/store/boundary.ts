@@ -72,6 +72,8 @@ export interface ClusterNotice {
   from: string;
   touched?: string[];
   ended?: string[];
+  /** Runs whose lease was undone without ending them (a cancelled service turn): an activation holding an older lease stops. */
+  aborted?: string[];
   messages?: number[];
   /** Runs became pending and no daemon leased them. */
   pending?: boolean;

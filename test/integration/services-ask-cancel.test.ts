@@ -5,12 +5,14 @@
  * subscriptions are thrown away, and the instance serves the next message.
  */
 import { describe, expect, test } from "bun:test";
+import { createRuntime as createEmbeddedRuntime } from "../../src/embedded/index.ts";
+import { freshPostgresDatabase, hasPostgres } from "../helpers/postgres.ts";
 import { createRuntime } from "../helpers/stores.ts";
 import { service, workflow } from "../../src/sdk/index.ts";
 import { createManualClock } from "../../src/shared/index.ts";
 import { eventually } from "../helpers/temp-dir.ts";
 
-function makeGate(seen: { aborted: string[] }) {
+function makeGate(seen: { started: string[]; aborted: string[] }) {
   return service({
     name: "gate",
     key: (i: { id: string }) => i.id,
@@ -24,7 +26,10 @@ function makeGate(seen: { aborted: string[] }) {
       },
       // Holds its turn inside a step that only ends when its signal aborts.
       grind: async (p: { tag: string }, state, ctx) => {
-        await ctx.step("grind", (step) => new Promise<void>((resolve) => step.signal.addEventListener("abort", () => (seen.aborted.push(p.tag), resolve()))));
+        await ctx.step("grind", (step) => {
+          seen.started.push(p.tag);
+          return new Promise<void>((resolve) => step.signal.addEventListener("abort", () => (seen.aborted.push(p.tag), resolve())));
+        });
         return { state: { served: [...state.served, `grind:${p.tag}`] }, reply: "ground" };
       },
       status: async (_p: void, state) => ({ reply: state.served }),
@@ -34,7 +39,7 @@ function makeGate(seen: { aborted: string[] }) {
 }
 
 function setup() {
-  const seen = { aborted: [] as string[] };
+  const seen = { started: [] as string[], aborted: [] as string[] };
   const gate = makeGate(seen);
   const asker = workflow({
     name: "asker",
@@ -94,7 +99,7 @@ describe("cancelling an ask cancels the turn that serves it", () => {
     await using rt = await createRuntime({ definitions: [gate, asker], logLevel: "silent" });
     const run = await rt.start(asker, { how: "grind" });
     const g = await rt.connect(gate, { id: "g" });
-    await eventually(async () => ((await rt.inspect(g.id)).ops.some((op) => op.opKey.includes("step:grind")) || (await g.status()) === "active" ? true : undefined), 5_000);
+    await eventually(() => (seen.started.length === 1 ? true : undefined), 5_000, "the turn's step to start");
     await rt.cancel(run.id);
     await eventually(() => (seen.aborted.length === 1 ? true : undefined), 5_000, "the step's signal to abort");
     expect(seen.aborted).toEqual(["wf"]);
@@ -129,5 +134,21 @@ describe("cancelling an ask cancels the turn that serves it", () => {
     expect(await g.ask.status(undefined, { timeout: "10s" })).toEqual([]);
     expect((await rt.inspect(r.id)).events.find((e) => e.type === "turn_cancelled")).toMatchObject({ name: "pass" });
     expect((await rt.inspect(g.id)).events.find((e) => e.type === "turn_cancelled")).toMatchObject({ name: "hold" });
+  });
+});
+
+describe.skipIf(!hasPostgres)("cancelling an ask across daemons on PostgreSQL", () => {
+  test("the daemon running the turn stops its code when another daemon cancels the asker", async () => {
+    const { seen, gate, asker } = setup();
+    const database = await freshPostgresDatabase();
+    // Each has the code of one side only: the turn runs on the second, the cancel goes through the first.
+    await using first = await createEmbeddedRuntime({ database, definitions: [asker], logLevel: "silent" });
+    await using second = await createEmbeddedRuntime({ database, definitions: [gate], logLevel: "silent" });
+    const run = await first.start(asker, { how: "grind" });
+    const g = await second.connect(gate, { id: "g" });
+    await eventually(() => (seen.started.length === 1 ? true : undefined), 10_000, "the turn's step to start");
+    await first.cancel(run.id);
+    await eventually(() => (seen.aborted.length === 1 ? true : undefined), 10_000, "the step on the other daemon to see its signal abort");
+    expect(await g.ask.status(undefined, { timeout: "10s" })).toEqual([]);
   });
 });

@@ -54,7 +54,7 @@ export function noticePayloads(notice: ClusterNotice): string[] {
     payloads.push(JSON.stringify(part));
     part = { from: notice.from };
   };
-  const add = <K extends "touched" | "ended" | "messages">(key: K, value: NonNullable<ClusterNotice[K]>[number]) => {
+  const add = <K extends "touched" | "ended" | "aborted" | "messages">(key: K, value: NonNullable<ClusterNotice[K]>[number]) => {
     const list = ((part[key] as unknown[] | undefined) ??= []);
     list.push(value);
     if (JSON.stringify(part).length > MAX_PAYLOAD) {
@@ -65,6 +65,7 @@ export function noticePayloads(notice: ClusterNotice): string[] {
   };
   for (const id of notice.touched ?? []) add("touched", id);
   for (const id of notice.ended ?? []) add("ended", id);
+  for (const id of notice.aborted ?? []) add("aborted", id);
   for (const id of notice.messages ?? []) add("messages", id);
   if (notice.pending) part.pending = true;
   if (notice.left) part.left = true;
