@@ -48,25 +48,30 @@ async function runCli(): Promise<void> {
     return;
   }
   const { findUnknownFlag } = await import("./cli/strict-flags.ts");
-  const unknown = findUnknownFlag(rootCommand, rawArgs);
-  if (unknown) {
-    const known = unknown.known.length > 0 ? unknown.known.map((n) => `--${n}`).join(", ") : "none";
-    const message = `unknown option ${unknown.flag} for \`${unknown.command}\` (its options: ${known})`;
+  const { commandPath, findUnknownCommand, unknownCommandMessage } = await import("./cli/strict-commands.ts");
+  const refuse = (message: string): never => {
     if (rawArgs.includes("--json")) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: "validation_failed", message } })}\n`);
     else process.stderr.write(`${message}\n`);
     process.exit(ERROR_CODES.validation_failed.exit);
+  };
+  // A word that names no command comes first: its flags cannot be judged without the command.
+  const unknownCommand = findUnknownCommand(rootCommand, rawArgs);
+  if (unknownCommand) refuse(unknownCommandMessage(unknownCommand));
+  const unknown = findUnknownFlag(rootCommand, rawArgs);
+  if (unknown) {
+    const known = unknown.known.length > 0 ? unknown.known.map((n) => `--${n}`).join(", ") : "none";
+    const meant = unknown.meant ? `: write ${unknown.meant}` : "";
+    refuse(`unknown option ${unknown.flag} for \`${unknown.command}\`${meant} (its options: ${known})`);
   }
   try {
     await runCommand(rootCommand, { rawArgs });
   } catch (error) {
     // Errors from command bodies are handled inside them; what arrives here is citty's argument parsing.
     const message = stripVTControlCharacters((error as Error)?.message ?? String(error));
-    if (rawArgs.includes("--json")) {
-      process.stdout.write(`${JSON.stringify({ ok: false, error: { code: "validation_failed", message } })}\n`);
-    } else {
-      await showUsage(rootCommand).catch(() => {});
-      process.stderr.write(`${message}\n`);
+    if (!rawArgs.includes("--json")) {
+      const { command, parent } = commandPath(rootCommand, rawArgs);
+      await showUsage(command, parent).catch(() => {});
     }
-    process.exit(ERROR_CODES.validation_failed.exit);
+    refuse(message);
   }
 }

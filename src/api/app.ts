@@ -141,13 +141,13 @@ export function createApiApp(options: ApiOptions) {
     .post("/v1/services/:project/:service/calls", jsonBody(schema.ServiceCallBody, "service call"), async (c) => {
       const b = c.req.valid("json");
       const target = `${c.req.param("project")}/${c.req.param("service")}`;
-      const address = b.key !== undefined ? { key: b.key } : { keyInput: b.keyInput };
+      const address = { ...(b.key !== undefined ? { key: b.key } : {}), ...(b.keyInput !== undefined ? { keyInput: b.keyInput } : {}) };
       const call = { kind: b.kind, handler: b.handler, payload: b.payload, ...(b.timeout !== undefined ? { timeout: b.timeout } : {}) };
       return c.json({ ok: true as const, ...(await backend.callService(target, address, call)) });
     })
     .post("/v1/services/:project/:service/instances", jsonBody(schema.EnsureServiceBody, "service instance"), async (c) => {
-      const { keyInput } = c.req.valid("json");
-      const { created, ...instance } = await backend.ensureService(`${c.req.param("project")}/${c.req.param("service")}`, keyInput);
+      const { keyInput, key } = c.req.valid("json");
+      const { created, ...instance } = await backend.ensureService(`${c.req.param("project")}/${c.req.param("service")}`, keyInput, key);
       return c.json({ ok: true as const, instance, created }, created ? 201 : 200);
     })
     .post("/v1/services/:project/:service/stop", jsonBody(schema.StopServiceBody, "service stop"), async (c) => {

@@ -76,13 +76,16 @@ export interface ApiBackend {
   changeVersion(): number;
   /** Hears the output of the run's `ctx.exec` subprocesses as it comes (not part of the timeline); returns the way to stop. */
   watchOutput(runId: string, listener: (output: { opKey: string; attempt: number; stream: "stdout" | "stderr"; text: string; at: number }) => void): () => void;
-  /** Sends, signals or asks an instance addressed by key (it must exist) or key input (created). */
+  /**
+   * Sends, signals or asks an instance addressed by key (it must exist) or key input (created);
+   * given both, the key input addresses it and the key must be the one it gives.
+   */
   callService(
     target: string,
     address: { key?: string; keyInput?: unknown },
     call: { kind: "send" | "signal" | "ask"; handler: string; payload: unknown; timeout?: string | number },
   ): Promise<{ serviceRunId: string; reply?: unknown }>;
   stopService(target: string, key: string, reason?: string): Promise<ApiRun>;
-  /** Creates or gets the instance of `<project>/<service>` for a key input. */
-  ensureService(target: string, keyInput: unknown): Promise<ApiRun & { created: boolean }>;
+  /** Creates or gets the instance of `<project>/<service>` for a key input; `expectedKey`, when given, must be the key it gives. */
+  ensureService(target: string, keyInput: unknown, expectedKey?: string): Promise<ApiRun & { created: boolean }>;
 }

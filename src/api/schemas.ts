@@ -50,7 +50,8 @@ export const ServiceCallBody = v.pipe(
     payload: v.optional(v.unknown()),
     timeout: v.optional(Duration),
   }),
-  v.check((b) => (b.key === undefined) !== (b.keyInput === undefined), "give either key or keyInput"),
+  // Both: the key input addresses (and creates) the instance, and the key must be the one it gives.
+  v.check((b) => b.key !== undefined || b.keyInput !== undefined, "give either key or keyInput, or both (the key must then be the one the key input gives)"),
 );
-export const EnsureServiceBody = v.strictObject({ keyInput: v.unknown() });
+export const EnsureServiceBody = v.strictObject({ keyInput: v.unknown(), key: v.optional(Name) });
 export const StopServiceBody = v.strictObject({ key: Name, reason: v.optional(v.string()) });

@@ -4,7 +4,7 @@
  * of their code (see the error-code table), as a message plus hint, or as the JSON error envelope.
  */
 import { createConsola } from "consola";
-import { ERROR_CODES, VilanoError, type ErrorCode } from "../shared/index.ts";
+import { ERROR_CODES, RunFailedError, VilanoError, type ErrorCode } from "../shared/index.ts";
 
 export const ui = createConsola({ stderr: process.stderr, stdout: process.stdout });
 
@@ -12,7 +12,19 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-/** Runs a command body; expected errors become a clean message (or JSON) and an exit code. */
+/**
+ * A run that failed or was cancelled, as `--json` shows it beside the error: the command did not
+ * get the output it was for, so `ok` is false, but the run and its error are the answer.
+ */
+function endedRun(error: RunFailedError) {
+  return { id: error.runId, status: error.code === "cancelled" ? "cancelled" : "failed", error: error.cause };
+}
+
+/**
+ * Runs a command body; expected errors become a clean message (or JSON) and an exit code. A run
+ * that failed or was cancelled (`run start --wait`, `run result`) exits with its code from the
+ * table (6 or 8), and with `--json` prints `{ ok: false, run, error }`.
+ */
 export async function runCommand(json: boolean | undefined, body: () => Promise<void>): Promise<void> {
   try {
     await body();
@@ -20,7 +32,8 @@ export async function runCommand(json: boolean | undefined, body: () => Promise<
     const known = error instanceof VilanoError;
     const code: ErrorCode = known ? error.code : "internal";
     const message = known ? error.message : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
-    if (json) printJson({ ok: false, error: { code, message } });
+    if (json && error instanceof RunFailedError) printJson({ ok: false, run: endedRun(error), error: { code, message } });
+    else if (json) printJson({ ok: false, error: { code, message } });
     else {
       ui.error(message);
       if (known && error.hint) ui.info(error.hint);

@@ -27,18 +27,29 @@ function knownNames(command: AnyCommand): Map<string, string> {
   return names;
 }
 
+/** A flag as written: its name, and whether it is a long name written with one dash (`-service-key`). */
+interface WrittenFlag {
+  name: string;
+  oneDash: boolean;
+}
+
 /**
- * The flag names written in `args`, up to `--`. The word after a string flag written without `=`
+ * The flags written in `args`, up to `--`. The word after a string flag written without `=`
  * is its value, whatever it looks like (`--reason -because`); a lone `-` and negative numbers are values.
+ * A known long name written with one dash is kept whole rather than read as the short options
+ * -s -e -r… (there are none here but -h): the user meant the long one.
  */
-function flagsIn(args: readonly string[], known: Map<string, string>): string[] {
-  const flags: string[] = [];
+function flagsIn(args: readonly string[], known: Map<string, string>): WrittenFlag[] {
+  const flags: WrittenFlag[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === "--") break;
     if (arg === "-" || /^-\d/.test(arg) || !arg.startsWith("-")) continue;
-    const names = arg.startsWith("--") ? [arg.slice(2).split("=")[0]!] : [...arg.slice(1).split("=")[0]!];
-    flags.push(...names);
+    const long = arg.startsWith("--");
+    const word = arg.slice(long ? 2 : 1).split("=")[0]!;
+    const oneDash = !long && word.length > 1 && known.has(word);
+    const names = long || oneDash ? [word] : [...word];
+    flags.push(...names.map((name) => ({ name, oneDash })));
     const last = names[names.length - 1]!;
     if (!arg.includes("=") && known.get(last) === "string") i++;
   }
@@ -49,6 +60,8 @@ export interface UnknownFlag {
   flag: string;
   command: string;
   known: string[];
+  /** The spelling that works, for a known long name written with one dash. */
+  meant?: string;
 }
 
 export function findUnknownFlag(root: AnyCommand, rawArgs: readonly string[]): UnknownFlag | null {
@@ -61,12 +74,11 @@ export function findUnknownFlag(root: AnyCommand, rawArgs: readonly string[]): U
     const sub = subs && at >= 0 ? subs[args[at]!] : undefined;
     const own = sub ? args.slice(0, at) : args;
     const known = knownNames(command);
-    for (const flag of flagsIn(own, known)) {
+    const listed = () => [...new Set([...known.keys()].filter((n) => n.length > 1 && n !== "help" && !/[A-Z]/.test(n)))].sort();
+    for (const { name: flag, oneDash } of flagsIn(own, known)) {
+      if (oneDash) return { flag: `-${flag}`, command: path.join(" "), known: listed(), meant: `--${flag}` };
       const name = flag.startsWith("no-") && known.has(flag.slice(3)) ? flag.slice(3) : flag;
-      if (!known.has(name)) {
-        const listed = [...known.keys()].filter((n) => n.length > 1 && n !== "help" && !/[A-Z]/.test(n));
-        return { flag: flag.length === 1 ? `-${flag}` : `--${flag}`, command: path.join(" "), known: [...new Set(listed)].sort() };
-      }
+      if (!known.has(name)) return { flag: flag.length === 1 ? `-${flag}` : `--${flag}`, command: path.join(" "), known: listed() };
     }
     if (!sub) return null;
     command = sub;

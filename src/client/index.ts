@@ -153,14 +153,19 @@ export function createClient(options: ClientOptions = {}) {
       remove: async (name: string) => void (await answer(await api.v1.projects[":name"].$delete({ param: { name: enc(name, "project name") } }, sooner()))),
     },
     services: {
-      /** Sends, signals or asks an instance by key (or key input, which creates it). */
+      /** Sends, signals or asks an instance by key, or by key input (which creates it; a key given too must be the one it gives). */
       call: async (
         target: string,
         body: { kind: "send" | "signal" | "ask"; handler: string; key?: string; keyInput?: unknown; payload?: unknown; timeout?: Duration },
       ) => answer(await api.v1.services[":project"][":service"].calls.$post({ ...service(target), json: body }, sooner())),
-      /** Creates or gets the instance of `<project>/<service>` for a key input. */
-      ensure: async (target: string, keyInput: unknown) =>
-        answer(await api.v1.services[":project"][":service"].instances.$post({ ...service(target), json: { keyInput } }, sooner())),
+      /** Creates or gets the instance of `<project>/<service>` for a key input; `opts.key`, when given, must be the key it gives. */
+      ensure: async (target: string, keyInput: unknown, opts: { key?: string } = {}) =>
+        answer(
+          await api.v1.services[":project"][":service"].instances.$post(
+            { ...service(target), json: { keyInput, ...(opts.key !== undefined ? { key: opts.key } : {}) } },
+            sooner(),
+          ),
+        ),
       stop: async (target: string, key: string, reason?: string) =>
         (await answer(await api.v1.services[":project"][":service"].stop.$post({ ...service(target), json: { key, ...(reason ? { reason } : {}) } }, sooner())))
           .instance,

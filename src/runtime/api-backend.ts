@@ -67,7 +67,8 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
     issueLoginCode: () => sessions.issueLoginCode(),
     watchOutput: (runId, listener) => daemon.captures.watch(runId, ({ opKey, attempt, stream, text, at }) => listener({ opKey, attempt, stream, text, at })),
     async callService(target, address, call) {
-      const ref = address.key !== undefined ? await daemon.serviceByKey(target, address.key) : await daemon.service(target, address.keyInput);
+      // A key input addresses (and creates) the instance; a key given beside it must be the one it gives.
+      const ref = address.keyInput !== undefined ? await daemon.service(target, address.keyInput, address.key) : await daemon.serviceByKey(target, address.key!);
       const table = (call.kind === "ask" ? ref.ask : call.kind === "send" ? ref.send : ref.signal) as unknown as Callable;
       const invoke = table[call.handler];
       if (typeof invoke !== "function") {
@@ -76,7 +77,7 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
       const reply = await invoke(call.payload, call.timeout === undefined ? undefined : { timeout: call.timeout as Duration });
       return call.kind === "ask" ? { serviceRunId: ref.id, reply } : { serviceRunId: ref.id };
     },
-    ensureService: (target, keyInput) => daemon.ensureService(target, keyInput),
+    ensureService: (target, keyInput, expectedKey) => daemon.ensureService(target, keyInput, expectedKey),
     async stopService(target, key, reason) {
       const { project, name } = parseTarget(target, "service");
       await projects.row(project);

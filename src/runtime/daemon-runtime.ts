@@ -50,12 +50,15 @@ export interface DaemonRuntime {
   inspect(runId: string): Promise<RunInspection>;
   signal(runId: string, name: string, payload?: unknown): Promise<SignalDelivery>;
   cancel(runId: string, reason?: string): Promise<RunInfo>;
-  /** A ref to the instance of `<project>/<service>` for `keyInput` (created if needed). */
-  service(target: string, keyInput: unknown): Promise<ServiceRef<AnyServiceDefinition>>;
+  /**
+   * A ref to the instance of `<project>/<service>` for `keyInput` (created if needed). With
+   * `expectedKey`, a key input that gives another key is refused before anything is made.
+   */
+  service(target: string, keyInput: unknown, expectedKey?: string): Promise<ServiceRef<AnyServiceDefinition>>;
   /** A ref to an existing instance by its key, running the code of the snapshot it is pinned to. */
   serviceByKey(target: string, key: string): Promise<ServiceRef<AnyServiceDefinition>>;
-  /** Creates or gets the instance for `keyInput`, saying which (`vilano service ensure`). */
-  ensureService(target: string, keyInput: unknown): Promise<RunInfo & { created: boolean }>;
+  /** Creates or gets the instance for `keyInput`, saying which (`vilano service ensure`); `expectedKey` as for `service`. */
+  ensureService(target: string, keyInput: unknown, expectedKey?: string): Promise<RunInfo & { created: boolean }>;
   close(): Promise<void>;
   /** `await using rt = await createDaemonRuntime(...)` closes it at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -132,14 +135,24 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   const noSuch = (project: string, kind: "workflow" | "service", name: string, known: readonly string[]) =>
     new VilanoError(kind === "service" ? "unknown_service" : "unknown_workflow", `project ${project} has no ${kind} ${JSON.stringify(name)} (it has: ${known.join(", ") || "none"})`);
 
-  /** What connecting to `<project>/<service>` by key input takes: the service, and its key — computed by a worker, from user code. */
-  async function instanceRequest(target: string, keyInput: unknown) {
+  /**
+   * What connecting to `<project>/<service>` by key input takes: the service, and its key — computed
+   * by a worker, from user code. A caller that also names the key (`--service-key K --key-json J`)
+   * gets it checked here, before the instance is created.
+   */
+  async function instanceRequest(target: string, keyInput: unknown, expectedKey?: string) {
     const { project, name } = parseTarget(target, "service");
     const { row, code } = await current(project);
     const info = serviceInfo(code, name);
     if (!info) throw noSuch(project, "service", name, code.services.map((s) => s.name));
     const keyJson = toOptionalJson(keyInput, `the key input of ${target}`);
     const key = await pool.computeKey(catalog.codeOf(project, row.snapshotId), name, keyJson);
+    if (expectedKey !== undefined && key !== expectedKey) {
+      throw new VilanoError(
+        "validation_failed",
+        `${target}: the key input ${keyJson ?? "(none)"} gives the key ${JSON.stringify(key)}, not the key given (${JSON.stringify(expectedKey)})`,
+      );
+    }
     return { project, snapshotId: row.snapshotId, service: info, key, keyInput, mustExist: false };
   }
 
@@ -161,12 +174,12 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     inspect: (runId) => core.inspect(runId),
     signal: (runId, name, payload) => core.signal(runId, name, payload),
     cancel: (runId, reason) => core.cancel(runId, reason),
-    async service(target, keyInput) {
-      const ref = await core.connect(await instanceRequest(target, keyInput));
+    async service(target, keyInput, expectedKey) {
+      const ref = await core.connect(await instanceRequest(target, keyInput, expectedKey));
       return ref;
     },
-    async ensureService(target, keyInput) {
-      const { run, created } = await core.ensureInstance(await instanceRequest(target, keyInput));
+    async ensureService(target, keyInput, expectedKey) {
+      const { run, created } = await core.ensureInstance(await instanceRequest(target, keyInput, expectedKey));
       return { ...run, created };
     },
     async serviceByKey(target, key) {

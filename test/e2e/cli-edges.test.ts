@@ -37,9 +37,9 @@ test("the CLI: inputs from @file and stdin, strict flags, --service-key, service
   const bogus = d.cli("workflow", "list", "--bogus-flag");
   expect(bogus.exitCode).toBe(2);
   expect(bogus.stderr).toContain("unknown option --bogus-flag for `vilano workflow list`");
-  const misspelt = d.cli("service", "ask", "agent/reviewer", "status", "--key-json", "{}", "--json");
+  const misspelt = d.cli("service", "ask", "agent/reviewer", "status", "--key-jsn", "{}", "--json");
   expect(misspelt.exitCode).toBe(2);
-  expect(JSON.parse(misspelt.stdout).error.message).toContain("unknown option --key-json for `vilano service ask`");
+  expect(JSON.parse(misspelt.stdout).error.message).toContain("unknown option --key-jsn for `vilano service ask`");
 
   // service ensure creates from a key input, then finds; --service-key is --key.
   const ensured = d.json<{ instance: { id: string }; created: boolean }>("service", "ensure", "agent/reviewer", "--key-json", '{"repoId":"fresh"}');

@@ -26,6 +26,6 @@ describe("vilano version (built executable)", () => {
   test("an unknown command exits non-zero and names the command", () => {
     const result = runCli(["frobnicate"]);
     expect(result.exitCode).not.toBe(0);
-    expect(result.stderr).toContain("Unknown command frobnicate");
+    expect(result.stderr).toContain('unknown command "frobnicate" for `vilano`');
   });
 });

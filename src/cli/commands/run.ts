@@ -49,23 +49,16 @@ const readSubcommands = {
       runCommand(args.json, async () => {
         setRequestTimeout(args.timeout);
         const c = client();
-        try {
-          if (!args.wait) {
-            const { run } = await c.runs.inspect(args.id);
-            if (run.status !== "completed" && run.status !== "failed" && run.status !== "cancelled") {
-              throw new VilanoError("wait_timeout", `run ${args.id} is ${run.status}; it has no result yet`, { hint: "pass --wait to wait for it" });
-            }
+        if (!args.wait) {
+          const { run } = await c.runs.inspect(args.id);
+          if (run.status !== "completed" && run.status !== "failed" && run.status !== "cancelled") {
+            throw new VilanoError("wait_timeout", `run ${args.id} is ${run.status}; it has no result yet`, { hint: "pass --wait to wait for it" });
           }
-          const output = await c.runs.result(args.id, args.timeout === undefined ? {} : { timeout: args.timeout });
-          if (args.json) return printJson({ ok: true, run: { id: args.id, status: "completed", output } });
-          process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
-        } catch (error) {
-          if (error instanceof RunFailedError && args.json) {
-            printJson({ ok: true, run: { id: args.id, status: error.code === "cancelled" ? "cancelled" : "failed", error: error.cause } });
-            process.exit(error.exitCode);
-          }
-          throw error;
         }
+        // A failed or cancelled run throws RunFailedError: runCommand prints it with `"ok": false`.
+        const output = await c.runs.result(args.id, args.timeout === undefined ? {} : { timeout: args.timeout });
+        if (args.json) return printJson({ ok: true, run: { id: args.id, status: "completed", output } });
+        process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
       }),
   }),
   inspect: defineCommand({
@@ -189,15 +182,10 @@ export const runCommandGroup = defineCommand({
           const run = await client.runs.start(target, input, { ...id, wait: Math.max(1, Math.min(START_WAIT_MS, deadline - Date.now())) });
           const spinner = !args.json && process.stderr.isTTY ? setInterval(() => process.stderr.write("."), 500) : undefined;
           try {
+            // A failed or cancelled run throws RunFailedError: runCommand prints it with `"ok": false`.
             const output = await finished(client, run, deadline === Infinity ? {} : { timeout: Math.max(0, deadline - Date.now()) });
             if (args.json) return printJson({ ok: true, run: { id: run.id, status: "completed", output } });
             process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
-          } catch (error) {
-            if (error instanceof RunFailedError && args.json) {
-              printJson({ ok: true, run: { id: run.id, status: error.code === "cancelled" ? "cancelled" : "failed", error: error.cause } });
-              process.exit(error.exitCode);
-            }
-            throw error;
           } finally {
             if (spinner) clearInterval(spinner);
           }

@@ -6,7 +6,7 @@ import { parseInputFlag } from "../input.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 import { renderInspection } from "../render/inspect.ts";
 import { resolveTarget } from "../target.ts";
-import { instanceKey, json, projectArgs, projectsMatching } from "./common.ts";
+import { givenKey, instanceKeyArgs, json, keyJsonArg, projectArgs, projectsMatching, requiredKey } from "./common.ts";
 
 const serviceListCommand = defineCommand({
   meta: { name: "list", description: "List services (with --instances, their instances)" },
@@ -29,13 +29,14 @@ const serviceListCommand = defineCommand({
 
 const serviceInspectCommand = defineCommand({
   meta: { name: "inspect", description: "Show the instance of <project/service> with --key: state, status, queued mail, turns" },
-  args: { target: { type: "positional", required: true }, key: instanceKey, json, timeout: timeoutArg },
+  args: { target: { type: "positional", required: true }, ...instanceKeyArgs, json, timeout: timeoutArg },
   run: ({ args }) =>
     runCommand(args.json, async () => {
       setRequestTimeout(args.timeout);
+      const key = requiredKey(args);
       const [project, service] = args.target.split("/");
       if (!project || !service) throw new VilanoError("validation_failed", `invalid service ${JSON.stringify(args.target)}: write it as <project>/<service>`);
-      const inspection = await daemonClient().runs.inspect(serviceInstanceId(project, service, args.key));
+      const inspection = await daemonClient().runs.inspect(serviceInstanceId(project, service, key));
       if (args.json) return printJson(inspection);
       process.stdout.write(`${renderInspection(inspection)}\n`);
     }),
@@ -43,37 +44,57 @@ const serviceInspectCommand = defineCommand({
 
 const stopService = defineCommand({
   meta: { name: "stop", description: "Stop the instance of <project/service> with --key (its backlog fails)" },
-  args: { target: { type: "positional", required: true }, key: instanceKey, json, timeout: timeoutArg },
+  args: { target: { type: "positional", required: true }, ...instanceKeyArgs, json, timeout: timeoutArg },
   run: ({ args }) =>
     runCommand(args.json, async () => {
       setRequestTimeout(args.timeout);
+      const key = requiredKey(args);
       await ensureDaemon();
-      const instance = await daemonClient().services.stop(args.target, args.key);
+      const instance = await daemonClient().services.stop(args.target, key);
       if (args.json) return printJson({ ok: true, instance });
       ui.success(`${instance.id} is ${instance.status}`);
     }),
 });
 
 const ensureService = defineCommand({
-  meta: { name: "ensure", description: "Create (or get) the instance of <project/service> for a key input" },
+  meta: { name: "ensure", description: "Create (or get) the instance of <project/service> for a key input; a --key given too must be the one it gives" },
   args: {
     target: { type: "positional", required: true, description: "<project>/<service>" },
-    "key-json": { type: "string", required: true, description: "The key input as JSON, @file to read it from a file, or - for standard input" },
+    "key-json": { ...keyJsonArg, required: true },
+    ...instanceKeyArgs,
     json,
     timeout: timeoutArg,
   },
   run: ({ args }) =>
     runCommand(args.json, async () => {
       setRequestTimeout(args.timeout);
+      const key = givenKey(args);
       const keyInput = await parseInputFlag(args["key-json"], "--key-json");
       await ensureDaemon();
       const client = daemonClient();
       const target = await resolveTarget(client, args.target, "service");
-      const { instance, created } = await client.services.ensure(target, keyInput);
+      // The key input creates the instance; a key beside it is checked by the daemon before anything is made.
+      const { instance, created } = await client.services.ensure(target, keyInput, key === undefined ? {} : { key });
       if (args.json) return printJson({ ok: true, instance, created });
       ui.success(`${instance.id} ${created ? "created" : "already exists"} (${instance.status})`);
     }),
 });
+
+/**
+ * Which instance a send, ask or signal goes to: by key (it must exist), by key input (created if
+ * needed), or by both (the key input's key must be the key given).
+ */
+async function instanceAddress(args: { key?: string; "service-key"?: string; "key-json"?: string; input?: string }) {
+  const key = givenKey(args);
+  if (key === undefined && args["key-json"] === undefined) {
+    throw new VilanoError("validation_failed", "give the instance's key with --key (or --service-key), or its key input with --key-json");
+  }
+  if (args["key-json"] === "-" && args.input === "-") {
+    throw new VilanoError("validation_failed", "--key-json and --input cannot both read standard input: give one of them as JSON or @file");
+  }
+  const keyInput = await parseInputFlag(args["key-json"], "--key-json");
+  return { ...(key !== undefined ? { key } : {}), ...(keyInput !== undefined ? { keyInput } : {}) };
+}
 
 export const serviceCommand = defineCommand({
   meta: { name: "service", description: "Talk to service instances" },
@@ -86,11 +107,12 @@ export const serviceCommand = defineCommand({
     (["send", "ask", "signal"] as const).map((kind) => [
       kind,
       defineCommand({
-        meta: { name: kind, description: `${kind} a message to the instance of <project/service> with --key` },
+        meta: { name: kind, description: `${kind} a message to the instance of <project/service> with --key (or --key-json)` },
         args: {
           target: { type: "positional", required: true, description: "<project>/<service>" },
           handler: { type: "positional", required: true, description: "Handler name" },
-          key: instanceKey,
+          ...instanceKeyArgs,
+          "key-json": keyJsonArg,
           input: { type: "string", description: "Payload as JSON, @file to read it from a file, or - for standard input" },
           "wait-timeout": { type: "string", description: "ask: give up after this long (ask_timeout)" },
           json,
@@ -99,6 +121,7 @@ export const serviceCommand = defineCommand({
         run: ({ args }) =>
           runCommand(args.json, async () => {
             setRequestTimeout(args.timeout);
+            const address = await instanceAddress(args);
             const payload = await parseInputFlag(args.input);
             await ensureDaemon();
             const client = daemonClient();
@@ -110,7 +133,7 @@ export const serviceCommand = defineCommand({
             const result = await client.services.call(target, {
               kind,
               handler: args.handler,
-              key: args.key,
+              ...address,
               payload,
               ...(timeout !== undefined ? { timeout } : {}),
             });
