@@ -2,15 +2,27 @@
  * Refs for scripts (`rt.connect`): sends and asks go straight to the kernel, without a run. An ask
  * waits in memory for its message to finish; its timeout stops the waiting, not the handling.
  */
-import { createRef, type RefTransport } from "../engine/index.ts";
+import { checkOptions, createRef, type RefInstance, type RefTransport } from "../engine/index.ts";
 import type { Kernel } from "../kernel/index.ts";
 import type { AnyServiceDefinition, ServiceRef, ServiceStatus } from "../sdk/index.ts";
 import { parseDuration, ServiceCallError, toOptionalJson, VilanoError, type FailureBody } from "../shared/index.ts";
 import type { ServiceInfo } from "./catalog.ts";
 
-export function createExternalRef<D extends AnyServiceDefinition>(kernel: Kernel, definition: ServiceInfo, serviceRunId: string): ServiceRef<D> {
+/** What a call from a script may be given: it is no op of a run, so it has no op `key`. */
+const SCRIPT_CALL_OPTIONS = { ask: ["timeout"], send: [], signal: [] } as const;
+
+function checkScriptOptions(member: string, options: unknown, known: readonly string[]): void {
+  if (options !== undefined && typeof options === "object" && options !== null && Object.hasOwn(options, "key")) {
+    throw new VilanoError("validation_failed", `${member}: the option "key" names an op of a run; a call from a script is not one (known here: ${known.length ? known.join(", ") : "none"})`);
+  }
+  checkOptions(member, options, known);
+}
+
+export function createExternalRef<D extends AnyServiceDefinition>(kernel: Kernel, definition: ServiceInfo, instance: RefInstance): ServiceRef<D> {
+  const serviceRunId = instance.id;
   const transport: RefTransport = {
     async call(c) {
+      checkScriptOptions(`ref.${c.kind}.${c.handler}()`, c.options, SCRIPT_CALL_OPTIONS[c.kind]);
       const name = `${definition.name}.${c.handler}`;
       const payload = toOptionalJson(c.payload, `the payload of ${name}`);
       const timeoutMs = c.kind === "ask" && c.options?.timeout !== undefined ? parseDuration(c.options.timeout, `timeout of ask ${name}`) : null;
@@ -53,5 +65,5 @@ export function createExternalRef<D extends AnyServiceDefinition>(kernel: Kernel
       throw new VilanoError("wrong_context", `ref.${kind}() is only available inside a workflow or a service turn, not from a script`);
     },
   };
-  return createRef(definition, serviceRunId, transport);
+  return createRef(definition, instance, transport);
 }

@@ -23,7 +23,7 @@ import type { Catalog, ServiceInfo } from "./catalog.ts";
 import { createExternalRef } from "./external-ref.ts";
 import { toEventInfo, toInspection, toRunInfo, type EventInfo, type RunInfo, type RunInspection } from "./inspection.ts";
 import type { Runner } from "./runner.ts";
-import type { LiveExecutionStats } from "../engine/index.ts";
+import type { LiveExecutionStats, RefInstance } from "../engine/index.ts";
 import { createScheduler } from "./scheduler.ts";
 
 /** How long `close()` lets aborted activations end before it stops waiting for them. */
@@ -88,8 +88,8 @@ export interface RuntimeCore {
   connect<D extends AnyServiceDefinition>(req: ConnectRequest): Promise<ServiceRef<D>>;
   /** Creates or gets the instance, saying which (`service ensure`). */
   ensureInstance(req: ConnectRequest): Promise<{ run: RunInfo; created: boolean }>;
-  /** A ref for scripts to an instance by id. */
-  ref<D extends AnyServiceDefinition>(serviceRunId: string, service: ServiceInfo): ServiceRef<D>;
+  /** A ref for scripts to an instance by its id and key. */
+  ref<D extends AnyServiceDefinition>(instance: RefInstance, service: ServiceInfo): ServiceRef<D>;
   stop(serviceRunId: string, reason?: string): Promise<RunInfo>;
   /** Stops running code and closes the database; idempotent. Unfinished runs resume on the next open. */
   close(): Promise<void>;
@@ -214,13 +214,13 @@ export async function createRuntimeCore(options: RuntimeCoreOptions): Promise<Ru
     },
     async connect<D extends AnyServiceDefinition>(req: ConnectRequest) {
       const { run } = await connectInstance(req);
-      return createExternalRef<D>(kernel, req.service, run.id);
+      return createExternalRef<D>(kernel, req.service, { id: run.id, key: req.key });
     },
     async ensureInstance(req: ConnectRequest) {
       const { run, created } = await connectInstance(req);
       return { run: toRunInfo(run), created };
     },
-    ref: (serviceRunId, service) => createExternalRef(kernel, service, serviceRunId),
+    ref: (instance, service) => createExternalRef(kernel, service, instance),
     async stop(serviceRunId, reason) {
       ensureOpen();
       return toRunInfo(await kernel.stopInstance(serviceRunId, reason ?? "stopped by request"));

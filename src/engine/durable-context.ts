@@ -7,7 +7,6 @@
 import {
   NondeterminismError,
   parseDuration,
-  resolveRetryPolicy,
   SignalTimeoutError,
   StepFailedError,
   toFailureBody,
@@ -15,6 +14,7 @@ import {
   toOptionalJson,
   VilanoError,
   type FailureBody,
+  type ResolvedRetryPolicy,
 } from "../shared/index.ts";
 import type { AnyServiceDefinition, ExecSpec, LogFields, ServiceContext, StepControl, StepOptions } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
@@ -33,6 +33,11 @@ import { createPublish, singletonDefinition } from "./pubsub.ts";
 import { createExec } from "./exec-op.ts";
 import { parseStored, RETRY_LATER } from "./op-values.ts";
 import { untilDue } from "./sleep-due.ts";
+import { checkOptions } from "./options.ts";
+import { RETRY_SHORTHAND, retryPolicyOf } from "./retry-options.ts";
+
+/** What `ctx.step` may be given; anything else is refused by name rather than dropped. */
+const STEP_OPTIONS = ["key", "timeout", "retry", ...RETRY_SHORTHAND];
 
 /** Assigns the next op its key and position; a mismatch with history ends the run (`nondeterminism`). */
 export type NextOp = (kind: string, name: string, key: string | undefined) => ReturnType<History["next"]>;
@@ -84,8 +89,7 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     return name;
   };
 
-  async function executeStep(op: RequestedOp, fn: (step: StepControl) => unknown, attempt: number, timeoutMs: number | null, options: StepOptions | undefined) {
-    const retry = resolveRetryPolicy(options?.retry);
+  async function executeStep(op: RequestedOp, fn: (step: StepControl) => unknown, attempt: number, timeoutMs: number | null, retry: ResolvedRetryPolicy) {
     // Every attempt is announced, so a worker pool knows which steps run in a worker when it has to
     // hard-stop it (a timed one past its deadline), and whom else to suspect of blocking it.
     host.stepStarted?.({ opKey: op.opKey, seq: op.seq, name: op.name, attempt, timeoutMs, retry });
@@ -116,8 +120,9 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     enter("ctx.step()");
     requireName("ctx.step", name);
     if (typeof fn !== "function") throw new VilanoError("validation_failed", `ctx.step("${name}") needs a function`);
+    checkOptions(`ctx.step("${name}")`, options, STEP_OPTIONS);
     const timeoutMs = options?.timeout === undefined ? null : parseDuration(options.timeout, `timeout of step "${name}"`);
-    resolveRetryPolicy(options?.retry); // validated before the op takes a position
+    const retry = retryPolicyOf(`ctx.step("${name}")`, options); // validated before the op takes a position
     const { op, recorded } = next("step", name, options?.key);
     let attempt = 1;
     if (recorded) {
@@ -129,7 +134,7 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
       if (recorded.status !== "retry_ready") return state.wait();
       attempt = recorded.attempt + 1;
     }
-    const value = await state.track(executeStep(op, fn, attempt, timeoutMs, options));
+    const value = await state.track(executeStep(op, fn, attempt, timeoutMs, retry));
     // The wait starts outside the tracked work: a never-settling promise must not count as in flight.
     return value === RETRY_LATER ? state.wait() : value;
   }

@@ -6,7 +6,7 @@
  * op's policy; a failure for good is thrown as `ExecFailedError`.
  */
 import { isAbsolute, relative } from "node:path";
-import { ExecFailedError, parseDuration, resolveRetryPolicy, toFailureBody, toOptionalJson, VilanoError, type FailureBody, type ResolvedRetryPolicy } from "../shared/index.ts";
+import { ExecFailedError, parseDuration, toFailureBody, toOptionalJson, VilanoError, type FailureBody, type ResolvedRetryPolicy } from "../shared/index.ts";
 import type { ExecSpec } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
@@ -15,9 +15,15 @@ import type { RequestedOp } from "./history.ts";
 import type { ActivationHost } from "./host.ts";
 import { parseStored, RETRY_LATER } from "./op-values.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
+import { refuseUnknownOptions } from "../sdk/options.ts";
+import { RETRY_SHORTHAND, retryPolicyOf } from "./retry-options.ts";
 
 /** Where an attempt's captures are kept, relative to the runtime home. */
 export const captureDir = (runId: string, opKey: string, attempt: number) => `captures/${encodeURIComponent(runId)}/${encodeURIComponent(opKey)}.${attempt}`;
+
+/** What a spec may hold; anything else is refused by name rather than dropped. */
+const EXEC_OPTIONS = ["name", "key", "cmd", "args", "cwd", "env", "stdin", "timeout", "retry", ...RETRY_SHORTHAND, "capture", "parse"];
+const CAPTURE_OPTIONS = ["stdout", "stderr", "artifacts", "maxBytes"];
 
 const bad = (message: string) => new VilanoError("validation_failed", `ctx.exec(): ${message}`);
 const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every((v) => typeof v === "string");
@@ -27,6 +33,7 @@ export function resolveExec(spec: ExecSpec<unknown>, env: ExecEnvironment): Reso
   if (!spec || typeof spec !== "object") throw bad("needs a spec { name, cmd, args?, cwd?, env?, stdin?, timeout?, retry?, capture?, parse? }");
   if (typeof spec.name !== "string" || spec.name.trim() === "") throw bad(`needs a non-empty name, got ${JSON.stringify(spec.name)}`);
   const where = `exec "${spec.name}"`;
+  refuseUnknownOptions(`ctx.exec(): ${where}`, spec, EXEC_OPTIONS);
   if (typeof spec.cmd !== "string" || spec.cmd === "") throw bad(`${where} needs cmd, the program to run (a path or a name in PATH)`);
   if (spec.args !== undefined && !isStringArray(spec.args)) throw bad(`${where}: args must be an array of strings (argv; no shell is used)`);
   if (spec.env !== undefined && (typeof spec.env !== "object" || spec.env === null || !Object.values(spec.env).every((v) => typeof v === "string"))) {
@@ -39,6 +46,7 @@ export function resolveExec(spec: ExecSpec<unknown>, env: ExecEnvironment): Reso
   if (!cwd) throw bad(`${where}: cwd ${JSON.stringify(spec.cwd)} leaves the workspace; give a path inside it`);
   const capture = spec.capture ?? {};
   if (typeof capture !== "object" || capture === null) throw bad(`${where}: capture must be { stdout?, stderr?, artifacts?, maxBytes? }`);
+  refuseUnknownOptions(`ctx.exec(): ${where} capture`, capture, CAPTURE_OPTIONS);
   const artifacts = capture.artifacts ?? [];
   if (!isStringArray(artifacts)) throw bad(`${where}: capture.artifacts must be an array of paths`);
   for (const path of artifacts) {
@@ -55,7 +63,7 @@ export function resolveExec(spec: ExecSpec<unknown>, env: ExecEnvironment): Reso
     stdin: spec.stdin ?? null,
     timeoutMs: spec.timeout === undefined ? null : parseDuration(spec.timeout, `timeout of ${where}`),
     capture: { stdout: capture.stdout !== false, stderr: capture.stderr !== false, artifacts, maxBytes },
-    retry: resolveRetryPolicy(spec.retry),
+    retry: retryPolicyOf(`ctx.exec(): ${where}`, spec),
   };
 }
 

@@ -11,7 +11,10 @@ import { computeKey, createRef, refShapeOf, type RefCall } from "./service-ref.t
 import { handed } from "./step-scope.ts";
 import { fromHistory, reportValue, reportWait } from "./durable-wait.ts";
 import type { Relations } from "./relations.ts";
+import { checkOptions } from "./options.ts";
 
+/** What a call may be given inside a run; anything else is refused by name rather than dropped. */
+const CALL_OPTIONS = { ask: ["timeout", "key"], send: ["key"], signal: ["key"] } as const;
 
 export function createServiceCalls(
   project: string,
@@ -26,18 +29,20 @@ export function createServiceCalls(
     fromHistory(state, scheduler, recorded, callFailed(serviceRunId, name), recorded.kind === "ask");
 
   async function call(definition: AnyServiceDefinition, serviceRunId: string, c: RefCall): Promise<unknown> {
-    enter(`ref.${c.kind}.${c.handler}()`);
+    const member = `ref.${c.kind}.${c.handler}()`;
+    enter(member);
+    checkOptions(member, c.options, CALL_OPTIONS[c.kind]);
     const name = c.kind === "signal" ? `${definition.name}.signal:${c.handler}` : `${definition.name}.${c.handler}`;
     const payload = toOptionalJson(c.payload, `the payload of ${name}`);
     const maxQueued = definition.mailbox?.maxQueued ?? null;
     if (c.kind === "ask") {
       const timeoutMs = c.options?.timeout === undefined ? null : parseDuration(c.options.timeout, `timeout of ask ${name}`);
-      const { op, recorded } = next("ask", name, undefined);
+      const { op, recorded } = next("ask", name, c.options?.key);
       if (recorded) return recordedOutcome(recorded, serviceRunId, name);
       const ask = { type: "ask" as const, opKey: op.opKey, seq: op.seq, name, serviceRunId, handler: c.handler, payload, maxQueued, timeoutMs };
       return reportWait(state, ask, callFailed(serviceRunId, name));
     }
-    const { op, recorded } = next("send", name, undefined);
+    const { op, recorded } = next("send", name, c.options?.key);
     if (recorded) return recordedOutcome(recorded, serviceRunId, name);
     const send = { type: "send" as const, opKey: op.opKey, seq: op.seq, name, messageKind: c.kind, serviceRunId, handler: c.handler, payload, maxQueued };
     await reportValue(state, send, callFailed(serviceRunId, name));
@@ -74,7 +79,7 @@ export function createServiceCalls(
         // Create-or-get cannot fail and the id is known: recorded without waiting, like ctx.now().
         state.post(cmd);
       }
-      return createRef(refShapeOf(definition), serviceRunId, {
+      return createRef(refShapeOf(definition), { id: serviceRunId, key }, {
         call: (c) => handed(call(definition, serviceRunId, c)),
         status: () => handed(status(definition, serviceRunId)),
         relate: (kind, relateOptions) => handed(relations.relate(kind, serviceRunId, relateOptions)),

@@ -3,10 +3,10 @@
  * run each call is a durable op (service-calls.ts), from a script it goes straight to the kernel.
  */
 import { VilanoError } from "../shared/index.ts";
-import type { AnyServiceDefinition, AskOptions, LinkOptions, ServiceRef, ServiceStatus } from "../sdk/index.ts";
+import type { AnyServiceDefinition, AskOptions, LinkOptions, SendOptions, ServiceRef, ServiceStatus } from "../sdk/index.ts";
 
 export type RefCall =
-  | { kind: "send" | "signal"; handler: string; payload: unknown }
+  | { kind: "send" | "signal"; handler: string; payload: unknown; options: SendOptions | undefined }
   | { kind: "ask"; handler: string; payload: unknown; options: AskOptions | undefined };
 
 export interface RefTransport {
@@ -36,19 +36,37 @@ export function refShapeOf(definition: AnyServiceDefinition): RefShape {
 // Names that inspectors and promise machinery probe on any object; answering undefined is harmless.
 const PROBES = new Set(["then", "toJSON", "constructor", "inspect", "asymmetricMatch", "$$typeof", "nodeType"]);
 
-function handlerTable(shape: RefShape, kind: keyof typeof GROUPS, invoke: (handler: string) => unknown): object {
+type Invoke = (handler: string, payload: unknown, options: unknown) => unknown;
+
+/**
+ * `ref.ask` (and `send`, `signal`): a function — `ref.ask("status", payload, options)` — whose
+ * properties are the handlers — `ref.ask.status(payload, options)`. Both forms check the name.
+ */
+function handlerTable(shape: RefShape, kind: keyof typeof GROUPS, invoke: Invoke): object {
   const names = new Set(shape.handlers[kind]);
-  return new Proxy(Object.create(null) as object, {
-    get(_target, prop) {
+  const noSuchHandler = (name: unknown) => {
+    const known = [...names];
+    return new VilanoError(
+      "validation_failed",
+      `service "${shape.name}" has no ${GROUPS[kind]} handler ${typeof name === "string" ? `"${name}"` : JSON.stringify(name) ?? String(name)} (it has: ${known.length ? known.join(", ") : "none"})`,
+      { retryable: false },
+    );
+  };
+  // An arrow function: it has no non-configurable own property (`prototype`) that the traps below
+  // would have to report as it is.
+  const byName = (handler: unknown, payload?: unknown, options?: unknown) => {
+    if (typeof handler !== "string" || handler === "then" || !names.has(handler)) throw noSuchHandler(handler);
+    return invoke(handler, payload, options);
+  };
+  return new Proxy(byName, {
+    get(target, prop) {
       if (typeof prop !== "string") return undefined;
-      // A handler may be named like a probe (`inspect`); only `then` stays reserved, or refs would be thenable.
-      if (prop !== "then" && names.has(prop)) return invoke(prop);
+      // A handler may be named like a probe (`inspect`) or a function member (`call`); only `then`
+      // stays reserved, or refs would be thenable.
+      if (prop !== "then" && names.has(prop)) return (payload?: unknown, options?: unknown) => invoke(prop, payload, options);
       if (PROBES.has(prop)) return undefined;
-      const known = [...names];
-      throw new VilanoError(
-        "validation_failed",
-        `service "${shape.name}" has no ${GROUPS[kind]} handler "${prop}" (it has: ${known.length ? known.join(", ") : "none"})`,
-      );
+      if (prop in target) return Reflect.get(target, prop) as unknown;
+      throw noSuchHandler(prop);
     },
     has: (_target, prop) => typeof prop === "string" && names.has(prop),
     ownKeys: () => [...names],
@@ -56,12 +74,22 @@ function handlerTable(shape: RefShape, kind: keyof typeof GROUPS, invoke: (handl
   });
 }
 
-export function createRef<D extends AnyServiceDefinition>(shape: RefShape, serviceRunId: string, transport: RefTransport): ServiceRef<D> {
+/** The instance a ref addresses: its run id and the key its definition computed. */
+export interface RefInstance {
+  id: string;
+  key: string;
+}
+
+export function createRef<D extends AnyServiceDefinition>(shape: RefShape, instance: RefInstance, transport: RefTransport): ServiceRef<D> {
+  const sending = (kind: "send" | "signal"): Invoke => (handler, payload, options) =>
+    transport.call({ kind, handler, payload, options: options as SendOptions | undefined }).then(() => undefined);
   return Object.freeze({
-    id: serviceRunId,
-    send: handlerTable(shape, "send", (handler) => (payload: unknown) => transport.call({ kind: "send", handler, payload }).then(() => undefined)),
-    signal: handlerTable(shape, "signal", (handler) => (payload: unknown) => transport.call({ kind: "signal", handler, payload }).then(() => undefined)),
-    ask: handlerTable(shape, "ask", (handler) => (payload: unknown, options?: AskOptions) => transport.call({ kind: "ask", handler, payload, options })),
+    id: instance.id,
+    definitionName: shape.name,
+    serviceKey: instance.key,
+    send: handlerTable(shape, "send", sending("send")),
+    signal: handlerTable(shape, "signal", sending("signal")),
+    ask: handlerTable(shape, "ask", (handler, payload, options) => transport.call({ kind: "ask", handler, payload, options: options as AskOptions | undefined })),
     status: () => transport.status(),
     monitor: (options?: LinkOptions) => transport.relate("monitor", options),
     link: (options?: LinkOptions) => transport.relate("link", options),

@@ -10,7 +10,7 @@ import type { NextOp } from "./durable-context.ts";
 export interface TurnControls {
   mailbox(next: NextOp): MailboxView;
   defer(options: DeferOptions): never;
-  reject(options: RejectOptions): never;
+  reject(error: RejectOptions | string): never;
   subscribe(topic: string, options?: SubscribeOptions): Promise<Subscription>;
   unsubscribe(topic: string, options?: SubscribeOptions): Promise<Unsubscription>;
 }
@@ -47,9 +47,11 @@ export function serviceTurnControls(
       const reason = options.reason === undefined ? {} : { reason: String(options.reason) };
       return state.endTurn({ type: "deferred", delayMs, ...reason });
     },
-    reject(options) {
+    reject(given) {
+      // The reference's `ctx.reject(error)`: an Error (or anything with a message) or the message itself.
+      const options: RejectOptions | undefined = typeof given === "string" ? { message: given } : given;
       if (!options || typeof options.message !== "string" || options.message === "") {
-        throw new VilanoError("validation_failed", "ctx.reject() needs { message, reason?, details? } with a non-empty message");
+        throw new VilanoError("validation_failed", "ctx.reject() needs an error or { message, reason?, details? } with a non-empty message");
       }
       const error: FailureBody = {
         name: "ServiceTurnRejected",

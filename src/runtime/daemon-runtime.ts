@@ -195,7 +195,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
       const code = await catalog.ensure(project, instance.snapshotId!);
       const info = serviceInfo(code, name);
       if (!info) throw new VilanoError("unknown_service", `the snapshot of ${id} has no service ${JSON.stringify(name)}`);
-      return core.ref(id, info);
+      return core.ref({ id, key }, info);
     },
     close: () => core.close(),
     [Symbol.asyncDispose]: () => core.close(),

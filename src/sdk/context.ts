@@ -2,7 +2,7 @@
  * The types of `ctx` as workflow code sees it. The engine implements them; user code only sees
  * these shapes, so they are the public contract of the authoring SDK.
  */
-import type { Duration, ExitEvent, MailboxView, RetryOptions, RunStatus } from "../shared/index.ts";
+import type { Backoff, Duration, ExitEvent, MailboxView, RetryFamily, RetryOptions, RunStatus } from "../shared/index.ts";
 import type { AnyServiceDefinition, ConnectOptions, ServiceKeyInput, ServiceRef } from "./service.ts";
 import type { AnyWorkflowDefinition, WorkflowInput, WorkflowOutput } from "./workflow.ts";
 
@@ -25,6 +25,12 @@ export interface StepOptions {
   timeout?: Duration;
   /** Retry policy for failed attempts; without one a failed step is not retried. */
   retry?: RetryOptions;
+  /** Shorthand for `retry: { retries }` (with `backoff` and `on`); give the policy one way or the other. */
+  retries?: number;
+  /** With `retries`: the same as `retry.backoff`. */
+  backoff?: Backoff;
+  /** With `retries`: the same as `retry.on`. */
+  on?: readonly RetryFamily[];
 }
 
 export interface SleepOptions {
@@ -61,6 +67,12 @@ export interface ExecSpec<T = ExecResult> {
   timeout?: Duration;
   /** Retry policy; families `process_exit`, `process_spawn` and `timeout` can be chosen with `on`. */
   retry?: RetryOptions;
+  /** Shorthand for `retry: { retries }` (with `backoff` and `on`); give the policy one way or the other. */
+  retries?: number;
+  /** With `retries`: the same as `retry.backoff`. */
+  backoff?: Backoff;
+  /** With `retries`: the same as `retry.on`. */
+  on?: readonly RetryFamily[];
   capture?: {
     /** Keep standard output (default true). */
     stdout?: boolean;
@@ -141,11 +153,20 @@ export interface SuperviseOptions {
 /** A member of a supervision group, as `group.members()` lists it. */
 export interface SupervisedMember {
   key: string;
+  /** The member's workflow name (also as `definitionName`). */
   workflow: string;
+  /** The member's workflow name, as the reference SDK calls it. */
+  definitionName: string;
   /** Its current run (a restart gives it a new one). */
   runId: string;
+  /** The same as `runId`, as the reference SDK calls it. */
+  currentRunId: string;
   restarts: number;
+  /** How many times it was restarted so far (the same as `restarts`): 0 for its first run. */
+  generation: number;
   status: RunStatus;
+  /** The input it was spawned with (every restart gets the same); absent when it was spawned without one. */
+  input?: unknown;
 }
 
 /** A supervised child: its `result()` waits across restarts for the run that completes. */
@@ -340,7 +361,9 @@ export interface DeferOptions {
   reason?: string;
 }
 
+/** What `ctx.reject` takes (an `Error` fits: its `message` is used); a bare string is the message. */
 export interface RejectOptions {
+  /** What the asker's error says, as written. */
   message: string;
   reason?: string;
   details?: unknown;
@@ -352,8 +375,12 @@ export interface ServiceContext extends DurableContext {
   mailbox(): MailboxSnapshot;
   /** Puts the current message back, due after `delay` (its attempt goes up); ends the turn. */
   defer(options: DeferOptions): never;
-  /** Fails the current message without retry; an asking caller gets `service_turn_rejected`. Ends the turn. */
-  reject(options: RejectOptions): never;
+  /**
+   * Fails the current message without retry; an asking caller gets an error with this message,
+   * code `service_turn_rejected` and `cause.reason` (the reason given, or `service_turn_rejected`). Ends the turn.
+   * @example if (!p.to.includes("@")) ctx.reject({ message: "bad address", reason: "invalid_recipient" });
+   */
+  reject(error: RejectOptions | string): never;
   /**
    * Subscribes this instance to a topic of its project: each publish arrives as a service signal
    * to the onSignal handler named by `options.signal` (default: the topic), as a `Published`

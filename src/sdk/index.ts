@@ -17,6 +17,9 @@ export type {
   ServiceRef,
   ServiceStatus,
   AskOptions,
+  SendOptions,
+  SendMembers,
+  AskMembers,
   ConnectOptions,
   ServiceKeyInput,
 } from "./service.ts";

@@ -8,6 +8,7 @@ export function refuseUnknownOptions(where: string, options: object, known: read
   throw new VilanoError(
     "validation_failed",
     `${where}: unknown option${unknown.length > 1 ? "s" : ""} ${names} (known: ${known.join(", ")})`,
-    { details: { unknown, known } },
+    // The same options fail the same way on every attempt: no retry policy retries this.
+    { details: { unknown, known }, retryable: false },
   );
 }

@@ -183,6 +183,14 @@ export function isServiceDefinition(value: unknown): value is AnyServiceDefiniti
 export interface AskOptions {
   /** Fail with `ask_timeout` when no reply arrives within this duration. */
   timeout?: Duration;
+  /** Inside a run: the op key to use instead of the implicit `ask:<service>.<handler>:<n>`. */
+  key?: string;
+}
+
+/** Options of a send or a signal to a service instance. */
+export interface SendOptions {
+  /** Inside a run: the op key to use instead of the implicit `send:<service>.<handler>:<n>`. */
+  key?: string;
 }
 
 /** The status of a service instance. */
@@ -191,16 +199,38 @@ export type ServiceStatus = "idle" | "pending" | "active" | "waiting" | "stopped
 // A handler that declares no payload parameter takes none (`ref.ask.last()`).
 type PayloadOf<H> = H extends (...args: infer A) => unknown ? (A extends [] ? void : A[0]) : never;
 type ReplyOf<H> = H extends (...args: never[]) => infer R ? (Awaited<R> extends { reply?: infer Y } ? Y : never) : never;
+/** What follows the handler's name in `ref.ask("status", payload, options)`: the payload may be left out when it is void. */
+type CallArgs<H, O> = [PayloadOf<H>] extends [void] ? [payload?: PayloadOf<H>, options?: O] : [payload: PayloadOf<H>, options?: O];
+type HandlerName<M> = Extract<keyof M, string>;
 
-/** A typed reference to a service instance, from `ctx.connect` or `rt.connect`. */
+/** `ref.send.hint(payload)`, or by name: `ref.send("hint", payload)`. Signals have the same two forms. */
+export type SendMembers<M> = { readonly [K in keyof M]: (payload: PayloadOf<M[K]>, options?: SendOptions) => Promise<void> } &
+  (<K extends HandlerName<M>>(handler: K, ...args: CallArgs<M[K], SendOptions>) => Promise<void>);
+
+/** `ref.ask.status(payload, options)`, or by name: `ref.ask("status", payload, options)`; typed by the handler's reply. */
+export type AskMembers<M> = {
+  readonly [K in keyof M]: (payload: PayloadOf<M[K]>, options?: AskOptions) => Promise<ReplyOf<M[K]>>;
+} & (<K extends HandlerName<M>>(handler: K, ...args: CallArgs<M[K], AskOptions>) => Promise<ReplyOf<M[K]>>);
+
+/**
+ * A typed reference to a service instance, from `ctx.connect`, `ctx.lookup`, `ctx.lookupSingleton`
+ * or `rt.connect`. Each call has two forms, typed alike: by member and by the handler's name.
+ * @example
+ * const ref = await ctx.connect(reviewer, { repoId: "repo_123" });
+ * await ref.send.hint({ note: "Ship 0.1" });           // or ref.send("hint", { note: "Ship 0.1" })
+ * const status = await ref.ask("status", undefined, { timeout: "30s" }); // or ref.ask.status(undefined, { timeout: "30s" })
+ * ctx.log("asked", { service: ref.definitionName, key: ref.serviceKey });
+ */
 export interface ServiceRef<D extends AnyServiceDefinition> {
   /** The instance's run id. */
   readonly id: string;
-  readonly send: { [K in keyof D["onSend"]]: (payload: PayloadOf<D["onSend"][K]>) => Promise<void> };
-  readonly ask: {
-    [K in keyof D["onAsk"]]: (payload: PayloadOf<D["onAsk"][K]>, options?: AskOptions) => Promise<ReplyOf<D["onAsk"][K]>>;
-  };
-  readonly signal: { [K in keyof D["onSignal"]]: (payload: PayloadOf<D["onSignal"][K]>) => Promise<void> };
+  /** The service's name (its definition's `name`). */
+  readonly definitionName: string;
+  /** The instance's key: what the definition's `key()` computed from the key input. */
+  readonly serviceKey: string;
+  readonly send: SendMembers<D["onSend"]>;
+  readonly ask: AskMembers<D["onAsk"]>;
+  readonly signal: SendMembers<D["onSignal"]>;
   status(): Promise<ServiceStatus>;
   /** Inside a run: `ctx.monitor(ref)`. */
   monitor(options?: { key?: string }): Promise<void>;

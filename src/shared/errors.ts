@@ -10,6 +10,8 @@ export interface VilanoErrorOptions {
   details?: unknown;
   cause?: unknown;
   hint?: string;
+  /** `false` when trying again cannot help (the same call fails the same way): no retry policy retries it. */
+  retryable?: boolean;
 }
 
 export class VilanoError extends Error {
@@ -17,6 +19,8 @@ export class VilanoError extends Error {
   readonly details?: unknown;
   /** A short suggestion the CLI prints under the message. */
   readonly hint?: string;
+  /** Set to false for errors no retry can fix; read by `toFailureBody`. */
+  readonly retryable?: boolean;
 
   constructor(code: ErrorCode, message: string, options: VilanoErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -24,6 +28,7 @@ export class VilanoError extends Error {
     this.code = code;
     if (options.details !== undefined) this.details = options.details;
     if (options.hint !== undefined) this.hint = options.hint;
+    if (options.retryable !== undefined) this.retryable = options.retryable;
   }
 
   get httpStatus(): number {
@@ -62,7 +67,7 @@ export class NonRetryableError extends Error {
 export class DurableError extends VilanoError {
   override readonly cause: FailureBody;
   readonly family: FailureFamily;
-  readonly retryable: boolean;
+  override readonly retryable: boolean;
 
   constructor(code: ErrorCode, message: string, body: FailureBody, identity: Record<string, string> = {}) {
     super(code, message, { details: identity });
@@ -141,14 +146,18 @@ const SERVICE_CODES = new Set(["service_overloaded", "service_stopped", "ask_tim
 /**
  * A send, ask, signal or connect to a service failed. `cause` is the failure body; `code` is the
  * kernel's reason (`service_overloaded`, `service_stopped`, `ask_timeout`, `service_turn_rejected`)
- * or `service_call_failed` when the handler itself failed.
+ * or `service_call_failed` when the handler itself failed. A rejection's message is the one given
+ * to `ctx.reject`; the others name the call and the instance.
  */
 export class ServiceCallError extends DurableError {
   readonly serviceRunId: string;
   readonly messageName: string;
   constructor(serviceRunId: string, messageName: string, body: FailureBody) {
     const code = body.code && SERVICE_CODES.has(body.code) ? (body.code as ErrorCode) : "service_call_failed";
-    super(code, `${messageName} on ${serviceRunId} failed: ${body.message}`, body, { serviceRunId, messageName });
+    // A rejection is the service's own answer to the caller (`ctx.reject`), so it arrives as written,
+    // as Restate's TerminalError does; other failures say which call on which instance failed.
+    const message = body.code === "service_turn_rejected" ? body.message : `${messageName} on ${serviceRunId} failed: ${body.message}`;
+    super(code, message, body, { serviceRunId, messageName });
     this.name = "ServiceCallError";
     this.serviceRunId = serviceRunId;
     this.messageName = messageName;

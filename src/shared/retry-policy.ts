@@ -9,7 +9,8 @@ import { unitFromText } from "./ids.ts";
 import * as v from "valibot";
 
 export type RetryFamily = FailureFamily | "always";
-export type Jitter = "full" | "half" | { ratio: number };
+/** `"full"` = ratio 1, `"half"` = ratio 0.5, or a ratio of your own: `{ ratio }` or `{ kind: "ratio", ratio }`. */
+export type Jitter = "full" | "half" | { ratio: number } | { kind: "ratio"; ratio: number };
 
 export type Backoff =
   | Duration
@@ -62,14 +63,17 @@ const durationField = <T>(what: string) =>
     }
   });
 const optionalDuration = (what: string) => v.optional(v.pipe(v.unknown(), durationField(what)));
+const JitterRatio = v.pipe(v.number(), v.minValue(0), v.maxValue(1));
 const JitterSchema = v.optional(
   v.union(
     [
       v.pipe(v.literal("full"), v.transform(() => 1)),
       v.pipe(v.literal("half"), v.transform(() => 0.5)),
-      v.pipe(v.strictObject({ ratio: v.pipe(v.number(), v.minValue(0), v.maxValue(1)) }), v.transform((j) => j.ratio)),
+      v.pipe(v.strictObject({ ratio: JitterRatio }), v.transform((j) => j.ratio)),
+      // The reference SDK's spelling of the same thing.
+      v.pipe(v.strictObject({ kind: v.literal("ratio"), ratio: JitterRatio }), v.transform((j) => j.ratio)),
     ],
-    (issue) => `jitter must be "full", "half" or { ratio } with 0 <= ratio <= 1, got ${show(issue.input)}`,
+    (issue) => `jitter must be "full", "half", { ratio } or { kind: "ratio", ratio } with 0 <= ratio <= 1, got ${show(issue.input)}`,
   ),
 );
 /** A missing key is named; any other issue keeps its own message. */
@@ -155,7 +159,8 @@ export function resolveRetryPolicy(options: RetryOptions | undefined): ResolvedR
   if (!parsed.success) {
     const issue = parsed.issues[0];
     const path = issue.path?.map((p) => String(p.key)).join(".");
-    throw new VilanoError("validation_failed", `invalid retry policy: ${issue.message}`, { details: { ...(path ? { path } : {}) } });
+    // The same policy fails the same way on every attempt: retrying would only repeat this error.
+    throw new VilanoError("validation_failed", `invalid retry policy: ${issue.message}`, { details: { ...(path ? { path } : {}) }, retryable: false });
   }
   const policy = parsed.output as { retries: number; backoff?: ParsedBackoff; on?: RetryFamily[] };
   return { retries: policy.retries, backoff: resolveBackoff(policy.backoff), on: [...(policy.on ?? ["always"])] };

@@ -94,6 +94,6 @@ describe("embedded runtime: bad input", () => {
     await using rt = await createRuntime({ definitions: [wf], logLevel: "silent" });
     const run = await rt.start(wf);
     const error = (await run.result().catch((e: unknown) => e)) as { cause: { message: string } };
-    expect(error.cause.message).toBe("invalid retry policy: retries must be a whole number >= 0, got -1");
+    expect(error.cause.message).toBe('ctx.step("s"): invalid retry policy: retries must be a whole number >= 0, got -1');
   });
 });

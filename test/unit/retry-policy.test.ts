@@ -1,7 +1,7 @@
 import { thrownBy } from "../helpers/thrown-by.ts";
 import { describe, expect, test } from "bun:test";
 import { VilanoError } from "../../src/shared/errors.ts";
-import type { FailureBody } from "../../src/shared/failure.ts";
+import { toFailureBody, type FailureBody } from "../../src/shared/failure.ts";
 import {
   computeBackoff,
   decideRetry,
@@ -73,6 +73,22 @@ describe("resolveRetryPolicy", () => {
   test("keeps an explicit jitter ratio", () => {
     const policy = resolveRetryPolicy({ retries: 1, backoff: { kind: "fixed", delay: "1s", jitter: { ratio: 0.2 } } });
     expect(policy.backoff.jitterRatio).toBe(0.2);
+  });
+
+  test("keeps a jitter ratio written as the reference SDK writes it, { kind: \"ratio\", ratio }", () => {
+    const policy = resolveRetryPolicy({ retries: 1, backoff: { kind: "exponential", initial: "1s", jitter: { kind: "ratio", ratio: 0.3 } } });
+    expect(policy.backoff.jitterRatio).toBe(0.3);
+  });
+
+  test("rejects a ratio jitter without its ratio, or with one above 1", () => {
+    expect(rejectionOf({ retries: 1, backoff: { kind: "fixed", delay: "1s", jitter: { kind: "ratio" } } }).message).toContain('got {"kind":"ratio"}');
+    expect(rejectionOf({ retries: 1, backoff: { kind: "fixed", delay: "1s", jitter: { kind: "ratio", ratio: 2 } } }).message).toContain('"ratio":2');
+  });
+
+  test("marks an invalid policy as not retryable: the same policy fails the same way every time", () => {
+    const error = rejectionOf({ retries: -1 });
+    expect(error.retryable).toBe(false);
+    expect(toFailureBody(error)).toMatchObject({ code: "validation_failed", retryable: false });
   });
 
   test("copies the on list rather than sharing it", () => {

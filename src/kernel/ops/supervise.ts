@@ -55,7 +55,18 @@ export const superviseOps = defineOpKind<"supervise" | "supervised_spawn" | "sup
     async supervision_members(r, cmd) {
       const members = [];
       for (const m of await r.k.store.listMembers(r.runId, cmd.groupKey)) {
-        members.push({ key: m.memberKey, workflow: m.workflow, runId: m.runId, restarts: m.restarts, status: (await r.k.store.getRun(m.runId))?.status ?? "pending" });
+        members.push({
+          key: m.memberKey,
+          workflow: m.workflow,
+          definitionName: m.workflow,
+          runId: m.runId,
+          currentRunId: m.runId,
+          restarts: m.restarts,
+          generation: m.restarts,
+          status: (await r.k.store.getRun(m.runId))?.status ?? "pending",
+          // Stored as JSON (null: spawned without input, which then has no `input` here either).
+          ...(m.input === null ? {} : { input: JSON.parse(m.input) as unknown }),
+        });
       }
       const value = JSON.stringify(members);
       await r.put(OP_KIND.members, OP_STATUS.completed, { result: value });
