@@ -85,23 +85,15 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
     expect((await secondSaw)?.id).toBe("a");
   });
 
-  test("a writer whose wait for the commit lock is cancelled fails its batch as a storage fault, nothing goes unheard, and its next batch commits", async () => {
-    await using daemons = await twoDaemons();
-    const { first, second, plain } = daemons;
-    const firstOpen = await holdingTransaction(first);
-    // With rows to read first: those reads wait behind the lock too, and must fail quietly with it.
-    const waiting = second.transaction(async () => {}, { prefetch: [{ runId: "r", opKey: "k" }] });
-    await untilWaitingForLock(plain);
-    // The server cancels the wait (as a statement timeout would); the rows queued behind it fail with it.
-    await plain.unsafe(`SELECT pg_cancel_backend(pid) ${WAITING_FOR_LOCK}`);
-    const error = await waiting.then(() => null, (e: unknown) => e);
-    expect(isStorageFault(error)).toBe(true);
-    firstOpen.release();
-    await firstOpen.done;
-    // The cancelled writer's next batch starts clean.
-    await second.transaction(() => second.insertRun(run("next")));
-    expect(await first.reads.getRun("next")).not.toBeNull();
-  });
+  test("a writer whose wait for the commit lock is cancelled fails its batch as a storage fault, its process lives on, and its next batch commits", async () => {
+    // In a process of its own: Bun's client sometimes also rejects a promise nobody holds for the
+    // cancelled statement (src/store/postgres/orphaned-cancels.ts), which bun test would take as
+    // this test's failure before the store's listener could drop it. 25 cycles: it comes up in most.
+    const child = Bun.spawn(["bun", join(import.meta.dir, "pg-cancel-child.ts"), await freshPostgresDatabase(), "25"], { stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    expect(JSON.parse(out)).toEqual({ cycles: 25, faults: 25, committed: 25 });
+  }, 60_000);
 
   test("claims of pending runs skip each other: two daemons claiming at once never get the same run", async () => {
     await using daemons = await twoDaemons();
