@@ -11,6 +11,7 @@ import type { Activation, Kernel } from "../kernel/index.ts";
 import type { RunRow } from "../store/index.ts";
 import type { Definitions } from "./definitions.ts";
 import { runActivationCode } from "./run-activation.ts";
+import { lazyWorkspace, removeWorkspace, type CodeWorkspace } from "./workspaces.ts";
 import type { Runner } from "./runner.ts";
 
 export function createInProcessRunner(options: {
@@ -19,8 +20,10 @@ export function createInProcessRunner(options: {
   definitions: (run: RunRow) => Definitions;
   clock: Clock;
   logger: Logger;
-  /** Where `ctx.exec` runs subprocesses, and with what base environment. */
+  /** The base environment of `ctx.exec` subprocesses (its `workspace` is used when `workspaces` is absent). */
   exec: ExecEnvironment;
+  /** Where each activation works: its own directory, made when first needed and removed when it ends. */
+  workspaces?: CodeWorkspace;
   /** Where their output goes besides the op's result (capture files, live watchers). */
   captures?: CaptureSink;
   /** How many suspended workflow executions to keep for a resume without replay (0: none). */
@@ -34,9 +37,29 @@ export function createInProcessRunner(options: {
   let closed = false;
   const live = createLiveExecutions<WorkflowResume, ActivationResult>(options.liveExecutions ?? DEFAULT_LIVE_EXECUTIONS);
 
+  /** Workspaces being removed: closing waits for them. */
+  const removals = new Set<Promise<void>>();
+
+  /** The activation's exec environment, and what to do with its directory when it ends. */
+  function workspaceFor(runId: string, fence: number): { exec: ExecEnvironment; release(): void } {
+    const workspaces = options.workspaces;
+    if (!workspaces) return { exec: options.exec, release: () => {} };
+    const dir = workspaces.activation(runId, fence);
+    const ensureWorkspace = lazyWorkspace(dir, null, (error) => log.warn(`run ${runId}: could not make its workspace ${dir}:`, error));
+    const release = () => {
+      if (!workspaces.removeAfter) return;
+      const removal = removeWorkspace(dir)
+        .catch((error) => log.warn(`run ${runId}: could not remove its workspace ${dir}:`, error))
+        .finally(() => removals.delete(removal));
+      removals.add(removal);
+    };
+    return { exec: { ...options.exec, workspace: dir, ensureWorkspace }, release };
+  }
+
   async function run(activation: Activation, signal: AbortSignal): Promise<void> {
     const { fence, run, ops, turn } = activation;
     const runId = run.id;
+    const workspace = workspaceFor(runId, fence);
     const host: ActivationHost = {
       report: (cmd: OpCommand) => kernel.reportOp(runId, fence, cmd),
       post: (cmd: OpCommand) => {
@@ -47,7 +70,7 @@ export function createInProcessRunner(options: {
       now: clock.now,
       printLog: (id, message, fields) => (fields === undefined ? runLog.info(`${id} ${message}`) : runLog.info(`${id} ${message}`, fields)),
       signal,
-      exec: options.exec,
+      exec: workspace.exec,
       execOutput: (chunk) => options.captures?.output(runId, chunk),
       execArtifact: (file) => options.captures?.artifact(runId, file),
       receiveOutcomes: (deliver) => receivers.set(runId, deliver),
@@ -68,6 +91,8 @@ export function createInProcessRunner(options: {
     } catch (error) {
       const code = errorCodeOf(error);
       if (!closed && code !== "stale_lease" && code !== "runtime_closed") log.error(`run ${runId}: activation failed:`, error);
+    } finally {
+      workspace.release();
     }
   }
 
@@ -78,6 +103,7 @@ export function createInProcessRunner(options: {
     },
     async close() {
       closed = true;
+      await Promise.all([...removals]);
     },
     liveStats: () => ({ ...live.stats }),
     forget: (runId) => void live.take(runId),

@@ -10,6 +10,18 @@ export { toEventInfo, toInspection, toRunInfo } from "./inspection.ts";
 export type { RunInspection, RunInfo, OpInfo, EventInfo, SignalInfo, MessageInfo } from "./inspection.ts";
 export { createCaptureSink, type CaptureSink, type LiveOutput } from "./captures.ts";
 export { runActivationCode, type ActivationCode } from "./run-activation.ts";
+export {
+  codeWorkspace,
+  embeddedWorkspacesName,
+  ensureWorkspacesBase,
+  fixedWorkspace,
+  lazyWorkspace,
+  prepareWorkspace,
+  pruneEmptyWorkspaces,
+  removeWorkspace,
+  type CodeWorkspace,
+  type WorkspaceSettings,
+} from "./workspaces.ts";
 // What the embedded runtime needs from the layers below the core, so that it depends on the core alone.
 export { computeKey } from "../engine/index.ts";
 export type { GroupCommitStats, SignalDelivery } from "../kernel/index.ts";

@@ -3,21 +3,27 @@
  * Reopening the same file resumes every unfinished run, including sleeping and waiting ones.
  * User code runs in this process by default; with `workers` it runs in worker processes.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createLogger, decodeRunCursor, loadConfig, runPage, systemClock, toOptionalJson, VilanoError, type Clock, type Duration, type Logger, type LogLevel } from "../shared/index.ts";
 import { isServiceDefinition, type AnyServiceDefinition, type ConnectOptions, type ServiceKeyInput, type ServiceRef, type WorkflowDefinition } from "../sdk/index.ts";
 import {
+  codeWorkspace,
   computeKey,
   createInProcessRunner,
   createRuntimeCore,
   describeDefinitions,
+  embeddedWorkspacesName,
+  ensureWorkspacesBase,
   fixedCatalog,
+  fixedWorkspace,
   indexDefinitions,
+  removeWorkspace,
   requireService,
   serviceInfo,
   type CodeInfo,
   type CodeRef,
+  type CodeWorkspace,
   type Definitions,
   type RunInfo,
   type RunInspection,
@@ -26,7 +32,7 @@ import {
   type SignalDelivery,
   type SynchronousMode,
 } from "../core/index.ts";
-import { DEFAULT_PROJECT_CONFIG, MANIFEST_FILE, readProjectConfig } from "../project/index.ts";
+import { DEFAULT_PROJECT_CONFIG, MANIFEST_FILE, readProjectConfig, type ProjectConfig } from "../project/index.ts";
 import { createWorkerPool, describeCode, workerEnvironment, type WorkerPool } from "../worker/index.ts";
 import type { DaemonInfo, LiveExecutionStats, RunStatus, ServiceStatus } from "../shared/index.ts";
 
@@ -50,8 +56,18 @@ export interface RuntimeOptions {
   workers?: number;
   /** With `workers`: the project folder (a `vilano.manifest.json` and the sources). */
   project?: string;
-  /** Where `ctx.exec` subprocesses run (and, with `workers`, the workers' working directory); default: this process's. */
+  /**
+   * One folder every activation works in (`ctx.exec`'s default `cwd`, `ctx.workspace`, and with
+   * `workers` their working directory), never removed. Without it each activation gets a fresh
+   * directory of its own, removed when the activation ends, under a folder of this runtime's
+   * (`$TMPDIR/vilano-<uid>/embedded.<pid>.<random>`, or under VILANO_WORKSPACES) removed when it closes.
+   */
   workspace?: string;
+  /**
+   * Keep each activation's directory after it ends, and their folder after `close()` (default: the
+   * project's `keep_workspace` in `vilano.toml`, or false).
+   */
+  keepWorkspaces?: boolean;
   /** With `workers`: silence after which a stopped worker loses its leases (default: VILANO_WORKER_LEASE, or 5 s). */
   workerLeaseMs?: number;
   /** `FULL` (default) syncs every commit to disk; `NORMAL` may lose the last commits on power loss. */
@@ -160,7 +176,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
           definitions: () => definitions,
           clock,
           logger,
-          exec: { workspace: code.workspace, baseEnv: code.env },
+          exec: { workspace: code.workspaces.shared, baseEnv: code.env },
+          workspaces: code.workspaces,
           ...(options.liveExecutions !== undefined ? { liveExecutions: options.liveExecutions } : {}),
         });
       }
@@ -169,20 +186,26 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         catalog: fixedCatalog(code.info, code.ref),
         logger,
         size: options.workers!,
-        workspace: code.workspace,
+        workspaces: () => code.workspaces,
         environment: () => code.env,
         isolation: () => code.isolation,
         leaseTtlMs: options.workerLeaseMs ?? loadConfig().workerLeaseMs,
         ...(options.liveExecutions !== undefined ? { liveExecutions: options.liveExecutions } : {}),
       }));
     },
-  });
+  }).catch((error: unknown) => removeWorkspacesAndThrow(code, error));
   const workflows = new Set(code.info.workflows);
 
   /** The key of an instance: computed here from a definition, or by the service's code in a worker. */
   async function keyOf(service: unknown, name: string, keyInput: unknown): Promise<string> {
     if (code.definitions) return computeKey(requireService(code.definitions, service), keyInput);
     return pool!.computeKey(code.ref!, name, toOptionalJson(keyInput, `the key input of service "${name}"`));
+  }
+
+  async function close(): Promise<void> {
+    await core.close();
+    // Its workers have exited and its activations ended: what is left in its own folder goes too.
+    if (code.removeOnClose !== null) await removeWorkspace(code.removeOnClose);
   }
 
   const handle = <O>(runId: string, created = false): RunHandle<O> => ({
@@ -251,8 +274,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       const limit = filter.limit ?? 100;
       return runPage(await runtime.list({ ...filter, limit: limit + 1 }), limit);
     },
-    close: () => core.close(),
-    [Symbol.asyncDispose]: () => core.close(),
+    close,
+    [Symbol.asyncDispose]: close,
   };
   return runtime;
 }
@@ -263,7 +286,9 @@ interface EmbeddedCode {
   definitions?: Definitions;
   /** Where workers import the code from. */
   ref: CodeRef | null;
-  workspace: string;
+  workspaces: CodeWorkspace;
+  /** This runtime's own folder of workspaces, removed when it closes (null: nothing of its own, or kept). */
+  removeOnClose: string | null;
   env: Record<string, string>;
   isolation: "pooled" | "fresh";
 }
@@ -277,7 +302,7 @@ function inProcessCode(options: RuntimeOptions): EmbeddedCode {
     info: describeDefinitions([...definitions.workflows.values()], [...definitions.services.values()]),
     definitions,
     ref: null,
-    workspace: resolve(options.workspace ?? process.cwd()),
+    ...embeddedWorkspaces(options, DEFAULT_PROJECT_CONFIG),
     // Subprocesses get the same clean base as workers do, never this process's VILANO_* settings.
     env: workerEnvironment(loadConfig().environment, DEFAULT_PROJECT_CONFIG),
     isolation: "pooled",
@@ -302,8 +327,33 @@ async function workerCode(options: RuntimeOptions, logger: Logger): Promise<Embe
   }
   const config = readProjectConfig(dir);
   const ref: CodeRef = { id: `embedded@${dir}`, dir };
-  const workspace = resolve(options.workspace ?? process.cwd());
+  const places = embeddedWorkspaces(options, config);
   const env = workerEnvironment(loadConfig().environment, config);
-  const info = await describeCode({ code: ref, env, cwd: workspace, logger, timeLimitMs: loadConfig().importTimeoutMs });
-  return { info, ref, workspace, env, isolation: config.isolation };
+  mkdirSync(places.workspaces.shared, { recursive: true, mode: 0o700 });
+  const info = await describeCode({ code: ref, env, cwd: places.workspaces.shared, logger, timeLimitMs: loadConfig().importTimeoutMs }).catch((error: unknown) =>
+    removeWorkspacesAndThrow(places, error),
+  );
+  return { info, ref, ...places, env, isolation: config.isolation };
+}
+
+/** A runtime that fails to open leaves no folder of workspaces behind. */
+async function removeWorkspacesAndThrow(places: Pick<EmbeddedCode, "removeOnClose">, error: unknown): Promise<never> {
+  if (places.removeOnClose !== null) await removeWorkspace(places.removeOnClose).catch(() => undefined);
+  throw error;
+}
+
+/** Where this runtime's activations work: the `workspace` option's one folder, or a fresh directory each under a folder of its own. */
+function embeddedWorkspaces(options: RuntimeOptions, project: ProjectConfig): Pick<EmbeddedCode, "workspaces" | "removeOnClose"> {
+  if (options.keepWorkspaces !== undefined && typeof options.keepWorkspaces !== "boolean") {
+    throw new VilanoError("validation_failed", `keepWorkspaces must be true or false, got ${JSON.stringify(options.keepWorkspaces)}`);
+  }
+  if (options.workspace !== undefined) {
+    if (typeof options.workspace !== "string" || options.workspace === "") throw new VilanoError("validation_failed", `workspace must be a folder's path, got ${JSON.stringify(options.workspace)}`);
+    return { workspaces: fixedWorkspace(resolve(options.workspace)), removeOnClose: null };
+  }
+  const config = loadConfig();
+  const keep = options.keepWorkspaces ?? project.keepWorkspace;
+  // Made when first needed (most runtimes never run a subprocess); the base is checked now.
+  const root = join(ensureWorkspacesBase(config.workspacesBase, config.workspacesBaseIsPrivate), embeddedWorkspacesName());
+  return { workspaces: codeWorkspace(root, "embedded", { mode: project.workspace, keep }), removeOnClose: keep ? null : root };
 }

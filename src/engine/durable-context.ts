@@ -200,6 +200,12 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
 
   return {
     runId,
+    get workspace() {
+      // Not a durable op (allowed inside steps too): a path, made on first use.
+      if (!host.exec) throw new VilanoError("wrong_context", "ctx.workspace is not available in this runtime");
+      host.exec.ensureWorkspace?.();
+      return host.exec.workspace;
+    },
     turnAttempt: parts.turnAttempt ?? 1,
     step: ((name: string, fn: (step: StepControl) => unknown, options?: StepOptions) => handed(step(name, fn, options))) as ServiceContext["step"],
     sleep: (duration, options) => handed(sleep(duration, options)),

@@ -3,14 +3,15 @@
  * runs only when not recorded; each attempt's outcome is recorded with the op kind `exec` and, as
  * its meta, the argv, the working directory and the names (never the values) of the variables it
  * was given. Failures are families `process_exit`, `process_spawn` and `timeout`, retried by the
- * op's policy; a failure for good is thrown as `ExecFailedError`.
+ * op's policy; a failure for good is thrown as `ExecFailedError`. A subprocess is told which attempt
+ * of which op of which run it is (`VILANO_EXEC_ATTEMPT`, `VILANO_OP_KEY`, `VILANO_RUN_ID`).
  */
 import { isAbsolute, relative } from "node:path";
 import { ExecFailedError, parseDuration, toFailureBody, toOptionalJson, VilanoError, type FailureBody, type ResolvedRetryPolicy } from "../shared/index.ts";
 import type { ExecSpec } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
-import { confineTo, DEFAULT_MAX_CAPTURE_BYTES, runProcess, type ExecEnvironment, type ResolvedExec } from "./exec-process.ts";
+import { confineTo, DEFAULT_MAX_CAPTURE_BYTES, runProcess, type ExecArtifact, type ExecEnvironment, type ResolvedExec } from "./exec-process.ts";
 import type { RequestedOp } from "./history.ts";
 import type { ActivationHost } from "./host.ts";
 import { parseStored, RETRY_LATER } from "./op-values.ts";
@@ -24,6 +25,13 @@ export const captureDir = (runId: string, opKey: string, attempt: number) => `ca
 /** What a spec may hold; anything else is refused by name rather than dropped. */
 const EXEC_OPTIONS = ["name", "key", "cmd", "args", "cwd", "env", "stdin", "timeout", "retry", ...RETRY_SHORTHAND, "capture", "parse"];
 const CAPTURE_OPTIONS = ["stdout", "stderr", "artifacts", "maxBytes"];
+/** What the runtime tells every subprocess about itself; a spec's `env` may not set them. */
+export const EXEC_IDENTITY = ["VILANO_EXEC_ATTEMPT", "VILANO_RUN_ID", "VILANO_OP_KEY"] as const;
+const execIdentity = (runId: string, opKey: string, attempt: number): Record<(typeof EXEC_IDENTITY)[number], string> => ({
+  VILANO_EXEC_ATTEMPT: String(attempt),
+  VILANO_RUN_ID: runId,
+  VILANO_OP_KEY: opKey,
+});
 
 const bad = (message: string) => new VilanoError("validation_failed", `ctx.exec(): ${message}`);
 const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every((v) => typeof v === "string");
@@ -39,6 +47,8 @@ export function resolveExec(spec: ExecSpec<unknown>, env: ExecEnvironment): Reso
   if (spec.env !== undefined && (typeof spec.env !== "object" || spec.env === null || !Object.values(spec.env).every((v) => typeof v === "string"))) {
     throw bad(`${where}: env must map names to string values`);
   }
+  const reserved = EXEC_IDENTITY.filter((name) => spec.env !== undefined && Object.hasOwn(spec.env, name));
+  if (reserved.length > 0) throw bad(`${where}: env may not set ${reserved.join(", ")}: the runtime gives every subprocess its attempt, run id and op key`);
   if (spec.stdin !== undefined && typeof spec.stdin !== "string") throw bad(`${where}: stdin must be a string`);
   if (spec.parse !== undefined && typeof spec.parse !== "function") throw bad(`${where}: parse must be a function of stdout`);
   if (spec.cwd !== undefined && typeof spec.cwd !== "string") throw bad(`${where}: cwd must be a string`);
@@ -81,7 +91,8 @@ export function createExec(parts: ExecParts): (spec: ExecSpec<unknown>) => Promi
 
   async function attempt(op: RequestedOp, resolved: ResolvedExec & { retry: ResolvedRetryPolicy }, spec: ExecSpec<unknown>, n: number): Promise<unknown> {
     const stored = captureDir(runId, op.opKey, n);
-    const outcome = await runProcess(resolved, host.signal, {
+    const withIdentity = { ...resolved, env: { ...resolved.env, ...execIdentity(runId, op.opKey, n) } };
+    const outcome = await runProcess(withIdentity, host.signal, {
       started: (pid) => host.execStarted?.(pid),
       ended: (pid) => host.execEnded?.(pid),
       output: (stream, text) => host.execOutput?.({ opKey: op.opKey, attempt: n, stream, text }),
@@ -96,9 +107,11 @@ export function createExec(parts: ExecParts): (spec: ExecSpec<unknown>) => Promi
       env: Object.keys(spec.env ?? {}),
       captures: stored,
     });
-    let failure: FailureBody | undefined = outcome.ok ? undefined : outcome.error;
+    const keptAs = (artifacts: readonly ExecArtifact[]) => artifacts.map((a) => ({ ...a, stored: `${stored}/artifacts/${a.path}` }));
+    // A failed attempt names the artifacts it left (kept under the home like a success's) in its details.
+    let failure: FailureBody | undefined = outcome.ok ? undefined : withArtifacts(outcome.error, resolved.capture.artifacts.length > 0 ? keptAs(outcome.artifacts ?? []) : null);
     if (outcome.ok) {
-      let value: unknown = { ...outcome.result, artifacts: outcome.result.artifacts.map((a) => ({ ...a, stored: `${stored}/artifacts/${a.path}` })) };
+      let value: unknown = { ...outcome.result, artifacts: keptAs(outcome.result.artifacts) };
       let json: string | null = null;
       try {
         if (spec.parse) value = spec.parse(outcome.result.stdout);
@@ -120,6 +133,8 @@ export function createExec(parts: ExecParts): (spec: ExecSpec<unknown>) => Promi
   return async function exec(spec) {
     parts.enter("ctx.exec()");
     if (!host.exec) throw new VilanoError("wrong_context", "ctx.exec() is not available in this runtime");
+    // Made before `cwd` is checked, so the check sees the links inside it for what they are.
+    host.exec.ensureWorkspace?.();
     const resolved = resolveExec(spec, host.exec);
     const { op, recorded } = next("exec", resolved.name, spec.key);
     let n = 1;
@@ -135,4 +150,11 @@ export function createExec(parts: ExecParts): (spec: ExecSpec<unknown>) => Promi
     const value = await state.track(attempt(op, resolved, spec, n));
     return value === RETRY_LATER ? state.wait() : value;
   };
+}
+
+/** `error` with the attempt's artifacts in its details (when the spec declared any). */
+function withArtifacts(error: FailureBody, artifacts: readonly (ExecArtifact & { stored: string })[] | null): FailureBody {
+  if (artifacts === null) return error;
+  const details = typeof error.details === "object" && error.details !== null ? error.details : {};
+  return { ...error, details: { ...details, artifacts } };
 }

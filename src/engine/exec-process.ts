@@ -2,15 +2,18 @@
  * Runs one attempt of a `ctx.exec` subprocess: argv only (never a shell), in its own process group
  * (so a timeout or a cancel kills the whole tree it started, and stray grandchildren are cleaned up
  * when it exits), with stdout and stderr captured up to a byte cap and marked when cut, and the
- * declared artifacts read (capped) once it exits.
+ * declared artifacts read (capped) once it has ended — however it ended: a failed build's report is
+ * what explains the failure.
  */
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { formatDuration, type FailureBody } from "../shared/index.ts";
 
 export interface ExecEnvironment {
-  /** Where subprocesses run: `cwd` is resolved inside it and may not leave it. */
+  /** Where subprocesses run (the activation's own directory): `cwd` is resolved inside it and may not leave it. */
   workspace: string;
+  /** Makes the workspace when it is first needed (most activations never need it); without it, it exists. */
+  ensureWorkspace?(): void;
   /** The clean environment subprocesses start from; a spec's `env` is merged over it. */
   baseEnv: Readonly<Record<string, string>>;
   /** Largest capture kept per stream and per artifact, in bytes (default 256 KiB). */
@@ -55,7 +58,8 @@ export interface ExecHooks {
   artifact?(path: string, content: Uint8Array, bytes: number): void;
 }
 
-export type ExecOutcome = { ok: true; result: ExecRawResult } | { ok: false; error: FailureBody };
+/** A failed attempt that got as far as running carries the declared artifacts it left. */
+export type ExecOutcome = { ok: true; result: ExecRawResult } | { ok: false; error: FailureBody; artifacts?: ExecArtifact[] };
 
 /** Appended to a capture that hit its cap. */
 export const truncationMark = (dropped: number) => `\n[vilano: output truncated, ${dropped} more bytes not kept]`;
@@ -193,9 +197,12 @@ export async function runProcess(spec: ResolvedExec, signal: AbortSignal, hooks:
     await Promise.race([Promise.all([stdout.done, stderr.done]), Bun.sleep(DRAIN_MS)]);
     const [out, err] = [stdout.text(), stderr.text()];
     const signalCode = proc.signalCode === null ? null : String(proc.signalCode);
+    // Read whatever the outcome (its group is dead, so nothing writes them any more).
+    const artifacts = await readArtifacts(spec, hooks);
     if (stoppedFor === "timeout") {
       return {
         ok: false,
+        artifacts,
         error: {
           name: "TimeoutError",
           message: `${label} ran past its timeout of ${formatDuration(spec.timeoutMs!)}; its process tree was killed`,
@@ -207,14 +214,14 @@ export async function runProcess(spec: ResolvedExec, signal: AbortSignal, hooks:
       };
     }
     if (stoppedFor === "cancel") {
-      return { ok: false, error: { name: "CancelledError", message: `${label} was killed: the run was cancelled`, code: "cancelled", family: "application", retryable: false } };
+      return { ok: false, artifacts, error: { name: "CancelledError", message: `${label} was killed: the run was cancelled`, code: "cancelled", family: "application", retryable: false } };
     }
-    const artifacts = await readArtifacts(spec, hooks);
     if (exitCode !== 0 || signalCode !== null) {
       const how = signalCode !== null ? `was killed by ${signalCode}` : `exited with code ${exitCode}`;
       const lastLine = err.trim().split("\n").pop();
       return {
         ok: false,
+        artifacts,
         error: {
           name: "ProcessExitError",
           message: `${label} ${how}${lastLine ? `: ${lastLine}` : ""}`,

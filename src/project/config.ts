@@ -4,6 +4,8 @@
  * ```toml
  * [worker]
  * isolation = "pooled"          # or "fresh": every activation in a new process
+ * workspace = "activation"      # or "shared": one working directory for every activation, kept
+ * keep_workspace = false        # true: an activation's directory stays after it ends
  * pass_env = ["OPENAI_API_KEY"] # copied from the daemon's environment when a worker starts
  *
  * [worker.env]
@@ -29,6 +31,8 @@ const ConfigSchema = v.strictObject({
   worker: v.optional(
     v.strictObject({
       isolation: v.optional(v.picklist(["pooled", "fresh"], 'must be "pooled" or "fresh"'), "pooled"),
+      workspace: v.optional(v.picklist(["activation", "shared"], 'must be "activation" (a fresh directory per activation) or "shared"'), "activation"),
+      keep_workspace: v.optional(v.boolean("must be true or false"), false),
       pass_env: v.optional(v.array(EnvName), []),
       env: v.optional(v.record(EnvName, v.string("must be a string")), {}),
     }),
@@ -38,12 +42,16 @@ const ConfigSchema = v.strictObject({
 
 export interface ProjectConfig {
   isolation: "pooled" | "fresh";
+  /** `activation`: each activation works in a fresh directory of its own; `shared`: all in one, kept. */
+  workspace: "activation" | "shared";
+  /** Keep an activation's directory after it ends (to look at what it left). */
+  keepWorkspace: boolean;
   /** Names copied from the daemon's environment when a worker starts. */
   passEnv: readonly string[];
   env: Readonly<Record<string, string>>;
 }
 
-export const DEFAULT_PROJECT_CONFIG: ProjectConfig = Object.freeze({ isolation: "pooled", passEnv: [], env: {} });
+export const DEFAULT_PROJECT_CONFIG: ProjectConfig = Object.freeze({ isolation: "pooled", workspace: "activation", keepWorkspace: false, passEnv: [], env: {} });
 
 export function parseProjectConfig(text: string, source = CONFIG_FILE): ProjectConfig {
   let raw: unknown;
@@ -53,7 +61,13 @@ export function parseProjectConfig(text: string, source = CONFIG_FILE): ProjectC
     throw new VilanoError("validation_failed", `${source} is not valid TOML: ${(cause as Error).message}`, { cause });
   }
   const worker = validateFile(ConfigSchema, raw, source).worker ?? {};
-  return { isolation: worker.isolation ?? "pooled", passEnv: worker.pass_env ?? [], env: worker.env ?? {} };
+  return {
+    isolation: worker.isolation ?? "pooled",
+    workspace: worker.workspace ?? "activation",
+    keepWorkspace: worker.keep_workspace ?? false,
+    passEnv: worker.pass_env ?? [],
+    env: worker.env ?? {},
+  };
 }
 
 /** The project's config from its folder (or snapshot); the defaults when it has no `vilano.toml`. */

@@ -4,20 +4,33 @@
  * and key. The control API and the CLI are thin layers over this.
  */
 import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { createCaptureSink, createRuntimeCore, serviceInfo, type CaptureSink, type RunInfo, type RunInspection, type RuntimeCore } from "../core/index.ts";
+import { dirname, join, resolve } from "node:path";
+import {
+  codeWorkspace,
+  createCaptureSink,
+  createRuntimeCore,
+  ensureWorkspacesBase,
+  pruneEmptyWorkspaces,
+  serviceInfo,
+  type CaptureSink,
+  type CodeRef,
+  type RunInfo,
+  type RunInspection,
+  type RuntimeCore,
+  type WorkspaceSettings,
+} from "../core/index.ts";
 import type { Kernel, SignalDelivery } from "../kernel/index.ts";
 import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
-import { createLogger, loadConfig, serviceInstanceId, systemClock, toOptionalJson, VilanoError, type Clock, type Duration, type Logger } from "../shared/index.ts";
+import { createLogger, loadConfig, serviceInstanceId, systemClock, toOptionalJson, VilanoError, workspacesRootFor, type Clock, type Config, type Duration, type Logger } from "../shared/index.ts";
 import { createWorkerPool, type WorkerPool } from "../worker/index.ts";
-import { restoreSnapshot } from "../project/index.ts";
+import { restoreSnapshot, type ProjectConfig } from "../project/index.ts";
 import { createExecLedger } from "./exec-ledger.ts";
 import { createProjectRegistry, type ProjectRegistry } from "./projects.ts";
 import { createSnapshotCatalog } from "./snapshot-catalog.ts";
 import { parseTarget } from "./targets.ts";
 
 export interface DaemonRuntimeOptions {
-  /** The runtime home: `runtime.sqlite`, `snapshots/` and the workers' `workspace/` live here. */
+  /** The runtime home: `runtime.sqlite`, `snapshots/` and `captures/` live here (workspaces never: see `workspaces`). */
   home: string;
   /** A `postgres://` URL, or a SQLite file (default: `runtime.sqlite` in the home). */
   database?: string;
@@ -71,11 +84,16 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   const snapshotsDir = join(options.home, "snapshots");
   let openedStore!: (store: RuntimeCore["store"]) => void;
   const storeOpened = new Promise<RuntimeCore["store"]>((resolve) => (openedStore = resolve));
-  const workspace = join(options.home, "workspace");
-  mkdirSync(workspace, { recursive: true, mode: 0o700 });
+  const workspacesRoot = daemonWorkspacesRoot(options.home, config, logger);
+  // The code of project `p` (a snapshot `p@<id>`) works under `<root>/p`, as its vilano.toml says.
+  const workspacesOf = (code: CodeRef) => codeWorkspace(workspacesRoot, code.id.slice(0, code.id.indexOf("@")), workspaceSettings(catalog.config(code)));
   const catalog = createSnapshotCatalog({
     snapshotsDir,
-    workspace,
+    workingDir: (code) => {
+      const dir = workspacesOf(code).shared;
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return dir;
+    },
     daemonEnv: options.environment ?? config.environment,
     importTimeoutMs: options.importTimeoutMs ?? config.importTimeoutMs,
     logger: logger.withTag("projects"),
@@ -111,7 +129,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
         catalog,
         logger,
         size: options.workers ?? config.workers,
-        workspace,
+        workspaces: workspacesOf,
         environment: catalog.environment,
         isolation: (code) => catalog.config(code).isolation,
         leaseTtlMs: options.workerLeaseMs ?? config.workerLeaseMs,
@@ -125,6 +143,12 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   execLedger.open();
   const { kernel } = core;
   const projects = createProjectRegistry(core.store.reads, kernel, snapshotsDir, catalog, core.store.shelf);
+
+  async function close(): Promise<void> {
+    await core.close();
+    // Its workers are gone and their activations' directories removed: empty folders go as well.
+    await pruneEmptyWorkspaces(workspacesRoot);
+  }
 
   /** The current snapshot of a project and its code, loaded. */
   async function current(project: string) {
@@ -197,7 +221,21 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
       if (!info) throw new VilanoError("unknown_service", `the snapshot of ${id} has no service ${JSON.stringify(name)}`);
       return core.ref({ id, key }, info);
     },
-    close: () => core.close(),
-    [Symbol.asyncDispose]: () => core.close(),
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
+
+/**
+ * Makes the folder of this home's workspaces — under VILANO_WORKSPACES or `$TMPDIR/vilano-<uid>`,
+ * never inside the home — and says where it is.
+ */
+function daemonWorkspacesRoot(home: string, config: Config, logger: Logger): string {
+  const field = config.workspacesBaseIsPrivate ? "TMPDIR" : "VILANO_WORKSPACES";
+  const root = workspacesRootFor(ensureWorkspacesBase(config.workspacesBase, config.workspacesBaseIsPrivate), resolve(home), field);
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  logger.withTag("workers").info(`activations work under ${root}`);
+  return root;
+}
+
+const workspaceSettings = (config: ProjectConfig): WorkspaceSettings => ({ mode: config.workspace, keep: config.keepWorkspace });

@@ -24,7 +24,8 @@ export interface SnapshotCatalog extends Catalog {
 
 export interface SnapshotCatalogOptions {
   snapshotsDir: string;
-  workspace: string;
+  /** Where a worker that imports this code starts (its project's shared folder). */
+  workingDir(code: CodeRef): string;
   /** The daemon's own environment: workers get a clean part of it. */
   daemonEnv: Readonly<Record<string, string>>;
   importTimeoutMs: number;
@@ -76,7 +77,7 @@ export function createSnapshotCatalog(options: SnapshotCatalogOptions): Snapshot
         .then(() => {
           const located = codeOf(project, snapshotId);
           options.onDescribing?.(located);
-          return describeCode({ code: located, env: environment(located), cwd: options.workspace, logger, timeLimitMs: options.importTimeoutMs });
+          return describeCode({ code: located, env: environment(located), cwd: options.workingDir(located), logger, timeLimitMs: options.importTimeoutMs });
         })
         .then((info) => {
           described.set(code.id, info);

@@ -57,9 +57,13 @@ export interface ExecSpec<T = ExecResult> {
   /** The program: a path, or a name looked up in PATH. */
   cmd: string;
   args?: readonly string[];
-  /** Working directory, relative to the workspace and inside it (default: the workspace). */
+  /** Working directory, relative to the activation's workspace (`ctx.workspace`) and inside it (default: the workspace). */
   cwd?: string;
-  /** Variables merged over the clean base environment. Only their names are recorded, never the values. */
+  /**
+   * Variables merged over the clean base environment. Only their names are recorded, never the
+   * values. The runtime adds `VILANO_EXEC_ATTEMPT` (1-based), `VILANO_RUN_ID` and `VILANO_OP_KEY`,
+   * which `env` may not set.
+   */
   env?: Record<string, string>;
   /** Written to the process's standard input. */
   stdin?: string;
@@ -255,6 +259,14 @@ export interface NextExitOptions {
 export interface DurableContext {
   /** Id of this run (workflow run or service instance). */
   readonly runId: string;
+  /**
+   * This activation's own working directory (absolute): `ctx.exec`'s default `cwd`, made when first
+   * asked for and removed when the activation ends (unless the project keeps workspaces or shares
+   * one). The next activation of the run gets another, so keep files there only for this activation,
+   * and never record the path itself. In a pooled worker `process.cwd()` is shared: use this instead.
+   * @example await ctx.step("write", () => Bun.write(`${ctx.workspace}/notes.txt`, "draft"));
+   */
+  readonly workspace: string;
   /**
    * Service turns: the attempt of the message being handled (1-based; grows on retry, defer and
    * lost lease). Workflows: always 1.

@@ -2,8 +2,9 @@
  * The only module that reads the environment. It produces a frozen config that is passed down;
  * invalid values are errors that name the variable.
  */
+import { createHash } from "node:crypto";
 import { availableParallelism, homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
 import * as v from "valibot";
 import { parseDuration } from "./duration.ts";
 import { VilanoError } from "./errors.ts";
@@ -25,6 +26,7 @@ const EnvSchema = v.object({
   VILANO_MAX_VALUE_BYTES: v.optional(
     v.pipe(v.string(), v.regex(/^\d{1,10}$/, "must be a whole number of bytes"), v.transform(Number), v.minValue(1024, "must be at least 1024"), v.maxValue(268_435_456, "must be at most 268435456 (256 MiB)")),
   ),
+  VILANO_WORKSPACES: v.optional(v.pipe(v.string(), v.check(isAbsolute, "must be an absolute path"))),
 });
 
 function isDuration(text: string): boolean {
@@ -64,6 +66,18 @@ export interface Config {
   /** The largest value recorded: a step result, an output, a payload, state (VILANO_MAX_VALUE_BYTES, default 4 MiB). */
   readonly maxValueBytes: number;
   /**
+   * The folder under which every home and every embedded runtime keeps its activations' working
+   * directories (VILANO_WORKSPACES, default `$TMPDIR/vilano-<uid>`).
+   */
+  readonly workspacesBase: string;
+  /** True for the default base: in a temp folder others can write to, so it must be this user's alone. */
+  readonly workspacesBaseIsPrivate: boolean;
+  /**
+   * This home's working directories: `<base>/<home name>-<hash of the home's path>`. Never inside the
+   * home, which holds the token (see core/workspaces.ts).
+   */
+  readonly workspaces: string;
+  /**
    * The whole environment this process started with, frozen. Workers get a clean part of it (see
    * worker/environment.ts); a project's `pass_env` names are looked up here.
    */
@@ -81,6 +95,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     VILANO_IMPORT_TIMEOUT: env.VILANO_IMPORT_TIMEOUT,
     VILANO_DAEMON_LEASE: env.VILANO_DAEMON_LEASE,
     VILANO_MAX_VALUE_BYTES: env.VILANO_MAX_VALUE_BYTES,
+    VILANO_WORKSPACES: env.VILANO_WORKSPACES || undefined,
   };
   const parsed = v.safeParse(EnvSchema, picked);
   if (!parsed.success) {
@@ -91,6 +106,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     });
   }
   const home = resolve(parsed.output.VILANO_HOME ?? join(homedir(), ".vilano"));
+  const chosenBase = parsed.output.VILANO_WORKSPACES;
+  const workspacesBase = resolve(chosenBase ?? join(env.TMPDIR || "/tmp", `vilano-${process.getuid?.() ?? "user"}`));
+  const workspaces = workspacesRootFor(workspacesBase, home, chosenBase === undefined ? "TMPDIR" : "VILANO_WORKSPACES");
   return Object.freeze({
     home,
     logLevel: parsed.output.VILANO_LOG_LEVEL ?? "info",
@@ -102,6 +120,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     importTimeoutMs: parsed.output.VILANO_IMPORT_TIMEOUT ?? 10_000,
     daemonLeaseMs: parsed.output.VILANO_DAEMON_LEASE ?? 10_000,
     maxValueBytes: parsed.output.VILANO_MAX_VALUE_BYTES ?? DEFAULT_MAX_VALUE_BYTES,
+    workspacesBase,
+    workspacesBaseIsPrivate: chosenBase === undefined,
+    workspaces,
     environment: Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))),
   });
+}
+
+/**
+ * The folder of `home`'s workspaces under `base`: `<base>/<home name>-<hash of its path>`, readable
+ * and one per home. Refused (naming `field`, the setting that chose the base) when it would be inside
+ * the home, which holds the token.
+ */
+export function workspacesRootFor(base: string, home: string, field: string): string {
+  const name = basename(home).replace(/[^A-Za-z0-9_-]/g, "") || "home";
+  const root = join(base, `${name}-${createHash("sha256").update(home).digest("hex").slice(0, 12)}`);
+  const inHome = relative(home, root);
+  if (inHome === "" || (inHome !== ".." && !inHome.startsWith(`..${sep}`) && !isAbsolute(inHome))) {
+    throw new VilanoError("validation_failed", `invalid environment variable ${field}: it puts workspaces inside VILANO_HOME (${home}), which holds the token; choose a folder outside it`, {
+      details: { field },
+    });
+  }
+  return root;
 }

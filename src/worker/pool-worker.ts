@@ -32,6 +32,8 @@ export interface Held {
   abortTimer: ReturnType<typeof setTimeout> | null;
   ended: boolean;
   resolve(): void;
+  /** The activation's directory, removed when it ends; null when it stays (kept, shared, an external worker's). */
+  workspace: string | null;
 }
 
 export type DeathKind = "hard_stop" | "hard_stop_unclear" | "cancel" | "expired" | "request_timeout" | "idle" | "close" | "disconnect";

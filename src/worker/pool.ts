@@ -19,10 +19,15 @@
  * - External workers (`vilano worker start`) connect over the API and are preferred while they
  *   have room. They cannot be killed: a hard stop or a cancel that needs force closes their
  *   connection instead, and leaving (even by crashing) never costs their runs an attempt.
+ * - Workspaces: each activation is told its own directory (the worker makes it when first needed;
+ *   a worker of a `fresh` project starts in it), and the pool removes it when the activation ends,
+ *   however it ends — finished, relinquished, or its worker dead. Pooled workers start in the
+ *   code's shared folder. External workers work in their own directory.
  */
+import { mkdirSync } from "node:fs";
 import { errorCodeOf, formatDuration, isErrorCode, isProcessStopped, toFailureBody, VilanoError, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
 import type { Activation, Kernel } from "../kernel/index.ts";
-import type { CaptureSink, Catalog, CodeRef, Runner } from "../core/index.ts";
+import { prepareWorkspace, removeWorkspace, type CaptureSink, type Catalog, type CodeRef, type CodeWorkspace, type Runner } from "../core/index.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 import { externalWorker, type WorkerLink } from "./external-link.ts";
 import { forcedTimeout, judgeBlockedWorker } from "./hard-stop.ts";
@@ -40,8 +45,8 @@ export interface WorkerPoolOptions {
   size: number;
   /** Suspended workflow executions each worker keeps for a resume without replay (its default when absent). */
   liveExecutions?: number;
-  /** The workers' working directory. */
-  workspace: string;
+  /** Where this code's workers start and its activations work (see core/workspaces.ts). */
+  workspaces(code: CodeRef): CodeWorkspace;
   /** The environment a worker running this code starts with. */
   environment(code: CodeRef): Record<string, string>;
   /** `fresh`: every activation in a process of its own (no module state shared between activations). */
@@ -146,15 +151,18 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   // ---------------------------------------------------------------------------------------------
   // Workers
 
-  function spawnIn(code: CodeRef, fresh: boolean): PoolWorker {
+  /** A new worker for `code`, started in `cwd` (a fresh one in its activation's directory) or else the code's shared folder. */
+  function spawnIn(code: CodeRef, fresh: boolean, cwd?: string): PoolWorker {
     let group = groups.get(code.id);
     if (!group) groups.set(code.id, (group = new Set()));
+    let dir = cwd;
+    if (dir === undefined) mkdirSync((dir = options.workspaces(code).shared), { recursive: true, mode: 0o700 });
     const worker = newWorker(code, { fresh, external: false });
     worker.proc = spawnWorker({
       generation,
       ...(options.liveExecutions !== undefined ? { liveExecutions: options.liveExecutions } : {}),
       env: options.environment(code),
-      cwd: options.workspace,
+      cwd: dir,
       logger: options.logger.withTag("worker"),
       onMessage: (message) => onMessage(worker, message),
     });
@@ -175,9 +183,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     return last;
   }
 
-  /** The worker for the next activation of this code: the least loaded, or a new one while under size. */
-  function assign(code: CodeRef): PoolWorker {
-    if (options.isolation?.(code) === "fresh") return spawnIn(code, true);
+  /**
+   * The worker for the next activation of this code: the least loaded, or a new one while under size.
+   * With fresh isolation a process of its own, started in `freshCwd` when given.
+   */
+  function assign(code: CodeRef, freshCwd?: () => string): PoolWorker {
+    if (options.isolation?.(code) === "fresh") return spawnIn(code, true, freshCwd?.());
     // Someone started a worker by hand to watch or debug their code: it gets the work while it has room.
     let outside: PoolWorker | undefined;
     for (const w of externals) if (w.state === "live" && w.proc.alive && !w.spent && (!outside || w.held.size < outside.held.size)) outside = w;
@@ -214,6 +225,15 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     worker.proc.kill();
   }
 
+  /** Workspaces being removed: closing waits for them, so what is left afterwards is only what was kept. */
+  const removals = new Set<Promise<void>>();
+  function removing(dir: string, runId: string): void {
+    const removal = removeWorkspace(dir)
+      .catch((error) => log.warn(`run ${runId}: could not remove its workspace ${dir}:`, error))
+      .finally(() => removals.delete(removal));
+    removals.add(removal);
+  }
+
   function settleIdle(worker: PoolWorker): void {
     if (worker.held.size > 0 || worker.requests.size > 0 || worker.state !== "live") return;
     // A one-activation external worker leaves once its activation is done; others stay connected.
@@ -237,6 +257,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     if (held.abortTimer) clearTimeout(held.abortTimer);
     worker.held.delete(held.a);
     if (byRun.get(held.runId)?.held === held) byRun.delete(held.runId);
+    // Whatever ended it (a result, a lost lease, its worker's death): its directory goes now. Most
+    // activations never made one; removing a missing path costs some 5 µs, off the event loop.
+    if (held.workspace !== null) removing(held.workspace, held.runId);
     held.resolve();
     settleIdle(worker);
   }
@@ -248,12 +271,20 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       log.error(`run ${activation.run.id}: no code location for it; it stays running until the next start`);
       return Promise.resolve();
     }
+    const workspaces = options.workspaces(code);
+    const workspace = workspaces.activation(activation.run.id, activation.fence);
+    // With fresh isolation the process starts in the activation's directory, so relative paths in its
+    // code land there too. (A run the pool puts on a worker of its own after a hard stop is still
+    // pooled code: that worker starts in the shared folder, like every pooled one.)
+    const inWorkspace = () => (prepareWorkspace(workspace, workspaces.managed ? code.dir : null), workspace);
     let worker: PoolWorker;
     try {
-      worker = solo.has(activation.run.id) ? spawnIn(code, true) : (sticky(activation.run.id, code) ?? assign(code));
+      const isolated = options.isolation?.(code) === "fresh";
+      worker = solo.has(activation.run.id) ? spawnIn(code, true, isolated ? inWorkspace() : undefined) : (sticky(activation.run.id, code) ?? assign(code, inWorkspace));
     } catch (error) {
       // Say so, and give the run back after a pause (the cause, too many open files say, may pass).
       log.error(`run ${activation.run.id}: could not start a worker; it goes again in 1s:`, error);
+      if (workspaces.removeAfter) removing(workspace, activation.run.id);
       return Bun.sleep(1_000).then(() =>
         kernel.relinquish(activation.run.id, activation.fence, "no worker could be started").then(
           () => undefined,
@@ -265,7 +296,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     const a = nextActivation++;
     setBounded(lastWorker, row.id, worker, MAX_STICKY);
     return new Promise<void>((resolve) => {
-      const held: Held = { a, runId: row.id, fence, steps: new Map(), abortTimer: null, ended: false, resolve };
+      // An external worker works in its own directory, and a folder the embedder chose is every
+      // worker's own already: nothing to tell, make or remove.
+      const own = !worker.external && workspaces.managed;
+      const held: Held = { a, runId: row.id, fence, steps: new Map(), abortTimer: null, ended: false, resolve, workspace: own && workspaces.removeAfter ? workspace : null };
       worker.held.set(a, held);
       byRun.set(row.id, { worker, held });
       if (worker.idleTimer) clearTimeout(worker.idleTimer);
@@ -287,6 +321,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           resolvedSeq: op.resolvedSeq,
         })),
         ...(turn ? { turn } : {}),
+        ...(own ? { workspace } : {}),
       });
       const onAbort = () => abort(worker, held, signal.reason);
       if (signal.aborted) onAbort();
@@ -664,6 +699,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         }
       }
       await Promise.all(exits);
+      await Promise.all([...removals]);
     },
   };
 }

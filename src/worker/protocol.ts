@@ -135,6 +135,8 @@ export const ToWorkerSchema = tagged(v.variant("t", [
     fence: Count,
     ops: v.array(HistoryOpSchema),
     turn: v.optional(TurnInputSchema),
+    /** The activation's own working directory (made by the worker when first needed); absent: the worker's own. */
+    workspace: v.optional(v.string()),
   }),
   v.object({ t: v.literal("reply"), a: Count, c: Count, ok: v.literal(true), res: v.unknown() }),
   v.object({ t: v.literal("reply"), a: Count, c: Count, ok: v.literal(false), code: v.string(), message: v.string() }),

@@ -7,8 +7,8 @@
  */
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { computeKey, createLiveExecutions, type ActivationHost, type WorkflowResume } from "../engine/index.ts";
-import { describeDefinitions, indexDefinitions, runActivationCode, type CodeRef, type Definitions } from "../core/index.ts";
+import { computeKey, createLiveExecutions, type ActivationHost, type ExecEnvironment, type WorkflowResume } from "../engine/index.ts";
+import { describeDefinitions, indexDefinitions, lazyWorkspace, runActivationCode, type CodeRef, type Definitions } from "../core/index.ts";
 import { loadDefinitions, MANIFEST_FILE, parseManifest } from "../project/index.ts";
 import { isErrorCode, toFailureBody, VilanoError, type ActivationResult, type LiveOutcome, type OpCommand, type OpResolution } from "../shared/index.ts";
 import { armParentDeath } from "./parent-death.ts";
@@ -70,8 +70,14 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
   // activations of this worker down with it: say so on stderr (the daemon's log) and go on.
   process.on("unhandledRejection", (reason) => console.error("vilano worker: unhandled rejection in user code:", reason));
   process.on("uncaughtException", (error) => console.error("vilano worker: uncaught exception in user code:", error));
-  // Subprocesses start from what this worker started with: the clean base the pool gave it.
+  // Subprocesses start from what this worker started with: the clean base the pool gave it, in the
+  // activation's own directory (or, when the daemon names none — an external worker — this one's).
   const exec = { workspace: process.cwd(), baseEnv: Object.freeze({ ...(process.env as Record<string, string>) }) };
+  const execFor = (m: Extract<ToWorker, { t: "activate" }>): ExecEnvironment => {
+    if (m.workspace === undefined) return exec;
+    const where = m.workspace;
+    return { ...exec, workspace: where, ensureWorkspace: lazyWorkspace(where, m.code.dir, (error) => console.error(`vilano worker: could not make the workspace ${where}:`, error)) };
+  };
   const code = new Map<string, Promise<Definitions>>();
   const live = new Map<number, Live>();
   const calls = new Map<number, { resolve: (res: OpResolution) => void; reject: (error: unknown) => void }>();
@@ -136,7 +142,7 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
         if (timed) timedSteps--;
         send({ t: "step_end", a, opKey });
       },
-      exec,
+      exec: execFor(m),
       execStarted: (pid) => send({ t: "exec_start", a, pid }),
       execEnded: (pid) => send({ t: "exec_end", a, pid }),
       execOutput: (chunk) => send({ t: "exec_output", a, ...chunk }),

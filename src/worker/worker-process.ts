@@ -1,6 +1,7 @@
 /**
  * One worker process, seen from the daemon: spawned in its own process group (so a hard stop kills
- * everything it started), with a clean environment and the workspace as its working directory.
+ * everything it started), with a clean environment, in the directory the pool chose (its code's
+ * shared folder, or the activation's own for a worker started for one activation).
  * Its stdout and stderr go to the daemon's log, tagged with its pid; the last stderr lines are kept
  * to explain a crash. Messages are checked against the protocol before anyone sees them.
  */

@@ -3,7 +3,7 @@
  * output is captured under the runtime home and shown by `run logs --follow` as it comes.
  */
 import { expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY } from "../helpers/binary.ts";
 import { testDaemon } from "../helpers/daemon.ts";
@@ -28,9 +28,12 @@ test("run logs --follow shows a subprocess's output as it comes; it is captured 
   const reading = readLines(follow.stdout, (line) => lines.push(line.replace(/^\S+ {2}/, "")));
   // The log line comes through the same stream, which watches subprocess output before it sends events.
   await eventually(() => (lines.includes("ready") ? true : undefined), 10_000, "the follower to connect");
-  writeFileSync(join(d.home, "workspace", "go"), "");
+  // The subprocess runs in its activation's own directory, the only one under the project's runs.
+  const runs = join(d.workspaces, "ex", "runs");
+  const workspace = await eventually(() => (existsSync(runs) && readdirSync(runs).length === 1 ? join(runs, readdirSync(runs)[0]!) : undefined), 10_000, "the run's workspace");
+  writeFileSync(join(workspace, "go"), "");
   await eventually(() => (lines.includes("[exec:talk:0 stdout] one") ? true : undefined), 10_000, "the first line, while the process still runs");
-  writeFileSync(join(d.home, "workspace", "go2"), "");
+  writeFileSync(join(workspace, "go2"), "");
   await reading;
   expect(await follow.exited).toBe(0);
   expect(lines).toEqual(["ready", "[exec:talk:0 stdout] one", "[exec:talk:0 stderr] two", "[exec:talk:0 stdout] three"]);

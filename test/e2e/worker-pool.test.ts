@@ -16,7 +16,8 @@ function daemonWithFlows(env: Record<string, string> = {}) {
   expect(d.cli("project", "add", writeProject({ "src/flows.ts": FLOWS }), "--name", "flows").exitCode).toBe(0);
   d.pid();
   const workspaceLines = (file: string) => {
-    const path = join(d.home, "workspace", file);
+    // Step code's relative files land in the project's shared folder, its pooled workers' working directory.
+    const path = join(d.workspaces, "flows", "shared", file);
     return existsSync(path) ? readFileSync(path, "utf8").trim().split("\n") : [];
   };
   const start = (workflow: string, input?: unknown) =>
@@ -117,12 +118,12 @@ describe("daemon worker pool (built executable)", () => {
     expect(d.result(d.start("whoAmI")).status).toBe("completed");
   }, 30_000);
 
-  test("user code sees its own pid, no VILANO_* variable, and the workspace as its working directory", () => {
+  test("user code sees its own pid, no VILANO_* variable, and the project's shared folder as its working directory", () => {
     const d = daemonWithFlows({ VILANO_LOG_LEVEL: "info" });
     const who = d.result(d.start("whoAmI")).output as { pid: number; cwd: string; vilanoVariables: string[] };
     expect(who.pid).not.toBe(d.pid());
     expect(who.vilanoVariables).toEqual([]);
-    expect(who.cwd).toBe(join(d.home, "workspace"));
+    expect(who.cwd).toBe(join(d.workspaces, "flows", "shared"));
   }, 30_000);
 
   test.each([

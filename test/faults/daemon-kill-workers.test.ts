@@ -3,7 +3,7 @@
  * parent), and the restarted daemon finishes every acknowledged run with each step recorded once.
  */
 import { expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "../../src/client/index.ts";
 import { isAlive, testDaemon } from "../helpers/daemon.ts";
@@ -66,8 +66,10 @@ export const long = workflow({
   expect(d.cli("project", "add", project, "--name", "long").exitCode).toBe(0);
   const first = d.pid();
   expect(d.cli("run", "start", "long/long").exitCode).toBe(0);
-  const pidFile = join(d.home, "workspace", "long.pid");
-  const subprocess = await eventually(() => (existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() ? Number(readFileSync(pidFile, "utf8")) : undefined), 10_000, "the subprocess");
+  // The subprocess runs in its activation's own directory, the only one under the project's runs.
+  const runs = join(d.workspaces, "long", "runs");
+  const pidFile = () => (existsSync(runs) && readdirSync(runs).length === 1 ? join(runs, readdirSync(runs)[0]!, "long.pid") : "");
+  const subprocess = await eventually(() => (existsSync(pidFile()) && readFileSync(pidFile(), "utf8").trim() ? Number(readFileSync(pidFile(), "utf8")) : undefined), 10_000, "the subprocess");
   // The daemon notes a subprocess when its worker says it started (a moment after it did).
   const ledger = join(d.home, "exec-groups.json");
   await eventually(() => (existsSync(ledger) && String(subprocess) in JSON.parse(readFileSync(ledger, "utf8")) ? true : undefined), 5_000, "the subprocess to be noted");

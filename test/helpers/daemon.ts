@@ -1,7 +1,7 @@
 /** A daemon of the built executable in a temporary home, on a port the OS handed out, stopped by pid afterwards. */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isProcessAlive } from "../../src/shared/index.ts";
+import { isProcessAlive, loadConfig } from "../../src/shared/index.ts";
 import { runCli, type CliResult } from "./binary.ts";
 import { afterThisFile } from "./cleanup.ts";
 import { tempDir } from "./temp-dir.ts";
@@ -29,6 +29,8 @@ function killDaemon(pid: number): void {
 export interface TestDaemon {
   home: string;
   port: number;
+  /** Where its activations' workspaces go (under its own TMPDIR, removed with the test's folders). */
+  workspaces: string;
   cli(...args: string[]): CliResult;
   /** Like `cli`, with `stdin` written to the command's standard input. */
   cliWithStdin(stdin: string, ...args: string[]): CliResult;
@@ -40,6 +42,8 @@ export interface TestDaemon {
 export function testDaemon(env: Record<string, string> = {}): TestDaemon {
   const home = tempDir("vilano-home-");
   const port = freePort();
+  // A TMPDIR of its own: the workspaces it makes (under TMPDIR by default) go with the test's folders.
+  env = { TMPDIR: tempDir("vilano-tmp-"), ...env };
   const started = new Set<number>();
   // Registered after the home's removal, so it runs first: every daemon this home had, by pid.
   afterThisFile(() => {
@@ -50,6 +54,7 @@ export function testDaemon(env: Record<string, string> = {}): TestDaemon {
   const daemon: TestDaemon = {
     home,
     port,
+    workspaces: loadConfig({ VILANO_HOME: home, ...env }).workspaces,
     cli: (...args) => runCli(args, { home, env: { VILANO_PORT: String(port), ...env } }),
     cliWithStdin: (stdin, ...args) => runCli(args, { home, env: { VILANO_PORT: String(port), ...env }, stdin }),
     pid() {

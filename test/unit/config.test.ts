@@ -24,8 +24,22 @@ describe("loadConfig", () => {
       importTimeoutMs: 60_000,
       daemonLeaseMs: 3_000,
       maxValueBytes: 65_536,
+      workspacesBase: `/tmp/vilano-${process.getuid!()}`,
+      workspacesBaseIsPrivate: true,
+      workspaces: expect.stringMatching(new RegExp(`^/tmp/vilano-${process.getuid!()}/vh-[0-9a-f]{12}$`)),
       environment: env,
     });
+  });
+
+  test("workspaces go under TMPDIR or VILANO_WORKSPACES, one folder per home, never inside the home that holds the token", () => {
+    const a = loadConfig({ VILANO_HOME: "/srv/a/.vilano", TMPDIR: "/scratch" });
+    expect(a.workspaces).toMatch(new RegExp(`^/scratch/vilano-${process.getuid!()}/vilano-[0-9a-f]{12}$`));
+    expect(loadConfig({ VILANO_HOME: "/srv/b/.vilano", TMPDIR: "/scratch" }).workspaces).not.toBe(a.workspaces);
+    const chosen = loadConfig({ VILANO_HOME: "/srv/a/.vilano", VILANO_WORKSPACES: "/big/disk" });
+    expect(chosen).toMatchObject({ workspacesBase: "/big/disk", workspacesBaseIsPrivate: false, workspaces: expect.stringMatching(/^\/big\/disk\/vilano-[0-9a-f]{12}$/) });
+    expect(() => loadConfig({ VILANO_HOME: "/srv/a/.vilano", VILANO_WORKSPACES: "/srv/a/.vilano/ws" })).toThrow("invalid environment variable VILANO_WORKSPACES: it puts workspaces inside VILANO_HOME");
+    expect(() => loadConfig({ VILANO_HOME: "/srv/a/.vilano", TMPDIR: "/srv/a/.vilano" })).toThrow("invalid environment variable TMPDIR");
+    expect(() => loadConfig({ VILANO_WORKSPACES: "relative/ws" })).toThrow("invalid environment variable VILANO_WORKSPACES: must be an absolute path");
   });
 
   test("VILANO_DATABASE_URL names a PostgreSQL database for the daemon; anything but a postgres:// URL is refused by name", () => {

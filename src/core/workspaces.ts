@@ -1,0 +1,171 @@
+/**
+ * Where user code works. Every activation gets a fresh directory of its own — `ctx.exec`'s default
+ * working directory and `ctx.workspace` — made when first needed (most activations never touch the
+ * disk) and removed when the activation ends, unless the project keeps them or opts into one shared
+ * directory. Everything lives under a root outside the runtime home, so no folder above a workspace
+ * holds the token:
+ *
+ *     <root>/<project>/shared/                        the project's pooled workers start here (and, with
+ *                                                     `workspace = "shared"`, every activation works here)
+ *     <root>/<project>/runs/<run>-<hash>.<fence>/     one activation: the run id made safe for a file
+ *                                                     name, a hash of it, and the lease fence
+ *
+ * Each directory links the code's `node_modules` in, so programs run there find the project's packages.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { chmod, readdir, rm, rmdir } from "node:fs/promises";
+import { join } from "node:path";
+import { VilanoError } from "../shared/index.ts";
+
+export interface WorkspaceSettings {
+  /** `activation`: a fresh directory per activation; `shared`: one directory for all, never removed. */
+  mode: "activation" | "shared";
+  /** Keep an activation's directory once it ends. */
+  keep: boolean;
+}
+
+/** Where one body of code's workers and activations work. */
+export interface CodeWorkspace {
+  /** The working directory of its pooled workers (and of every activation in shared mode). */
+  readonly shared: string;
+  /** The directory of the activation of `runId` under lease `fence` (`shared` in shared mode). */
+  activation(runId: string, fence: number): string;
+  /** Whether an activation's directory is removed when the activation ends. */
+  readonly removeAfter: boolean;
+  /** The runtime's own directories (the code's node_modules linked in); false for a folder the embedder chose, used as it is. */
+  readonly managed: boolean;
+}
+
+/** The workspaces of `label`'s code (a project's name) under `root`. */
+export function codeWorkspace(root: string, label: string, settings: WorkspaceSettings): CodeWorkspace {
+  const base = join(root, label);
+  const shared = join(base, "shared");
+  if (settings.mode === "shared") return { shared, activation: () => shared, removeAfter: false, managed: true };
+  return { shared, activation: (runId, fence) => join(base, "runs", activationDirName(runId, fence)), removeAfter: !settings.keep, managed: true };
+}
+
+/** One folder every activation works in, chosen by whoever embeds the runtime: never removed. */
+export function fixedWorkspace(dir: string): CodeWorkspace {
+  return { shared: dir, activation: () => dir, removeAfter: false, managed: false };
+}
+
+/**
+ * A run id made safe for a file name (ids of children and service instances hold `~`, `/` and `:`),
+ * cut to a readable length; the hash keeps ids that read alike apart, the fence one activation from
+ * the next.
+ */
+export function activationDirName(runId: string, fence: number): string {
+  const readable = runId.replace(/[^A-Za-z0-9_.@~-]/g, "_").slice(0, 80);
+  const hash = createHash("sha256").update(runId).digest("hex").slice(0, 8);
+  return `${readable}-${hash}.${fence}`;
+}
+
+/**
+ * Makes the folder every root goes under and returns its real path (so the paths handed to user
+ * code are the ones `pwd -P` prints). The default one is in a temp folder others can write to, so it
+ * must be this user's alone: a link, another owner or group/other write access is refused.
+ */
+export function ensureWorkspacesBase(base: string, isPrivate: boolean): string {
+  mkdirSync(base, { recursive: true, mode: 0o700 });
+  if (isPrivate) {
+    const stat = lstatSync(base);
+    const uid = process.getuid?.();
+    if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {
+      throw new VilanoError(
+        "validation_failed",
+        `${base} is not a folder of this user's alone (a link, another owner, or writable by others): workspaces are not made there`,
+        { hint: "remove it, or choose another folder with VILANO_WORKSPACES", details: { path: base } },
+      );
+    }
+  }
+  return realpathSync(base);
+}
+
+/** Makes `dir` (0700) and links `codeDir`'s `node_modules` into it; harmless when both are there. */
+export function prepareWorkspace(dir: string, codeDir: string | null): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (codeDir === null) return;
+  const modules = join(codeDir, "node_modules");
+  if (!existsSync(modules)) return;
+  const link = join(dir, "node_modules");
+  let current: string | null = null;
+  try {
+    current = readlinkSync(link);
+  } catch {
+    // Not a link: missing, or a folder of the code's own (a shared directory), which is left alone.
+    if (existsSync(link)) return;
+  }
+  if (current === modules) return;
+  // Replaced in one step: activations of another snapshot may share the directory (shared mode).
+  const temporary = `${link}.${randomBytes(6).toString("hex")}`;
+  symlinkSync(modules, temporary);
+  try {
+    renameSync(temporary, link);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * The workspace of one activation, made the first time it is needed. A failure to make it is told
+ * to `onError` rather than thrown: the exec that needed it then fails as a retryable `process_spawn`
+ * naming the directory, like any missing working directory.
+ */
+export function lazyWorkspace(dir: string, codeDir: string | null, onError: (error: unknown) => void): () => void {
+  let made = false;
+  return () => {
+    if (made) return;
+    try {
+      prepareWorkspace(dir, codeDir);
+      made = true;
+    } catch (error) {
+      onError(error);
+    }
+  };
+}
+
+/** Removes a workspace and everything in it (links are removed, never followed). */
+export async function removeWorkspace(dir: string): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== "EACCES" && code !== "EPERM") throw error;
+    // Code may leave folders it cannot write into (a read-only checkout): open them up and go again.
+    await makeWritable(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  await chmod(dir, 0o700).catch(() => undefined);
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) if (entry.isDirectory()) await makeWritable(join(dir, entry.name));
+}
+
+/**
+ * Removes the folders under `root` that hold nothing (the projects' emptied `runs/` and unused
+ * `shared/`), then the root itself if it is empty: what a runtime leaves when it closes is only what
+ * someone asked to keep.
+ */
+export async function pruneEmptyWorkspaces(root: string): Promise<void> {
+  const projects = await readdir(root, { withFileTypes: true }).catch(() => []);
+  for (const project of projects) {
+    if (!project.isDirectory()) continue;
+    for (const inner of ["runs", "shared"]) await rmdirIfEmpty(join(root, project.name, inner));
+    await rmdirIfEmpty(join(root, project.name));
+  }
+  await rmdirIfEmpty(root);
+}
+
+async function rmdirIfEmpty(dir: string): Promise<void> {
+  // rmdir refuses a folder that holds anything: exactly the check wanted, without a race.
+  await rmdir(dir).catch(() => undefined);
+}
+
+/** The name of one embedded runtime's folder of workspaces: its own, gone when it closes. */
+export function embeddedWorkspacesName(): string {
+  return `embedded.${process.pid}.${randomBytes(4).toString("hex")}`;
+}
