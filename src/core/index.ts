@@ -18,6 +18,7 @@ export {
   lazyWorkspace,
   prepareWorkspace,
   pruneEmptyWorkspaces,
+  sweepLeftoverWorkspaces,
   removeWorkspace,
   type CodeWorkspace,
   type WorkspaceSettings,

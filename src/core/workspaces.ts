@@ -9,6 +9,10 @@
  *                                                     `workspace = "shared"`, every activation works here)
  *     <root>/<project>/runs/<run>-<hash>.<fence>/     one activation: the run id made safe for a file
  *                                                     name, a hash of it, and the lease fence
+ *     <root>/<project>/kept/<run>-<hash>.<fence>/     the same, for a project that keeps them
+ *
+ * What is under `runs/` belongs to activations of this process: a daemon starting over its home's
+ * root removes what a predecessor killed with -9 left there (`sweepLeftoverWorkspaces`).
  *
  * Each directory links the code's `node_modules` in, so programs run there find the project's packages.
  */
@@ -42,7 +46,8 @@ export function codeWorkspace(root: string, label: string, settings: WorkspaceSe
   const base = join(root, label);
   const shared = join(base, "shared");
   if (settings.mode === "shared") return { shared, activation: () => shared, removeAfter: false, managed: true };
-  return { shared, activation: (runId, fence) => join(base, "runs", activationDirName(runId, fence)), removeAfter: !settings.keep, managed: true };
+  const parent = join(base, settings.keep ? "kept" : "runs");
+  return { shared, activation: (runId, fence) => join(parent, activationDirName(runId, fence)), removeAfter: !settings.keep, managed: true };
 }
 
 /** One folder every activation works in, chosen by whoever embeds the runtime: never removed. */
@@ -154,10 +159,20 @@ export async function pruneEmptyWorkspaces(root: string): Promise<void> {
   const projects = await readdir(root, { withFileTypes: true }).catch(() => []);
   for (const project of projects) {
     if (!project.isDirectory()) continue;
-    for (const inner of ["runs", "shared"]) await rmdirIfEmpty(join(root, project.name, inner));
+    for (const inner of ["runs", "kept", "shared"]) await rmdirIfEmpty(join(root, project.name, inner));
     await rmdirIfEmpty(join(root, project.name));
   }
   await rmdirIfEmpty(root);
+}
+
+/**
+ * A daemon starting over its home's root (no activation of it runs yet, and its workers died with
+ * the one before): every activation directory left under a project's `runs/` belongs to an
+ * activation that ended when its process was killed, and goes. Kept ones (`kept/`) stay.
+ */
+export async function sweepLeftoverWorkspaces(root: string): Promise<void> {
+  const projects = await readdir(root, { withFileTypes: true }).catch(() => []);
+  for (const project of projects) if (project.isDirectory()) await removeWorkspace(join(root, project.name, "runs"));
 }
 
 async function rmdirIfEmpty(dir: string): Promise<void> {

@@ -11,6 +11,7 @@ import {
   createRuntimeCore,
   ensureWorkspacesBase,
   pruneEmptyWorkspaces,
+  sweepLeftoverWorkspaces,
   serviceInfo,
   type CaptureSink,
   type CodeRef,
@@ -85,6 +86,8 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   let openedStore!: (store: RuntimeCore["store"]) => void;
   const storeOpened = new Promise<RuntimeCore["store"]>((resolve) => (openedStore = resolve));
   const workspacesRoot = daemonWorkspacesRoot(options.home, config, logger);
+  // Before any activation of this daemon: what a predecessor killed with -9 left is nobody's now.
+  await sweepLeftoverWorkspaces(workspacesRoot);
   // The code of project `p` (a snapshot `p@<id>`) works under `<root>/p`, as its vilano.toml says.
   const workspacesOf = (code: CodeRef) => codeWorkspace(workspacesRoot, code.id.slice(0, code.id.indexOf("@")), workspaceSettings(catalog.config(code)));
   const catalog = createSnapshotCatalog({

@@ -106,6 +106,21 @@ describe("a working directory per activation (built executable)", () => {
     for (const dir of dirs) await eventually(() => (existsSync(dir) ? undefined : true), 10_000, `${dir} to be removed`);
   }, 60_000);
 
+  test("a daemon killed with -9 leaves its activations' directories; the daemon that starts next removes them", async () => {
+    const d = daemonWith({ ws: null });
+    const out = join(tempDir("vilano-out-"), "hold");
+    const run = d.start("ws/hold", { out });
+    const [dir] = await eventually(() => (existsSync(out) ? readFileSync(out, "utf8").trim().split("\n") : undefined), 10_000, "the subprocess to start");
+    const daemon = d.pid();
+    expect(Number.isInteger(daemon) && daemon > 1).toBe(true);
+    process.kill(daemon, "SIGKILL");
+    await eventually(() => (isAlive(daemon) ? undefined : true), 10_000, "the daemon to die");
+    expect(existsSync(dir!)).toBe(true);
+    // The next mutating command starts a daemon again; it sweeps before running anything.
+    expect(d.json<{ run: { status: string } }>("run", "cancel", run).run.status).toBe("cancelled");
+    expect(existsSync(dir!)).toBe(false);
+  }, 60_000);
+
   test('with `isolation = "fresh"` the process works in the activation\'s directory', () => {
     const d = daemonWith({ fresh: '[worker]\nisolation = "fresh"\n' });
     const { output } = d.result(d.start("fresh/where"));

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { activationDirName, codeWorkspace, ensureWorkspacesBase, prepareWorkspace, pruneEmptyWorkspaces, removeWorkspace } from "../../src/core/workspaces.ts";
+import { activationDirName, codeWorkspace, ensureWorkspacesBase, prepareWorkspace, pruneEmptyWorkspaces, removeWorkspace, sweepLeftoverWorkspaces } from "../../src/core/workspaces.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 
 describe("workspaces", () => {
@@ -19,7 +19,9 @@ describe("workspaces", () => {
     expect(perActivation.activation("r1", 2)).toMatch(/^\/w\/proj\/runs\/r1-[0-9a-f]{8}\.2$/);
     expect(perActivation.activation("r1", 3)).not.toBe(perActivation.activation("r1", 2));
     expect(perActivation).toMatchObject({ shared: "/w/proj/shared", removeAfter: true, managed: true });
-    expect(codeWorkspace("/w", "proj", { mode: "activation", keep: true }).removeAfter).toBe(false);
+    const kept = codeWorkspace("/w", "proj", { mode: "activation", keep: true });
+    expect(kept.removeAfter).toBe(false);
+    expect(kept.activation("r1", 2)).toMatch(/^\/w\/proj\/kept\/r1-[0-9a-f]{8}\.2$/);
     const shared = codeWorkspace("/w", "proj", { mode: "shared", keep: false });
     expect(shared.activation("r1", 2)).toBe("/w/proj/shared");
     expect(shared.removeAfter).toBe(false);
@@ -72,5 +74,18 @@ describe("workspaces", () => {
     chmodSync(open, 0o777);
     expect(() => ensureWorkspacesBase(open, true)).toThrow("is not a folder of this user's alone");
     expect(ensureWorkspacesBase(open, false)).toBe(open);
+  });
+
+  test("a starting daemon sweeps what its killed predecessor left under runs/, and keeps kept/ and shared/", async () => {
+    const root = join(tempDir("vilano-ws-"), "root");
+    for (const dir of ["p/runs/r-1.3/deep", "p/kept/r-2.4", "p/shared", "q/runs/s-1.1"]) mkdirSync(join(root, dir), { recursive: true });
+    writeFileSync(join(root, "p", "kept", "r-2.4", "f"), "x");
+    writeFileSync(join(root, "p", "shared", "g"), "y");
+    await sweepLeftoverWorkspaces(root);
+    expect(existsSync(join(root, "p", "runs"))).toBe(false);
+    expect(existsSync(join(root, "q", "runs"))).toBe(false);
+    expect(readFileSync(join(root, "p", "kept", "r-2.4", "f"), "utf8")).toBe("x");
+    expect(readFileSync(join(root, "p", "shared", "g"), "utf8")).toBe("y");
+    await sweepLeftoverWorkspaces(join(root, "missing")); // no root yet: nothing to do
   });
 });
