@@ -9,8 +9,8 @@
  * file or a folder names those test files; any other word keeps the test files whose path holds it.
  * Without either, every test file of the repository.
  *
- * Settings: VILANO_TEST_FILE_TIMEOUT, the most one file may take, in seconds (default 600: the
- * longest files take about a minute on a quiet machine); VILANO_TEST_STOPPED_SECONDS, how long a
+ * Settings: VILANO_TEST_FILE_TIMEOUT, the most one file may take, in seconds (default 300: the
+ * longest file takes about 20 s on a shared machine); VILANO_TEST_STOPPED_SECONDS, how long a
  * file's process may stay stopped before it counts as hung (default 10).
  *
  * The output is each file's own, and the counts .ci/run adds up (" N pass", " N fail") are its
@@ -81,7 +81,7 @@ function describeOutcome(outcome: FileOutcome): string {
 
 async function main(): Promise<number> {
   const { bunArgs, files } = parseArguments(process.argv.slice(2));
-  const limitMs = seconds("VILANO_TEST_FILE_TIMEOUT", 600) * 1000;
+  const limitMs = seconds("VILANO_TEST_FILE_TIMEOUT", 300) * 1000;
   const stoppedMs = seconds("VILANO_TEST_STOPPED_SECONDS", 10) * 1000;
   const run = mkdtempSync(join(tmpdir(), "vilano-tests-"));
   const began = performance.now();

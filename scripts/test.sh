@@ -4,7 +4,7 @@
 # Chromium, installed when missing), then the store-facing tests again against PostgreSQL (a
 # throwaway server that scripts/ensure-postgres.sh starts, and stops when this script ends).
 # Each test file runs in a `bun test` of its own under a watchdog (scripts/run-tests.ts): a file
-# that hangs fails with its name after VILANO_TEST_FILE_TIMEOUT seconds (default 600), and what a
+# that hangs fails with its name after VILANO_TEST_FILE_TIMEOUT seconds (default 300), and what a
 # file leaves running is named and killed. Arguments go to it as to `bun test` (files, folders,
 # filters, flags).
 set -euo pipefail
