@@ -2,7 +2,7 @@
  * `bun run bench [name...]`: throughput, commit latency and replay cost of the embedded runtime,
  * the round trip and throughput of service asks (scripts/bench/asks.ts), the executable
  * (scripts/bench/cli.ts), the worker pool (scripts/bench/pool.ts), and children and supervision
- * (scripts/bench/children.ts).
+ * (scripts/bench/children.ts), and the daemon beside a worker blocked for good (scripts/bench/blocked-worker.ts).
  *
  * Results go to stdout as JSON lines (one object per benchmark) so they can be piped and diffed;
  * progress and the human summary go to stderr. Every database lives in one temp dir that is removed
@@ -23,6 +23,7 @@ import { benchFanOut, benchSupervisionRestart } from "./bench/children.ts";
 import { benchTimerLateness } from "./bench/timers.ts";
 import { benchBigDatabase, benchScale } from "./bench/scale.ts";
 import { benchDashboardPages } from "./bench/dashboard.ts";
+import { benchBlockedWorker } from "./bench/blocked-worker.ts";
 import { benchPgDaemons } from "./bench/postgres.ts";
 import { emit, log, median, percentile, RESULT_TIMEOUT, round, timeMs, type BenchResult, type LatencySummary } from "./bench/common.ts";
 
@@ -306,6 +307,7 @@ const BENCHES: Record<string, (dir: string) => Promise<BenchResult>> = {
   w1_at_scale: benchScale,
   big_database_reads: benchBigDatabase,
   dashboard_pages: benchDashboardPages,
+  daemon_beside_blocked_worker: benchBlockedWorker,
   pg_daemons: benchPgDaemons,
 };
 

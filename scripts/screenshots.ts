@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { buildManifest, scanDefinitions } from "../src/project/index.ts";
+import { signalProcess } from "../src/shared/index.ts";
 import { freePort } from "./bench/common.ts";
 
 const root = join(import.meta.dir, "..");
@@ -64,7 +65,7 @@ try {
   await browser.close();
   console.log(`screenshots written to ${out}`);
 } finally {
-  if (pid !== undefined) process.kill(pid, "SIGTERM");
+  if (pid !== undefined) signalProcess(pid, "SIGTERM");
   await Bun.sleep(300);
   Bun.spawnSync(["chmod", "-R", "u+w", work]);
   rmSync(work, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient } from "../src/client/index.ts";
 import { buildManifest, scanDefinitions } from "../src/project/index.ts";
+import { isProcessAlive, signalProcess } from "../src/shared/index.ts";
 import { mulberry32 } from "../test/helpers/seeded.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -174,9 +175,9 @@ async function main(): Promise<void> {
     })();
     if (info) {
       try {
-        process.kill(info.pid, "SIGKILL");
-      } catch {
-        // gone
+        signalProcess(info.pid, "SIGKILL");
+      } catch (error) {
+        process.stderr.write(`[soak] could not kill the daemon: ${String(error)}\n`);
       }
     }
     if (keep) return;
@@ -201,9 +202,9 @@ async function main(): Promise<void> {
         const stuck = /\(pid (\d+)\)/.exec(start.stdout.toString());
         if (stuck) {
           try {
-            process.kill(Number(stuck[1]), "SIGKILL");
-          } catch {
-            // gone already
+            signalProcess(Number(stuck[1]), "SIGKILL");
+          } catch (error) {
+            process.stderr.write(`[soak] could not kill the stuck daemon: ${String(error)}\n`);
           }
         }
         const log = readFileSync(join(home, "logs", "daemon.log"), "utf8").trimEnd().split("\n").slice(-40).join("\n");
@@ -216,8 +217,8 @@ async function main(): Promise<void> {
       const check = integrity(home);
       if (check !== "ok") (integrityFailures++, figures.problems.push(`round ${round}: integrity_check: ${check}`));
       await load(home, ledger, round, pick(50, 300));
-      process.kill(pid, "SIGKILL");
-      while ((() => { try { process.kill(pid, 0); return true; } catch { return false; } })()) await Bun.sleep(5);
+      signalProcess(pid, "SIGKILL");
+      while (isProcessAlive(pid)) await Bun.sleep(5);
       if (round % 25 === 0) process.stderr.write(`[soak] round ${round}: ${ledger.runs.size} runs, ${ledger.sends.size} sends, ${ledger.signals.size} signals acknowledged; lost ${figures.lost}, duplicated ${figures.duplicated}\n`);
     }
     const last = cli(home, "daemon", "start", "--json");

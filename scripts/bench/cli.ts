@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "../../src/client/index.ts";
+import { signalChild } from "../../src/shared/index.ts";
 import { check, freePort, log, round, summarize, type BenchResult } from "./common.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -132,7 +133,7 @@ async function coldStart(dir: string, i: number): Promise<{ readyMs: number; reg
     check(run.status === "completed", `daemon_cold_start: the first run is ${run.status}`);
     return { readyMs, registeredMs, firstResultMs: performance.now() - t0 };
   } finally {
-    daemon.kill();
+    signalChild(daemon);
     await daemon.exited;
   }
 }

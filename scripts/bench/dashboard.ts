@@ -5,16 +5,21 @@
  *                     of 1,000+ events (a real workflow run by the daemon). Each page is fetched
  *                     over HTTP on 127.0.0.1 with a session cookie, so the figure is the server's
  *                     time plus one loopback round trip. Targets: the runs, services and projects
- *                     pages p50 < 20 ms; the long run's page p50 < 30 ms.
+ *                     pages p50 < 20 ms; the long run's page p50 < 30 ms. And an open runs page
+ *                     live: a run started through the API → the page's stream says `change` →
+ *                     the page's live part, fetched again, lists the run: p50 < 1,000 ms (the
+ *                     spec's "within a second of a commit"; test/browser/dashboard.test.ts checks
+ *                     that it happens, in a real browser, with a bound a loaded machine keeps).
  */
 import { Database } from "bun:sqlite";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openSyncStore } from "../../src/store/index.ts";
+import { linesOf, signalChild } from "../../src/shared/index.ts";
 import { answeringDaemon, BINARY, requireBinary } from "./cli.ts";
 import { check, freePort, log, round, summarize, type BenchResult } from "./common.ts";
 
-const DASH = { runs: 100_000, instances: 5_000, longSteps: 1_000, minEvents: 1_000, warmup: 5, samples: 100, runsTargetMs: 20, runTargetMs: 30 };
+const DASH = { runs: 100_000, instances: 5_000, longSteps: 1_000, minEvents: 1_000, warmup: 5, samples: 100, runsTargetMs: 20, runTargetMs: 30, liveSamples: 20, liveTargetMs: 1_000 };
 const PROJECT = "agent";
 
 /**
@@ -138,19 +143,70 @@ export async function benchDashboardPages(dir: string): Promise<BenchResult> {
     for (const { what, path } of pages) runsPages.push(await time(what, path));
     const otherPages = [await time("projects", "/ui/projects"), await time("a project with its snapshots", `/ui/projects/${PROJECT}`)];
     const runPageTiming = await time(`run page, ${inspected.events.length} events, ${inspected.ops.length} ops`, `/ui/runs/${long.id}`);
+    const live = await liveLatency(origin, cookie!, () => client.runs.start(`${PROJECT}/long`, { steps: 1 }).then((r) => r.id));
     const worstRuns = Math.max(...runsPages.map((p) => p.p50Ms));
     return {
       bench: "dashboard_pages",
       value: worstRuns,
       unit: `ms (worst p50 of the runs and services pages with ${DASH.runs.toLocaleString()} runs, over HTTP on 127.0.0.1)`,
-      target: `list pages p50 < ${DASH.runsTargetMs} ms; run page of ${DASH.minEvents.toLocaleString()}+ events p50 < ${DASH.runTargetMs} ms`,
-      pass: worstRuns < DASH.runsTargetMs && runPageTiming.p50Ms < DASH.runTargetMs && otherPages.every((p) => p.p50Ms < DASH.runsTargetMs),
+      target: `list pages p50 < ${DASH.runsTargetMs} ms; run page of ${DASH.minEvents.toLocaleString()}+ events p50 < ${DASH.runTargetMs} ms; a new run in an open runs page p50 < ${DASH.liveTargetMs} ms`,
+      pass: worstRuns < DASH.runsTargetMs && runPageTiming.p50Ms < DASH.runTargetMs && otherPages.every((p) => p.p50Ms < DASH.runsTargetMs) && live.p50Ms < DASH.liveTargetMs,
+      live,
       runsPages,
       otherPages,
       runPage: { ...runPageTiming, events: inspected.events.length, htmlKiB: round(runPage.length / 1024, 0) },
     };
   } finally {
-    daemon.kill();
+    signalChild(daemon);
     await daemon.exited;
+  }
+}
+
+/**
+ * How soon an open runs page shows a run started elsewhere, as its script sees it: from the start's
+ * answer (the run is committed) to the first `change` of the page's stream after it whose refetched
+ * live part lists the run — what a browser does on each `change`.
+ */
+async function liveLatency(origin: string, cookie: string, startRun: () => Promise<string>) {
+  const page = await fetch(`${origin}/ui/runs`, { headers: { cookie } });
+  const liveUrl = /data-live="([^"]+)"/.exec(await page.text())?.[1]?.replaceAll("&amp;", "&");
+  check(liveUrl !== undefined, "dashboard_pages: the runs page names no live stream");
+  const abort = new AbortController();
+  const stream = await fetch(`${origin}${liveUrl}`, { headers: { cookie }, signal: abort.signal });
+  check(stream.ok && stream.body !== null, `dashboard_pages: the live stream answered ${stream.status}`);
+  // Every `change` heard, in order; `heard` wakes whoever waits for the next one.
+  let changes = 0;
+  let heard = Promise.withResolvers<void>();
+  const reading = (async () => {
+    for await (const line of linesOf(stream.body!)) {
+      if (line.trim() !== "event: change") continue;
+      changes++;
+      heard.resolve();
+      heard = Promise.withResolvers<void>();
+    }
+  })().catch(() => undefined);
+  try {
+    const samples: number[] = [];
+    for (let i = 0; i < DASH.liveSamples; i++) {
+      const seen = changes;
+      const id = await startRun();
+      const committed = performance.now();
+      let handled = seen;
+      for (;;) {
+        while (changes === handled) await heard.promise;
+        handled = changes;
+        const partial = await fetch(`${origin}/ui/runs`, { headers: { cookie, "x-vilano-partial": "1" } });
+        if ((await partial.text()).includes(id)) break;
+        check(performance.now() - committed < 10_000, `dashboard_pages: the new run ${id} did not appear in the live page within 10 s`);
+      }
+      samples.push(performance.now() - committed);
+      await Bun.sleep(300); // the run's own later commits come and go before the next sample
+    }
+    const s = summarize(samples);
+    log(`a new run in an open runs page: p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms`);
+    return { p50Ms: s.p50Ms, p99Ms: s.p99Ms, maxMs: s.maxMs };
+  } finally {
+    abort.abort();
+    await reading;
   }
 }

@@ -10,7 +10,7 @@
 import { SQL, type Subprocess } from "bun";
 import { join } from "node:path";
 import { log, median, type BenchResult } from "./common.ts";
-import { linesOf } from "../../src/shared/index.ts";
+import { linesOf, signalChild } from "../../src/shared/index.ts";
 
 const DAEMON_COUNTS = [1, 2, 4];
 const W1 = { workflows: 240, warmup: 40, concurrency: 16, steps: 10, rounds: 3 };
@@ -97,7 +97,7 @@ export async function benchPgDaemons(): Promise<BenchResult> {
         figures.push({ daemons: count, stepsPerSecond: median(rounds), rounds });
       } finally {
         for (const child of children) child.proc.stdin.end();
-        await Promise.all(children.map((child) => Promise.race([child.proc.exited, Bun.sleep(10_000).then(() => child.proc.kill("SIGKILL"))])));
+        await Promise.all(children.map((child) => Promise.race([child.proc.exited, Bun.sleep(10_000).then(() => signalChild(child.proc, "SIGKILL"))])));
         await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       }
     }

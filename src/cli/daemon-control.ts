@@ -12,7 +12,7 @@ import { openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, healthOf } from "../client/index.ts";
 import { ensureHome, homePaths, readDaemonInfo, removeDaemonInfo, type DaemonInfo } from "../shared/home.ts";
-import { formatDuration, isErrorCode, isProcessAlive, loadConfig, parseDuration, VilanoError } from "../shared/index.ts";
+import { formatDuration, isErrorCode, isProcessAlive, loadConfig, parseDuration, signalProcess, VilanoError } from "../shared/index.ts";
 import { readDatabaseOwner } from "../store/index.ts";
 
 /** argv that runs this program again: the compiled executable, or bun + the entry script. */
@@ -194,11 +194,12 @@ export async function stopDaemon(home: string, graceMs = 10_000): Promise<{ pid:
   const s = await daemonState(home);
   if (s.state === "stopped") return null;
   const { pid } = s.info;
+  // A pid that is not an integer > 1 (a damaged daemon.json) is refused with an error, not sent.
   const signal = (name: NodeJS.Signals) => {
     try {
-      process.kill(pid, name);
-    } catch {
-      // already gone
+      signalProcess(pid, name);
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EPERM") throw error;
     }
   };
   signal("SIGTERM");

@@ -7,7 +7,7 @@
  */
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import { formatDuration, type FailureBody } from "../shared/index.ts";
+import { formatDuration, signalProcessGroup, type FailureBody } from "../shared/index.ts";
 
 export interface ExecEnvironment {
   /** Where subprocesses run (the activation's own directory): `cwd` is resolved inside it and may not leave it. */
@@ -120,9 +120,9 @@ const DRAIN_MS = 250;
 
 function killGroup(pid: number): void {
   try {
-    process.kill(-pid, "SIGKILL");
+    signalProcessGroup(pid, "SIGKILL");
   } catch {
-    // The group is gone already.
+    // Not ours to end (EPERM); a group that is gone already is no error.
   }
 }
 

@@ -7,7 +7,7 @@
  * may not have been noted yet.)
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { processStartTime, type Logger } from "../shared/index.ts";
+import { isSignallablePid, processStartTime, signalProcessGroup, type Logger } from "../shared/index.ts";
 
 export interface ExecLedger {
   started(pid: number): void;
@@ -45,13 +45,14 @@ export function createExecLedger(path: string, logger: Logger): ExecLedger {
         } catch {
           // Unreadable: nothing can be ended safely.
         }
-        for (const [pid, start] of Object.entries(previous)) {
-          if (running.has(Number(pid)) || processStartTime(Number(pid)) !== start) continue;
+        for (const [key, start] of Object.entries(previous)) {
+          const pid = Number(key);
+          // A damaged note ("0", "1", "x") names no group of ours: never signal it.
+          if (!isSignallablePid(pid) || running.has(pid) || processStartTime(pid) !== start) continue;
           try {
-            process.kill(-Number(pid), "SIGKILL");
-            ended++;
+            if (signalProcessGroup(pid, "SIGKILL")) ended++;
           } catch {
-            // gone already
+            // not ours to end (EPERM)
           }
         }
         if (ended > 0) logger.warn(`ended ${ended} subprocess group(s) left running by the previous daemon`);

@@ -14,6 +14,7 @@ export * from "./protocol.ts";
 export * from "./version.ts";
 export * from "./describe-value.ts";
 export * from "./process-state.ts";
+export * from "./signal-process.ts";
 export * from "./lines.ts";
 export * from "./status.ts";
 export * from "./wire.ts";

@@ -4,6 +4,7 @@
  * and a stopped process (SIGSTOP) is alive but will not answer.
  */
 import { readFileSync } from "node:fs";
+import { isSignallablePid, signalProcess } from "./signal-process.ts";
 
 /** The one-letter state from /proc/<pid>/stat (R, S, D, T, t, Z, …), or null where it cannot be read. */
 export function processStateLetter(pid: number): string | null {
@@ -17,9 +18,11 @@ export function processStateLetter(pid: number): string | null {
   }
 }
 
+/** False for a pid that names no single process (0, negative, not an integer): kill(2) would read it as a group. */
 export function isProcessAlive(pid: number): boolean {
+  if (!isSignallablePid(pid, 0)) return false;
   try {
-    process.kill(pid, 0);
+    if (!signalProcess(pid, 0)) return false;
   } catch (error) {
     if ((error as { code?: string }).code !== "EPERM") return false;
   }

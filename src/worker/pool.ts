@@ -25,7 +25,7 @@
  *   code's shared folder. External workers work in their own directory.
  */
 import { mkdirSync } from "node:fs";
-import { errorCodeOf, formatDuration, isErrorCode, isProcessStopped, toFailureBody, VilanoError, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
+import { errorCodeOf, formatDuration, isErrorCode, isProcessStopped, signalProcessGroup, toFailureBody, VilanoError, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
 import type { Activation, Kernel } from "../kernel/index.ts";
 import { prepareWorkspace, removeWorkspace, type CaptureSink, type Catalog, type CodeRef, type CodeWorkspace, type Runner } from "../core/index.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
@@ -209,9 +209,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   function killExecGroups(worker: PoolWorker): void {
     for (const pid of worker.execGroups) {
       try {
-        process.kill(-pid, "SIGKILL");
-      } catch {
-        // gone already
+        // The pid came from the worker (user code runs there): one that is not an integer > 1 is refused.
+        signalProcessGroup(pid, "SIGKILL");
+      } catch (error) {
+        log.warn(`could not end the subprocess group ${pid} of worker ${worker.proc.pid}:`, error);
       }
       options.execLedger?.ended(pid);
     }

@@ -5,7 +5,7 @@
  * Its stdout and stderr go to the daemon's log, tagged with its pid; the last stderr lines are kept
  * to explain a crash. Messages are checked against the protocol before anyone sees them.
  */
-import { readLines, type Logger } from "../shared/index.ts";
+import { readLines, signalChild, signalProcessGroup, type Logger } from "../shared/index.ts";
 import { createBatcher, unbatch } from "./batching.ts";
 import { parseExitMarker } from "./exit-attribution.ts";
 import { FromWorkerSchema, parseMessage, type FromWorker, type ToWorker } from "./protocol.ts";
@@ -146,10 +146,11 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     kill() {
       if (dead) return;
       try {
-        process.kill(-proc.pid, "SIGKILL");
+        if (signalProcessGroup(proc.pid, "SIGKILL")) return;
       } catch {
-        proc.kill("SIGKILL");
+        // EPERM: fall back on the child itself
       }
+      signalChild(proc, "SIGKILL");
     },
     exited,
   };

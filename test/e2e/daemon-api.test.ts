@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
+import { signalProcess } from "../../src/shared/index.ts";
 import { runCli } from "../helpers/binary.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { freePort } from "../helpers/daemon.ts";
@@ -10,7 +11,7 @@ const home = tempDir("vilano-home-");
 const port = freePort();
 const cli = (...args: string[]) => runCli(args, { home, env: { VILANO_PORT: String(port) } });
 let token = "";
-let pid = 0;
+let pid: number | undefined;
 const base = `http://127.0.0.1:${port}`;
 
 beforeAll(() => {
@@ -21,11 +22,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    // gone already
-  }
+  if (pid !== undefined) signalProcess(pid, "SIGTERM");
 });
 
 describe("the daemon's control API over HTTP", () => {

@@ -2,6 +2,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { signalChild, signalProcess } from "../../src/shared/index.ts";
 import { BINARY, runCli } from "../helpers/binary.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { freePort } from "../helpers/daemon.ts";
@@ -9,11 +10,7 @@ import { freePort } from "../helpers/daemon.ts";
 const started: number[] = [];
 afterEach(() => {
   for (const pid of started.splice(0)) {
-    try {
-      process.kill(pid, "SIGTERM");
-    } catch {
-      // gone
-    }
+    signalProcess(pid, "SIGTERM");
   }
 });
 
@@ -71,7 +68,7 @@ test("daemon stop does not SIGTERM an unrelated process whose pid is in a stale 
   const r = runCli(["daemon", "stop", "--json"], { home });
   await Bun.sleep(200);
   const victimAlive = victim.exitCode === null && victim.signalCode === null;
-  victim.kill();
+  signalChild(victim);
   expect({ victimAlive, stdout: r.stdout.trim() }).toEqual({ victimAlive: true, stdout: expect.stringContaining('"stopped":false') });
 }, 20_000);
 

@@ -1,10 +1,15 @@
 /**
  * A daemon that does not answer is never replaced: the CLI tells "not answering" from "not
  * running", every request has a deadline, and `daemon stop` reports the truth.
+ *
+ * The deadline a call kept is in its own message ("did not answer within 2s"); the wall-clock
+ * bounds here only tell a kept deadline from a hang, so they are generous (≥ 10× a quiet figure of
+ * the deadline plus the CLI's start, about 100 ms) and hold on a loaded machine.
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { signalProcess } from "../../src/shared/index.ts";
 import { BINARY } from "../helpers/binary.ts";
 import { isAlive, testDaemon } from "../helpers/daemon.ts";
 import { eventually } from "../helpers/temp-dir.ts";
@@ -22,33 +27,33 @@ describe("a daemon that does not answer (built executable)", () => {
     const d = testDaemon({ VILANO_WORKERS: "1" });
     expect(d.cli("daemon", "start").exitCode).toBe(0);
     const pid = d.pid();
-    process.kill(pid, "SIGSTOP");
+    expect(signalProcess(pid, "SIGSTOP")).toBe(true);
     try {
       const [started, startMs] = timed(() => d.cli("run", "start", "nope/none", "--timeout", "1s", "--json"));
       expect(started.exitCode).toBe(11);
       expect(JSON.parse(started.stdout).error).toMatchObject({ code: "daemon_unavailable", message: expect.stringContaining(`pid ${pid}`) });
-      expect(startMs).toBeLessThan(4_000);
+      expect(startMs).toBeLessThan(12_000);
       expect(daemonJsonPid(d.home)).toBe(pid);
 
       const [listed, listMs] = timed(() => d.cli("run", "list", "--timeout", "2s", "--json"));
       expect(listed.exitCode).toBe(11);
       expect(JSON.parse(listed.stdout).error.message).toContain("did not answer within 2s");
-      expect(listMs).toBeLessThan(3_000);
+      expect(listMs).toBeLessThan(22_000);
 
       expect(d.json("daemon", "status")).toMatchObject({ running: true, answering: false, daemon: { pid } });
 
       const [followed, followMs] = timed(() => d.cli("run", "logs", "some-run", "--follow", "--timeout", "2s", "--json"));
       expect(followed.exitCode).toBe(11);
       expect(JSON.parse(followed.stdout).error.message).toContain("did not answer within 2s");
-      expect(followMs).toBeLessThan(3_000);
+      expect(followMs).toBeLessThan(22_000);
     } finally {
-      process.kill(pid, "SIGCONT");
+      signalProcess(pid, "SIGCONT");
     }
-    await eventually(async () => ((await fetch(`http://127.0.0.1:${d.port}/health`).catch(() => null))?.ok ? true : undefined), 5_000, "the daemon to answer");
+    await eventually(async () => ((await fetch(`http://127.0.0.1:${d.port}/health`).catch(() => null))?.ok ? true : undefined), 15_000, "the daemon to answer");
     expect(daemonJsonPid(d.home)).toBe(pid);
     expect(d.json("run", "list")).toMatchObject({ ok: true });
     expect(d.json("daemon", "status")).toMatchObject({ running: true, answering: true, daemon: { pid } });
-  }, 30_000);
+  }, 90_000);
 
   test("two daemon starts at once both end with the one daemon that runs", async () => {
     const d = testDaemon({ VILANO_WORKERS: "1" });
@@ -77,7 +82,7 @@ describe("a daemon that does not answer (built executable)", () => {
     const d = testDaemon({ VILANO_WORKERS: "1" });
     expect(d.cli("daemon", "start").exitCode).toBe(0);
     const pid = d.pid();
-    process.kill(pid, "SIGSTOP");
+    expect(signalProcess(pid, "SIGSTOP")).toBe(true);
     const stopped = d.json("daemon", "stop", "--grace", "5s");
     expect(stopped).toEqual({ ok: true, stopped: true, pid, forced: false });
     expect(isAlive(pid)).toBe(false);
@@ -87,9 +92,10 @@ describe("a daemon that does not answer (built executable)", () => {
 
   test("with no daemon, a read fails at once with a clear error", () => {
     const d = testDaemon();
-    const [listed, ms] = timed(() => d.cli("run", "list", "--timeout", "2s", "--json"));
+    // A deadline far beyond the bound: failing "at once" must not mean "when the deadline ran out".
+    const [listed, ms] = timed(() => d.cli("run", "list", "--timeout", "60s", "--json"));
     expect(listed.exitCode).toBe(3);
     expect(JSON.parse(listed.stdout).error.message).toContain("no vilano daemon is running");
-    expect(ms).toBeLessThan(3_000);
-  });
+    expect(ms).toBeLessThan(15_000);
+  }, 30_000);
 });

@@ -1,6 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { signalChild } from "../../src/shared/index.ts";
 import { BINARY, runCli } from "../helpers/binary.ts";
 import { readLines } from "../helpers/lines.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
@@ -12,7 +13,7 @@ const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, VILANO_HOME
 let dev: ReturnType<typeof Bun.spawn> | undefined;
 
 afterAll(() => {
-  dev?.kill("SIGKILL");
+  if (dev) signalChild(dev, "SIGKILL");
 });
 
 test("vilano dev registers the project, syncs it when a file changes, and new runs use the new code", async () => {
@@ -39,6 +40,6 @@ test("vilano dev registers the project, syncs it when a file changes, and new ru
 
   const run = runCli(["run", "start", "dev-agent/reviewCoordinator", "--input", '{"repoId":"d","note":"x"}', "--wait", "--json"], { home, env: { VILANO_PORT: port } });
   expect(JSON.parse(run.stdout).run.output.status.noteCount).toBe(10);
-  dev.kill("SIGTERM");
+  signalChild(dev, "SIGTERM");
   expect(await dev.exited).toBe(0);
 }, 30_000);

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { isProcessAlive, signalProcess } from "../../src/shared/index.ts";
 import { runCli } from "../helpers/binary.ts";
 import { STARTER_EVENTS, withoutParking } from "../helpers/reviewer.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
@@ -15,20 +16,12 @@ let daemonPid: number | undefined;
 // By pid: the temporary home may already be gone when this runs, and the daemon must not outlive the tests.
 afterAll(async () => {
   if (daemonPid === undefined) return;
-  try {
-    process.kill(daemonPid, "SIGTERM");
-  } catch {
-    return;
-  }
+  if (!signalProcess(daemonPid, "SIGTERM")) return;
   for (let i = 0; i < 200; i++) {
-    try {
-      process.kill(daemonPid, 0);
-    } catch {
-      return;
-    }
+    if (!isProcessAlive(daemonPid)) return;
     await Bun.sleep(25);
   }
-  process.kill(daemonPid, "SIGKILL");
+  signalProcess(daemonPid, "SIGKILL");
 });
 
 describe("the starter walk through the built executable", () => {

@@ -1,10 +1,15 @@
 /**
  * The daemon of the built executable runs user code in its worker pool: code that blocks, exits or
  * hangs never takes the daemon down, and user code sees nothing of the daemon.
+ *
+ * How fast it all happens is `bun run bench daemon_beside_blocked_worker`'s to say (answers, timer
+ * lateness, cancel → worker replaced); a time bound here is generous, at least 10× what a quiet
+ * machine takes, so that a loaded one does not fail it.
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileLines, filePids } from "../helpers/lines.ts";
 import { writeProject } from "../helpers/project.ts";
 import { isAlive, testDaemon } from "../helpers/daemon.ts";
 import { eventually } from "../helpers/temp-dir.ts";
@@ -15,16 +20,15 @@ function daemonWithFlows(env: Record<string, string> = {}) {
   const d = testDaemon({ VILANO_WORKERS: "2", ...env });
   expect(d.cli("project", "add", writeProject({ "src/flows.ts": FLOWS }), "--name", "flows").exitCode).toBe(0);
   d.pid();
-  const workspaceLines = (file: string) => {
-    // Step code's relative files land in the project's shared folder, its pooled workers' working directory.
-    const path = join(d.workspaces, "flows", "shared", file);
-    return existsSync(path) ? readFileSync(path, "utf8").trim().split("\n") : [];
-  };
+  // Step code's relative files land in the project's shared folder, its pooled workers' working directory.
+  // Complete lines only: a step's appendFileSync creates its file before it writes the line.
+  const workspaceLines = (file: string) => fileLines(join(d.workspaces, "flows", "shared", file));
+  const workspacePids = (file: string) => filePids(join(d.workspaces, "flows", "shared", file));
   const start = (workflow: string, input?: unknown) =>
     d.json<{ run: { id: string } }>("run", "start", `flows/${workflow}`, ...(input === undefined ? [] : ["--input", JSON.stringify(input)])).run.id;
   const result = (id: string) => d.json<{ ok: boolean; run: { status: string; output?: unknown; error?: Record<string, unknown> } }>("run", "result", id, "--wait", "--timeout", "15s").run;
   const events = (id: string) => d.json<{ events: { type: string; [k: string]: unknown }[] }>("run", "replay", id).events;
-  return { ...d, workspaceLines, start, result, events };
+  return { ...d, workspaceLines, workspacePids, start, result, events };
 }
 
 async function timed<T>(work: () => Promise<T> | T): Promise<[T, number]> {
@@ -45,13 +49,13 @@ describe("daemon worker pool (built executable)", () => {
     await eventually(() => (d.workspaceLines("spin-attempts.log").length === 1 ? true : undefined), 10_000, "the spin to start");
     const late = d.start("lateness", { ms: 300 });
 
-    // While a worker spins, the daemon itself answers at once.
+    // While a worker spins, the daemon itself answers (quiet: a few ms, and about 100 ms for the CLI process).
     const [health, healthMs] = await timed(() => fetch(`http://127.0.0.1:${d.port}/health`));
     expect(health.ok).toBe(true);
-    expect(healthMs).toBeLessThan(200);
+    expect(healthMs).toBeLessThan(2_000);
     const [list, listMs] = await timed(() => d.cli("run", "list", "--json"));
     expect(list.exitCode).toBe(0);
-    expect(listMs).toBeLessThan(200);
+    expect(listMs).toBeLessThan(2_000);
 
     expect(d.result(spinner)).toMatchObject({ status: "completed", output: { pid: expect.any(Number) } });
     const failed = d.events(spinner).find((e) => e.type === "step_attempt_failed");
@@ -64,7 +68,8 @@ describe("daemon worker pool (built executable)", () => {
 
     const lateness = d.result(late);
     expect(lateness.status).toBe("completed");
-    expect(lateness.output as number).toBeLessThan(100);
+    // Quiet: a few ms late; a timer held up until the hard stop would be hundreds.
+    expect(lateness.output as number).toBeLessThan(1_000);
 
     for (const id of [sharer, other]) {
       expect(d.result(id).status).toBe("completed");
@@ -102,19 +107,23 @@ describe("daemon worker pool (built executable)", () => {
     expect(d.workspaceLines("exit-attempts.log")).toHaveLength(3);
   }, 30_000);
 
-  test("cancelling a run whose step blocks its worker (no timeout) kills and replaces that worker within 2 s", async () => {
+  test("a worker blocked for good leaves the daemon answering; cancelling its run kills and replaces that worker once the cancel grace is over", async () => {
     const d = daemonWithFlows();
     const run = d.start("spinForever");
-    await eventually(() => (d.workspaceLines("spin-forever.log").length === 1 ? true : undefined), 10_000, "the spin to start");
-    const spinning = Number(d.workspaceLines("spin-forever.log")[0]);
+    const spinning = await eventually(() => d.workspacePids("spin-forever.log")[0], 10_000, "the spin to start");
+    // Nothing ends this spin but the cancel: whatever the daemon answers now, it answers beside it.
+    expect((await fetch(`http://127.0.0.1:${d.port}/health`)).ok).toBe(true);
+    expect(d.json<{ runs: { id: string; status: string }[] }>("run", "list").runs.find((r) => r.id === run)?.status).toBe("running");
+    expect(isAlive(spinning)).toBe(true);
     const cancelledAt = Date.now();
     expect(d.json<{ run: { status: string } }>("run", "cancel", run).run.status).toBe("cancelled");
-    await eventually(() => (isAlive(spinning) ? undefined : true), 2_000, "the blocked worker to die");
+    await eventually(() => (isAlive(spinning) ? undefined : true), 15_000, "the blocked worker to die");
     await eventually(() => {
       const pids = d.json<{ workers: { pids: number[] } }>("daemon", "status").workers.pids;
       return pids.length > 0 && !pids.includes(spinning) ? true : undefined;
-    }, 2_000, "a replacement worker");
-    expect(Date.now() - cancelledAt).toBeLessThan(2_500);
+    }, 15_000, "a replacement worker");
+    // Quiet: the cancel grace (1 s) and a little more.
+    expect(Date.now() - cancelledAt).toBeLessThan(15_000);
     expect(d.result(d.start("whoAmI")).status).toBe("completed");
   }, 30_000);
 
@@ -138,7 +147,8 @@ describe("daemon worker pool (built executable)", () => {
     expect(added.exitCode).toBe(2);
     expect(JSON.parse(added.stdout).error.message).toContain(message);
     expect(JSON.parse(added.stdout).error.message).toContain("src/bad.ts");
-    expect(ms).toBeLessThan(4_000);
+    // Quiet: the 1 s limit and a little more; never settling would wait out the test.
+    expect(ms).toBeLessThan(15_000);
     expect(d.json<{ answering: boolean }>("daemon", "status").answering).toBe(true);
     expect(d.json<{ projects: unknown[] }>("project", "list").projects).toEqual([]);
     // The snapshot made for the failed registration is gone again.

@@ -20,6 +20,7 @@ import { expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { signalChild } from "../../src/shared/index.ts";
 import { createRuntime, resolveDatabase, STORE_UNDER_TEST, tempDatabase } from "../helpers/stores.ts";
 import { readTables } from "../helpers/tables.ts";
 import {
@@ -88,7 +89,7 @@ async function crashRound(round: number, childSeed: number, delayMs: number, dbP
   let killTimer: ReturnType<typeof setTimeout> | undefined;
   // A deadline, not a wait: a child that never gets ready (e.g. refused the database) fails the round.
   const readyDeadline = setTimeout(() => {
-    if (!result.ready) proc.kill("SIGKILL");
+    if (!result.ready) signalChild(proc, "SIGKILL");
   }, READY_DEADLINE_MS);
 
   const onLine = (line: string) => {
@@ -97,7 +98,7 @@ async function crashRound(round: number, childSeed: number, delayMs: number, dbP
       clearTimeout(readyDeadline);
       killTimer = setTimeout(() => {
         result.killedAt = Date.now();
-        proc.kill("SIGKILL");
+        signalChild(proc, "SIGKILL");
       }, delayMs);
     } else if (line.startsWith("started ")) {
       result.acks.push(line.slice("started ".length));

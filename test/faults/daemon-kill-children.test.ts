@@ -5,6 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import { createClient } from "../../src/client/index.ts";
+import { signalProcess } from "../../src/shared/index.ts";
 import { isAlive, testDaemon } from "../helpers/daemon.ts";
 import { writeProject } from "../helpers/project.ts";
 import { eventually } from "../helpers/temp-dir.ts";
@@ -63,8 +64,8 @@ export const tree = workflow({
 type Inspection = { run: { status: string }; events: { type: string; opKey?: string }[]; ops: { kind: string; opKey: string }[]; children: { id: string; status: string }[] };
 
 async function killAndRestart(d: ReturnType<typeof testDaemon>, first: number) {
-  process.kill(first, "SIGKILL");
-  await eventually(() => (isAlive(first) ? undefined : true), 2_000, "the daemon to die");
+  expect(signalProcess(first, "SIGKILL")).toBe(true);
+  await eventually(() => (isAlive(first) ? undefined : true), 10_000, "the daemon to die");
   const started = d.cli("daemon", "start");
   // When the new daemon does not come up, what it logged is the lead: show it with the failure.
   const log = started.exitCode === 0 ? "" : d.cli("daemon", "logs", "--lines", "60").stdout;

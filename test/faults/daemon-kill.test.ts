@@ -1,6 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { isProcessAlive, signalProcess } from "../../src/shared/index.ts";
 import { runCli } from "../helpers/binary.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
 import { freePort } from "../helpers/daemon.ts";
@@ -12,13 +13,7 @@ const pids = new Set<number>();
 const daemonPid = () => (JSON.parse(readFileSync(join(home, "daemon.json"), "utf8")) as { pid: number }).pid;
 
 afterAll(() => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
+  for (const pid of pids) signalProcess(pid, "SIGKILL");
 });
 
 test("kill -9 of the daemon while a run sleeps: the next CLI call brings it back and the run completes", async () => {
@@ -39,15 +34,8 @@ export const nap = workflow({ name: "nap", run: async (_: void, ctx) => { await 
   await eventually(() => (JSON.parse(cli("run", "inspect", "nap-1", "--json").stdout).run.status === "waiting" ? true : undefined), 5_000);
 
   const first = daemonPid();
-  process.kill(first, "SIGKILL");
-  await eventually(() => {
-    try {
-      process.kill(first, 0);
-      return undefined;
-    } catch {
-      return true;
-    }
-  }, 5_000);
+  expect(signalProcess(first, "SIGKILL")).toBe(true);
+  await eventually(() => (isProcessAlive(first) ? undefined : true), 10_000, "the daemon to die");
 
   // A mutating command finds the stale daemon.json, starts a new daemon, and the run finishes.
   const again = cli("run", "start", "napper/nap", "--id", "nap-1", "--json");

@@ -22,6 +22,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Runtime } from "../../src/embedded/index.ts";
+import { signalChild } from "../../src/shared/index.ts";
 import { createRuntime, resolveDatabase, STORE_UNDER_TEST, tempDatabase } from "../helpers/stores.ts";
 import { sqliteCopyOf } from "../helpers/tables.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
@@ -150,7 +151,7 @@ async function crashRound(mode: "ordering" | "counter", round: number, plan: Kil
     if (exited) return;
     if (!result.ready) {
       result.reason = "not-ready";
-      proc.kill("SIGKILL");
+      signalChild(proc, "SIGKILL");
       return;
     }
     let lines = countLines(markerPath, plan.prefix);
@@ -171,7 +172,7 @@ async function crashRound(mode: "ordering" | "counter", round: number, plan: Kil
       result.reason = "threshold";
       if (plan.delayMs > 0) await Bun.sleep(plan.delayMs);
     }
-    proc.kill("SIGKILL");
+    signalChild(proc, "SIGKILL");
     result.linesAtKill = countLines(markerPath);
   })();
 

@@ -8,11 +8,12 @@
  */
 import { describe, expect, test } from "bun:test";
 import { SQL, type Subprocess } from "bun";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileLines } from "../helpers/lines.ts";
 import { freshPostgresDatabase, hasPostgres } from "../helpers/postgres.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
-import { linesOf } from "../../src/shared/index.ts";
+import { linesOf, signalChild } from "../../src/shared/index.ts";
 import { leafValue, MESSAGES, SENDERS, SINK_INSTANCE, STEPS, stepValue, WORKFLOWS, workflowRunId, type SinkState } from "./several-daemons-workload.ts";
 
 const CHILD = join(import.meta.dir, "several-daemons-child.ts");
@@ -42,14 +43,8 @@ async function startDaemon(url: string, marker: string, leaseMs: number, start =
 
 /** Which process ran each step attempt: `<pid> <runId> <step> <attempt>` lines. */
 function markers(path: string): { pid: number; runId: string; step: number }[] {
-  let text = "";
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    return [];
-  }
-  return text
-    .split("\n")
+  // Complete lines only: the daemons append to the file while it is read.
+  return fileLines(path)
     .filter(Boolean)
     .map((line) => {
       const [pid, runId, step] = line.split(" ");
@@ -126,7 +121,7 @@ async function withDaemons(count: number, leaseMs: number, body: (daemons: Daemo
     daemons.unshift(await startDaemon(url, marker, leaseMs, true));
     await body(daemons, sql, marker);
   } finally {
-    for (const d of daemons) d.proc.kill("SIGKILL");
+    for (const d of daemons) signalChild(d.proc, "SIGKILL");
     await Promise.all(daemons.map((d) => d.proc.exited));
     await sql.close();
   }
@@ -158,7 +153,7 @@ describe.skipIf(!hasPostgres)("several daemons on one PostgreSQL database", () =
     await withDaemons(3, 10_000, async (daemons, sql, marker) => {
       const victim = daemons[1]!;
       await untilItRanSteps(marker, victim);
-      victim.proc.kill("SIGKILL");
+      signalChild(victim.proc, "SIGKILL");
       await victim.proc.exited;
       await untilAllFinished(sql, "every run to finish without the killed daemon");
       await checkOutcome(sql);
@@ -171,7 +166,7 @@ describe.skipIf(!hasPostgres)("several daemons on one PostgreSQL database", () =
     await withDaemons(3, 10_000, async (daemons, sql, marker) => {
       const leaving = daemons[1]!;
       await untilItRanSteps(marker, leaving);
-      leaving.proc.kill("SIGTERM");
+      signalChild(leaving.proc, "SIGTERM");
       expect(await leaving.proc.exited).toBe(0);
       await untilAllFinished(sql, "every run to finish");
       await checkOutcome(sql);
@@ -188,9 +183,9 @@ describe.skipIf(!hasPostgres)("several daemons on one PostgreSQL database", () =
     await withDaemons(3, 1_000, async (daemons, sql, marker) => {
       const stopped = daemons[2]!;
       await untilItRanSteps(marker, stopped);
-      stopped.proc.kill("SIGSTOP");
+      signalChild(stopped.proc, "SIGSTOP");
       await eventually(async () => !(await isMember(sql, stopped.id)) || undefined, 20_000, "the others to count it dead");
-      stopped.proc.kill("SIGCONT");
+      signalChild(stopped.proc, "SIGCONT");
       await untilAllFinished(sql, "every run to finish");
       await checkOutcome(sql);
       expect(await takenOverFrom(sql, stopped.id)).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 /** A daemon of the built executable in a temporary home, on a port the OS handed out, stopped by pid afterwards. */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isProcessAlive, loadConfig } from "../../src/shared/index.ts";
+import { isProcessAlive, loadConfig, signalProcess } from "../../src/shared/index.ts";
 import { runCli, type CliResult } from "./binary.ts";
 import { afterThisFile } from "./cleanup.ts";
 import { tempDir } from "./temp-dir.ts";
@@ -17,12 +17,13 @@ export function freePort(): number {
 /** Alive and not a zombie (an exited process its parent has not reaped yet is dead). */
 export const isAlive = isProcessAlive;
 
+/** By pid, through the helper that refuses 0, 1 and the like (a daemon.json read half-written). */
 function killDaemon(pid: number): void {
   try {
-    process.kill(pid, "SIGCONT");
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // already gone
+    signalProcess(pid, "SIGCONT");
+    signalProcess(pid, "SIGKILL");
+  } catch (error) {
+    console.error(`could not kill the test daemon ${pid}:`, error);
   }
 }
 

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { join } from "node:path";
 import { createPostgresStore, isStorageFault, redactUrl, RetryCarefully, type ClusterNotice, type Store } from "../../src/store/index.ts";
-import { linesOf } from "../../src/shared/index.ts";
+import { linesOf, signalChild } from "../../src/shared/index.ts";
 import { PG_LATEST_SCHEMA_VERSION } from "../../src/store/postgres/schema.ts";
 import { createGroupCommitQueue } from "../../src/kernel/group-commit.ts";
 import { freshPostgresDatabase, hasPostgres } from "../helpers/postgres.ts";
@@ -130,7 +130,7 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
       const memberId = (await linesOf(member.stdout).next()).value.trim();
       expect((await first.cluster!.members()).map((m) => m.id).sort()).toEqual([first.cluster!.daemonId, second.cluster!.daemonId, memberId].sort());
       expect(await first.cluster!.deadMembers(60_000)).toEqual([]);
-      member.kill("SIGKILL");
+      signalChild(member, "SIGKILL");
       await member.exited;
       expect(await first.cluster!.deadMembers(60_000)).toEqual([{ id: memberId, gone: true }]);
       // The second beats no more: silent past a short time to live, it counts as dead too.
@@ -148,7 +148,7 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
       expect(await second.cluster!.heartbeat()).toBe(true);
       expect((await first.cluster!.members()).length).toBe(2);
     } finally {
-      member.kill("SIGKILL");
+      signalChild(member, "SIGKILL");
     }
   }, 20_000);
 

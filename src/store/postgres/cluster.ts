@@ -9,6 +9,7 @@
 import { hostname } from "node:os";
 import { readFileSync, readlinkSync } from "node:fs";
 import type { SQL } from "bun";
+import { isSignallablePid, signalProcess } from "../../shared/signal-process.ts";
 import { VERSION } from "../../shared/version.ts";
 import type { Cluster, ClusterNotice, DaemonRow, DeadMember } from "../boundary.ts";
 import type { Later } from "./core-statements.ts";
@@ -35,12 +36,13 @@ const BOOT_ID = (() => {
   }
 })();
 
+/** Gone for sure; a pid that names no single process (a damaged row) cannot tell, and then silence decides. */
 function processGone(pid: number): boolean {
+  if (!isSignallablePid(pid, 0)) return false;
   try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
+    return !signalProcess(pid, 0);
+  } catch {
+    return false; // EPERM: someone's process lives there
   }
 }
 
