@@ -6,7 +6,7 @@
  * by another process is never touched. (A subprocess started in the last moments before a crash
  * may not have been noted yet.)
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { isSignallablePid, processStartTime, signalProcessGroup, type Logger } from "../shared/index.ts";
 
 export interface ExecLedger {
@@ -21,7 +21,10 @@ export function createExecLedger(path: string, logger: Logger): ExecLedger {
   let opened = false;
   const write = () => {
     try {
-      writeFileSync(path, JSON.stringify(Object.fromEntries(running)), { mode: 0o600 });
+      // Renamed into place: a daemon killed while writing leaves the note before, never half of one.
+      const next = `${path}.${process.pid}.tmp`;
+      writeFileSync(next, JSON.stringify(Object.fromEntries(running)), { mode: 0o600 });
+      renameSync(next, path);
     } catch (error) {
       logger.warn(`could not note the running subprocesses in ${path}:`, error);
     }

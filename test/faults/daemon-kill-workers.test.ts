@@ -74,14 +74,8 @@ export const long = workflow({
   const subprocess = await eventually(() => filePids(pidFile())[0], 10_000, "the subprocess");
   // The daemon notes a subprocess when its worker says it started (a moment after it did).
   const ledger = join(d.home, "exec-groups.json");
-  // The daemon rewrites the note in place: a read between its truncation and its write sees no JSON yet.
-  const noted = () => {
-    try {
-      return String(subprocess) in JSON.parse(readFileSync(ledger, "utf8"));
-    } catch {
-      return false;
-    }
-  };
+  // The daemon writes the note to a file of its own and renames it into place: every read sees a whole note.
+  const noted = () => existsSync(ledger) && String(subprocess) in JSON.parse(readFileSync(ledger, "utf8"));
   await eventually(() => (noted() ? true : undefined), 10_000, "the subprocess to be noted");
   expect(signalProcess(first, "SIGKILL")).toBe(true);
   await eventually(() => (isAlive(first) ? undefined : true), 10_000, "the daemon to die");
