@@ -60,6 +60,7 @@ export function createInProcessRunner(options: {
     const { fence, run, ops, turn } = activation;
     const runId = run.id;
     const workspace = workspaceFor(runId, fence);
+    let receiver: ((opKey: string, outcome: LiveOutcome) => void) | undefined;
     const host: ActivationHost = {
       report: (cmd: OpCommand) => kernel.reportOp(runId, fence, cmd),
       post: (cmd: OpCommand) => {
@@ -73,7 +74,7 @@ export function createInProcessRunner(options: {
       exec: workspace.exec,
       execOutput: (chunk) => options.captures?.output(runId, chunk),
       execArtifact: (file) => options.captures?.artifact(runId, file),
-      receiveOutcomes: (deliver) => receivers.set(runId, deliver),
+      receiveOutcomes: (deliver) => receivers.set(runId, (receiver = deliver)),
       sleepLate: (lateMs) => kernel.noteSleepLateness(lateMs),
       settleLate: (late) => {
         log.warn(
@@ -86,7 +87,8 @@ export function createInProcessRunner(options: {
     };
     try {
       const result = await runActivationCode(definitions(run), "this runtime", { run, ops, turn }, host, live);
-      receivers.delete(runId);
+      // Only its own: a newer activation of the run (its lease undone and taken again) may have one.
+      if (receiver !== undefined && receivers.get(runId) === receiver) receivers.delete(runId);
       if (result.type !== "aborted") await kernel.finishActivation(runId, fence, result);
     } catch (error) {
       const code = errorCodeOf(error);

@@ -44,6 +44,11 @@ export interface RuntimeCoreOptions {
   catalog: Catalog;
   /** Builds the runner once the kernel exists. */
   createRunner(kernel: Kernel): Runner;
+  /**
+   * The database is this process's now (a SQLite file's owner is claimed), and nothing of it runs
+   * yet: put right what a predecessor killed with -9 left outside the database.
+   */
+  beforeRecovery?(): Promise<void>;
 }
 
 export interface StartRequest {
@@ -111,7 +116,7 @@ export async function createRuntimeCore(options: RuntimeCoreOptions): Promise<Ru
   }
   const scheduler = createScheduler({ kernel, catalog: options.catalog, runner, logger, maxConcurrent: options.maxConcurrent });
   try {
-    await kernel.open(scheduler);
+    await kernel.open(scheduler, options.beforeRecovery);
   } catch (error) {
     await runner.close();
     await store.close();

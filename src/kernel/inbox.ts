@@ -167,7 +167,10 @@ export const MESSAGE_DONE_STATUSES: readonly string[] = [MESSAGE_STATUS.done, ME
  */
 export async function cancelOutbound(k: KernelContext, tx: Tx, senderRunId: string, why: string, scope?: string): Promise<void> {
   const asks = scope === undefined ? await k.store.openOutbound(senderRunId) : await k.store.openOutboundWithPrefix(senderRunId, scope, prefixEnd(scope));
-  for (const message of asks) {
+  for (const listed of asks) {
+    // Read again: cancelling one ask of the list may have settled another (a chain that comes back).
+    const message = await k.store.getMessage(listed.id);
+    if (!message || MESSAGE_DONE_STATUSES.includes(message.status)) continue;
     const error = kernelFailure("cancelled", `the sender ${senderRunId} was ${why}`);
     if (message.status === MESSAGE_STATUS.active) {
       await cancelServingTurn(k, tx, message, error);

@@ -88,8 +88,11 @@ export interface RunHistory {
 export interface Kernel {
   /** Reads for views (inspect, event streams): committed state; writes go through commands only. */
   readonly reads: Pick<StoreOps, "listEvents">;
-  /** Claims the database, recovers interrupted runs, dispatches pending ones and arms timers. */
-  open(executor: Executor): Promise<void>;
+  /**
+   * Claims the database, recovers interrupted runs, dispatches pending ones and arms timers.
+   * `claimed` runs once the database is this process's and before anything is recovered.
+   */
+  open(executor: Executor, claimed?: () => Promise<void>): Promise<void>;
   startRun(req: StartRunRequest): Promise<StartRunResult>;
   activate(runId: string): Promise<Activation | null>;
   reportOp(runId: string, fence: number, cmd: OpCommand): Promise<OpResolution>;
@@ -391,9 +394,10 @@ export function createKernel(options: KernelOptions): Kernel {
   return {
     reads: store.reads,
     stats: queue.stats,
-    async open(exec) {
+    async open(exec, claimed) {
       if (executor) throw new VilanoError("internal", "the kernel is already open");
       await store.claimWriter();
+      await claimed?.();
       executor = exec;
       let pending: RunRow[];
       try {

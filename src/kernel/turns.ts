@@ -74,7 +74,12 @@ async function mailboxView(k: KernelContext, runId: string, current: MessageRow)
 
 export async function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: ActivationResult): Promise<void> {
   const message = await k.store.activeMessage(run.id);
-  if (!message) return;
+  if (!message) {
+    // The lease stands but its message was settled meanwhile: the instance must not stay leased
+    // with nothing to serve, or no mail would ever wake it again.
+    if (result.type !== "aborted") await goOn(k, tx, run);
+    return;
+  }
   const base = { messageId: message.id, kind: message.kind, name: message.name, attempt: message.attempt };
   // Unless the turn only paused, its attempt is over: waits it abandoned must not catch later signals.
   if (result.type !== "suspended" && result.type !== "aborted") {
@@ -144,7 +149,11 @@ export async function finishTurn(k: KernelContext, tx: Tx, run: RunRow, result: 
       break;
     }
   }
-  // The message is settled: go on with the next ready one, or rest.
+  await goOn(k, tx, run);
+}
+
+/** The message is settled: go on with the next ready one, or rest. */
+async function goOn(k: KernelContext, tx: Tx, run: RunRow): Promise<void> {
   await k.store.setWakePending(run.id, false);
   if (await k.store.nextReadyMessage(run.id)) await becomePending(k, tx, run);
   else {
@@ -179,17 +188,23 @@ export async function cancelServingTurn(k: KernelContext, tx: Tx, message: Messa
     attempt: message.attempt,
     reason: error.reason ?? error.code ?? "cancelled",
   });
-  // A new lease: the cancelled code's later reports are refused, while a lease taken below for the
-  // next message (in this very transaction) is not aborted with it.
+  // A new lease: the cancelled code's later reports are refused, while a lease taken for the next
+  // message (later in this very transaction) is not aborted with it.
   const undone = (await k.store.bumpFence(run.id, tx.now)) - 1;
   tx.after(() => k.abortActivation(run.id, undone));
   k.tell.aborted(run.id);
   await k.store.setWakePending(run.id, false);
-  if (await k.store.nextReadyMessage(run.id)) await becomePending(k, tx, { ...run, leaseFence: undone + 1 });
-  else {
-    await k.store.setRunStatus(run.id, SERVICE_STATUS.idle, tx.now);
-    await appendEvent(k, tx, run.id, "instance_idle");
-  }
+  // It rests until the batch's end: asks to it that the same batch cancels next (a sender with two
+  // open asks here, a chain that comes back) must settle before it picks the message it serves next.
+  await k.store.setRunStatus(run.id, SERVICE_STATUS.idle, tx.now);
+  tx.atEnd(`serve-next:${run.id}`, (end) => serveNextAfterCancel(k, end, run.id));
+}
+
+async function serveNextAfterCancel(k: KernelContext, tx: Tx, runId: string): Promise<void> {
+  const run = await k.store.getRun(runId);
+  // Mail that came in the same batch found it idle and leased it already; or it was stopped.
+  if (run?.status !== SERVICE_STATUS.idle) return;
+  await goOn(k, tx, run);
 }
 
 /** A turn attempt that goes again (retry, defer) runs its code afresh: exit events it took are queued again. */

@@ -86,8 +86,6 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   let openedStore!: (store: RuntimeCore["store"]) => void;
   const storeOpened = new Promise<RuntimeCore["store"]>((resolve) => (openedStore = resolve));
   const workspacesRoot = daemonWorkspacesRoot(options.home, config, logger);
-  // Before any activation of this daemon: what a predecessor killed with -9 left is nobody's now.
-  await sweepLeftoverWorkspaces(workspacesRoot);
   // The code of project `p` (a snapshot `p@<id>`) works under `<root>/p`, as its vilano.toml says.
   const workspacesOf = (code: CodeRef) => codeWorkspace(workspacesRoot, code.id.slice(0, code.id.indexOf("@")), workspaceSettings(catalog.config(code)));
   const catalog = createSnapshotCatalog({
@@ -140,10 +138,14 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
         execLedger,
         ...(options.hardStopGraceMs !== undefined ? { hardStopGraceMs: options.hardStopGraceMs } : {}),
       })),
+    // Only once the database is ours (a second daemon on this home is refused first), and before any
+    // run goes again: what a predecessor killed with -9 left running or on disk is nobody's now.
+    beforeRecovery: async () => {
+      execLedger.open();
+      await sweepLeftoverWorkspaces(workspacesRoot).catch((error: unknown) => logger.warn(`could not remove the workspaces left in ${workspacesRoot}:`, error));
+    },
   });
   openedStore(core.store);
-  // The database is ours now: what a crashed predecessor's subprocesses still do can be ended.
-  execLedger.open();
   const { kernel } = core;
   const projects = createProjectRegistry(core.store.reads, kernel, snapshotsDir, catalog, core.store.shelf);
 

@@ -7,7 +7,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { isAlive, testDaemon, type TestDaemon } from "../helpers/daemon.ts";
+import { runCli } from "../helpers/binary.ts";
+import { freePort, isAlive, testDaemon, type TestDaemon } from "../helpers/daemon.ts";
 import { writeProject } from "../helpers/project.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
 
@@ -119,6 +120,19 @@ describe("a working directory per activation (built executable)", () => {
     // The next mutating command starts a daemon again; it sweeps before running anything.
     expect(d.json<{ run: { status: string } }>("run", "cancel", run).run.status).toBe("cancelled");
     expect(existsSync(dir!)).toBe(false);
+  }, 60_000);
+
+  test("a second daemon started on a home whose daemon runs is refused, and touches none of the live activations' directories or subprocesses", async () => {
+    const d = daemonWith({ ws: null });
+    const out = join(tempDir("vilano-out-"), "hold");
+    const run = d.start("ws/hold", { out });
+    const [dir, pid] = await eventually(() => (existsSync(out) ? readFileSync(out, "utf8").trim().split("\n") : undefined), 10_000, "the subprocess to start");
+    const second = runCli(["daemon", "run"], { home: d.home, env: { ...d.env, VILANO_PORT: String(freePort()) } });
+    expect(second.exitCode).not.toBe(0);
+    expect(second.stderr).toContain("is in use by process");
+    expect(existsSync(dir!)).toBe(true);
+    expect(isAlive(Number(pid))).toBe(true);
+    expect(d.json<{ run: { status: string } }>("run", "cancel", run).run.status).toBe("cancelled");
   }, 60_000);
 
   test('with `isolation = "fresh"` the process works in the activation\'s directory', () => {

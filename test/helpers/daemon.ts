@@ -32,6 +32,8 @@ export interface TestDaemon {
   port: number;
   /** Where its activations' workspaces go (under its own TMPDIR, removed with the test's folders). */
   workspaces: string;
+  /** What its commands get in their environment besides the home and the port (its TMPDIR among it). */
+  env: Record<string, string>;
   cli(...args: string[]): CliResult;
   /** Like `cli`, with `stdin` written to the command's standard input. */
   cliWithStdin(stdin: string, ...args: string[]): CliResult;
@@ -56,6 +58,7 @@ export function testDaemon(env: Record<string, string> = {}): TestDaemon {
     home,
     port,
     workspaces: loadConfig({ VILANO_HOME: home, ...env }).workspaces,
+    env,
     cli: (...args) => runCli(args, { home, env: { VILANO_PORT: String(port), ...env } }),
     cliWithStdin: (stdin, ...args) => runCli(args, { home, env: { VILANO_PORT: String(port), ...env }, stdin }),
     pid() {

@@ -137,6 +137,66 @@ describe("cancelling an ask cancels the turn that serves it", () => {
   });
 });
 
+describe("cancelling several asks at once", () => {
+  test("a sender with two open asks to one instance: both are cancelled, and the instance serves the next ask", async () => {
+    const { gate } = setup();
+    const both = workflow({
+      name: "both",
+      run: async (_i: void, ctx) => {
+        const ref = await ctx.connect(gate, { id: "g" });
+        return Promise.all([ref.ask.hold({ tag: "a" }), ref.ask.hold({ tag: "b" })]);
+      },
+    });
+    await using rt = await createRuntime({ definitions: [gate, both], logLevel: "silent" });
+    const run = await rt.start(both);
+    const g = await rt.connect(gate, { id: "g" });
+    await eventually(async () => ((await g.status()) === "waiting" && (await rt.inspect(g.id)).queued.length === 2 ? true : undefined), 5_000, "one ask served, one queued");
+    await rt.cancel(run.id);
+    expect(await g.ask.status(undefined, { timeout: "10s" })).toEqual([]);
+    const inspection = await rt.inspect(g.id);
+    expect(inspection.run.status).toBe("idle");
+    expect(inspection.turns.filter((m) => m.name === "hold").map((m) => m.status)).toEqual(["cancelled", "cancelled"]);
+    expect(inspection.events.filter((e) => e.type === "turn_cancelled")).toHaveLength(1);
+    expect(inspection.events.filter((e) => e.type === "message_cancelled")).toHaveLength(1);
+  });
+
+  test("a chain of asks that comes back to the first instance is cancelled to its end, and both instances serve again", async () => {
+    const { gate } = setup();
+    const self: { ping?: unknown } = {};
+    const ping = service({
+      name: "ping",
+      key: (i: { id: string }) => i.id,
+      onAsk: {
+        // a → b → a: the second ask to `a` queues behind the turn that made the first.
+        relay: async (p: { to: string; hops: number }, _s, ctx) => {
+          if (p.hops === 0) return { reply: await (await ctx.connect(gate, { id: "g" })).ask.hold({ tag: "end" }) };
+          const next = (await ctx.connect(self.ping as never, { id: p.to } as never)) as unknown as { ask: { relay(q: { to: string; hops: number }): Promise<unknown> } };
+          return { reply: await next.ask.relay({ to: p.to === "a" ? "b" : "a", hops: p.hops - 1 }) };
+        },
+        ping: async () => ({ reply: "pong" }),
+      },
+    });
+    self.ping = ping;
+    const starter = workflow({
+      name: "starter",
+      run: async (_i: void, ctx) => {
+        const a = (await ctx.connect(ping, { id: "a" })) as unknown as { ask: { relay(q: { to: string; hops: number }): Promise<unknown> } };
+        return a.ask.relay({ to: "b", hops: 2 });
+      },
+    });
+    await using rt = await createRuntime({ definitions: [gate, ping, starter], logLevel: "silent" });
+    const run = await rt.start(starter);
+    const a = (await rt.connect(ping, { id: "a" })) as unknown as { id: string; ask: { ping(p?: void, o?: { timeout: string }): Promise<unknown> } };
+    const b = (await rt.connect(ping, { id: "b" })) as unknown as { id: string; ask: { ping(p?: void, o?: { timeout: string }): Promise<unknown> } };
+    // a's turn asks b; b's asks a (queued behind a's turn): the chain waits there for good.
+    await eventually(async () => ((await rt.inspect(a.id)).queued.length === 2 ? true : undefined), 5_000, "the chain to come back to a");
+    await rt.cancel(run.id);
+    expect(await a.ask.ping(undefined, { timeout: "10s" })).toBe("pong");
+    expect(await b.ask.ping(undefined, { timeout: "10s" })).toBe("pong");
+    expect((await rt.inspect(a.id)).turns.filter((m) => m.name === "relay").map((m) => m.status)).toEqual(["cancelled", "cancelled"]);
+  });
+});
+
 describe.skipIf(!hasPostgres)("cancelling an ask across daemons on PostgreSQL", () => {
   test("the daemon running the turn stops its code when another daemon cancels the asker", async () => {
     const { seen, gate, asker } = setup();
