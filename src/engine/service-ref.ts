@@ -35,6 +35,8 @@ export function refShapeOf(definition: AnyServiceDefinition): RefShape {
 }
 // Names that inspectors and promise machinery probe on any object; answering undefined is harmless.
 const PROBES = new Set(["then", "toJSON", "constructor", "inspect", "asymmetricMatch", "$$typeof", "nodeType"]);
+/** What calling the table as a function needs of it (`byName.call(…)`, `.bind`, `.apply`). */
+const FUNCTION_MEMBERS = new Set(["call", "apply", "bind", "name", "length"]);
 
 type Invoke = (handler: string, payload: unknown, options: unknown) => unknown;
 
@@ -65,7 +67,9 @@ function handlerTable(shape: RefShape, kind: keyof typeof GROUPS, invoke: Invoke
       // stays reserved, or refs would be thenable.
       if (prop !== "then" && names.has(prop)) return (payload?: unknown, options?: unknown) => invoke(prop, payload, options);
       if (PROBES.has(prop)) return undefined;
-      if (prop in target) return Reflect.get(target, prop) as unknown;
+      // The table is also a function (`ref.ask("status", p)`): its own members work, but nothing
+      // inherited (`__proto__`, `isPrototypeOf`, `toString`) passes for a handler.
+      if (FUNCTION_MEMBERS.has(prop)) return Reflect.get(target, prop) as unknown;
       throw noSuchHandler(prop);
     },
     has: (_target, prop) => typeof prop === "string" && names.has(prop),

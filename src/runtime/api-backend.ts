@@ -70,7 +70,8 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
       // A key input addresses (and creates) the instance; a key given beside it must be the one it gives.
       const ref = address.keyInput !== undefined ? await daemon.service(target, address.keyInput, address.key) : await daemon.serviceByKey(target, address.key!);
       const table = (call.kind === "ask" ? ref.ask : call.kind === "send" ? ref.send : ref.signal) as unknown as Callable;
-      const invoke = table[call.handler];
+      // Asked of the table's handlers only (its `has`): a name such as `__proto__` is no handler.
+      const invoke = call.handler in table ? table[call.handler] : undefined;
       if (typeof invoke !== "function") {
         throw new VilanoError("validation_failed", `${target} has no ${call.kind} handler ${JSON.stringify(call.handler)}`);
       }

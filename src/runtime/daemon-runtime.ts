@@ -3,7 +3,7 @@
  * and pinned to the project's snapshot, and service instances addressed by `<project>/<service>`
  * and key. The control API and the CLI are thin layers over this.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import {
   codeWorkspace,
@@ -237,7 +237,9 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
  */
 function daemonWorkspacesRoot(home: string, config: Config, logger: Logger): string {
   const field = config.workspacesBaseIsPrivate ? "TMPDIR" : "VILANO_WORKSPACES";
-  const root = workspacesRootFor(ensureWorkspacesBase(config.workspacesBase, config.workspacesBaseIsPrivate), resolve(home), field);
+  const named = resolve(home);
+  // The base is a real path: so is the home it is held against (a home reached through a link).
+  const root = workspacesRootFor(ensureWorkspacesBase(config.workspacesBase, config.workspacesBaseIsPrivate), named, field, existsSync(named) ? realpathSync(named) : named);
   mkdirSync(root, { recursive: true, mode: 0o700 });
   logger.withTag("workers").info(`activations work under ${root}`);
   return root;

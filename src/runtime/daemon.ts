@@ -5,7 +5,7 @@
  */
 import { createApiApp, websocket } from "../api/index.ts";
 import { createLogger, loadConfig, VERSION, VilanoError, type Logger } from "../shared/index.ts";
-import { isPostgresUrl, redactUrl } from "../store/index.ts";
+import { dropOrphanedCancels, isPostgresUrl, redactUrl } from "../store/index.ts";
 import { createApiBackend } from "./api-backend.ts";
 import { createDashboard, createSessions, UI_BASE } from "../ui/index.ts";
 import { createDaemonRuntime, type DaemonRuntime } from "./daemon-runtime.ts";
@@ -41,6 +41,17 @@ export function isDashboardPath(url: string): boolean {
 }
 
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  // The daemon's own process only (no user code runs in it): see store/postgres/orphaned-cancels.ts.
+  const stopDroppingOrphans = dropOrphanedCancels();
+  try {
+    return await serve(options, stopDroppingOrphans);
+  } catch (error) {
+    stopDroppingOrphans();
+    throw error;
+  }
+}
+
+async function serve(options: DaemonOptions, stopDroppingOrphans: () => void): Promise<RunningDaemon> {
   const logger = options.logger ?? createLogger("info");
   const paths = ensureHome(options.home);
   const database = options.database ?? loadConfig().database;
@@ -88,6 +99,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         await server.stop(true);
         await runtime.close();
         removeDaemonInfo(paths, process.pid);
+        stopDroppingOrphans();
       })();
       return stopping;
     },

@@ -130,13 +130,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /**
  * The folder of `home`'s workspaces under `base`: `<base>/<home name>-<hash of its path>`, readable
  * and one per home. Refused (naming `field`, the setting that chose the base) when it would be inside
- * the home, which holds the token.
+ * the home, which holds the token — the home as it is named, or (`realHome`) as its links lead.
  */
-export function workspacesRootFor(base: string, home: string, field: string): string {
+export function workspacesRootFor(base: string, home: string, field: string, realHome: string = home): string {
   const name = basename(home).replace(/[^A-Za-z0-9_-]/g, "") || "home";
   const root = join(base, `${name}-${createHash("sha256").update(home).digest("hex").slice(0, 12)}`);
-  const inHome = relative(home, root);
-  if (inHome === "" || (inHome !== ".." && !inHome.startsWith(`..${sep}`) && !isAbsolute(inHome))) {
+  const inside = (folder: string) => {
+    const rel = relative(folder, root);
+    return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+  };
+  if (inside(home) || inside(realHome)) {
     throw new VilanoError("validation_failed", `invalid environment variable ${field}: it puts workspaces inside VILANO_HOME (${home}), which holds the token; choose a folder outside it`, {
       details: { field },
     });

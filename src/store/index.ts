@@ -2,6 +2,7 @@
 export { openSyncStore, prefixEnd, type StoreOptions, type DueTimer, type SyncStore } from "./store.ts";
 export { createStore } from "./sqlite-store.ts";
 export { createPostgresStore, redactUrl } from "./postgres/pg-store.ts";
+export { dropOrphanedCancels } from "./postgres/orphaned-cancels.ts";
 export { openStore, isPostgresUrl } from "./open-store.ts";
 export type { Async, Cluster, ClusterNotice, DaemonRow, DeadMember, PrefetchHint, SnapshotShelf, Store, StoreOps, TransactionOptions } from "./boundary.ts";
 export { isStorageFault, RetryCarefully, StorageFault } from "./faults.ts";

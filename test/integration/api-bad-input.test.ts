@@ -67,4 +67,12 @@ describe("bad input at the API", () => {
     expect(res.json.error).toMatchObject({ code: "unsupported_media_type" });
     expect(await runCount()).toBe(before);
   });
+  test("a handler name that only an object's inherited members answer to is no handler: a 400 naming it", async () => {
+    for (const handler of ["__proto__", "isPrototypeOf", "toString", "hasOwnProperty", "constructor"]) {
+      const res = await call("POST", "/v1/services/agent/reviewer/calls", JSON.stringify({ kind: "send", handler, keyInput: { repoId: "proto" } }));
+      expect(res.status).toBe(400);
+      expect(res.json.error).toMatchObject({ code: "validation_failed" });
+      expect(res.json.error.message).toContain(JSON.stringify(handler));
+    }
+  });
 });

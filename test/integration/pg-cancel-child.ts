@@ -7,10 +7,12 @@
  * Usage: bun pg-cancel-child.ts <database url> <cycles>
  */
 import { SQL } from "bun";
-import { createPostgresStore, isStorageFault } from "../../src/store/index.ts";
+import { createPostgresStore, dropOrphanedCancels, isStorageFault } from "../../src/store/index.ts";
 
 const [url, cyclesArg] = process.argv.slice(2);
 const WAITING_FOR_LOCK = "FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+// As the daemon does (src/runtime/daemon.ts): see src/store/postgres/orphaned-cancels.ts.
+dropOrphanedCancels();
 const first = await createPostgresStore(url!);
 const second = await createPostgresStore(url!);
 const plain = new SQL(url!, { max: 1 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { loadConfig } from "../../src/shared/index.ts";
+import { loadConfig, workspacesRootFor } from "../../src/shared/index.ts";
 
 describe("loadConfig", () => {
   test("reads the home, log level, port and worker settings from the environment", () => {
@@ -40,6 +40,12 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ VILANO_HOME: "/srv/a/.vilano", VILANO_WORKSPACES: "/srv/a/.vilano/ws" })).toThrow("invalid environment variable VILANO_WORKSPACES: it puts workspaces inside VILANO_HOME");
     expect(() => loadConfig({ VILANO_HOME: "/srv/a/.vilano", TMPDIR: "/srv/a/.vilano" })).toThrow("invalid environment variable TMPDIR");
     expect(() => loadConfig({ VILANO_WORKSPACES: "relative/ws" })).toThrow("invalid environment variable VILANO_WORKSPACES: must be an absolute path");
+  });
+
+  test("a home reached through a link is held against the base by where the link leads", () => {
+    // /home/u/.vilano is a link to /data/vh; the base /data/vh/ws is inside it, though not by name.
+    expect(workspacesRootFor("/big/disk", "/home/u/.vilano", "VILANO_WORKSPACES", "/data/vh")).toMatch(/^\/big\/disk\/vilano-[0-9a-f]{12}$/);
+    expect(() => workspacesRootFor("/data/vh/ws", "/home/u/.vilano", "VILANO_WORKSPACES", "/data/vh")).toThrow("invalid environment variable VILANO_WORKSPACES: it puts workspaces inside VILANO_HOME");
   });
 
   test("VILANO_DATABASE_URL names a PostgreSQL database for the daemon; anything but a postgres:// URL is refused by name", () => {

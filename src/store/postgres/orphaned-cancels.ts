@@ -8,9 +8,12 @@
  * 80 cancelled lock waits with reads pipelined behind them; none with nothing behind the lock; none
  * for other errors in the same place. Handling every query's promise does not help.
  *
- * While a PostgreSQL store is open, this drops those rejections: a duplicate of an error already
- * handled. Any other unhandled rejection ends the process as it would without this listener,
- * unless the program has listeners of its own (then they decide, as before).
+ * The daemon holds this while it runs (`runtime/daemon.ts`; no user code runs in its process): it
+ * drops those rejections, a duplicate of an error already handled. Any other unhandled rejection
+ * still ends the process (rethrown, it is an uncaught exception, and the daemon has no handler for
+ * those), unless the program has listeners of its own (then they decide, as before). It is not
+ * installed for an embedded runtime: a listener there would change the embedding program's own
+ * rules for rejections (its `uncaughtException` handler, `--unhandled-rejections`).
  */
 
 /** SQLSTATE 57014, query_canceled. */
@@ -30,7 +33,7 @@ function onUnhandledRejection(reason: unknown): void {
   if (process.listenerCount("unhandledRejection") === 1) throw reason;
 }
 
-/** Called by each store as it opens; the returned function, as it closes. */
+/** Held while the returned function is not called (holders are counted). */
 export function dropOrphanedCancels(): () => void {
   if (holders++ === 0) process.on("unhandledRejection", onUnhandledRejection);
   let released = false;

@@ -17,7 +17,6 @@ import { keptWrites, type NumberedOpWrite } from "./kept-writes.ts";
 import { createTxCache, type EndingLists, type PrefetchedRun } from "./tx-cache.ts";
 import { PG_MESSAGE_COLUMNS, pgInboxStatements } from "./inbox-statements.ts";
 import { pgMigrate } from "./migrate.ts";
-import { dropOrphanedCancels } from "./orphaned-cancels.ts";
 import { pgProjectStatements } from "./project-statements.ts";
 import { PG_RELATIONSHIP_COLUMNS, pgRelationStatements } from "./relation-statements.ts";
 import { pgSubscriptionStatements } from "./subscription-statements.ts";
@@ -93,8 +92,6 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     if (error instanceof VilanoError) throw error;
     throw new VilanoError("storage_failed", `cannot use the PostgreSQL database at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
   }
-
-  const stopDroppingOrphans = dropOrphanedCancels();
 
   /** The writer's transaction client while one is open; statements outside one use the pool. */
   let current: SQL | null = null;
@@ -393,7 +390,6 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
         await cluster.leave().catch(() => {});
       }
       await sql.close();
-      stopDroppingOrphans();
     },
   };
 }
