@@ -3,22 +3,15 @@
  * runtime's own settings), and the declared artifacts a failed attempt carries — in this process
  * and through worker processes.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRuntime, type Runtime } from "../../src/embedded/index.ts";
-import { installSdkModule } from "../../src/project/index.ts";
-import { createLogger } from "../../src/shared/index.ts";
+import type { Runtime } from "../../src/embedded/index.ts";
 import { writeProject } from "../helpers/project.ts";
+import { runtimeModes } from "../helpers/runtime-modes.ts";
 
 const FLOWS = readFileSync(join(import.meta.dir, "..", "fixtures", "exec-flows.ts"), "utf8");
 const project = writeProject({ "src/flows.ts": FLOWS });
-const logger = createLogger("silent");
-const opened: Runtime[] = [];
-afterAll(async () => {
-  for (const rt of opened) await rt.close();
-});
-
 /** A runtime made while this process has a setting of the runtime's own, which must not reach subprocesses. */
 async function withLeakBait(make: () => Promise<Runtime>): Promise<Runtime> {
   process.env.VILANO_LEAK_BAIT = "must-not-reach-user-code";
@@ -29,22 +22,11 @@ async function withLeakBait(make: () => Promise<Runtime>): Promise<Runtime> {
   }
 }
 
-const modes = [
-  [
-    "in-process",
-    async () => {
-      installSdkModule();
-      const definitions = Object.values(await import(join(project, "src", "flows.ts")));
-      return withLeakBait(() => createRuntime({ definitions, logger }));
-    },
-  ],
-  ["workers", () => withLeakBait(() => createRuntime({ workers: 1, project, logger }))],
-] as const;
+const modes = runtimeModes(project, 1).map(([mode, make]) => [mode, () => withLeakBait(() => make())] as const);
 
 describe.each(modes)("ctx.exec identity and failed attempts' artifacts (%s)", (_mode, make) => {
   async function open() {
     const rt = await make();
-    opened.push(rt);
     const run = async (spec: Record<string, unknown>) => {
       const handle = await rt.start("execOnce", spec as never);
       const outcome: { ok: boolean; output?: any; error?: any } = await handle.result({ timeout: "20s" }).then(

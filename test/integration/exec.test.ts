@@ -2,40 +2,23 @@
  * `ctx.exec`: subprocesses as durable ops, in this process and through worker processes — argv
  * only, captures capped, every failure family recorded and retried as configured, trees killed.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRuntime, type Runtime } from "../../src/embedded/index.ts";
-import { installSdkModule } from "../../src/project/index.ts";
-import { createLogger, isProcessAlive, signalProcess } from "../../src/shared/index.ts";
+import { isProcessAlive, signalProcess } from "../../src/shared/index.ts";
 import { fileLines, filePids } from "../helpers/lines.ts";
 import { writeProject } from "../helpers/project.ts";
+import { runtimeModes } from "../helpers/runtime-modes.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
 
 const FLOWS = readFileSync(join(import.meta.dir, "..", "fixtures", "exec-flows.ts"), "utf8");
 const project = writeProject({ "src/flows.ts": FLOWS });
-const logger = createLogger("silent");
-const opened: Runtime[] = [];
-afterAll(async () => {
-  for (const rt of opened) await rt.close();
-});
-
-const modes = [
-  [
-    "in-process",
-    async (workspace: string) => {
-      installSdkModule();
-      return createRuntime({ definitions: Object.values(await import(join(project, "src", "flows.ts"))), workspace, logger });
-    },
-  ],
-  ["workers", (workspace: string) => createRuntime({ workers: 1, project, workspace, logger })],
-] as const;
+const modes = runtimeModes(project, 1);
 
 describe.each(modes)("ctx.exec (%s)", (_mode, make) => {
   async function open() {
     const workspace = tempDir("vilano-workspace-");
-    const rt = await make(workspace);
-    opened.push(rt);
+    const rt = await make({ workspace });
     const run = async (spec: Record<string, unknown>) => {
       const handle = await rt.start("execOnce", spec as never);
       const outcome: { ok: boolean; output?: unknown; error?: Record<string, unknown> } = await handle.result({ timeout: "20s" }).then(

@@ -3,34 +3,14 @@
  * and reply, thrown away with them when the turn throws, is retried, rejected or deferred. In this
  * process and through worker processes.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Runtime } from "../../src/embedded/index.ts";
-import { createRuntime } from "../helpers/stores.ts";
-import { installSdkModule } from "../../src/project/index.ts";
-import { createLogger } from "../../src/shared/index.ts";
 import { writeProject } from "../helpers/project.ts";
-import { tempDir } from "../helpers/temp-dir.ts";
+import { runtimeModes } from "../helpers/runtime-modes.ts";
 
 const FLOWS = readFileSync(join(import.meta.dir, "..", "fixtures", "subscription-flows.ts"), "utf8");
-const project = writeProject({ "src/flows.ts": FLOWS });
-const logger = createLogger("silent");
-const opened: Runtime[] = [];
-afterAll(async () => {
-  for (const rt of opened) await rt.close();
-});
-
-const modes = [
-  [
-    "in-process",
-    async () => {
-      installSdkModule();
-      return createRuntime({ definitions: Object.values(await import(join(project, "src", "flows.ts"))), logger });
-    },
-  ],
-  ["workers", () => createRuntime({ workers: 2, project, workspace: tempDir("vilano-workspace-"), logger })],
-] as const;
+const modes = runtimeModes(writeProject({ "src/flows.ts": FLOWS }));
 
 interface MemberRef {
   id: string;
@@ -40,7 +20,6 @@ interface MemberRef {
 describe.each(modes)("subscriptions commit with their turn (%s)", (_mode, make) => {
   const open = async () => {
     const rt = await make();
-    opened.push(rt);
     const member = async (id: string) => (await rt.connect("member" as never, { id } as never)) as unknown as MemberRef;
     const failureOf = (call: Promise<unknown>) =>
       call.then(

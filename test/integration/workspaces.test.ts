@@ -3,38 +3,21 @@
  * processes: runs never see each other's relative files, each directory is gone once its activation
  * ends unless kept, `workspace` names one shared folder instead, and closing removes the rest.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/embedded/index.ts";
-import { installSdkModule } from "../../src/project/index.ts";
-import { createLogger } from "../../src/shared/index.ts";
+import type { RuntimeOptions } from "../../src/embedded/index.ts";
 import { writeProject } from "../helpers/project.ts";
+import { runtimeModes } from "../helpers/runtime-modes.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
 
 const FLOWS = readFileSync(join(import.meta.dir, "..", "fixtures", "workspace-flows.ts"), "utf8");
 const project = writeProject({ "src/flows.ts": FLOWS, "node_modules/greeting/index.js": 'module.exports = "hi";\n' });
-const logger = createLogger("silent");
-const opened: Runtime[] = [];
-afterAll(async () => {
-  for (const rt of opened) await rt.close();
-});
-
-const modes = [
-  [
-    "in-process",
-    async (options: RuntimeOptions) => {
-      installSdkModule();
-      return createRuntime({ definitions: Object.values(await import(join(project, "src", "flows.ts"))), logger, ...options });
-    },
-  ],
-  ["workers", (options: RuntimeOptions) => createRuntime({ workers: 2, project, logger, ...options })],
-] as const;
+const modes = runtimeModes(project);
 
 describe.each(modes)("workspaces (%s)", (mode, make) => {
   async function open(options: RuntimeOptions = {}) {
     const rt = await make(options);
-    opened.push(rt);
     const run = async (workflow: string, input?: unknown) => (await rt.start(workflow, input as never)).result({ timeout: "20s" }) as Promise<any>;
     return { rt, run };
   }
