@@ -93,6 +93,8 @@ export async function runningDaemon(home: string): Promise<DaemonInfo | null> {
 
 /** How long `daemon start` waits for a new daemon to answer. */
 const START_DEADLINE_MS = 15_000;
+/** How long a start whose daemon exited looks for another daemon coming up before it reports the failure. */
+const RIVAL_GRACE_MS = 1_000;
 
 /** Starts the line a failed `daemon run` writes to its log: the error's code and message, as JSON. */
 export const START_FAILURE_TAG = "vilano-start-failure ";
@@ -145,14 +147,20 @@ export async function startDaemonProcess(home: string, port = loadConfig().port,
   });
   child.unref();
   const deadline = Date.now() + START_DEADLINE_MS;
+  let exitedAt: number | null = null;
   while (Date.now() < deadline) {
     const info = readDaemonInfo(paths);
     if (info && info.pid === child.pid && (await answers(info))) return info;
     if (child.exitCode !== null) {
-      // Lost a race with another start: the daemon that won is as good.
+      // Lost a race with another start: the daemon that won is as good, once it answers. On a
+      // loaded machine it may still be opening the database (it owns it, but has not written
+      // daemon.json yet) when this one gives up: such a rival is waited for, until the deadline.
       const other = await daemonState(home);
       if (other.state === "running") return other.info;
-      break;
+      exitedAt ??= Date.now();
+      const owner = readDatabaseOwner(databaseOf(home));
+      const rival = other.state === "busy" || (owner !== null && owner !== child.pid && isProcessAlive(owner));
+      if (!rival && Date.now() - exitedAt > RIVAL_GRACE_MS) break;
     }
     await Bun.sleep(25);
   }

@@ -1,12 +1,17 @@
 /**
  * Real PostgreSQL databases for tests: `scripts/test.sh` (and so `.ci/run`) starts a throwaway
  * server and names it in VILANO_TEST_DATABASE_URL. Each call makes a fresh database, a copy of a
- * migrated template (quick), dropped once the file's tests are done. Without the variable the
- * PostgreSQL variants of the tests are skipped, and say so.
+ * migrated template (quick), dropped when the run ends (scripts/test.sh runs each file alone, so:
+ * once the file's tests are done). Without the variable the PostgreSQL variants of the tests are
+ * skipped, and say so.
+ *
+ * The drops are awaited, never made with the event loop blocked (a `spawnSync` of psql did): a
+ * DROP DATABASE waits until every backend has taken note of it, and a backend busy sending this
+ * process a notice (LISTEN) waits for this process to read it — a deadlock until the hook's timeout.
  */
 import { SQL } from "bun";
 import { createPostgresStore } from "../../src/store/index.ts";
-import { afterThisFile, atRunEnd } from "./cleanup.ts";
+import { atRunEnd } from "./cleanup.ts";
 
 export const POSTGRES_URL = process.env.VILANO_TEST_DATABASE_URL ?? "";
 export const hasPostgres = POSTGRES_URL !== "";
@@ -41,7 +46,9 @@ export async function freshPostgresDatabase(): Promise<string> {
   await template;
   const name = `vilano_t_${process.pid}_${count++}`;
   await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
-  // The server is a throwaway one (the template goes with it); each copy goes with its file.
-  afterThisFile(() => void Bun.spawnSync(["psql", POSTGRES_URL, "-q", "-c", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdout: "ignore", stderr: "ignore" }));
+  // Registered after the template's drop, so it runs before it (and before the admin connection closes).
+  atRunEnd(async () => {
+    await admin!.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  });
   return urlFor(name);
 }
