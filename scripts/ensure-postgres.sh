@@ -45,5 +45,7 @@ if [ -z "${VILANO_TEST_DATABASE_URL:-}" ]; then
   done
   "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" || { echo "PostgreSQL did not start:" >&2; cat "$pg_dir/server.log" >&2; exit 1; }
   export VILANO_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+  # Ours alone, and removed when the run ends: the tests need not drop what they made there.
+  export VILANO_TEST_DATABASE_THROWAWAY=1
   echo "PostgreSQL for the tests: $VILANO_TEST_DATABASE_URL (pid $pg_pid)" >&2
 fi
