@@ -7,6 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { signalProcess } from "../../src/shared/index.ts";
 import { runCli } from "../helpers/binary.ts";
 import { freePort, isAlive, testDaemon, type TestDaemon } from "../helpers/daemon.ts";
 import { writeProject } from "../helpers/project.ts";
@@ -113,8 +114,7 @@ describe("a working directory per activation (built executable)", () => {
     const run = d.start("ws/hold", { out });
     const [dir] = await eventually(() => (existsSync(out) ? readFileSync(out, "utf8").trim().split("\n") : undefined), 10_000, "the subprocess to start");
     const daemon = d.pid();
-    expect(Number.isInteger(daemon) && daemon > 1).toBe(true);
-    process.kill(daemon, "SIGKILL");
+    expect(signalProcess(daemon, "SIGKILL")).toBe(true);
     await eventually(() => (isAlive(daemon) ? undefined : true), 10_000, "the daemon to die");
     expect(existsSync(dir!)).toBe(true);
     // The next mutating command starts a daemon again; it sweeps before running anything.
