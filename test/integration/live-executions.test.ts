@@ -143,24 +143,33 @@ describe("live executions", () => {
   });
 
   test("a run cancelled while its code waits for the due time of a sleep fired ahead never runs the code after it", async () => {
-    let after: number | null = null;
-    const napper = workflow({
-      name: "cancelledNapper",
-      run: async (_: void, ctx) => {
-        await ctx.sleep(400);
-        after = Date.now();
-        return "woke";
-      },
-    });
-    await using rt = await createRuntime({ definitions: [napper], logLevel: "silent" });
-    const run = await rt.start(napper);
-    const dueAt = await eventually(async () => sleepDueAt(rt, run.id), 5_000, "the sleep to be recorded");
-    // Fired ahead of its due time (the lead starts at 50 ms): the code now waits for the due time.
-    await eventually(async () => ((await rt.inspect(run.id)).ops.some((op) => op.kind === "sleep" && op.status === "completed") ? true : undefined), 5_000, "the sleep to fire ahead");
-    await rt.cancel(run.id);
-    expect(await rt.status(run.id)).toBe("cancelled");
-    // What is checked is that nothing happens by a time: had the code gone on, it would have by then.
-    await untilTime(dueAt + 100);
-    expect(after).toBeNull();
+    // The window is the sleep's lead (50 ms at first): on a busy machine the cancel may land after
+    // the due time, when the code has rightly gone on. Each try that lands inside it counts; at
+    // least one of five must.
+    let inWindow = 0;
+    for (let attempt = 0; attempt < 5 && inWindow === 0; attempt++) {
+      let after: number | null = null;
+      const napper = workflow({
+        name: "cancelledNapper",
+        run: async (_: void, ctx) => {
+          await ctx.sleep(400);
+          after = Date.now();
+          return "woke";
+        },
+      });
+      await using rt = await createRuntime({ definitions: [napper], logLevel: "silent" });
+      const run = await rt.start(napper);
+      const dueAt = await eventually(async () => sleepDueAt(rt, run.id), 5_000, "the sleep to be recorded");
+      // Fired ahead of its due time: the code now waits for the due time.
+      await eventually(async () => ((await rt.inspect(run.id)).ops.some((op) => op.kind === "sleep" && op.status === "completed") ? true : undefined), 5_000, "the sleep to fire ahead");
+      await rt.cancel(run.id);
+      expect(await rt.status(run.id)).toBe("cancelled");
+      if (after !== null) continue; // the code went on before the cancel was acknowledged: not this case
+      inWindow++;
+      // What is checked is that nothing happens by a time: had the code gone on, it would have by then.
+      await untilTime(dueAt + 100);
+      expect(after).toBeNull();
+    }
+    expect(inWindow).toBe(1);
   });
 });
