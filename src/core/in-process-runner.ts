@@ -44,16 +44,27 @@ export function createInProcessRunner(options: {
   function workspaceFor(runId: string, fence: number): { exec: ExecEnvironment; release(): void } {
     const workspaces = options.workspaces;
     if (!workspaces) return { exec: options.exec, release: () => {} };
-    const dir = workspaces.activation(runId, fence);
-    const ensureWorkspace = lazyWorkspace(dir, null, (error) => log.warn(`run ${runId}: could not make its workspace ${dir}:`, error));
+    // Named and made only when code asks for it (most activations never do): a hash less per activation.
+    let dir: string | undefined;
+    const where = () => (dir ??= workspaces.activation(runId, fence));
+    let made = false;
+    let ensure: (() => void) | undefined;
+    const exec: ExecEnvironment = {
+      ...options.exec,
+      get workspace() {
+        return where();
+      },
+      ensureWorkspace: () => (ensure ??= lazyWorkspace(where(), null, (error) => log.warn(`run ${runId}: could not make its workspace ${where()}:`, error), () => (made = true)))(),
+    };
     const release = () => {
-      if (!workspaces.removeAfter) return;
-      const removal = removeWorkspace(dir)
-        .catch((error) => log.warn(`run ${runId}: could not remove its workspace ${dir}:`, error))
+      // Only this process makes it: nothing to remove when it was never made.
+      if (!workspaces.removeAfter || !made) return;
+      const removal = removeWorkspace(where())
+        .catch((error) => log.warn(`run ${runId}: could not remove its workspace ${where()}:`, error))
         .finally(() => removals.delete(removal));
       removals.add(removal);
     };
-    return { exec: { ...options.exec, workspace: dir, ensureWorkspace }, release };
+    return { exec, release };
   }
 
   async function run(activation: Activation, signal: AbortSignal): Promise<void> {

@@ -118,13 +118,14 @@ export function prepareWorkspace(dir: string, codeDir: string | null): void {
  * to `onError` rather than thrown: the exec that needed it then fails as a retryable `process_spawn`
  * naming the directory, like any missing working directory.
  */
-export function lazyWorkspace(dir: string, codeDir: string | null, onError: (error: unknown) => void): () => void {
+export function lazyWorkspace(dir: string, codeDir: string | null, onError: (error: unknown) => void, onMade?: () => void): () => void {
   let made = false;
   return () => {
     if (made) return;
     try {
       prepareWorkspace(dir, codeDir);
       made = true;
+      onMade?.();
     } catch (error) {
       onError(error);
     }
@@ -133,6 +134,8 @@ export function lazyWorkspace(dir: string, codeDir: string | null, onError: (err
 
 /** Removes a workspace and everything in it (links are removed, never followed). */
 export async function removeWorkspace(dir: string): Promise<void> {
+  // Most activations never made theirs: one stat here, rather than a trip through the thread pool.
+  if (!existsSync(dir)) return;
   try {
     await rm(dir, { recursive: true, force: true });
   } catch (error) {
