@@ -26,8 +26,13 @@ describe.each(modes)("subscriptions commit with their turn (%s)", (_mode, make) 
         () => null,
         (error: { message: string; cause?: { reason?: string } }) => error,
       );
-    const announce = async (topics: string[]) => (await rt.start("announce", { topics })).result({ timeout: "10s" });
-    return { rt, member, failureOf, announce };
+    let lastAnnouncer = "";
+    const announce = async (topics: string[]) => {
+      const run = await rt.start("announce", { topics });
+      lastAnnouncer = run.id;
+      return run.result({ timeout: "10s" });
+    };
+    return { rt, member, failureOf, announce, announcer: () => lastAnnouncer };
   };
 
   test("a turn that subscribes and then throws leaves no subscription", async () => {
@@ -60,12 +65,14 @@ describe.each(modes)("subscriptions commit with their turn (%s)", (_mode, make) 
   });
 
   test("an unsubscribe in a turn that throws leaves the subscription in place", async () => {
-    const { rt, member, failureOf, announce } = await open();
+    const { rt, member, failureOf, announce, announcer } = await open();
     const m = await member("stayer");
     expect(await m.ask.join!({ topic: "news" })).toEqual({ topic: "news", signal: "heard" });
     expect(await failureOf(m.ask.leaveThenThrow!({ topic: "news" }))).not.toBeNull();
     expect((await rt.inspect(m.id)).subscriptions).toEqual([{ topic: "news", signal: "heard" }]);
     expect(await announce(["news"])).toEqual({ news: 1 });
     expect(await m.ask.heard!()).toEqual(["news:hello"]);
+    // What the handler got: the publish with its topic, its id and the run that made it.
+    expect(await m.ask.last!()).toEqual({ topic: "news", payload: "hello", publishId: `${announcer()}/publish:news:0`, publisherRunId: announcer() });
   });
 });
