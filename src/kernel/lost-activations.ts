@@ -68,7 +68,7 @@ export function crashBody(runId: string, crash: WorkerCrash, crashes: number): F
   const stderr = crash.stderr.length > 0 ? `; its last stderr lines: ${crash.stderr.join(" | ")}` : "";
   return {
     name: "WorkerCrashedError",
-    message: `the worker running ${runId} crashed ${crashes} times in a row (the last one ${how})${stderr}`,
+    message: `run ${runId} crashed its worker ${crashes} times in a row (the last time the worker ${how})${stderr}`,
     code: "worker_crashed",
     reason: "worker_crashed",
     family: "application",
@@ -77,7 +77,11 @@ export function crashBody(runId: string, crash: WorkerCrash, crashes: number): F
   };
 }
 
-/** The worker died holding this activation: one attempt is spent; the third in a row fails it. */
+/**
+ * The worker died holding this activation and the crash is this run's (its code said it exited the
+ * worker, or it was alone there; see worker/crash-blame.ts): one attempt is spent; the third in a
+ * row fails it.
+ */
 export async function activationCrashed(k: KernelContext, tx: Tx, runId: string, fence: number, crash: WorkerCrash): Promise<{ crashes: number; failed: boolean } | null> {
   const run = await leasedBy(k, runId, fence);
   if (!run) return null;

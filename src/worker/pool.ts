@@ -10,9 +10,10 @@
  *   held are relinquished (they replay elsewhere; nothing is recorded twice).
  * - Cancel: the activation is aborted; if its code has not stopped within a grace, the worker is
  *   killed the same way.
- * - Crash: a worker that dies on its own costs the activation it was running (the one whose code
- *   called `process.exit()`, or else every one it held) an attempt; the kernel fails a run after
- *   three in a row.
+ * - Crash: a worker that dies on its own costs an attempt only to the run it can be blamed on: the
+ *   one whose code called `process.exit()`, or the only run it held. When it held several and
+ *   cannot say (a signal, out of memory), nobody is charged and each of them goes next on a worker
+ *   of its own (crash-blame.ts); the kernel fails a run after three charged crashes in a row.
  * - Leases: a worker that holds activations, stays silent past the lease time and is stopped
  *   (SIGSTOP) loses them; what it sends when it wakes reaches the kernel with its old fence and is
  *   refused there. A silent worker that is running is busy in user code and keeps its lease.
@@ -31,6 +32,7 @@ import { prepareWorkspace, removeWorkspace, type CaptureSink, type Catalog, type
 import type { FromWorker, ToWorker } from "./protocol.ts";
 import { externalWorker, type WorkerLink } from "./external-link.ts";
 import { forcedTimeout, judgeBlockedWorker } from "./hard-stop.ts";
+import { judgeCrash } from "./crash-blame.ts";
 import { newWorker, remember, runOf, setBounded, type DeathKind, type Held, type PoolWorker, type RunningStep } from "./pool-worker.ts";
 import { spawnWorker, type WorkerExit } from "./worker-process.ts";
 import type { LiveExecutionStats } from "../engine/index.ts";
@@ -123,7 +125,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const groups = new Map<string, Set<PoolWorker>>();
   const externals = new Set<PoolWorker>();
   const byRun = new Map<string, { worker: PoolWorker; held: Held }>();
-  /** Runs suspected of blocking a worker: their next activation gets a worker of its own. */
+  /**
+   * Runs suspected of blocking or crashing a worker, and runs charged a crash: their activations
+   * get a worker of their own until one of them ends normally.
+   */
   const solo = new Set<string>();
   /**
    * The worker that last ran each run (bounded). A run's next activation goes back there while it
@@ -589,20 +594,31 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     // The code that called exit may run under an earlier activation of its run (a parked execution
     // resumed keeps the context it started in): blame the run, whichever activation holds it now.
     const culprit = exit.exitedBy === null ? null : (worker.held.get(exit.exitedBy)?.runId ?? worker.gone.get(exit.exitedBy) ?? null);
+    const verdicts = death ? null : judgeCrash(held, culprit);
+    if (verdicts && [...verdicts.values()].includes("suspect")) {
+      log.warn(`worker ${pid} ${how} with ${verdicts.size} runs on it and no word of whose code it was; nobody is charged, and those runs go on one per worker`);
+    }
     for (const h of held) {
       let outcome: Promise<unknown>;
       const victim = death?.victims.get(h.a);
+      const verdict = verdicts?.get(h.runId);
       if (death?.kind === "hard_stop" && victim) {
         outcome = kernel.hardStopped(h.runId, h.fence, forcedTimeout(victim, pid));
       } else if (death) {
         outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} was killed (${death.kind.replace("_", " ")})`);
-      } else if (culprit !== null && culprit !== h.runId) {
+      } else if (verdict === "bystander") {
         outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} was ended by another run's code`);
+      } else if (verdict === "suspect") {
+        // A worker of its own next: a crash there is its own, and its neighbours are safe from it.
+        solo.add(h.runId);
+        outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} ${how} while it ran beside other runs; not charged, it goes on a worker of its own`);
       } else {
+        // Charged: it stays on workers of its own until an activation of it ends normally.
+        solo.add(h.runId);
         const crash = { workerPid: pid, exitCode: exit.exitCode, signal: exit.signal, stderr: exit.stderr, ...(culprit === h.runId && exit.exitedIn ? { opKey: exit.exitedIn } : {}) };
         outcome = kernel.activationCrashed(h.runId, h.fence, crash).then((crashed) => {
           if (!crashed) return;
-          if (crashed.failed) log.error(`run ${h.runId} failed for good: its worker crashed ${crashed.crashes} times in a row (worker_crashed)`);
+          if (crashed.failed) log.error(`run ${h.runId} failed for good: it crashed its worker ${crashed.crashes} times in a row (worker_crashed)`);
           else log.warn(`run ${h.runId} lost its activation to worker ${pid}'s crash (${crashed.crashes} of 3 in a row); it runs again on another worker`);
         });
       }
@@ -638,6 +654,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     },
     forget(runId: string) {
       lastWorker.delete(runId);
+      solo.delete(runId);
       // Only a worker whose activation of the run ended suspended may have parked it.
       const worker = parkedIn.get(runId);
       if (!worker) return;

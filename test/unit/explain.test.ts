@@ -51,14 +51,14 @@ describe("explainRun", () => {
 
   test("names the ops whose code was hard-stopped or crashed its worker", () => {
     const text = explainRun({
-      run: run("failed", { error: { name: "WorkerCrashedError", family: "application", retryable: false, message: "the worker running run_1 crashed 3 times in a row", code: "worker_crashed" }, crashes: 0 }),
+      run: run("failed", { error: { name: "WorkerCrashedError", family: "application", retryable: false, message: "run run_1 crashed its worker 3 times in a row", code: "worker_crashed" }, crashes: 0 }),
       ops: viewed([
         { opKey: "step:spin:0", kind: "step", name: "spin", status: "completed", attempt: 2, forcedTerminations: 1 },
         { opKey: "step:exit:0", kind: "step", name: "exit", status: "interrupted", attempt: 1, workerCrashes: 3 },
       ]),
     });
     expect(text.split("\n")).toEqual([
-      "workflow flow run_1 is failed: the worker running run_1 crashed 3 times in a row (worker_crashed).",
+      "workflow flow run_1 is failed: run run_1 crashed its worker 3 times in a row (worker_crashed).",
       '  - step "spin" blocked its worker past its timeout 1 time(s); the worker was killed each time (hard stop)',
       '  - step "exit" ended its worker process 3 time(s) (a worker crash costs an attempt; 3 in a row fail the run)',
     ]);
