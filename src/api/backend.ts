@@ -40,7 +40,7 @@ export interface ApiStatus {
   /** The database the daemon uses (a PostgreSQL URL without its password); on PostgreSQL, every daemon sharing it. */
   store: { kind: "sqlite" | "postgres"; location: string; daemons?: DaemonInfo[] };
   /** The worker processes running user code, and what the pool has had to do so far. */
-  workers: { pids: number[]; external: number[]; stats: { spawned: number; hardStops: number; crashes: number; expired: number; cancelKills: number } };
+  workers: { pids: number[]; external: number[]; stats: { spawned: number; hardStops: number; crashes: number; expired: number; cancelKills: number; spares: number } };
 }
 
 /** The daemon's end of an external worker's connection. */

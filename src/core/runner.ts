@@ -5,7 +5,7 @@
  */
 import type { Activation } from "../kernel/index.ts";
 import type { LiveExecutionStats } from "../engine/index.ts";
-import type { LiveOutcome } from "../shared/index.ts";
+import type { LiveOutcome, WorkerPlace } from "../shared/index.ts";
 
 export interface Runner {
   /**
@@ -21,4 +21,6 @@ export interface Runner {
   liveStats(): LiveExecutionStats;
   /** The run has ended: drop its parked execution, if one is kept. */
   forget?(runId: string): void;
+  /** The worker process the run's activation is on now, and whether it is blocked (a worker pool's view). */
+  placeOf?(runId: string): WorkerPlace | undefined;
 }

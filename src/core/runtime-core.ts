@@ -5,6 +5,7 @@
  * daemon only add how they name things (definitions vs `<project>/<name>` targets).
  */
 import {
+  isLeased,
   isValidRunId,
   parseDuration,
   RunFailedError,
@@ -211,7 +212,11 @@ export async function createRuntimeCore(options: RuntimeCoreOptions): Promise<Ru
       ensureOpen();
       const history = await kernel.history(runId);
       if (!history) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
-      return toInspection(history);
+      const inspection = toInspection(history);
+      // Only a run whose activation is out now is on a worker; what the pool says is as of this read.
+      const place = isLeased(history.run.status) ? runner.placeOf?.(runId) : undefined;
+      if (place) inspection.worker = place;
+      return inspection;
     },
     async list(filter = {}) {
       ensureOpen();

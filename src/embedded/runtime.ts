@@ -189,6 +189,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         workspaces: () => code.workspaces,
         environment: () => code.env,
         isolation: () => code.isolation,
+        spares: () => code.spares,
         leaseTtlMs: options.workerLeaseMs ?? loadConfig().workerLeaseMs,
         ...(options.liveExecutions !== undefined ? { liveExecutions: options.liveExecutions } : {}),
       }));
@@ -291,6 +292,8 @@ interface EmbeddedCode {
   removeOnClose: string | null;
   env: Record<string, string>;
   isolation: "pooled" | "fresh";
+  /** Spare workers while others are blocked (the project's `vilano.toml`). */
+  spares: { workers: number; afterMs: number };
 }
 
 function inProcessCode(options: RuntimeOptions): EmbeddedCode {
@@ -306,6 +309,7 @@ function inProcessCode(options: RuntimeOptions): EmbeddedCode {
     // Subprocesses get the same clean base as workers do, never this process's VILANO_* settings.
     env: workerEnvironment(loadConfig().environment, DEFAULT_PROJECT_CONFIG),
     isolation: "pooled",
+    spares: { workers: DEFAULT_PROJECT_CONFIG.spareWorkers, afterMs: DEFAULT_PROJECT_CONFIG.spareAfterMs },
   };
 }
 
@@ -333,7 +337,7 @@ async function workerCode(options: RuntimeOptions, logger: Logger): Promise<Embe
   const info = await describeCode({ code: ref, env, cwd: places.workspaces.shared, logger, timeLimitMs: loadConfig().importTimeoutMs }).catch((error: unknown) =>
     removeWorkspacesAndThrow(places, error),
   );
-  return { info, ref, ...places, env, isolation: config.isolation };
+  return { info, ref, ...places, env, isolation: config.isolation, spares: { workers: config.spareWorkers, afterMs: config.spareAfterMs } };
 }
 
 /** A runtime that fails to open leaves no folder of workspaces behind. */

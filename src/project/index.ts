@@ -5,4 +5,4 @@ export { createSnapshot, hashProject, listSnapshots, removeSnapshot, restoreSnap
 export { loadDefinitions, type LoadedDefinitions } from "./load.ts";
 export { installSdkModule } from "./sdk-module.ts";
 export { initProject, TYPES_DIR, type InitOptions, type InitResult } from "./init.ts";
-export { parseProjectConfig, readProjectConfig, CONFIG_FILE, DEFAULT_PROJECT_CONFIG, type ProjectConfig } from "./config.ts";
+export { parseProjectConfig, readProjectConfig, CONFIG_FILE, DEFAULT_PROJECT_CONFIG, DEFAULT_SPARE_AFTER_MS, DEFAULT_SPARE_WORKERS, type ProjectConfig } from "./config.ts";

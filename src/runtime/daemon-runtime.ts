@@ -133,6 +133,10 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
         workspaces: workspacesOf,
         environment: catalog.environment,
         isolation: (code) => catalog.config(code).isolation,
+        spares: (code) => {
+          const config = catalog.config(code);
+          return { workers: config.spareWorkers, afterMs: config.spareAfterMs };
+        },
         leaseTtlMs: options.workerLeaseMs ?? config.workerLeaseMs,
         captures,
         execLedger,

@@ -99,6 +99,20 @@ export interface RunInspection {
   supervision: SupervisionInfo[];
   /** Service instances: the topics it is subscribed to, and the onSignal handler each goes to. */
   subscriptions: { topic: string; signal: string }[];
+  /** The worker process its activation is on now (a worker pool's view; absent when it runs nowhere or in-process). */
+  worker?: WorkerPlace;
+}
+
+/** Where a running activation is, as its worker pool sees it. */
+export interface WorkerPlace {
+  pid: number;
+  /**
+   * How long the worker has been silent while holding work: its event loop is blocked (code that
+   * does not yield, such as a step in a loop). Absent while it answers.
+   */
+  blockedForMs?: number;
+  /** The steps that were running in the blocked worker: the blocker is among them (one: it is the blocker). */
+  blockedBy?: { runId: string; step: string; opKey: string }[];
 }
 
 export interface SupervisionInfo {

@@ -34,6 +34,8 @@ export interface Held {
   resolve(): void;
   /** The activation's directory, removed when it ends; null when it stays (kept, shared, an external worker's). */
   workspace: string | null;
+  /** When it was sent to the worker: a worker's silence counts from then at the earliest (see blocked-workers.ts). */
+  sentAt: number;
 }
 
 export type DeathKind = "hard_stop" | "hard_stop_unclear" | "cancel" | "expired" | "request_timeout" | "idle" | "close" | "disconnect";

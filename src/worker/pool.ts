@@ -10,6 +10,9 @@
  *   held are relinquished (they replay elsewhere; nothing is recorded twice).
  * - Cancel: the activation is aborted; if its code has not stopped within a grace, the worker is
  *   killed the same way.
+ * - Blocked workers: one holding work that has been silent past the project's `spare_after` (code
+ *   that never yields) gets no new work, and the group may start a spare per blocked worker, up to
+ *   `spare_workers`; idle ones beyond that retire (blocked-workers.ts). Nothing kills it on its own.
  * - Crash: a worker that dies on its own costs an attempt only to the run it can be blamed on: the
  *   one whose code called `process.exit()`, or the only run it held. When it held several and
  *   cannot say (a signal, out of memory), nobody is charged and each of them goes next on a worker
@@ -33,6 +36,8 @@ import type { FromWorker, ToWorker } from "./protocol.ts";
 import { externalWorker, type WorkerLink } from "./external-link.ts";
 import { forcedTimeout, judgeBlockedWorker } from "./hard-stop.ts";
 import { judgeCrash } from "./crash-blame.ts";
+import { describeBlocked, isBlocked, placeOf, roomFor, type SpareSettings } from "./blocked-workers.ts";
+import { DEFAULT_SPARE_AFTER_MS, DEFAULT_SPARE_WORKERS } from "../project/index.ts";
 import { newWorker, remember, runOf, setBounded, type DeathKind, type Held, type PoolWorker, type RunningStep } from "./pool-worker.ts";
 import { spawnWorker, type WorkerExit } from "./worker-process.ts";
 import type { LiveExecutionStats } from "../engine/index.ts";
@@ -53,6 +58,8 @@ export interface WorkerPoolOptions {
   environment(code: CodeRef): Record<string, string>;
   /** `fresh`: every activation in a process of its own (no module state shared between activations). */
   isolation?(code: CodeRef): Isolation;
+  /** Spare workers while every worker of this code is blocked, and the silence that counts as blocked (default 2 after 3 s). */
+  spares?(code: CodeRef): SpareSettings;
   /** A generation id of this daemon; a worker that answers with another one is never heard. */
   generation?: string;
   /** Silence past a timed step's deadline before its worker is killed (default 100 ms). */
@@ -85,6 +92,8 @@ export interface PoolStats {
   expired: number;
   /** Workers killed because cancelled code did not stop. */
   cancelKills: number;
+  /** Spare workers started because every worker of their code was blocked. */
+  spares: number;
 }
 
 export interface WorkerPool extends Runner {
@@ -139,7 +148,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   /** The worker each suspended run was last suspended in (where its execution may be parked). */
   const parkedIn = new Map<string, PoolWorker>();
   const keys = new Map<string, string>();
-  const stats: PoolStats = { spawned: 0, hardStops: 0, crashes: 0, expired: 0, cancelKills: 0 };
+  const stats: PoolStats = { spawned: 0, hardStops: 0, crashes: 0, expired: 0, cancelKills: 0, spares: 0 };
+  const sparesOf = (code: CodeRef | null): SpareSettings =>
+    (code && options.spares?.(code)) || { workers: DEFAULT_SPARE_WORKERS, afterMs: DEFAULT_SPARE_AFTER_MS };
   /** What workers that have exited said of their parked executions. */
   const retiredLive: LiveExecutionStats = { parked: 0, resumed: 0, evicted: 0, stale: 0 };
   const addLive = (into: LiveExecutionStats, from: LiveExecutionStats) => {
@@ -205,10 +216,28 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     // The least loaded; a process still starting counts as busier than one with an activation or
     // two in hand (those usually end within a commit; starting takes tens of ms).
     const load = (w: PoolWorker) => w.held.size + w.requests.size + (w.proc.ready ? 0 : 2.5);
+    // A blocked worker reads nothing: while some are, the code may have a spare worker for each (up
+    // to its bound), and new work goes to the others. Only when every worker is blocked and no spare
+    // may be started does work go to a blocked one (it waits there; `run explain` says for what).
+    const now = Date.now();
+    const spares = sparesOf(code);
+    const room = roomFor(live, options.size, spares, now);
     let best: PoolWorker | undefined;
+    for (const w of live) if (!isBlocked(w, now, spares.afterMs) && (!best || load(w) < load(best))) best = w;
+    if ((!best || best.held.size > 0) && live.length < room) {
+      if (live.length >= options.size) {
+        stats.spares++;
+        const blocked = live.filter((w) => isBlocked(w, now, spares.afterMs));
+        log.warn(
+          `${blocked.length} of the ${live.length} workers of ${code.id} have been silent past ${formatDuration(spares.afterMs)} holding work (blocked: ${describeBlocked(blocked)}); ` +
+            `starting a spare worker (${live.length - options.size + 1} of at most ${spares.workers})`,
+        );
+      }
+      return spawnIn(code, false);
+    }
+    if (best) return best;
     for (const w of live) if (!best || load(w) < load(best)) best = w;
-    if (!best || (best.held.size > 0 && live.length < options.size)) return spawnIn(code, false);
-    return best;
+    return best!;
   }
 
   function killExecGroups(worker: PoolWorker): void {
@@ -305,7 +334,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       // An external worker works in its own directory, and a folder the embedder chose is every
       // worker's own already: nothing to tell, make or remove.
       const own = !worker.external && workspaces.managed;
-      const held: Held = { a, runId: row.id, fence, steps: new Map(), abortTimer: null, ended: false, resolve, workspace: own && workspaces.removeAfter ? workspace : null };
+      const held: Held = { a, runId: row.id, fence, steps: new Map(), abortTimer: null, ended: false, resolve, workspace: own && workspaces.removeAfter ? workspace : null, sentAt: Date.now() };
       worker.held.set(a, held);
       byRun.set(row.id, { worker, held });
       if (worker.idleTimer) clearTimeout(worker.idleTimer);
@@ -387,10 +416,26 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   function checkLeases(): void {
     const now = Date.now();
+    retireSpares(now);
     for (const group of [...groups.values(), externals]) {
       for (const worker of group) {
         if (worker.state !== "live" || worker.held.size === 0 || now - worker.proc.lastHeard <= leaseTtl) continue;
         if (isProcessStopped(worker.proc.pid)) expire(worker);
+      }
+    }
+  }
+
+  /** Idle workers beyond what a body of code may have now (its size, plus a spare per blocked worker) retire. */
+  function retireSpares(now: number): void {
+    for (const group of groups.values()) {
+      const live = [...group].filter((w) => w.state === "live" && !w.fresh);
+      if (live.length <= options.size) continue;
+      let surplus = live.length - roomFor(live, options.size, sparesOf(live[0]!.code), now);
+      for (const w of live) {
+        if (surplus <= 0) break;
+        if (w.held.size > 0 || w.requests.size > 0) continue;
+        kill(w, "idle");
+        surplus--;
       }
     }
   }
@@ -684,6 +729,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       if (typeof key !== "string") throw new VilanoError("internal", `the worker answered a key that is not a string: ${toFailureBody(key).message}`);
       setBounded(keys, known, key, MAX_KEYS);
       return key;
+    },
+    placeOf(runId) {
+      const on = byRun.get(runId);
+      if (!on || on.held.ended || on.worker.state === "dead") return undefined;
+      return placeOf(on.worker, Date.now(), sparesOf(on.worker.code).afterMs);
     },
     pids: () => [...groups.values()].flatMap((g) => [...g].filter((w) => w.state !== "dead").map((w) => w.proc.pid)),
     externalPids: () => [...externals].filter((w) => w.state !== "dead").map((w) => w.proc.pid),

@@ -63,4 +63,18 @@ describe("explainRun", () => {
       '  - step "exit" ended its worker process 3 time(s) (a worker crash costs an attempt; 3 in a row fail the run)',
     ]);
   });
+
+  test("a running run says which worker its code is on, and when that worker is blocked, by which run's step", () => {
+    expect(explainRun({ run: run("running"), ops: [] })).toBe("workflow flow run_1 is running: its code is running now.");
+    expect(explainRun({ run: run("running"), ops: [], worker: { pid: 4242 } })).toBe("workflow flow run_1 is running: its code is running now in worker 4242.");
+    const blocker = { runId: "run_2", step: "loop", opKey: "step:loop:0" };
+    expect(explainRun({ run: run("running"), ops: [], worker: { pid: 4242, blockedForMs: 12_345, blockedBy: [blocker] } })).toBe(
+      'workflow flow run_1 is running: it waits on worker 4242, which has answered nothing for 12s: it is blocked by run run_2 (step "loop"). ' +
+        "Its code runs once that ends (a cancel of the blocking run ends it).",
+    );
+    expect(explainRun({ run: run("running", { id: "run_2" }), ops: [], worker: { pid: 4242, blockedForMs: 3_000, blockedBy: [blocker] } })).toBe(
+      'workflow flow run_2 is running: its step "loop" is blocking worker 4242: the worker has answered nothing for 3s. Work sent to it waits, and new work goes to spare workers. ' +
+        "A step without a timeout is never stopped by the runtime: give it one, or `vilano run cancel run_2` ends it.",
+    );
+  });
 });

@@ -16,3 +16,24 @@ describe("vilano.toml [worker] workspace settings", () => {
     expect(() => parseProjectConfig('[worker]\nkeep_workspace = "yes"\n')).toThrow(/worker\.keep_workspace.*must be true or false/);
   });
 });
+
+describe("vilano.toml [worker] spare workers", () => {
+  test("default to two spares, once a worker holding work has been silent 3s", () => {
+    expect(parseProjectConfig("")).toMatchObject({ spareWorkers: 2, spareAfterMs: 3_000 });
+  });
+
+  test("are set by spare_workers and spare_after", () => {
+    expect(parseProjectConfig('[worker]\nspare_workers = 0\nspare_after = "2s"\n')).toMatchObject({ spareWorkers: 0, spareAfterMs: 2_000 });
+    expect(parseProjectConfig('[worker]\nspare_workers = 5\nspare_after = "1m"\n')).toMatchObject({ spareWorkers: 5, spareAfterMs: 60_000 });
+  });
+
+  test("anything else is an error naming the field and what it must be", () => {
+    expect(() => parseProjectConfig("[worker]\nspare_workers = -1\n")).toThrow(/worker\.spare_workers.*must be at least 0/);
+    expect(() => parseProjectConfig("[worker]\nspare_workers = 1.5\n")).toThrow(/worker\.spare_workers.*must be a whole number/);
+    expect(() => parseProjectConfig('[worker]\nspare_workers = "2"\n')).toThrow(/worker\.spare_workers.*must be a whole number/);
+    expect(() => parseProjectConfig("[worker]\nspare_workers = 65\n")).toThrow(/worker\.spare_workers.*must be at most 64/);
+    expect(() => parseProjectConfig('[worker]\nspare_after = "soon"\n')).toThrow(/worker\.spare_after.*must be a duration such as "3s"/);
+    expect(() => parseProjectConfig("[worker]\nspare_after = 3\n")).toThrow(/worker\.spare_after.*must be a duration such as "3s"/);
+    expect(() => parseProjectConfig('[worker]\nspare_after = "500ms"\n')).toThrow(/worker\.spare_after.*must be at least 2s/);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import type { RunInspection } from "../../shared/index.ts";
 
-type Inspection = Pick<RunInspection, "run" | "ops"> & Partial<Pick<RunInspection, "signals" | "queued" | "children" | "exits" | "supervision">>;
+type Inspection = Pick<RunInspection, "run" | "ops"> & Partial<Pick<RunInspection, "signals" | "queued" | "children" | "exits" | "supervision" | "worker">>;
 
 /** What went wrong with the processes running its code, per op: hard stops and worker crashes. */
 function processTrouble(i: Inspection): string[] {
@@ -41,7 +41,7 @@ function explainStatus(i: Inspection): string {
       return `${head}: it is ready and waits for an executor slot (or for its project snapshot to load; see \`vilano daemon logs\`).`;
     case "running":
     case "active":
-      return `${head}: its code is running now.`;
+      return `${head}: ${runningNow(i)}`;
     case "idle":
       return `${head}: its inbox is empty.`;
   }
@@ -59,6 +59,25 @@ function explainStatus(i: Inspection): string {
   const behind = (i.queued ?? []).filter((m) => m.status !== "active");
   if (behind.length > 0) lines.push(`  ${behind.length} message(s) wait behind the current turn`);
   return lines.join("\n");
+}
+
+/** Where a leased run's code runs, and, when its worker is blocked, by what. */
+function runningNow(i: Inspection): string {
+  const place = i.worker;
+  if (!place) return "its code is running now.";
+  if (place.blockedForMs === undefined) return `its code is running now in worker ${place.pid}.`;
+  const silent = `${Math.floor(place.blockedForMs / 1_000)}s`;
+  const steps = place.blockedBy ?? [];
+  const named = steps.map((s) => `run ${s.runId} (step "${s.step}")`).join(" or ") || "code that announced no step";
+  const own = steps.filter((s) => s.runId === i.run.id);
+  if (own.length > 0) {
+    const blocker = steps.length === 1 ? `its step "${own[0]!.step}" is blocking worker ${place.pid}` : `worker ${place.pid} is blocked by ${named}`;
+    return (
+      `${blocker}: the worker has answered nothing for ${silent}. Work sent to it waits, and new work goes to spare workers. ` +
+      `A step without a timeout is never stopped by the runtime: give it one, or \`vilano run cancel ${i.run.id}\` ends it.`
+    );
+  }
+  return `it waits on worker ${place.pid}, which has answered nothing for ${silent}: it is blocked by ${named}. Its code runs once that ends (a cancel of the blocking run ends it).`;
 }
 
 /** For a wait on a child or a supervised member: its run's status as of this inspection. */

@@ -1,0 +1,105 @@
+/**
+ * Spare workers through the built daemon: when untimed loops block every worker of a project, the
+ * pool starts spare workers (up to `[worker] spare_workers`), so the project's other runs go on;
+ * `run explain` names the blocked worker and the run blocking it; the spares retire once the
+ * blockers are gone. The loops are cancelled at the end (a cancel kills their workers).
+ */
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { fileLines } from "../helpers/lines.ts";
+import { writeProject } from "../helpers/project.ts";
+import { isAlive, testDaemon } from "../helpers/daemon.ts";
+import { eventually } from "../helpers/temp-dir.ts";
+
+const FLOWS = `
+import { appendFileSync } from "node:fs";
+import { workflow } from "@vilano/runtime";
+
+/** Blocks its worker for good with a step that has no timeout: only a cancel ends it. */
+export const spin = workflow({
+  name: "spin",
+  run: async (input: { tag: string }, ctx) => {
+    await ctx.step("loop", () => {
+      appendFileSync(\`spin-\${input.tag}.log\`, \`\${process.pid}\\n\`);
+      for (;;);
+    });
+    return "never";
+  },
+});
+
+/** An ordinary run. */
+export const ordinary = workflow({
+  name: "ordinary",
+  run: async (_input: void, ctx) => ctx.step("work", () => process.pid),
+});
+`;
+
+const CONFIG = `[worker]\nspare_workers = 2\nspare_after = "2s"\n`;
+
+describe("spare workers (built executable)", () => {
+  test("with every worker blocked by untimed loops, an ordinary run completes on a spare; explain names the blocked worker and its blocker; spares retire afterwards", async () => {
+    const d = testDaemon({ VILANO_WORKERS: "2" });
+    expect(d.cli("project", "add", writeProject({ "src/flows.ts": FLOWS, "vilano.toml": CONFIG }), "--name", "loops").exitCode).toBe(0);
+    d.pid();
+    const shared = (file: string) => fileLines(join(d.workspaces, "loops", "shared", file));
+    const start = (workflow: string, input?: unknown) =>
+      d.json<{ run: { id: string } }>("run", "start", `loops/${workflow}`, ...(input === undefined ? [] : ["--input", JSON.stringify(input)])).run.id;
+    const explain = (id: string) => d.cli("run", "explain", id).stdout;
+    const inspectWorker = (id: string) => d.json<{ worker?: { pid: number; blockedForMs?: number; blockedBy?: { runId: string; step: string }[] } }>("run", "inspect", id).worker;
+
+    const spinners = ["a", "b"].map((tag) => ({ tag, id: start("spin", { tag }) }));
+    const pids: number[] = [];
+    try {
+      // Two loops, one per worker: every worker of the project is blocked.
+      for (const s of spinners) pids.push(Number(await eventually(() => shared(`spin-${s.tag}.log`)[0], 20_000, `spinner ${s.tag} to loop`)));
+      expect(new Set(pids).size).toBe(2);
+      for (const pid of pids) expect(pid).toBeGreaterThan(1);
+      // A third loop, started at once, is sent to one of the two blocked workers (not seen blocked yet):
+      // it waits there behind the loop.
+      const third = { tag: "c", id: start("spin", { tag: "c" }) };
+      spinners.push(third);
+
+      // The pool sees the workers blocked (2 s of silence), so a run started now goes to a spare.
+      await eventually(() => (inspectWorker(spinners[0]!.id)?.blockedForMs !== undefined ? true : undefined), 20_000, "the pool to see the first worker blocked");
+      const ordinary = d.json<{ run: { status: string; output?: unknown } }>("run", "result", start("ordinary"), "--wait", "--timeout", "30s").run;
+      expect(ordinary.status).toBe("completed");
+      expect(pids).not.toContain(ordinary.output);
+
+      // Explain of a blocker names its worker and says its own step blocks it.
+      for (const [i, s] of spinners.slice(0, 2).entries()) {
+        const text = explain(s.id);
+        expect(text).toContain(`its step "loop" is blocking worker ${pids[i]}`);
+        expect(text).not.toContain("its code is running now");
+      }
+      // The third waits on a blocked worker (explain names it and the run blocking it), or — when the
+      // pool saw the workers blocked before it came — blocks a spare of its own.
+      const thirdWorker = await eventually(() => {
+        const w = inspectWorker(third.id);
+        return w?.blockedForMs !== undefined ? w : undefined;
+      }, 20_000, "the third loop's worker to be seen blocked");
+      const thirdText = explain(third.id);
+      if (pids.includes(thirdWorker.pid)) {
+        const blocker = spinners[pids.indexOf(thirdWorker.pid)]!.id;
+        expect(thirdText).toContain(`it waits on worker ${thirdWorker.pid}`);
+        expect(thirdText).toContain(`blocked by run ${blocker} (step "loop")`);
+        expect(shared("spin-c.log")).toEqual([]);
+      } else {
+        expect(thirdText).toContain(`its step "loop" is blocking worker ${thirdWorker.pid}`);
+      }
+      const status = d.json<{ workers: { stats: { spares: number } } }>("daemon", "status");
+      expect(status.workers.stats.spares).toBeGreaterThanOrEqual(1);
+      expect(status.workers.stats.spares).toBeLessThanOrEqual(2);
+      // The daemon log says why a spare was started, naming a blocked worker.
+      const log = d.json<{ lines: string[] }>("daemon", "logs", "--lines", "300").lines.join("\n");
+      expect(log).toMatch(new RegExp(`starting a spare worker \\(1 of at most 2\\)`));
+    } finally {
+      // Never leave a loop spinning: cancelling kills each blocked worker after the cancel grace.
+      for (const s of spinners) d.cli("run", "cancel", s.id);
+      for (const pid of pids) await eventually(() => (isAlive(pid) ? undefined : true), 20_000, `looping worker ${pid} to die`);
+      for (const pid of shared("spin-c.log").map(Number)) if (pid > 1) await eventually(() => (isAlive(pid) ? undefined : true), 20_000, `looping worker ${pid} to die`);
+    }
+    // With the blockers gone, the pool goes back to its size: spares beyond it retire.
+    await eventually(() => (d.json<{ workers: { pids: number[] } }>("daemon", "status").workers.pids.length <= 2 ? true : undefined), 20_000, "the spares to retire");
+    expect(d.json<{ run: { status: string } }>("run", "result", start("ordinary"), "--wait", "--timeout", "30s").run.status).toBe("completed");
+  }, 120_000);
+});
