@@ -7,6 +7,7 @@
  * workspace = "activation"      # or "shared": one working directory for every activation, kept
  * keep_workspace = false        # true: an activation's directory stays after it ends
  * pass_env = ["OPENAI_API_KEY"] # copied from the daemon's environment when a worker starts
+ * user = "vilano-worker"        # run the workers as this OS user (the daemon must run as root)
  *
  * [worker.env]
  * API_BASE = "https://api.example.com"
@@ -35,6 +36,7 @@ const ConfigSchema = v.strictObject({
       keep_workspace: v.optional(v.boolean("must be true or false"), false),
       pass_env: v.optional(v.array(EnvName), []),
       env: v.optional(v.record(EnvName, v.string("must be a string")), {}),
+      user: v.optional(v.pipe(v.string("must be a user name"), v.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/, "must be a user name (letters, digits, _ . -)"))),
     }),
     {},
   ),
@@ -49,9 +51,11 @@ export interface ProjectConfig {
   /** Names copied from the daemon's environment when a worker starts. */
   passEnv: readonly string[];
   env: Readonly<Record<string, string>>;
+  /** The OS user its workers run as (the daemon must be root); null: the daemon's own user. */
+  user: string | null;
 }
 
-export const DEFAULT_PROJECT_CONFIG: ProjectConfig = Object.freeze({ isolation: "pooled", workspace: "activation", keepWorkspace: false, passEnv: [], env: {} });
+export const DEFAULT_PROJECT_CONFIG: ProjectConfig = Object.freeze({ isolation: "pooled", workspace: "activation", keepWorkspace: false, passEnv: [], env: {}, user: null });
 
 export function parseProjectConfig(text: string, source = CONFIG_FILE): ProjectConfig {
   let raw: unknown;
@@ -67,6 +71,7 @@ export function parseProjectConfig(text: string, source = CONFIG_FILE): ProjectC
     keepWorkspace: worker.keep_workspace ?? false,
     passEnv: worker.pass_env ?? [],
     env: worker.env ?? {},
+    user: worker.user ?? null,
   };
 }
 

@@ -16,3 +16,15 @@ describe("vilano.toml [worker] workspace settings", () => {
     expect(() => parseProjectConfig('[worker]\nkeep_workspace = "yes"\n')).toThrow(/worker\.keep_workspace.*must be true or false/);
   });
 });
+
+describe("vilano.toml [worker] user", () => {
+  test("is the daemon's own user (null) unless named", () => {
+    expect(parseProjectConfig("").user).toBeNull();
+    expect(parseProjectConfig('[worker]\nuser = "vilano-worker"\n').user).toBe("vilano-worker");
+  });
+
+  test("anything but a user name is an error naming the field", () => {
+    expect(() => parseProjectConfig('[worker]\nuser = "../etc"\n')).toThrow(/worker\.user.*must be a user name/);
+    expect(() => parseProjectConfig("[worker]\nuser = 1000\n")).toThrow(/worker\.user.*must be a user name/);
+  });
+});
