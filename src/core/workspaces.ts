@@ -185,7 +185,7 @@ async function makeWritable(dir: string): Promise<void> {
 export async function pruneEmptyWorkspaces(root: string): Promise<void> {
   const projects = await readdir(root, { withFileTypes: true }).catch(() => []);
   for (const project of projects) {
-    if (!project.isDirectory()) continue;
+    if (!project.isDirectory() || project.name.startsWith(".")) continue;
     for (const inner of ["runs", "kept", "shared"]) await rmdirIfEmpty(join(root, project.name, inner));
     await rmdirIfEmpty(join(root, project.name));
   }
@@ -199,7 +199,8 @@ export async function pruneEmptyWorkspaces(root: string): Promise<void> {
  */
 export async function sweepLeftoverWorkspaces(root: string): Promise<void> {
   const projects = await readdir(root, { withFileTypes: true }).catch(() => []);
-  for (const project of projects) if (project.isDirectory()) await removeWorkspace(join(root, project.name, "runs"));
+  // Dot folders are not projects' (`.code`, the copies of snapshots run as another user: see runtime/worker-user-places.ts).
+  for (const project of projects) if (project.isDirectory() && !project.name.startsWith(".")) await removeWorkspace(join(root, project.name, "runs"));
 }
 
 async function rmdirIfEmpty(dir: string): Promise<void> {

@@ -89,6 +89,9 @@ export function createSnapshotCatalog(options: SnapshotCatalogOptions): Snapshot
     const found = asUser.get(code.id);
     // Never the daemon's user by default: code that asked for another one is not run before it was checked.
     if (!found) throw new VilanoError("internal", `${code.id} runs as [worker] user = ${JSON.stringify(config(code).user)}, which was not checked yet`);
+    // Asked as each worker starts: its folders are made again if something (a temp cleaner) removed them.
+    const [project, snapshotId] = [code.id.slice(0, code.id.indexOf("@")), code.id.slice(code.id.indexOf("@") + 1)];
+    options.placesForUser(project, snapshotId, snapshotDir(code.id, project, snapshotId), found.user);
     return { uid: found.user.uid, gid: found.user.gid };
   };
   /** Checks the code's `[worker] user` and makes its places, before any of its code runs. */
