@@ -12,7 +12,7 @@ import { openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, healthOf } from "../client/index.ts";
 import { ensureHome, homePaths, readDaemonInfo, removeDaemonInfo, type DaemonInfo } from "../shared/home.ts";
-import { formatDuration, isErrorCode, isProcessAlive, loadConfig, parseDuration, signalProcess, VilanoError } from "../shared/index.ts";
+import { formatDuration, isErrorCode, isProcessAlive, loadConfig, parseDuration, signalProcess, splitSettings, VilanoError } from "../shared/index.ts";
 import { readDatabaseOwner } from "../store/index.ts";
 
 /** argv that runs this program again: the compiled executable, or bun + the entry script. */
@@ -139,9 +139,12 @@ export async function startDaemonProcess(home: string, port = loadConfig().port,
     }
   })();
   const log = openSync(paths.daemonLog, "a", 0o600);
-  const child = Bun.spawn([...selfCommand(), "daemon", "run", "--port", String(port), ...(workers === undefined ? [] : ["--workers", String(workers)])], {
-    env: { ...process.env, VILANO_HOME: home },
-    stdin: "ignore",
+  // The daemon's settings go on its standard input, not in its environment: a process's environment
+  // is readable by every process of its user for as long as it runs (see shared/settings-handover.ts).
+  const { settings, rest } = splitSettings(process.env);
+  const child = Bun.spawn([...selfCommand(), "daemon", "run", "--settings-stdin", "--port", String(port), ...(workers === undefined ? [] : ["--workers", String(workers)])], {
+    env: rest,
+    stdin: new Blob([JSON.stringify({ ...settings, VILANO_HOME: home })]),
     stdout: log,
     stderr: log,
   });

@@ -17,9 +17,9 @@
  * Each directory links the code's `node_modules` in, so programs run there find the project's packages.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, lchownSync, lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { chmod, readdir, rm, rmdir } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { VilanoError } from "../shared/index.ts";
 
 export interface WorkspaceSettings {
@@ -89,7 +89,7 @@ export function ensureWorkspacesBase(base: string, isPrivate: boolean): string {
 
 /** Makes `dir` (0700) and links `codeDir`'s `node_modules` into it; harmless when both are there. */
 export function prepareWorkspace(dir: string, codeDir: string | null): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeFolder(dir);
   if (codeDir === null) return;
   const modules = join(codeDir, "node_modules");
   if (!existsSync(modules)) return;
@@ -105,12 +105,36 @@ export function prepareWorkspace(dir: string, codeDir: string | null): void {
   // Replaced in one step: activations of another snapshot may share the directory (shared mode).
   const temporary = `${link}.${randomBytes(6).toString("hex")}`;
   symlinkSync(modules, temporary);
+  takeOwnerOf(dir, temporary);
   try {
     renameSync(temporary, link);
   } catch (error) {
     rmSync(temporary, { force: true });
     throw error;
   }
+}
+
+/**
+ * Makes `dir` (0700, with any missing folder above it). A daemon running as root that makes it in a
+ * folder of another user's — the project's folder of a `[worker] user`, whose workers must write
+ * there — gives what it made to that user, as the user's own workers would have made it.
+ */
+function makeFolder(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (first === undefined || process.getuid?.() !== 0) return;
+  const parent = dirname(first);
+  if (statSync(parent).uid === 0) return;
+  for (let made = dir; ; made = dirname(made)) {
+    takeOwnerOf(parent, made);
+    if (made === first) return;
+  }
+}
+
+/** Gives `path` (never followed) the owner of `folder`, when this process is root and that owner is not. */
+function takeOwnerOf(folder: string, path: string): void {
+  if (process.getuid?.() !== 0) return;
+  const owner = statSync(folder);
+  if (owner.uid !== 0) lchownSync(path, owner.uid, owner.gid);
 }
 
 /**
@@ -161,7 +185,7 @@ async function makeWritable(dir: string): Promise<void> {
 export async function pruneEmptyWorkspaces(root: string): Promise<void> {
   const projects = await readdir(root, { withFileTypes: true }).catch(() => []);
   for (const project of projects) {
-    if (!project.isDirectory()) continue;
+    if (!project.isDirectory() || project.name.startsWith(".")) continue;
     for (const inner of ["runs", "kept", "shared"]) await rmdirIfEmpty(join(root, project.name, inner));
     await rmdirIfEmpty(join(root, project.name));
   }
@@ -175,7 +199,8 @@ export async function pruneEmptyWorkspaces(root: string): Promise<void> {
  */
 export async function sweepLeftoverWorkspaces(root: string): Promise<void> {
   const projects = await readdir(root, { withFileTypes: true }).catch(() => []);
-  for (const project of projects) if (project.isDirectory()) await removeWorkspace(join(root, project.name, "runs"));
+  // Dot folders are not projects' (`.code`, the copies of snapshots run as another user: see runtime/worker-user-places.ts).
+  for (const project of projects) if (project.isDirectory() && !project.name.startsWith(".")) await removeWorkspace(join(root, project.name, "runs"));
 }
 
 async function rmdirIfEmpty(dir: string): Promise<void> {

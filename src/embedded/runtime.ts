@@ -330,6 +330,12 @@ async function workerCode(options: RuntimeOptions, logger: Logger): Promise<Embe
     throw new VilanoError("not_found", `${join(dir, MANIFEST_FILE)} is missing`, { hint: `create it with \`vilano init ${options.project}\`` });
   }
   const config = readProjectConfig(dir);
+  if (config.user !== null) {
+    // Refused rather than ignored: code the project meant to keep from this process's user would run as it.
+    throw new VilanoError("validation_failed", `${join(dir, "vilano.toml")}: [worker] user is for the daemon (run as root); the embedded runtime runs workers as its own user`, {
+      hint: "register the project with a daemon, or remove `user`",
+    });
+  }
   const ref: CodeRef = { id: `embedded@${dir}`, dir };
   const places = embeddedWorkspaces(options, config);
   const env = workerEnvironment(loadConfig().environment, config);

@@ -9,6 +9,7 @@
  * pass_env = ["OPENAI_API_KEY"] # copied from the daemon's environment when a worker starts
  * spare_workers = 2             # extra workers while every worker is blocked (0: none)
  * spare_after = "3s"            # how long a worker holding work is silent before it counts as blocked
+ * user = "vilano-worker"        # run the workers as this OS user (the daemon must run as root)
  *
  * [worker.env]
  * API_BASE = "https://api.example.com"
@@ -66,6 +67,7 @@ const ConfigSchema = v.strictObject({
         v.pipe(v.number("must be a whole number"), v.integer("must be a whole number"), v.minValue(0, "must be at least 0"), v.maxValue(MAX_SPARE_WORKERS, `must be at most ${MAX_SPARE_WORKERS}`)),
       ),
       spare_after: v.optional(SpareAfter),
+      user: v.optional(v.pipe(v.string("must be a user name"), v.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/, "must be a user name (letters, digits, _ . -)"))),
     }),
     {},
   ),
@@ -84,6 +86,8 @@ export interface ProjectConfig {
   spareWorkers: number;
   /** Silence of a worker holding work after which it counts as blocked (its event loop is busy). */
   spareAfterMs: number;
+  /** The OS user its workers run as (the daemon must be root); null: the daemon's own user. */
+  user: string | null;
 }
 
 export const DEFAULT_SPARE_WORKERS = 2;
@@ -97,6 +101,7 @@ export const DEFAULT_PROJECT_CONFIG: ProjectConfig = Object.freeze({
   env: {},
   spareWorkers: DEFAULT_SPARE_WORKERS,
   spareAfterMs: DEFAULT_SPARE_AFTER_MS,
+  user: null,
 });
 
 export function parseProjectConfig(text: string, source = CONFIG_FILE): ProjectConfig {
@@ -115,6 +120,7 @@ export function parseProjectConfig(text: string, source = CONFIG_FILE): ProjectC
     env: worker.env ?? {},
     spareWorkers: worker.spare_workers ?? DEFAULT_SPARE_WORKERS,
     spareAfterMs: worker.spare_after ?? DEFAULT_SPARE_AFTER_MS,
+    user: worker.user ?? null,
   };
 }
 

@@ -28,6 +28,7 @@ import { restoreSnapshot, type ProjectConfig } from "../project/index.ts";
 import { createExecLedger } from "./exec-ledger.ts";
 import { createProjectRegistry, type ProjectRegistry } from "./projects.ts";
 import { createSnapshotCatalog } from "./snapshot-catalog.ts";
+import { prepareUserPlaces } from "./worker-user-places.ts";
 import { parseTarget } from "./targets.ts";
 
 export interface DaemonRuntimeOptions {
@@ -98,6 +99,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     daemonEnv: options.environment ?? config.environment,
     importTimeoutMs: options.importTimeoutMs ?? config.importTimeoutMs,
     logger: logger.withTag("projects"),
+    placesForUser: (project, snapshotId, snapshotDir, user) => prepareUserPlaces(workspacesRoot, project, snapshotId, snapshotDir, user).codeDir,
     onDescribing: (code) => pool?.prewarm(code),
     // Another daemon on this machine sharing the database keeps its snapshots beside the current one it
     // recorded; one on another machine stored the snapshot's files in the database, to make it here
@@ -137,6 +139,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
           const config = catalog.config(code);
           return { workers: config.spareWorkers, afterMs: config.spareAfterMs };
         },
+        user: catalog.user,
         leaseTtlMs: options.workerLeaseMs ?? config.workerLeaseMs,
         captures,
         execLedger,

@@ -8,6 +8,7 @@ import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
 import * as v from "valibot";
 import { parseDuration } from "./duration.ts";
 import { VilanoError } from "./errors.ts";
+import { settingsEnvironment } from "./settings-handover.ts";
 
 const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -84,7 +85,8 @@ export interface Config {
   readonly environment: Readonly<Record<string, string>>;
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+/** `env` defaults to this process's environment with the settings it took off it (see settings-handover.ts). */
+export function loadConfig(env: Record<string, string | undefined> = settingsEnvironment()): Config {
   const picked = {
     VILANO_HOME: env.VILANO_HOME,
     VILANO_LOG_LEVEL: env.VILANO_LOG_LEVEL,

@@ -9,6 +9,7 @@ export * from "./clock.ts";
 export * from "./json.ts";
 export * from "./retry-policy.ts";
 export * from "./config.ts";
+export * from "./settings-handover.ts";
 export * from "./logger.ts";
 export * from "./protocol.ts";
 export * from "./version.ts";

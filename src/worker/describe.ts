@@ -13,6 +13,8 @@ export interface DescribeOptions {
   code: CodeRef;
   env: Record<string, string>;
   cwd: string;
+  /** The OS user to import as (the project's `[worker] user`). */
+  user?: { uid: number; gid: number };
   logger: Logger;
   /** How long importing the code may take (default 10 s). */
   timeLimitMs?: number;
@@ -27,6 +29,7 @@ export async function describeCode(options: DescribeOptions): Promise<CodeInfo> 
     generation: crypto.randomUUID(),
     env: options.env,
     cwd: options.cwd,
+    ...(options.user ? { user: options.user } : {}),
     logger: options.logger.withTag("import"),
     onMessage(m) {
       if (m.t === "importing") importing = m.file;

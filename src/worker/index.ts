@@ -2,5 +2,6 @@
 export { createWorkerPool, type WorkerPool, type WorkerPoolOptions, type PoolStats, type Isolation } from "./pool.ts";
 export { describeCode, type DescribeOptions } from "./describe.ts";
 export { workerEnvironment } from "./environment.ts";
+export { resolveWorkerUser, type WorkerUser } from "./worker-user.ts";
 export { WORKER_MODE_ARG } from "./worker-command.ts";
 export { runExternalWorker, type ExternalWorkerOptions } from "./external-main.ts";

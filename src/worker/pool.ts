@@ -60,6 +60,8 @@ export interface WorkerPoolOptions {
   isolation?(code: CodeRef): Isolation;
   /** Spare workers while every worker of this code is blocked, and the silence that counts as blocked (default 2 after 3 s). */
   spares?(code: CodeRef): SpareSettings;
+  /** The OS user this code's workers run as (`[worker] user`); undefined: the daemon's own. */
+  user?(code: CodeRef): { uid: number; gid: number } | undefined;
   /** A generation id of this daemon; a worker that answers with another one is never heard. */
   generation?: string;
   /** Silence past a timed step's deadline before its worker is killed (default 100 ms). */
@@ -179,6 +181,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       ...(options.liveExecutions !== undefined ? { liveExecutions: options.liveExecutions } : {}),
       env: options.environment(code),
       cwd: dir,
+      ...withUser(options.user?.(code)),
       logger: options.logger.withTag("worker"),
       onMessage: (message) => onMessage(worker, message),
     });
@@ -771,3 +774,6 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     },
   };
 }
+
+/** The spawn option for a worker run as another OS user, when its code has one. */
+const withUser = (user: { uid: number; gid: number } | undefined) => (user ? { user } : {});

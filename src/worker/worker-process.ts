@@ -44,6 +44,8 @@ export interface SpawnWorkerOptions {
   liveExecutions?: number;
   env: Record<string, string>;
   cwd: string;
+  /** The OS user to run as (the daemon is root); absent: the daemon's own. */
+  user?: { uid: number; gid: number };
   logger: Logger;
   onMessage(message: FromWorker): void;
 }
@@ -62,6 +64,8 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
   const proc = Bun.spawn([...workerCommand(), "--generation", options.generation, "--parent", String(process.pid), ...live], {
     cwd: options.cwd,
     env: options.env,
+    // Bun sets the ids in the child before it runs anything, and drops root's supplementary groups.
+    ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

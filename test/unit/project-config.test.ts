@@ -37,3 +37,15 @@ describe("vilano.toml [worker] spare workers", () => {
     expect(() => parseProjectConfig('[worker]\nspare_after = "500ms"\n')).toThrow(/worker\.spare_after.*must be at least 2s/);
   });
 });
+
+describe("vilano.toml [worker] user", () => {
+  test("is the daemon's own user (null) unless named", () => {
+    expect(parseProjectConfig("").user).toBeNull();
+    expect(parseProjectConfig('[worker]\nuser = "vilano-worker"\n').user).toBe("vilano-worker");
+  });
+
+  test("anything but a user name is an error naming the field", () => {
+    expect(() => parseProjectConfig('[worker]\nuser = "../etc"\n')).toThrow(/worker\.user.*must be a user name/);
+    expect(() => parseProjectConfig("[worker]\nuser = 1000\n")).toThrow(/worker\.user.*must be a user name/);
+  });
+});

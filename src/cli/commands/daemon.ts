@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { startDaemon } from "../../runtime/index.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { DEFAULT_PORT, homePaths } from "../../shared/home.ts";
-import { createLogger, loadConfig, parseDuration, VilanoError, type DaemonInfo } from "../../shared/index.ts";
+import { adoptSettings, createLogger, hideSettings, loadConfig, parseDuration, VilanoError, type DaemonInfo } from "../../shared/index.ts";
 import { currentHome, daemonClient, daemonState, setRequestTimeout, START_FAILURE_TAG, startDaemonProcess, stopDaemon, timeoutArg } from "../daemon-control.ts";
 import { printJson, runCommand, ui } from "../output.ts";
 
@@ -51,9 +51,18 @@ export const daemonCommand = defineCommand({
   subCommands: {
     run: defineCommand({
       meta: { name: "run", description: "Run the daemon in the foreground (what `daemon start` launches)" },
-      args: { port, workers, database },
+      args: {
+        port,
+        workers,
+        database,
+        "settings-stdin": { type: "boolean", description: "Read the VILANO_* settings as a JSON object from standard input (how `daemon start` passes them, out of the environment)" },
+      },
       run: ({ args }) =>
         runCommand(false, async () => {
+          // Before anything reads the config: the settings handed over, then none left in process.env
+          // (what this process spawns inherits none; its own /proc environ keeps what it started with).
+          if (args["settings-stdin"]) adoptSettings(await Bun.stdin.text());
+          hideSettings();
           const count = parseWorkers(args.workers);
           const url = parseDatabase(args.database);
           const daemon = await startDaemon({

@@ -8,7 +8,7 @@ import { basename, join, resolve } from "node:path";
 import { MANIFEST_FILE } from "../../project/index.ts";
 import { startDaemon } from "../../runtime/index.ts";
 import { homePaths, readDaemonInfo } from "../../shared/home.ts";
-import { createLogger, loadConfig, VilanoError } from "../../shared/index.ts";
+import { createLogger, hideSettings, loadConfig, VilanoError } from "../../shared/index.ts";
 import { currentHome } from "../daemon-control.ts";
 import { runCommand, ui } from "../output.ts";
 
@@ -29,6 +29,7 @@ export const devCommand = defineCommand({
   },
   run: ({ args }) =>
     runCommand(false, async () => {
+      hideSettings(); // a foreground daemon, as `daemon run`: nothing it spawns inherits VILANO_*
       const dir = resolve(args.path);
       if (!existsSync(join(dir, MANIFEST_FILE))) {
         throw new VilanoError("not_found", `${join(dir, MANIFEST_FILE)} is missing`, { hint: `create it with \`vilano init ${args.path}\`` });
