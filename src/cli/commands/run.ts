@@ -1,6 +1,6 @@
 /** `run start|list|result|inspect|replay|explain|cancel|logs`. */
 import { defineCommand } from "citty";
-import { formatTime, parseDuration, RunFailedError, VilanoError, type FailureBody } from "../../shared/index.ts";
+import { formatTime, pageSizeProblem, parseDuration, projectNameProblem, RunFailedError, runStatusProblem, VilanoError, type FailureBody } from "../../shared/index.ts";
 import { ensureDaemon, daemonClient, setRequestTimeout, timeoutArg } from "../daemon-control.ts";
 import { parseInputFlag } from "../input.ts";
 import { printJson, runCommand, ui } from "../output.ts";
@@ -12,6 +12,12 @@ import { json } from "./common.ts";
 
 const id = { type: "positional", required: true, description: "Run id" } as const;
 const client = daemonClient;
+
+/** Refuses a flag's value that `problem` finds wrong, naming the flag. */
+function checkFlag(flag: string, value: string | undefined, problem: (value: string) => string | undefined): void {
+  const wrong = value === undefined ? undefined : problem(value);
+  if (wrong) throw new VilanoError("validation_failed", `${flag} ${wrong}`, { details: { flag, value } });
+}
 
 const readSubcommands = {
   list: defineCommand({
@@ -27,10 +33,11 @@ const readSubcommands = {
     run: ({ args }) =>
       runCommand(args.json, async () => {
         setRequestTimeout(args.timeout);
+        // Checked here as the API checks them: a filter no run can match is an error, not an empty list.
+        checkFlag("--status", args.status, runStatusProblem);
+        checkFlag("--project", args.project, projectNameProblem);
+        checkFlag("--limit", args.limit, pageSizeProblem);
         const limit = args.limit === undefined ? undefined : Number(args.limit);
-        if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 9999)) {
-          throw new VilanoError("validation_failed", `--limit must be a whole number from 1 to 9999, got ${JSON.stringify(args.limit)}`);
-        }
         const page = await client().runs.listPage({
           ...(args.project ? { project: args.project } : {}),
           ...(args.status ? { status: args.status } : {}),
