@@ -4,7 +4,6 @@
  * mount it in its own server; its route types are what the typed client is built from.
  */
 import { Hono } from "hono";
-import { streamSSE } from "hono/streaming";
 import { upgradeWebSocket } from "hono/bun";
 import { parseDuration, VERSION, type Logger } from "../shared/index.ts";
 import type { ApiBackend, WorkerConnection } from "./backend.ts";
@@ -12,7 +11,7 @@ import { jsonBody, limitBody, queryOf, requireJsonBody } from "./body.ts";
 import { apiErrorHandler } from "./error-envelope.ts";
 import * as schema from "./schemas.ts";
 import { requireLoopbackHost, requireToken } from "./security.ts";
-import { keepStreamAlive } from "./sse.ts";
+import { keepStreamAlive, streamInSlot, type StreamSlots } from "./sse.ts";
 
 export interface ApiOptions {
   backend: ApiBackend;
@@ -23,6 +22,8 @@ export interface ApiOptions {
   maxWaitMs?: number;
   /** How often a quiet event stream writes a comment to stay open (default SSE_HEARTBEAT_MS). */
   heartbeatMs?: number;
+  /** The event streams the server keeps open at once, shared with the dashboard (default: uncounted). */
+  streams?: StreamSlots;
   logger?: Logger;
 }
 
@@ -75,7 +76,7 @@ export function createApiApp(options: ApiOptions) {
       const runId = c.req.param("id");
       const { after } = c.req.valid("query");
       await backend.runEvents(runId, Number.MAX_SAFE_INTEGER); // 404 before the stream starts
-      return streamSSE(c, async (stream) => {
+      return streamInSlot(c, options.streams, async (stream) => {
         // Writes go one after another: subprocess output is pushed while the timeline is read.
         let writing = Promise.resolve();
         const write = (message: { id?: string; event: string; data: string }) => (writing = writing.then(() => stream.writeSSE(message)).catch(() => {}));

@@ -12,6 +12,12 @@ export interface ErrorEnvelope {
   error: { code: string; message: string; details?: unknown };
 }
 
+/** An error that says when to come back (`details.retryAfterSeconds`) answers with `Retry-After`. */
+function retryAfterHeader(details: unknown): Record<string, string> {
+  const seconds = (details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return typeof seconds === "number" && Number.isInteger(seconds) && seconds > 0 ? { "Retry-After": String(seconds) } : {};
+}
+
 export function errorResponse(error: unknown, onUnexpected?: (error: unknown) => void): Response {
   let code: ErrorCode = "internal";
   let message = "internal error; see the daemon log";
@@ -25,7 +31,18 @@ export function errorResponse(error: unknown, onUnexpected?: (error: unknown) =>
     onUnexpected?.(error);
   }
   const body: ErrorEnvelope = { ok: false, error: details === undefined ? { code, message } : { code, message, details } };
-  return Response.json(body, { status: ERROR_CODES[code].http });
+  return Response.json(body, { status: ERROR_CODES[code].http, headers: retryAfterHeader(details) });
+}
+
+/**
+ * A request refused for want of room (`daemon_overloaded`): the envelope with `Retry-After`, and
+ * its connection closed after the answer, so a refused client does not go on holding a descriptor
+ * (kept alive, it would hold one until the idle timeout).
+ */
+export function refusalResponse(error: VilanoError): Response {
+  const response = errorResponse(error);
+  response.headers.set("Connection", "close");
+  return response;
 }
 
 /**

@@ -1,6 +1,6 @@
 /** valibot schemas of the control API's bodies and queries. */
 import * as v from "valibot";
-import { parseDuration } from "../shared/index.ts";
+import { definitionNameProblem, pageSizeProblem, parseDuration, projectNameProblem, runStatusProblem } from "../shared/index.ts";
 
 const Name = v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(200, "is too long"));
 const Target = v.pipe(v.string(), v.regex(/^[^/\s]+\/[^/\s]+$/, "must be <project>/<name>"));
@@ -24,12 +24,21 @@ export const AddProjectBody = v.strictObject({
 });
 /** `wait`: answer once the run has ended, or after this long with the run as it is then (one request per run). */
 export const StartRunBody = v.strictObject({ target: Target, input: v.optional(v.unknown()), id: v.optional(Name), wait: v.optional(Duration) });
+/** A query value no run could match is refused, naming it (shared with the CLI's flags). */
+const Filter = (problem: (value: string) => string | undefined) =>
+  v.pipe(
+    v.string(),
+    v.rawCheck(({ dataset, addIssue }) => {
+      const wrong = dataset.typed ? problem(dataset.value) : undefined;
+      if (wrong) addIssue({ message: wrong });
+    }),
+  );
 export const ListRunsQuery = v.strictObject({
-  project: v.optional(Name),
-  status: v.optional(Name),
-  workflow: v.optional(Name),
+  project: v.optional(Filter(projectNameProblem)),
+  status: v.optional(Filter(runStatusProblem)),
+  workflow: v.optional(Filter(definitionNameProblem)),
   kind: v.optional(v.picklist(["workflow", "service"], "must be workflow or service")),
-  limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,4}$/, "must be a whole number up to 9999"), v.transform(Number), v.minValue(1, "must be at least 1"))),
+  limit: v.optional(v.pipe(Filter(pageSizeProblem), v.transform(Number))),
   /** The `nextCursor` of the previous page. */
   cursor: v.optional(v.pipe(v.string(), v.maxLength(600, "is too long"))),
 });

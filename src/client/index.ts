@@ -9,7 +9,7 @@
 import { hc, type ClientResponse } from "hono/client";
 import type { ApiApp } from "../api/index.ts";
 import { homePaths, readDaemonInfo } from "../shared/home.ts";
-import { formatDuration, loadConfig, parseDuration, RunFailedError, VilanoError, isErrorCode, type Duration } from "../shared/index.ts";
+import { durationAsGiven, formatDuration, loadConfig, parseDuration, RunFailedError, VilanoError, isErrorCode, type Duration } from "../shared/index.ts";
 import { readFileSync, existsSync } from "node:fs";
 import { resolve } from "node:path";
 
@@ -153,11 +153,18 @@ export function createClient(options: ClientOptions = {}) {
       remove: async (name: string) => void (await answer(await api.v1.projects[":name"].$delete({ param: { name: enc(name, "project name") } }, sooner()))),
     },
     services: {
-      /** Sends, signals or asks an instance by key, or by key input (which creates it; a key given too must be the one it gives). */
+      /**
+       * Sends, signals or asks an instance by key, or by key input (which creates it; a key given too
+       * must be the one it gives). An ask's `timeout` is waited on top of the request's deadline: the
+       * daemon answers when it runs out (`ask_timeout`), and only silence past both is `daemon_unavailable`.
+       */
       call: async (
         target: string,
         body: { kind: "send" | "signal" | "ask"; handler: string; key?: string; keyInput?: unknown; payload?: unknown; timeout?: Duration },
-      ) => answer(await api.v1.services[":project"][":service"].calls.$post({ ...service(target), json: body }, sooner())),
+      ) => {
+        const askMs = body.kind === "ask" && body.timeout !== undefined ? parseDuration(body.timeout, "ask timeout") : 0;
+        return answer(await api.v1.services[":project"][":service"].calls.$post({ ...service(target), json: body }, within(timeoutMs + askMs)));
+      },
       /** Creates or gets the instance of `<project>/<service>` for a key input; `opts.key`, when given, must be the key it gives. */
       ensure: async (target: string, keyInput: unknown, opts: { key?: string } = {}) =>
         answer(
@@ -227,7 +234,9 @@ export function createClient(options: ClientOptions = {}) {
           const { run } = await answer(await api.v1.runs[":id"].result.$get({ param: { id: enc(id, "run id") }, query: { wait: String(wait) } }, within(timeoutMs + wait)));
           if (run.status === "completed") return run.output;
           if (run.status === "failed" || run.status === "cancelled") throw new RunFailedError(id, run.error!);
-          if (Date.now() >= deadline) throw new VilanoError("wait_timeout", `run ${id} did not finish within ${opts.timeout}; it goes on running`);
+          if (Date.now() >= deadline) {
+            throw new VilanoError("wait_timeout", `run ${id} did not finish within ${durationAsGiven(opts.timeout!)}; it goes on running`, { details: { runId: id } });
+          }
         }
       },
     },

@@ -5,7 +5,7 @@
 import { checkOptions, createRef, type RefInstance, type RefTransport } from "../engine/index.ts";
 import type { Kernel } from "../kernel/index.ts";
 import type { AnyServiceDefinition, ServiceRef, ServiceStatus } from "../sdk/index.ts";
-import { parseDuration, ServiceCallError, toOptionalJson, VilanoError, type FailureBody } from "../shared/index.ts";
+import { durationAsGiven, parseDuration, ServiceCallError, toOptionalJson, VilanoError, type FailureBody } from "../shared/index.ts";
 import type { ServiceInfo } from "./catalog.ts";
 
 /** What a call from a script may be given: it is no op of a run, so it has no op `key`. */
@@ -43,7 +43,7 @@ export function createExternalRef<D extends AnyServiceDefinition>(kernel: Kernel
         if (signal?.aborted && error === signal.reason) {
           throw new ServiceCallError(serviceRunId, name, {
             name: "AskTimeoutError",
-            message: `no reply from ${serviceRunId} within ${c.options!.timeout}`,
+            message: `no reply from ${serviceRunId} within ${durationAsGiven(c.options!.timeout!)}`,
             code: "ask_timeout",
             reason: "ask_timeout",
             family: "timeout",

@@ -6,6 +6,7 @@
  */
 import {
   isLeased,
+  durationAsGiven,
   isValidRunId,
   parseDuration,
   RunFailedError,
@@ -184,7 +185,7 @@ export async function createRuntimeCore(options: RuntimeCoreOptions): Promise<Ru
         row = await kernel.waitForTerminal(runId, signal);
       } catch (error) {
         if (signal?.aborted && error === signal.reason) {
-          throw new VilanoError("wait_timeout", `run ${runId} did not finish within ${resultOptions.timeout}; it goes on running`, { details: { runId } });
+          throw new VilanoError("wait_timeout", `run ${runId} did not finish within ${durationAsGiven(resultOptions.timeout!)}; it goes on running`, { details: { runId } });
         }
         throw error;
       }

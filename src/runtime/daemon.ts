@@ -3,13 +3,15 @@
  * every interface when no hostname is given). It writes daemon.json once it listens and removes it
  * when it stops; SIGTERM and SIGINT stop it cleanly.
  */
-import { createApiApp, websocket } from "../api/index.ts";
+import { createApiApp, createStreamSlots, websocket } from "../api/index.ts";
 import { createLogger, loadConfig, VERSION, VilanoError, type Logger } from "../shared/index.ts";
 import { dropOrphanedCancels, isPostgresUrl, redactUrl } from "../store/index.ts";
 import { createApiBackend } from "./api-backend.ts";
 import { createDashboard, createSessions, UI_BASE } from "../ui/index.ts";
 import { createDaemonRuntime, type DaemonRuntime } from "./daemon-runtime.ts";
 import { ensureHome, readOrCreateToken, removeDaemonInfo, writeDaemonInfo } from "../shared/home.ts";
+import { createAdmission } from "./admission.ts";
+import { resolveConnectionLimits } from "./connection-limits.ts";
 
 export interface DaemonOptions {
   home: string;
@@ -19,6 +21,8 @@ export interface DaemonOptions {
   workers?: number;
   /** A `postgres://` URL (default: VILANO_DATABASE_URL, or the SQLite file in the home). */
   database?: string;
+  /** Requests and event streams served at once (default: VILANO_MAX_CONNECTIONS and VILANO_MAX_STREAMS; null: fitted to the open-file limit). */
+  limits?: { maxConnections: number | null; maxStreams: number | null };
 }
 
 export interface RunningDaemon {
@@ -53,6 +57,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
 async function serve(options: DaemonOptions, stopDroppingOrphans: () => void): Promise<RunningDaemon> {
   const logger = options.logger ?? createLogger("info");
+  // Checked before anything is opened: caps the open-file limit cannot back are refused, naming the variable.
+  const limits = resolveConnectionLimits(options.limits ?? loadConfig());
   const paths = ensureHome(options.home);
   const database = options.database ?? loadConfig().database;
   const runtime = await createDaemonRuntime({ home: options.home, logger, database, ...(options.workers !== undefined ? { workers: options.workers } : {}) });
@@ -66,15 +72,19 @@ async function serve(options: DaemonOptions, stopDroppingOrphans: () => void): P
   }
   const sessions = createSessions();
   const backend = createApiBackend(runtime, sessions);
-  const app = createApiApp({ backend, token, logger: logger.withTag("api") });
-  const dashboard = createDashboard({ backend, sessions, logger: logger.withTag("ui") });
+  // One count of event streams for the API and the dashboard: they share the connections.
+  const streams = createStreamSlots(limits.maxStreams);
+  const app = createApiApp({ backend, token, streams, logger: logger.withTag("api") });
+  const dashboard = createDashboard({ backend, sessions, streams, logger: logger.withTag("ui") });
   let server: ReturnType<typeof Bun.serve>;
+  const refusal = createAdmission(limits.maxConnections, () => server.pendingRequests + server.pendingWebSockets);
   try {
     server = Bun.serve({
       hostname: "127.0.0.1",
       port: options.port,
-      // The dashboard's pages go to the dashboard (cookie sessions), all else to the API (the token).
-      fetch: (request, bunServer) => (isDashboardPath(request.url) ? dashboard.fetch(request, bunServer) : app.fetch(request, bunServer)),
+      // Past the cap, refused at the door; the dashboard's pages go to the dashboard (cookie
+      // sessions), all else to the API (the token).
+      fetch: (request, bunServer) => refusal(request) ?? (isDashboardPath(request.url) ? dashboard.fetch(request, bunServer) : app.fetch(request, bunServer)),
       websocket,
       idleTimeout: 60,
     });
@@ -90,6 +100,9 @@ async function serve(options: DaemonOptions, stopDroppingOrphans: () => void): P
   const port = server.port!;
   writeDaemonInfo(paths, { pid: process.pid, port, version: VERSION, startedAt: new Date().toISOString() });
   logger.info(`vilano daemon ${VERSION} listening on http://127.0.0.1:${port} (home ${options.home}, ${describeStore(database)})`);
+  logger.info(
+    `serving up to ${limits.maxConnections} requests and ${limits.maxStreams} event streams at once (open-file limit ${limits.descriptorLimit ?? "unknown"})`,
+  );
   let stopping: Promise<void> | undefined;
   return {
     port,

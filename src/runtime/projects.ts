@@ -6,13 +6,11 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createSnapshot, listSnapshots, MANIFEST_FILE, parseManifest, readProjectConfig, removeSnapshot, snapshotFiles, type Manifest } from "../project/index.ts";
-import { VilanoError } from "../shared/index.ts";
+import { isValidProjectName, VilanoError } from "../shared/index.ts";
 import type { ApiProject, ApiProjectDetails, ApiSnapshot } from "../api/index.ts";
 import type { Kernel } from "../kernel/index.ts";
 import type { ProjectRow, SnapshotShelf, StoreOps } from "../store/index.ts";
 import type { SnapshotCatalog } from "./snapshot-catalog.ts";
-
-const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** What the registry says about a project: the API's project shape. */
 export type ProjectInfo = ApiProject;
@@ -114,7 +112,7 @@ export function createProjectRegistry(
 
   return {
     async add(path, name) {
-      if (!PROJECT_NAME.test(name)) {
+      if (!isValidProjectName(name)) {
         throw new VilanoError("validation_failed", `invalid project name ${JSON.stringify(name)}: use 1-64 lower-case letters, digits, "-" or "_", starting with a letter or digit`);
       }
       if (await store.getProject(name)) {

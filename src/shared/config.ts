@@ -28,6 +28,12 @@ const EnvSchema = v.object({
     v.pipe(v.string(), v.regex(/^\d{1,10}$/, "must be a whole number of bytes"), v.transform(Number), v.minValue(1024, "must be at least 1024"), v.maxValue(268_435_456, "must be at most 268435456 (256 MiB)")),
   ),
   VILANO_WORKSPACES: v.optional(v.pipe(v.string(), v.check(isAbsolute, "must be an absolute path"))),
+  VILANO_MAX_CONNECTIONS: v.optional(
+    v.pipe(v.string(), v.regex(/^\d{1,7}$/, "must be a whole number of requests"), v.transform(Number), v.minValue(32, "must be at least 32"), v.maxValue(1_000_000, "must be at most 1000000")),
+  ),
+  VILANO_MAX_STREAMS: v.optional(
+    v.pipe(v.string(), v.regex(/^\d{1,7}$/, "must be a whole number of streams"), v.transform(Number), v.minValue(1, "must be at least 1"), v.maxValue(1_000_000, "must be at most 1000000")),
+  ),
 });
 
 function isDuration(text: string): boolean {
@@ -71,6 +77,13 @@ export interface Config {
    * directories (VILANO_WORKSPACES, default `$TMPDIR/vilano-<uid>`).
    */
   readonly workspacesBase: string;
+  /**
+   * The most requests the daemon's API and dashboard serve at once, event streams included
+   * (VILANO_MAX_CONNECTIONS; null: 1024, fitted under the descriptor limit — see runtime/connection-limits.ts).
+   */
+  readonly maxConnections: number | null;
+  /** The most event streams (API and dashboard) open at once (VILANO_MAX_STREAMS; null: 256, or a quarter of the connections). */
+  readonly maxStreams: number | null;
   /** True for the default base: in a temp folder others can write to, so it must be this user's alone. */
   readonly workspacesBaseIsPrivate: boolean;
   /**
@@ -98,6 +111,8 @@ export function loadConfig(env: Record<string, string | undefined> = settingsEnv
     VILANO_DAEMON_LEASE: env.VILANO_DAEMON_LEASE,
     VILANO_MAX_VALUE_BYTES: env.VILANO_MAX_VALUE_BYTES,
     VILANO_WORKSPACES: env.VILANO_WORKSPACES || undefined,
+    VILANO_MAX_CONNECTIONS: env.VILANO_MAX_CONNECTIONS || undefined,
+    VILANO_MAX_STREAMS: env.VILANO_MAX_STREAMS || undefined,
   };
   const parsed = v.safeParse(EnvSchema, picked);
   if (!parsed.success) {
@@ -122,6 +137,8 @@ export function loadConfig(env: Record<string, string | undefined> = settingsEnv
     importTimeoutMs: parsed.output.VILANO_IMPORT_TIMEOUT ?? 10_000,
     daemonLeaseMs: parsed.output.VILANO_DAEMON_LEASE ?? 10_000,
     maxValueBytes: parsed.output.VILANO_MAX_VALUE_BYTES ?? DEFAULT_MAX_VALUE_BYTES,
+    maxConnections: parsed.output.VILANO_MAX_CONNECTIONS ?? null,
+    maxStreams: parsed.output.VILANO_MAX_STREAMS ?? null,
     workspacesBase,
     workspacesBaseIsPrivate: chosenBase === undefined,
     workspaces,

@@ -57,6 +57,14 @@ export function formatTime(ms: number): string {
   return Number.isNaN(date.getTime()) ? `${ms} (not a valid time)` : date.toISOString();
 }
 
+/**
+ * A duration as its user gave it, for messages: a string as written ("35s"), a number of
+ * milliseconds with its unit (9986 → "9s986ms"), so a message never shows a bare number.
+ */
+export function durationAsGiven(value: Duration): string {
+  return typeof value === "string" ? value.trim() : formatDuration(value);
+}
+
 /** Formats milliseconds compactly for humans: 90000 → "1m30s". */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;

@@ -65,6 +65,12 @@ export const ERROR_CODES = {
   worker_crashed: { http: 200, exit: 6, summary: "the worker running the code kept crashing" },
   /** The daemon's pid is alive but it does not answer (busy or stopped); nothing was changed. */
   daemon_unavailable: { http: 503, exit: 11, summary: "the daemon does not answer" },
+  /**
+   * The daemon is serving as many requests (VILANO_MAX_CONNECTIONS) or event streams
+   * (VILANO_MAX_STREAMS) as it takes; this one was refused before anything ran. Retry after the
+   * `Retry-After` seconds (`details.retryAfterSeconds`).
+   */
+  daemon_overloaded: { http: 503, exit: 11, summary: "the daemon is at its limit of requests or streams" },
   /** A control API request without a valid token. */
   unauthorized: { http: 401, exit: 10, summary: "a valid token is required" },
   /** A control API request refused (a Host that is not a loopback name). */

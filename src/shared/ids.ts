@@ -39,6 +39,13 @@ export function isValidName(name: string): boolean {
   return NAME.test(name);
 }
 
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** Whether a project name has the shape the daemon registers projects under. */
+export function isValidProjectName(name: string): boolean {
+  return PROJECT_NAME.test(name);
+}
+
 /**
  * The run id of a service instance. Derived from the service name and key, so connecting is
  * idempotent and the engine can name an instance before the kernel has recorded it.

@@ -18,6 +18,7 @@ export * from "./process-state.ts";
 export * from "./signal-process.ts";
 export * from "./lines.ts";
 export * from "./status.ts";
+export * from "./list-filters.ts";
 export * from "./wire.ts";
 export * from "./op-commands.ts";
 export * from "./views.ts";

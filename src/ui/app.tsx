@@ -10,9 +10,8 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getCookie, setCookie } from "hono/cookie";
 import { secureHeaders } from "hono/secure-headers";
-import { streamSSE } from "hono/streaming";
 import * as v from "valibot";
-import { apiSchemas, keepStreamAlive, requireLoopbackHost, sameSecret, type ApiBackend } from "../api/index.ts";
+import { apiSchemas, keepStreamAlive, requireLoopbackHost, sameSecret, streamInSlot, type ApiBackend, type StreamSlots } from "../api/index.ts";
 import { VilanoError, type Logger } from "../shared/index.ts";
 import { LIVE_SCRIPT, STYLE } from "./assets.ts";
 import { runHref, UI_BASE } from "./layout.tsx";
@@ -31,6 +30,8 @@ export interface DashboardOptions {
   logger?: Logger;
   /** How often a quiet live stream writes a comment to stay open (default SSE_HEARTBEAT_MS). */
   heartbeatMs?: number;
+  /** The event streams the server keeps open at once, shared with the API (default: uncounted). */
+  streams?: StreamSlots;
 }
 
 /**
@@ -281,7 +282,7 @@ export function createDashboard(options: DashboardOptions) {
       if (runId !== undefined) await backend.runEvents(runId, Number.MAX_SAFE_INTEGER); // 404 for no such run, before the stream starts
       const heardText = c.req.header("last-event-id") || c.req.query("since");
       const heard = heardText ? Number(heardText) : Number.NaN;
-      return streamSSE(c, async (stream) => {
+      return streamInSlot(c, options.streams, async (stream) => {
         // `pending`: a change was heard and its (throttled) notice is on its way; `due`: it is.
         let pending = false;
         let due = false;

@@ -12,6 +12,8 @@ describe("loadConfig", () => {
       VILANO_IMPORT_TIMEOUT: "1m",
       VILANO_DAEMON_LEASE: "3s",
       VILANO_MAX_VALUE_BYTES: "65536",
+      VILANO_MAX_CONNECTIONS: "2048",
+      VILANO_MAX_STREAMS: "100",
     };
     expect(loadConfig(env)).toEqual({
       home: "/tmp/vh",
@@ -24,6 +26,8 @@ describe("loadConfig", () => {
       importTimeoutMs: 60_000,
       daemonLeaseMs: 3_000,
       maxValueBytes: 65_536,
+      maxConnections: 2048,
+      maxStreams: 100,
       workspacesBase: `/tmp/vilano-${process.getuid!()}`,
       workspacesBaseIsPrivate: true,
       workspaces: expect.stringMatching(new RegExp(`^/tmp/vilano-${process.getuid!()}/vh-[0-9a-f]{12}$`)),

@@ -1,6 +1,6 @@
 /** `run start|list|result|inspect|replay|explain|cancel|logs`. */
 import { defineCommand } from "citty";
-import { formatTime, parseDuration, RunFailedError, VilanoError, type FailureBody } from "../../shared/index.ts";
+import { durationAsGiven, formatTime, pageSizeProblem, parseDuration, projectNameProblem, RunFailedError, runStatusProblem, VilanoError, type FailureBody } from "../../shared/index.ts";
 import { ensureDaemon, daemonClient, setRequestTimeout, timeoutArg } from "../daemon-control.ts";
 import { parseInputFlag } from "../input.ts";
 import { printJson, runCommand, ui } from "../output.ts";
@@ -12,6 +12,12 @@ import { json } from "./common.ts";
 
 const id = { type: "positional", required: true, description: "Run id" } as const;
 const client = daemonClient;
+
+/** Refuses a flag's value that `problem` finds wrong, naming the flag. */
+function checkFlag(flag: string, value: string | undefined, problem: (value: string) => string | undefined): void {
+  const wrong = value === undefined ? undefined : problem(value);
+  if (wrong) throw new VilanoError("validation_failed", `${flag} ${wrong}`, { details: { flag, value } });
+}
 
 const readSubcommands = {
   list: defineCommand({
@@ -27,10 +33,11 @@ const readSubcommands = {
     run: ({ args }) =>
       runCommand(args.json, async () => {
         setRequestTimeout(args.timeout);
+        // Checked here as the API checks them: a filter no run can match is an error, not an empty list.
+        checkFlag("--status", args.status, runStatusProblem);
+        checkFlag("--project", args.project, projectNameProblem);
+        checkFlag("--limit", args.limit, pageSizeProblem);
         const limit = args.limit === undefined ? undefined : Number(args.limit);
-        if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 9999)) {
-          throw new VilanoError("validation_failed", `--limit must be a whole number from 1 to 9999, got ${JSON.stringify(args.limit)}`);
-        }
         const page = await client().runs.listPage({
           ...(args.project ? { project: args.project } : {}),
           ...(args.status ? { status: args.status } : {}),
@@ -44,10 +51,11 @@ const readSubcommands = {
   }),
   result: defineCommand({
     meta: { name: "result", description: "Print a run's output (with --wait, wait for it)" },
-    args: { id, wait: { type: "boolean" }, timeout: { type: "string" }, json },
+    args: { id, wait: { type: "boolean" }, timeout: { type: "string", description: "With --wait: stop waiting for the run after this long (it goes on); without, how long to wait for the daemon" }, json },
     run: ({ args }) =>
       runCommand(args.json, async () => {
-        setRequestTimeout(args.timeout);
+        // With --wait, --timeout bounds the wait for the run; the daemon keeps the usual time to answer.
+        setRequestTimeout(args.wait ? undefined : args.timeout);
         const c = client();
         if (!args.wait) {
           const { run } = await c.runs.inspect(args.id);
@@ -143,11 +151,28 @@ const readSubcommands = {
 /** How long `run start --wait` waits in its first request. */
 const START_WAIT_MS = 25_000;
 
-/** The output of a run a start already waited for, or (still running) its result waited for now. */
-async function finished(client: ReturnType<typeof daemonClient>, run: { id: string; status: string; output?: unknown; error?: FailureBody }, opts: { timeout?: number }) {
+/**
+ * The output of a run a start already waited for, or (still running) its result waited for now,
+ * until `deadline`. Past it, the error names the wait as the user gave it (`--timeout 35s`), not
+ * the milliseconds left for the last request.
+ */
+async function finished(
+  client: ReturnType<typeof daemonClient>,
+  run: { id: string; status: string; output?: unknown; error?: FailureBody },
+  wait: { deadline: number; given: string | undefined },
+) {
   if (run.status === "completed") return run.output;
   if ((run.status === "failed" || run.status === "cancelled") && run.error) throw new RunFailedError(run.id, run.error);
-  return client.runs.result(run.id, opts);
+  if (wait.given === undefined) return client.runs.result(run.id);
+  try {
+    return await client.runs.result(run.id, { timeout: Math.max(0, wait.deadline - Date.now()) });
+  } catch (error) {
+    if (!(error instanceof VilanoError) || error.code !== "wait_timeout") throw error;
+    throw new VilanoError("wait_timeout", `run ${run.id} did not finish within ${durationAsGiven(wait.given)}; it goes on running`, {
+      hint: `wait for it with \`vilano run result ${run.id} --wait\``,
+      details: { runId: run.id },
+    });
+  }
 }
 
 export const runCommandGroup = defineCommand({
@@ -161,12 +186,15 @@ export const runCommandGroup = defineCommand({
         input: { type: "string", description: "Input as JSON, @file to read it from a file, or - for standard input" },
         id: { type: "string", description: "Run id (idempotency key): the same id returns the same run" },
         wait: { type: "boolean", description: "Wait for the run to finish and print its output" },
-        timeout: { type: "string", description: "With --wait: stop waiting after this long (the run goes on)" },
+        timeout: { type: "string", description: "With --wait: stop waiting for the run after this long (it goes on); without, how long to wait for the daemon" },
         json,
       },
       run: ({ args }) =>
         runCommand(args.json, async () => {
-          setRequestTimeout(args.timeout);
+          // With --wait, --timeout bounds the wait for the run; the daemon keeps the usual time to
+          // answer, so only a daemon that is silent past that is `daemon_unavailable`.
+          setRequestTimeout(args.wait ? undefined : args.timeout);
+          const waitMs = args.wait && args.timeout !== undefined ? parseDuration(args.timeout, "--timeout") : undefined;
           const input = await parseInputFlag(args.input);
           await ensureDaemon();
           const client = daemonClient();
@@ -177,13 +205,13 @@ export const runCommandGroup = defineCommand({
             if (args.json) return printJson({ ok: true, run });
             return ui.success(`run ${run.id} ${run.created ? "started" : "already exists"} (${run.status})`);
           }
-          const deadline = args.timeout === undefined ? Infinity : Date.now() + parseDuration(args.timeout, "--timeout");
+          const deadline = waitMs === undefined ? Infinity : Date.now() + waitMs;
           // One request starts the run and waits for it; only a longer run needs the result long-poll after.
           const run = await client.runs.start(target, input, { ...id, wait: Math.max(1, Math.min(START_WAIT_MS, deadline - Date.now())) });
           const spinner = !args.json && process.stderr.isTTY ? setInterval(() => process.stderr.write("."), 500) : undefined;
           try {
             // A failed or cancelled run throws RunFailedError: runCommand prints it with `"ok": false`.
-            const output = await finished(client, run, deadline === Infinity ? {} : { timeout: Math.max(0, deadline - Date.now()) });
+            const output = await finished(client, run, { deadline, given: args.timeout });
             if (args.json) return printJson({ ok: true, run: { id: run.id, status: "completed", output } });
             process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
           } finally {

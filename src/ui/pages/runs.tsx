@@ -1,5 +1,6 @@
 /** The runs page: newest first, filtered by project, workflow and status, a page at a time. */
 import type { ApiProject, ApiRun } from "../../api/index.ts";
+import { LISTED_STATUSES } from "../../shared/index.ts";
 import { Layout, runHref, Status, Time, Took, UI_BASE } from "../layout.tsx";
 
 export interface RunsFilter {
@@ -9,7 +10,7 @@ export interface RunsFilter {
   cursor?: string;
 }
 
-export const RUN_STATUSES = ["pending", "running", "waiting", "completed", "failed", "cancelled", "idle", "active", "stopped"];
+export const RUN_STATUSES: readonly string[] = LISTED_STATUSES;
 
 export function RunsTable(props: { runs: ApiRun[]; nextCursor: string | undefined; filter: RunsFilter }) {
   const { runs, nextCursor, filter } = props;
