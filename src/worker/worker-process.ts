@@ -42,6 +42,8 @@ export interface SpawnWorkerOptions {
   generation: string;
   /** Passed on as `--live-executions` (the worker's own default when absent). */
   liveExecutions?: number;
+  /** The daemon's value cap, passed on as `--max-value-bytes`: the worker refuses larger values before sending them. */
+  maxValueBytes?: number;
   env: Record<string, string>;
   cwd: string;
   logger: Logger;
@@ -59,7 +61,8 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
   let dead = false;
 
   const live = options.liveExecutions === undefined ? [] : ["--live-executions", String(options.liveExecutions)];
-  const proc = Bun.spawn([...workerCommand(), "--generation", options.generation, "--parent", String(process.pid), ...live], {
+  const cap = options.maxValueBytes === undefined ? [] : ["--max-value-bytes", String(options.maxValueBytes)];
+  const proc = Bun.spawn([...workerCommand(), "--generation", options.generation, "--parent", String(process.pid), ...live, ...cap], {
     cwd: options.cwd,
     env: options.env,
     stdin: "ignore",
