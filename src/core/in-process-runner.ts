@@ -7,7 +7,7 @@ import { errorCodeOf, type Clock, type LiveOutcome, type Logger, type OpCommand 
 import { createLiveExecutions, DEFAULT_LIVE_EXECUTIONS, type ActivationHost, type ExecEnvironment, type WorkflowResume } from "../engine/index.ts";
 import type { ActivationResult } from "../shared/index.ts";
 import type { CaptureSink } from "./captures.ts";
-import type { Activation, Kernel } from "../kernel/index.ts";
+import { refuseOverCap, type Activation, type Kernel } from "../kernel/index.ts";
 import type { RunRow } from "../store/index.ts";
 import type { Definitions } from "./definitions.ts";
 import { runActivationCode } from "./run-activation.ts";
@@ -73,7 +73,11 @@ export function createInProcessRunner(options: {
     const workspace = workspaceFor(runId, fence);
     let receiver: ((opKey: string, outcome: LiveOutcome) => void) | undefined;
     const host: ActivationHost = {
-      report: (cmd: OpCommand) => kernel.reportOp(runId, fence, cmd),
+      // Refused here as in a worker, so a step's result over the cap fails that step's attempt alike.
+      report: async (cmd: OpCommand) => {
+        refuseOverCap(cmd, kernel.maxValueBytes);
+        return await kernel.reportOp(runId, fence, cmd);
+      },
       post: (cmd: OpCommand) => {
         kernel.reportOp(runId, fence, cmd).catch((error) => {
           if (!closed && errorCodeOf(error) !== "stale_lease") log.warn(`run ${runId}: could not record ${cmd.opKey}:`, error);

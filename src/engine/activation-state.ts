@@ -17,6 +17,7 @@
  */
 import {
   errorCodeOf,
+  isUnsentReport,
   toFailureBody,
   type ActivationResult,
   type FailureBody,
@@ -61,6 +62,13 @@ export interface ActivationState {
   failRun(error: FailureBody): never;
   endTurn(result: ActivationResult): never;
   report(cmd: OpCommand): Promise<OpResolution>;
+  /**
+   * Like report, but a report the host refused before it left (its value over the cap, or one that
+   * could not be sent) comes back as `{ refused }` instead of ending the run: a step's result that
+   * cannot be recorded fails that step's attempt.
+   */
+  reportOrRefused(cmd: OpCommand): Promise<OpResolution | { refused: FailureBody }>;
+  /** A post the host refuses (its value over the cap) ends the run, as the kernel would. */
   post(cmd: OpCommand): void;
   track<T>(work: Promise<T>): Promise<T>;
   /** Something changed that might leave the code blocked: check soon. */
@@ -95,6 +103,13 @@ export function createActivationState(host: ActivationHost, schedulerIdle: () =>
 
   const stop = (reason: string): never => {
     throw new Suspension(reason);
+  };
+  /** A report the kernel (or the host) refused: the lease is gone, or the run fails with the error. */
+  const refused = (error: unknown): never => {
+    if (LEASE_LOST.has(errorCodeOf(error) ?? "")) aborted = true;
+    else fatal ??= { ...toFailureBody(error), retryable: false };
+    state.poke();
+    return stop("report refused");
   };
   const mustStop = () => aborted || fatal !== null || turnEnd !== null;
 
@@ -217,14 +232,24 @@ export function createActivationState(host: ActivationHost, schedulerIdle: () =>
       try {
         return await host.report(cmd);
       } catch (error) {
-        if (LEASE_LOST.has(errorCodeOf(error) ?? "")) aborted = true;
-        else fatal ??= { ...toFailureBody(error), retryable: false };
-        state.poke();
-        return stop("report refused");
+        return refused(error);
+      }
+    },
+    async reportOrRefused(cmd) {
+      try {
+        return await host.report(cmd);
+      } catch (error) {
+        if (isUnsentReport(error)) return { refused: toFailureBody(error) };
+        return refused(error);
       }
     },
     post(cmd) {
-      host.post(cmd);
+      try {
+        host.post(cmd);
+      } catch (error) {
+        fatal ??= { ...toFailureBody(error), retryable: false };
+        state.poke();
+      }
     },
     track(work) {
       inflight.add(work);

@@ -106,8 +106,11 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
         failure = { ...toFailureBody(error), retryable: false };
       }
       if (!failure) {
-        await state.report({ type: "step_completed", opKey: op.opKey, seq: op.seq, name: op.name, attempt, result: json });
-        return parseStored(json);
+        // A result the host would not or could not send (over the value cap, say) fails this
+        // attempt like a result that is not JSON: the step's policy decides what comes next.
+        const sent = await state.reportOrRefused({ type: "step_completed", opKey: op.opKey, seq: op.seq, name: op.name, attempt, result: json });
+        if (!("refused" in sent)) return parseStored(json);
+        failure = sent.refused;
       }
     }
     const error = failure!;
@@ -247,8 +250,9 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
       const value = toJson(fields === undefined ? { message: text } : { message: text, fields }, "ctx.log fields");
       const { op, recorded } = next("log", "log", undefined);
       if (recorded) return;
-      host.printLog(runId, text, fields);
+      // Recorded first: a line over the value cap ends the run there and is never printed.
       state.post({ type: "record", kind: "log", opKey: op.opKey, seq: op.seq, name: op.name, value });
+      if (!state.fatal) host.printLog(runId, text, fields);
     },
     now: () => record("now", () => host.now()),
     random: () => record("random", Math.random),

@@ -120,8 +120,9 @@ export function createExec(parts: ExecParts): (spec: ExecSpec<unknown>) => Promi
         failure = toFailureBody(error);
       }
       if (!failure) {
-        await state.report({ type: "step_completed", kind: "exec", opKey: op.opKey, seq: op.seq, name: op.name, attempt: n, result: json, meta });
-        return parseStored(json);
+        const sent = await state.reportOrRefused({ type: "step_completed", kind: "exec", opKey: op.opKey, seq: op.seq, name: op.name, attempt: n, result: json, meta });
+        if (!("refused" in sent)) return parseStored(json);
+        failure = sent.refused;
       }
     }
     const error = failure!;

@@ -88,6 +88,8 @@ export interface RunHistory {
 export interface Kernel {
   /** Reads for views (inspect, event streams): committed state; writes go through commands only. */
   readonly reads: Pick<StoreOps, "listEvents">;
+  /** The largest value recorded, in bytes: worker processes refuse larger ones before sending them. */
+  readonly maxValueBytes: number;
   /**
    * Claims the database, recovers interrupted runs, dispatches pending ones and arms timers.
    * `claimed` runs once the database is this process's and before anything is recovered.
@@ -393,6 +395,7 @@ export function createKernel(options: KernelOptions): Kernel {
 
   return {
     reads: store.reads,
+    maxValueBytes: ctx.maxValueBytes,
     stats: queue.stats,
     async open(exec, claimed) {
       if (executor) throw new VilanoError("internal", "the kernel is already open");

@@ -2,8 +2,8 @@
  * Run lifecycle commands: start (idempotent by id), lease an activation, finish an activation,
  * cancel, and crash recovery at start-up.
  */
-import { newRunId, toFailureBody, VilanoError, type FailureBody } from "../shared/index.ts";
-import { checkValueSize } from "./value-limit.ts";
+import { newRunId, VilanoError, type FailureBody } from "../shared/index.ts";
+import { resultWithinLimit } from "./value-limit.ts";
 import type { DeadMember, RunRow } from "../store/index.ts";
 import { appendEvent, requireLease, requireRun, type KernelContext } from "./context.ts";
 import { cancelOutbound } from "./inbox.ts";
@@ -66,7 +66,7 @@ export async function activate(k: KernelContext, tx: Tx, runId: string): Promise
 
 export async function finishActivation(k: KernelContext, tx: Tx, runId: string, fence: number, reported: ActivationResult): Promise<void> {
   const run = await requireLease(k, runId, fence);
-  const result = withinValueLimit(k, run, reported);
+  const result = resultWithinLimit(reported, k.maxValueBytes, run);
   // The code got through an activation: earlier worker crashes were not in a row with a later one.
   if (run.crashes > 0 && result.type !== "aborted") await k.store.setCrashes(runId, 0);
   if (run.kind === "service") return await finishTurn(k, tx, run, result);
@@ -100,21 +100,6 @@ export async function finishActivation(k: KernelContext, tx: Tx, runId: string, 
       return;
     default:
       throw new VilanoError("internal", `workflow run ${runId} reported a service turn result (${result.type})`);
-  }
-}
-
-/** An output, reply or state over the value limit fails the run (a turn: its message) instead of being recorded. */
-function withinValueLimit(k: KernelContext, run: RunRow, result: ActivationResult): ActivationResult {
-  try {
-    if (result.type === "completed") checkValueSize(result.output, k.maxValueBytes, `the output of workflow "${run.name}"`);
-    if (result.type === "turn_completed") {
-      checkValueSize(result.reply, k.maxValueBytes, `the reply of a turn of service "${run.name}"`);
-      checkValueSize(result.state, k.maxValueBytes, `the state returned by a turn of service "${run.name}"`);
-    }
-    return result;
-  } catch (error) {
-    const body = { ...toFailureBody(error), retryable: false };
-    return run.kind === "service" ? { type: "rejected", error: body } : { type: "failed", error: body };
   }
 }
 

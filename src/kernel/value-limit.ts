@@ -2,8 +2,10 @@
  * The cap on recorded values (VILANO_MAX_VALUE_BYTES): a step result, an output, a reply, state,
  * a payload or an input larger than it is refused with an error naming the op, before anything of
  * it is written — history that grows without bound makes every replay and inspect slower.
+ * A worker process checks the same values with the same functions before it sends them, so an
+ * over-cap value never crosses to the daemon; the kernel's check stays for every other way in.
  */
-import { toFailureBody, VilanoError, type FailureBody, type OpCommand } from "../shared/index.ts";
+import { toFailureBody, UnsentReportError, VilanoError, type ActivationResult, type FailureBody, type OpCommand } from "../shared/index.ts";
 
 /** Throws `value_too_large` when `text` (JSON) is over `limit` bytes. */
 export function checkValueSize(text: string | null | undefined, limit: number, what: string): void {
@@ -42,12 +44,46 @@ function valuesOf(cmd: OpCommand): [string | null, string][] {
   }
 }
 
+/** Throws `value_too_large` for the first value `cmd` carries over `limit`. */
+export function checkCommandValues(cmd: OpCommand, limit: number): void {
+  for (const [text, what] of valuesOf(cmd)) checkValueSize(text, limit, what);
+}
+
+/**
+ * For a host about to report `cmd`: the same refusal, marked as never sent, so the engine fails a
+ * step's attempt with it (a result over the cap is like one that is not JSON) instead of the run.
+ */
+export function refuseOverCap(cmd: OpCommand, limit: number): void {
+  if (limit === Number.POSITIVE_INFINITY) return;
+  try {
+    checkCommandValues(cmd, limit);
+  } catch (error) {
+    if (!(error instanceof VilanoError)) throw error;
+    throw new UnsentReportError(error.code, error.message, { details: error.details, retryable: false });
+  }
+}
+
 /** The failure of a command that carries a value over the limit, or null. */
 export function valueTooLarge(cmd: OpCommand, limit: number): FailureBody | null {
   try {
-    for (const [text, what] of valuesOf(cmd)) checkValueSize(text, limit, what);
+    checkCommandValues(cmd, limit);
     return null;
   } catch (error) {
     return { ...toFailureBody(error), retryable: false };
+  }
+}
+
+/** An output, reply or state over the limit: the result becomes the failure of the run (a turn: of its message). */
+export function resultWithinLimit(result: ActivationResult, limit: number, run: { name: string; kind: string }): ActivationResult {
+  try {
+    if (result.type === "completed") checkValueSize(result.output, limit, `the output of workflow "${run.name}"`);
+    if (result.type === "turn_completed") {
+      checkValueSize(result.reply, limit, `the reply of a turn of service "${run.name}"`);
+      checkValueSize(result.state, limit, `the state returned by a turn of service "${run.name}"`);
+    }
+    return result;
+  } catch (error) {
+    const body = { ...toFailureBody(error), retryable: false };
+    return run.kind === "service" ? { type: "rejected", error: body } : { type: "failed", error: body };
   }
 }

@@ -1,18 +1,18 @@
 /** Shows any value in an error message without throwing (objects without a prototype cannot be String()ed). */
 export function describeValue(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
+  return safeString(value);
 }
 
-/** Like String(value), but never throws. */
+/** Like String(value), but never throws (a Proxy whose every trap throws included). */
 export function safeString(value: unknown): string {
   try {
     return String(value);
   } catch {
-    return Object.prototype.toString.call(value);
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return `[${typeof value} that cannot be shown]`;
+    }
   }
 }

@@ -61,6 +61,19 @@ export class NonRetryableError extends Error {
 }
 
 /**
+ * Thrown by a host for a report it would not or could not send (its value over the cap, a send
+ * that failed): nothing of it reached the kernel, so the engine fails the step's attempt with it
+ * rather than the run. Told apart by the `unsent` mark, never by `instanceof`.
+ */
+export class UnsentReportError extends VilanoError {
+  readonly unsent = true;
+}
+
+export function isUnsentReport(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { unsent?: unknown }).unsent === true;
+}
+
+/**
  * Thrown in the workflow by a failed durable op (a step that failed for good, a timed-out signal
  * wait) or by `result()` of a failed run. `cause` is the serialisable failure body.
  */

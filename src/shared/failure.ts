@@ -34,21 +34,69 @@ export function toFailureBody(thrown: unknown, family: FailureFamily = "applicat
   if (thrown === null || (typeof thrown !== "object" && typeof thrown !== "function")) {
     return { name: "Error", message: capped(safeString(thrown)), family, retryable: true };
   }
-  const e = thrown as ErrorLike;
+  try {
+    return readFailure(thrown, family);
+  } catch (error) {
+    // A Proxy or a getter that throws, or an engine limit on what was read: the attempt is still a
+    // failure to record (and retry), described rather than read.
+    return { name: "Error", message: capped(`a thrown value that could not be read: ${unreadable(error)}`), family, retryable: true };
+  }
+}
+
+/** Reads each field once, through `read`, so a getter that throws costs only that field. */
+function readFailure(thrown: object, family: FailureFamily): FailureBody {
+  const e = {} as ErrorLike;
+  for (const key of ["name", "message", "code", "family", "retryable", "reason", "details"] as const) e[key] = read(thrown, key);
+  const isError = guarded(() => thrown instanceof Error, false);
   // Something thrown that is not an Error (`throw { status: 404 }`) keeps its content: as the
   // message (JSON, shortened) and whole in `details`, rather than "[object Object]".
-  const plain = !(thrown instanceof Error) && typeof e.message !== "string";
+  const plain = !isError && typeof e.message !== "string" && !(e.message instanceof Unreadable);
+  const message =
+    typeof e.message === "string" ? e.message
+    : e.message instanceof Unreadable ? `a thrown value that could not be read (reading its message threw: ${e.message.why})`
+    : plain ? describeThrown(thrown)
+    : safeString(thrown);
   const body: FailureBody = {
     name: typeof e.name === "string" && e.name ? e.name : "Error",
-    message: capped(typeof e.message === "string" ? e.message : plain ? describeThrown(thrown) : safeString(thrown)),
+    message: capped(message),
     family: isFamily(e.family) ? e.family : family,
     retryable: e.retryable !== false,
   };
   if (typeof e.code === "string") body.code = e.code;
   if (typeof e.reason === "string") body.reason = e.reason;
-  if (e.details !== undefined) body.details = safeDetails(e.details);
+  if (e.details !== undefined && !(e.details instanceof Unreadable)) body.details = safeDetails(e.details);
   else if (plain) body.details = safeDetails(thrown);
   return body;
+}
+
+/** A field whose getter threw: it says why, and counts as absent everywhere else. */
+class Unreadable {
+  constructor(readonly why: string) {}
+}
+
+function read(thrown: object, key: string): unknown {
+  try {
+    return (thrown as Record<string, unknown>)[key];
+  } catch (error) {
+    return new Unreadable(unreadable(error));
+  }
+}
+
+function guarded<T>(work: () => T, fallback: T): T {
+  try {
+    return work();
+  } catch {
+    return fallback;
+  }
+}
+
+/** What the error thrown while reading a thrown value says, itself read defensively. */
+function unreadable(error: unknown): string {
+  const message = guarded(() => {
+    const text = (error as { message?: unknown } | null)?.message;
+    return typeof text === "string" ? text : safeString(error);
+  }, "its reading threw a value that cannot be shown either");
+  return message.length > THROWN_TEXT_MAX ? `${message.slice(0, THROWN_TEXT_MAX)}…` : message;
 }
 
 const THROWN_TEXT_MAX = 500;

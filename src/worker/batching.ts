@@ -25,6 +25,36 @@ export function createBatcher<M>(deliver: (payload: M | { t: typeof BATCH; m: M[
   };
 }
 
+/**
+ * Wraps a sender that may throw (a message too large for the IPC serialiser: `RangeError: Out of
+ * memory`) so that one message that cannot go costs only itself: when a batch fails, its messages
+ * go one by one, in order, and each that still fails is handed to `unsent` with why.
+ */
+export function sendingEachOnFailure<M>(
+  send: (payload: M | { t: typeof BATCH; m: M[] }) => void,
+  unsent: (message: M, error: unknown) => void,
+): (payload: M | { t: typeof BATCH; m: M[] }) => void {
+  return (payload) => {
+    try {
+      send(payload);
+      return;
+    } catch (error) {
+      if (!isBatch<M>(payload)) return unsent(payload, error);
+    }
+    for (const message of payload.m) {
+      try {
+        send(message);
+      } catch (error) {
+        unsent(message, error);
+      }
+    }
+  };
+}
+
+function isBatch<M>(payload: M | { t: typeof BATCH; m: M[] }): payload is { t: typeof BATCH; m: M[] } {
+  return typeof payload === "object" && payload !== null && (payload as { t?: unknown }).t === BATCH && Array.isArray((payload as { m?: unknown }).m);
+}
+
 /** The messages a payload carries: a batch's, or the payload itself. */
 export function unbatch(raw: unknown): unknown[] {
   if (typeof raw === "object" && raw !== null && (raw as { t?: unknown }).t === BATCH && Array.isArray((raw as { m?: unknown }).m)) {

@@ -179,6 +179,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     worker.proc = spawnWorker({
       generation,
       ...(options.liveExecutions !== undefined ? { liveExecutions: options.liveExecutions } : {}),
+      maxValueBytes: options.kernel.maxValueBytes,
       env: options.environment(code),
       cwd: dir,
       ...withUser(options.user?.(code)),

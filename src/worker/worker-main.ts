@@ -11,8 +11,10 @@ import { computeKey, createLiveExecutions, type ActivationHost, type ExecEnviron
 import { describeDefinitions, indexDefinitions, lazyWorkspace, runActivationCode, type CodeRef, type Definitions } from "../core/index.ts";
 import { loadDefinitions, MANIFEST_FILE, parseManifest } from "../project/index.ts";
 import { isErrorCode, toFailureBody, VilanoError, type ActivationResult, type LiveOutcome, type OpCommand, type OpResolution } from "../shared/index.ts";
+import { refuseOverCap, resultWithinLimit } from "../kernel/index.ts";
 import { armParentDeath } from "./parent-death.ts";
-import { createBatcher, unbatch } from "./batching.ts";
+import { createBatcher, sendingEachOnFailure, unbatch } from "./batching.ts";
+import { sendFailure, unsentReport, unsentResult } from "./outgoing-values.ts";
 import { installExitAttribution, runAsActivation } from "./exit-attribution.ts";
 import { parseMessage, ToWorkerSchema, type FromWorker, type ToWorker } from "./protocol.ts";
 
@@ -24,6 +26,8 @@ const LIVE_GRACE_MS = 25;
 
 interface Live {
   runId: string;
+  /** For naming values in errors the way the kernel does. */
+  run: { name: string; kind: string };
   fence: number;
   controller: AbortController;
   deliver?: (opKey: string, outcome: LiveOutcome) => void;
@@ -41,8 +45,18 @@ export function runWorkerProcess(args: readonly string[]): void {
   }
   armParentDeath(Number(arg("--parent")));
   installExitAttribution();
+  // The channel is the runtime's, not user code's: what the worker sends goes through the checks
+  // below (value caps, one bad message failing alone), so code cannot push a giant message past them.
+  // The socket's descriptor stays open in the process (see docs/decisions.md).
+  const ipcSend = process.send.bind(process);
+  Reflect.deleteProperty(process, "send");
   const live = arg("--live-executions");
-  const core = createWorkerCore(createBatcher<FromWorker>((payload) => process.send!(payload)), {}, live === undefined ? {} : { liveExecutions: Number(live) });
+  const cap = arg("--max-value-bytes");
+  const deliver = sendingEachOnFailure<FromWorker>((payload) => ipcSend(payload), (message, error) => core.unsent(message, error));
+  const core: WorkerCore = createWorkerCore(createBatcher<FromWorker>(deliver), {}, {
+    ...(live === undefined ? {} : { liveExecutions: Number(live) }),
+    ...(cap === undefined ? {} : { maxValueBytes: Number(cap) }),
+  });
   process.on("message", (payload: unknown) => {
     for (const raw of unbatch(payload)) core.receive(raw);
   });
@@ -58,14 +72,26 @@ export interface WorkerEvents {
 
 export interface WorkerCore {
   receive(raw: unknown): void;
+  /**
+   * A message could not be sent (the transport threw): a report fails its op's attempt, a result
+   * goes again as the failure it caused, a lost recorded value exits the worker (the run replays).
+   */
+  unsent(message: FromWorker, error: unknown): void;
   /** Says the worker is ready (with the daemon generation it was told). */
   ready(generation: string, extra?: { once?: boolean }): void;
   /** How many activations are running now. */
   readonly active: number;
 }
 
+export interface WorkerCoreOptions {
+  liveExecutions?: number;
+  /** The daemon's value cap (VILANO_MAX_VALUE_BYTES): larger values are refused here, before they are sent. */
+  maxValueBytes?: number;
+}
+
 /** The transport-free worker: messages in through `receive`, out through `send`. */
-export function createWorkerCore(send: (message: FromWorker) => void, events: WorkerEvents = {}, options: { liveExecutions?: number } = {}): WorkerCore {
+export function createWorkerCore(send: (message: FromWorker) => void, events: WorkerEvents = {}, options: WorkerCoreOptions = {}): WorkerCore {
+  const cap = options.maxValueBytes ?? Number.POSITIVE_INFINITY;
   // User code that leaves a promise rejected or throws from a timer must not take the other
   // activations of this worker down with it: say so on stderr (the daemon's log) and go on.
   process.on("unhandledRejection", (reason) => console.error("vilano worker: unhandled rejection in user code:", reason));
@@ -114,26 +140,36 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
 
   async function activate(m: Extract<ToWorker, { t: "activate" }>): Promise<void> {
     const { a, fence, run, ops, turn } = m;
-    const entry: Live = { runId: run.id, fence, controller: new AbortController() };
+    const entry: Live = { runId: run.id, run: { name: run.name, kind: run.kind }, fence, controller: new AbortController() };
     live.set(a, entry);
     events.onActivate?.({ id: run.id, name: run.name, kind: run.kind });
     const host: ActivationHost = {
       report: (cmd: OpCommand) =>
         new Promise<OpResolution>((resolve, reject) => {
+          // Thrown here, the refusal rejects the report: nothing of the value leaves the worker.
+          refuseOverCap(cmd, cap);
           const c = nextCall++;
           calls.set(c, { resolve, reject });
           send({ t: "report", a, c, fence, cmd });
         }),
-      post: (cmd) => send({ t: "post", a, fence, cmd }),
+      post: (cmd) => {
+        refuseOverCap(cmd, cap);
+        send({ t: "post", a, fence, cmd });
+      },
       now: Date.now,
-      printLog: (_runId, message, fields) => send({ t: "log", a, message, ...(fields === undefined ? {} : { fields }) }),
+      printLog: (_runId, message, fields) => {
+        // Its record went first and passed the cap; the fields go as the plain data they were
+        // then, so getters of user objects do not run again while the line is being sent.
+        const plain = fields === undefined ? undefined : plainFields(fields);
+        send({ t: "log", a, message, ...(plain === undefined ? {} : { fields: plain }) });
+      },
       signal: entry.controller.signal,
       receiveOutcomes: (deliver) => {
         entry.deliver = deliver;
       },
       liveGraceMs: LIVE_GRACE_MS,
       sleepLate: (lateMs) => send({ t: "sleep_late", ms: lateMs }),
-      settleLate: (result) => send({ t: "late", a, fence, result }),
+      settleLate: (result) => send({ t: "late", a, fence, result: resultWithinLimit(result, cap, entry.run) }),
       stepStarted: (step) => {
         if (step.timeoutMs !== null) timedSteps++;
         send({ t: "step", a, opKey: step.opKey, seq: step.seq, name: step.name, attempt: step.attempt, timeoutMs: step.timeoutMs, retry: step.retry });
@@ -158,6 +194,7 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
       result = { type: "failed" as const, error: { ...toFailureBody(error), retryable: false } };
     }
     live.delete(a);
+    result = resultWithinLimit(result, cap, entry.run);
     send({ t: "finish", a, fence, result, live: { ...parkedRuns.stats } });
     events.onFinish?.({ id: run.id, name: run.name }, result.type);
   }
@@ -211,11 +248,62 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
     }
   }
 
+  /** Results resent as failures: if one of those cannot go either, the worker is not fit to go on. */
+  const resent = new WeakSet<FromWorker>();
+
+  function unsent(message: FromWorker, error: unknown): void {
+    switch (message.t) {
+      case "report": {
+        const call = calls.get(message.c);
+        if (!call) return;
+        calls.delete(message.c);
+        call.reject(unsentReport(message.cmd, error));
+        return;
+      }
+      case "finish":
+      case "late": {
+        if (resent.has(message)) return crash(message.a, `the failure of activation ${message.a} could not be sent either (${sendFailure(error)})`);
+        const replacement: FromWorker = { ...message, result: unsentResult(message.result, error) };
+        resent.add(replacement);
+        send(replacement);
+        return;
+      }
+      case "post":
+        // A value the code already went on with is not in history: its run must go again from
+        // history, which the daemon does when this worker is gone.
+        return crash(message.a, `the value of op ${message.cmd.opKey} could not be sent (${sendFailure(error)})`);
+      case "answer":
+        if (message.ok) send({ t: "answer", q: message.q, ok: false, error: toFailureBody(new VilanoError("internal", `the answer could not be sent to the daemon: ${sendFailure(error)}`)) });
+        else console.error(`vilano worker: could not send a failed answer: ${sendFailure(error)}`);
+        return;
+      default:
+        // Live output and bookkeeping: nothing is recorded from them, so only this line is lost.
+        console.error(`vilano worker: could not send a "${message.t}" message to the daemon: ${sendFailure(error)}`);
+    }
+  }
+
+  /** Ends this worker, blaming the activation whose message could not go; the daemon recovers its runs. */
+  function crash(a: number, why: string): void {
+    console.error(`vilano worker: ${why}; exiting so that the daemon runs the activation again`);
+    runAsActivation(a, () => process.exit(70));
+  }
+
   return {
     receive,
+    unsent,
     ready: (generation, extra = {}) => send({ t: "ready", generation, pid: process.pid, ...extra }),
     get active() {
       return live.size;
     },
   };
+}
+
+/** Log fields as plain data: serialised once, here; fields that cannot be are shown as a note. */
+function plainFields(fields: Record<string, unknown>): unknown {
+  try {
+    const text = JSON.stringify(fields);
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  } catch (error) {
+    return { note: `the fields could not be shown: ${toFailureBody(error).message}` };
+  }
 }

@@ -42,6 +42,8 @@ export interface SpawnWorkerOptions {
   generation: string;
   /** Passed on as `--live-executions` (the worker's own default when absent). */
   liveExecutions?: number;
+  /** The daemon's value cap, passed on as `--max-value-bytes`: the worker refuses larger values before sending them. */
+  maxValueBytes?: number;
   env: Record<string, string>;
   cwd: string;
   /** The OS user to run as (the daemon is root); absent: the daemon's own. */
@@ -61,7 +63,8 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
   let dead = false;
 
   const live = options.liveExecutions === undefined ? [] : ["--live-executions", String(options.liveExecutions)];
-  const proc = Bun.spawn([...workerCommand(), "--generation", options.generation, "--parent", String(process.pid), ...live], {
+  const cap = options.maxValueBytes === undefined ? [] : ["--max-value-bytes", String(options.maxValueBytes)];
+  const proc = Bun.spawn([...workerCommand(), "--generation", options.generation, "--parent", String(process.pid), ...live, ...cap], {
     cwd: options.cwd,
     env: options.env,
     // Bun sets the ids in the child before it runs anything, and drops root's supplementary groups.

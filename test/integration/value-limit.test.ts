@@ -29,15 +29,18 @@ async function open() {
 }
 
 describe("the value cap", () => {
-  test("a step result over the cap fails the run with an error naming the op, and the result is not stored", async () => {
+  test("a step result over the cap fails that step's attempt (not retried) with an error naming the op, and the result is not stored", async () => {
     await using rt = await open();
     const run = await rt.start(bigStep);
     const error = await run.result({ timeout: "5s" }).then(() => null, (e: { cause: { code?: string; message: string } }) => e.cause);
     expect(error).toMatchObject({
-      code: "value_too_large",
-      message: 'the result of step "fetch" (op step:fetch:0) is 10002 bytes, more than the limit of 4096 bytes (VILANO_MAX_VALUE_BYTES)',
+      code: "step_failed",
+      message: 'step "fetch" failed: the result of step "fetch" (op step:fetch:0) is 10002 bytes, more than the limit of 4096 bytes (VILANO_MAX_VALUE_BYTES)',
+      retryable: false,
     });
-    expect((await rt.inspect(run.id)).ops).toEqual([]);
+    const ops = (await rt.inspect(run.id)).ops;
+    expect(ops).toMatchObject([{ opKey: "step:fetch:0", status: "failed", attempt: 1, error: { code: "value_too_large", retryable: false } }]);
+    expect(ops[0]).not.toHaveProperty("result");
   });
 
   test("an output over the cap fails the run; a reply over the cap fails the message, and the asker hears why", async () => {

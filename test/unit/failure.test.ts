@@ -173,4 +173,42 @@ describe("toFailureBody", () => {
     const body = toFailureBody(new PaymentError("declined"));
     expect(JSON.parse(JSON.stringify(body))).toEqual(body);
   });
+  test("describes a thrown Proxy whose every trap throws instead of throwing itself", () => {
+    const hostile = new Proxy({}, {
+      get() {
+        throw new Error("no reading me");
+      },
+      getPrototypeOf() {
+        throw new Error("no prototype either");
+      },
+    });
+    const body = toFailureBody(hostile);
+    expect(body).toMatchObject({ name: "Error", family: "application", retryable: true });
+    expect(body.message).toContain("a thrown value that could not be read");
+    expect(body.message).toContain("no reading me");
+    expect(JSON.parse(JSON.stringify(body))).toEqual(body);
+  });
+
+  test("keeps the readable fields of an Error whose message getter throws", () => {
+    const error = new TypeError("hidden");
+    Object.defineProperty(error, "message", {
+      get() {
+        throw new Error("message getter throws");
+      },
+    });
+    const body = toFailureBody(error);
+    expect(body.name).toBe("TypeError");
+    expect(body.message).toBe("a thrown value that could not be read (reading its message threw: message getter throws)");
+  });
+
+  test("survives a getter that throws a value which itself cannot be read", () => {
+    const unshowable = new Proxy({}, {
+      get() {
+        throw unshowable;
+      },
+    });
+    const body = toFailureBody({ get message() { throw unshowable; }, code: "kept" });
+    expect(body.code).toBe("kept");
+    expect(body.message).toContain("a thrown value that could not be read");
+  });
 });

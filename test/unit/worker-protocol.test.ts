@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createBatcher, unbatch } from "../../src/worker/batching.ts";
+import { createBatcher, sendingEachOnFailure, unbatch } from "../../src/worker/batching.ts";
 import { FromWorkerSchema, parseMessage, ToWorkerSchema } from "../../src/worker/protocol.ts";
 import { thrownBy } from "../helpers/thrown-by.ts";
 
@@ -36,5 +36,25 @@ describe("worker protocol", () => {
     await Promise.resolve();
     expect(delivered).toEqual([{ t: "batch", m: [1, 2, 3] }, 4]);
     expect(delivered.flatMap(unbatch)).toEqual([1, 2, 3, 4]);
+  });
+  test("a batch that cannot be sent goes one message at a time: only the message that fails alone is lost, and it is named", async () => {
+    const delivered: unknown[] = [];
+    const unsent: [number, string][] = [];
+    // Like Bun's IPC: the whole payload is serialised before anything is written, so a throw sends nothing.
+    const ipc = (payload: number | { t: "batch"; m: number[] }) => {
+      if (unbatch(payload).includes(13)) throw new RangeError("Out of memory");
+      delivered.push(payload);
+    };
+    const send = createBatcher<number>(sendingEachOnFailure(ipc, (message, error) => unsent.push([message, String(error)])));
+    send(12);
+    send(13);
+    send(14);
+    await Promise.resolve();
+    expect(delivered).toEqual([12, 14]);
+    expect(unsent).toEqual([[13, "RangeError: Out of memory"]]);
+    send(13);
+    await Promise.resolve();
+    expect(unsent).toHaveLength(2);
+    expect(delivered).toEqual([12, 14]);
   });
 });

@@ -1,0 +1,139 @@
+/**
+ * Values and thrown errors that user code hands the worker must not hurt the daemon: values over
+ * the cap are refused in the worker before they cross (the daemon's resident memory stays bounded),
+ * a message that cannot be sent fails alone, and a thrown value that cannot be read is still a
+ * recorded, retried attempt. Real worker processes of the built executable.
+ */
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileLines } from "../helpers/lines.ts";
+import { writeProject } from "../helpers/project.ts";
+import { testDaemon } from "../helpers/daemon.ts";
+import { eventually } from "../helpers/temp-dir.ts";
+
+const FLOWS = readFileSync(join(import.meta.dir, "..", "fixtures", "value-flows.ts"), "utf8");
+const MIB = 1024 * 1024;
+
+interface RunView {
+  status: string;
+  output?: unknown;
+  error?: { code?: string; message?: string; cause?: Record<string, unknown>; details?: Record<string, unknown> };
+}
+
+function daemonWithFlows() {
+  const d = testDaemon({ VILANO_WORKERS: "1" });
+  expect(d.cli("project", "add", writeProject({ "src/flows.ts": FLOWS }), "--name", "flows").exitCode).toBe(0);
+  const start = (workflow: string, input?: unknown) =>
+    d.json<{ run: { id: string } }>("run", "start", `flows/${workflow}`, ...(input === undefined ? [] : ["--input", JSON.stringify(input)])).run.id;
+  const events = (id: string) => d.json<{ events: { type: string; [k: string]: unknown }[] }>("run", "replay", id).events;
+  const attempts = (file: string) => fileLines(join(d.workspaces, "flows", "shared", file));
+  return { ...d, start, events, attempts };
+}
+
+/** The daemon's resident memory in bytes, from /proc. */
+function residentBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
+  if (!line) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(line.replace(/\D+/g, "")) * 1024;
+}
+
+/** Waits for the run to end, sampling the daemon's resident memory meanwhile; the largest sample with the run. */
+async function endedWatchingMemory(d: ReturnType<typeof daemonWithFlows>, id: string, pid: number): Promise<{ run: RunView; maxRss: number }> {
+  let maxRss = residentBytes(pid);
+  const run = await eventually(
+    () => {
+      maxRss = Math.max(maxRss, residentBytes(pid));
+      const view = d.json<{ run: RunView }>("run", "inspect", id).run;
+      return ["completed", "failed", "cancelled"].includes(view.status) ? view : undefined;
+    },
+    120_000,
+    `run ${id} to end`,
+  );
+  return { run: d.json<{ run: RunView }>("run", "result", id).run, maxRss: Math.max(maxRss, residentBytes(pid)) };
+}
+
+/** A warm daemon (a run went through its worker) and its resident memory then. */
+function warmBaseline(d: ReturnType<typeof daemonWithFlows>): { pid: number; baseline: number } {
+  const pid = d.pid();
+  const warm = d.json<{ run: RunView }>("run", "result", d.start("bigResult", { mib: 0 }), "--wait", "--timeout", "30s").run;
+  expect(warm.status).toBe("completed");
+  return { pid, baseline: residentBytes(pid) };
+}
+
+describe("values crossing from a worker (built executable)", () => {
+  test("a step returning 300 MiB fails its step with value_too_large in the worker; the daemon's memory stays bounded", async () => {
+    const d = daemonWithFlows();
+    const { pid, baseline } = warmBaseline(d);
+    const id = d.start("bigResult", { mib: 300 });
+    const { run, maxRss } = await endedWatchingMemory(d, id, pid);
+    // The step fails (the code could catch it), with the error the daemon's own check gives.
+    expect(run.status).toBe("failed");
+    expect(run.error).toMatchObject({ code: "step_failed" });
+    expect(run.error?.message).toContain('the result of step "big" (op step:big:0) is 314572802 bytes, more than the limit of 4194304 bytes');
+    // The step's attempt is recorded with that error, and not retried: the same code gives the same value.
+    const failed = d.events(id).filter((e) => e.type === "step_attempt_failed");
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ decision: "non_retryable" });
+    const op = d.json<{ ops: { opKey: string; status: string; attempt: number; error: unknown }[] }>("run", "inspect", id).ops[0];
+    expect(op).toMatchObject({ opKey: "step:big:0", status: "failed", attempt: 1 });
+    expect(JSON.stringify(op?.error)).toContain("value_too_large");
+    // Before: the whole value crossed and was parsed in the daemon (several hundred MB more).
+    expect(maxRss - baseline).toBeLessThan(200 * MIB);
+    expect((await fetch(`http://127.0.0.1:${d.port}/health`)).ok).toBe(true);
+  }, 180_000);
+
+  test("a 100 MiB ctx.log line ends the run with value_too_large in the worker; the daemon's memory stays bounded", async () => {
+    const d = daemonWithFlows();
+    const { pid, baseline } = warmBaseline(d);
+    const id = d.start("bigLog", { mib: 100 });
+    const { run, maxRss } = await endedWatchingMemory(d, id, pid);
+    expect(run.status).toBe("failed");
+    expect(run.error?.code).toBe("value_too_large");
+    expect(run.error?.message).toContain("the log value");
+    expect(maxRss - baseline).toBeLessThan(200 * MIB);
+  }, 180_000);
+
+  test("a workflow output of 300 MiB ends the run with value_too_large in the worker; the daemon's memory stays bounded", async () => {
+    const d = daemonWithFlows();
+    const { pid, baseline } = warmBaseline(d);
+    const id = d.start("bigOutput", { mib: 300 });
+    const { run, maxRss } = await endedWatchingMemory(d, id, pid);
+    expect(run.status).toBe("failed");
+    expect(run.error?.code).toBe("value_too_large");
+    expect(run.error?.message).toContain('the output of workflow "bigOutput"');
+    expect(maxRss - baseline).toBeLessThan(200 * MIB);
+  }, 180_000);
+
+  test("a message that cannot be sent fails alone: the report sent in the same flush still arrives and the run completes", () => {
+    const d = daemonWithFlows();
+    const id = d.start("logThenSleep");
+    const run = d.json<{ run: RunView }>("run", "result", id, "--wait", "--timeout", "60s").run;
+    expect(run).toMatchObject({ status: "completed", output: "slept" });
+    // The log op (recorded from the first serialisation) is in history too.
+    const history = d.json<{ ops: { kind: string; status: string }[] }>("run", "inspect", id).ops;
+    expect(history.map((op) => op.kind)).toEqual(["log", "sleep"]);
+  }, 90_000);
+});
+
+describe("thrown values that cannot be read (built executable)", () => {
+  test("a step throwing a Proxy whose every read throws records each attempt and fails the run only after its retries", () => {
+    const d = daemonWithFlows();
+    const id = d.start("throwsProxy");
+    const run = d.json<{ run: RunView }>("run", "result", id, "--wait", "--timeout", "60s").run;
+    expect(run.status).toBe("failed");
+    expect(JSON.stringify(run.error)).toContain("a thrown value that could not be read");
+    expect(d.attempts("proxy-attempts.log")).toEqual(["1", "2", "3"]);
+    const failed = d.events(id).filter((e) => e.type === "step_attempt_failed");
+    expect(failed.map((e) => e.decision)).toEqual(["scheduled", "scheduled", "attempts_exhausted"]);
+  }, 90_000);
+
+  test("a step throwing an Error whose message getter throws is retried, and its third attempt's result stands", () => {
+    const d = daemonWithFlows();
+    const id = d.start("throwsUnreadable");
+    const run = d.json<{ run: RunView }>("run", "result", id, "--wait", "--timeout", "60s").run;
+    expect(run).toMatchObject({ status: "completed", output: "third time" });
+    expect(d.attempts("unreadable-attempts.log")).toEqual(["1", "2", "3"]);
+    expect(d.events(id).filter((e) => e.type === "step_attempt_failed")).toHaveLength(2);
+  }, 90_000);
+});
