@@ -25,7 +25,10 @@ export function errorResponse(error: unknown, onUnexpected?: (error: unknown) =>
     onUnexpected?.(error);
   }
   const body: ErrorEnvelope = { ok: false, error: details === undefined ? { code, message } : { code, message, details } };
-  return Response.json(body, { status: ERROR_CODES[code].http });
+  // An error that knows when trying again may help (the database away) says so in the header too.
+  const retryAfter = (details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  const headers = typeof retryAfter === "number" && Number.isInteger(retryAfter) && retryAfter > 0 ? { "retry-after": String(retryAfter) } : undefined;
+  return Response.json(body, { status: ERROR_CODES[code].http, ...(headers ? { headers } : {}) });
 }
 
 /**
