@@ -25,6 +25,9 @@ export interface AvailabilityOptions {
   where: string;
   /** Looks at the server: resolves when it answers, rejects with why not. */
   look: () => Promise<void>;
+  /** The first wait before looking again, and the most it grows to (defaults: the constants above). */
+  firstWaitMs?: number;
+  maxWaitMs?: number;
   /** 0 ≤ x < 1 (tests may pin it). */
   random?: () => number;
   now?: () => number;
@@ -56,12 +59,14 @@ function saysConnectionLost(error: unknown): boolean {
 
 export function createAvailabilityGate(options: AvailabilityOptions): AvailabilityGate {
   const random = options.random ?? Math.random;
+  const firstWaitMs = options.firstWaitMs ?? RECONNECT_FIRST_MS;
+  const maxWaitMs = options.maxWaitMs ?? RECONNECT_MAX_MS;
   const now = options.now ?? Date.now;
   /** Away since, why, and when the next look is due; null while reachable. */
   let away: { since: number; reason: string; nextLookAt: number } | null = null;
   /** The look in progress (one at a time). */
   let looking: Promise<void> | null = null;
-  let wait = RECONNECT_FIRST_MS;
+  let wait = firstWaitMs;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let closed = false;
   const listeners = new Set<(state: DatabaseState) => void>();
@@ -110,7 +115,7 @@ export function createAvailabilityGate(options: AvailabilityOptions): Availabili
   function scheduleLook(): void {
     if (closed || away === null) return;
     const delay = jittered(wait);
-    wait = Math.min(wait * 2, RECONNECT_MAX_MS);
+    wait = Math.min(wait * 2, maxWaitMs);
     away.nextLookAt = now() + delay;
     timer = setTimeout(() => {
       timer = null;
@@ -135,7 +140,7 @@ export function createAvailabilityGate(options: AvailabilityOptions): Availabili
     if (failure === null) {
       const wasAway = away !== null;
       away = null;
-      wait = RECONNECT_FIRST_MS;
+      wait = firstWaitMs;
       if (wasAway) tell();
       return;
     }

@@ -53,6 +53,7 @@ export function probeServer(target: ProbeTarget, timeoutMs: number, localPort?: 
     const where = `${target.host}:${target.port}`;
     const socket = connect({ host: target.host, port: target.port, ...(localPort !== undefined ? { localAddress: target.host, localPort } : {}) });
     let settled = false;
+    let connected = false;
     const settle = (error: Error | null) => {
       if (settled) return;
       settled = true;
@@ -63,6 +64,7 @@ export function probeServer(target: ProbeTarget, timeoutMs: number, localPort?: 
     };
     const timer = setTimeout(() => settle(new Error(`no answer from ${where} within ${timeoutMs} ms`)), timeoutMs);
     socket.once("connect", () => {
+      connected = true;
       if (socket.localAddress === socket.remoteAddress && socket.localPort === socket.remotePort) {
         settle(new Error(`the connection to ${where} was connected to itself (nobody listens on that port, which is inside the ephemeral range); closed`));
         return;
@@ -73,7 +75,7 @@ export function probeServer(target: ProbeTarget, timeoutMs: number, localPort?: 
       const answer = chunk[0];
       settle(answer === SPEAKS_TLS || answer === NO_TLS ? null : new Error(`${where} did not answer as PostgreSQL does`));
     });
-    socket.once("error", (error) => settle(new Error(`cannot connect to ${where}: ${error.message}`)));
-    socket.once("close", () => settle(new Error(`${where} closed the connection without answering`)));
+    socket.once("error", (error) => settle(new Error(connected ? `${where} hung up without answering (${error.message})` : `cannot connect to ${where}: ${error.message}`)));
+    socket.once("close", () => settle(new Error(`${where} hung up without answering`)));
   });
 }
