@@ -36,9 +36,19 @@ export interface ApiProjectDetails extends ApiProject {
 export type ApiRun = RunInfo;
 
 export interface ApiStatus {
-  projects: number;
-  /** The database the daemon uses (a PostgreSQL URL without its password); on PostgreSQL, every daemon sharing it. */
-  store: { kind: "sqlite" | "postgres"; location: string; daemons?: DaemonInfo[] };
+  /** How many projects are added (null when the database did not answer). */
+  projects: number | null;
+  /**
+   * The database the daemon uses (a PostgreSQL URL without its password); whether it answers (when
+   * not: why, and on PostgreSQL when the daemon tries again); on PostgreSQL, every daemon sharing it.
+   */
+  store: {
+    kind: "sqlite" | "postgres";
+    location: string;
+    available: boolean;
+    unavailable?: { message: string; since?: string; retryAfterSeconds?: number };
+    daemons?: DaemonInfo[];
+  };
   /** The worker processes running user code, and what the pool has had to do so far. */
   workers: { pids: number[]; external: number[]; stats: { spawned: number; hardStops: number; crashes: number; expired: number; cancelKills: number; spares: number } };
 }

@@ -83,7 +83,7 @@ const LIVE_GRACE_ROUNDS = 3;
 
 // Reports that fail for these reasons mean this activation no longer owns the run. A failed commit
 // (full disk) is one: the kernel runs the run again once it can write, so it must not fail it here.
-const LEASE_LOST = new Set(["stale_lease", "runtime_closed", "storage_failed"]);
+const LEASE_LOST = new Set(["stale_lease", "runtime_closed", "storage_failed", "database_unavailable"]);
 
 export function createActivationState(host: ActivationHost, schedulerIdle: () => boolean = () => true): ActivationState {
   let aborted = false;

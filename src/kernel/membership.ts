@@ -186,7 +186,8 @@ export function createMembership(deps: MembershipDeps): Membership {
         }
       }
     } catch (error) {
-      if (!stopped) log?.warn("heartbeat failed:", error);
+      // The store says when the database goes away and comes back: not again every beat meanwhile.
+      if (!stopped && (error as { code?: unknown })?.code !== "database_unavailable") log?.warn("heartbeat failed:", error);
     } finally {
       if (!stopped) heartbeat = setTimeout(() => void beat(), heartbeatMs);
     }

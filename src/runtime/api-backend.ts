@@ -11,6 +11,26 @@ import type { Sessions } from "../ui/index.ts";
 import { parseTarget } from "./targets.ts";
 import { isPostgresUrl, redactUrl } from "../store/index.ts";
 
+/** How long the status waits for the database's answers before it reports the database as not answering. */
+const STATUS_DATABASE_DEADLINE_MS = 3_000;
+
+/** `read()`'s value, or why there is none: it failed, or did not answer within `ms`. */
+async function readWithin<T>(ms: number, read: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; message: string }> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<{ ok: false; message: string }>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, message: `the database did not answer within ${ms / 1000} s` }), ms);
+  });
+  const answered = read().then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, message: (error as Error)?.message ?? String(error) }),
+  );
+  try {
+    return await Promise.race([answered, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 type Callable = Record<string, (payload: unknown, options?: AskOptions) => Promise<unknown>>;
 
 export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): ApiBackend {
@@ -21,12 +41,27 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
     return toRunInfo(run);
   };
   return {
-    status: async () => ({
-      projects: (await projects.list()).length,
-      store: isPostgresUrl(daemon.database)
-        ? { kind: "postgres" as const, location: redactUrl(daemon.database), daemons: (await kernel.daemons()) ?? [] }
-        : { kind: "sqlite" as const, location: daemon.database },
-      workers: { pids: daemon.pool.pids(), external: daemon.pool.externalPids(), stats: { ...daemon.pool.stats } } }),
+    async status() {
+      const workers = { pids: daemon.pool.pids(), external: daemon.pool.externalPids(), stats: { ...daemon.pool.stats } };
+      const postgres = isPostgresUrl(daemon.database);
+      const location = postgres ? redactUrl(daemon.database) : daemon.database;
+      const read = await readWithin(STATUS_DATABASE_DEADLINE_MS, async () => ({
+        projects: (await projects.list()).length,
+        daemons: postgres ? ((await kernel.daemons()) ?? []) : undefined,
+      }));
+      if (!read.ok) {
+        // The status still answers while the database is away (or silent): it says so, and what the store knows.
+        const state = daemon.core.store.availability?.current();
+        const unavailable = state && !state.available
+          ? { message: state.message, since: new Date(state.since).toISOString(), retryAfterSeconds: state.retryAfterSeconds }
+          : { message: read.message };
+        return { projects: null, store: { kind: postgres ? ("postgres" as const) : ("sqlite" as const), location, available: false, unavailable }, workers };
+      }
+      const store = postgres
+        ? { kind: "postgres" as const, location, available: true, daemons: read.value.daemons ?? [] }
+        : { kind: "sqlite" as const, location, available: true };
+      return { projects: read.value.projects, store, workers };
+    },
     connectWorker: (link) => daemon.pool.attachExternal(link),
     addProject: (path, name) => projects.add(path, name),
     syncProject: (name) => projects.sync(name),

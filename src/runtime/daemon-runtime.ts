@@ -153,6 +153,10 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     },
   });
   openedStore(core.store);
+  core.store.availability?.onChange((state) => {
+    if (state.available) logger.withTag("store").info("the database is reachable again; writes are taken again");
+    else logger.withTag("store").warn(`${state.message}; writes are refused (503) until it is back, and it is tried again with a growing wait`);
+  });
   const { kernel } = core;
   const projects = createProjectRegistry(core.store.reads, kernel, snapshotsDir, catalog, core.store.shelf);
 

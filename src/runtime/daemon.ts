@@ -110,7 +110,8 @@ async function serve(options: DaemonOptions, stopDroppingOrphans: () => void): P
     stop() {
       stopping ??= (async () => {
         await server.stop(true);
-        await runtime.close();
+        // A runtime that could not close cleanly (its database away) still lets the daemon stop.
+        await runtime.close().catch((error: unknown) => logger.error("the runtime did not close cleanly:", error));
         removeDaemonInfo(paths, process.pid);
         stopDroppingOrphans();
       })();

@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   schema_too_new: { http: 500, exit: 5, summary: "the database schema is newer than this build" },
   /** SQLite refused an operation (I/O error, corruption, full disk). */
   storage_failed: { http: 500, exit: 5, summary: "the database failed" },
+  /** The database server cannot be reached now (PostgreSQL away); the daemon reconnects on its own: try again later. */
+  database_unavailable: { http: 503, exit: 5, summary: "the database cannot be reached; try again later" },
   /** The runtime was closed while a call was in flight. */
   runtime_closed: { http: 503, exit: 5, summary: "the runtime is closed" },
   /** A durable run failed; the cause holds the failure body. */

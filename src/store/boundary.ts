@@ -47,7 +47,18 @@ export interface Store extends StoreOps {
   readonly cluster?: Cluster;
   /** Project snapshots kept in the database, for daemons on other machines (PostgreSQL). */
   readonly shelf?: SnapshotShelf;
+  /** Whether the database server can be reached now (PostgreSQL; a SQLite file is always there). */
+  readonly availability?: DatabaseAvailability;
   close(): Promise<void>;
+}
+
+/** Reachable, or away since when, why, and when the store tries again. */
+export type DatabaseState = { available: true } | { available: false; since: number; message: string; retryAfterSeconds: number };
+
+export interface DatabaseAvailability {
+  current(): DatabaseState;
+  /** Hears each change (lost, back); returns the way to stop hearing. */
+  onChange(listener: (state: DatabaseState) => void): () => void;
 }
 
 /** A daemon sharing the database, as `daemon status` lists it. */

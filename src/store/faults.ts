@@ -33,10 +33,13 @@ const SQLITE_FAULT = /^SQLITE_(FULL|IOERR|NOMEM|CANTOPEN|CORRUPT|NOTADB|READONLY
 const PG_CLIENT_FAULT = /^ERR_POSTGRES_(CONNECTION|SOCKET|TLS|IDLE_TIMEOUT|LIFETIME_TIMEOUT|CONNECTION_TIMEOUT)/;
 const PG_SQLSTATE_FAULT = /^(08|53|57P|58|XX|25006|57014)/;
 
+/** The PostgreSQL store's refusal while its server is away (postgres/availability.ts): a lost connection too. */
+const UNAVAILABLE = "database_unavailable";
+
 export function isStorageFault(error: unknown): boolean {
   if (error instanceof StorageFault) return true;
   const { code, errno } = (error ?? {}) as { code?: unknown; errno?: unknown };
-  if (typeof code === "string" && (SQLITE_FAULT.test(code) || PG_CLIENT_FAULT.test(code))) return true;
+  if (typeof code === "string" && (SQLITE_FAULT.test(code) || PG_CLIENT_FAULT.test(code) || code === UNAVAILABLE)) return true;
   return typeof errno === "string" && PG_SQLSTATE_FAULT.test(errno) && code === "ERR_POSTGRES_SERVER_ERROR";
 }
 
@@ -46,6 +49,6 @@ export function isStorageFault(error: unknown): boolean {
  */
 export function isConnectionLost(error: unknown): boolean {
   const { code, errno } = (error ?? {}) as { code?: unknown; errno?: unknown };
-  if (typeof code === "string" && PG_CLIENT_FAULT.test(code)) return true;
+  if (typeof code === "string" && (PG_CLIENT_FAULT.test(code) || code === UNAVAILABLE)) return true;
   return typeof errno === "string" && /^(08|57P0[123])/.test(errno);
 }

@@ -4,7 +4,7 @@ export { createStore } from "./sqlite-store.ts";
 export { createPostgresStore, redactUrl } from "./postgres/pg-store.ts";
 export { dropOrphanedCancels } from "./postgres/orphaned-cancels.ts";
 export { openStore, isPostgresUrl } from "./open-store.ts";
-export type { Async, Cluster, ClusterNotice, DaemonRow, DeadMember, PrefetchHint, SnapshotShelf, Store, StoreOps, TransactionOptions } from "./boundary.ts";
+export type { Async, Cluster, ClusterNotice, DaemonRow, DatabaseAvailability, DatabaseState, DeadMember, PrefetchHint, SnapshotShelf, Store, StoreOps, TransactionOptions } from "./boundary.ts";
 export { isStorageFault, RetryCarefully, StorageFault } from "./faults.ts";
 export type { RunRow, OpRow, EventRow, SignalRow, NewRun, OpWrite, RunListFilter, MessageRow, NewMessage, NewInstance, InboxCounts, ProjectRow, RelationshipRow, RelationshipKind, ExitEventRow, SupervisorRow, MemberRow, SupervisionStrategy, SubscriptionRow } from "./rows.ts";
 export type { MessageUpdate } from "./inbox-queries.ts";

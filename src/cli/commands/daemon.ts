@@ -116,6 +116,7 @@ export const daemonCommand = defineCommand({
           }
           ui.log(`running: pid ${s.info.pid}, port ${s.info.port}, version ${s.info.version}, since ${s.info.startedAt}`);
           if (status) ui.log(`store: ${status.store.kind === "postgres" ? "PostgreSQL" : "SQLite"} at ${status.store.location}`);
+          if (status?.store.unavailable) ui.warn(`the database is unavailable: ${status.store.unavailable.message}`);
           const daemons = status?.store.daemons ?? [];
           if (daemons.length > 0) ui.log(`daemons sharing it (${daemons.length}):\n${daemons.map(describeDaemon).join("\n")}`);
           if (status) ui.log(`workers: ${status.workers.pids.length ? status.workers.pids.join(", ") : "none started yet"}`);

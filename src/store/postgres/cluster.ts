@@ -79,9 +79,52 @@ export function noticePayloads(notice: ClusterNotice): string[] {
  * `db()` is the open transaction's connection while there is one (the pool otherwise); `pool`
  * is always the pool: heartbeats, claims and listening never wait for the writer's transaction.
  */
-export function pgCluster(me: string, db: () => SQL, pool: SQL, later: Later, noteWrite: () => void): Cluster & { join(): Promise<void>; leave(): Promise<void> } {
+export interface PgCluster extends Cluster {
+  join(): Promise<void>;
+  leave(): Promise<void>;
+  /** The database is away: stop listening (the client would retry on its own, at its own pace). */
+  pauseListening(): Promise<void>;
+  /** The database is back: listen again, and look at what the notices missed meanwhile would have said. */
+  resumeListening(): Promise<void>;
+}
+
+export function pgCluster(me: string, db: () => SQL, pool: SQL, later: Later, noteWrite: () => void): PgCluster {
   const host = hostname();
-  let stopListening: (() => Promise<void>) | null = null;
+  /** What `listen` was given (null before it, and after `leave`). */
+  let listener: { onNotice: (notice: ClusterNotice) => void; onResubscribed: () => void } | null = null;
+  let subscription: { unlisten(): Promise<void> } | null = null;
+  /** Subscribing and unsubscribing, one after another. */
+  let listening: Promise<unknown> = Promise.resolve();
+  const inTurn = (step: () => Promise<void>): Promise<void> => {
+    const next = listening.then(step);
+    listening = next.catch(() => {});
+    return next;
+  };
+  const subscribe = async ({ onNotice, onResubscribed }: NonNullable<typeof listener>) => {
+    let subscribed = false;
+    subscription = await pool.listen(
+      NOTICE_CHANNEL,
+      (payload) => {
+        let notice: ClusterNotice;
+        try {
+          notice = JSON.parse(payload) as ClusterNotice;
+        } catch {
+          return; // not one of ours
+        }
+        if (notice.from !== me) onNotice(notice);
+      },
+      () => {
+        // Bun subscribes again after the connection is lost; notices sent in between are gone.
+        if (subscribed) onResubscribed();
+        subscribed = true;
+      },
+    );
+  };
+  const unsubscribe = async () => {
+    const current = subscription;
+    subscription = null;
+    await current?.unlisten().catch(() => {});
+  };
 
   const join = async () => {
     await pool.unsafe(
@@ -165,29 +208,20 @@ export function pgCluster(me: string, db: () => SQL, pool: SQL, later: Later, no
       for (const payload of noticePayloads({ from: me, ...notice })) await later(db()`SELECT pg_notify(${NOTICE_CHANNEL}, ${payload})`);
     },
     async listen(onNotice, onResubscribed) {
-      let subscribed = false;
-      const subscription = await pool.listen(
-        NOTICE_CHANNEL,
-        (payload) => {
-          let notice: ClusterNotice;
-          try {
-            notice = JSON.parse(payload) as ClusterNotice;
-          } catch {
-            return; // not one of ours
-          }
-          if (notice.from !== me) onNotice(notice);
-        },
-        () => {
-          // Bun subscribes again after the connection is lost; notices sent in between are gone.
-          if (subscribed) onResubscribed();
-          subscribed = true;
-        },
-      );
-      stopListening = () => subscription.unlisten();
+      const heard = (listener = { onNotice, onResubscribed });
+      await inTurn(() => subscribe(heard));
     },
+    pauseListening: () => inTurn(unsubscribe),
+    resumeListening: () =>
+      inTurn(async () => {
+        const heard = listener;
+        if (heard === null || subscription !== null) return;
+        await subscribe(heard);
+        heard.onResubscribed();
+      }),
     async leave() {
-      await stopListening?.().catch(() => {});
-      stopListening = null;
+      listener = null;
+      await inTurn(unsubscribe);
       await pool`DELETE FROM daemons WHERE id = ${me}`;
       // Told outside any transaction: the others take over what this daemon still held.
       for (const payload of noticePayloads({ from: me, left: true })) await pool`SELECT pg_notify(${NOTICE_CHANNEL}, ${payload})`;

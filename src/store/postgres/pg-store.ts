@@ -10,8 +10,11 @@ import { SQL } from "bun";
 import { VilanoError } from "../../shared/index.ts";
 import type { PrefetchHint, Store, StoreOps } from "../boundary.ts";
 import { isConnectionLost, isStorageFault, RetryCarefully, StorageFault } from "../faults.ts";
+import { createAvailabilityGate } from "./availability.ts";
 import { newDaemonId, pgCluster } from "./cluster.ts";
 import { PG_OP_COLUMNS, PG_RUN_COLUMNS, pgCoreStatements, type Later } from "./core-statements.ts";
+import { gatedPool } from "./gated-pool.ts";
+import { probeServer, probeTargetOf } from "./server-probe.ts";
 import { pgShelf } from "./shelf.ts";
 import { keptWrites, type NumberedOpWrite } from "./kept-writes.ts";
 import { createTxCache, type EndingLists, type PrefetchedRun } from "./tx-cache.ts";
@@ -65,6 +68,16 @@ const START_WRITER = `SELECT set_config('idle_in_transaction_session_timeout', '
   pg_advisory_xact_lock($1::bigint)`;
 
 /**
+ * The most a new connection may take to be ready (Bun's default is 30 s): a connection that hangs
+ * (connected to itself, see server-probe.ts, or to a server that does not answer) gives up then.
+ */
+const CONNECT_TIMEOUT_S = 10;
+/** The most a look at the server's port may take while the database is away. */
+const PROBE_TIMEOUT_MS = 5_000;
+/** If listening again fails while the database is otherwise back, it is tried again after this long. */
+const RELISTEN_AFTER_MS = 5_000;
+
+/**
  * Every statement, on the connection `db` gives. `aside` is for those that read neither runs nor
  * ops (the inbox, relationships, supervision, subscriptions): inside a transaction, the runs and
  * ops kept back need not go before them.
@@ -83,7 +96,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
   // Idle connections close after a while: a daemon at rest holds only the one that hears the other
   // daemons (LISTEN, Bun's own). At least two: a transaction holds one, and reads need another.
   const poolSize = Math.max(2, options.maxConnections ?? 8);
-  const sql = new SQL(url, { max: poolSize, idleTimeout: 10, onnotice: () => {} } as never);
+  const sql = new SQL(url, { max: poolSize, idleTimeout: 10, connectionTimeout: CONNECT_TIMEOUT_S, onnotice: () => {} } as never);
   let schemaVersion: number;
   try {
     schemaVersion = await pgMigrate(sql);
@@ -92,6 +105,18 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     if (error instanceof VilanoError) throw error;
     throw new VilanoError("storage_failed", `cannot use the PostgreSQL database at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
   }
+
+  // While the server is away nothing is sent: statements outside the writer's transaction go to the
+  // pool through the gate, and a transaction does not begin (see availability.ts).
+  const target = probeTargetOf(url);
+  const gate = createAvailabilityGate({
+    where: redactUrl(url),
+    async look() {
+      if (target) await probeServer(target, PROBE_TIMEOUT_MS);
+      await sql`SELECT 1`;
+    },
+  });
+  const pool = gatedPool(sql, gate);
 
   /** The writer's transaction client while one is open; statements outside one use the pool. */
   let current: SQL | null = null;
@@ -116,7 +141,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
   const sendPending = () => kept.sendAll();
   /** The connection a statement goes to: the open transaction's, behind the writes kept back; else the pool. */
   const writerOrPool = (): SQL => {
-    if (!current) return sql;
+    if (!current) return pool;
     kept.sendWrites();
     return current;
   };
@@ -188,7 +213,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
   }
   /** For the statements that read neither runs nor ops: only new runs go first (they may refer to one). */
   const writerBesideKept = (): SQL => {
-    if (!current) return sql;
+    if (!current) return pool;
     kept.sendInserts();
     return current;
   };
@@ -250,11 +275,26 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       throw error;
     }
   }
-  const reads = statementsOver(() => sql, (write) => write.then(() => undefined), me);
+  const reads = statementsOver(() => pool, (write) => write.then(() => undefined), me);
   // Its writes inside the transaction (members removed, their claims handed back) are unknown to the cache.
-  const cluster = pgCluster(me, writerOrPool, sql, later, () => {
+  const cluster = pgCluster(me, writerOrPool, pool, later, () => {
     cache.noteWrite();
     cache.clear();
+  });
+  // The client would retry the listening connection on its own while the server is away: it is
+  // stopped then, and made again (with a look at what was missed) once the server is back.
+  let relistenTimer: ReturnType<typeof setTimeout> | null = null;
+  const relisten = () => {
+    relistenTimer = null;
+    if (closed || !gate.current().available) return;
+    cluster.resumeListening().catch((error: unknown) => {
+      gate.failed(error);
+      if (!closed) relistenTimer = setTimeout(relisten, RELISTEN_AFTER_MS);
+    });
+  };
+  gate.onChange((state) => {
+    if (state.available) relisten();
+    else void cluster.pauseListening();
   });
 
   return {
@@ -268,6 +308,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     async transaction(fn, options = {}) {
       if (closed) throw new VilanoError("runtime_closed", "the store is closed");
       if (open) throw new VilanoError("internal", "a transaction is already open: the store has one writer");
+      gate.check();
       let end!: () => void;
       open = new Promise<void>((resolve) => (end = resolve));
       careful = options.careful === true;
@@ -313,7 +354,11 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
           try {
             return (await sql.begin((tx) => (running = body(tx as unknown as SQL)))) as Awaited<ReturnType<typeof fn>>;
           } catch (error) {
-            if (started || !isConnectionLost(error) || attempt > poolSize) throw error;
+            if (started || !isConnectionLost(error) || attempt > poolSize) throw gate.failed(error);
+            // Another connection only if the server is there: a look at it decides (once for all).
+            gate.failed(error);
+            await gate.whenLooked();
+            gate.check();
           } finally {
             // A lost connection rejects `begin` while the commands may still be running: the next
             // transaction waits for them to be done with this one.
@@ -369,7 +414,8 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
       if (current && hints.length > 0) await prefetch(writerOrPool(), hints);
     },
     cluster,
-    shelf: pgShelf(sql),
+    shelf: pgShelf(pool),
+    availability: { current: gate.current, onChange: gate.onChange },
     // A member among the daemons sharing the database: any number may write, one batch at a time.
     async claimWriter() {
       if (joined) return;
@@ -379,7 +425,13 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     async releaseWriter() {
       if (!joined) return;
       joined = false;
-      await cluster.leave();
+      try {
+        await cluster.leave();
+      } catch (error) {
+        // The database is away: this daemon's row stays, and the others count it dead once it is
+        // silent (at once on this machine, its process being gone). Stopping must not wait for it.
+        if (!isConnectionLost(error)) throw error;
+      }
     },
     async close() {
       if (closed) return;
@@ -389,6 +441,8 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
         joined = false;
         await cluster.leave().catch(() => {});
       }
+      gate.close();
+      if (relistenTimer !== null) clearTimeout(relistenTimer);
       await sql.close();
     },
   };
