@@ -15,7 +15,7 @@ export interface SoakOptions {
 
 export const SOAK_USAGE = "usage: bun run soak [--rounds N] [--seed S] [--poison on|off] [--max-rss-mb MB] [--wait-s SECONDS]";
 
-const DEFAULTS: SoakOptions = { rounds: 500, seed: 1, poison: true, maxRssMb: 512, waitSeconds: 30 };
+const DEFAULTS: SoakOptions = { rounds: 500, seed: 1, poison: true, maxRssMb: 256, waitSeconds: 30 };
 
 function wholeNumber(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);

@@ -75,9 +75,10 @@ export function startPoison(client: VilanoClient, ledger: PoisonLedger, round: n
 }
 
 /**
- * Cancels every loop run not cancelled yet. A cancel acknowledged makes the loop a poison run to
- * check (it must end `cancelled`); `not_found` means its start never made it; any other failure
- * leaves it for the next round. Returns the failures, for the report.
+ * Cancels every loop run not cancelled yet. A cancel acknowledged (or refused because the run had
+ * already ended) makes the loop a poison run to check (it must end `cancelled`); `not_found`
+ * means its start never made it; any other failure leaves it for the next round. Returns the
+ * failures, for the report.
  */
 export async function cancelLoops(client: VilanoClient, ledger: PoisonLedger): Promise<string[]> {
   const failures: string[] = [];
@@ -88,8 +89,14 @@ export async function cancelLoops(client: VilanoClient, ledger: PoisonLedger): P
         ledger.loops.delete(id);
         ledger.poison.set(id, { workflow: "spin", expected: { kind: "cancelled" } });
       } catch (error) {
-        if ((error as { code?: unknown }).code === "not_found") ledger.loops.delete(id);
-        else failures.push(`cancel of loop run ${id}: ${(error as Error).message}`);
+        const code = (error as { code?: unknown }).code;
+        if (code === "not_found") ledger.loops.delete(id);
+        else if (code === "run_finished") {
+          // It ended before any cancel (a loop cannot end by itself): checked as a loop that must
+          // end cancelled, so how it did end is reported.
+          ledger.loops.delete(id);
+          ledger.poison.set(id, { workflow: "spin", expected: { kind: "cancelled" } });
+        } else failures.push(`cancel of loop run ${id}: ${(error as Error).message}`);
       }
     }),
   );

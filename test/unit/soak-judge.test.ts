@@ -47,8 +47,8 @@ describe("soak judge", () => {
 });
 
 describe("soak options", () => {
-  test("defaults: 500 rounds, seed 1, poison on, a 512 MiB bound", () => {
-    expect(parseSoakOptions([])).toEqual({ rounds: 500, seed: 1, poison: true, maxRssMb: 512, waitSeconds: 30 });
+  test("defaults: 500 rounds, seed 1, poison on, a 256 MiB bound", () => {
+    expect(parseSoakOptions([])).toEqual({ rounds: 500, seed: 1, poison: true, maxRssMb: 256, waitSeconds: 30 });
     expect(parseSoakOptions(["--rounds", "5", "--poison", "off", "--max-rss-mb", "300"])).toMatchObject({ rounds: 5, poison: false, maxRssMb: 300 });
   });
 
