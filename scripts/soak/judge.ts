@@ -14,7 +14,7 @@ export type Expectation =
 /** How a run stands, as the daemon answers `inspect` (or that it does not know it). */
 export type Seen =
   | { found: false; message: string }
-  | { found: true; status: string; output?: unknown; error?: { code?: string; reason?: string; message?: string } };
+  | { found: true; status: string; output?: unknown; error?: { code?: string; reason?: string; message?: string; cause?: { code?: string } } };
 
 export type Figure = "lost" | "quarantined" | "blocked" | "poison";
 
@@ -39,6 +39,14 @@ function codeOf(seen: Seen & { found: true }): string | undefined {
   return seen.error?.reason ?? seen.error?.code;
 }
 
+/**
+ * Whether the run ended for `code`: its own code, or, for a step's result over the cap (its attempt
+ * fails in the worker and the uncaught failure ends the run as `step_failed`), its cause's.
+ */
+function endedFor(seen: Seen & { found: true }, code: string): boolean {
+  return codeOf(seen) === code || (seen.error?.code === "step_failed" && seen.error.cause?.code === code);
+}
+
 /** The verdict on run `label` (its id and workflow) expected to end as `expected`, seen as `seen`. */
 export function judgeRun(label: string, expected: Expectation, seen: Seen, waitedSeconds: number): Verdict {
   const poison = expected.kind !== "output";
@@ -53,7 +61,7 @@ export function judgeRun(label: string, expected: Expectation, seen: Seen, waite
     return { ok: false, figure: "lost", problem: `${label}: ${describeEnd(seen)}, expected completed with output ${short(JSON.stringify(expected.output) ?? "undefined")}` };
   }
   const status = expected.kind === "cancelled" ? "cancelled" : "failed";
-  const matches = seen.status === status && (expected.kind === "cancelled" || codeOf(seen) === expected.kind);
+  const matches = seen.status === status && (expected.kind === "cancelled" || endedFor(seen, expected.kind));
   if (matches) return { ok: true };
   const wanted = expected.kind === "cancelled" ? "cancelled" : `failed (${expected.kind})`;
   return { ok: false, figure: "poison", problem: `poison ${label}: ${describeEnd(seen)}, expected ${wanted}` };
