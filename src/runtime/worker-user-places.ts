@@ -8,7 +8,10 @@
  *     <root>/.code/<project>/<snapshot>/      its workers import (the sealed one in the home is out of reach)
  *
  * A folder above the base that the user could not pass through is an error naming it, not a worker
- * that fails to start.
+ * that fails to start. The project folder is the user's, so its code may swap `shared/` or `runs/`
+ * for a link at any time: everything under the root is made through folders held open, a link
+ * there is removed (never followed), and only folders just made are handed over
+ * (shared/held-folders.ts).
  */
 import { chmodSync, cpSync, existsSync, fstatSync, mkdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -2,6 +2,8 @@
  * `[worker] user` (built executable, a daemon run as root, real workers): the project's workers run
  * as that OS user — they cannot read the token, the daemon's /proc files or signal it, and they work
  * in folders of their own — and a user that does not exist is refused when the project is added.
+ * What its code sends the daemon is not believed where root would act on it: a forged `exec_start`
+ * kills nothing that is not the worker's, and a link put in place of its folders is never followed.
  * Creates the throwaway system user `vilano-test-worker` when it is absent. Needs root: skipped,
  * saying so, otherwise.
  */
