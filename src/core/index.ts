@@ -16,6 +16,7 @@ export {
   ensureWorkspacesBase,
   fixedWorkspace,
   lazyWorkspace,
+  makeWorkspaceFolder,
   prepareWorkspace,
   pruneEmptyWorkspaces,
   sweepLeftoverWorkspaces,

@@ -17,10 +17,10 @@
  * Each directory links the code's `node_modules` in, so programs run there find the project's packages.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, lchownSync, lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { existsSync, fstatSync, lchownSync, lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, type Stats } from "node:fs";
 import { chmod, readdir, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { VilanoError } from "../shared/index.ts";
+import { closeFolder, openFolder, pathIn, VilanoError, type FolderOwner } from "../shared/index.ts";
 
 export interface WorkspaceSettings {
   /** `activation`: a fresh directory per activation; `shared`: one directory for all, never removed. */
@@ -89,11 +89,25 @@ export function ensureWorkspacesBase(base: string, isPrivate: boolean): string {
 
 /** Makes `dir` (0700) and links `codeDir`'s `node_modules` into it; harmless when both are there. */
 export function prepareWorkspace(dir: string, codeDir: string | null): void {
-  makeFolder(dir);
-  if (codeDir === null) return;
+  if (process.getuid?.() !== 0) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (codeDir !== null) linkModules(codeDir, (name) => join(dir, name), null);
+    return;
+  }
+  // Root, in folders a `[worker] user` owns: every name is resolved in a folder held open, never through a link it put there.
+  const folder = openFolder(dir, { mode: 0o700, owner: ownerToGive });
+  try {
+    if (codeDir !== null) linkModules(codeDir, (name) => pathIn(folder, name), ownerToGive(fstatSync(folder.fd)) ?? null);
+  } finally {
+    closeFolder(folder);
+  }
+}
+
+/** Links `codeDir`'s `node_modules` in as `at("node_modules")`, given to `owner` (never followed) when there is one. */
+function linkModules(codeDir: string, at: (name: string) => string, owner: FolderOwner | null): void {
   const modules = join(codeDir, "node_modules");
   if (!existsSync(modules)) return;
-  const link = join(dir, "node_modules");
+  const link = at("node_modules");
   let current: string | null = null;
   try {
     current = readlinkSync(link);
@@ -103,9 +117,9 @@ export function prepareWorkspace(dir: string, codeDir: string | null): void {
   }
   if (current === modules) return;
   // Replaced in one step: activations of another snapshot may share the directory (shared mode).
-  const temporary = `${link}.${randomBytes(6).toString("hex")}`;
+  const temporary = at(`node_modules.${randomBytes(6).toString("hex")}`);
   symlinkSync(modules, temporary);
-  takeOwnerOf(dir, temporary);
+  if (owner) lchownSync(temporary, owner.uid, owner.gid);
   try {
     renameSync(temporary, link);
   } catch (error) {
@@ -115,27 +129,22 @@ export function prepareWorkspace(dir: string, codeDir: string | null): void {
 }
 
 /**
- * Makes `dir` (0700, with any missing folder above it). A daemon running as root that makes it in a
- * folder of another user's — the project's folder of a `[worker] user`, whose workers must write
- * there — gives what it made to that user, as the user's own workers would have made it.
+ * Makes `dir` (0700, with any missing folder above it): a working directory's folder. A daemon
+ * running as root that makes it in a folder of another user's — the project's folder of a
+ * `[worker] user`, whose workers must write there — gives what it made to that user, as the user's
+ * own workers would have made it; it never follows a link that user put on the way (a
+ * `FolderLinkError` naming it instead).
  */
-function makeFolder(dir: string): void {
-  const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (first === undefined || process.getuid?.() !== 0) return;
-  const parent = dirname(first);
-  if (statSync(parent).uid === 0) return;
-  for (let made = dir; ; made = dirname(made)) {
-    takeOwnerOf(parent, made);
-    if (made === first) return;
+export function makeWorkspaceFolder(dir: string): void {
+  if (process.getuid?.() !== 0) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return;
   }
+  closeFolder(openFolder(dir, { mode: 0o700, owner: ownerToGive }));
 }
 
-/** Gives `path` (never followed) the owner of `folder`, when this process is root and that owner is not. */
-function takeOwnerOf(folder: string, path: string): void {
-  if (process.getuid?.() !== 0) return;
-  const owner = statSync(folder);
-  if (owner.uid !== 0) lchownSync(path, owner.uid, owner.gid);
-}
+/** The owner of the folder things are made in, when this process is root and that owner is not. */
+const ownerToGive = (folder: Stats): FolderOwner | undefined => (folder.uid !== 0 ? { uid: folder.uid, gid: folder.gid } : undefined);
 
 /**
  * The workspace of one activation, made the first time it is needed. A failure to make it is told

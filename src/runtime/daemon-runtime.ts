@@ -10,6 +10,7 @@ import {
   createCaptureSink,
   createRuntimeCore,
   ensureWorkspacesBase,
+  makeWorkspaceFolder,
   pruneEmptyWorkspaces,
   sweepLeftoverWorkspaces,
   serviceInfo,
@@ -93,13 +94,14 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     snapshotsDir,
     workingDir: (code) => {
       const dir = workspacesOf(code).shared;
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      makeWorkspaceFolder(dir);
       return dir;
     },
     daemonEnv: options.environment ?? config.environment,
     importTimeoutMs: options.importTimeoutMs ?? config.importTimeoutMs,
     logger: logger.withTag("projects"),
-    placesForUser: (project, snapshotId, snapshotDir, user) => prepareUserPlaces(workspacesRoot, project, snapshotId, snapshotDir, user).codeDir,
+    placesForUser: (project, snapshotId, snapshotDir, user) =>
+      prepareUserPlaces(workspacesRoot, project, snapshotId, snapshotDir, user, (message) => logger.withTag("workers").warn(message)).codeDir,
     onDescribing: (code) => pool?.prewarm(code),
     // Another daemon on this machine sharing the database keeps its snapshots beside the current one it
     // recorded; one on another machine stored the snapshot's files in the database, to make it here

@@ -47,3 +47,30 @@ export function processStartTime(pid: number): number | null {
     return null;
   }
 }
+
+/** Who a process is and where it hangs, from /proc: enough to tell a process group a worker started from one it names falsely. */
+export interface ProcessLineage {
+  /** Its parent's pid (0 for the kernel's own, 1 or a subreaper once orphaned). */
+  ppid: number;
+  /** The id of the process group it belongs to (its own pid when it leads the group). */
+  pgrp: number;
+  /** When it started (clock ticks since boot): with the pid, it names one process for good. */
+  start: number;
+  /** Its real user id (a set-user-id program it runs changes the effective one only). */
+  uid: number;
+}
+
+/** The lineage of `pid`, or null where it cannot be read (gone, not Linux). */
+export function processLineage(pid: number): ProcessLineage | null {
+  if (!Number.isSafeInteger(pid) || pid < 1) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (in parentheses, which may hold anything): state, ppid, pgrp, … start is the 20th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const uidLine = readFileSync(`/proc/${pid}/status`, "utf8").match(/^Uid:\s+(\d+)/m);
+    const [ppid, pgrp, start, uid] = [Number(fields[1]), Number(fields[2]), Number(fields[19]), Number(uidLine?.[1])];
+    return [ppid, pgrp, start, uid].every(Number.isSafeInteger) ? { ppid, pgrp, start, uid } : null;
+  } catch {
+    return null;
+  }
+}

@@ -7,6 +7,7 @@ import type { LiveExecutionStats } from "../engine/index.ts";
 import type { CodeRef } from "../core/index.ts";
 import type { OpCommand } from "../shared/index.ts";
 import type { WorkerProcess } from "./worker-process.ts";
+import type { ExecGroup } from "./exec-groups.ts";
 
 /** How many activations a worker may still report for after it no longer holds them. */
 const MAX_GONE = 10_000;
@@ -58,8 +59,10 @@ export interface PoolWorker {
    */
   gone: Map<number, string>;
   requests: Map<number, { resolve(value: unknown): void; reject(error: unknown): void; timer: ReturnType<typeof setTimeout>; file?: string }>;
-  /** Process groups of `ctx.exec` subprocesses running in this worker: killed when the worker dies. */
-  execGroups: Set<number>;
+  /** Process groups of `ctx.exec` subprocesses running in this worker (checked in /proc when it said so: exec-groups.ts): killed when the worker dies. */
+  execGroups: Map<number, ExecGroup>;
+  /** The uid its code runs as (a `[worker] user`'s, or the daemon's); null for an external worker, whose user is not known here. */
+  uid: number | null;
   state: "live" | "expired" | "dying" | "dead";
   death: { kind: DeathKind; victims: Map<number, RunningStep> } | null;
   idleTimer: ReturnType<typeof setTimeout> | null;
@@ -77,7 +80,8 @@ export const newWorker = (code: CodeRef | null, kind: { fresh: boolean; external
   held: new Map(),
   gone: new Map(),
   requests: new Map(),
-  execGroups: new Set(),
+  execGroups: new Map(),
+  uid: null,
   state: "live",
   death: null,
   idleTimer: null,

@@ -28,10 +28,9 @@
  *   however it ends — finished, relinquished, or its worker dead. Pooled workers start in the
  *   code's shared folder. External workers work in their own directory.
  */
-import { mkdirSync } from "node:fs";
 import { errorCodeOf, formatDuration, isErrorCode, isProcessStopped, signalProcessGroup, toFailureBody, VilanoError, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
 import type { Activation, Kernel } from "../kernel/index.ts";
-import { prepareWorkspace, removeWorkspace, type CaptureSink, type Catalog, type CodeRef, type CodeWorkspace, type Runner } from "../core/index.ts";
+import { makeWorkspaceFolder, prepareWorkspace, removeWorkspace, type CaptureSink, type Catalog, type CodeRef, type CodeWorkspace, type Runner } from "../core/index.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 import { externalWorker, type WorkerLink } from "./external-link.ts";
 import { forcedTimeout, judgeBlockedWorker } from "./hard-stop.ts";
@@ -40,6 +39,7 @@ import { describeBlocked, isBlocked, placeOf, roomFor, type SpareSettings } from
 import { DEFAULT_SPARE_AFTER_MS, DEFAULT_SPARE_WORKERS } from "../project/index.ts";
 import { newWorker, remember, runOf, setBounded, type DeathKind, type Held, type PoolWorker, type RunningStep } from "./pool-worker.ts";
 import { spawnWorker, type WorkerExit } from "./worker-process.ts";
+import { isSameExecGroup, vetExecGroup, type ExecGroup } from "./exec-groups.ts";
 import type { LiveExecutionStats } from "../engine/index.ts";
 
 export type Isolation = "pooled" | "fresh";
@@ -80,7 +80,7 @@ export interface WorkerPoolOptions {
    * A durable note of the subprocess groups running now, so a daemon restarted after a crash can
    * end those of its previous life (their workers died with it; they did not).
    */
-  execLedger?: { started(pid: number): void; ended(pid: number): void };
+  execLedger?: { started(group: ExecGroup): void; ended(pid: number): void };
 }
 
 export interface PoolStats {
@@ -173,16 +173,19 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   function spawnIn(code: CodeRef, fresh: boolean, cwd?: string): PoolWorker {
     let group = groups.get(code.id);
     if (!group) groups.set(code.id, (group = new Set()));
+    // Asked first: for a `[worker] user` it makes (or mends) that user's folders, the shared one included.
+    const user = options.user?.(code);
     let dir = cwd;
-    if (dir === undefined) mkdirSync((dir = options.workspaces(code).shared), { recursive: true, mode: 0o700 });
+    if (dir === undefined) makeWorkspaceFolder((dir = options.workspaces(code).shared));
     const worker = newWorker(code, { fresh, external: false });
+    worker.uid = user?.uid ?? process.getuid?.() ?? null;
     worker.proc = spawnWorker({
       generation,
       ...(options.liveExecutions !== undefined ? { liveExecutions: options.liveExecutions } : {}),
       maxValueBytes: options.kernel.maxValueBytes,
       env: options.environment(code),
       cwd: dir,
-      ...withUser(options.user?.(code)),
+      ...withUser(user),
       logger: options.logger.withTag("worker"),
       onMessage: (message) => onMessage(worker, message),
     });
@@ -245,14 +248,14 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   }
 
   function killExecGroups(worker: PoolWorker): void {
-    for (const pid of worker.execGroups) {
+    for (const group of worker.execGroups.values()) {
       try {
-        // The pid came from the worker (user code runs there): one that is not an integer > 1 is refused.
-        signalProcessGroup(pid, "SIGKILL");
+        // Checked when the worker named it; signalled only while its leader is still that process.
+        if (isSameExecGroup(group)) signalProcessGroup(group.pid, "SIGKILL");
       } catch (error) {
-        log.warn(`could not end the subprocess group ${pid} of worker ${worker.proc.pid}:`, error);
+        log.warn(`could not end the subprocess group ${group.pid} of worker ${worker.proc.pid}:`, error);
       }
-      options.execLedger?.ended(pid);
+      options.execLedger?.ended(group.pid);
     }
     worker.execGroups.clear();
   }
@@ -315,7 +318,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     // With fresh isolation the process starts in the activation's directory, so relative paths in its
     // code land there too. (A run the pool puts on a worker of its own after a hard stop is still
     // pooled code: that worker starts in the shared folder, like every pooled one.)
-    const inWorkspace = () => (prepareWorkspace(workspace, workspaces.managed ? code.dir : null), workspace);
+    // For a `[worker] user`, its folders are mended first (a link its code put in place of `runs/` is removed, never followed).
+    const inWorkspace = () => (options.user?.(code), prepareWorkspace(workspace, workspaces.managed ? code.dir : null), workspace);
     let worker: PoolWorker;
     try {
       const isolated = options.isolation?.(code) === "fresh";
@@ -563,13 +567,19 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         held.steps.delete(m.opKey);
         return;
       }
-      case "exec_start":
-        worker.execGroups.add(m.pid);
-        options.execLedger?.started(m.pid);
+      case "exec_start": {
+        // A claim from where user code runs (it can write this message itself): believed only when /proc agrees.
+        const group = vetExecGroup(m.pid, { pid: worker.proc.pid, uid: worker.uid });
+        if (typeof group === "string") {
+          log.warn(group);
+          return;
+        }
+        worker.execGroups.set(group.pid, group);
+        options.execLedger?.started(group);
         return;
+      }
       case "exec_end":
-        worker.execGroups.delete(m.pid);
-        options.execLedger?.ended(m.pid);
+        if (worker.execGroups.delete(m.pid)) options.execLedger?.ended(m.pid);
         return;
       case "exec_output": {
         const runId = worker.held.get(m.a)?.runId;

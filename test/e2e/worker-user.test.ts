@@ -2,19 +2,23 @@
  * `[worker] user` (built executable, a daemon run as root, real workers): the project's workers run
  * as that OS user — they cannot read the token, the daemon's /proc files or signal it, and they work
  * in folders of their own — and a user that does not exist is refused when the project is added.
+ * What its code sends the daemon is not believed where root would act on it: a forged `exec_start`
+ * kills nothing that is not the worker's, and a link put in place of its folders is never followed.
  * Creates the throwaway system user `vilano-test-worker` when it is absent. Needs root: skipped,
  * saying so, otherwise.
  */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { signalProcess } from "../../src/shared/index.ts";
+import { isProcessAlive, processLineage, signalChild, signalProcess } from "../../src/shared/index.ts";
 import { BINARY } from "../helpers/binary.ts";
 import { afterThisFile } from "../helpers/cleanup.ts";
 import { freePort, testDaemon } from "../helpers/daemon.ts";
 import { writeProject } from "../helpers/project.ts";
+import { eventually } from "../helpers/temp-dir.ts";
 
 const FLOWS = readFileSync(join(import.meta.dir, "..", "fixtures", "worker-user-flows.ts"), "utf8");
+const ATTACKS = readFileSync(join(import.meta.dir, "..", "fixtures", "worker-user-attack-flows.ts"), "utf8");
 const USER = "vilano-test-worker";
 const isRoot = process.getuid?.() === 0;
 
@@ -71,6 +75,83 @@ describe("[worker] user (built executable, daemon as root)", () => {
       expect(exec).toEqual({ uid: String(uid), wrote: "wrote", signal: "refused" });
     }
   }, 120_000);
+
+  test.skipIf(!isRoot)("a forged exec_start on the IPC descriptor never makes the root daemon kill a group that is not the worker's (nor the daemon's own)", async () => {
+    testUser();
+    const d = testDaemon({ VILANO_WORKERS: "2", VILANO_WORKSPACES: reachableBase() });
+    const asUser = writeProject({ "src/flows.ts": ATTACKS, "vilano.toml": `[worker]\nuser = "${USER}"\nisolation = "fresh"\n` });
+    const sameUser = writeProject({ "src/flows.ts": ATTACKS, "vilano.toml": '[worker]\nisolation = "fresh"\n' });
+    for (const [name, dir] of [["asuser", asUser], ["sameuser", sameUser]] as const) {
+      const added = d.cli("project", "add", dir, "--name", name);
+      expect(added.exitCode, added.stderr + added.stdout).toBe(0);
+    }
+    const daemon = d.pid();
+    const daemonGroup = processLineage(daemon)!.pgrp;
+    const log = () => readFileSync(join(d.home, "logs", "daemon.log"), "utf8");
+    for (const name of ["asuser", "sameuser"]) {
+      // Root's own process, leading a group of its own: nothing of the worker's.
+      const victim = Bun.spawn(["sleep", "300"], { detached: true, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+      afterThisFile(() => signalChild(victim, "SIGKILL"));
+      // The daemon's group too, unless it is this test's own (a regression would kill the test run itself).
+      const pids = [victim.pid, daemon, ...(daemonGroup !== daemon && daemonGroup !== processLineage(process.pid)!.pgrp ? [daemonGroup] : [])];
+      const started = d.json<{ run: { id: string } }>("run", "start", `${name}/forge-exec-start`, "--input", JSON.stringify({ pids }));
+      const ended = d.json<{ run: { status: string; output?: { worker: number }; error?: unknown } }>("run", "result", started.run.id, "--wait", "--timeout", "30s");
+      expect(ended.run.status, JSON.stringify(ended.run.error)).toBe("completed");
+      const worker = ended.run.output!.worker;
+      // Its fresh worker ends with its activation: that is when the daemon ends the groups it believed.
+      await eventually(() => (isProcessAlive(worker) ? undefined : true), 30_000, `worker ${worker} to exit`);
+      await eventually(() => (!isProcessAlive(victim.pid) || log().includes(`worker ${worker} said it started a subprocess group ${victim.pid}`) ? true : undefined), 30_000, "the forged group to be killed or refused");
+      expect({ name, victimAlive: isProcessAlive(victim.pid), daemonAlive: isProcessAlive(daemon) }).toEqual({ name, victimAlive: true, daemonAlive: true });
+      expect(log()).toContain(`worker ${worker} said it started a subprocess group ${daemon}, which is the daemon's own: it will not be signalled for it`);
+    }
+    // The daemon still answers.
+    const status = d.cli("daemon", "status");
+    expect(status.exitCode, status.stderr).toBe(0);
+  }, 120_000);
+
+  test.skipIf(!isRoot)("a link the worker user's code puts in place of its folders is never followed: no chown, chmod or folder made where it points", async () => {
+    const { uid, gid } = testUser();
+    const base = reachableBase();
+    const d = testDaemon({ VILANO_WORKERS: "2", VILANO_WORKSPACES: base });
+    // Root's folders the links point at, 0755 as /etc is; and a place the user may note that it struck.
+    const [sharedTarget, runsTarget] = [mkdtempSync("/tmp/vilano-link-target-"), mkdtempSync("/tmp/vilano-link-target-")];
+    for (const dir of [sharedTarget, runsTarget]) {
+      chmodSync(dir, 0o755);
+      afterThisFile(() => rmSync(dir, { recursive: true, force: true }));
+    }
+    const notes = join(dirname(base), "notes");
+    mkdirSync(notes, { mode: 0o700 });
+    chownSync(notes, uid, gid);
+    const pooled = writeProject({ "src/flows.ts": ATTACKS, "vilano.toml": `[worker]\nuser = "${USER}"\n` });
+    const fresh = writeProject({ "src/flows.ts": ATTACKS, "vilano.toml": `[worker]\nuser = "${USER}"\nisolation = "fresh"\n` });
+    for (const [name, dir] of [["linkshared", pooled], ["linkruns", fresh]] as const) {
+      const added = d.cli("project", "add", dir, "--name", name);
+      expect(added.exitCode, added.stderr + added.stdout).toBe(0);
+    }
+    const runToEnd = (workflow: string, input: unknown) => {
+      const started = d.json<{ run: { id: string } }>("run", "start", workflow, "--input", JSON.stringify(input));
+      return d.json<{ run: { status: string; output?: any; error?: unknown } }>("run", "result", started.run.id, "--wait", "--timeout", "60s").run;
+    };
+    const rootsAsBefore = (dir: string) => ({ dir, uid: statSync(dir).uid, mode: (statSync(dir).mode & 0o777).toString(8), entries: readdirSync(dir) });
+
+    // `shared/` swapped for a link, then the worker exits: its replacement's start must not chown the target.
+    const shared = runToEnd("linkshared/link-shared", { target: sharedTarget, marker: join(notes, "struck") });
+    expect(rootsAsBefore(sharedTarget)).toEqual({ dir: sharedTarget, uid: 0, mode: "755", entries: [] });
+    expect(shared.status, JSON.stringify(shared.error)).toBe("completed");
+    const mended = lstatSync(shared.output.cwd);
+    expect({ link: mended.isSymbolicLink(), folder: mended.isDirectory(), uid: mended.uid }).toEqual({ link: false, folder: true, uid });
+    expect(readFileSync(join(d.home, "logs", "daemon.log"), "utf8")).toContain(`was a symbolic link (to ${sharedTarget}), put there by code run as ${USER}`);
+
+    // `runs/` swapped for a link: the next activation's folder is not made where it points.
+    const linked = runToEnd("linkruns/link-runs", { target: runsTarget });
+    expect(linked.status, JSON.stringify(linked.error)).toBe("completed");
+    const plain = runToEnd("linkruns/plain", {});
+    expect(rootsAsBefore(runsTarget)).toEqual({ dir: runsTarget, uid: 0, mode: "755", entries: [] });
+    expect(plain.status, JSON.stringify(plain.error)).toBe("completed");
+    const runs = lstatSync(linked.output.runs);
+    expect({ link: runs.isSymbolicLink(), uid: runs.uid }).toEqual({ link: false, uid });
+    expect(plain.output.cwd.startsWith(`${linked.output.runs}/`)).toBe(true);
+  }, 180_000);
 
   test.skipIf(!isRoot)("a daemon that is not root refuses the project, saying why", () => {
     const { uid, gid } = testUser();
