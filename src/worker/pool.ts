@@ -12,7 +12,8 @@
  *   killed the same way.
  * - Blocked workers: one holding work that has been silent past the project's `spare_after` (code
  *   that never yields) gets no new work, and the group may start a spare per blocked worker, up to
- *   `spare_workers`; idle ones beyond that retire (blocked-workers.ts). Nothing kills it on its own.
+ *   `spare_workers`; idle ones beyond that retire (blocked-workers.ts). What it was sent just before
+ *   and never started goes to another worker (a spare); the blocker stays. Nothing kills it on its own.
  * - Crash: a worker that dies on its own costs an attempt only to the run it can be blamed on: the
  *   one whose code called `process.exit()`, or the only run it held. When it held several and
  *   cannot say (a signal, out of memory), nobody is charged and each of them goes next on a worker
@@ -36,7 +37,7 @@ import type { FromWorker, ToWorker } from "./protocol.ts";
 import { externalWorker, type WorkerLink } from "./external-link.ts";
 import { forcedTimeout, judgeBlockedWorker } from "./hard-stop.ts";
 import { judgeCrash } from "./crash-blame.ts";
-import { describeBlocked, isBlocked, placeOf, roomFor, type SpareSettings } from "./blocked-workers.ts";
+import { describeBlocked, isBlocked, placeOf, roomFor, takeBackFrom, type SpareSettings } from "./blocked-workers.ts";
 import { DEFAULT_SPARE_AFTER_MS, DEFAULT_SPARE_WORKERS } from "../project/index.ts";
 import { newWorker, remember, runOf, setBounded, type DeathKind, type Held, type PoolWorker, type RunningStep } from "./pool-worker.ts";
 import { spawnWorker, type WorkerExit } from "./worker-process.ts";
@@ -338,7 +339,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       // An external worker works in its own directory, and a folder the embedder chose is every
       // worker's own already: nothing to tell, make or remove.
       const own = !worker.external && workspaces.managed;
-      const held: Held = { a, runId: row.id, fence, steps: new Map(), abortTimer: null, ended: false, resolve, workspace: own && workspaces.removeAfter ? workspace : null, sentAt: Date.now() };
+      const held: Held = { a, runId: row.id, fence, steps: new Map(), abortTimer: null, ended: false, resolve, workspace: own && workspaces.removeAfter ? workspace : null, sentAt: Date.now(), heard: false, takenBack: false };
       worker.held.set(a, held);
       byRun.set(row.id, { worker, held });
       if (worker.idleTimer) clearTimeout(worker.idleTimer);
@@ -421,6 +422,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   function checkLeases(): void {
     const now = Date.now();
     retireSpares(now);
+    takeBackFromBlocked(now);
     for (const group of [...groups.values(), externals]) {
       for (const worker of group) {
         if (worker.state !== "live" || worker.held.size === 0 || now - worker.proc.lastHeard <= leaseTtl) continue;
@@ -440,6 +442,44 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         if (w.held.size > 0 || w.requests.size > 0) continue;
         kill(w, "idle");
         surplus--;
+      }
+    }
+  }
+
+  /**
+   * Work sent to a worker just before it was seen blocked would wait behind the blocker for as long
+   * as it runs: the activations the worker never started go back to the kernel (a new fence) and on
+   * to another worker — a spare, when every worker is blocked. Only where they have somewhere else
+   * to go: with every worker blocked and no spare allowed, they stay and wait.
+   */
+  function takeBackFromBlocked(now: number): void {
+    for (const group of groups.values()) {
+      const live = [...group].filter((w) => w.state === "live" && w.proc.alive && !w.fresh);
+      if (live.length === 0) continue;
+      const spares = sparesOf(live[0]!.code);
+      const blocked = live.filter((w) => isBlocked(w, now, spares.afterMs));
+      if (blocked.length === 0) continue;
+      const elsewhere = blocked.length < live.length || live.length < roomFor(live, options.size, spares, now);
+      if (!elsewhere) continue;
+      for (const worker of blocked) {
+        const taken = takeBackFrom(worker);
+        if (taken.length === 0) continue;
+        const pid = worker.proc.pid;
+        log.warn(
+          `worker ${pid} has been silent past ${formatDuration(spares.afterMs)} (blocked: ${describeBlocked([worker])}); ` +
+            `runs sent to it that it has not started go to another worker: ${taken.map((h) => h.runId).join(", ")}`,
+        );
+        for (const held of taken) {
+          held.takenBack = true;
+          // Should it wake up, it aborts them before their code gets far, and what it still sends is refused by the fence.
+          remember(worker, held.a, held.runId);
+          worker.proc.send({ t: "abort", a: held.a, code: "stale_lease", message: `taken back from worker ${pid}, which was blocked` });
+          lastWorker.delete(held.runId);
+          kernel
+            .relinquish(held.runId, held.fence, `its worker ${pid} was blocked by another run's code before it started; it goes to another worker`)
+            .catch(quietly(`run ${held.runId}: could not take it back from blocked worker ${pid}`))
+            .finally(() => end(worker, held));
+        }
       }
     }
   }
@@ -473,6 +513,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   };
 
   function onMessage(worker: PoolWorker, m: FromWorker): void {
+    // A word about an activation means the worker has started on it (see takeBackFrom).
+    if ("a" in m) {
+      const held = worker.held.get(m.a);
+      if (held) held.heard = true;
+    }
     if (worker.state === "expired") {
       // It woke up: let what it says reach the kernel (which refuses it), then retire it.
       setTimeout(() => kill(worker, "expired"), EXPIRED_DRAIN_MS).unref();
