@@ -16,8 +16,9 @@
  *   and never started goes to another worker (a spare); the blocker stays. Nothing kills it on its own.
  * - Crash: a worker that dies on its own costs an attempt only to the run it can be blamed on: the
  *   one whose code called `process.exit()`, or the only run it held. When it held several and
- *   cannot say (a signal, out of memory), nobody is charged and each of them goes next on a worker
- *   of its own (crash-blame.ts); the kernel fails a run after three charged crashes in a row.
+ *   cannot say (a signal, out of memory), nobody is charged and they go on in two halves, each on
+ *   a worker of its own, split again at each such crash until the guilty run crashes alone
+ *   (crash-blame.ts, crash-cohorts.ts); the kernel fails a run after three charged crashes in a row.
  * - Leases: a worker that holds activations, stays silent past the lease time and is stopped
  *   (SIGSTOP) loses them; what it sends when it wakes reaches the kernel with its old fence and is
  *   refused there. A silent worker that is running is busy in user code and keeps its lease.
@@ -37,6 +38,7 @@ import type { FromWorker, ToWorker } from "./protocol.ts";
 import { externalWorker, type WorkerLink } from "./external-link.ts";
 import { forcedTimeout, judgeBlockedWorker } from "./hard-stop.ts";
 import { judgeCrash } from "./crash-blame.ts";
+import { createCohorts, type Cohort } from "./crash-cohorts.ts";
 import { describeBlocked, isBlocked, placeOf, roomFor, takeBackFrom, type SpareSettings } from "./blocked-workers.ts";
 import { DEFAULT_SPARE_AFTER_MS, DEFAULT_SPARE_WORKERS } from "../project/index.ts";
 import { newWorker, remember, runOf, setBounded, type DeathKind, type Held, type PoolWorker, type RunningStep } from "./pool-worker.ts";
@@ -139,9 +141,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const byRun = new Map<string, { worker: PoolWorker; held: Held }>();
   /**
    * Runs suspected of blocking or crashing a worker, and runs charged a crash: their activations
-   * get a worker of their own until one of them ends normally.
+   * go to their cohort's own worker until one of them ends normally (crash-cohorts.ts).
    */
-  const solo = new Set<string>();
+  const cohorts = createCohorts<PoolWorker>();
   /**
    * The worker that last ran each run (bounded). A run's next activation goes back there while it
    * is live and answering: its modules are loaded and warm, and whatever the code kept in memory
@@ -245,6 +247,16 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     return best!;
   }
 
+  /**
+   * The worker of a cohort of suspects: its own while it is alive and not blocked, else a new one
+   * that runs nothing but this cohort's activations. With fresh isolation, a new one each time.
+   */
+  function cohortWorker(cohort: Cohort<PoolWorker>, code: CodeRef, freshCwd: string | undefined): PoolWorker {
+    const own = cohort.worker;
+    if (freshCwd === undefined && own && own.state === "live" && own.proc.alive && !isBlocked(own, Date.now(), sparesOf(code).afterMs)) return own;
+    return (cohort.worker = spawnIn(code, true, freshCwd));
+  }
+
   function killExecGroups(worker: PoolWorker): void {
     for (const pid of worker.execGroups) {
       try {
@@ -320,7 +332,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     let worker: PoolWorker;
     try {
       const isolated = options.isolation?.(code) === "fresh";
-      worker = solo.has(activation.run.id) ? spawnIn(code, true, isolated ? inWorkspace() : undefined) : (sticky(activation.run.id, code) ?? assign(code, inWorkspace));
+      const cohort = cohorts.of(activation.run.id);
+      worker = cohort ? cohortWorker(cohort, code, isolated ? inWorkspace() : undefined) : (sticky(activation.run.id, code) ?? assign(code, inWorkspace));
     } catch (error) {
       // Say so, and give the run back after a pause (the cause, too many open files say, may pass).
       log.error(`run ${activation.run.id}: could not start a worker; it goes again in 1s:`, error);
@@ -405,12 +418,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       log.warn(`worker ${worker.proc.pid} was silent ${quiet} ms past the deadline of ${names}; killing it (hard stop)`);
       return kill(worker, "hard_stop", victims);
     }
-    // Other steps were running too, so the blocker is not known: nobody is charged, and each run
-    // that had a step running goes next on a worker of its own, where a blocker shows itself.
-    for (const held of worker.held.values()) if (held.steps.size > 0) solo.add(held.runId);
+    // Other steps were running too, so the blocker is not known: nobody is charged, and the runs
+    // that had a step running go on in two halves, each on a worker of its own, where a blocker shows itself.
+    cohorts.isolate([...worker.held.values()].filter((held) => held.steps.size > 0).map((held) => held.runId));
     log.warn(
       `worker ${worker.proc.pid} was silent ${quiet} ms past the deadline of ${names}, with steps of ${suspects.join(", ")} running too; ` +
-        "killing it; nobody is charged, and those runs go on one per worker",
+        "killing it; nobody is charged, and those runs go on in two halves, each on a worker of its own",
     );
     kill(worker, "hard_stop_unclear");
   }
@@ -555,7 +568,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           return;
         }
         if (m.result.type === "aborted") return end(worker, held);
-        solo.delete(held.runId);
+        cohorts.release(held.runId);
         // Its code may go on after it looked blocked (see ActivationHost.settleLate): keep hearing it.
         if (m.result.type === "suspended") {
           remember(worker, m.a, held.runId);
@@ -690,7 +703,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     const culprit = exit.exitedBy === null ? null : (worker.held.get(exit.exitedBy)?.runId ?? worker.gone.get(exit.exitedBy) ?? null);
     const verdicts = death ? null : judgeCrash(held, culprit);
     if (verdicts && [...verdicts.values()].includes("suspect")) {
-      log.warn(`worker ${pid} ${how} with ${verdicts.size} runs on it and no word of whose code it was; nobody is charged, and those runs go on one per worker`);
+      log.warn(`worker ${pid} ${how} with ${verdicts.size} runs on it and no word of whose code it was; nobody is charged, and those runs go on in two halves, each on a worker of its own`);
+      // Before any of them is given back (the kernel hands it out again at once).
+      cohorts.isolate(held.filter((h) => verdicts.get(h.runId) === "suspect").map((h) => h.runId));
     }
     for (const h of held) {
       let outcome: Promise<unknown>;
@@ -703,12 +718,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       } else if (verdict === "bystander") {
         outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} was ended by another run's code`);
       } else if (verdict === "suspect") {
-        // A worker of its own next: a crash there is its own, and its neighbours are safe from it.
-        solo.add(h.runId);
-        outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} ${how} while it ran beside other runs; not charged, it goes on a worker of its own`);
+        // In a cohort of suspects next (isolated above): a crash there is the cohort's, and the rest are safe from it.
+        outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} ${how} while it ran beside other runs; not charged, it goes on among fewer suspects, on a worker of their own`);
       } else {
         // Charged: it stays on workers of its own until an activation of it ends normally.
-        solo.add(h.runId);
+        cohorts.isolate([h.runId]);
         const crash = { workerPid: pid, exitCode: exit.exitCode, signal: exit.signal, stderr: exit.stderr, ...(culprit === h.runId && exit.exitedIn ? { opKey: exit.exitedIn } : {}) };
         outcome = kernel.activationCrashed(h.runId, h.fence, crash).then((crashed) => {
           if (!crashed) return;
@@ -748,7 +762,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     },
     forget(runId: string) {
       lastWorker.delete(runId);
-      solo.delete(runId);
+      cohorts.release(runId);
       // Only a worker whose activation of the run ended suspended may have parked it.
       const worker = parkedIn.get(runId);
       if (!worker) return;
