@@ -43,6 +43,7 @@ import { describeBlocked, isBlocked, placeOf, roomFor, takeBackFrom, type SpareS
 import { DEFAULT_SPARE_AFTER_MS, DEFAULT_SPARE_WORKERS } from "../project/index.ts";
 import { newWorker, remember, runOf, setBounded, type DeathKind, type Held, type PoolWorker, type RunningStep } from "./pool-worker.ts";
 import { spawnWorker, type WorkerExit } from "./worker-process.ts";
+import { unsentToWorker } from "./unsent-to-worker.ts";
 import type { LiveExecutionStats } from "../engine/index.ts";
 
 export type Isolation = "pooled" | "fresh";
@@ -188,6 +189,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       ...withUser(options.user?.(code)),
       logger: options.logger.withTag("worker"),
       onMessage: (message) => onMessage(worker, message),
+      onUnsent: (message, error) => onUnsent(worker, message, error),
     });
     stats.spawned++;
     group.add(worker);
@@ -655,6 +657,30 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         settleIdle(worker);
         return;
       }
+    }
+  }
+
+  /** Refusals sent in place of replies that could not go: if one of those cannot go either, it is only said. */
+  const refusalsSent = new WeakSet<ToWorker>();
+
+  /** A message that could not be sent to a live worker, alone: what it costs, instead of a run that waits for it. */
+  function onUnsent(worker: PoolWorker, message: ToWorker, error: unknown): void {
+    const pid = worker.proc.pid;
+    const cost = refusalsSent.has(message) ? { why: `a refusal could not be sent either: ${(error as Error)?.message ?? String(error)}` } : unsentToWorker(message, error);
+    if ("fail" in cost && message.t === "activate") {
+      const held = worker.held.get(message.a);
+      if (!held || held.ended) return;
+      log.error(`run ${held.runId}: ${cost.why}; the run fails (worker ${pid})`);
+      kernel
+        .finishActivation(held.runId, held.fence, cost.fail)
+        .catch(quietly(`run ${held.runId}: could not record that its activation could not be sent`))
+        .finally(() => end(worker, held));
+      return;
+    }
+    log.error(`worker ${pid}: ${cost.why}`);
+    if ("instead" in cost) {
+      refusalsSent.add(cost.instead);
+      worker.proc.send(cost.instead);
     }
   }
 
