@@ -2,11 +2,13 @@
  * Workers blocked by code that does not yield (a step in a loop with no timeout): such a worker
  * says nothing — a worker holding work heartbeats every second — and takes no new work, so when
  * every worker of a body of code is blocked the pool starts spare workers, up to the project's
- * bound (`[worker] spare_workers`), and retires them once they are not needed. Nothing here kills a
- * blocked worker: a step without a timeout may run as long as it likes; a cancel ends it.
+ * bound (`[worker] spare_workers`), and retires them once they are not needed. Activations sent to
+ * a worker just before it was seen blocked, which it never started, are taken back and go to
+ * another worker. Nothing here kills a blocked worker: a step without a timeout may run as long as
+ * it likes; a cancel ends it.
  */
 import type { WorkerPlace } from "../shared/index.ts";
-import type { PoolWorker } from "./pool-worker.ts";
+import type { Held, PoolWorker } from "./pool-worker.ts";
 
 export interface SpareSettings {
   /** Workers beyond the pool's size while others are blocked. */
@@ -46,6 +48,22 @@ export function roomFor(live: readonly PoolWorker[], size: number, spares: Spare
   let blocked = 0;
   for (const worker of live) if (isBlocked(worker, now, spares.afterMs)) blocked++;
   return size + Math.min(spares.workers, blocked);
+}
+
+/**
+ * The activations a blocked worker can give back: the ones it has said nothing about since they
+ * were sent (no step announced, no op reported), sent to it just before it went silent. Its event
+ * loop is blocked, so it most likely never read them; the one blocking it is the activation whose
+ * step (or code) runs there, which stays. When every activation it holds is unheard, the blocker is
+ * one of them (code that loops before its first op): the oldest stays, since the worker reads its
+ * activations in the order they were sent. Moving an activation it did read could run its code
+ * twice at once if the worker wakes up; the fence refuses what the old one reports, and the pool
+ * tells it to abort first (see docs/decisions.md).
+ */
+export function takeBackFrom(worker: PoolWorker): Held[] {
+  const held = [...worker.held.values()].filter((h) => !h.ended && !h.takenBack);
+  const unheard = held.filter((h) => !h.heard && h.steps.size === 0);
+  return unheard.length === held.length ? unheard.slice(1) : unheard;
 }
 
 /** Names blocked workers for a log line: `pid (run step, …)`. */

@@ -7,7 +7,7 @@
  * - the run whose code called `process.exit()` (the worker said so on stderr) is charged alone;
  * - a worker that held only one run's activation crashed alone: that run is charged;
  * - otherwise nobody is charged, and every run that was on it is a suspect: its next activation
- *   runs on a worker of its own, where a crash is its own.
+ *   runs among fewer suspects on a worker of their own (crash-cohorts.ts), where a crash is theirs.
  */
 import type { Held } from "./pool-worker.ts";
 
@@ -16,7 +16,7 @@ export type CrashVerdict =
   | "charged"
   /** Another run's code ended the worker: this one goes again, uncharged. */
   | "bystander"
-  /** Nobody could be named: goes again uncharged, next on a worker of its own. */
+  /** Nobody could be named: goes again uncharged, next in a cohort of suspects on a worker of its own. */
   | "suspect";
 
 /** The verdict for each run the crashed worker held; `culprit` is the run an exit marker named, if any. */

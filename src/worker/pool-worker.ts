@@ -37,6 +37,10 @@ export interface Held {
   workspace: string | null;
   /** When it was sent to the worker: a worker's silence counts from then at the earliest (see blocked-workers.ts). */
   sentAt: number;
+  /** The worker has said something about it since (a report, a step, a log…): it has started on it. */
+  heard: boolean;
+  /** Taken back from a blocked worker: it ends once the kernel has it back. */
+  takenBack: boolean;
 }
 
 export type DeathKind = "hard_stop" | "hard_stop_unclear" | "cancel" | "expired" | "request_timeout" | "idle" | "close" | "disconnect";

@@ -12,11 +12,13 @@
  *   killed the same way.
  * - Blocked workers: one holding work that has been silent past the project's `spare_after` (code
  *   that never yields) gets no new work, and the group may start a spare per blocked worker, up to
- *   `spare_workers`; idle ones beyond that retire (blocked-workers.ts). Nothing kills it on its own.
+ *   `spare_workers`; idle ones beyond that retire (blocked-workers.ts). What it was sent just before
+ *   and never started goes to another worker (a spare); the blocker stays. Nothing kills it on its own.
  * - Crash: a worker that dies on its own costs an attempt only to the run it can be blamed on: the
  *   one whose code called `process.exit()`, or the only run it held. When it held several and
- *   cannot say (a signal, out of memory), nobody is charged and each of them goes next on a worker
- *   of its own (crash-blame.ts); the kernel fails a run after three charged crashes in a row.
+ *   cannot say (a signal, out of memory), nobody is charged and they go on in two halves, each on
+ *   a worker of its own, split again at each such crash until the guilty run crashes alone
+ *   (crash-blame.ts, crash-cohorts.ts); the kernel fails a run after three charged crashes in a row.
  * - Leases: a worker that holds activations, stays silent past the lease time and is stopped
  *   (SIGSTOP) loses them; what it sends when it wakes reaches the kernel with its old fence and is
  *   refused there. A silent worker that is running is busy in user code and keeps its lease.
@@ -35,11 +37,13 @@ import type { FromWorker, ToWorker } from "./protocol.ts";
 import { externalWorker, type WorkerLink } from "./external-link.ts";
 import { forcedTimeout, judgeBlockedWorker } from "./hard-stop.ts";
 import { judgeCrash } from "./crash-blame.ts";
-import { describeBlocked, isBlocked, placeOf, roomFor, type SpareSettings } from "./blocked-workers.ts";
+import { createCohorts, type Cohort } from "./crash-cohorts.ts";
+import { describeBlocked, isBlocked, placeOf, roomFor, takeBackFrom, type SpareSettings } from "./blocked-workers.ts";
 import { DEFAULT_SPARE_AFTER_MS, DEFAULT_SPARE_WORKERS } from "../project/index.ts";
 import { newWorker, remember, runOf, setBounded, type DeathKind, type Held, type PoolWorker, type RunningStep } from "./pool-worker.ts";
 import { spawnWorker, type WorkerExit } from "./worker-process.ts";
 import { isSameExecGroup, vetExecGroup, type ExecGroup } from "./exec-groups.ts";
+import { unsentToWorker } from "./unsent-to-worker.ts";
 import type { LiveExecutionStats } from "../engine/index.ts";
 
 export type Isolation = "pooled" | "fresh";
@@ -138,9 +142,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const byRun = new Map<string, { worker: PoolWorker; held: Held }>();
   /**
    * Runs suspected of blocking or crashing a worker, and runs charged a crash: their activations
-   * get a worker of their own until one of them ends normally.
+   * go to their cohort's own worker until one of them ends normally (crash-cohorts.ts).
    */
-  const solo = new Set<string>();
+  const cohorts = createCohorts<PoolWorker>();
   /**
    * The worker that last ran each run (bounded). A run's next activation goes back there while it
    * is live and answering: its modules are loaded and warm, and whatever the code kept in memory
@@ -188,6 +192,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       ...withUser(user),
       logger: options.logger.withTag("worker"),
       onMessage: (message) => onMessage(worker, message),
+      onUnsent: (message, error) => onUnsent(worker, message, error),
     });
     stats.spawned++;
     group.add(worker);
@@ -245,6 +250,16 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     if (best) return best;
     for (const w of live) if (!best || load(w) < load(best)) best = w;
     return best!;
+  }
+
+  /**
+   * The worker of a cohort of suspects: its own while it is alive and not blocked, else a new one
+   * that runs nothing but this cohort's activations. With fresh isolation, a new one each time.
+   */
+  function cohortWorker(cohort: Cohort<PoolWorker>, code: CodeRef, freshCwd: string | undefined): PoolWorker {
+    const own = cohort.worker;
+    if (freshCwd === undefined && own && own.state === "live" && own.proc.alive && !isBlocked(own, Date.now(), sparesOf(code).afterMs)) return own;
+    return (cohort.worker = spawnIn(code, true, freshCwd));
   }
 
   function killExecGroups(worker: PoolWorker): void {
@@ -323,7 +338,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     let worker: PoolWorker;
     try {
       const isolated = options.isolation?.(code) === "fresh";
-      worker = solo.has(activation.run.id) ? spawnIn(code, true, isolated ? inWorkspace() : undefined) : (sticky(activation.run.id, code) ?? assign(code, inWorkspace));
+      const cohort = cohorts.of(activation.run.id);
+      worker = cohort ? cohortWorker(cohort, code, isolated ? inWorkspace() : undefined) : (sticky(activation.run.id, code) ?? assign(code, inWorkspace));
     } catch (error) {
       // Say so, and give the run back after a pause (the cause, too many open files say, may pass).
       log.error(`run ${activation.run.id}: could not start a worker; it goes again in 1s:`, error);
@@ -342,7 +358,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       // An external worker works in its own directory, and a folder the embedder chose is every
       // worker's own already: nothing to tell, make or remove.
       const own = !worker.external && workspaces.managed;
-      const held: Held = { a, runId: row.id, fence, steps: new Map(), abortTimer: null, ended: false, resolve, workspace: own && workspaces.removeAfter ? workspace : null, sentAt: Date.now() };
+      const held: Held = { a, runId: row.id, fence, steps: new Map(), abortTimer: null, ended: false, resolve, workspace: own && workspaces.removeAfter ? workspace : null, sentAt: Date.now(), heard: false, takenBack: false };
       worker.held.set(a, held);
       byRun.set(row.id, { worker, held });
       if (worker.idleTimer) clearTimeout(worker.idleTimer);
@@ -408,12 +424,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       log.warn(`worker ${worker.proc.pid} was silent ${quiet} ms past the deadline of ${names}; killing it (hard stop)`);
       return kill(worker, "hard_stop", victims);
     }
-    // Other steps were running too, so the blocker is not known: nobody is charged, and each run
-    // that had a step running goes next on a worker of its own, where a blocker shows itself.
-    for (const held of worker.held.values()) if (held.steps.size > 0) solo.add(held.runId);
+    // Other steps were running too, so the blocker is not known: nobody is charged, and the runs
+    // that had a step running go on in two halves, each on a worker of its own, where a blocker shows itself.
+    cohorts.isolate([...worker.held.values()].filter((held) => held.steps.size > 0).map((held) => held.runId));
     log.warn(
       `worker ${worker.proc.pid} was silent ${quiet} ms past the deadline of ${names}, with steps of ${suspects.join(", ")} running too; ` +
-        "killing it; nobody is charged, and those runs go on one per worker",
+        "killing it; nobody is charged, and those runs go on in two halves, each on a worker of its own",
     );
     kill(worker, "hard_stop_unclear");
   }
@@ -425,6 +441,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   function checkLeases(): void {
     const now = Date.now();
     retireSpares(now);
+    takeBackFromBlocked(now);
     for (const group of [...groups.values(), externals]) {
       for (const worker of group) {
         if (worker.state !== "live" || worker.held.size === 0 || now - worker.proc.lastHeard <= leaseTtl) continue;
@@ -444,6 +461,44 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         if (w.held.size > 0 || w.requests.size > 0) continue;
         kill(w, "idle");
         surplus--;
+      }
+    }
+  }
+
+  /**
+   * Work sent to a worker just before it was seen blocked would wait behind the blocker for as long
+   * as it runs: the activations the worker never started go back to the kernel (a new fence) and on
+   * to another worker — a spare, when every worker is blocked. Only where they have somewhere else
+   * to go: with every worker blocked and no spare allowed, they stay and wait.
+   */
+  function takeBackFromBlocked(now: number): void {
+    for (const group of groups.values()) {
+      const live = [...group].filter((w) => w.state === "live" && w.proc.alive && !w.fresh);
+      if (live.length === 0) continue;
+      const spares = sparesOf(live[0]!.code);
+      const blocked = live.filter((w) => isBlocked(w, now, spares.afterMs));
+      if (blocked.length === 0) continue;
+      const elsewhere = blocked.length < live.length || live.length < roomFor(live, options.size, spares, now);
+      if (!elsewhere) continue;
+      for (const worker of blocked) {
+        const taken = takeBackFrom(worker);
+        if (taken.length === 0) continue;
+        const pid = worker.proc.pid;
+        log.warn(
+          `worker ${pid} has been silent past ${formatDuration(spares.afterMs)} (blocked: ${describeBlocked([worker])}); ` +
+            `runs sent to it that it has not started go to another worker: ${taken.map((h) => h.runId).join(", ")}`,
+        );
+        for (const held of taken) {
+          held.takenBack = true;
+          // Should it wake up, it aborts them before their code gets far, and what it still sends is refused by the fence.
+          remember(worker, held.a, held.runId);
+          worker.proc.send({ t: "abort", a: held.a, code: "stale_lease", message: `taken back from worker ${pid}, which was blocked` });
+          lastWorker.delete(held.runId);
+          kernel
+            .relinquish(held.runId, held.fence, `its worker ${pid} was blocked by another run's code before it started; it goes to another worker`)
+            .catch(quietly(`run ${held.runId}: could not take it back from blocked worker ${pid}`))
+            .finally(() => end(worker, held));
+        }
       }
     }
   }
@@ -477,6 +532,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   };
 
   function onMessage(worker: PoolWorker, m: FromWorker): void {
+    // A word about an activation means the worker has started on it (see takeBackFrom).
+    if ("a" in m) {
+      const held = worker.held.get(m.a);
+      if (held) held.heard = true;
+    }
     if (worker.state === "expired") {
       // It woke up: let what it says reach the kernel (which refuses it), then retire it.
       setTimeout(() => kill(worker, "expired"), EXPIRED_DRAIN_MS).unref();
@@ -514,7 +574,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           return;
         }
         if (m.result.type === "aborted") return end(worker, held);
-        solo.delete(held.runId);
+        cohorts.release(held.runId);
         // Its code may go on after it looked blocked (see ActivationHost.settleLate): keep hearing it.
         if (m.result.type === "suspended") {
           remember(worker, m.a, held.runId);
@@ -610,6 +670,30 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     }
   }
 
+  /** Refusals sent in place of replies that could not go: if one of those cannot go either, it is only said. */
+  const refusalsSent = new WeakSet<ToWorker>();
+
+  /** A message that could not be sent to a live worker, alone: what it costs, instead of a run that waits for it. */
+  function onUnsent(worker: PoolWorker, message: ToWorker, error: unknown): void {
+    const pid = worker.proc.pid;
+    const cost = refusalsSent.has(message) ? { why: `a refusal could not be sent either: ${(error as Error)?.message ?? String(error)}` } : unsentToWorker(message, error);
+    if ("fail" in cost && message.t === "activate") {
+      const held = worker.held.get(message.a);
+      if (!held || held.ended) return;
+      log.error(`run ${held.runId}: ${cost.why}; the run fails (worker ${pid})`);
+      kernel
+        .finishActivation(held.runId, held.fence, cost.fail)
+        .catch(quietly(`run ${held.runId}: could not record that its activation could not be sent`))
+        .finally(() => end(worker, held));
+      return;
+    }
+    log.error(`worker ${pid}: ${cost.why}`);
+    if ("instead" in cost) {
+      refusalsSent.add(cost.instead);
+      worker.proc.send(cost.instead);
+    }
+  }
+
   function clearStep(worker: PoolWorker, a: number, cmd: OpCommand): void {
     if (cmd.type !== "step_completed" && cmd.type !== "step_failed") return;
     const held = worker.held.get(a);
@@ -655,7 +739,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     const culprit = exit.exitedBy === null ? null : (worker.held.get(exit.exitedBy)?.runId ?? worker.gone.get(exit.exitedBy) ?? null);
     const verdicts = death ? null : judgeCrash(held, culprit);
     if (verdicts && [...verdicts.values()].includes("suspect")) {
-      log.warn(`worker ${pid} ${how} with ${verdicts.size} runs on it and no word of whose code it was; nobody is charged, and those runs go on one per worker`);
+      log.warn(`worker ${pid} ${how} with ${verdicts.size} runs on it and no word of whose code it was; nobody is charged, and those runs go on in two halves, each on a worker of its own`);
+      // Before any of them is given back (the kernel hands it out again at once).
+      cohorts.isolate(held.filter((h) => verdicts.get(h.runId) === "suspect").map((h) => h.runId));
     }
     for (const h of held) {
       let outcome: Promise<unknown>;
@@ -668,12 +754,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       } else if (verdict === "bystander") {
         outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} was ended by another run's code`);
       } else if (verdict === "suspect") {
-        // A worker of its own next: a crash there is its own, and its neighbours are safe from it.
-        solo.add(h.runId);
-        outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} ${how} while it ran beside other runs; not charged, it goes on a worker of its own`);
+        // In a cohort of suspects next (isolated above): a crash there is the cohort's, and the rest are safe from it.
+        outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} ${how} while it ran beside other runs; not charged, it goes on among fewer suspects, on a worker of their own`);
       } else {
         // Charged: it stays on workers of its own until an activation of it ends normally.
-        solo.add(h.runId);
+        cohorts.isolate([h.runId]);
         const crash = { workerPid: pid, exitCode: exit.exitCode, signal: exit.signal, stderr: exit.stderr, ...(culprit === h.runId && exit.exitedIn ? { opKey: exit.exitedIn } : {}) };
         outcome = kernel.activationCrashed(h.runId, h.fence, crash).then((crashed) => {
           if (!crashed) return;
@@ -713,7 +798,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     },
     forget(runId: string) {
       lastWorker.delete(runId);
-      solo.delete(runId);
+      cohorts.release(runId);
       // Only a worker whose activation of the run ended suspended may have parked it.
       const worker = parkedIn.get(runId);
       if (!worker) return;

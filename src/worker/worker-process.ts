@@ -6,7 +6,7 @@
  * to explain a crash. Messages are checked against the protocol before anyone sees them.
  */
 import { readLines, signalChild, signalProcessGroup, type Logger } from "../shared/index.ts";
-import { createBatcher, unbatch } from "./batching.ts";
+import { createBatcher, sendingEachOnFailure, unbatch } from "./batching.ts";
 import { parseExitMarker } from "./exit-attribution.ts";
 import { FromWorkerSchema, parseMessage, type FromWorker, type ToWorker } from "./protocol.ts";
 import { workerCommand } from "./worker-command.ts";
@@ -50,6 +50,8 @@ export interface SpawnWorkerOptions {
   user?: { uid: number; gid: number };
   logger: Logger;
   onMessage(message: FromWorker): void;
+  /** A message that could not be sent alone while the worker lives (too large for the channel); its batch's others went. */
+  onUnsent?(message: ToWorker, error: unknown): void;
 }
 
 export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
@@ -97,13 +99,18 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     }
     if (ready) options.onMessage(message);
   };
-  const transmit = createBatcher<ToWorker>((payload) => {
-    try {
-      proc.send(payload);
-    } catch {
-      // The channel closed: the exit handler deals with what the worker held.
-    }
-  });
+  // A batch that cannot go (one message in it too large to serialise) goes again one message at a
+  // time, so only that message is lost and the pool says what it costs (unsent-to-worker.ts).
+  const transmit = createBatcher<ToWorker>(
+    sendingEachOnFailure<ToWorker>(
+      (payload) => proc.send(payload),
+      (message, error) => {
+        // The channel closed: the exit handler deals with what the worker held.
+        if (dead) return;
+        options.onUnsent?.(message, error);
+      },
+    ),
+  );
   const tag = `worker ${proc.pid}`;
   const onOut = (line: string) => logger.info(`[${tag}] ${line}`);
   const onErr = (line: string) => {

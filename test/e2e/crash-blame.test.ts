@@ -5,6 +5,7 @@
  * worker of its own, and the one that crashes there, alone, is charged — and only it is quarantined.
  */
 import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileLines } from "../helpers/lines.ts";
 import { writeProject } from "../helpers/project.ts";
@@ -13,16 +14,16 @@ import { eventually } from "../helpers/temp-dir.ts";
 
 // User code as a user writes it (a string: the project is not part of this repository's sources).
 const FLOWS = `
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { workflow } from "@vilano/runtime";
 
-/** Waits (without blocking its worker) for ms, noting each attempt's start. */
+/** Waits (without blocking its worker) until the test says so, noting each attempt's start. */
 export const innocent = workflow({
   name: "innocent",
-  run: async (input: { ms: number; tag: string }, ctx) =>
+  run: async (input: { tag: string }, ctx) =>
     ctx.step("nap", async () => {
       appendFileSync(\`innocent-\${input.tag}.log\`, \`\${process.pid}\\n\`);
-      await Bun.sleep(input.ms);
+      while (!existsSync("release")) await Bun.sleep(50);
       return "rested";
     }),
 });
@@ -40,6 +41,8 @@ export const killer = workflow({
 });
 `;
 
+const KILLER_FAILURE = { status: "failed", error: { code: "worker_crashed", details: { crashes: 3, signal: "SIGKILL" } } };
+
 type RunView = { status: string; output?: unknown; error?: { code?: string; message?: string; details?: Record<string, unknown> } };
 
 describe("crash blame (built executable)", () => {
@@ -52,10 +55,19 @@ describe("crash blame (built executable)", () => {
     const result = (id: string) => d.json<{ run: RunView }>("run", "result", id, "--wait", "--timeout", "60s").run;
     const events = (id: string) => d.json<{ events: { type: string; [k: string]: unknown }[] }>("run", "replay", id).events;
 
-    const innocents = ["a", "b", "c", "d", "e", "f"].map((tag) => ({ tag, id: start("innocent", { ms: 2_500, tag }) }));
-    // All six napping (three per worker) before the killers come.
+    const innocents = ["a", "b", "c", "d", "e", "f"].map((tag) => ({ tag, id: start("innocent", { tag }) }));
+    // All six napping (three per worker) before the killers come; they go on napping until released.
     await eventually(() => (innocents.every((r) => shared(`innocent-${r.tag}.log`).length >= 1) ? true : undefined), 20_000, "every innocent run to be napping");
     const killers = ["x", "y", "z"].map((tag) => ({ tag, id: start("killer", { tag }) }));
+    // The killers are quarantined while every innocent run still naps, wherever it is now.
+    for (const r of killers) expect(result(r.id)).toMatchObject(KILLER_FAILURE);
+    writeFileSync(join(d.workspaces, "blame", "shared", "release"), "");
+
+    // The neighbour case did happen: innocent runs were on a worker a killer's code killed, and ran again.
+    const killed = new Set(killers.map((r) => shared(`killer-${r.tag}.log`)[0]));
+    const neighbours = innocents.filter((r) => killed.has(shared(`innocent-${r.tag}.log`)[0]));
+    expect(neighbours.length).toBeGreaterThan(0);
+    for (const r of neighbours) expect(shared(`innocent-${r.tag}.log`).length).toBeGreaterThanOrEqual(2);
 
     for (const r of innocents) {
       const view = result(r.id);
@@ -66,7 +78,7 @@ describe("crash blame (built executable)", () => {
     }
     for (const r of killers) {
       const view = result(r.id);
-      expect(view).toMatchObject({ status: "failed", error: { code: "worker_crashed", details: { crashes: 3, signal: "SIGKILL" } } });
+      expect(view).toMatchObject(KILLER_FAILURE);
       // The failure names the run that crashed its worker, never a neighbour.
       expect(view.error?.message).toContain(r.id);
       for (const other of [...innocents, ...killers]) if (other.id !== r.id) expect(view.error?.message).not.toContain(other.id);
@@ -77,4 +89,40 @@ describe("crash blame (built executable)", () => {
     for (const r of innocents) expect(log).not.toContain(`run ${r.id} failed for good`);
     for (const r of killers) expect(log).toContain(`run ${r.id} failed for good`);
   }, 120_000);
+
+  test("a crash nobody can be blamed for starts few workers, not one per run it held; only the killer is quarantined", async () => {
+    // One worker and no spares: the twelve innocent runs and the killer all share it.
+    const d = testDaemon({ VILANO_WORKERS: "1" });
+    const project = writeProject({ "src/flows.ts": FLOWS, "vilano.toml": `[worker]\nspare_workers = 0\n` });
+    expect(d.cli("project", "add", project, "--name", "blame").exitCode).toBe(0);
+    d.pid();
+    const shared = (file: string) => fileLines(join(d.workspaces, "blame", "shared", file));
+    const start = (workflow: string, input: unknown) => d.json<{ run: { id: string } }>("run", "start", `blame/${workflow}`, "--input", JSON.stringify(input)).run.id;
+    const workers = () => d.json<{ workers: { pids: number[] } }>("daemon", "status").workers.pids.length;
+    const status = (id: string) => d.json<{ run: { status: string } }>("run", "inspect", id).run.status;
+
+    const innocents = Array.from({ length: 12 }, (_, i) => ({ tag: `n${i}`, id: start("innocent", { tag: `n${i}` }) }));
+    await eventually(() => (innocents.every((r) => shared(`innocent-${r.tag}.log`).length >= 1) ? true : undefined), 30_000, "every innocent run to be napping");
+    const killer = start("killer", { tag: "k" });
+    // The innocent runs nap until released, so every worker started for them is still there to count.
+    let most = 0;
+    await eventually(() => {
+      most = Math.max(most, workers());
+      return status(killer) === "failed" ? true : undefined;
+    }, 60_000, "the killer to be quarantined");
+    most = Math.max(most, workers());
+    // The pool's one worker, plus a worker per cohort of suspects: 13 runs are halved at each crash
+    // (7 and 6, then 4 and 3, then 2 and 2, then 1 and 1), so at most the halves cleared so far and the
+    // killer's own. One worker per suspect would be 13 more.
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(1 + 1 + Math.ceil(Math.log2(13)));
+
+    writeFileSync(join(d.workspaces, "blame", "shared", "release"), "");
+    for (const r of innocents) {
+      const view = d.json<{ run: RunView }>("run", "result", r.id, "--wait", "--timeout", "60s").run;
+      expect({ run: r.id, status: view.status }).toEqual({ run: r.id, status: "completed" });
+      expect(d.json<{ events: { type: string }[] }>("run", "replay", r.id).events.filter((e) => e.type === "worker_crashed")).toEqual([]);
+    }
+    expect(d.json<{ run: RunView }>("run", "result", killer, "--wait", "--timeout", "60s").run).toMatchObject(KILLER_FAILURE);
+  }, 180_000);
 });

@@ -54,8 +54,9 @@ describe("spare workers (built executable)", () => {
       for (const s of spinners) pids.push(Number(await eventually(() => shared(`spin-${s.tag}.log`)[0], 20_000, `spinner ${s.tag} to loop`)));
       expect(new Set(pids).size).toBe(2);
       for (const pid of pids) expect(pid).toBeGreaterThan(1);
-      // A third loop, started at once, is sent to one of the two blocked workers (not seen blocked yet):
-      // it waits there behind the loop.
+      // A third loop, started at once, is sent to one of the two blocked workers (not seen blocked yet),
+      // which never reads it: once the pool sees that worker blocked, it takes the run back, and the run
+      // goes on a spare (where it loops too).
       const third = { tag: "c", id: start("spin", { tag: "c" }) };
       spinners.push(third);
 
@@ -71,21 +72,13 @@ describe("spare workers (built executable)", () => {
         expect(text).toContain(`its step "loop" is blocking worker ${pids[i]}`);
         expect(text).not.toContain("its code is running now");
       }
-      // The third waits on a blocked worker (explain names it and the run blocking it), or — when the
-      // pool saw the workers blocked before it came — blocks a spare of its own.
+      // The third does not wait behind a loop: it blocks a spare of its own, and it ran once, there.
       const thirdWorker = await eventually(() => {
         const w = inspectWorker(third.id);
-        return w?.blockedForMs !== undefined ? w : undefined;
-      }, 20_000, "the third loop's worker to be seen blocked");
-      const thirdText = explain(third.id);
-      if (pids.includes(thirdWorker.pid)) {
-        const blocker = spinners[pids.indexOf(thirdWorker.pid)]!.id;
-        expect(thirdText).toContain(`it waits on worker ${thirdWorker.pid}`);
-        expect(thirdText).toContain(`blocked by run ${blocker} (step "loop")`);
-        expect(shared("spin-c.log")).toEqual([]);
-      } else {
-        expect(thirdText).toContain(`its step "loop" is blocking worker ${thirdWorker.pid}`);
-      }
+        return w?.blockedForMs !== undefined && !pids.includes(w.pid) ? w : undefined;
+      }, 20_000, "the third loop to block a spare of its own");
+      expect(explain(third.id)).toContain(`its step "loop" is blocking worker ${thirdWorker.pid}`);
+      expect(shared("spin-c.log")).toEqual([String(thirdWorker.pid)]);
       const status = d.json<{ workers: { stats: { spares: number } } }>("daemon", "status");
       expect(status.workers.stats.spares).toBeGreaterThanOrEqual(1);
       expect(status.workers.stats.spares).toBeLessThanOrEqual(2);
@@ -101,5 +94,35 @@ describe("spare workers (built executable)", () => {
     // With the blockers gone, the pool goes back to its size: spares beyond it retire.
     await eventually(() => (d.json<{ workers: { pids: number[] } }>("daemon", "status").workers.pids.length <= 2 ? true : undefined), 20_000, "the spares to retire");
     expect(d.json<{ run: { status: string } }>("run", "result", start("ordinary"), "--wait", "--timeout", "30s").run.status).toBe("completed");
+  }, 120_000);
+
+  test("a run sent to a worker just before it is seen blocked moves to a spare and completes; the loop stays where it is", async () => {
+    // One worker: a run started while the loop has just begun can only go to the looping worker.
+    const d = testDaemon({ VILANO_WORKERS: "1" });
+    expect(d.cli("project", "add", writeProject({ "src/flows.ts": FLOWS, "vilano.toml": CONFIG }), "--name", "loops").exitCode).toBe(0);
+    d.pid();
+    const shared = (file: string) => fileLines(join(d.workspaces, "loops", "shared", file));
+    const start = (workflow: string, input?: unknown) =>
+      d.json<{ run: { id: string } }>("run", "start", `loops/${workflow}`, ...(input === undefined ? [] : ["--input", JSON.stringify(input)])).run.id;
+    const spin = start("spin", { tag: "only" });
+    let loopPid = 0;
+    try {
+      loopPid = Number(await eventually(() => shared("spin-only.log")[0], 20_000, "the spinner to loop"));
+      expect(loopPid).toBeGreaterThan(1);
+      // Started at once, long before the 2 s of silence that count as blocked: it is sent to the looping worker.
+      const early = start("ordinary");
+      const view = d.json<{ run?: { status: string; output?: unknown }; error?: unknown }>("run", "result", early, "--wait", "--timeout", "30s");
+      expect(view.run?.status ?? view.error).toBe("completed");
+      expect(view.run?.output).not.toBe(loopPid);
+      // It was taken back from the blocked worker (not charged: an activation lost, no failed attempt).
+      const events = d.json<{ events: { type: string; why?: string }[] }>("run", "replay", early).events;
+      expect(events.filter((e) => e.type === "activation_lost").map((e) => e.why)).toEqual([expect.stringContaining(`worker ${loopPid}`)]);
+      // The loop itself stays on its worker: explain names it as the blocker there.
+      expect(d.cli("run", "explain", spin).stdout).toContain(`its step "loop" is blocking worker ${loopPid}`);
+      expect(shared("spin-only.log")).toEqual([String(loopPid)]);
+    } finally {
+      d.cli("run", "cancel", spin);
+      if (loopPid > 1) await eventually(() => (isAlive(loopPid) ? undefined : true), 20_000, `looping worker ${loopPid} to die`);
+    }
   }, 120_000);
 });
