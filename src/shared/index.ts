@@ -22,3 +22,4 @@ export * from "./list-filters.ts";
 export * from "./wire.ts";
 export * from "./op-commands.ts";
 export * from "./views.ts";
+export * from "./name-limit.ts";

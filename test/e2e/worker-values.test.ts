@@ -116,6 +116,41 @@ describe("values crossing from a worker (built executable)", () => {
   }, 90_000);
 });
 
+describe("names and failure fields from user code are bounded too (built executable)", () => {
+  test("a 20 MiB step name is a validation error naming the limit, raised in the worker; nothing of it is stored", () => {
+    const d = daemonWithFlows();
+    const id = d.start("hugeStepName", { mib: 20 });
+    const run = d.json<{ run: RunView }>("run", "result", id, "--wait", "--timeout", "60s").run;
+    expect(run.status).toBe("failed");
+    expect(run.error?.code).toBe("validation_failed");
+    expect(run.error?.message).toContain("the name given to ctx.step is 20971520 characters long, more than the limit of 1024 characters");
+    // Before: the name was stored whole (an 84 MB inspect).
+    expect(d.cli("run", "inspect", id, "--json").stdout.length).toBeLessThan(64 * 1024);
+  }, 90_000);
+
+  test("an Error thrown with a 20 MiB name is recorded with its name cut to a label", () => {
+    const d = daemonWithFlows();
+    const id = d.start("hugeErrorName", { mib: 20 });
+    const run = d.json<{ run: RunView }>("run", "result", id, "--wait", "--timeout", "60s").run;
+    expect(run).toMatchObject({ status: "failed", error: { code: "step_failed", message: 'step "named" failed: small message' } });
+    const inspected = d.cli("run", "inspect", id, "--json").stdout;
+    // Before: 20 MB, stored once per place the failure is kept.
+    expect(inspected.length).toBeLessThan(64 * 1024);
+    const op = (JSON.parse(inspected) as { ops: { error: { name: string } }[] }).ops[0];
+    expect(op?.error.name).toEndWith(`… [${20 * MIB - 256} more characters not kept]`);
+  }, 90_000);
+
+  test("ctx.exec capture.maxBytes over the value cap is refused, naming the limit; within it the exec runs", () => {
+    const d = daemonWithFlows();
+    const over = d.json<{ run: RunView }>("run", "result", d.start("bigCapture", { maxBytes: 8 * MIB }), "--wait", "--timeout", "60s").run;
+    expect(over.status).toBe("failed");
+    expect(over.error?.code).toBe("validation_failed");
+    expect(over.error?.message).toContain("capture.maxBytes is 8388608 bytes, more than the limit of 4194304 bytes (VILANO_MAX_VALUE_BYTES)");
+    const within = d.json<{ run: RunView }>("run", "result", d.start("bigCapture", { maxBytes: 4 * MIB }), "--wait", "--timeout", "60s").run;
+    expect(within).toMatchObject({ status: "completed", output: "hello\n" });
+  }, 90_000);
+});
+
 describe("thrown values that cannot be read (built executable)", () => {
   test("a step throwing a Proxy whose every read throws records each attempt and fails the run only after its retries", () => {
     const d = daemonWithFlows();
