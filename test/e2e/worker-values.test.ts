@@ -105,7 +105,7 @@ describe("values crossing from a worker (built executable)", () => {
     expect(maxRss - baseline).toBeLessThan(200 * MIB);
   }, 180_000);
 
-  test("a message that cannot be sent fails alone: the report sent in the same flush still arrives and the run completes", () => {
+  test("log fields go as the data they were when recorded: a getter that throws on a later read costs neither the line nor its flush", () => {
     const d = daemonWithFlows();
     const id = d.start("logThenSleep");
     const run = d.json<{ run: RunView }>("run", "result", id, "--wait", "--timeout", "60s").run;
@@ -113,6 +113,44 @@ describe("values crossing from a worker (built executable)", () => {
     // The log op (recorded from the first serialisation) is in history too.
     const history = d.json<{ ops: { kind: string; status: string }[] }>("run", "inspect", id).ops;
     expect(history.map((op) => op.kind)).toEqual(["log", "sleep"]);
+  }, 90_000);
+});
+
+describe("a message the worker cannot send (built executable)", () => {
+  const UNSENDABLE = readFileSync(join(import.meta.dir, "..", "fixtures", "unsendable-flows.ts"), "utf8");
+  function daemonWithUnsendable() {
+    const d = testDaemon({ VILANO_WORKERS: "1" });
+    expect(d.cli("project", "add", writeProject({ "src/flows.ts": UNSENDABLE }), "--name", "flows").exitCode).toBe(0);
+    const start = (workflow: string) => d.json<{ run: { id: string } }>("run", "start", `flows/${workflow}`).run.id;
+    return { ...d, start, result: (id: string) => d.json<{ run: RunView }>("run", "result", id, "--wait", "--timeout", "60s").run };
+  }
+
+  test("a report that cannot be sent fails its step's attempt, which is recorded and retried", () => {
+    const d = daemonWithUnsendable();
+    const id = d.start("unsendableReport");
+    expect(d.result(id)).toMatchObject({ status: "completed", output: "sent the second time" });
+    const failed = d.json<{ events: { type: string; decision?: string; error?: { message?: string } }[] }>("run", "replay", id).events.filter((e) => e.type === "step_attempt_failed");
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.decision).toBe("scheduled");
+    expect(JSON.stringify(failed[0])).toContain("the report of op step:unsendable:0 (step_completed) could not be sent to the daemon: Error: this message was made unsendable");
+  }, 90_000);
+
+  test("an activation's result that cannot be sent goes as the failure it caused; the run ends instead of waiting", () => {
+    const d = daemonWithUnsendable();
+    const run = d.result(d.start("unsendableOutput"));
+    expect(run.status).toBe("failed");
+    expect(run.error?.message).toContain("the result of the activation (completed) could not be sent to the daemon: Error: this message was made unsendable");
+  }, 90_000);
+
+  test("a post that cannot be sent ends its worker, and the run goes again from history on another", () => {
+    const d = daemonWithUnsendable();
+    const id = d.start("unsendablePost");
+    expect(d.result(id)).toMatchObject({ status: "completed", output: "logged" });
+    const firstWorker = Number(readFileSync(join(d.workspaces, "flows", "shared", "post-unsent.pid"), "utf8"));
+    expect(firstWorker).toBeGreaterThan(1);
+    expect(d.json<{ workers: { pids?: number[] } }>("daemon", "status").workers.pids ?? []).not.toContain(firstWorker);
+    expect(d.json<{ ops: { kind: string }[] }>("run", "inspect", id).ops.map((op) => op.kind)).toEqual(["log", "sleep"]);
+    expect(d.json<{ events: { type: string }[] }>("run", "replay", id).events.map((e) => e.type).slice(0, 3)).toEqual(["run_started", "worker_crashed", "log"]);
   }, 90_000);
 });
 
