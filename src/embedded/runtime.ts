@@ -176,7 +176,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
           definitions: () => definitions,
           clock,
           logger,
-          exec: { workspace: code.workspaces.shared, baseEnv: code.env },
+          exec: { workspace: code.workspaces.shared, baseEnv: code.env, maxValueBytes: kernel.maxValueBytes },
           workspaces: code.workspaces,
           ...(options.liveExecutions !== undefined ? { liveExecutions: options.liveExecutions } : {}),
         });

@@ -4,7 +4,7 @@
  * and `signal()` are durable ops of the parent, resolved from history on replay. A `result()` whose
  * child is still running waits, and takes the child's end live when the parent's code still runs.
  */
-import { ChildFailedError, childRunId, toOptionalJson, VilanoError, type FailureBody, type HistoryOp, type RunStatus } from "../shared/index.ts";
+import { checkNameLength, ChildFailedError, childRunId, toOptionalJson, VilanoError, type FailureBody, type HistoryOp, type RunStatus } from "../shared/index.ts";
 import { fromHistory, reportValue, reportWait, type ToError } from "./durable-wait.ts";
 import { checkOptions } from "./options.ts";
 import { isWorkflowDefinition, type AnyWorkflowDefinition, type ChildHandle, type LinkOptions, type MonitorOptions, type SpawnOptions } from "../sdk/index.ts";
@@ -22,6 +22,7 @@ function spawnOptions(workflow: string, options: SpawnOptions | undefined): { ke
   if (options.key !== undefined && (typeof options.key !== "string" || options.key === "")) {
     throw new VilanoError("validation_failed", `ctx.spawn("${workflow}"): key must be a non-empty string, got ${JSON.stringify(options.key)}`);
   }
+  if (options.key !== undefined) checkNameLength(`the key given to ctx.spawn("${workflow}")`, options.key);
   if (options.policy !== undefined && options.policy !== "reuse" && options.policy !== "fresh") {
     throw new VilanoError("validation_failed", `ctx.spawn("${workflow}"): policy must be "reuse" or "fresh", got ${JSON.stringify(options.policy)}`);
   }

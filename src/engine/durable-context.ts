@@ -13,6 +13,7 @@ import {
   toJson,
   toOptionalJson,
   VilanoError,
+  checkNameLength,
   type FailureBody,
   type ResolvedRetryPolicy,
 } from "../shared/index.ts";
@@ -72,6 +73,9 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     if (key !== undefined && (typeof key !== "string" || key === "")) {
       throw new VilanoError("validation_failed", `op key must be a non-empty string, got ${JSON.stringify(key)}`);
     }
+    // Members check their own names first, with their own wording; this covers every other op.
+    if (key !== undefined) checkNameLength(`the op key of the ${kind} op`, key);
+    checkNameLength(`the name of the ${kind} op`, name);
     try {
       return history.next(kind, name, key);
     } catch (error) {
@@ -86,6 +90,7 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     if (typeof name !== "string" || name.trim() === "") {
       throw new VilanoError("validation_failed", `${member} needs a non-empty name, got ${JSON.stringify(name)}`);
     }
+    checkNameLength(`the name given to ${member}`, name);
     return name;
   };
 

@@ -7,7 +7,7 @@
  * of which op of which run it is (`VILANO_EXEC_ATTEMPT`, `VILANO_OP_KEY`, `VILANO_RUN_ID`).
  */
 import { isAbsolute, relative } from "node:path";
-import { ExecFailedError, parseDuration, toFailureBody, toOptionalJson, VilanoError, type FailureBody, type ResolvedRetryPolicy } from "../shared/index.ts";
+import { checkNameLength, ExecFailedError, parseDuration, toFailureBody, toOptionalJson, VilanoError, type FailureBody, type ResolvedRetryPolicy } from "../shared/index.ts";
 import type { ExecSpec } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
@@ -40,6 +40,7 @@ const isStringArray = (value: unknown): value is string[] => Array.isArray(value
 export function resolveExec(spec: ExecSpec<unknown>, env: ExecEnvironment): ResolvedExec & { retry: ResolvedRetryPolicy } {
   if (!spec || typeof spec !== "object") throw bad("needs a spec { name, cmd, args?, cwd?, env?, stdin?, timeout?, retry?, capture?, parse? }");
   if (typeof spec.name !== "string" || spec.name.trim() === "") throw bad(`needs a non-empty name, got ${JSON.stringify(spec.name)}`);
+  checkNameLength("the name given to ctx.exec()", spec.name);
   const where = `exec "${spec.name}"`;
   refuseUnknownOptions(`ctx.exec(): ${where}`, spec, EXEC_OPTIONS);
   if (typeof spec.cmd !== "string" || spec.cmd === "") throw bad(`${where} needs cmd, the program to run (a path or a name in PATH)`);
@@ -62,8 +63,14 @@ export function resolveExec(spec: ExecSpec<unknown>, env: ExecEnvironment): Reso
   for (const path of artifacts) {
     if (isAbsolute(path) || !confineTo(cwd, path)) throw bad(`${where}: artifact ${JSON.stringify(path)} must be a relative path inside the working directory`);
   }
-  const maxBytes = capture.maxBytes ?? env.maxCaptureBytes ?? DEFAULT_MAX_CAPTURE_BYTES;
+  const cap = env.maxValueBytes ?? Number.POSITIVE_INFINITY;
+  const maxBytes = capture.maxBytes ?? Math.min(env.maxCaptureBytes ?? DEFAULT_MAX_CAPTURE_BYTES, cap);
   if (!Number.isInteger(maxBytes) || maxBytes < 0) throw bad(`${where}: capture.maxBytes must be a whole number of bytes`);
+  // Refused rather than lowered: a build that asked for 1 GiB of output and silently got 4 MiB
+  // would look complete when it was not.
+  if (maxBytes > cap) {
+    throw bad(`${where}: capture.maxBytes is ${maxBytes} bytes, more than the limit of ${cap} bytes (VILANO_MAX_VALUE_BYTES): captures and artifacts are values the runtime keeps; ask for at most that`);
+  }
   return {
     name: spec.name,
     cmd: spec.cmd,

@@ -18,6 +18,11 @@ export interface ExecEnvironment {
   baseEnv: Readonly<Record<string, string>>;
   /** Largest capture kept per stream and per artifact, in bytes (default 256 KiB). */
   maxCaptureBytes?: number;
+  /**
+   * The value cap (VILANO_MAX_VALUE_BYTES): captures are recorded with the op and artifacts cross to
+   * the daemon, so `capture.maxBytes` may not exceed it (the default is lowered to it).
+   */
+  maxValueBytes?: number;
 }
 
 export const DEFAULT_MAX_CAPTURE_BYTES = 256 * 1024;

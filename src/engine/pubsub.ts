@@ -3,7 +3,7 @@
  * and `ctx.lookupSingleton`. Each is a durable op resolved from history on replay; a publish is
  * recorded with its deliveries, so a replay never publishes twice.
  */
-import { toOptionalJson, VilanoError, type FailureBody, type HistoryOp } from "../shared/index.ts";
+import { checkNameLength, describeValue, toOptionalJson, VilanoError, type FailureBody, type HistoryOp } from "../shared/index.ts";
 import type { AnyServiceDefinition, PublishResult, SubscribeOptions, Subscription, Unsubscription } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
@@ -16,7 +16,16 @@ const refused = (error: FailureBody) => new VilanoError("internal", error.messag
 
 function requireTopic(member: string, topic: unknown): string {
   if (typeof topic !== "string" || topic.trim() === "") throw new VilanoError("validation_failed", `${member} needs a non-empty topic, got ${JSON.stringify(topic)}`);
+  checkNameLength(`the topic given to ${member}`, topic);
   return topic;
+}
+
+/** A subscription's `signal` option: the name of an onSignal handler, so a string of a name's length. */
+function requireHandler(member: string, handler: unknown): string | undefined {
+  if (handler === undefined) return undefined;
+  if (typeof handler !== "string" || handler === "") throw new VilanoError("validation_failed", `${member}: signal must be the name of an onSignal handler, got ${describeValue(handler)}`);
+  checkNameLength(`the signal handler given to ${member}`, handler);
+  return handler;
 }
 
 export function createPublish(next: NextOp, state: ActivationState, scheduler: ReplayScheduler, enter: (member: string) => void) {
@@ -44,7 +53,7 @@ export function createSubscriptions(definition: AnyServiceDefinition, next: Next
     async subscribe(topic: string, options?: SubscribeOptions): Promise<Subscription> {
       requireTopic("ctx.subscribe()", topic);
       checkOptions("ctx.subscribe()", options, ["signal", "key"]);
-      const handler = options?.signal ?? topic;
+      const handler = requireHandler("ctx.subscribe()", options?.signal) ?? topic;
       if (!Object.hasOwn(definition.onSignal, handler)) {
         const known = Object.keys(definition.onSignal);
         throw new VilanoError(
@@ -62,11 +71,12 @@ export function createSubscriptions(definition: AnyServiceDefinition, next: Next
     async unsubscribe(topic: string, options?: SubscribeOptions): Promise<Unsubscription> {
       requireTopic("ctx.unsubscribe()", topic);
       checkOptions("ctx.unsubscribe()", options, ["signal", "key"]);
+      const handler = requireHandler("ctx.unsubscribe()", options?.signal);
       const { op, recorded } = next("unsubscribe", topic, options?.key);
       touched = true;
-      const said: Unsubscription = options?.signal === undefined ? { topic } : { topic, signal: options.signal };
+      const said: Unsubscription = handler === undefined ? { topic } : { topic, signal: handler };
       if (recorded) await replayed(recorded);
-      else await state.track(state.report({ type: "unsubscribe", opKey: op.opKey, seq: op.seq, name: topic, topic, handler: options?.signal ?? null }));
+      else await state.track(state.report({ type: "unsubscribe", opKey: op.opKey, seq: op.seq, name: topic, topic, handler: handler ?? null }));
       return said;
     },
   };

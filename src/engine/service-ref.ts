@@ -2,7 +2,7 @@
  * Typed refs to service instances. The ref only shapes calls; who carries them out differs: inside a
  * run each call is a durable op (service-calls.ts), from a script it goes straight to the kernel.
  */
-import { VilanoError } from "../shared/index.ts";
+import { checkNameLength, VilanoError } from "../shared/index.ts";
 import type { AnyServiceDefinition, AskOptions, LinkOptions, SendOptions, ServiceRef, ServiceStatus } from "../sdk/index.ts";
 
 export type RefCall =
@@ -114,5 +114,6 @@ export function computeKey(definition: AnyServiceDefinition, keyInput: unknown):
   if (typeof key !== "string" || key === "") {
     throw new VilanoError("validation_failed", `service "${definition.name}": key() must return a non-empty string, got ${JSON.stringify(key)}`);
   }
+  checkNameLength(`the key that service "${definition.name}"'s key() returned`, key);
   return key;
 }

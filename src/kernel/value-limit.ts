@@ -5,7 +5,7 @@
  * A worker process checks the same values with the same functions before it sends them, so an
  * over-cap value never crosses to the daemon; the kernel's check stays for every other way in.
  */
-import { toFailureBody, UnsentReportError, VilanoError, type ActivationResult, type FailureBody, type OpCommand } from "../shared/index.ts";
+import { boundFailure, cutLabel, toFailureBody, UnsentReportError, VilanoError, type ActivationResult, type FailureBody, type OpCommand } from "../shared/index.ts";
 
 /** Throws `value_too_large` when `text` (JSON) is over `limit` bytes. */
 export function checkValueSize(text: string | null | undefined, limit: number, what: string): void {
@@ -23,7 +23,9 @@ function valuesOf(cmd: OpCommand): [string | null, string][] {
   const op = `(op ${cmd.opKey})`;
   switch (cmd.type) {
     case "step_completed":
-      return [[cmd.result, `the result of ${cmd.kind ?? "step"} "${cmd.name}" ${op}`]];
+      return [[cmd.result, `the result of ${cmd.kind ?? "step"} "${cmd.name}" ${op}`], [cmd.meta ?? null, `the record of ${cmd.kind ?? "step"} "${cmd.name}" (its argv) ${op}`]];
+    case "step_failed":
+      return [[cmd.meta ?? null, `the record of ${cmd.kind ?? "step"} "${cmd.name}" (its argv) ${op}`]];
     case "record":
       return [[cmd.value, `the ${cmd.kind} value ${op}`]];
     case "send":
@@ -73,8 +75,18 @@ export function valueTooLarge(cmd: OpCommand, limit: number): FailureBody | null
   }
 }
 
-/** An output, reply or state over the limit: the result becomes the failure of the run (a turn: of its message). */
-export function resultWithinLimit(result: ActivationResult, limit: number, run: { name: string; kind: string }): ActivationResult {
+/** A command as it is sent: a failed attempt's failure cut to the sizes failures are kept at. */
+export function withBoundedFailure(cmd: OpCommand): OpCommand {
+  return cmd.type === "step_failed" ? { ...cmd, error: boundFailure(cmd.error) } : cmd;
+}
+
+/**
+ * An output, reply or state over the limit: the result becomes the failure of the run (a turn: of
+ * its message). A failure it carries (`ctx.reject`'s message and details, say) is cut to the sizes
+ * failures are kept at, and a deferral's reason to a label.
+ */
+export function resultWithinLimit(reported: ActivationResult, limit: number, run: { name: string; kind: string }): ActivationResult {
+  const result = boundedFailures(reported);
   try {
     if (result.type === "completed") checkValueSize(result.output, limit, `the output of workflow "${run.name}"`);
     if (result.type === "turn_completed") {
@@ -86,4 +98,10 @@ export function resultWithinLimit(result: ActivationResult, limit: number, run: 
     const body = { ...toFailureBody(error), retryable: false };
     return run.kind === "service" ? { type: "rejected", error: body } : { type: "failed", error: body };
   }
+}
+
+function boundedFailures(result: ActivationResult): ActivationResult {
+  if ("error" in result) return { ...result, error: boundFailure(result.error) };
+  if (result.type === "deferred" && result.reason !== undefined) return { ...result, reason: cutLabel(result.reason) };
+  return result;
 }

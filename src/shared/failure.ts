@@ -57,13 +57,13 @@ function readFailure(thrown: object, family: FailureFamily): FailureBody {
     : plain ? describeThrown(thrown)
     : safeString(thrown);
   const body: FailureBody = {
-    name: typeof e.name === "string" && e.name ? e.name : "Error",
+    name: typeof e.name === "string" && e.name ? cutLabel(e.name) : "Error",
     message: capped(message),
     family: isFamily(e.family) ? e.family : family,
     retryable: e.retryable !== false,
   };
-  if (typeof e.code === "string") body.code = e.code;
-  if (typeof e.reason === "string") body.reason = e.reason;
+  if (typeof e.code === "string") body.code = cutLabel(e.code);
+  if (typeof e.reason === "string") body.reason = cutLabel(e.reason);
   if (e.details !== undefined && !(e.details instanceof Unreadable)) body.details = safeDetails(e.details);
   else if (plain) body.details = safeDetails(thrown);
   return body;
@@ -119,6 +119,25 @@ function isFamily(value: unknown): value is FailureFamily {
 /** Failures are recorded with every attempt: their text is kept to a size that history can carry. */
 const MESSAGE_MAX = 8 * 1024;
 const DETAILS_MAX = 64 * 1024;
+/** A name, code or reason is a label, not a text: a longer one is cut (a 20 MiB `name` was stored whole). */
+const LABEL_MAX = 256;
+
+/**
+ * A failure body made elsewhere (`ctx.reject`, a subprocess's last stderr line, a worker's report)
+ * cut to the sizes `toFailureBody` keeps, so no field of a failure can carry a value of any size.
+ */
+export function boundFailure(body: FailureBody): FailureBody {
+  const bounded: FailureBody = { ...body, name: cutLabel(body.name), message: capped(body.message) };
+  if (body.code !== undefined) bounded.code = cutLabel(body.code);
+  if (body.reason !== undefined) bounded.reason = cutLabel(body.reason);
+  if (body.details !== undefined) bounded.details = safeDetails(body.details);
+  return bounded;
+}
+
+/** A name, code or reason cut to LABEL_MAX characters, saying how much was cut. */
+export function cutLabel(text: string): string {
+  return cut(text, LABEL_MAX);
+}
 
 /** Details must survive JSON and stay small; anything else is replaced by a note saying so. */
 function safeDetails(details: unknown): unknown {
@@ -135,5 +154,15 @@ function safeDetails(details: unknown): unknown {
 
 /** A message cut to MESSAGE_MAX characters, saying how much was cut. */
 function capped(message: string): string {
-  return message.length <= MESSAGE_MAX ? message : `${message.slice(0, MESSAGE_MAX)}… [${message.length - MESSAGE_MAX} more characters not kept]`;
+  return cut(message, MESSAGE_MAX);
+}
+
+/**
+ * Room for the note a cut adds (`… [20971264 more characters not kept]`): a text already cut is
+ * within its limit plus this room, so cutting again (the daemon after the worker) keeps it as it is.
+ */
+const NOTE_ROOM = 48;
+
+function cut(text: string, max: number): string {
+  return text.length <= max + NOTE_ROOM ? text : `${text.slice(0, max)}… [${text.length - max} more characters not kept]`;
 }

@@ -23,3 +23,4 @@ export * from "./wire.ts";
 export * from "./op-commands.ts";
 export * from "./views.ts";
 export * from "./held-folders.ts";
+export * from "./name-limit.ts";

@@ -3,20 +3,31 @@
  * times, failure bodies and retry policies. Both ends check what arrives against them.
  */
 import * as v from "valibot";
+import { boundFailure, type FailureBody } from "./failure.ts";
+import { MAX_IDENTIFIER_LENGTH } from "./name-limit.ts";
 
 export const Json = v.nullable(v.string());
 export const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
 export const Millis = v.pipe(v.number(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
+/** A name, key, topic or run id in a message: bounded, since it is stored with its op (see name-limit.ts). */
+export const Identifier = v.pipe(v.string(), v.maxLength(MAX_IDENTIFIER_LENGTH, `is longer than the limit of ${MAX_IDENTIFIER_LENGTH} characters for identifiers`));
 
-export const FailureBodySchema = v.object({
-  name: v.string(),
-  message: v.string(),
-  code: v.optional(v.string()),
-  family: v.picklist(["application", "timeout", "process_exit", "process_spawn"]),
-  retryable: v.boolean(),
-  reason: v.optional(v.string()),
-  details: v.optional(v.unknown()),
-});
+/**
+ * A failure as it arrives, cut to the sizes a failure is kept at (`boundFailure`): a worker that
+ * does not use the SDK cannot have a name, message or details of any size stored.
+ */
+export const FailureBodySchema = v.pipe(
+  v.object({
+    name: v.string(),
+    message: v.string(),
+    code: v.optional(v.string()),
+    family: v.picklist(["application", "timeout", "process_exit", "process_spawn"]),
+    retryable: v.boolean(),
+    reason: v.optional(v.string()),
+    details: v.optional(v.unknown()),
+  }),
+  v.transform((body): FailureBody => boundFailure(body)),
+);
 
 const RetryFamily = v.picklist(["application", "timeout", "process_exit", "process_spawn", "always"]);
 const Backoff = v.variant("kind", [

@@ -24,7 +24,13 @@ export interface ExternalWorker extends WorkerProcess {
   readonly once: boolean;
 }
 
-export function externalWorker(link: WorkerLink, generation: string, logger: Logger, handlers: { onReady(): void; onMessage(message: FromWorker): void }): ExternalWorker {
+export function externalWorker(
+  link: WorkerLink,
+  welcome: { generation: string; maxValueBytes: number },
+  logger: Logger,
+  handlers: { onReady(): void; onMessage(message: FromWorker): void },
+): ExternalWorker {
+  const { generation } = welcome;
   let pid = 0;
   let ready = false;
   let once = false;
@@ -59,7 +65,7 @@ export function externalWorker(link: WorkerLink, generation: string, logger: Log
     if (ready) handlers.onMessage(message);
   }
 
-  send({ t: "welcome", generation });
+  send({ t: "welcome", generation, maxValueBytes: welcome.maxValueBytes });
   return {
     get pid() {
       return pid;

@@ -5,9 +5,9 @@
  * kill it: cancellation is cooperative (steps see their AbortSignal), and code that blocks it past
  * a step's deadline only gets it disconnected. With `once` it takes one activation and leaves.
  */
-import { createBatcher, unbatch } from "./batching.ts";
+import { createBatcher, sendingEachOnFailure, unbatch } from "./batching.ts";
 import type { FromWorker } from "./protocol.ts";
-import { createWorkerCore } from "./worker-main.ts";
+import { createWorkerCore, type WorkerCore } from "./worker-main.ts";
 
 export interface ExternalWorkerOptions {
   /** `ws://127.0.0.1:<port>/v1/workers/connect` */
@@ -24,28 +24,41 @@ export function runExternalWorker(options: ExternalWorkerOptions): Promise<{ act
     let activations = 0;
     let leaving = false;
     const ws = new WebSocket(options.url, { headers: { "x-vilano-token": options.token } } as unknown as string[]);
-    const core = createWorkerCore(createBatcher<FromWorker>((payload) => ws.send(JSON.stringify(payload))), {
-      onActivate(run) {
-        activations++;
-        options.say(`running ${run.kind} ${run.name} (${run.id})`);
-      },
-      onFinish(run, result) {
-        options.say(`${run.id}: ${result}`);
-        if (options.once && core.active === 0) {
-          leaving = true;
-          ws.close();
-        }
-      },
-    });
+    // As in a managed worker: a message that cannot be serialised or sent fails alone (its op's
+    // attempt, its activation's result), never the rest of its flush.
+    const deliver = sendingEachOnFailure<FromWorker>((payload) => ws.send(JSON.stringify(payload)), (message, error) => core?.unsent(message, error));
+    /** Made when the daemon's welcome says its value cap, which the worker checks before sending. */
+    let core: WorkerCore | undefined;
+    const startCore = (maxValueBytes: number | undefined): WorkerCore => {
+      const made: WorkerCore = createWorkerCore(
+        createBatcher<FromWorker>(deliver),
+        {
+          onActivate(run) {
+            activations++;
+            options.say(`running ${run.kind} ${run.name} (${run.id})`);
+          },
+          onFinish(run, result) {
+            options.say(`${run.id}: ${result}`);
+            if (options.once && made.active === 0) {
+              leaving = true;
+              ws.close();
+            }
+          },
+        },
+        maxValueBytes === undefined ? {} : { maxValueBytes },
+      );
+      return made;
+    };
     ws.onmessage = (event) => {
       for (const raw of unbatch(JSON.parse(String(event.data)))) {
-        const message = raw as { t?: string; generation?: string };
+        const message = raw as { t?: string; generation?: string; maxValueBytes?: unknown };
         if (message.t === "welcome") {
+          core ??= startCore(typeof message.maxValueBytes === "number" ? message.maxValueBytes : undefined);
           core.ready(message.generation ?? "", options.once ? { once: true } : {});
           options.say(options.once ? "connected; waiting for one activation" : "connected; waiting for activations (Ctrl-C to leave)");
           continue;
         }
-        core.receive(raw);
+        core?.receive(raw);
       }
     };
     ws.onclose = (event) => resolve({ activations, reason: leaving ? "done" : event.reason || `the daemon closed the connection (${event.code})` });

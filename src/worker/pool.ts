@@ -648,6 +648,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       }
       case "exec_artifact": {
         const runId = worker.held.get(m.a)?.runId;
+        // An SDK worker caps artifacts at the value cap (capture.maxBytes); one that does not is not kept.
+        if (m.content.length > Math.ceil(options.kernel.maxValueBytes / 3) * 4) {
+          log.error(`worker ${worker.proc.pid} sent an artifact of ${m.content.length} base64 characters, more than the value cap allows (VILANO_MAX_VALUE_BYTES); not kept`);
+          return;
+        }
         const content = new Uint8Array(Buffer.from(m.content, "base64"));
         if (runId !== undefined) options.captures?.artifact(runId, { opKey: m.opKey, attempt: m.attempt, path: m.path, content, bytes: m.bytes });
         return;
@@ -838,7 +843,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     externalPids: () => [...externals].filter((w) => w.state !== "dead").map((w) => w.proc.pid),
     attachExternal(link) {
       const worker = newWorker(null, { fresh: false, external: true });
-      const proc = externalWorker(link, generation, options.logger.withTag("worker"), {
+      const proc = externalWorker(link, { generation, maxValueBytes: options.kernel.maxValueBytes }, options.logger.withTag("worker"), {
         onReady: () => {
           if (closed) return proc.kill();
           worker.once = proc.once;

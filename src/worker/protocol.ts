@@ -10,6 +10,7 @@ import * as v from "valibot";
 import {
   Count,
   FailureBodySchema,
+  Identifier,
   Json,
   Millis,
   OP_STATUS,
@@ -72,14 +73,14 @@ export const FromWorkerSchema = tagged(v.variant("t", [
   /** A `ctx.log` line to print live (the run is the activation's: a worker never names a run itself). */
   v.object({ t: v.literal("log"), a: Count, message: v.string(), fields: v.optional(v.unknown()) }),
   /** A step started an attempt: the pool hard-stops the worker if it is silent past a timed step's deadline. */
-  v.object({ t: v.literal("step"), a: Count, opKey: v.string(), seq: Count, name: v.string(), attempt: Count, timeoutMs: v.nullable(Millis), retry: RetryPolicySchema }),
-  v.object({ t: v.literal("step_end"), a: Count, opKey: v.string() }),
+  v.object({ t: v.literal("step"), a: Count, opKey: Identifier, seq: Count, name: Identifier, attempt: Count, timeoutMs: v.nullable(Millis), retry: RetryPolicySchema }),
+  v.object({ t: v.literal("step_end"), a: Count, opKey: Identifier }),
   /** A `ctx.exec` subprocess started (it leads its own process group) or ended. */
   v.object({ t: v.literal("exec_start"), a: Count, pid: Count }),
   v.object({ t: v.literal("exec_end"), a: Count, pid: Count }),
-  v.object({ t: v.literal("exec_output"), a: Count, opKey: v.string(), attempt: Count, stream: v.picklist(["stdout", "stderr"]), text: v.string() }),
+  v.object({ t: v.literal("exec_output"), a: Count, opKey: Identifier, attempt: Count, stream: v.picklist(["stdout", "stderr"]), text: v.string() }),
   /** A declared artifact, capped, as base64. */
-  v.object({ t: v.literal("exec_artifact"), a: Count, opKey: v.string(), attempt: Count, path: v.string(), content: v.string(), bytes: Count }),
+  v.object({ t: v.literal("exec_artifact"), a: Count, opKey: Identifier, attempt: Count, path: Identifier, content: v.string(), bytes: Count }),
   v.object({ t: v.literal("importing"), q: Count, file: v.string() }),
   v.object({ t: v.literal("answer"), q: Count, ok: v.literal(true), value: v.unknown() }),
   v.object({ t: v.literal("answer"), q: Count, ok: v.literal(false), error: FailureBodySchema }),
@@ -126,7 +127,8 @@ const LiveOutcomeSchema = v.variant("status", [
 /** What the pool may send. */
 export const ToWorkerSchema = tagged(v.variant("t", [
   /** The first message to an external worker: the daemon generation it must answer with. */
-  v.object({ t: v.literal("welcome"), generation: v.string() }),
+  /** `maxValueBytes`: the daemon's value cap, which an external worker checks before it sends (as a managed one is told with a flag). */
+  v.object({ t: v.literal("welcome"), generation: v.string(), maxValueBytes: v.optional(Count) }),
   v.object({
     t: v.literal("activate"),
     a: Count,

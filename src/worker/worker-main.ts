@@ -11,7 +11,7 @@ import { computeKey, createLiveExecutions, type ActivationHost, type ExecEnviron
 import { describeDefinitions, indexDefinitions, lazyWorkspace, runActivationCode, type CodeRef, type Definitions } from "../core/index.ts";
 import { loadDefinitions, MANIFEST_FILE, parseManifest } from "../project/index.ts";
 import { isErrorCode, toFailureBody, VilanoError, type ActivationResult, type LiveOutcome, type OpCommand, type OpResolution } from "../shared/index.ts";
-import { refuseOverCap, resultWithinLimit } from "../kernel/index.ts";
+import { refuseOverCap, resultWithinLimit, withBoundedFailure } from "../kernel/index.ts";
 import { armParentDeath } from "./parent-death.ts";
 import { createBatcher, sendingEachOnFailure, unbatch } from "./batching.ts";
 import { sendFailure, unsentReport, unsentResult } from "./outgoing-values.ts";
@@ -98,7 +98,11 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
   process.on("uncaughtException", (error) => console.error("vilano worker: uncaught exception in user code:", error));
   // Subprocesses start from what this worker started with: the clean base the pool gave it, in the
   // activation's own directory (or, when the daemon names none — an external worker — this one's).
-  const exec = { workspace: process.cwd(), baseEnv: Object.freeze({ ...(process.env as Record<string, string>) }) };
+  const exec: ExecEnvironment = {
+    workspace: process.cwd(),
+    baseEnv: Object.freeze({ ...(process.env as Record<string, string>) }),
+    ...(cap === Number.POSITIVE_INFINITY ? {} : { maxValueBytes: cap }),
+  };
   const execFor = (m: Extract<ToWorker, { t: "activate" }>): ExecEnvironment => {
     if (m.workspace === undefined) return exec;
     const where = m.workspace;
@@ -144,8 +148,9 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
     live.set(a, entry);
     events.onActivate?.({ id: run.id, name: run.name, kind: run.kind });
     const host: ActivationHost = {
-      report: (cmd: OpCommand) =>
+      report: (reported: OpCommand) =>
         new Promise<OpResolution>((resolve, reject) => {
+          const cmd = withBoundedFailure(reported);
           // Thrown here, the refusal rejects the report: nothing of the value leaves the worker.
           refuseOverCap(cmd, cap);
           const c = nextCall++;

@@ -16,7 +16,7 @@ let d: TestDaemon;
 beforeAll(() => {
   d = testDaemon({ VILANO_WORKERS: "1" });
   expect(d.cli("daemon", "start").exitCode).toBe(0);
-}, 30_000);
+}, 120_000);
 
 /** A GET on the daemon's API with the home's token. */
 async function api(path: string): Promise<{ status: number; body: { ok: boolean; error?: { code: string; message: string }; runs?: unknown[] } }> {
@@ -34,13 +34,13 @@ describe("run list filters (built executable)", () => {
     expect(error.message).toContain('--status "bogus"');
     expect(error.message).toContain(STATUSES);
     expect(d.cli("run", "list", "--status", "waiting", "--json").exitCode).toBe(0);
-  });
+  }, 60_000);
 
   test("a --project that no project can be named is a usage error naming it", () => {
     const listed = d.cli("run", "list", "--project", "No Such/Project", "--json");
     expect(listed.exitCode).toBe(2);
     expect(JSON.parse(listed.stdout).error.message).toContain('--project "No Such/Project"');
-  });
+  }, 60_000);
 
   test("the API refuses a status, project, workflow, limit or cursor that cannot match, naming the value", async () => {
     const cases: [string, string][] = [
@@ -59,7 +59,7 @@ describe("run list filters (built executable)", () => {
     }
     const fine = await api("/v1/runs?status=completed&project=agent&workflow=reviewCoordinator&kind=workflow&limit=5");
     expect(fine).toMatchObject({ status: 200, body: { ok: true, runs: [] } });
-  });
+  }, 60_000);
 });
 
 describe("JSON inputs nested too deep (built executable)", () => {
@@ -81,5 +81,5 @@ describe("JSON inputs nested too deep (built executable)", () => {
     expect(piped.exitCode).toBe(2);
     expect(piped.stderr).toContain("--input (read from standard input) is nested more than 512 levels deep");
     expect(piped.stderr).not.toContain("Maximum call stack");
-  });
+  }, 60_000);
 });

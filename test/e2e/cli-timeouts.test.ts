@@ -23,7 +23,7 @@ beforeAll(() => {
   );
   expect(d.cli("init", project).exitCode).toBe(0);
   expect(d.cli("project", "add", project, "--name", "w").exitCode).toBe(0);
-}, 60_000);
+}, 120_000);
 
 /** The CLI's JSON error for a command expected to fail (exit code and error). */
 function failure(...args: string[]): { exit: number; code: string; message: string } {
@@ -39,7 +39,7 @@ describe("timeout messages (built executable)", () => {
       code: "wait_timeout",
       message: expect.stringMatching(/^run \S+ did not finish within 300ms; it goes on running$/),
     });
-  });
+  }, 60_000);
 
   test("run start --wait --timeout 1ms: the run starts and the wait times out; the daemon did answer", () => {
     const before = d.json<{ runs: unknown[] }>("run", "list").runs.length;
@@ -49,7 +49,7 @@ describe("timeout messages (built executable)", () => {
       message: expect.stringMatching(/did not finish within 1ms; it goes on running$/),
     });
     expect(d.json<{ runs: unknown[] }>("run", "list").runs.length).toBe(before + 1);
-  });
+  }, 60_000);
 
   test("run result --wait --timeout 1ms: wait_timeout within 1ms", async () => {
     const { run } = d.json<{ run: { id: string } }>("run", "start", "w/approval");
@@ -59,7 +59,7 @@ describe("timeout messages (built executable)", () => {
       code: "wait_timeout",
       message: `run ${run.id} did not finish within 1ms; it goes on running`,
     });
-  });
+  }, 60_000);
 
   test("run start --wait --timeout 26s (past one request's wait): within 26s, not the milliseconds left", async () => {
     const proc = Bun.spawn([BINARY, "run", "start", "w/approval", "--wait", "--timeout", "26s", "--json"], {
@@ -80,5 +80,5 @@ describe("timeout messages (built executable)", () => {
       (e: unknown) => e as { code: string; message: string },
     );
     expect(error).toMatchObject({ code: "wait_timeout", message: `run ${run.id} did not finish within 1s500ms; it goes on running` });
-  });
+  }, 60_000);
 });

@@ -105,7 +105,7 @@ describe("values crossing from a worker (built executable)", () => {
     expect(maxRss - baseline).toBeLessThan(200 * MIB);
   }, 180_000);
 
-  test("a message that cannot be sent fails alone: the report sent in the same flush still arrives and the run completes", () => {
+  test("log fields go as the data they were when recorded: a getter that throws on a later read costs neither the line nor its flush", () => {
     const d = daemonWithFlows();
     const id = d.start("logThenSleep");
     const run = d.json<{ run: RunView }>("run", "result", id, "--wait", "--timeout", "60s").run;
@@ -113,6 +113,79 @@ describe("values crossing from a worker (built executable)", () => {
     // The log op (recorded from the first serialisation) is in history too.
     const history = d.json<{ ops: { kind: string; status: string }[] }>("run", "inspect", id).ops;
     expect(history.map((op) => op.kind)).toEqual(["log", "sleep"]);
+  }, 90_000);
+});
+
+describe("a message the worker cannot send (built executable)", () => {
+  const UNSENDABLE = readFileSync(join(import.meta.dir, "..", "fixtures", "unsendable-flows.ts"), "utf8");
+  function daemonWithUnsendable() {
+    const d = testDaemon({ VILANO_WORKERS: "1" });
+    expect(d.cli("project", "add", writeProject({ "src/flows.ts": UNSENDABLE }), "--name", "flows").exitCode).toBe(0);
+    const start = (workflow: string) => d.json<{ run: { id: string } }>("run", "start", `flows/${workflow}`).run.id;
+    return { ...d, start, result: (id: string) => d.json<{ run: RunView }>("run", "result", id, "--wait", "--timeout", "60s").run };
+  }
+
+  test("a report that cannot be sent fails its step's attempt, which is recorded and retried", () => {
+    const d = daemonWithUnsendable();
+    const id = d.start("unsendableReport");
+    expect(d.result(id)).toMatchObject({ status: "completed", output: "sent the second time" });
+    const failed = d.json<{ events: { type: string; decision?: string; error?: { message?: string } }[] }>("run", "replay", id).events.filter((e) => e.type === "step_attempt_failed");
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.decision).toBe("scheduled");
+    expect(JSON.stringify(failed[0])).toContain("the report of op step:unsendable:0 (step_completed) could not be sent to the daemon: Error: this message was made unsendable");
+  }, 90_000);
+
+  test("an activation's result that cannot be sent goes as the failure it caused; the run ends instead of waiting", () => {
+    const d = daemonWithUnsendable();
+    const run = d.result(d.start("unsendableOutput"));
+    expect(run.status).toBe("failed");
+    expect(run.error?.message).toContain("the result of the activation (completed) could not be sent to the daemon: Error: this message was made unsendable");
+  }, 90_000);
+
+  test("a post that cannot be sent ends its worker, and the run goes again from history on another", () => {
+    const d = daemonWithUnsendable();
+    const id = d.start("unsendablePost");
+    expect(d.result(id)).toMatchObject({ status: "completed", output: "logged" });
+    const firstWorker = Number(readFileSync(join(d.workspaces, "flows", "shared", "post-unsent.pid"), "utf8"));
+    expect(firstWorker).toBeGreaterThan(1);
+    expect(d.json<{ workers: { pids?: number[] } }>("daemon", "status").workers.pids ?? []).not.toContain(firstWorker);
+    expect(d.json<{ ops: { kind: string }[] }>("run", "inspect", id).ops.map((op) => op.kind)).toEqual(["log", "sleep"]);
+    expect(d.json<{ events: { type: string }[] }>("run", "replay", id).events.map((e) => e.type).slice(0, 3)).toEqual(["run_started", "worker_crashed", "log"]);
+  }, 90_000);
+});
+
+describe("names and failure fields from user code are bounded too (built executable)", () => {
+  test("a 20 MiB step name is a validation error naming the limit, raised in the worker; nothing of it is stored", () => {
+    const d = daemonWithFlows();
+    const id = d.start("hugeStepName", { mib: 20 });
+    const run = d.json<{ run: RunView }>("run", "result", id, "--wait", "--timeout", "60s").run;
+    expect(run.status).toBe("failed");
+    expect(run.error?.code).toBe("validation_failed");
+    expect(run.error?.message).toContain("the name given to ctx.step is 20971520 characters long, more than the limit of 1024 characters");
+    // Before: the name was stored whole (an 84 MB inspect).
+    expect(d.cli("run", "inspect", id, "--json").stdout.length).toBeLessThan(64 * 1024);
+  }, 90_000);
+
+  test("an Error thrown with a 20 MiB name is recorded with its name cut to a label", () => {
+    const d = daemonWithFlows();
+    const id = d.start("hugeErrorName", { mib: 20 });
+    const run = d.json<{ run: RunView }>("run", "result", id, "--wait", "--timeout", "60s").run;
+    expect(run).toMatchObject({ status: "failed", error: { code: "step_failed", message: 'step "named" failed: small message' } });
+    const inspected = d.cli("run", "inspect", id, "--json").stdout;
+    // Before: 20 MB, stored once per place the failure is kept.
+    expect(inspected.length).toBeLessThan(64 * 1024);
+    const op = (JSON.parse(inspected) as { ops: { error: { name: string } }[] }).ops[0];
+    expect(op?.error.name).toEndWith(`… [${20 * MIB - 256} more characters not kept]`);
+  }, 90_000);
+
+  test("ctx.exec capture.maxBytes over the value cap is refused, naming the limit; within it the exec runs", () => {
+    const d = daemonWithFlows();
+    const over = d.json<{ run: RunView }>("run", "result", d.start("bigCapture", { maxBytes: 8 * MIB }), "--wait", "--timeout", "60s").run;
+    expect(over.status).toBe("failed");
+    expect(over.error?.code).toBe("validation_failed");
+    expect(over.error?.message).toContain("capture.maxBytes is 8388608 bytes, more than the limit of 4194304 bytes (VILANO_MAX_VALUE_BYTES)");
+    const within = d.json<{ run: RunView }>("run", "result", d.start("bigCapture", { maxBytes: 4 * MIB }), "--wait", "--timeout", "60s").run;
+    expect(within).toMatchObject({ status: "completed", output: "hello\n" });
   }, 90_000);
 });
 

@@ -59,4 +59,19 @@ describe("the value cap", () => {
     await expect(rt.signal(run.id, "go", BIG)).rejects.toMatchObject({ code: "value_too_large", message: expect.stringContaining('the payload of signal "go"') });
     expect((await rt.inspect(run.id)).signals).toEqual([]);
   });
+
+  test("a ctx.reject of megabytes reaches the asker cut to the sizes failures are kept at", async () => {
+    const huge = "r".repeat(4 * 1024 * 1024);
+    const gate = service({
+      name: "gate",
+      key: () => "one",
+      onAsk: { enter: async (_p: void, _state, ctx) => ctx.reject({ message: huge, reason: huge, details: { huge } }) },
+    });
+    await using rt = await createRuntime({ definitions: [gate], logLevel: "silent", maxValueBytes: 4096 });
+    const error = (await (await rt.connect(gate, {})).ask.enter().catch((e: unknown) => e)) as { message: string; cause: { reason: string; details: unknown } };
+    expect(error.message).toEndWith(`… [${huge.length - 8192} more characters not kept]`);
+    expect(error.cause.reason).toEndWith(`… [${huge.length - 256} more characters not kept]`);
+    expect(JSON.stringify(error.cause).length).toBeLessThan(20 * 1024);
+  });
 });
+

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { NonRetryableError, VilanoError } from "../../src/shared/errors.ts";
-import { toFailureBody } from "../../src/shared/failure.ts";
+import { boundFailure, toFailureBody } from "../../src/shared/failure.ts";
 
 class PaymentError extends Error {
   override name = "PaymentError";
@@ -210,5 +210,39 @@ describe("toFailureBody", () => {
     const body = toFailureBody({ get message() { throw unshowable; }, code: "kept" });
     expect(body.code).toBe("kept");
     expect(body.message).toContain("a thrown value that could not be read");
+  });
+
+  test("cuts a name, code or reason of megabytes to a label, saying how much was cut", () => {
+    const huge = "n".repeat(20 * 1024 * 1024);
+    const error = Object.assign(new Error("small"), { name: huge, code: huge, reason: huge });
+    const body = toFailureBody(error);
+    for (const field of [body.name, body.code!, body.reason!]) {
+      expect(field.length).toBeLessThan(400);
+      expect(field).toEndWith(`… [${huge.length - 256} more characters not kept]`);
+    }
+    expect(body.message).toBe("small");
+  });
+});
+
+describe("boundFailure", () => {
+  test("cuts every field of a failure made elsewhere to the sizes toFailureBody keeps", () => {
+    const huge = "r".repeat(5 * 1024 * 1024);
+    const body = boundFailure({ name: huge, message: huge, code: huge, reason: huge, family: "application", retryable: false, details: { huge } });
+    expect(JSON.stringify(body).length).toBeLessThan(10 * 1024);
+    expect(body.message).toContain("more characters not kept");
+    expect(body.details).toEqual({ note: `details of ${JSON.stringify({ huge }).length} characters were dropped (more than 65536)` });
+    expect(body).toMatchObject({ family: "application", retryable: false });
+  });
+
+  test("keeps a failure it already cut as it is (the daemon bounds what a worker bounded)", () => {
+    const huge = "c".repeat(1024 * 1024);
+    const once = boundFailure({ name: huge, message: huge, code: huge, reason: huge, family: "timeout", retryable: true });
+    expect(boundFailure(once)).toEqual(once);
+    expect(once.name).toEndWith(`… [${huge.length - 256} more characters not kept]`);
+  });
+
+  test("leaves a failure of ordinary size as it is", () => {
+    const body = { name: "PaymentError", message: "declined", code: "card_declined", family: "application" as const, retryable: true, details: { field: "card" } };
+    expect(boundFailure(body)).toEqual(body);
   });
 });

@@ -57,4 +57,23 @@ describe("worker protocol", () => {
     expect(unsent).toHaveLength(2);
     expect(delivered).toEqual([12, 14]);
   });
+
+  test("a name, op key or topic past the identifier limit is refused by the daemon, for workers that bypass the SDK", () => {
+    const huge = "s".repeat(20 * 1024 * 1024);
+    for (const cmd of [{ ...report.cmd, name: huge }, { ...report.cmd, opKey: huge }]) {
+      expect(String((thrownBy(() => parseMessage(FromWorkerSchema, { ...report, cmd }, "worker 7")) as Error).message)).toMatch(
+        /malformed message from worker 7 at cmd\.(name|opKey): is longer than the limit of 8192 characters/,
+      );
+    }
+    const publish = { type: "publish", opKey: "publish:t:0", seq: 0, name: "t", topic: huge, payload: null };
+    expect(String((thrownBy(() => parseMessage(FromWorkerSchema, { ...report, cmd: publish }, "w")) as Error).message)).toContain("at cmd.topic");
+  });
+
+  test("a failure with a name, message or details of any size arrives cut to the sizes failures are kept at", () => {
+    const huge = "N".repeat(20 * 1024 * 1024);
+    const failed = { type: "step_failed", opKey: "step:a:0", seq: 0, name: "a", attempt: 1, retry: { retries: 0, backoff: { kind: "fixed", delayMs: 0, jitterRatio: 0 }, on: ["application"] }, error: { name: huge, message: huge, code: huge, family: "application", retryable: true, details: { huge } } };
+    const parsed = parseMessage(FromWorkerSchema, { ...report, cmd: failed }, "w") as { cmd: { error: object } };
+    expect(JSON.stringify(parsed.cmd.error).length).toBeLessThan(10 * 1024);
+  });
 });
+
