@@ -14,7 +14,7 @@ export type Expectation =
 /** How a run stands, as the daemon answers `inspect` (or that it does not know it). */
 export type Seen =
   | { found: false; message: string }
-  | { found: true; status: string; output?: unknown; error?: { code?: string; reason?: string; message?: string; cause?: { code?: string } } };
+  | { found: true; status: string; output?: unknown; error?: { code?: string; reason?: string; message?: string } };
 
 export type Figure = "lost" | "quarantined" | "blocked" | "poison";
 
@@ -41,11 +41,16 @@ function codeOf(seen: Seen & { found: true }): string | undefined {
 
 /**
  * Whether the run ended for `code`: its own code, or, for a step's result over the cap (its attempt
- * fails in the worker and the uncaught failure ends the run as `step_failed`), its cause's.
+ * fails in the worker, and the uncaught failure ends the run as `step_failed` carrying the cap's
+ * message), the cap's words in the step's failure.
  */
 function endedFor(seen: Seen & { found: true }, code: string): boolean {
-  return codeOf(seen) === code || (seen.error?.code === "step_failed" && seen.error.cause?.code === code);
+  if (codeOf(seen) === code) return true;
+  return code === "value_too_large" && seen.error?.code === "step_failed" && (seen.error.message ?? "").includes(OVER_CAP_WORDS);
 }
+
+/** What the kernel's value cap says of a value it refuses (kernel/value-limit.ts). */
+const OVER_CAP_WORDS = "(VILANO_MAX_VALUE_BYTES)";
 
 /** The verdict on run `label` (its id and workflow) expected to end as `expected`, seen as `seen`. */
 export function judgeRun(label: string, expected: Expectation, seen: Seen, waitedSeconds: number): Verdict {

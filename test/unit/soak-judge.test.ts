@@ -33,10 +33,10 @@ describe("soak judge", () => {
   test("a neighbour kill must end worker_crashed, a value over the cap value_too_large, a cancelled loop cancelled", () => {
     expect(judgeRun("k", { kind: "worker_crashed" }, { found: true, status: "failed", error: crashed }, 30)).toEqual({ ok: true });
     expect(judgeRun("h", { kind: "value_too_large" }, { found: true, status: "failed", error: { code: "value_too_large", message: "too big" } }, 30)).toEqual({ ok: true });
-    // A step's result over the cap fails the step in the worker; uncaught, the run ends step_failed with it as the cause.
-    const stepFailed = { code: "step_failed", message: 'step "huge" failed: too big', cause: { code: "value_too_large" } };
+    // A step's result over the cap fails the step in the worker; uncaught, the run ends step_failed with the cap's words.
+    const stepFailed = { code: "step_failed", message: 'step "huge" failed: the result of step "huge" (op step:huge:0) is 5242882 bytes, more than the limit of 4194304 bytes (VILANO_MAX_VALUE_BYTES)' };
     expect(judgeRun("h", { kind: "value_too_large" }, { found: true, status: "failed", error: stepFailed }, 30)).toEqual({ ok: true });
-    expect(judgeRun("h", { kind: "value_too_large" }, { found: true, status: "failed", error: { ...stepFailed, cause: { code: "internal" } } }, 30)).toMatchObject({ figure: "poison" });
+    expect(judgeRun("h", { kind: "value_too_large" }, { found: true, status: "failed", error: { code: "step_failed", message: 'step "huge" failed: boom' } }, 30)).toMatchObject({ figure: "poison" });
     expect(judgeRun("l", { kind: "cancelled" }, { found: true, status: "cancelled", error: { code: "cancelled" } }, 30)).toEqual({ ok: true });
   });
 
