@@ -50,7 +50,7 @@ export interface ApiStatus {
     daemons?: DaemonInfo[];
   };
   /** The worker processes running user code, and what the pool has had to do so far. */
-  workers: { pids: number[]; external: number[]; stats: { spawned: number; hardStops: number; crashes: number; expired: number; cancelKills: number; spares: number } };
+  workers: { pids: number[]; external: number[]; stats: { spawned: number; hardStops: number; crashes: number; expired: number; cancelKills: number; spares: number; evacuations: number } };
 }
 
 /** The daemon's end of an external worker's connection. */

@@ -5,7 +5,8 @@
  * bound (`[worker] spare_workers`), and retires them once they are not needed. Activations sent to
  * a worker just before it was seen blocked, which it never started, are taken back and go to
  * another worker. Nothing here kills a blocked worker: a step without a timeout may run as long as
- * it likes; a cancel ends it.
+ * it likes, alone on its worker; a cancel ends it. One in which several runs' work had started is
+ * evacuated (evacuation.ts).
  */
 import type { WorkerPlace } from "../shared/index.ts";
 import type { Held, PoolWorker } from "./pool-worker.ts";

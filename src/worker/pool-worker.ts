@@ -43,7 +43,7 @@ export interface Held {
   takenBack: boolean;
 }
 
-export type DeathKind = "hard_stop" | "hard_stop_unclear" | "cancel" | "expired" | "request_timeout" | "idle" | "close" | "disconnect";
+export type DeathKind = "hard_stop" | "hard_stop_unclear" | "evacuated" | "cancel" | "expired" | "request_timeout" | "idle" | "close" | "disconnect";
 
 export interface PoolWorker {
   proc: WorkerProcess;

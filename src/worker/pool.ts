@@ -13,7 +13,9 @@
  * - Blocked workers: one holding work that has been silent past the project's `spare_after` (code
  *   that never yields) gets no new work, and the group may start a spare per blocked worker, up to
  *   `spare_workers`; idle ones beyond that retire (blocked-workers.ts). What it was sent just before
- *   and never started goes to another worker (a spare); the blocker stays. Nothing kills it on its own.
+ *   and never started goes to another worker (a spare); the blocker stays. When work of several runs
+ *   had started there, it is evacuated: stopped, nobody charged, the runs halved into cohorts on
+ *   workers of their own until the blocker is alone (evacuation.ts); alone, it is left to run.
  * - Crash: a worker that dies on its own costs an attempt only to the run it can be blamed on: the
  *   one whose code called `process.exit()`, or the only run it held. When it held several and
  *   cannot say (a signal, out of memory), nobody is charged and they go on in two halves, each on
@@ -38,7 +40,8 @@ import { externalWorker, type WorkerLink } from "./external-link.ts";
 import { forcedTimeout, judgeBlockedWorker } from "./hard-stop.ts";
 import { judgeCrash } from "./crash-blame.ts";
 import { createCohorts, type Cohort } from "./crash-cohorts.ts";
-import { describeBlocked, isBlocked, placeOf, roomFor, takeBackFrom, type SpareSettings } from "./blocked-workers.ts";
+import { describeBlocked, isBlocked, placeOf, roomFor, silentFor, takeBackFrom, type SpareSettings } from "./blocked-workers.ts";
+import { evacuatedWhy, evacuationNotice, evacuationSuspects } from "./evacuation.ts";
 import { DEFAULT_SPARE_AFTER_MS, DEFAULT_SPARE_WORKERS } from "../project/index.ts";
 import { newWorker, remember, runOf, setBounded, type DeathKind, type Held, type PoolWorker, type RunningStep } from "./pool-worker.ts";
 import { spawnWorker, type WorkerExit } from "./worker-process.ts";
@@ -100,6 +103,8 @@ export interface PoolStats {
   cancelKills: number;
   /** Spare workers started because every worker of their code was blocked. */
   spares: number;
+  /** Blocked workers stopped because work of several runs waited in them (evacuation.ts). */
+  evacuations: number;
 }
 
 export interface WorkerPool extends Runner {
@@ -154,7 +159,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   /** The worker each suspended run was last suspended in (where its execution may be parked). */
   const parkedIn = new Map<string, PoolWorker>();
   const keys = new Map<string, string>();
-  const stats: PoolStats = { spawned: 0, hardStops: 0, crashes: 0, expired: 0, cancelKills: 0, spares: 0 };
+  const stats: PoolStats = { spawned: 0, hardStops: 0, crashes: 0, expired: 0, cancelKills: 0, spares: 0, evacuations: 0 };
   const sparesOf = (code: CodeRef | null): SpareSettings =>
     (code && options.spares?.(code)) || { workers: DEFAULT_SPARE_WORKERS, afterMs: DEFAULT_SPARE_AFTER_MS };
   /** What workers that have exited said of their parked executions. */
@@ -442,6 +447,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     const now = Date.now();
     retireSpares(now);
     takeBackFromBlocked(now);
+    evacuateBlocked(now);
     for (const group of [...groups.values(), externals]) {
       for (const worker of group) {
         if (worker.state !== "live" || worker.held.size === 0 || now - worker.proc.lastHeard <= leaseTtl) continue;
@@ -473,14 +479,15 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
    */
   function takeBackFromBlocked(now: number): void {
     for (const group of groups.values()) {
-      const live = [...group].filter((w) => w.state === "live" && w.proc.alive && !w.fresh);
-      if (live.length === 0) continue;
-      const spares = sparesOf(live[0]!.code);
+      // Workers of their own (a cohort's) included: what they never started goes to a new one of the cohort's.
+      const all = [...group].filter((w) => w.state === "live" && w.proc.alive);
+      if (all.length === 0) continue;
+      const live = all.filter((w) => !w.fresh);
+      const spares = sparesOf(all[0]!.code);
       const blocked = live.filter((w) => isBlocked(w, now, spares.afterMs));
-      if (blocked.length === 0) continue;
       const elsewhere = blocked.length < live.length || live.length < roomFor(live, options.size, spares, now);
-      if (!elsewhere) continue;
-      for (const worker of blocked) {
+      for (const worker of all) {
+        if (!isBlocked(worker, now, spares.afterMs) || (!worker.fresh && !elsewhere)) continue;
         const taken = takeBackFrom(worker);
         if (taken.length === 0) continue;
         const pid = worker.proc.pid;
@@ -499,6 +506,27 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
             .catch(quietly(`run ${held.runId}: could not take it back from blocked worker ${pid}`))
             .finally(() => end(worker, held));
         }
+      }
+    }
+  }
+
+  /**
+   * A blocked worker in which work of several runs had started is stopped: what started there waits
+   * behind the blocker for as long as it runs. Nobody is charged; the runs go again, suspects halved
+   * into cohorts on workers of their own, until the blocker is alone (evacuation.ts). A stopped
+   * (SIGSTOP) worker is left to its lease.
+   */
+  function evacuateBlocked(now: number): void {
+    for (const group of groups.values()) {
+      for (const worker of group) {
+        if (worker.state !== "live" || !worker.proc.alive || !isBlocked(worker, now, sparesOf(worker.code).afterMs)) continue;
+        const suspects = evacuationSuspects(worker);
+        if (!suspects || isProcessStopped(worker.proc.pid)) continue;
+        stats.evacuations++;
+        log.warn(evacuationNotice(worker.proc.pid, silentFor(worker, now), suspects));
+        // Before any of them is given back (the kernel hands it out again at once).
+        cohorts.isolate(suspects);
+        kill(worker, "evacuated");
       }
     }
   }
@@ -755,7 +783,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       if (death?.kind === "hard_stop" && victim) {
         outcome = kernel.hardStopped(h.runId, h.fence, forcedTimeout(victim, pid));
       } else if (death) {
-        outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} was killed (${death.kind.replace("_", " ")})`);
+        outcome = kernel.relinquish(h.runId, h.fence, death.kind === "evacuated" ? evacuatedWhy(pid) : `its worker ${pid} was killed (${death.kind.replace("_", " ")})`);
       } else if (verdict === "bystander") {
         outcome = kernel.relinquish(h.runId, h.fence, `its worker ${pid} was ended by another run's code`);
       } else if (verdict === "suspect") {

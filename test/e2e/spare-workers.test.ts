@@ -5,6 +5,7 @@
  * blockers are gone. The loops are cancelled at the end (a cancel kills their workers).
  */
 import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileLines } from "../helpers/lines.ts";
 import { writeProject } from "../helpers/project.ts";
@@ -12,7 +13,7 @@ import { isAlive, testDaemon } from "../helpers/daemon.ts";
 import { eventually } from "../helpers/temp-dir.ts";
 
 const FLOWS = `
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { workflow } from "@vilano/runtime";
 
 /** Blocks its worker for good with a step that has no timeout: only a cancel ends it. */
@@ -27,12 +28,25 @@ export const spin = workflow({
   },
 });
 
+/** An ordinary run whose step awaits (without blocking its worker) until the test says so, noting each attempt's start. */
+export const gated = workflow({
+  name: "gated",
+  run: async (input: { tag: string }, ctx) =>
+    ctx.step("wait", async () => {
+      appendFileSync(\`gated-\${input.tag}.log\`, \`\${process.pid}\\n\`);
+      while (!existsSync("gate")) await Bun.sleep(20);
+      return process.pid;
+    }),
+});
+
 /** An ordinary run. */
 export const ordinary = workflow({
   name: "ordinary",
   run: async (_input: void, ctx) => ctx.step("work", () => process.pid),
 });
 `;
+
+type Event = { type: string; why?: string; [k: string]: unknown };
 
 const CONFIG = `[worker]\nspare_workers = 2\nspare_after = "2s"\n`;
 
@@ -125,4 +139,64 @@ describe("spare workers (built executable)", () => {
       if (loopPid > 1) await eventually(() => (isAlive(loopPid) ? undefined : true), 20_000, `looping worker ${loopPid} to die`);
     }
   }, 120_000);
+
+  test("a blocked worker whose other runs had started steps there is stopped: they complete elsewhere, uncharged; the loop ends up alone on a worker of its own", async () => {
+    // One worker: the gated runs and the loop share it.
+    const d = testDaemon({ VILANO_WORKERS: "1" });
+    expect(d.cli("project", "add", writeProject({ "src/flows.ts": FLOWS, "vilano.toml": CONFIG }), "--name", "loops").exitCode).toBe(0);
+    d.pid();
+    const folder = join(d.workspaces, "loops", "shared");
+    const shared = (file: string) => fileLines(join(folder, file));
+    const start = (workflow: string, input?: unknown) =>
+      d.json<{ run: { id: string } }>("run", "start", `loops/${workflow}`, ...(input === undefined ? [] : ["--input", JSON.stringify(input)])).run.id;
+    const inspectWorker = (id: string) => d.json<{ worker?: { pid: number; blockedForMs?: number; blockedBy?: { runId: string; step: string }[] } }>("run", "inspect", id).worker;
+
+    const gated = ["a", "b", "c"].map((tag) => ({ tag, id: start("gated", { tag }) }));
+    const loopPids = () => shared("spin-evac.log").map(Number);
+    let spin = "";
+    let first = 0;
+    try {
+      // Every gated step running (awaiting the gate) on the one worker before the loop blocks it.
+      await eventually(() => (gated.every((g) => shared(`gated-${g.tag}.log`).length >= 1) ? true : undefined), 20_000, "every gated step to be running");
+      spin = start("spin", { tag: "evac" });
+      first = Number(await eventually(() => shared("spin-evac.log")[0], 20_000, "the loop to start"));
+      expect(first).toBeGreaterThan(1);
+      for (const g of gated) expect(shared(`gated-${g.tag}.log`)).toEqual([String(first)]);
+      // The worker's event loop is blocked now: the gated steps cannot see the gate there.
+      writeFileSync(join(folder, "gate"), "");
+
+      for (const g of gated) {
+        const view = d.json<{ run?: { status: string; output?: unknown }; error?: unknown }>("run", "result", g.id, "--wait", "--timeout", "90s");
+        expect(view.run?.status ?? view.error).toBe("completed");
+        expect(view.run?.output).not.toBe(first);
+        // Never charged: no crash, no failed attempt; its activation was given back when the worker was stopped.
+        const events = d.json<{ events: Event[] }>("run", "replay", g.id).events;
+        expect(events.filter((e) => e.type === "worker_crashed" || e.type === "step_failed" || e.type === "activation_crashed")).toEqual([]);
+        expect(events.filter((e) => e.type === "activation_lost").map((e) => e.why)).toContainEqual(expect.stringContaining(`its worker ${first} was blocked by code that does not yield`));
+      }
+      // The stopped worker is gone; the loop goes on, alone on a worker of its own, which explain names.
+      await eventually(() => (isAlive(first) ? undefined : true), 20_000, `blocked worker ${first} to be stopped`);
+      const own = await eventually(() => {
+        const w = inspectWorker(spin);
+        return w?.blockedForMs !== undefined && w.pid !== first && w.pid === loopPids().at(-1) ? w : undefined;
+      }, 30_000, "the loop to block a worker of its own");
+      expect(own.blockedBy?.map((s) => s.runId)).toEqual([spin]);
+      expect(d.json<{ run: { status: string } }>("run", "inspect", spin).run.status).toBe("running");
+      expect(d.cli("run", "explain", spin).stdout).toContain(`its step "loop" is blocking worker ${own.pid}`);
+      const status = d.json<{ workers: { stats: { evacuations: number; crashes: number } } }>("daemon", "status");
+      expect(status.workers.stats.evacuations).toBeGreaterThanOrEqual(1);
+      const log = d.json<{ lines: string[] }>("daemon", "logs", "--lines", "300").lines.join("\n");
+      expect(log).toContain(`worker ${first} blocked for `);
+      expect(log).toMatch(new RegExp(`worker ${first} blocked for [0-9.]+s by code of runs [^:]*${spin}[^:]*: stopped; its runs go again, suspects on workers of their own; nobody is charged`));
+      // Left alone there: no further evacuation while it is the only run on its worker.
+      const evacuations = status.workers.stats.evacuations;
+      await eventually(() => ((inspectWorker(spin)?.blockedForMs ?? 0) >= 4_000 ? true : undefined), 30_000, "the loop to stay blocking its own worker");
+      expect(d.json<{ workers: { stats: { evacuations: number } } }>("daemon", "status").workers.stats.evacuations).toBe(evacuations);
+      expect(inspectWorker(spin)?.pid).toBe(own.pid);
+    } finally {
+      if (spin) d.cli("run", "cancel", spin);
+      // No worker left spinning: every worker the loop ran in is dead.
+      for (const pid of loopPids()) if (pid > 1) await eventually(() => (isAlive(pid) ? undefined : true), 20_000, `looping worker ${pid} to die`);
+    }
+  }, 180_000);
 });

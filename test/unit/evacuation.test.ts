@@ -1,0 +1,62 @@
+import { describe, expect, test } from "bun:test";
+import { evacuationNotice, evacuationSuspects } from "../../src/worker/evacuation.ts";
+import { newWorker, type Held, type RunningStep } from "../../src/worker/pool-worker.ts";
+
+const step = (name: string): RunningStep => ({
+  opKey: `step:${name}:0`,
+  seq: 1,
+  name,
+  attempt: 1,
+  timeoutMs: null,
+  retry: { maxAttempts: 1 } as unknown as RunningStep["retry"],
+  deadline: null,
+  timer: null,
+});
+const held = (a: number, runId: string, extra: Partial<Held> = {}): Held => ({
+  a,
+  runId,
+  fence: 1,
+  steps: new Map(),
+  abortTimer: null,
+  ended: false,
+  resolve: () => {},
+  workspace: null,
+  sentAt: a,
+  heard: false,
+  takenBack: false,
+  ...extra,
+});
+const running = (a: number, runId: string, name: string) => held(a, runId, { heard: true, steps: new Map([[`step:${name}:0`, step(name)]]) });
+
+function workerHolding(...activations: Held[]) {
+  const worker = newWorker(null, { fresh: false, external: false });
+  for (const h of activations) worker.held.set(h.a, h);
+  return worker;
+}
+
+describe("evacuationSuspects", () => {
+  test("several runs' work started on the blocked worker: every one of those runs is a suspect", () => {
+    expect(evacuationSuspects(workerHolding(running(1, "sleeper", "nap"), running(2, "spin", "loop"), held(3, "talked", { heard: true })))).toEqual(["sleeper", "spin", "talked"]);
+  });
+  test("what the worker never read is no suspect, and one run's work alone is left to run", () => {
+    expect(evacuationSuspects(workerHolding(running(1, "spin", "loop"), held(2, "unread"), held(3, "unread-too")))).toBeNull();
+    // Nothing heard at all: the oldest is the one it read (the blocker); the rest only waited.
+    expect(evacuationSuspects(workerHolding(held(1, "first"), held(2, "second")))).toBeNull();
+    expect(evacuationSuspects(workerHolding(running(1, "spin", "loop")))).toBeNull();
+    expect(evacuationSuspects(workerHolding())).toBeNull();
+  });
+  test("two activations of one run are one run; ended or taken-back activations do not count", () => {
+    expect(evacuationSuspects(workerHolding(running(1, "spin", "loop"), running(2, "spin", "other")))).toBeNull();
+    expect(evacuationSuspects(workerHolding(running(1, "spin", "loop"), running(2, "done", "nap"), running(3, "gone", "nap")))).toEqual(["spin", "done", "gone"]);
+    const ended = running(2, "done", "nap");
+    ended.ended = true;
+    const taken = running(3, "gone", "nap");
+    taken.takenBack = true;
+    expect(evacuationSuspects(workerHolding(running(1, "spin", "loop"), ended, taken))).toBeNull();
+  });
+  test("the log line names the worker, how long it was blocked and the suspects, and says nobody is charged", () => {
+    expect(evacuationNotice(4242, 3_210, ["r1", "r2"])).toBe(
+      "worker 4242 blocked for 3.2s by code of runs r1, r2: stopped; its runs go again, suspects on workers of their own; nobody is charged",
+    );
+  });
+});
