@@ -111,8 +111,11 @@ export interface WorkerPlace {
    * does not yield, such as a step in a loop). Absent while it answers.
    */
   blockedForMs?: number;
-  /** The steps that were running in the blocked worker: the blocker is among them (one: it is the blocker). */
-  blockedBy?: { runId: string; step: string; opKey: string }[];
+  /**
+   * What was running in the blocked worker: its steps, and code of activations it had read running
+   * outside any step (no `step`). The blocker is among them (one: it is the blocker).
+   */
+  blockedBy?: { runId: string; step?: string; opKey?: string }[];
 }
 
 export interface SupervisionInfo {

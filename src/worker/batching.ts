@@ -6,7 +6,13 @@
  */
 export const BATCH = "batch";
 
-export function createBatcher<M>(deliver: (payload: M | { t: typeof BATCH; m: M[] }) => void): (message: M) => void {
+export interface Batcher<M> {
+  (message: M): void;
+  /** Sends what is pending now, instead of at the end of the tick (before code that may not yield runs). */
+  flush(): void;
+}
+
+export function createBatcher<M>(deliver: (payload: M | { t: typeof BATCH; m: M[] }) => void): Batcher<M> {
   let pending: M[] = [];
   let scheduled = false;
   const flush = () => {
@@ -16,13 +22,14 @@ export function createBatcher<M>(deliver: (payload: M | { t: typeof BATCH; m: M[
     if (messages.length === 1) deliver(messages[0]!);
     else if (messages.length > 1) deliver({ t: BATCH, m: messages });
   };
-  return (message) => {
+  const batched = (message: M) => {
     pending.push(message);
     if (!scheduled) {
       scheduled = true;
       queueMicrotask(flush);
     }
   };
+  return Object.assign(batched, { flush });
 }
 
 /**

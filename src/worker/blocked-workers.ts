@@ -3,13 +3,13 @@
  * says nothing — a worker holding work heartbeats every second — and takes no new work, so when
  * every worker of a body of code is blocked the pool starts spare workers, up to the project's
  * bound (`[worker] spare_workers`), and retires them once they are not needed. Activations sent to
- * a worker just before it was seen blocked, which it never started, are taken back and go to
+ * a worker just before it was seen blocked, which it never read, are taken back and go to
  * another worker. Nothing here kills a blocked worker: a step without a timeout may run as long as
  * it likes, alone on its worker; a cancel ends it. One in which several runs' work had started is
  * evacuated (evacuation.ts).
  */
 import type { WorkerPlace } from "../shared/index.ts";
-import type { Held, PoolWorker } from "./pool-worker.ts";
+import { owed, type Held, type PoolWorker } from "./pool-worker.ts";
 
 export interface SpareSettings {
   /** Workers beyond the pool's size while others are blocked. */
@@ -20,20 +20,30 @@ export interface SpareSettings {
 
 /**
  * How long a worker holding work has said nothing, counted at the earliest from when it was sent
- * its oldest activation (a worker that was idle and quiet only starts owing heartbeats then).
+ * its oldest activation (a worker that was idle and quiet only starts owing heartbeats then). What
+ * it finished (its result awaits its commit) or had taken back is not work it holds: a worker
+ * whose results commit slowly is idle, not blocked.
  */
 export function silentFor(worker: PoolWorker, now: number): number {
-  const oldest = worker.held.values().next().value;
+  let oldest: Held | undefined;
+  for (const held of worker.held.values()) if (owed(held)) { oldest = held; break; }
   if (oldest === undefined) return 0;
   return now - Math.max(worker.proc.lastHeard, oldest.sentAt);
 }
 
 export const isBlocked = (worker: PoolWorker, now: number, afterMs: number): boolean => worker.state === "live" && silentFor(worker, now) >= afterMs;
 
-/** The steps running in a worker: when it is blocked, the blocker is among them. */
+/**
+ * What runs in a worker: the steps running there, and the code of each activation it has read and
+ * that runs outside any step (no `step`). When it is blocked, the blocker is among them.
+ */
 export function stepsRunningIn(worker: PoolWorker): NonNullable<WorkerPlace["blockedBy"]> {
   const steps: NonNullable<WorkerPlace["blockedBy"]> = [];
-  for (const held of worker.held.values()) for (const step of held.steps.values()) steps.push({ runId: held.runId, step: step.name, opKey: step.opKey });
+  for (const held of worker.held.values()) {
+    if (!owed(held)) continue;
+    for (const step of held.steps.values()) steps.push({ runId: held.runId, step: step.name, opKey: step.opKey });
+    if (held.steps.size === 0 && held.heard) steps.push({ runId: held.runId });
+  }
   return steps;
 }
 
@@ -52,21 +62,18 @@ export function roomFor(live: readonly PoolWorker[], size: number, spares: Spare
 }
 
 /**
- * The activations a blocked worker can give back: the ones it has said nothing about since they
- * were sent (no step announced, no op reported), sent to it just before it went silent. Its event
- * loop is blocked, so it most likely never read them; the one blocking it is the activation whose
- * step (or code) runs there, which stays. When every activation it holds is unheard, the blocker is
- * one of them (code that loops before its first op): the oldest stays, since the worker reads its
- * activations in the order they were sent. Moving an activation it did read could run its code
- * twice at once if the worker wakes up; the fence refuses what the old one reports, and the pool
- * tells it to abort first (see docs/decisions.md).
+ * The activations a blocked worker can give back: the ones it never read. A worker acks each
+ * activation as it reads it, before any of its code runs (`started`), so one it has said nothing
+ * about is still in its channel, unread behind the blocker: moving it runs its code nowhere twice.
+ * What it did read stays, however silent — code that loops before its first op is read and says
+ * nothing else, and a copy elsewhere would run beside it; when several runs' read work is there,
+ * the worker is evacuated instead (evacuation.ts). Should the worker wake up, it is told to abort
+ * what was taken back first, and the fence refuses what it still reports (see docs/decisions.md).
  */
 export function takeBackFrom(worker: PoolWorker): Held[] {
-  const held = [...worker.held.values()].filter((h) => !h.ended && !h.takenBack);
-  const unheard = held.filter((h) => !h.heard && h.steps.size === 0);
-  return unheard.length === held.length ? unheard.slice(1) : unheard;
+  return [...worker.held.values()].filter((h) => owed(h) && !h.heard && h.steps.size === 0);
 }
 
 /** Names blocked workers for a log line: `pid (run step, …)`. */
 export const describeBlocked = (workers: readonly PoolWorker[]): string =>
-  workers.map((w) => `${w.proc.pid} (${stepsRunningIn(w).map((s) => `${s.runId} step "${s.step}"`).join(", ") || "no step announced"})`).join("; ");
+  workers.map((w) => `${w.proc.pid} (${stepsRunningIn(w).map((s) => (s.step === undefined ? `${s.runId} outside a step` : `${s.runId} step "${s.step}"`)).join(", ") || "no activation read"})`).join("; ");

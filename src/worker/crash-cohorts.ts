@@ -6,7 +6,9 @@
  * to it. Innocent runs are never alone with a crash they did not cause, and the processes started
  * stay few: two per split, not one per suspect — after an out-of-memory kill, a process per run
  * could kill again. A run leaves its cohort when one of its activations ends normally (it is not
- * the one) or the run ends.
+ * the one) or the run ends. Runs that move to another daemon (PostgreSQL) are never heard of again
+ * here, so the runs kept are bounded: past the bound the longest-suspected are forgotten (at worst
+ * such a run shares a worker again, and the next crash or block isolates it anew).
  */
 
 export interface Cohort<W> {
@@ -29,15 +31,20 @@ export interface Cohorts<W> {
   readonly size: number;
 }
 
-export function createCohorts<W>(): Cohorts<W> {
+export function createCohorts<W>(maxRuns = Number.POSITIVE_INFINITY): Cohorts<W> {
   const byRun = new Map<string, Cohort<W>>();
+  const release = (runId: string) => {
+    byRun.get(runId)?.runs.delete(runId);
+    byRun.delete(runId);
+  };
   const join = (runIds: readonly string[]): Cohort<W> => {
     const cohort: Cohort<W> = { runs: new Set(), worker: null };
     for (const runId of runIds) {
-      byRun.get(runId)?.runs.delete(runId);
+      release(runId);
       byRun.set(runId, cohort);
       cohort.runs.add(runId);
     }
+    while (byRun.size > maxRuns) release(byRun.keys().next().value!);
     return cohort;
   };
   return {
@@ -49,10 +56,7 @@ export function createCohorts<W>(): Cohorts<W> {
       const half = Math.ceil(unique.length / 2);
       return [join(unique.slice(0, half)), join(unique.slice(half))];
     },
-    release(runId) {
-      byRun.get(runId)?.runs.delete(runId);
-      byRun.delete(runId);
-    },
+    release,
     get size() {
       return byRun.size;
     },

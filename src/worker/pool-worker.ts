@@ -37,10 +37,12 @@ export interface Held {
   workspace: string | null;
   /** When it was sent to the worker: a worker's silence counts from then at the earliest (see blocked-workers.ts). */
   sentAt: number;
-  /** The worker has said something about it since (a report, a step, a log…): it has started on it. */
+  /** The worker has read it: it acks each activation as it reads it, before its code runs (or said anything else of it since). */
   heard: boolean;
   /** Taken back from a blocked worker: it ends once the kernel has it back. */
   takenBack: boolean;
+  /** Its result has arrived: it ends once the kernel has recorded it; the worker owes nothing for it meanwhile. */
+  finished: boolean;
 }
 
 export type DeathKind = "hard_stop" | "hard_stop_unclear" | "evacuated" | "cancel" | "expired" | "request_timeout" | "idle" | "close" | "disconnect";
@@ -98,6 +100,9 @@ export function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number):
   map.set(key, value);
   if (map.size > max) map.delete(map.keys().next().value!);
 }
+
+/** An activation the worker still owes word of: not ended, finished or taken back. */
+export const owed = (held: Held): boolean => !held.ended && !held.finished && !held.takenBack;
 
 /** Remembers an activation the worker no longer holds, so what it still sends for it is heard. */
 export const remember = (worker: PoolWorker, a: number, runId: string): void => setBounded(worker.gone, a, runId, MAX_GONE);

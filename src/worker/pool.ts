@@ -13,7 +13,8 @@
  * - Blocked workers: one holding work that has been silent past the project's `spare_after` (code
  *   that never yields) gets no new work, and the group may start a spare per blocked worker, up to
  *   `spare_workers`; idle ones beyond that retire (blocked-workers.ts). What it was sent just before
- *   and never started goes to another worker (a spare); the blocker stays. When work of several runs
+ *   and never read (a worker acks each activation as it reads it) goes to another worker (a spare);
+ *   the blocker stays. When work of several runs
  *   had started there, it is evacuated: stopped, nobody charged, the runs halved into cohorts on
  *   workers of their own until the blocker is alone (evacuation.ts); alone, it is left to run.
  * - Crash: a worker that dies on its own costs an attempt only to the run it can be blamed on: the
@@ -149,7 +150,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
    * Runs suspected of blocking or crashing a worker, and runs charged a crash: their activations
    * go to their cohort's own worker until one of them ends normally (crash-cohorts.ts).
    */
-  const cohorts = createCohorts<PoolWorker>();
+  const cohorts = createCohorts<PoolWorker>(MAX_STICKY);
   /**
    * The worker that last ran each run (bounded). A run's next activation goes back there while it
    * is live and answering: its modules are loaded and warm, and whatever the code kept in memory
@@ -363,7 +364,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       // An external worker works in its own directory, and a folder the embedder chose is every
       // worker's own already: nothing to tell, make or remove.
       const own = !worker.external && workspaces.managed;
-      const held: Held = { a, runId: row.id, fence, steps: new Map(), abortTimer: null, ended: false, resolve, workspace: own && workspaces.removeAfter ? workspace : null, sentAt: Date.now(), heard: false, takenBack: false };
+      const held: Held = { a, runId: row.id, fence, steps: new Map(), abortTimer: null, ended: false, resolve, workspace: own && workspaces.removeAfter ? workspace : null, sentAt: Date.now(), heard: false, takenBack: false, finished: false };
       worker.held.set(a, held);
       byRun.set(row.id, { worker, held });
       if (worker.idleTimer) clearTimeout(worker.idleTimer);
@@ -560,7 +561,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   };
 
   function onMessage(worker: PoolWorker, m: FromWorker): void {
-    // A word about an activation means the worker has started on it (see takeBackFrom).
+    // A word about an activation (its `started` ack first) means the worker has read it (see takeBackFrom).
     if ("a" in m) {
       const held = worker.held.get(m.a);
       if (held) held.heard = true;
@@ -572,6 +573,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     switch (m.t) {
       case "ready":
       case "hb":
+      case "started":
         return;
       case "report": {
         const runId = runOf(worker, m.a);
@@ -601,6 +603,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           kernel.finishActivation(runId, m.fence, m.result).catch(quietly(`run ${runId}: result from an expired lease`));
           return;
         }
+        // Done on the worker's side: while its commit is pending, the worker owes no word of it (blocked-workers.ts).
+        held.finished = true;
         if (m.result.type === "aborted") return end(worker, held);
         cohorts.release(held.runId);
         // Its code may go on after it looked blocked (see ActivationHost.settleLate): keep hearing it.

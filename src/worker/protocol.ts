@@ -56,6 +56,8 @@ export const FromWorkerSchema = tagged(v.variant("t", [
   /** `once`: an external worker that takes one activation and leaves. */
   v.object({ t: v.literal("ready"), generation: v.string(), pid: Count, once: v.optional(v.boolean()) }),
   v.object({ t: v.literal("hb") }),
+  /** The worker has read this activation (sent before any of its code runs): see blocked-workers.ts. */
+  v.object({ t: v.literal("started"), a: Count }),
   v.object({ t: v.literal("report"), a: Count, c: Count, fence: Count, cmd: OpCommandSchema }),
   v.object({ t: v.literal("post"), a: Count, fence: Count, cmd: OpCommandSchema }),
   /** `live`: how this worker's parked executions have fared so far (cumulative). */

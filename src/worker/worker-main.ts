@@ -53,12 +53,16 @@ export function runWorkerProcess(args: readonly string[]): void {
   const live = arg("--live-executions");
   const cap = arg("--max-value-bytes");
   const deliver = sendingEachOnFailure<FromWorker>((payload) => ipcSend(payload), (message, error) => core.unsent(message, error));
-  const core: WorkerCore = createWorkerCore(createBatcher<FromWorker>(deliver), {}, {
+  const batched = createBatcher<FromWorker>(deliver);
+  const core: WorkerCore = createWorkerCore(batched, {}, {
     ...(live === undefined ? {} : { liveExecutions: Number(live) }),
     ...(cap === undefined ? {} : { maxValueBytes: Number(cap) }),
   });
   process.on("message", (payload: unknown) => {
     for (const raw of unbatch(payload)) core.receive(raw);
+    // The acks of the activations just read go out now, on the IPC, before any of their code runs
+    // (it runs from a later microtask and may never yield): the pool must know they were read.
+    batched.flush();
   });
   core.ready(arg("--generation") ?? "");
 }
@@ -146,6 +150,9 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
     const { a, fence, run, ops, turn } = m;
     const entry: Live = { runId: run.id, run: { name: run.name, kind: run.kind }, fence, controller: new AbortController() };
     live.set(a, entry);
+    // Read: said at once, so a worker blocked by this activation's code is known to hold it (a
+    // loop before its first op says nothing else). Flushed by the transport before the code runs.
+    send({ t: "started", a });
     events.onActivate?.({ id: run.id, name: run.name, kind: run.kind });
     const host: ActivationHost = {
       report: (reported: OpCommand) =>

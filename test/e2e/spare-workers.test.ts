@@ -13,7 +13,7 @@ import { isAlive, testDaemon } from "../helpers/daemon.ts";
 import { eventually } from "../helpers/temp-dir.ts";
 
 const FLOWS = `
-import { appendFileSync, existsSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { workflow } from "@vilano/runtime";
 
 /** Blocks its worker for good with a step that has no timeout: only a cancel ends it. */
@@ -37,6 +37,27 @@ export const gated = workflow({
       while (!existsSync("gate")) await Bun.sleep(20);
       return process.pid;
     }),
+});
+
+/**
+ * Loops in its code before its first op, so its worker never hears a word of it. Each copy notes
+ * its pid and how many earlier copies are still alive (live, not zombie processes), so a loop that
+ * ran in two processes at once shows.
+ */
+export const spinEarly = workflow({
+  name: "spin-early",
+  run: async () => {
+    const alive = (pid: number) => {
+      try {
+        return pid > 1 && !readFileSync(\`/proc/\${pid}/stat\`, "utf8").replace(/^.*\\) /s, "").startsWith("Z");
+      } catch {
+        return false;
+      }
+    };
+    const earlier = existsSync("spin-early.log") ? readFileSync("spin-early.log", "utf8").split("\\n").filter(Boolean).map((l) => Number(l.split(" ")[0])) : [];
+    appendFileSync("spin-early.log", \`\${process.pid} \${earlier.filter((pid) => pid !== process.pid && alive(pid)).length}\\n\`);
+    for (;;);
+  },
 });
 
 /** An ordinary run. */
@@ -197,6 +218,55 @@ describe("spare workers (built executable)", () => {
       if (spin) d.cli("run", "cancel", spin);
       // No worker left spinning: every worker the loop ran in is dead.
       for (const pid of loopPids()) if (pid > 1) await eventually(() => (isAlive(pid) ? undefined : true), 20_000, `looping worker ${pid} to die`);
+    }
+  }, 180_000);
+
+  test("code that loops before its first op beside a run waiting in a step: its worker is evacuated, the loop runs in one process at a time, explain blames the loop", async () => {
+    // One worker: the gated run and the loop share it. The loop's activation is read at once (the
+    // event loop is free while the gated step awaits) and never says a word of its own.
+    const d = testDaemon({ VILANO_WORKERS: "1" });
+    expect(d.cli("project", "add", writeProject({ "src/flows.ts": FLOWS, "vilano.toml": CONFIG }), "--name", "loops").exitCode).toBe(0);
+    d.pid();
+    const folder = join(d.workspaces, "loops", "shared");
+    const shared = (file: string) => fileLines(join(folder, file));
+    const start = (workflow: string, input?: unknown) =>
+      d.json<{ run: { id: string } }>("run", "start", `loops/${workflow}`, ...(input === undefined ? [] : ["--input", JSON.stringify(input)])).run.id;
+    const explain = (id: string) => d.cli("run", "explain", id).stdout;
+    const loopCopies = () => shared("spin-early.log").map((line) => line.split(" ").map(Number) as [number, number]);
+
+    const gated = start("gated", { tag: "h1" });
+    let spin = "";
+    try {
+      const first = Number(await eventually(() => shared("gated-h1.log")[0], 20_000, "the gated step to run"));
+      expect(first).toBeGreaterThan(1);
+      spin = start("spin-early");
+      expect((await eventually(() => loopCopies()[0], 20_000, "the loop to start"))[0]).toBe(first);
+      // Its worker is stopped: work of two runs had started there (the loop's was read, if never reported on).
+      await eventually(() => (isAlive(first) ? undefined : true), 30_000, `blocked worker ${first} to be evacuated`);
+      // The gated run goes again elsewhere, and explain does not blame it.
+      await eventually(() => (shared("gated-h1.log").length >= 2 ? true : undefined), 30_000, "the gated run to go again");
+      expect(explain(gated)).not.toContain("is blocking worker");
+      writeFileSync(join(folder, "gate"), "");
+      const view = d.json<{ run?: { status: string; output?: unknown }; error?: unknown }>("run", "result", gated, "--wait", "--timeout", "90s");
+      expect(view.run?.status ?? view.error).toBe("completed");
+      expect(view.run?.output).not.toBe(first);
+      // The loop ends up alone on a worker of its own, and explain names it as the blocker there.
+      const own = await eventually(() => {
+        const copies = loopCopies();
+        const text = explain(spin);
+        return copies.length >= 2 && text.includes(`is blocking worker ${copies.at(-1)![0]}`) ? text : undefined;
+      }, 30_000, "explain to name the loop as blocking its own worker");
+      expect(own).toContain("its code (outside any step) is blocking worker");
+      // Never two copies of the loop alive at once.
+      for (const [pid, othersAlive] of loopCopies()) {
+        expect(pid).toBeGreaterThan(1);
+        expect(othersAlive).toBe(0);
+      }
+      expect(loopCopies()[0]![0]).toBe(first);
+    } finally {
+      if (spin) d.cli("run", "cancel", spin);
+      // Every worker the loop ran in is dead after the cancel.
+      for (const [pid] of loopCopies()) if (pid > 1) await eventually(() => (isAlive(pid) ? undefined : true), 20_000, `looping worker ${pid} to die`);
     }
   }, 180_000);
 });

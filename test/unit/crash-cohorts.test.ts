@@ -35,4 +35,21 @@ describe("crash cohorts", () => {
     expect(members(cohorts, "b")).toEqual(["b"]);
     expect(cohorts.size).toBe(3);
   });
+  test("bounded: past the bound the longest-suspected runs are forgotten (runs that moved to another daemon are never released here)", () => {
+    const cohorts = createCohorts<string>(4);
+    cohorts.isolate(["a", "b"]);
+    cohorts.isolate(["c", "d"]);
+    expect(cohorts.size).toBe(4);
+    cohorts.isolate(["e", "f"]);
+    expect(cohorts.size).toBe(4);
+    expect(cohorts.of("a")).toBeUndefined();
+    expect(cohorts.of("b")).toBeUndefined();
+    expect(members(cohorts, "c")).toEqual(["c"]);
+    expect(members(cohorts, "e")).toEqual(["e"]);
+    // A run isolated again counts as newly suspected.
+    cohorts.isolate(["c"]);
+    cohorts.isolate(["g"]);
+    expect(cohorts.of("d")).toBeUndefined();
+    expect(cohorts.of("c")).toBeDefined();
+  });
 });

@@ -24,6 +24,7 @@ const held = (a: number, runId: string, extra: Partial<Held> = {}): Held => ({
   sentAt: a,
   heard: false,
   takenBack: false,
+  finished: false,
   ...extra,
 });
 const running = (a: number, runId: string, name: string) => held(a, runId, { heard: true, steps: new Map([[`step:${name}:0`, step(name)]]) });
@@ -40,10 +41,17 @@ describe("evacuationSuspects", () => {
   });
   test("what the worker never read is no suspect, and one run's work alone is left to run", () => {
     expect(evacuationSuspects(workerHolding(running(1, "spin", "loop"), held(2, "unread"), held(3, "unread-too")))).toBeNull();
-    // Nothing heard at all: the oldest is the one it read (the blocker); the rest only waited.
+    // Nothing read at all: nobody is a suspect (the unread only waited).
     expect(evacuationSuspects(workerHolding(held(1, "first"), held(2, "second")))).toBeNull();
     expect(evacuationSuspects(workerHolding(running(1, "spin", "loop")))).toBeNull();
     expect(evacuationSuspects(workerHolding())).toBeNull();
+  });
+  test("a run whose code was read and says nothing (it loops before its first op) is a suspect beside a run waiting in a step", () => {
+    expect(evacuationSuspects(workerHolding(running(1, "waits", "wait"), held(2, "loops-early", { heard: true })))).toEqual(["waits", "loops-early"]);
+  });
+  test("finished activations (results awaiting their commit) are no suspects: an idle worker with slow commits is not evacuated", () => {
+    expect(evacuationSuspects(workerHolding(held(1, "done", { heard: true, finished: true }), held(2, "done-too", { heard: true, finished: true })))).toBeNull();
+    expect(evacuationSuspects(workerHolding(running(1, "spin", "loop"), held(2, "done", { heard: true, finished: true })))).toBeNull();
   });
   test("two activations of one run are one run; ended or taken-back activations do not count", () => {
     expect(evacuationSuspects(workerHolding(running(1, "spin", "loop"), running(2, "spin", "other")))).toBeNull();

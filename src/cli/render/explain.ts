@@ -68,10 +68,11 @@ function runningNow(i: Inspection): string {
   if (place.blockedForMs === undefined) return `its code is running now in worker ${place.pid}.`;
   const silent = `${Math.floor(place.blockedForMs / 1_000)}s`;
   const steps = place.blockedBy ?? [];
-  const named = steps.map((s) => `run ${s.runId} (step "${s.step}")`).join(" or ") || "code that announced no step";
+  const named = steps.map((s) => `run ${s.runId} (${s.step === undefined ? "code outside a step" : `step "${s.step}"`})`).join(" or ") || "code of no activation it holds";
   const own = steps.filter((s) => s.runId === i.run.id);
   if (own.length > 0) {
-    const blocker = steps.length === 1 ? `its step "${own[0]!.step}" is blocking worker ${place.pid}` : `worker ${place.pid} is blocked by ${named}`;
+    const mine = own[0]!.step === undefined ? "its code (outside any step)" : `its step "${own[0]!.step}"`;
+    const blocker = steps.length === 1 ? `${mine} is blocking worker ${place.pid}` : `worker ${place.pid} is blocked by ${named}`;
     return (
       `${blocker}: the worker has answered nothing for ${silent}. Work sent to it waits, and new work goes to spare workers. ` +
       `A step without a timeout is never stopped by the runtime: give it one, or \`vilano run cancel ${i.run.id}\` ends it.`
