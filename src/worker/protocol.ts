@@ -56,8 +56,6 @@ export const FromWorkerSchema = tagged(v.variant("t", [
   /** `once`: an external worker that takes one activation and leaves. */
   v.object({ t: v.literal("ready"), generation: v.string(), pid: Count, once: v.optional(v.boolean()) }),
   v.object({ t: v.literal("hb") }),
-  /** The worker has read this activation (sent before any of its code runs): see blocked-workers.ts. */
-  v.object({ t: v.literal("started"), a: Count }),
   v.object({ t: v.literal("report"), a: Count, c: Count, fence: Count, cmd: OpCommandSchema }),
   v.object({ t: v.literal("post"), a: Count, fence: Count, cmd: OpCommandSchema }),
   /** `live`: how this worker's parked executions have fared so far (cumulative). */
@@ -74,6 +72,8 @@ export const FromWorkerSchema = tagged(v.variant("t", [
   v.object({ t: v.literal("sleep_late"), ms: Millis }),
   /** A `ctx.log` line to print live (the run is the activation's: a worker never names a run itself). */
   v.object({ t: v.literal("log"), a: Count, message: v.string(), fields: v.optional(v.unknown()) }),
+  /** The worker has read this activation (sent before any of its code runs): see blocked-workers.ts. */
+  v.object({ t: v.literal("started"), a: Count }),
   /** A step started an attempt: the pool hard-stops the worker if it is silent past a timed step's deadline. */
   v.object({ t: v.literal("step"), a: Count, opKey: Identifier, seq: Count, name: Identifier, attempt: Count, timeoutMs: v.nullable(Millis), retry: RetryPolicySchema }),
   v.object({ t: v.literal("step_end"), a: Count, opKey: Identifier }),

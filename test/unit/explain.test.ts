@@ -76,5 +76,13 @@ describe("explainRun", () => {
       'workflow flow run_2 is running: its step "loop" is blocking worker 4242: the worker has answered nothing for 3s. Work sent to it waits, and new work goes to spare workers. ' +
         "A step without a timeout is never stopped by the runtime: give it one, or `vilano run cancel run_2` ends it.",
     );
+    // Code that loops outside any step (before its first op): named as the blocker, beside a run waiting in a step.
+    const early = { runId: "run_3" };
+    expect(explainRun({ run: run("running", { id: "run_3" }), ops: [], worker: { pid: 4242, blockedForMs: 3_000, blockedBy: [early] } })).toContain(
+      "its code (outside any step) is blocking worker 4242: the worker has answered nothing for 3s.",
+    );
+    expect(explainRun({ run: run("running"), ops: [], worker: { pid: 4242, blockedForMs: 3_000, blockedBy: [{ runId: "run_1", step: "wait", opKey: "step:wait:0" }, early] } })).toContain(
+      'worker 4242 is blocked by run run_1 (step "wait") or run run_3 (code outside a step)',
+    );
   });
 });
