@@ -3,14 +3,15 @@
  * their own groups (so a timeout can kill a whole tree), which also means they outlive a worker
  * killed with the daemon. A daemon that starts after a crash ends the groups of its previous life
  * that still run — only those whose leader is still the process noted (same start time, same real
- * uid, still leading its group), so a pid used again by another process is never touched. Only
+ * uid, still leading its group), or whose leader has ended while the rest of its group, all of that
+ * uid and started after it, runs on; a pid used again by another process is never touched. Only
  * groups the pool checked in /proc are noted (worker/exec-groups.ts): a pid a worker merely named
  * never reaches this file. (A subprocess started in the last moments before a crash may not have
  * been noted yet.)
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { signalProcessGroup, type Logger } from "../shared/index.ts";
-import { isSameExecGroup, type ExecGroup } from "../worker/index.ts";
+import { mayEndExecGroup, type ExecGroup } from "../worker/index.ts";
 
 export interface ExecLedger {
   started(group: ExecGroup): void;
@@ -57,7 +58,7 @@ export function createExecLedger(path: string, logger: Logger): ExecLedger {
           const group = { pid: Number(key), start: Number(noted?.start), uid: Number(noted?.uid) };
           // A damaged note ("0", "1", "x"), one without the leader's uid (written before it was
           // noted, when pids went unchecked), or a leader that is another process now: never signalled.
-          if (running.has(group.pid) || !isSameExecGroup(group)) continue;
+          if (running.has(group.pid) || !mayEndExecGroup(group)) continue;
           try {
             if (signalProcessGroup(group.pid, "SIGKILL")) ended++;
           } catch {

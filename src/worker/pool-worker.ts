@@ -69,6 +69,8 @@ export interface PoolWorker {
   execGroups: Map<number, ExecGroup>;
   /** The uid its code runs as (a `[worker] user`'s, or the daemon's); null for an external worker, whose user is not known here. */
   uid: number | null;
+  /** When its process started (clock ticks since boot, read at spawn); null for an external worker. */
+  start: number | null;
   state: "live" | "expired" | "dying" | "dead";
   death: { kind: DeathKind; victims: Map<number, RunningStep> } | null;
   idleTimer: ReturnType<typeof setTimeout> | null;
@@ -88,6 +90,7 @@ export const newWorker = (code: CodeRef | null, kind: { fresh: boolean; external
   requests: new Map(),
   execGroups: new Map(),
   uid: null,
+  start: null,
   state: "live",
   death: null,
   idleTimer: null,

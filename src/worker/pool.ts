@@ -33,7 +33,7 @@
  *   however it ends — finished, relinquished, or its worker dead. Pooled workers start in the
  *   code's shared folder. External workers work in their own directory.
  */
-import { errorCodeOf, formatDuration, isErrorCode, isProcessStopped, signalProcessGroup, toFailureBody, VilanoError, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
+import { errorCodeOf, formatDuration, isErrorCode, isProcessStopped, processStartTime, signalProcessGroup, toFailureBody, VilanoError, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
 import type { Activation, Kernel } from "../kernel/index.ts";
 import { makeWorkspaceFolder, prepareWorkspace, removeWorkspace, type CaptureSink, type Catalog, type CodeRef, type CodeWorkspace, type Runner } from "../core/index.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
@@ -46,7 +46,7 @@ import { evacuatedWhy, evacuationNotice, evacuationSuspects } from "./evacuation
 import { DEFAULT_SPARE_AFTER_MS, DEFAULT_SPARE_WORKERS } from "../project/index.ts";
 import { newWorker, remember, runOf, setBounded, type DeathKind, type Held, type PoolWorker, type RunningStep } from "./pool-worker.ts";
 import { spawnWorker, type WorkerExit } from "./worker-process.ts";
-import { isSameExecGroup, vetExecGroup, type ExecGroup } from "./exec-groups.ts";
+import { mayEndExecGroup, vetExecGroup, type ExecGroup } from "./exec-groups.ts";
 import { unsentToWorker } from "./unsent-to-worker.ts";
 import type { LiveExecutionStats } from "../engine/index.ts";
 
@@ -200,6 +200,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       onMessage: (message) => onMessage(worker, message),
       onUnsent: (message, error) => onUnsent(worker, message, error),
     });
+    // Read now, while it surely lives: a subprocess it names after dying must have started later.
+    worker.start = processStartTime(worker.proc.pid);
     stats.spawned++;
     group.add(worker);
     void worker.proc.exited.then((exit) => onExit(worker, exit));
@@ -271,8 +273,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   function killExecGroups(worker: PoolWorker): void {
     for (const group of worker.execGroups.values()) {
       try {
-        // Checked when the worker named it; signalled only while its leader is still that process.
-        if (isSameExecGroup(group)) signalProcessGroup(group.pid, "SIGKILL");
+        // Checked when the worker named it; signalled only while its leader is still that process
+        // (or, the leader gone, while what is left of the group is that user's: exec-groups.ts).
+        if (mayEndExecGroup(group)) signalProcessGroup(group.pid, "SIGKILL");
       } catch (error) {
         log.warn(`could not end the subprocess group ${group.pid} of worker ${worker.proc.pid}:`, error);
       }
@@ -661,13 +664,15 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       }
       case "exec_start": {
         // A claim from where user code runs (it can write this message itself): believed only when /proc agrees.
-        const group = vetExecGroup(m.pid, { pid: worker.proc.pid, uid: worker.uid });
-        if (typeof group === "string") {
-          log.warn(group);
+        const group = vetExecGroup(m.pid, { pid: worker.proc.pid, uid: worker.uid, start: worker.start });
+        if ("refused" in group) {
+          log[group.level](group.refused);
           return;
         }
         worker.execGroups.set(group.pid, group);
         options.execLedger?.started(group);
+        // Read after the worker's exit was handled: nobody else will end it.
+        if (worker.state === "dead") killExecGroups(worker);
         return;
       }
       case "exec_end":

@@ -19,7 +19,7 @@ beforeAll(() => {
   expect(started.exitCode).toBe(0);
   pid = JSON.parse(started.stdout).daemon.pid;
   token = readFileSync(join(home, "token"), "utf8").trim();
-});
+}, 60_000);
 
 afterAll(() => {
   if (pid !== undefined) signalProcess(pid, "SIGTERM");
@@ -39,7 +39,7 @@ describe("the daemon's control API over HTTP", () => {
       expect(`${address}: ${reached}`).toBe(`${address}: false`);
     }
     expect((await fetch(`${base}/health`)).status).toBe(200);
-  });
+  }, 60_000);
 
   test("401 without a token or with a wrong one; 403 for a foreign Host; 413 over the limit; 400 with the issues", async () => {
     expect((await fetch(`${base}/v1/status`)).status).toBe(401);
@@ -61,7 +61,7 @@ describe("the daemon's control API over HTTP", () => {
     expect(invalid.status).toBe(400);
     const body = (await invalid.json()) as { error: { details: { issues: { path: string }[] } } };
     expect(body.error.details.issues.map((i) => i.path)).toEqual(["target"]);
-  });
+  }, 60_000);
 
   test("a script using createClient() starts a run and awaits its result", () => {
     const project = join(tempDir(), "agent");
@@ -80,7 +80,7 @@ console.log(JSON.stringify(await vl.runs.result(run.id, { timeout: "10s" })));
     const proc = Bun.spawnSync([process.execPath, script], { env: { ...process.env, VILANO_HOME: home }, stdout: "pipe", stderr: "pipe" });
     expect(proc.stderr.toString()).toBe("");
     expect(JSON.parse(proc.stdout.toString())).toMatchObject({ status: { repoId: "scripted", noteCount: 1, notes: ["from a script"] } });
-  });
+  }, 60_000);
 
   test("a manifest path that escapes the project, or an export of the wrong kind, is refused and nothing changes", () => {
     const project = tempDir();
@@ -104,7 +104,7 @@ console.log(JSON.stringify(await vl.runs.result(run.id, { timeout: "10s" })));
     expect(listed).not.toContain("wrongkind");
     const unknownRun = cli("run", "inspect", "run_missing", "--json");
     expect(unknownRun.exitCode).toBe(3);
-  });
+  }, 60_000);
 });
 
 describe("run logs", () => {
@@ -129,5 +129,5 @@ export const chatty = workflow({ name: "chatty", run: async (_: void, ctx) => {
     expect(logs.exitCode).toBe(0);
     const lines = logs.stdout.trim().split("\n").map((line) => line.replace(/^\S+\s+/, ""));
     expect(lines).toEqual(['first  {"n":1}', "second"]);
-  });
+  }, 60_000);
 });

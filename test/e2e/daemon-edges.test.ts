@@ -50,7 +50,7 @@ test("project add <relative path> resolves the path against the CLI's cwd, not t
   const add = spawnCli(["project", "add", "./my-proj", "--name", "myproj", "--json"], home, workCwd, env);
   expect(add.stdout.toString()).toContain('"ok":true');
   expect(add.exitCode).toBe(0);
-});
+}, 60_000);
 
 test("with --json, a usage error (missing required argument) still prints one JSON error object on stdout", () => {
   const home = tempDir("vilano-home-");
@@ -84,4 +84,4 @@ test("a daemon starting over an emptied token file writes a new token, and the C
   const list = spawnCli(["project", "list", "--json"], home, home, env);
   expect(list.exitCode).toBe(0);
   expect(JSON.parse(list.stdout.toString())).toEqual({ ok: true, projects: [] });
-});
+}, 60_000);

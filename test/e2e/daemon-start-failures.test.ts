@@ -19,7 +19,7 @@ test("a port in use: the reason itself, exit 4, and the database is free for the
   }
   expect(d.cli("daemon", "start").exitCode).toBe(0);
   d.pid();
-});
+}, 60_000);
 
 test("a file that is not a database: the reason itself, not a pointer to the log", () => {
   const d = testDaemon();
@@ -28,4 +28,4 @@ test("a file that is not a database: the reason itself, not a pointer to the log
   expect(failed.exitCode).toBe(5);
   expect(failed.stderr).toContain("the daemon did not start: cannot open database");
   expect(failed.stderr).toContain("file is not a database");
-});
+}, 60_000);

@@ -48,4 +48,4 @@ test("a project written in the reference's shapes runs unchanged in the daemon, 
   const asked = d.cli("service", "ask", "shapes/desk", "refuse", "--key", "cli@eu", "--input", '{"why":"closed on Sundays"}', "--json");
   expect(asked.exitCode).not.toBe(0);
   expect(JSON.parse(asked.stdout)).toMatchObject({ ok: false, error: { code: "service_turn_rejected", message: "closed on Sundays" } });
-});
+}, 60_000);

@@ -59,7 +59,7 @@ describe("the starter walk through the built executable", () => {
     expect(JSON.parse(short.stdout).run.output.reviewerRunId).toBe("svc:my-agent/reviewer:here");
     const elsewhere = runCli(["run", "start", "reviewCoordinator", "--json"], { home, env: { VILANO_PORT: port }, cwd: tempDir() });
     expect(JSON.parse(elsewhere.stdout).error.message).toContain("names no project");
-  });
+  }, 60_000);
 
   test("the home is private and daemon.json holds no secret", () => {
     expect(statSync(home).mode & 0o777).toBe(0o700);
@@ -68,7 +68,7 @@ describe("the starter walk through the built executable", () => {
     return daemonJson.json().then((info: Record<string, unknown>) => {
       expect(Object.keys(info).sort()).toEqual(["pid", "port", "startedAt", "version"]);
     });
-  });
+  }, 60_000);
 
   test("bad input is a clear error with a non-zero exit", () => {
     const badJson = cli("run", "start", "my-agent/reviewCoordinator", "--input", "{nope", "--json");
@@ -79,7 +79,7 @@ describe("the starter walk through the built executable", () => {
     expect(JSON.parse(unknown.stdout).error.message).toContain('no project is named "ghost"');
     const badName = cli("project", "add", tempDir(), "--name", "Bad Name", "--json");
     expect(badName.exitCode).toBe(2);
-  });
+  }, 60_000);
 });
 
 describe("run and project commands through the built executable", () => {
@@ -110,7 +110,7 @@ describe("run and project commands through the built executable", () => {
     expect(stopped.instance.status).toBe("stopped");
     const refused = cli("service", "send", "my-agent/reviewer", "hint", "--key", "r2", "--input", '{"note":"x"}', "--json");
     expect(JSON.parse(refused.stdout).error.code).toBe("service_stopped");
-  });
+  }, 60_000);
 });
 
 describe("catalog commands through the built executable", () => {
@@ -135,5 +135,5 @@ describe("catalog commands through the built executable", () => {
     const logs = cli("daemon", "logs", "--lines", "5");
     expect(logs.exitCode).toBe(0);
     expect(logs.stdout).toContain("listening on http://127.0.0.1:");
-  });
+  }, 60_000);
 });

@@ -42,7 +42,7 @@ test("worker start with a bad token is refused", async () => {
   d.pid();
   const refused = await fetch(`http://127.0.0.1:${d.port}/v1/workers/connect`, { headers: { "x-vilano-token": "wrong", upgrade: "websocket" } });
   expect(refused.status).toBe(401);
-});
+}, 60_000);
 
 test("an external worker is told the value cap: an over-cap step result fails that step, not the run, and never crosses", async () => {
   const d = testDaemon({ VILANO_WORKERS: "1", VILANO_MAX_VALUE_BYTES: String(1024 * 1024) });
