@@ -4,7 +4,7 @@
  * and `signal()` are durable ops of the parent, resolved from history on replay. A `result()` whose
  * child is still running waits, and takes the child's end live when the parent's code still runs.
  */
-import { checkNameLength, ChildFailedError, childRunId, toOptionalJson, VilanoError, type FailureBody, type HistoryOp, type RunStatus } from "../shared/index.ts";
+import { ChildFailedError, childRunId, toOptionalJson, VilanoError, type FailureBody, type HistoryOp, type RunStatus } from "../shared/index.ts";
 import { fromHistory, reportValue, reportWait, type ToError } from "./durable-wait.ts";
 import { checkOptions } from "./options.ts";
 import { isWorkflowDefinition, type AnyWorkflowDefinition, type ChildHandle, type LinkOptions, type MonitorOptions, type SpawnOptions } from "../sdk/index.ts";
@@ -16,13 +16,13 @@ import { handed } from "./step-scope.ts";
 
 const SPAWN_OPTIONS = ["key", "policy"];
 
-function spawnOptions(workflow: string, options: SpawnOptions | undefined): { key: string | undefined; fresh: boolean } {
+function spawnOptions(next: NextOp, workflow: string, options: SpawnOptions | undefined): { key: string | undefined; fresh: boolean } {
   if (options === undefined) return { key: undefined, fresh: false };
   checkOptions(`ctx.spawn("${workflow}")`, options, SPAWN_OPTIONS);
   if (options.key !== undefined && (typeof options.key !== "string" || options.key === "")) {
     throw new VilanoError("validation_failed", `ctx.spawn("${workflow}"): key must be a non-empty string, got ${JSON.stringify(options.key)}`);
   }
-  if (options.key !== undefined) checkNameLength(`the key given to ctx.spawn("${workflow}")`, options.key);
+  if (options.key !== undefined) next.checkName(`the key given to ctx.spawn("${workflow}")`, options.key);
   if (options.policy !== undefined && options.policy !== "reuse" && options.policy !== "fresh") {
     throw new VilanoError("validation_failed", `ctx.spawn("${workflow}"): policy must be "reuse" or "fresh", got ${JSON.stringify(options.policy)}`);
   }
@@ -84,7 +84,7 @@ export function createChildren(
     if (!isWorkflowDefinition(workflow)) {
       throw new VilanoError("validation_failed", "ctx.spawn() needs a workflow() definition as its first argument");
     }
-    const { key, fresh } = spawnOptions(workflow.name, options);
+    const { key, fresh } = spawnOptions(next, workflow.name, options);
     const inputJson = toOptionalJson(input, `the input of child workflow "${workflow.name}"`);
     const { op, recorded } = next("spawn", workflow.name, undefined);
     // One child per key (reuse); a fresh child per call otherwise, named by this spawn's op key.

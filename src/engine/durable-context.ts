@@ -41,7 +41,23 @@ import { RETRY_SHORTHAND, retryPolicyOf } from "./retry-options.ts";
 const STEP_OPTIONS = ["key", "timeout", "retry", ...RETRY_SHORTHAND];
 
 /** Assigns the next op its key and position; a mismatch with history ends the run (`nondeterminism`). */
-export type NextOp = (kind: string, name: string, key: string | undefined) => ReturnType<History["next"]>;
+export interface NextOp {
+  (kind: string, name: string, key: string | undefined): ReturnType<History["next"]>;
+  /**
+   * The name limit (checkNameLength) for the op about to be asked for. Skipped when that op's
+   * position is recorded: a history written before the limit existed, with a longer name or key,
+   * still replays, and deterministic code gives a recorded op the name history holds anyway.
+   */
+  checkName(what: string, text: string): void;
+}
+
+/** NextOp's `checkName` for `history`: the limit holds from the first position history has not recorded. */
+export function nameCheckOf(history: History): NextOp["checkName"] {
+  return (what, text) => {
+    if (history.requested <= history.lastRecordedSeq) return;
+    checkNameLength(what, text);
+  };
+}
 
 export interface ContextParts {
   runId: string;
@@ -69,13 +85,15 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
     state.guard();
   };
 
-  const next: NextOp = (kind, name, key) => {
+  const checkName = nameCheckOf(history);
+
+  const requestOp = (kind: string, name: string, key: string | undefined): ReturnType<History["next"]> => {
     if (key !== undefined && (typeof key !== "string" || key === "")) {
       throw new VilanoError("validation_failed", `op key must be a non-empty string, got ${JSON.stringify(key)}`);
     }
     // Members check their own names first, with their own wording; this covers every other op.
-    if (key !== undefined) checkNameLength(`the op key of the ${kind} op`, key);
-    checkNameLength(`the name of the ${kind} op`, name);
+    if (key !== undefined) checkName(`the op key of the ${kind} op`, key);
+    checkName(`the name of the ${kind} op`, name);
     try {
       return history.next(kind, name, key);
     } catch (error) {
@@ -85,12 +103,13 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
       throw error;
     }
   };
+  const next: NextOp = Object.assign(requestOp, { checkName });
 
   const requireName = (member: string, name: unknown): string => {
     if (typeof name !== "string" || name.trim() === "") {
       throw new VilanoError("validation_failed", `${member} needs a non-empty name, got ${JSON.stringify(name)}`);
     }
-    checkNameLength(`the name given to ${member}`, name);
+    checkName(`the name given to ${member}`, name);
     return name;
   };
 

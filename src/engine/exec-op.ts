@@ -7,7 +7,7 @@
  * of which op of which run it is (`VILANO_EXEC_ATTEMPT`, `VILANO_OP_KEY`, `VILANO_RUN_ID`).
  */
 import { isAbsolute, relative } from "node:path";
-import { checkNameLength, ExecFailedError, parseDuration, toFailureBody, toOptionalJson, VilanoError, type FailureBody, type ResolvedRetryPolicy } from "../shared/index.ts";
+import { ExecFailedError, parseDuration, toFailureBody, toOptionalJson, VilanoError, type FailureBody, type ResolvedRetryPolicy } from "../shared/index.ts";
 import type { ExecSpec } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
@@ -36,11 +36,11 @@ const execIdentity = (runId: string, opKey: string, attempt: number): Record<(ty
 const bad = (message: string) => new VilanoError("validation_failed", `ctx.exec(): ${message}`);
 const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every((v) => typeof v === "string");
 
-/** Checks a spec completely before the op takes a position in history. */
-export function resolveExec(spec: ExecSpec<unknown>, env: ExecEnvironment): ResolvedExec & { retry: ResolvedRetryPolicy } {
+/** Checks a spec completely before the op takes a position in history (its name by `next`'s rule for names). */
+export function resolveExec(spec: ExecSpec<unknown>, env: ExecEnvironment, checkName: NextOp["checkName"]): ResolvedExec & { retry: ResolvedRetryPolicy } {
   if (!spec || typeof spec !== "object") throw bad("needs a spec { name, cmd, args?, cwd?, env?, stdin?, timeout?, retry?, capture?, parse? }");
   if (typeof spec.name !== "string" || spec.name.trim() === "") throw bad(`needs a non-empty name, got ${JSON.stringify(spec.name)}`);
-  checkNameLength("the name given to ctx.exec()", spec.name);
+  checkName("the name given to ctx.exec()", spec.name);
   const where = `exec "${spec.name}"`;
   refuseUnknownOptions(`ctx.exec(): ${where}`, spec, EXEC_OPTIONS);
   if (typeof spec.cmd !== "string" || spec.cmd === "") throw bad(`${where} needs cmd, the program to run (a path or a name in PATH)`);
@@ -143,7 +143,7 @@ export function createExec(parts: ExecParts): (spec: ExecSpec<unknown>) => Promi
     if (!host.exec) throw new VilanoError("wrong_context", "ctx.exec() is not available in this runtime");
     // Made before `cwd` is checked, so the check sees the links inside it for what they are.
     host.exec.ensureWorkspace?.();
-    const resolved = resolveExec(spec, host.exec);
+    const resolved = resolveExec(spec, host.exec, next.checkName);
     const { op, recorded } = next("exec", resolved.name, spec.key);
     let n = 1;
     if (recorded) {

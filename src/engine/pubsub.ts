@@ -3,7 +3,7 @@
  * and `ctx.lookupSingleton`. Each is a durable op resolved from history on replay; a publish is
  * recorded with its deliveries, so a replay never publishes twice.
  */
-import { checkNameLength, describeValue, toOptionalJson, VilanoError, type FailureBody, type HistoryOp } from "../shared/index.ts";
+import { describeValue, toOptionalJson, VilanoError, type FailureBody, type HistoryOp } from "../shared/index.ts";
 import type { AnyServiceDefinition, PublishResult, SubscribeOptions, Subscription, Unsubscription } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { NextOp } from "./durable-context.ts";
@@ -14,24 +14,24 @@ import { checkOptions } from "./options.ts";
 /** These ops are never refused by the kernel; a stored failure would be a bug, shown as it is. */
 const refused = (error: FailureBody) => new VilanoError("internal", error.message, { details: error });
 
-function requireTopic(member: string, topic: unknown): string {
+function requireTopic(next: NextOp, member: string, topic: unknown): string {
   if (typeof topic !== "string" || topic.trim() === "") throw new VilanoError("validation_failed", `${member} needs a non-empty topic, got ${JSON.stringify(topic)}`);
-  checkNameLength(`the topic given to ${member}`, topic);
+  next.checkName(`the topic given to ${member}`, topic);
   return topic;
 }
 
 /** A subscription's `signal` option: the name of an onSignal handler, so a string of a name's length. */
-function requireHandler(member: string, handler: unknown): string | undefined {
+function requireHandler(next: NextOp, member: string, handler: unknown): string | undefined {
   if (handler === undefined) return undefined;
   if (typeof handler !== "string" || handler === "") throw new VilanoError("validation_failed", `${member}: signal must be the name of an onSignal handler, got ${describeValue(handler)}`);
-  checkNameLength(`the signal handler given to ${member}`, handler);
+  next.checkName(`the signal handler given to ${member}`, handler);
   return handler;
 }
 
 export function createPublish(next: NextOp, state: ActivationState, scheduler: ReplayScheduler, enter: (member: string) => void) {
   return async (topic: string, payload: unknown, options?: { key?: string }): Promise<PublishResult> => {
     enter("ctx.publish()");
-    requireTopic("ctx.publish()", topic);
+    requireTopic(next, "ctx.publish()", topic);
     checkOptions("ctx.publish()", options, ["key"]);
     const json = toOptionalJson(payload, `the payload published to "${topic}"`);
     const { op, recorded } = next("publish", topic, options?.key);
@@ -51,9 +51,9 @@ export function createSubscriptions(definition: AnyServiceDefinition, next: Next
   return {
     touched: () => touched,
     async subscribe(topic: string, options?: SubscribeOptions): Promise<Subscription> {
-      requireTopic("ctx.subscribe()", topic);
+      requireTopic(next, "ctx.subscribe()", topic);
       checkOptions("ctx.subscribe()", options, ["signal", "key"]);
-      const handler = requireHandler("ctx.subscribe()", options?.signal) ?? topic;
+      const handler = requireHandler(next, "ctx.subscribe()", options?.signal) ?? topic;
       if (!Object.hasOwn(definition.onSignal, handler)) {
         const known = Object.keys(definition.onSignal);
         throw new VilanoError(
@@ -69,9 +69,9 @@ export function createSubscriptions(definition: AnyServiceDefinition, next: Next
       return said;
     },
     async unsubscribe(topic: string, options?: SubscribeOptions): Promise<Unsubscription> {
-      requireTopic("ctx.unsubscribe()", topic);
+      requireTopic(next, "ctx.unsubscribe()", topic);
       checkOptions("ctx.unsubscribe()", options, ["signal", "key"]);
-      const handler = requireHandler("ctx.unsubscribe()", options?.signal);
+      const handler = requireHandler(next, "ctx.unsubscribe()", options?.signal);
       const { op, recorded } = next("unsubscribe", topic, options?.key);
       touched = true;
       const said: Unsubscription = handler === undefined ? { topic } : { topic, signal: handler };

@@ -15,7 +15,7 @@ import {
   type TurnInput,
 } from "../shared/index.ts";
 import type { AnyServiceDefinition } from "../sdk/index.ts";
-import { createDurableContext } from "./durable-context.ts";
+import { createDurableContext, nameCheckOf } from "./durable-context.ts";
 import { drive, prepare, type Settled } from "./drive.ts";
 import type { ActivationHost } from "./host.ts";
 import { serviceTurnControls } from "./turn-controls.ts";
@@ -36,7 +36,7 @@ const parse = (text: string | null): unknown => (text === null ? undefined : JSO
 export async function runServiceTurn(definition: AnyServiceDefinition, activation: TurnActivationInput, host: ActivationHost): Promise<ActivationResult> {
   const { turn } = activation;
   const { state, history, scheduler } = prepare(activation.ops, host, turn.scope);
-  const subscriptions = createSubscriptions(definition, history.next, state, scheduler);
+  const subscriptions = createSubscriptions(definition, Object.assign(history.next.bind(history), { checkName: nameCheckOf(history) }), state, scheduler);
   const ctx = createDurableContext({
     runId: activation.runId,
     project: activation.project,

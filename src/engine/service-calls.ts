@@ -63,7 +63,7 @@ export function createServiceCalls(
       if (!isServiceDefinition(definition)) {
         throw new VilanoError("validation_failed", "ctx.connect() needs a service() definition as its first argument");
       }
-      const key = computeKey(definition, keyInput);
+      const key = computeKey(definition, keyInput, next.checkName);
       const keyInputJson = toJson(keyInput, `the key input of service "${definition.name}"`);
       const mustExist = options?.mustExist === true;
       const { op, recorded } = next("connect", definition.name, undefined);

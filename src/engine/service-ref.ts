@@ -100,8 +100,11 @@ export function createRef<D extends AnyServiceDefinition>(shape: RefShape, insta
   }) as unknown as ServiceRef<D>;
 }
 
-/** Computes an instance key with the definition's pure `key` function, checking what it returns. */
-export function computeKey(definition: AnyServiceDefinition, keyInput: unknown): string {
+/**
+ * Computes an instance key with the definition's pure `key` function, checking what it returns.
+ * `checkName` applies the name limit; `ctx.connect` passes its op's, which skips recorded ops.
+ */
+export function computeKey(definition: AnyServiceDefinition, keyInput: unknown, checkName: (what: string, text: string) => void = checkNameLength): string {
   let key: unknown;
   try {
     key = definition.key(keyInput);
@@ -114,6 +117,6 @@ export function computeKey(definition: AnyServiceDefinition, keyInput: unknown):
   if (typeof key !== "string" || key === "") {
     throw new VilanoError("validation_failed", `service "${definition.name}": key() must return a non-empty string, got ${JSON.stringify(key)}`);
   }
-  checkNameLength(`the key that service "${definition.name}"'s key() returned`, key);
+  checkName(`the key that service "${definition.name}"'s key() returned`, key);
   return key;
 }

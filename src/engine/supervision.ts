@@ -3,7 +3,7 @@
  * are recorded without waiting (like `ctx.spawn`); `result()`, `currentRunId()` and `members()` are
  * durable ops resolved from history on replay. The kernel restarts members (kernel/supervision.ts).
  */
-import { checkNameLength, ChildFailedError, parseDuration, toOptionalJson, VilanoError, type FailureBody, type HistoryOp } from "../shared/index.ts";
+import { ChildFailedError, parseDuration, toOptionalJson, VilanoError, type FailureBody, type HistoryOp } from "../shared/index.ts";
 import {
   isWorkflowDefinition,
   type AnyWorkflowDefinition,
@@ -108,7 +108,7 @@ export function createSupervision(
         if (memberKeyOption !== undefined && (typeof memberKeyOption !== "string" || memberKeyOption === "")) {
           throw new VilanoError("validation_failed", `group.spawn("${workflow.name}"): key must be a non-empty string, got ${JSON.stringify(memberKeyOption)}`);
         }
-        if (memberKeyOption !== undefined) checkNameLength(`the key given to group.spawn("${workflow.name}")`, memberKeyOption);
+        if (memberKeyOption !== undefined) next.checkName(`the key given to group.spawn("${workflow.name}")`, memberKeyOption);
         const inputJson = toOptionalJson(input, `the input of supervised workflow "${workflow.name}"`);
         const { op: spawned, recorded: known } = next("member_spawn", workflow.name, undefined);
         const memberKey = memberKeyOption ?? spawned.opKey;
