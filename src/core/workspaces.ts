@@ -87,9 +87,12 @@ export function ensureWorkspacesBase(base: string, isPrivate: boolean): string {
   return realpathSync(base);
 }
 
-/** Makes `dir` (0700) and links `codeDir`'s `node_modules` into it; harmless when both are there. */
-export function prepareWorkspace(dir: string, codeDir: string | null): void {
-  if (process.getuid?.() !== 0) {
+/**
+ * Makes `dir` (0700) and links `codeDir`'s `node_modules` into it; harmless when both are there.
+ * `belowWorkerUser`: `dir` is in the folders of a project's `[worker] user` (see makeWorkspaceFolder).
+ */
+export function prepareWorkspace(dir: string, codeDir: string | null, belowWorkerUser: boolean): void {
+  if (!belowWorkerUser || process.getuid?.() !== 0) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (codeDir !== null) linkModules(codeDir, (name) => join(dir, name), null);
     return;
@@ -131,12 +134,14 @@ function linkModules(codeDir: string, at: (name: string) => string, owner: Folde
 /**
  * Makes `dir` (0700, with any missing folder above it): a working directory's folder. A daemon
  * running as root that makes it in a folder of another user's — the project's folder of a
- * `[worker] user`, whose workers must write there — gives what it made to that user, as the user's
- * own workers would have made it; it never follows a link that user put on the way (a
- * `FolderLinkError` naming it instead).
+ * `[worker] user` (`belowWorkerUser`), whose workers must write there — gives what it made to that
+ * user, as the user's own workers would have made it; it never follows a link that user put on the
+ * way (a `FolderLinkError` naming it instead). Any other project's folders are made as `mkdir -p`
+ * makes them: nobody but the daemon's own user works there, and a workspaces folder reached through a
+ * link (VILANO_WORKSPACES, TMPDIR or an embedder's `workspace` through one in /tmp) stays usable.
  */
-export function makeWorkspaceFolder(dir: string): void {
-  if (process.getuid?.() !== 0) {
+export function makeWorkspaceFolder(dir: string, belowWorkerUser: boolean): void {
+  if (!belowWorkerUser || process.getuid?.() !== 0) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     return;
   }
@@ -156,7 +161,8 @@ export function lazyWorkspace(dir: string, codeDir: string | null, onError: (err
   return () => {
     if (made) return;
     try {
-      prepareWorkspace(dir, codeDir);
+      // This process's own activations (in-process, or a worker as whatever user it runs as): no other user's folders.
+      prepareWorkspace(dir, codeDir, false);
       made = true;
       onMade?.();
     } catch (error) {

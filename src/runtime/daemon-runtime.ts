@@ -94,7 +94,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     snapshotsDir,
     workingDir: (code) => {
       const dir = workspacesOf(code).shared;
-      makeWorkspaceFolder(dir);
+      makeWorkspaceFolder(dir, catalog.config(code).user !== null);
       return dir;
     },
     daemonEnv: options.environment ?? config.environment,

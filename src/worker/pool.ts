@@ -186,7 +186,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     // Asked first: for a `[worker] user` it makes (or mends) that user's folders, the shared one included.
     const user = options.user?.(code);
     let dir = cwd;
-    if (dir === undefined) makeWorkspaceFolder((dir = options.workspaces(code).shared));
+    if (dir === undefined) makeWorkspaceFolder((dir = options.workspaces(code).shared), user !== undefined);
     const worker = newWorker(code, { fresh, external: false });
     worker.uid = user?.uid ?? process.getuid?.() ?? null;
     worker.proc = spawnWorker({
@@ -343,7 +343,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     // code land there too. (A run the pool puts on a worker of its own after a hard stop is still
     // pooled code: that worker starts in the shared folder, like every pooled one.)
     // For a `[worker] user`, its folders are mended first (a link its code put in place of `runs/` is removed, never followed).
-    const inWorkspace = () => (options.user?.(code), prepareWorkspace(workspace, workspaces.managed ? code.dir : null), workspace);
+    const inWorkspace = () => {
+      const user = options.user?.(code);
+      prepareWorkspace(workspace, workspaces.managed ? code.dir : null, user !== undefined);
+      return workspace;
+    };
     let worker: PoolWorker;
     try {
       const isolated = options.isolation?.(code) === "fresh";

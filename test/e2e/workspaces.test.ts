@@ -5,7 +5,7 @@
  * above it holds the token, and `vilano.toml` can opt back into one shared directory.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { signalProcess } from "../../src/shared/index.ts";
 import { runCli } from "../helpers/binary.ts";
@@ -17,8 +17,8 @@ const FLOWS = readFileSync(join(import.meta.dir, "..", "fixtures", "workspace-fl
 
 const NODE_MODULES = { "node_modules/greeting/index.js": 'module.exports = "hello from the snapshot";\n', "node_modules/greeting/package.json": '{ "name": "greeting", "main": "index.js" }\n' };
 
-function daemonWith(projects: Record<string, string | null>): TestDaemon & { start(target: string, input?: unknown): string; result(id: string): { status: string; output?: any; error?: any } } {
-  const d = testDaemon({ VILANO_WORKERS: "2" });
+function daemonWith(projects: Record<string, string | null>, env: Record<string, string> = {}): TestDaemon & { start(target: string, input?: unknown): string; result(id: string): { status: string; output?: any; error?: any } } {
+  const d = testDaemon({ VILANO_WORKERS: "2", ...env });
   for (const [name, toml] of Object.entries(projects)) {
     const files: Record<string, string> = { "src/flows.ts": FLOWS, ...NODE_MODULES };
     if (toml !== null) files["vilano.toml"] = toml;
@@ -59,6 +59,19 @@ describe("a working directory per activation (built executable)", () => {
     expect(first.output).toMatchObject({ seen: "fresh" });
     expect(second.output).toMatchObject({ seen: "fresh" });
     for (const r of [ra, rb, first, second]) await eventually(() => (existsSync(r.output.dir) ? undefined : true), 10_000, `${r.output.dir} to be removed`);
+  }, 60_000);
+
+  test("a workspaces folder reached through a link in a folder everyone may write to (1777, like /tmp) works for a project without a `[worker] user`", () => {
+    // The link sits in a sticky, world-writable folder, as a VILANO_WORKSPACES or TMPDIR through /tmp would.
+    const open = tempDir("vilano-open-");
+    chmodSync(open, 0o1777);
+    mkdirSync(join(open, "real"));
+    symlinkSync(join(open, "real"), join(open, "link"));
+    const d = daemonWith({ ws: null }, { VILANO_WORKSPACES: join(open, "link", "workspaces") });
+    const { status, output, error } = d.result(d.start("ws/leave"));
+    expect({ status, error }).toMatchObject({ status: "completed" });
+    expect(output).toMatchObject({ seen: "fresh", link: "link" });
+    expect(output.dir.startsWith(`${realpathSync(join(open, "real"))}/workspaces/`)).toBe(true);
   }, 60_000);
 
   test("the snapshot's node_modules is linked in, and no folder above the directory holds the token", () => {

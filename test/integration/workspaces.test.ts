@@ -4,7 +4,7 @@
  * ends unless kept, `workspace` names one shared folder instead, and closing removes the rest.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { RuntimeOptions } from "../../src/embedded/index.ts";
 import { writeProject } from "../helpers/project.ts";
@@ -62,6 +62,19 @@ describe.each(modes)("workspaces (%s)", (mode, make) => {
     expect(first.dir).toBe(workspace);
     expect(readFileSync(join(workspace, "leftover.txt"), "utf8")).toBe("left\n");
   });
+
+  test("a `workspace` reached through a link in a folder everyone may write to (1777, like /tmp) is used, also by a root process", async () => {
+    // As root, links on the way were refused unless root's alone; that walk is for `[worker] user` folders only.
+    const open1777 = tempDir("vilano-open-");
+    chmodSync(open1777, 0o1777);
+    mkdirSync(join(open1777, "real"));
+    symlinkSync(join(open1777, "real"), join(open1777, "link"));
+    const { run } = await open({ workspace: join(open1777, "link", "ws") });
+    const first = await run("leave");
+    expect(first.seen).toBe("fresh");
+    expect(first.dir).toBe(join(realpathSync(join(open1777, "real")), "ws"));
+    expect(readFileSync(join(open1777, "real", "ws", "leftover.txt"), "utf8")).toBe("left\n");
+  }, 30_000);
 
   test("closing the runtime removes the folder its workspaces were made in", async () => {
     const { rt, run } = await open();

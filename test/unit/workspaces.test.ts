@@ -27,13 +27,14 @@ describe("workspaces", () => {
     expect(shared.removeAfter).toBe(false);
   });
 
-  test("preparing links the code's node_modules in; removing deletes the directory, never what the link points to", async () => {
+  // With a `[worker] user` a root process walks the folders without following links; both ways make the same.
+  test.each([false, true])("preparing links the code's node_modules in; removing deletes the directory, never what the link points to (below a worker user: %p)", async (belowWorkerUser) => {
     const code = tempDir("vilano-code-");
     mkdirSync(join(code, "node_modules", "pkg"), { recursive: true });
     writeFileSync(join(code, "node_modules", "pkg", "index.js"), "module.exports = 1;\n");
     const dir = join(tempDir("vilano-ws-"), "runs", "a.1");
-    prepareWorkspace(dir, code);
-    prepareWorkspace(dir, code); // twice is harmless
+    prepareWorkspace(dir, code, belowWorkerUser);
+    prepareWorkspace(dir, code, belowWorkerUser); // twice is harmless
     expect(lstatSync(join(dir, "node_modules")).isSymbolicLink()).toBe(true);
     expect(readlinkSync(join(dir, "node_modules"))).toBe(join(code, "node_modules"));
     expect(lstatSync(dir).mode & 0o777).toBe(0o700);
@@ -47,16 +48,16 @@ describe("workspaces", () => {
     expect(existsSync(join(code, "node_modules", "pkg", "index.js"))).toBe(true);
   });
 
-  test("a shared directory's link follows the snapshot in use; a node_modules folder of the code's own is left alone", () => {
+  test.each([false, true])("a shared directory's link follows the snapshot in use; a node_modules folder of the code's own is left alone (below a worker user: %p)", (belowWorkerUser) => {
     const [older, newer] = [tempDir("vilano-code-"), tempDir("vilano-code-")];
     for (const code of [older, newer]) mkdirSync(join(code, "node_modules"));
     const shared = join(tempDir("vilano-ws-"), "shared");
-    prepareWorkspace(shared, older);
-    prepareWorkspace(shared, newer);
+    prepareWorkspace(shared, older, belowWorkerUser);
+    prepareWorkspace(shared, newer, belowWorkerUser);
     expect(readlinkSync(join(shared, "node_modules"))).toBe(join(newer, "node_modules"));
     const own = tempDir("vilano-ws-");
     mkdirSync(join(own, "node_modules"));
-    prepareWorkspace(own, newer);
+    prepareWorkspace(own, newer, belowWorkerUser);
     expect(lstatSync(join(own, "node_modules")).isDirectory()).toBe(true);
   });
 
