@@ -6,10 +6,13 @@
  * names (and the keys made from them) that version would have stored.
  */
 import { Database } from "bun:sqlite";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "bun:test";
 import { createRuntime } from "../../src/embedded/index.ts";
 import { workflow } from "../../src/sdk/index.ts";
-import { tempDatabase } from "../helpers/temp-dir.ts";
+import { writeProject } from "../helpers/project.ts";
+import { tempDatabase, tempDir } from "../helpers/temp-dir.ts";
 
 const LONG_STEP = "s".repeat(1500);
 const LONG_KEY = "k".repeat(1500);
@@ -82,4 +85,40 @@ describe("the name limit on replay", () => {
       message: expect.stringContaining("the name given to ctx.step is 1300 characters long, more than the limit of 1024 characters"),
     });
   }, 30_000);
+
+  test("through a worker process: the recorded long-named step replays and the run completes", async () => {
+    // The worker imports the project's code, so the name it uses is read from a file the test switches.
+    const namesFile = join(tempDir("vilano-names-"), "names.json");
+    const project = writeProject({
+      "src/flows.ts": `import { readFileSync } from "node:fs";
+import { workflow } from "@vilano/runtime";
+export const longNames = workflow({
+  name: "longNames",
+  run: async (input: { namesFile: string }, ctx) => {
+    const { step } = JSON.parse(readFileSync(input.namesFile, "utf8"));
+    const a = await ctx.step(step, () => "a");
+    const go = await ctx.waitForSignal("go");
+    return a + go;
+  },
+});
+`,
+    });
+    const database = tempDatabase();
+    writeFileSync(namesFile, JSON.stringify({ step: "fetch" }));
+    const first = await createRuntime({ database, workers: 1, project, logLevel: "silent" });
+    const run = await first.start("longNames", { namesFile } as never);
+    for (;;) {
+      if ((await first.inspect(run.id)).ops.some((op) => op.kind === "signal" && op.status === "waiting")) break;
+      await Bun.sleep(10);
+    }
+    await first.close();
+    const db = new Database(database);
+    expect(db.query("UPDATE ops SET op_key = ?, name = ? WHERE run_id = ? AND op_key = ?").run(`step:${LONG_STEP}:0`, LONG_STEP, run.id, "step:fetch:0").changes).toBe(1);
+    db.close();
+    writeFileSync(namesFile, JSON.stringify({ step: LONG_STEP }));
+
+    await using rt = await createRuntime({ database, workers: 1, project, logLevel: "silent" });
+    await rt.signal(run.id, "go", "!");
+    expect(await rt.result(run.id, { timeout: "30s" })).toBe("a!");
+  }, 60_000);
 });
