@@ -7,7 +7,7 @@ import { expect, test } from "bun:test";
 import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY } from "../helpers/binary.ts";
-import { testDaemon } from "../helpers/daemon.ts";
+import { addApprovalProject, testDaemon } from "../helpers/daemon.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
 
 function starter(): string {
@@ -72,14 +72,7 @@ test("a closed pipe ends the command quietly", async () => {
 
 test("explain names the real run id in the command it suggests", async () => {
   const d = testDaemon();
-  const project = tempDir("vilano-project-");
-  mkdirSync(join(project, "src"));
-  writeFileSync(
-    join(project, "src", "wait.ts"),
-    `import { workflow } from "@vilano/runtime";\nexport const approval = workflow({ name: "approval", run: async (_i: void, ctx) => ctx.waitForSignal("approved") });\n`,
-  );
-  expect(d.cli("init", project).exitCode).toBe(0);
-  expect(d.cli("project", "add", project, "--name", "w").exitCode).toBe(0);
+  addApprovalProject(d);
   const { run } = d.json<{ run: { id: string } }>("run", "start", "w/approval");
   await eventually(() => (d.json<{ run: { status: string } }>("run", "inspect", run.id).run.status === "waiting" ? true : undefined), 10_000, "the run to wait");
   expect(d.cli("run", "explain", run.id).stdout).toContain(`send it with \`vilano signal send ${run.id} approved\``);

@@ -4,25 +4,16 @@
  * on. `daemon_unavailable` stays for a daemon that did not answer. Through the built executable.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { createClient } from "../../src/client/index.ts";
 import { BINARY } from "../helpers/binary.ts";
-import { testDaemon, type TestDaemon } from "../helpers/daemon.ts";
-import { eventually, tempDir } from "../helpers/temp-dir.ts";
+import { addApprovalProject, testDaemon, type TestDaemon } from "../helpers/daemon.ts";
+import { eventually } from "../helpers/temp-dir.ts";
 
 let d: TestDaemon;
 
 beforeAll(() => {
   d = testDaemon({ VILANO_WORKERS: "1" });
-  const project = tempDir("vilano-project-");
-  mkdirSync(join(project, "src"));
-  writeFileSync(
-    join(project, "src", "wait.ts"),
-    `import { workflow } from "@vilano/runtime";\nexport const approval = workflow({ name: "approval", run: async (_i: void, ctx) => ctx.waitForSignal("approved") });\n`,
-  );
-  expect(d.cli("init", project).exitCode).toBe(0);
-  expect(d.cli("project", "add", project, "--name", "w").exitCode).toBe(0);
+  addApprovalProject(d);
 }, 120_000);
 
 /** The CLI's JSON error for a command expected to fail (exit code and error). */

@@ -6,10 +6,10 @@
  * Through the built executable, on a small configured cap.
  */
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { testDaemon, type TestDaemon } from "../helpers/daemon.ts";
-import { eventually, tempDir } from "../helpers/temp-dir.ts";
+import { addApprovalProject, testDaemon, type TestDaemon } from "../helpers/daemon.ts";
+import { eventually } from "../helpers/temp-dir.ts";
 
 const MAX_STREAMS = 4;
 const MAX_CONNECTIONS = 40;
@@ -21,14 +21,7 @@ const held: AbortController[] = [];
 
 beforeAll(async () => {
   d = testDaemon({ VILANO_WORKERS: "1", VILANO_MAX_STREAMS: String(MAX_STREAMS), VILANO_MAX_CONNECTIONS: String(MAX_CONNECTIONS) });
-  const project = tempDir("vilano-project-");
-  mkdirSync(join(project, "src"));
-  writeFileSync(
-    join(project, "src", "wait.ts"),
-    `import { workflow } from "@vilano/runtime";\nexport const approval = workflow({ name: "approval", run: async (_i: void, ctx) => ctx.waitForSignal("approved") });\n`,
-  );
-  expect(d.cli("init", project).exitCode).toBe(0);
-  expect(d.cli("project", "add", project, "--name", "w").exitCode).toBe(0);
+  addApprovalProject(d);
   runId = d.json<{ run: { id: string } }>("run", "start", "w/approval").run.id;
   token = readFileSync(join(d.home, "token"), "utf8").trim();
   await eventually(() => (d.json<{ run: { status: string } }>("run", "inspect", runId).run.status === "waiting" ? true : undefined), 20_000, "the run to wait");

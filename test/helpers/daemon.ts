@@ -1,5 +1,6 @@
 /** A daemon of the built executable in a temporary home, on a port the OS handed out, stopped by pid afterwards. */
-import { existsSync, readFileSync } from "node:fs";
+import { expect } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isProcessAlive, loadConfig, signalProcess } from "../../src/shared/index.ts";
 import { runCli, type CliResult } from "./binary.ts";
@@ -76,4 +77,16 @@ export function testDaemon(env: Record<string, string> = {}): TestDaemon {
     },
   };
   return daemon;
+}
+
+/** The source of a project whose one workflow, `approval`, waits for the signal `approved`. */
+const APPROVAL_SOURCE = `import { workflow } from "@vilano/runtime";\nexport const approval = workflow({ name: "approval", run: async (_i: void, ctx) => ctx.waitForSignal("approved") });\n`;
+
+/** Makes a project with the `approval` workflow (`vilano init`) and adds it to `d` as `name`. */
+export function addApprovalProject(d: TestDaemon, name = "w"): void {
+  const project = tempDir("vilano-project-");
+  mkdirSync(join(project, "src"));
+  writeFileSync(join(project, "src", "wait.ts"), APPROVAL_SOURCE);
+  expect(d.cli("init", project).exitCode).toBe(0);
+  expect(d.cli("project", "add", project, "--name", name).exitCode).toBe(0);
 }
