@@ -116,6 +116,8 @@ export const EVENT_TYPE = {
   exit_received: "exit_received",
   /** ctx.nextExit took an exit event. */
   exit_consumed: "exit_consumed",
+  /** ctx.nextExit found no exit event queued and waits for one. */
+  exit_wait_started: "exit_wait_started",
   exit_wait_timed_out: "exit_wait_timed_out",
   /** A linked run ended abnormally and this run (not trapping exits) was ended with it. */
   linked_exit: "linked_exit",

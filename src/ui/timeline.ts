@@ -111,6 +111,8 @@ function waitLabel(op: OpInfo, opener: EventInfo): string {
     case "child_started":
     case "member_started":
       return `child ${String(opener.workflow ?? op.name)}`;
+    case "exit_wait_started":
+      return "waits for an exit event";
     default:
       return op.name;
   }

@@ -33,6 +33,8 @@ export const exitWaitOps = defineOpKind<"wait_exit">({
       }
       const wakeAt = cmd.timeoutMs === null ? null : r.tx.now + cmd.timeoutMs;
       await r.put(OP_KIND.exit_wait, OP_STATUS.waiting, { wakeAt, meta: JSON.stringify({ timeoutMs: cmd.timeoutMs }) });
+      // Opens the wait on the run's timeline (exit_consumed or exit_wait_timed_out closes it).
+      await r.event("exit_wait_started", { opKey: cmd.opKey, ...(wakeAt !== null ? { timeoutAt: wakeAt } : {}) });
       if (wakeAt !== null) r.tx.after(() => r.k.armTimer(wakeAt));
       return { outcome: "waiting" };
     },
