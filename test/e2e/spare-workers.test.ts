@@ -71,14 +71,21 @@ type Event = { type: string; why?: string; [k: string]: unknown };
 
 const CONFIG = `[worker]\nspare_workers = 2\nspare_after = "2s"\n`;
 
+/** A daemon of `workers` workers with the loops project added; its shared folder and a run starter. */
+function loopsDaemon(workers: number) {
+  const d = testDaemon({ VILANO_WORKERS: String(workers) });
+  expect(d.cli("project", "add", writeProject({ "src/flows.ts": FLOWS, "vilano.toml": CONFIG }), "--name", "loops").exitCode).toBe(0);
+  d.pid();
+  const folder = join(d.workspaces, "loops", "shared");
+  const shared = (file: string) => fileLines(join(folder, file));
+  const start = (workflow: string, input?: unknown) =>
+    d.json<{ run: { id: string } }>("run", "start", `loops/${workflow}`, ...(input === undefined ? [] : ["--input", JSON.stringify(input)])).run.id;
+  return { d, folder, shared, start };
+}
+
 describe("spare workers (built executable)", () => {
   test("with every worker blocked by untimed loops, an ordinary run completes on a spare; explain names the blocked worker and its blocker; spares retire afterwards", async () => {
-    const d = testDaemon({ VILANO_WORKERS: "2" });
-    expect(d.cli("project", "add", writeProject({ "src/flows.ts": FLOWS, "vilano.toml": CONFIG }), "--name", "loops").exitCode).toBe(0);
-    d.pid();
-    const shared = (file: string) => fileLines(join(d.workspaces, "loops", "shared", file));
-    const start = (workflow: string, input?: unknown) =>
-      d.json<{ run: { id: string } }>("run", "start", `loops/${workflow}`, ...(input === undefined ? [] : ["--input", JSON.stringify(input)])).run.id;
+    const { d, shared, start } = loopsDaemon(2);
     const explain = (id: string) => d.cli("run", "explain", id).stdout;
     const inspectWorker = (id: string) => d.json<{ worker?: { pid: number; blockedForMs?: number; blockedBy?: { runId: string; step: string }[] } }>("run", "inspect", id).worker;
 
@@ -133,12 +140,7 @@ describe("spare workers (built executable)", () => {
 
   test("a run sent to a worker just before it is seen blocked moves to a spare and completes; the loop stays where it is", async () => {
     // One worker: a run started while the loop has just begun can only go to the looping worker.
-    const d = testDaemon({ VILANO_WORKERS: "1" });
-    expect(d.cli("project", "add", writeProject({ "src/flows.ts": FLOWS, "vilano.toml": CONFIG }), "--name", "loops").exitCode).toBe(0);
-    d.pid();
-    const shared = (file: string) => fileLines(join(d.workspaces, "loops", "shared", file));
-    const start = (workflow: string, input?: unknown) =>
-      d.json<{ run: { id: string } }>("run", "start", `loops/${workflow}`, ...(input === undefined ? [] : ["--input", JSON.stringify(input)])).run.id;
+    const { d, shared, start } = loopsDaemon(1);
     const spin = start("spin", { tag: "only" });
     let loopPid = 0;
     try {
@@ -163,13 +165,7 @@ describe("spare workers (built executable)", () => {
 
   test("a blocked worker whose other runs had started steps there is stopped: they complete elsewhere, uncharged; the loop ends up alone on a worker of its own", async () => {
     // One worker: the gated runs and the loop share it.
-    const d = testDaemon({ VILANO_WORKERS: "1" });
-    expect(d.cli("project", "add", writeProject({ "src/flows.ts": FLOWS, "vilano.toml": CONFIG }), "--name", "loops").exitCode).toBe(0);
-    d.pid();
-    const folder = join(d.workspaces, "loops", "shared");
-    const shared = (file: string) => fileLines(join(folder, file));
-    const start = (workflow: string, input?: unknown) =>
-      d.json<{ run: { id: string } }>("run", "start", `loops/${workflow}`, ...(input === undefined ? [] : ["--input", JSON.stringify(input)])).run.id;
+    const { d, folder, shared, start } = loopsDaemon(1);
     const inspectWorker = (id: string) => d.json<{ worker?: { pid: number; blockedForMs?: number; blockedBy?: { runId: string; step: string }[] } }>("run", "inspect", id).worker;
 
     const gated = ["a", "b", "c"].map((tag) => ({ tag, id: start("gated", { tag }) }));
@@ -224,13 +220,7 @@ describe("spare workers (built executable)", () => {
   test("code that loops before its first op beside a run waiting in a step: its worker is evacuated, the loop runs in one process at a time, explain blames the loop", async () => {
     // One worker: the gated run and the loop share it. The loop's activation is read at once (the
     // event loop is free while the gated step awaits) and never says a word of its own.
-    const d = testDaemon({ VILANO_WORKERS: "1" });
-    expect(d.cli("project", "add", writeProject({ "src/flows.ts": FLOWS, "vilano.toml": CONFIG }), "--name", "loops").exitCode).toBe(0);
-    d.pid();
-    const folder = join(d.workspaces, "loops", "shared");
-    const shared = (file: string) => fileLines(join(folder, file));
-    const start = (workflow: string, input?: unknown) =>
-      d.json<{ run: { id: string } }>("run", "start", `loops/${workflow}`, ...(input === undefined ? [] : ["--input", JSON.stringify(input)])).run.id;
+    const { d, folder, shared, start } = loopsDaemon(1);
     const explain = (id: string) => d.cli("run", "explain", id).stdout;
     const loopCopies = () => shared("spin-early.log").map((line) => line.split(" ").map(Number) as [number, number]);
 

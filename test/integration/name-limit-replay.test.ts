@@ -9,10 +9,14 @@ import { Database } from "bun:sqlite";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "bun:test";
-import { createRuntime } from "../../src/embedded/index.ts";
+import { createRuntime, type Runtime } from "../../src/embedded/index.ts";
 import { workflow } from "../../src/sdk/index.ts";
 import { writeProject } from "../helpers/project.ts";
-import { tempDatabase, tempDir } from "../helpers/temp-dir.ts";
+import { eventually, tempDatabase, tempDir } from "../helpers/temp-dir.ts";
+
+/** Until the run's signal wait is recorded (the history to rewrite is complete then). */
+const waitingForSignal = (rt: Runtime, runId: string) =>
+  eventually(async () => ((await rt.inspect(runId)).ops.some((op) => op.kind === "signal" && op.status === "waiting") ? true : undefined), 30_000, "the run to wait for its signal");
 
 const LONG_STEP = "s".repeat(1500);
 const LONG_KEY = "k".repeat(1500);
@@ -50,11 +54,7 @@ async function recordWithLongNames(newLongStep: boolean): Promise<{ database: st
   Object.assign(names, { step: "fetch", key: "keyed" });
   await using first = await createRuntime({ database, definitions: [longNames], logLevel: "silent" });
   const run = await first.start(longNames, { newLongStep });
-  for (;;) {
-    const inspection = await first.inspect(run.id);
-    if (inspection.ops.some((op) => op.kind === "signal" && op.status === "waiting")) break;
-    await Bun.sleep(5);
-  }
+  await waitingForSignal(first, run.id);
   await first.close();
   lengthenRecordedNames(database, run.id);
   Object.assign(names, { step: LONG_STEP, key: LONG_KEY });
@@ -107,10 +107,7 @@ export const longNames = workflow({
     writeFileSync(namesFile, JSON.stringify({ step: "fetch" }));
     const first = await createRuntime({ database, workers: 1, project, logLevel: "silent" });
     const run = await first.start("longNames", { namesFile } as never);
-    for (;;) {
-      if ((await first.inspect(run.id)).ops.some((op) => op.kind === "signal" && op.status === "waiting")) break;
-      await Bun.sleep(10);
-    }
+    await waitingForSignal(first, run.id);
     await first.close();
     const db = new Database(database);
     expect(db.query("UPDATE ops SET op_key = ?, name = ? WHERE run_id = ? AND op_key = ?").run(`step:${LONG_STEP}:0`, LONG_STEP, run.id, "step:fetch:0").changes).toBe(1);

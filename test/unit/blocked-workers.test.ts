@@ -1,42 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { isBlocked, silentFor, stepsRunningIn, takeBackFrom } from "../../src/worker/blocked-workers.ts";
-import { newWorker, type Held, type RunningStep } from "../../src/worker/pool-worker.ts";
-
-const held = (a: number, runId: string, extra: Partial<Held> = {}): Held => ({
-  a,
-  runId,
-  fence: 1,
-  steps: new Map(),
-  abortTimer: null,
-  ended: false,
-  resolve: () => {},
-  workspace: null,
-  sentAt: a,
-  heard: false,
-  takenBack: false,
-  finished: false,
-  ...extra,
-});
-const looping: RunningStep = {
-  opKey: "step:loop:0",
-  seq: 1,
-  name: "loop",
-  attempt: 1,
-  timeoutMs: null,
-  retry: { maxAttempts: 3, initialIntervalMs: 1_000, backoffCoefficient: 2, maxIntervalMs: 60_000, nonRetryable: [] } as unknown as RunningStep["retry"],
-  deadline: null,
-  timer: null,
-};
-
-function workerHolding(...activations: Held[]) {
-  const worker = newWorker(null, { fresh: false, external: false });
-  for (const h of activations) worker.held.set(h.a, h);
-  return worker;
-}
+import { held, running, workerHolding } from "../helpers/held-activations.ts";
 
 describe("takeBackFrom", () => {
   test("gives back what the worker never started and keeps the activation whose step blocks it", () => {
-    const blocker = held(1, "spin", { heard: true, steps: new Map([[looping.opKey, looping]]) });
+    const blocker = running(1, "spin", "loop");
     const worker = workerHolding(blocker, held(2, "early"), held(3, "later"));
     expect(takeBackFrom(worker).map((h) => h.runId)).toEqual(["early", "later"]);
   });
@@ -83,7 +51,7 @@ describe("a worker whose results await their commit", () => {
 
 describe("stepsRunningIn", () => {
   test("names each running step, and the code of a read activation running outside any step; not what is unread or finished", () => {
-    const blocker = held(1, "spin", { heard: true, steps: new Map([[looping.opKey, looping]]) });
+    const blocker = running(1, "spin", "loop");
     const worker = workerHolding(blocker, held(2, "loops-early", { heard: true }), held(3, "unread"), held(4, "done", { heard: true, finished: true }));
     expect(stepsRunningIn(worker)).toEqual([{ runId: "spin", step: "loop", opKey: "step:loop:0" }, { runId: "loops-early" }]);
   });

@@ -1,8 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { judgeCrash } from "../../src/worker/crash-blame.ts";
-import type { Held } from "../../src/worker/pool-worker.ts";
-
-const held = (a: number, runId: string): Held => ({ a, runId, fence: 1, steps: new Map(), abortTimer: null, ended: false, resolve: () => {}, workspace: null, sentAt: 0, heard: false, takenBack: false, finished: false });
+import { held } from "../helpers/held-activations.ts";
 
 describe("judgeCrash", () => {
   test("a worker that held one run's activation crashed alone: that run is charged", () => {

@@ -1,39 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { evacuationNotice, evacuationSuspects } from "../../src/worker/evacuation.ts";
-import { newWorker, type Held, type RunningStep } from "../../src/worker/pool-worker.ts";
-
-const step = (name: string): RunningStep => ({
-  opKey: `step:${name}:0`,
-  seq: 1,
-  name,
-  attempt: 1,
-  timeoutMs: null,
-  retry: { maxAttempts: 1 } as unknown as RunningStep["retry"],
-  deadline: null,
-  timer: null,
-});
-const held = (a: number, runId: string, extra: Partial<Held> = {}): Held => ({
-  a,
-  runId,
-  fence: 1,
-  steps: new Map(),
-  abortTimer: null,
-  ended: false,
-  resolve: () => {},
-  workspace: null,
-  sentAt: a,
-  heard: false,
-  takenBack: false,
-  finished: false,
-  ...extra,
-});
-const running = (a: number, runId: string, name: string) => held(a, runId, { heard: true, steps: new Map([[`step:${name}:0`, step(name)]]) });
-
-function workerHolding(...activations: Held[]) {
-  const worker = newWorker(null, { fresh: false, external: false });
-  for (const h of activations) worker.held.set(h.a, h);
-  return worker;
-}
+import { held, running, workerHolding } from "../helpers/held-activations.ts";
 
 describe("evacuationSuspects", () => {
   test("several runs' work started on the blocked worker: every one of those runs is a suspect", () => {
