@@ -10,7 +10,7 @@ import { toFailureBody, UnsentReportError, VilanoError, type ActivationResult, t
  * transport ran out of room for it.
  */
 export function unsentReport(cmd: OpCommand, error: unknown): UnsentReportError {
-  return new UnsentReportError(codeOf(error), `the report of op ${cmd.opKey} (${cmd.type}) could not be sent to the daemon: ${reasonOf(error)}`, {
+  return new UnsentReportError(codeOf(error), `the report of op ${cmd.opKey} (${cmd.type}) could not be sent to the daemon: ${sendFailure(error)}`, {
     retryable: true,
   });
 }
@@ -18,15 +18,10 @@ export function unsentReport(cmd: OpCommand, error: unknown): UnsentReportError 
 /** The failure an activation's result becomes when the result itself could not be sent. */
 export function unsentResult(result: ActivationResult, error: unknown): ActivationResult {
   const body: FailureBody = {
-    ...toFailureBody(new VilanoError(codeOf(error), `the result of the activation (${result.type}) could not be sent to the daemon: ${reasonOf(error)}`)),
+    ...toFailureBody(new VilanoError(codeOf(error), `the result of the activation (${result.type}) could not be sent to the daemon: ${sendFailure(error)}`)),
     retryable: false,
   };
   return isServiceResult(result) ? { type: "rejected", error: body } : { type: "failed", error: body };
-}
-
-/** Why a send failed, in a line (the error's own text is read defensively). */
-export function sendFailure(error: unknown): string {
-  return reasonOf(error);
 }
 
 function codeOf(error: unknown): "value_too_large" | "internal" {
@@ -34,7 +29,8 @@ function codeOf(error: unknown): "value_too_large" | "internal" {
   return error instanceof RangeError ? "value_too_large" : "internal";
 }
 
-function reasonOf(error: unknown): string {
+/** Why a send failed, in a line (the error's own text is read defensively). */
+export function sendFailure(error: unknown): string {
   const body = toFailureBody(error);
   return `${body.name}: ${body.message}`;
 }

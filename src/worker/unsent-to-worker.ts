@@ -5,6 +5,7 @@
  * waits for it forever.
  */
 import { toFailureBody, VilanoError, type ActivationResult } from "../shared/index.ts";
+import { sendFailure } from "./outgoing-values.ts";
 import type { ToWorker } from "./protocol.ts";
 
 export type UnsentToWorker =
@@ -16,7 +17,7 @@ export type UnsentToWorker =
   | { why: string };
 
 export function unsentToWorker(message: ToWorker, error: unknown): UnsentToWorker {
-  const reason = reasonOf(error);
+  const reason = sendFailure(error);
   switch (message.t) {
     case "activate": {
       // Anything but a value too large to serialise (JSC: a RangeError) is the channel failing:
@@ -35,9 +36,4 @@ export function unsentToWorker(message: ToWorker, error: unknown): UnsentToWorke
     default:
       return { why: `a "${message.t}" message could not be sent to a worker: ${reason}` };
   }
-}
-
-function reasonOf(error: unknown): string {
-  const body = toFailureBody(error);
-  return `${body.name}: ${body.message}`;
 }
