@@ -113,7 +113,17 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     where: redactUrl(url),
     async look() {
       if (target) await probeServer(target, PROBE_TIMEOUT_MS);
-      await sql`SELECT 1`;
+      // Pooled connections the server ended while idle (pg_terminate_backend, a restart) each fail
+      // once before the pool makes a new one: such a failure is that connection, not the server,
+      // so the statement goes again, as many times as the pool has connections.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await sql`SELECT 1`;
+          return;
+        } catch (error) {
+          if (!isConnectionLost(error) || attempt > poolSize) throw error;
+        }
+      }
     },
   });
   const pool = gatedPool(sql, gate);
