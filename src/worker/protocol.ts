@@ -13,6 +13,7 @@ import {
   Identifier,
   Json,
   Millis,
+  OP_KINDS,
   OP_STATUS,
   OpCommandSchema,
   RetryPolicySchema,
@@ -22,6 +23,7 @@ import {
   type FailureBody,
   type HistoryOp,
   type LiveOutcome,
+  type OpKind,
   type OpResolution,
   type TurnInput,
 } from "../shared/index.ts";
@@ -93,7 +95,7 @@ const CodeRefSchema = v.object({ id: v.string(), dir: v.string() });
 const HistoryOpSchema = v.object({
   opKey: v.string(),
   seq: Count,
-  kind: v.string(),
+  kind: v.picklist(Object.keys(OP_KINDS) as OpKind[]),
   name: v.string(),
   status: v.picklist(Object.values(OP_STATUS)),
   attempt: Count,
