@@ -222,7 +222,7 @@ export const isOpKind = (kind: string): kind is OpKind => Object.hasOwn(OP_KINDS
 
 // Every command records some kind: a command no kind names does not compile.
 type UnrecordedCommand = Exclude<OpCommandType, (typeof OP_KINDS)[OpKind]["recordedBy"][number]>;
-const everyCommandRecordsAKind: [UnrecordedCommand] extends [never] ? true : { unrecorded: UnrecordedCommand } = true;
+const everyCommandRecordsAKind: [UnrecordedCommand] extends [never] ? true : `no kind in OP_KINDS is recorded by ${UnrecordedCommand}` = true;
 void everyCommandRecordsAKind;
 
 const kindsWhere = (test: (declaration: OpKindDeclaration) => boolean): ReadonlySet<string> =>

@@ -3,7 +3,7 @@
  * fires each kind's timer and explains each kind's open ops. Adding a kind is its declaration in
  * `shared/op-commands.ts` plus the module that handles it (listed once below when it is a new module).
  */
-import type { OpCommand, OpCommandType, OpInfo, OpResolution } from "../../shared/index.ts";
+import { OP_KINDS, type OpCommand, type OpCommandType, type OpInfo, type OpResolution } from "../../shared/index.ts";
 import type { OpRow } from "../../store/index.ts";
 import type { KernelContext } from "../context.ts";
 import type { Tx } from "../group-commit.ts";
@@ -53,7 +53,7 @@ const MODULES = [
 // A command that no module records does not compile: the error names it.
 type RecordedCommands<M> = M extends { record: infer R } ? keyof R : never;
 type CommandWithoutRecorder = Exclude<OpCommandType, RecordedCommands<(typeof MODULES)[number]>>;
-const everyCommandHasARecorder: [CommandWithoutRecorder] extends [never] ? true : { withoutRecorder: CommandWithoutRecorder } = true;
+const everyCommandHasARecorder: [CommandWithoutRecorder] extends [never] ? true : `no module records ${CommandWithoutRecorder}` = true;
 void everyCommandHasARecorder;
 
 // Each module's command types are checked above; from here on a module is handled by the command it gets.
@@ -72,7 +72,23 @@ function recordersOf(modules: readonly OpKindModule<OpCommandType>[]): { [C in O
   return table as { [C in OpCommandType]: Recorder<C> };
 }
 
-const BY_KIND = new Map<string, OpKindModule<OpCommandType>>(ANY_MODULES.flatMap((m) => m.kinds.map((kind) => [kind, m] as const)));
+/** The module that owns each journal kind; a declared kind with no module, or with two, is a mistake caught at load. */
+const BY_KIND = ownersOf(ANY_MODULES);
+
+function ownersOf(modules: readonly OpKindModule<OpCommandType>[]): ReadonlyMap<string, OpKindModule<OpCommandType>> {
+  const owners = new Map<string, OpKindModule<OpCommandType>>();
+  for (const module of modules) {
+    for (const kind of module.kinds) {
+      if (owners.has(kind)) throw new Error(`op kind ${kind} is owned by two op-kind modules`);
+      owners.set(kind, module);
+    }
+  }
+  for (const kind of Object.keys(OP_KINDS)) if (!owners.has(kind)) throw new Error(`op kind ${kind} (shared/op-commands.ts) has no module in kernel/ops`);
+  return owners;
+}
+
+/** The modules, for the test that checks them against the declarations of `OP_KINDS`. */
+export const opKindModules: readonly OpKindModule<OpCommandType>[] = ANY_MODULES;
 
 export function recordCommand(r: Recording, cmd: OpCommand): Promise<OpResolution> {
   return (RECORDERS[cmd.type] as Recorder<OpCommandType>)(r, cmd as never);
