@@ -24,9 +24,9 @@ export interface Span {
 
 export interface TimelineRow {
   opKey: string;
-  kind: string;
+  kind: OpInfo["kind"];
   name: string;
-  status: string;
+  status: OpInfo["status"];
   attempts: number;
   spans: Span[];
   /** When an attempt failed. */
