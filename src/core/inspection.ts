@@ -2,13 +2,14 @@
  * Turns stored rows into the plain objects `inspect` returns: JSON columns parsed, times as
  * epoch milliseconds, event bodies spread into their events.
  */
-import { isOpKind, OP_KIND, type ChildInfo, type EventInfo, type FailureBody, type MessageInfo, type OpInfo, type RunInfo, type RunInspection, type SignalInfo } from "../shared/index.ts";
+import { isOpKind, MESSAGE_STATUS, OP_KIND, type MessageStatus, type ChildInfo, type EventInfo, type FailureBody, type MessageInfo, type OpInfo, type RunInfo, type RunInspection, type SignalInfo } from "../shared/index.ts";
 import { explainOp, toExitEvent, type RunHistory } from "../kernel/index.ts";
 import type { EventRow, MessageRow, OpRow, RunRow, SignalRow } from "../store/index.ts";
 
 const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
 
-const OPEN_MESSAGE = new Set(["queued", "deferred", "active"]);
+/** Messages still to be served (the inbox); the others are turns that ended. */
+const OPEN_MESSAGE: ReadonlySet<MessageStatus> = new Set([MESSAGE_STATUS.queued, MESSAGE_STATUS.deferred, MESSAGE_STATUS.active]);
 
 function toMessageInfo(row: MessageRow): MessageInfo {
   const info: MessageInfo = {

@@ -12,6 +12,7 @@ import {
   FailureBodySchema,
   Identifier,
   Json,
+  MESSAGE_KIND,
   Millis,
   OP_KINDS,
   OP_STATUS,
@@ -103,7 +104,7 @@ const HistoryOpSchema = v.object({
   error: Json,
   resolvedSeq: v.nullable(Count),
 });
-const MessageKind = v.picklist(["send", "ask", "signal"]);
+const MessageKind = v.picklist(Object.values(MESSAGE_KIND));
 const TurnInputSchema = v.object({
   scope: v.string(),
   message: v.object({ id: Count, kind: MessageKind, name: v.string(), payload: Json, attempt: Count }),
