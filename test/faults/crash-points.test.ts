@@ -118,6 +118,13 @@ async function exitWithin(proc: ReturnType<typeof Bun.spawn>, ms: number): Promi
 const stepsOf = (list: Mark[]) => [...new Set(list.map((m) => m.step))].sort((x, y) => x - y);
 const upTo = (n: number) => Array.from({ length: n + 1 }, (_, i) => i);
 
+test("a VILANO_CRASH_AT that names no crash point stops the daemon from starting, naming the variable", () => {
+  const d = testDaemon({ VILANO_CRASH_AT: "before_comit" });
+  const start = d.cli("daemon", "start");
+  expect(start.exitCode).toBe(2);
+  expect(start.stderr).toContain('invalid environment variable VILANO_CRASH_AT: no crash point named "before_comit" (points: before_commit, after_commit, after_worker_report)');
+}, 60_000);
+
 for (const { point, pass, committed } of CASES) {
   test(
     `SIGKILL at ${point}: the daemon dies there, and the next one finishes the run with every step recorded once` +
