@@ -47,7 +47,8 @@ for (let i = 1; i <= 3; i++) {
 `,
     );
     const proc = Bun.spawnSync([process.execPath, script], { stdout: "pipe", stderr: "pipe" });
-    return { signal: proc.signalCode ?? null, exitCode: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
+    const exitCode: number | null = proc.signalCode ? null : proc.exitCode;
+    return { signal: proc.signalCode ?? null, exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
   }
 
   test("kills the process with SIGKILL on the armed pass, with nothing after it run (not even a finally)", () => {
