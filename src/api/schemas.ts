@@ -1,6 +1,6 @@
 /** valibot schemas of the control API's bodies and queries. */
 import * as v from "valibot";
-import { definitionNameProblem, pageSizeProblem, parseDuration, projectNameProblem, runStatusProblem } from "../shared/index.ts";
+import { definitionNameProblem, pageSizeProblem, parseDuration, projectNameProblem, RUN_KIND, runStatusProblem } from "../shared/index.ts";
 
 const Name = v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(200, "is too long"));
 const Target = v.pipe(v.string(), v.regex(/^[^/\s]+\/[^/\s]+$/, "must be <project>/<name>"));
@@ -37,7 +37,7 @@ export const ListRunsQuery = v.strictObject({
   project: v.optional(Filter(projectNameProblem)),
   status: v.optional(Filter(runStatusProblem)),
   workflow: v.optional(Filter(definitionNameProblem)),
-  kind: v.optional(v.picklist(["workflow", "service"], "must be workflow or service")),
+  kind: v.optional(v.picklist(Object.values(RUN_KIND), "must be workflow or service")),
   limit: v.optional(v.pipe(Filter(pageSizeProblem), v.transform(Number))),
   /** The `nextCursor` of the previous page. */
   cursor: v.optional(v.pipe(v.string(), v.maxLength(600, "is too long"))),

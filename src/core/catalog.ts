@@ -4,6 +4,7 @@
  * from it. It never holds user functions, so a daemon whose user code lives in worker processes can
  * keep one without importing a project.
  */
+import { isService } from "../shared/index.ts";
 import type { AnyServiceDefinition, WorkflowDefinition } from "../sdk/index.ts";
 import type { RefShape } from "../engine/index.ts";
 import { refShapeOf } from "../engine/index.ts";
@@ -47,7 +48,7 @@ export function describeDefinitions(workflows: readonly WorkflowDefinition[], se
 
 export function hasCode(code: CodeInfo | null, run: RunRow): boolean {
   if (code === null) return false;
-  return run.kind === "service" ? code.services.some((s) => s.name === run.name) : code.workflows.includes(run.name);
+  return isService(run) ? code.services.some((s) => s.name === run.name) : code.workflows.includes(run.name);
 }
 
 export function serviceInfo(code: CodeInfo, name: string): ServiceInfo | undefined {

@@ -2,13 +2,14 @@
  * Turns stored rows into the plain objects `inspect` returns: JSON columns parsed, times as
  * epoch milliseconds, event bodies spread into their events.
  */
-import type { ChildInfo, EventInfo, FailureBody, MessageInfo, OpInfo, RunInfo, RunInspection, SignalInfo } from "../shared/index.ts";
+import { isOpKind, MESSAGE_STATUS, OP_KIND, type MessageStatus, type ChildInfo, type EventInfo, type FailureBody, type MessageInfo, type OpInfo, type RunInfo, type RunInspection, type SignalInfo } from "../shared/index.ts";
 import { explainOp, toExitEvent, type RunHistory } from "../kernel/index.ts";
 import type { EventRow, MessageRow, OpRow, RunRow, SignalRow } from "../store/index.ts";
 
 const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
 
-const OPEN_MESSAGE = new Set(["queued", "deferred", "active"]);
+/** Messages still to be served (the inbox); the others are turns that ended. */
+const OPEN_MESSAGE: ReadonlySet<MessageStatus> = new Set([MESSAGE_STATUS.queued, MESSAGE_STATUS.deferred, MESSAGE_STATUS.active]);
 
 function toMessageInfo(row: MessageRow): MessageInfo {
   const info: MessageInfo = {
@@ -91,7 +92,9 @@ function tally(events: EventRow[]): Map<string, { forced: number; crashes: numbe
  */
 function interruptedOp(opKey: string, crashes: number): OpInfo {
   const local = opKey.slice(opKey.lastIndexOf("/") + 1);
-  const kind = local.slice(0, local.indexOf(":"));
+  const prefix = local.slice(0, local.indexOf(":"));
+  // Only a step's or an exec's code runs in a worker; an explicit key does not say which: a step.
+  const kind = isOpKind(prefix) ? prefix : OP_KIND.step;
   const name = local.slice(local.indexOf(":") + 1, local.lastIndexOf(":"));
   return { opKey, seq: -1, kind, name, status: "interrupted", attempt: crashes, workerCrashes: crashes };
 }

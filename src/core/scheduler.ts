@@ -4,7 +4,7 @@
  * idleness; a runner does the running. A run whose code is not known yet is loaded through the
  * catalog first; one that cannot be had stays pending.
  */
-import { VilanoError, type Logger } from "../shared/index.ts";
+import { isService, VilanoError, type Logger } from "../shared/index.ts";
 import type { Activation, Executor, Kernel } from "../kernel/index.ts";
 import type { RunRow } from "../store/index.ts";
 import { hasCode, type Catalog } from "./catalog.ts";
@@ -118,7 +118,7 @@ export function createScheduler(options: { kernel: Kernel; catalog: Catalog; run
         }
         kernel.cannotRun(run);
         // Left pending, not failed: reopening the runtime with the definition resumes it.
-        const label = `${run.kind === "service" ? "service" : "workflow"} "${run.name}"`;
+        const label = `${isService(run) ? "service" : "workflow"} "${run.name}"`;
         if (!missingWarned.has(label)) {
           missingWarned.add(label);
           log.warn(`run ${run.id} is for ${label}, which this runtime does not have; it stays pending`);

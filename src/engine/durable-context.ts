@@ -16,6 +16,7 @@ import {
   checkNameLength,
   type FailureBody,
   type ResolvedRetryPolicy,
+  type OpKind,
 } from "../shared/index.ts";
 import type { AnyServiceDefinition, ExecSpec, LogFields, ServiceContext, StepControl, StepOptions } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
@@ -42,7 +43,7 @@ const STEP_OPTIONS = ["key", "timeout", "retry", ...RETRY_SHORTHAND];
 
 /** Assigns the next op its key and position; a mismatch with history ends the run (`nondeterminism`). */
 export interface NextOp {
-  (kind: string, name: string, key: string | undefined): ReturnType<History["next"]>;
+  (kind: OpKind, name: string, key: string | undefined): ReturnType<History["next"]>;
   /**
    * The name limit (checkNameLength) for the op about to be asked for. Skipped when that op's
    * position is recorded: a history written before the limit existed, with a longer name or key,
@@ -87,7 +88,7 @@ export function createDurableContext(parts: ContextParts): ServiceContext {
 
   const checkName = nameCheckOf(history);
 
-  const requestOp = (kind: string, name: string, key: string | undefined): ReturnType<History["next"]> => {
+  const requestOp = (kind: OpKind, name: string, key: string | undefined): ReturnType<History["next"]> => {
     if (key !== undefined && (typeof key !== "string" || key === "")) {
       throw new VilanoError("validation_failed", `op key must be a non-empty string, got ${JSON.stringify(key)}`);
     }

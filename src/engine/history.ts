@@ -2,13 +2,10 @@
  * The op history of one activation: resolves each requested op by key and checks, for every op,
  * that the code asks for what history recorded at the same place (kind, name, position).
  */
-import { NondeterminismError, VilanoError, type HistoryOp } from "../shared/index.ts";
-
-/** Kinds whose ops carry no user-given name: their key is `<kind>:<n>`. */
-const NAMELESS = new Set(["sleep", "log", "now", "random", "mailbox", "trap_exit", "exit_wait", "supervise", "members"]);
+import { NAMELESS_KINDS as NAMELESS, NondeterminismError, VilanoError, type HistoryOp, type OpKind } from "../shared/index.ts";
 
 export interface RequestedOp {
-  kind: string;
+  kind: OpKind;
   name: string;
   opKey: string;
   seq: number;
@@ -16,7 +13,7 @@ export interface RequestedOp {
 
 export interface History {
   /** Assigns key and position to the next op the code asks for, and checks it against history. */
-  next(kind: string, name: string, explicitKey: string | undefined): { op: RequestedOp; recorded: HistoryOp | undefined };
+  next(kind: OpKind, name: string, explicitKey: string | undefined): { op: RequestedOp; recorded: HistoryOp | undefined };
   /** How many ops the code has asked for so far (the next op's position). */
   readonly requested: number;
   /** The position of the last op recorded when the activation began (-1: none). */

@@ -8,13 +8,8 @@
  * outcomes strictly in that order, letting the code that one release wakes run (and request its
  * next op) before the next release.
  */
-import type { HistoryOp } from "../shared/index.ts";
+import { AWAITED_KINDS, type HistoryOp } from "../shared/index.ts";
 
-/**
- * Kinds whose outcome the code awaited. The others were known at call time (log, now, random,
- * mailbox, connect and spawn — whose ids are derived from their keys) and need no ordering.
- */
-const ASYNC_KINDS = new Set(["step", "exec", "sleep", "signal", "send", "ask", "service_status", "child_result", "child_status", "child_signal", "monitor", "link", "exit_wait", "member_result", "member_run", "members", "subscribe", "unsubscribe", "publish"]);
 /** How many microtask turns to give woken code before checking with a macrotask. */
 export const MICROTASK_PATIENCE = 64;
 
@@ -27,7 +22,7 @@ export interface ReplayScheduler {
 
 export function createReplayScheduler(ops: readonly HistoryOp[], onRelease: () => void): ReplayScheduler {
   const order = ops
-    .filter((op) => op.resolvedSeq !== null && ASYNC_KINDS.has(op.kind) && (op.status === "completed" || op.status === "failed"))
+    .filter((op) => op.resolvedSeq !== null && AWAITED_KINDS.has(op.kind) && (op.status === "completed" || op.status === "failed"))
     .sort((a, b) => a.resolvedSeq! - b.resolvedSeq!)
     .map((op) => op.opKey);
   const position = new Map(order.map((key, i) => [key, i]));

@@ -3,7 +3,7 @@
  * once stopped, every refusal recorded), route a finished message's reply or error back to whoever
  * asked, and stop an instance.
  */
-import { serviceInstanceId, VilanoError, type FailureBody, type LiveOutcome } from "../shared/index.ts";
+import { isService, serviceInstanceId, VilanoError, type FailureBody, type LiveOutcome } from "../shared/index.ts";
 import { prefixEnd, type MessageRow, type RunRow } from "../store/index.ts";
 import { appendEvent, leasedElsewhere, requireRun, type KernelContext } from "./context.ts";
 import { makeReady, wakeRun } from "./ready.ts";
@@ -70,7 +70,7 @@ export function kernelFailure(code: string, message: string, details?: unknown):
 /** Enqueues a message; a refusal is a result (not a throw) so that its record commits. */
 export async function enqueueMessage(k: KernelContext, tx: Tx, req: EnqueueRequest): Promise<EnqueueResult> {
   const run = await requireRun(k, req.serviceRunId);
-  if (run.kind !== "service") {
+  if (!isService(run)) {
     throw new VilanoError("validation_failed", `run ${run.id} is a ${run.kind}, not a service instance`);
   }
   const refuse = async (code: string, message: string): Promise<EnqueueResult> => {
@@ -139,7 +139,7 @@ export async function finishMessage(
  */
 export async function stopInstance(k: KernelContext, tx: Tx, runId: string, reason: string): Promise<RunRow> {
   const run = await requireRun(k, runId);
-  if (run.kind !== "service") throw new VilanoError("validation_failed", `run ${runId} is a ${run.kind}, not a service instance`);
+  if (!isService(run)) throw new VilanoError("validation_failed", `run ${runId} is a ${run.kind}, not a service instance`);
   if (run.status === SERVICE_STATUS.stopped) return run;
   // Stopped first, so nothing below can wake it again.
   await k.store.setRunStatus(runId, SERVICE_STATUS.stopped, tx.now);

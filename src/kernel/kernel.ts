@@ -4,7 +4,7 @@
  * timers, signals, services and the relationships between runs, not user code: the executor given
  * to `open` runs activations. After a commit fails it recovers by itself (see `recoverSoon`).
  */
-import { DEFAULT_MAX_VALUE_BYTES, systemClock, VilanoError, type Clock, type DaemonInfo, type LiveOutcome, type Logger } from "../shared/index.ts";
+import { DEFAULT_MAX_VALUE_BYTES, isService, systemClock, VilanoError, type Clock, type DaemonInfo, type LiveOutcome, type Logger } from "../shared/index.ts";
 import type { EventRow, PrefetchHint, ExitEventRow, MemberRow, MessageRow, OpRow, ProjectRow, RelationshipRow, RunListFilter, RunRow, SignalRow, Store, StoreOps, SubscriptionRow, SupervisorRow } from "../store/index.ts";
 import { connectInstance, enqueueMessage, instanceId, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
 import { checkValueSize } from "./value-limit.ts";
@@ -471,11 +471,11 @@ export function createKernel(options: KernelOptions): Kernel {
         reads.listOps(runId),
         reads.listEvents(runId),
         reads.listSignals(runId),
-        run.kind === "service" ? reads.listMessages(runId, 200) : [],
+        isService(run) ? reads.listMessages(runId, 200) : [],
         reads.listChildren(runId),
         reads.relationshipsOf(runId),
         reads.listExitEvents(runId),
-        run.kind === "service" ? reads.subscriptionsOf(runId) : [],
+        isService(run) ? reads.subscriptionsOf(runId) : [],
         reads.listSupervisors(runId),
       ]);
       const supervision = await Promise.all(

@@ -5,7 +5,7 @@
  * activation might still report can count. A crash costs the run an attempt: three in a row fail
  * it for good (a service turn: its message) with `worker_crashed`.
  */
-import type { FailureBody, OpCommand } from "../shared/index.ts";
+import { isService, type FailureBody, type OpCommand } from "../shared/index.ts";
 import type { RunRow } from "../store/index.ts";
 import { appendEvent, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
@@ -100,6 +100,6 @@ export async function activationCrashed(k: KernelContext, tx: Tx, runId: string,
   }
   const error = crashBody(runId, crash, crashes);
   // A workflow fails for good; a service turn fails its message and the instance goes on.
-  await finishActivation(k, tx, runId, fence, run.kind === "service" ? { type: "rejected", error } : { type: "failed", error });
+  await finishActivation(k, tx, runId, fence, isService(run) ? { type: "rejected", error } : { type: "failed", error });
   return { crashes, failed: true };
 }

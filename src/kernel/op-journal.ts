@@ -2,7 +2,7 @@
  * The op journal: records what an activation reports, only under the activation's current lease.
  * How each kind of op is recorded lives in its module under `ops/`.
  */
-import { VilanoError } from "../shared/index.ts";
+import { isService, VilanoError } from "../shared/index.ts";
 import { requireLease, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
 import { createRecording } from "./ops/op-kind.ts";
@@ -17,8 +17,8 @@ export async function reportOp(k: KernelContext, tx: Tx, runId: string, fence: n
   if (tooLarge) {
     // Ended here, in the command, for reports and posts alike (nobody waits on a post): the run
     // fails (a turn: its message) with the error that names the op, and nothing of the value is kept.
-    await finishActivation(k, tx, runId, fence, caller.kind === "service" ? { type: "rejected", error: tooLarge } : { type: "failed", error: tooLarge });
-    if (caller.kind !== "service") tx.after(() => k.abortActivation(runId));
+    await finishActivation(k, tx, runId, fence, isService(caller) ? { type: "rejected", error: tooLarge } : { type: "failed", error: tooLarge });
+    if (!isService(caller)) tx.after(() => k.abortActivation(runId));
     return { outcome: "failed", error: tooLarge };
   }
   const existing = await k.store.getOp(runId, cmd.opKey);

@@ -6,6 +6,7 @@ import type { RunRow } from "../store/index.ts";
 import { appendEvent, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
 import { activateTurn } from "./turns.ts";
+import { isService } from "../shared/index.ts";
 import { isLeased, isTerminal, RUN_STATUS, type Activation } from "./types.ts";
 
 /**
@@ -67,7 +68,7 @@ export async function leaseRun(k: KernelContext, tx: Tx, runId: string): Promise
   const run = (await k.store.getRun(runId))!;
   // Outcomes the last activation did not see come after everything it did, before history loads.
   await k.store.numberUnseenOutcomes(runId);
-  if (run.kind === "service") return await activateTurn(k, tx, run);
+  if (isService(run)) return await activateTurn(k, tx, run);
   await k.store.setRunStatus(runId, RUN_STATUS.running, tx.now);
   const fence = await k.store.bumpFence(runId, tx.now);
   return { run: { ...run, status: RUN_STATUS.running, leaseFence: fence }, fence, ops: await k.store.listOps(runId) };

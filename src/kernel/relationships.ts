@@ -4,7 +4,7 @@
  * workflow, stopped for a service, with reason `linked_exit` — unless that side traps exits, in
  * which case it gets an exit event. `propagate: "all"` reports a normal end as an exit event too.
  */
-import type { ExitEvent, FailureBody } from "../shared/index.ts";
+import { isService, type ExitEvent, type FailureBody } from "../shared/index.ts";
 import type { ExitEventRow, RelationshipRow, RunRow } from "../store/index.ts";
 import { appendEvent, leasedElsewhere, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
@@ -18,7 +18,7 @@ const parse = (text: string | null): unknown => (text === null ? undefined : JSO
 export function toExitEvent(row: ExitEventRow): ExitEvent {
   const event: ExitEvent = {
     targetId: row.targetId,
-    targetKind: row.targetKind === "service" ? "service" : "workflow",
+    targetKind: row.targetKind,
     relationship: row.relationship,
     status: row.status,
     at: row.at,
@@ -36,7 +36,7 @@ export const endedAbnormally = (run: RunRow): boolean => run.status === RUN_STAT
  * project (the ones it can connect to). Anything else is refused with `not_related`.
  */
 export function areRelated(owner: RunRow, target: RunRow): boolean {
-  return target.parentId === owner.id || owner.parentId === target.id || (target.kind === "service" && target.project === owner.project);
+  return target.parentId === owner.id || owner.parentId === target.id || (isService(target) && target.project === owner.project);
 }
 
 /** Called in the transaction that ends `target`. */
@@ -59,7 +59,7 @@ export async function reachOwner(k: KernelContext, tx: Tx, target: RunRow, rel: 
 async function endLinked(k: KernelContext, tx: Tx, owner: RunRow, target: RunRow): Promise<void> {
   const why = `linked run ${target.id} ${target.status}`;
   await appendEvent(k, tx, owner.id, "linked_exit", { targetId: target.id, status: target.status });
-  if (owner.kind === "service") {
+  if (isService(owner)) {
     await stopInstance(k, tx, owner.id, `linked_exit: ${why}`);
     return;
   }

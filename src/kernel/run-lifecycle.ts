@@ -2,7 +2,7 @@
  * Run lifecycle commands: start (idempotent by id), lease an activation, finish an activation,
  * cancel, and crash recovery at start-up.
  */
-import { newRunId, VilanoError, type FailureBody } from "../shared/index.ts";
+import { isService, newRunId, VilanoError, type FailureBody } from "../shared/index.ts";
 import { resultWithinLimit } from "./value-limit.ts";
 import type { DeadMember, RunRow } from "../store/index.ts";
 import { appendEvent, requireLease, requireRun, type KernelContext } from "./context.ts";
@@ -69,7 +69,7 @@ export async function finishActivation(k: KernelContext, tx: Tx, runId: string, 
   const result = resultWithinLimit(reported, k.maxValueBytes, run);
   // The code got through an activation: earlier worker crashes were not in a row with a later one.
   if (run.crashes > 0 && result.type !== "aborted") await k.store.setCrashes(runId, 0);
-  if (run.kind === "service") return await finishTurn(k, tx, run, result);
+  if (isService(run)) return await finishTurn(k, tx, run, result);
   switch (result.type) {
     case "completed":
       await k.store.finishRun(runId, RUN_STATUS.completed, result.output, null, tx.now);
@@ -122,7 +122,7 @@ export async function cancelRun(k: KernelContext, tx: Tx, runId: string, reason?
     });
   }
   const body: FailureBody = { ...CANCELLED_BODY, ...(reason ? { message: `the run was cancelled: ${reason}` } : {}), ...cause };
-  if (run.kind === "service") {
+  if (isService(run)) {
     throw new VilanoError("validation_failed", `run ${runId} is a service instance; stop it instead of cancelling it`);
   }
   await k.store.finishRun(runId, RUN_STATUS.cancelled, null, JSON.stringify(body), tx.now);
@@ -157,7 +157,7 @@ export async function failRunByKernel(k: KernelContext, tx: Tx, runId: string, b
 /** Cancelling a run (or stopping an instance) cancels the children it started, and theirs, in the same transaction. */
 export async function cancelChildren(k: KernelContext, tx: Tx, parentId: string, how: string): Promise<void> {
   for (const child of await k.store.listChildren(parentId)) {
-    if (isTerminal(child.status) || child.kind !== "workflow") continue;
+    if (isTerminal(child.status) || isService(child)) continue;
     await appendEvent(k, tx, child.id, "cancelled_with_parent", { parentId });
     await cancelRun(k, tx, child.id, `its parent ${parentId} was ${how}`);
   }

@@ -5,7 +5,7 @@
  * it. Waits on a member's result move to its new run, so `result()` survives restarts. More than
  * `maxRestarts` restarts within `window` fail the owner with `supervision_exhausted`.
  */
-import { memberRunId, type FailureBody } from "../shared/index.ts";
+import { isService, memberRunId, type FailureBody } from "../shared/index.ts";
 import type { MemberRow, RunRow, SupervisorRow } from "../store/index.ts";
 import { appendEvent, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
@@ -40,7 +40,7 @@ export async function memberEnded(k: KernelContext, tx: Tx, run: RunRow): Promis
     await k.store.updateSupervisor(owner.id, group.groupKey, JSON.stringify(recent), true);
     await appendEvent(k, tx, owner.id, "supervision_exhausted", { groupKey: group.groupKey, memberKey: member.memberKey, runId: run.id, restarts: recent.length });
     const body = exhaustedBody(group, member, run, recent.length);
-    if (owner.kind === "service") await stopInstance(k, tx, owner.id, `supervision_exhausted: ${body.message}`);
+    if (isService(owner)) await stopInstance(k, tx, owner.id, `supervision_exhausted: ${body.message}`);
     else await failRunByKernel(k, tx, owner.id, body);
     return;
   }

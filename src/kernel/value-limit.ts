@@ -5,7 +5,7 @@
  * A worker process checks the same values with the same functions before it sends them, so an
  * over-cap value never crosses to the daemon; the kernel's check stays for every other way in.
  */
-import { boundFailure, cutLabel, toFailureBody, UnsentReportError, VilanoError, type ActivationResult, type FailureBody, type OpCommand } from "../shared/index.ts";
+import { boundFailure, cutLabel, isService, recordedValues, toFailureBody, UnsentReportError, VilanoError, type ActivationResult, type FailureBody, type OpCommand } from "../shared/index.ts";
 
 /** Throws `value_too_large` when `text` (JSON) is over `limit` bytes. */
 export function checkValueSize(text: string | null | undefined, limit: number, what: string): void {
@@ -18,37 +18,9 @@ export function checkValueSize(text: string | null | undefined, limit: number, w
   });
 }
 
-/** The values an op command would record, each with how an error names it. */
-function valuesOf(cmd: OpCommand): [string | null, string][] {
-  const op = `(op ${cmd.opKey})`;
-  switch (cmd.type) {
-    case "step_completed":
-      return [[cmd.result, `the result of ${cmd.kind ?? "step"} "${cmd.name}" ${op}`], [cmd.meta ?? null, `the record of ${cmd.kind ?? "step"} "${cmd.name}" (its argv) ${op}`]];
-    case "step_failed":
-      return [[cmd.meta ?? null, `the record of ${cmd.kind ?? "step"} "${cmd.name}" (its argv) ${op}`]];
-    case "record":
-      return [[cmd.value, `the ${cmd.kind} value ${op}`]];
-    case "send":
-    case "ask":
-      return [[cmd.payload, `the payload of ${cmd.name} ${op}`]];
-    case "spawn":
-      return [[cmd.input, `the input of child workflow "${cmd.name}" ${op}`]];
-    case "supervised_spawn":
-      return [[cmd.input, `the input of supervised workflow "${cmd.name}" ${op}`]];
-    case "child_signal":
-      return [[cmd.payload, `the payload of signal "${cmd.name}" ${op}`]];
-    case "publish":
-      return [[cmd.payload, `the payload published to "${cmd.topic}" ${op}`]];
-    case "connect":
-      return [[cmd.keyInput, `the key input of service "${cmd.name}" ${op}`]];
-    default:
-      return [];
-  }
-}
-
 /** Throws `value_too_large` for the first value `cmd` carries over `limit`. */
 export function checkCommandValues(cmd: OpCommand, limit: number): void {
-  for (const [text, what] of valuesOf(cmd)) checkValueSize(text, limit, what);
+  for (const [text, what] of recordedValues(cmd)) checkValueSize(text, limit, what);
 }
 
 /**
@@ -96,7 +68,7 @@ export function resultWithinLimit(reported: ActivationResult, limit: number, run
     return result;
   } catch (error) {
     const body = { ...toFailureBody(error), retryable: false };
-    return run.kind === "service" ? { type: "rejected", error: body } : { type: "failed", error: body };
+    return isService(run) ? { type: "rejected", error: body } : { type: "failed", error: body };
   }
 }
 

@@ -25,3 +25,5 @@ export * from "./op-commands.ts";
 export * from "./views.ts";
 export * from "./held-folders.ts";
 export * from "./name-limit.ts";
+export * from "./event-types.ts";
+export * from "./run-kinds.ts";

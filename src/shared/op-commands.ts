@@ -1,9 +1,12 @@
 /**
- * What an activation asks the kernel to record: one command shape per op kind, as a valibot schema
- * (checked when a worker's report arrives) from which the TypeScript type is derived. The kernel's
- * handling of each kind lives in `kernel/ops/<kind>.ts`.
+ * The op kinds, declared once. What an activation asks the kernel to record: one command shape per
+ * op, as a valibot schema (checked when a worker's report arrives) from which the TypeScript type is
+ * derived, with the values each command carries (for the size cap); and every journal kind those
+ * commands write (`OP_KINDS`): which commands record it, whether it is nameless or awaited, and how
+ * the timeline draws it. The kernel's handling of each kind lives in `kernel/ops/<kind>.ts`.
  */
 import * as v from "valibot";
+import type { EventType } from "./event-types.ts";
 import { Count, FailureBodySchema, Identifier, Json, Millis, RetryPolicySchema, tagged } from "./wire.ts";
 
 /** Identity of a requested op, present on every op command. */
@@ -109,3 +112,122 @@ export const OpCommandSchema = tagged(v.variant("type", Object.values(OP_COMMAND
 export type OpCommand = v.InferOutput<typeof OpCommandSchema>;
 export type OpCommandType = OpCommand["type"];
 export type OpCommandOf<T extends OpCommandType> = Extract<OpCommand, { type: T }>;
+
+/** A value a command would record (JSON text, or null for none), with how an error names it. */
+export type RecordedValue = readonly [text: string | null, what: string];
+
+/**
+ * The values each command records, checked against the size cap (`kernel/value-limit.ts`) before
+ * anything of it is written. Keyed by every command type, so a new command says what it carries.
+ */
+const VALUES: { [C in OpCommandType]: (cmd: OpCommandOf<C>, op: string) => readonly RecordedValue[] } = {
+  step_completed: (cmd, op) => [
+    [cmd.result, `the result of ${cmd.kind ?? "step"} "${cmd.name}" ${op}`],
+    [cmd.meta ?? null, `the record of ${cmd.kind ?? "step"} "${cmd.name}" (its argv) ${op}`],
+  ],
+  step_failed: (cmd, op) => [[cmd.meta ?? null, `the record of ${cmd.kind ?? "step"} "${cmd.name}" (its argv) ${op}`]],
+  sleep: () => [],
+  wait_signal: () => [],
+  record: (cmd, op) => [[cmd.value, `the ${cmd.kind} value ${op}`]],
+  connect: (cmd, op) => [[cmd.keyInput, `the key input of service "${cmd.name}" ${op}`]],
+  send: (cmd, op) => [[cmd.payload, `the payload of ${cmd.name} ${op}`]],
+  ask: (cmd, op) => [[cmd.payload, `the payload of ${cmd.name} ${op}`]],
+  service_status: () => [],
+  spawn: (cmd, op) => [[cmd.input, `the input of child workflow "${cmd.name}" ${op}`]],
+  wait_child: () => [],
+  child_status: () => [],
+  child_signal: (cmd, op) => [[cmd.payload, `the payload of signal "${cmd.name}" ${op}`]],
+  relate: () => [],
+  trap_exit: () => [],
+  wait_exit: () => [],
+  supervise: () => [],
+  supervised_spawn: (cmd, op) => [[cmd.input, `the input of supervised workflow "${cmd.name}" ${op}`]],
+  wait_member: () => [],
+  member_run: () => [],
+  supervision_members: () => [],
+  subscribe: () => [],
+  unsubscribe: () => [],
+  publish: (cmd, op) => [[cmd.payload, `the payload published to "${cmd.topic}" ${op}`]],
+};
+
+/** The values `cmd` would record, each named with its op for an error. */
+export const recordedValues = (cmd: OpCommand): readonly RecordedValue[] =>
+  (VALUES[cmd.type] as (cmd: OpCommand, op: string) => readonly RecordedValue[])(cmd, `(op ${cmd.opKey})`);
+
+/** What the runtime needs to know of one journal kind (`ops.kind`), declared once in `OP_KINDS`. */
+export interface OpKindDeclaration {
+  /** The commands that record an op of this kind (a command may record several kinds). */
+  recordedBy: readonly OpCommandType[];
+  /** Its ops carry no user-given name: the key is `<kind>:<n>` and replay compares no name. */
+  nameless: boolean;
+  /**
+   * The code awaited its outcome, so replay releases it in delivery order (`resolvedSeq`). False
+   * for a value known at call time (a log line, a clock reading, an id derived from the op's key).
+   */
+  awaited: boolean;
+  /** On the timeline: the event that opens the op's wait, drawn up to the op's next event (or to now). */
+  waitOpener: EventType | null;
+  /** On the timeline: the events that end one of the op's attempts. */
+  attemptEnds: readonly EventType[];
+}
+
+const plain = { waitOpener: null, attemptEnds: [] } as const;
+/** Known at call time and recorded with `record`: nameless, nothing awaited, nothing drawn. */
+const recorded = { recordedBy: ["record"], nameless: true, awaited: false, ...plain } as const;
+
+/**
+ * Every journal kind, once. `OP_KIND`, the engine's nameless and awaited sets and the timeline's
+ * event sets are read from here; the kernel's handling of each kind is in `kernel/ops/`.
+ */
+export const OP_KINDS = {
+  step: { recordedBy: ["step_completed", "step_failed"], nameless: false, awaited: true, waitOpener: null, attemptEnds: ["step_completed", "step_attempt_failed", "step_failed"] },
+  exec: { recordedBy: ["step_completed", "step_failed"], nameless: false, awaited: true, waitOpener: null, attemptEnds: ["exec_completed", "exec_attempt_failed", "exec_failed"] },
+  sleep: { recordedBy: ["sleep"], nameless: true, awaited: true, waitOpener: "timer_scheduled", attemptEnds: [] },
+  signal: { recordedBy: ["wait_signal"], nameless: false, awaited: true, waitOpener: "signal_wait_started", attemptEnds: [] },
+  log: recorded,
+  now: recorded,
+  random: recorded,
+  mailbox: recorded,
+  connect: { recordedBy: ["connect"], nameless: false, awaited: false, ...plain },
+  send: { recordedBy: ["send"], nameless: false, awaited: true, ...plain },
+  ask: { recordedBy: ["ask"], nameless: false, awaited: true, waitOpener: "ask_sent", attemptEnds: [] },
+  service_status: { recordedBy: ["service_status"], nameless: false, awaited: true, ...plain },
+  /** Start (or reuse) a child workflow run; its id is derived from the op's key. */
+  spawn: { recordedBy: ["spawn"], nameless: false, awaited: false, waitOpener: "child_started", attemptEnds: [] },
+  /** Wait for a child run's end: its output, or its error. */
+  child_result: { recordedBy: ["wait_child"], nameless: false, awaited: true, ...plain },
+  child_status: { recordedBy: ["child_status"], nameless: false, awaited: true, ...plain },
+  child_signal: { recordedBy: ["child_signal"], nameless: false, awaited: true, ...plain },
+  monitor: { recordedBy: ["relate"], nameless: false, awaited: true, ...plain },
+  link: { recordedBy: ["relate"], nameless: false, awaited: true, ...plain },
+  trap_exit: { recordedBy: ["trap_exit"], nameless: true, awaited: false, ...plain },
+  /** Wait for the next exit event (ctx.nextExit). */
+  exit_wait: { recordedBy: ["wait_exit"], nameless: true, awaited: true, waitOpener: "exit_wait_started", attemptEnds: [] },
+  supervise: { recordedBy: ["supervise"], nameless: true, awaited: false, ...plain },
+  member_spawn: { recordedBy: ["supervised_spawn"], nameless: false, awaited: false, waitOpener: "member_started", attemptEnds: [] },
+  member_result: { recordedBy: ["wait_member"], nameless: false, awaited: true, ...plain },
+  member_run: { recordedBy: ["member_run"], nameless: false, awaited: true, ...plain },
+  members: { recordedBy: ["supervision_members"], nameless: true, awaited: true, ...plain },
+  subscribe: { recordedBy: ["subscribe"], nameless: false, awaited: true, ...plain },
+  unsubscribe: { recordedBy: ["unsubscribe"], nameless: false, awaited: true, ...plain },
+  publish: { recordedBy: ["publish"], nameless: false, awaited: true, ...plain },
+} as const satisfies Record<string, OpKindDeclaration>;
+
+export type OpKind = keyof typeof OP_KINDS;
+/** Each kind by name (`OP_KIND.sleep`), for code that writes one. */
+export const OP_KIND = Object.fromEntries(Object.keys(OP_KINDS).map((kind) => [kind, kind])) as { readonly [K in OpKind]: K };
+
+/** True for a kind the journal knows (a kind read back from an op key, say). */
+export const isOpKind = (kind: string): kind is OpKind => Object.hasOwn(OP_KINDS, kind);
+
+// Every command records some kind: a command no kind names does not compile.
+type UnrecordedCommand = Exclude<OpCommandType, (typeof OP_KINDS)[OpKind]["recordedBy"][number]>;
+const everyCommandRecordsAKind: [UnrecordedCommand] extends [never] ? true : `no kind in OP_KINDS is recorded by ${UnrecordedCommand}` = true;
+void everyCommandRecordsAKind;
+
+const kindsWhere = (test: (declaration: OpKindDeclaration) => boolean): ReadonlySet<string> =>
+  new Set(Object.entries(OP_KINDS).flatMap(([kind, declaration]) => (test(declaration) ? [kind] : [])));
+/** Kinds whose ops have no user-given name (key `<kind>:<n>`). */
+export const NAMELESS_KINDS = kindsWhere((d) => d.nameless);
+/** Kinds whose outcome the code awaited (released in delivery order on replay). */
+export const AWAITED_KINDS = kindsWhere((d) => d.awaited);

@@ -4,13 +4,14 @@
  */
 import type { FailureBody } from "./failure.ts";
 import type { ResolvedRetryPolicy } from "./retry-policy.ts";
+import type { OpKind } from "./op-commands.ts";
 import type { OpStatus } from "./status.ts";
 
 /** One recorded op, as the engine reads it from history. */
 export interface HistoryOp {
   opKey: string;
   seq: number;
-  kind: string;
+  kind: OpKind;
   name: string;
   status: OpStatus;
   attempt: number;

@@ -65,10 +65,22 @@ export const OP_STATUS = {
 } as const;
 export type OpStatus = (typeof OP_STATUS)[keyof typeof OP_STATUS];
 
+/** A signal sent to a workflow run. */
+export const SIGNAL_STATUS = {
+  /** No wait took it yet: the next wait for its name consumes it. */
+  buffered: "buffered",
+  /** Taken by a wait (`consumedBy` names its op). */
+  consumed: "consumed",
+} as const;
+export type SignalStatus = (typeof SIGNAL_STATUS)[keyof typeof SIGNAL_STATUS];
+
+/** Op statuses in which the op is still open (a wait or a retry not yet run). */
+export const OPEN_OP_STATUSES: readonly OpStatus[] = [OP_STATUS.waiting, OP_STATUS.retry_wait, OP_STATUS.retry_ready];
+
 export const TERMINAL_STATUSES: readonly AnyRunStatus[] = ["completed", "failed", "cancelled", "stopped"];
 /** Statuses in which an activation holds the run's lease. */
 export const LEASED_STATUSES: readonly AnyRunStatus[] = ["running", "active"];
-export const isTerminal = (status: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status);
+export const isTerminal = (status: AnyRunStatus): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status);
 export const isLeased = (status: string): boolean => (LEASED_STATUSES as readonly string[]).includes(status);
 /** An op whose outcome is recorded for good (replay returns or rethrows it). */
 export const isSettledOp = (status: string): boolean => status === OP_STATUS.completed || status === OP_STATUS.failed;

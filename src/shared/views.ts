@@ -3,11 +3,14 @@
  * JSON columns are parsed, times are epoch milliseconds, event bodies are spread into their events.
  */
 import type { FailureBody } from "./failure.ts";
-import type { AnyRunStatus, OpStatus } from "./status.ts";
+import type { EventType } from "./event-types.ts";
+import type { OpKind } from "./op-commands.ts";
+import type { MessageKind, RunKind } from "./run-kinds.ts";
+import type { AnyRunStatus, MessageStatus, OpStatus, SignalStatus } from "./status.ts";
 
 export interface RunInfo {
   id: string;
-  kind: string;
+  kind: RunKind;
   name: string;
   status: AnyRunStatus;
   /** The registered project whose code it runs (none for the runs of an embedded runtime). */
@@ -30,7 +33,7 @@ export interface RunInfo {
 export interface OpInfo {
   opKey: string;
   seq: number;
-  kind: string;
+  kind: OpKind;
   name: string;
   /** A journal status, or `interrupted` for a step whose worker died every time it ran. */
   status: OpStatus | "interrupted";
@@ -49,7 +52,7 @@ export interface OpInfo {
 
 export interface EventInfo {
   seq: number;
-  type: string;
+  type: EventType;
   at: number;
   [field: string]: unknown;
 }
@@ -58,16 +61,16 @@ export interface SignalInfo {
   id: number;
   name: string;
   payload?: unknown;
-  status: string;
+  status: SignalStatus;
   consumedBy?: string;
   createdAt: number;
 }
 
 export interface MessageInfo {
   id: number;
-  kind: string;
+  kind: MessageKind;
   name: string;
-  status: string;
+  status: MessageStatus;
   attempt: number;
   payload?: unknown;
   reply?: unknown;
@@ -142,7 +145,7 @@ export interface ChildInfo {
 /** The end of a monitored or linked run, as `ctx.nextExit()` returns it. */
 export interface ExitEvent {
   targetId: string;
-  targetKind: "workflow" | "service";
+  targetKind: RunKind;
   relationship: "monitor" | "link";
   status: AnyRunStatus;
   /** When it ended (epoch ms). */

@@ -2,11 +2,11 @@
  * Row shapes as the store returns them (snake_case columns mapped to camelCase fields).
  * JSON columns stay strings here: the store knows rows, not workflows.
  */
-import type { AnyRunStatus, MessageStatus, OpStatus } from "../shared/index.ts";
+import type { AnyRunStatus, EventType, MessageKind, MessageStatus, OpKind, OpStatus, RunKind, SignalStatus } from "../shared/index.ts";
 
 export interface RunRow {
   id: string;
-  kind: string;
+  kind: RunKind;
   name: string;
   status: AnyRunStatus;
   input: string | null;
@@ -39,7 +39,7 @@ export interface OpRow {
   runId: string;
   opKey: string;
   seq: number;
-  kind: string;
+  kind: OpKind;
   name: string;
   status: OpStatus;
   attempt: number;
@@ -55,7 +55,7 @@ export interface OpRow {
 export interface EventRow {
   runId: string;
   seq: number;
-  type: string;
+  type: EventType;
   body: string | null;
   at: number;
 }
@@ -65,14 +65,14 @@ export interface SignalRow {
   runId: string;
   name: string;
   payload: string | null;
-  status: string;
+  status: SignalStatus;
   consumedBy: string | null;
   createdAt: number;
 }
 
 export interface NewRun {
   id: string;
-  kind: string;
+  kind: RunKind;
   name: string;
   status: AnyRunStatus;
   input: string | null;
@@ -96,7 +96,7 @@ export interface OpWrite {
   runId: string;
   opKey: string;
   seq: number;
-  kind: string;
+  kind: OpKind;
   name: string;
   status: OpStatus;
   attempt: number;
@@ -126,7 +126,7 @@ export interface RunListFilter {
 export interface MessageRow {
   id: number;
   serviceRunId: string;
-  kind: string;
+  kind: MessageKind;
   name: string;
   payload: string | null;
   status: MessageStatus;
@@ -142,7 +142,7 @@ export interface MessageRow {
 
 export interface NewMessage {
   serviceRunId: string;
-  kind: string;
+  kind: MessageKind;
   name: string;
   payload: string | null;
   senderRunId: string | null;
@@ -189,7 +189,7 @@ export interface ExitEventRow {
   id: number;
   ownerId: string;
   targetId: string;
-  targetKind: string;
+  targetKind: RunKind;
   relationship: RelationshipKind;
   status: AnyRunStatus;
   output: string | null;

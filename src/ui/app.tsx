@@ -12,7 +12,7 @@ import { getCookie, setCookie } from "hono/cookie";
 import { secureHeaders } from "hono/secure-headers";
 import * as v from "valibot";
 import { apiSchemas, keepStreamAlive, requireLoopbackHost, sameSecret, streamInSlot, type ApiBackend, type StreamSlots } from "../api/index.ts";
-import { VilanoError, type Logger } from "../shared/index.ts";
+import { isService, VilanoError, type Logger } from "../shared/index.ts";
 import { LIVE_SCRIPT, STYLE } from "./assets.ts";
 import { runHref, UI_BASE } from "./layout.tsx";
 import { LoginPage, ProblemPage } from "./pages/login.tsx";
@@ -226,7 +226,7 @@ export function createDashboard(options: DashboardOptions) {
       const reason = field(await c.req.parseBody(), "reason").trim();
       const run = (await backend.inspectRun(id)).run;
       try {
-        if (run.kind !== "service" || run.key === undefined || !run.project) throw new VilanoError("validation_failed", `run ${id} is not a service instance of a registered project`);
+        if (!isService(run) || run.key === undefined || !run.project) throw new VilanoError("validation_failed", `run ${id} is not a service instance of a registered project`);
         await backend.stopService(`${run.project}/${run.name}`, run.key, reason || "stopped from the dashboard");
       } catch (error) {
         if (statusOf(error) >= 500) throw error;

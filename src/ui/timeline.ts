@@ -7,7 +7,7 @@
  * run's timeline (when the code got there) or from the end of its backoff; waits are drawn from
  * the event that opened them to the one that settled them, or to now while they are open.
  */
-import type { EventInfo, OpInfo, RunInspection } from "../shared/index.ts";
+import { OP_KINDS, OPEN_OP_STATUSES, type EventInfo, type EventType, type OpInfo, type OpStatus, type RunInspection } from "../shared/index.ts";
 
 /** `mark`: an op that took no time of its own (connect, send, a recorded value), at its event. */
 export type SpanKind = "attempt" | "backoff" | "wait" | "mark";
@@ -24,9 +24,9 @@ export interface Span {
 
 export interface TimelineRow {
   opKey: string;
-  kind: string;
+  kind: OpInfo["kind"];
   name: string;
-  status: string;
+  status: OpInfo["status"];
   attempts: number;
   spans: Span[];
   /** When an attempt failed. */
@@ -39,9 +39,10 @@ export interface Timeline {
   rows: TimelineRow[];
 }
 
-const WAIT_OPENERS = new Set(["timer_scheduled", "signal_wait_started", "ask_sent", "child_started", "member_started", "exit_wait_started"]);
-const ATTEMPT_ENDS = new Set(["step_completed", "exec_completed", "step_attempt_failed", "exec_attempt_failed", "step_failed", "exec_failed"]);
-const OPEN_STATUSES = new Set(["waiting", "retry_wait", "retry_ready"]);
+const declarations = Object.values(OP_KINDS);
+const WAIT_OPENERS: ReadonlySet<EventType> = new Set(declarations.flatMap((d) => (d.waitOpener === null ? [] : [d.waitOpener])));
+const ATTEMPT_ENDS: ReadonlySet<EventType> = new Set(declarations.flatMap((d) => d.attemptEnds));
+const OPEN_STATUSES: ReadonlySet<OpStatus | "interrupted"> = new Set(OPEN_OP_STATUSES);
 
 const opKeyOf = (event: EventInfo): string | undefined => (typeof event.opKey === "string" ? event.opKey : undefined);
 

@@ -12,7 +12,9 @@ import {
   FailureBodySchema,
   Identifier,
   Json,
+  MESSAGE_KIND,
   Millis,
+  OP_KINDS,
   OP_STATUS,
   OpCommandSchema,
   RetryPolicySchema,
@@ -22,6 +24,7 @@ import {
   type FailureBody,
   type HistoryOp,
   type LiveOutcome,
+  type OpKind,
   type OpResolution,
   type TurnInput,
 } from "../shared/index.ts";
@@ -93,7 +96,7 @@ const CodeRefSchema = v.object({ id: v.string(), dir: v.string() });
 const HistoryOpSchema = v.object({
   opKey: v.string(),
   seq: Count,
-  kind: v.string(),
+  kind: v.picklist(Object.keys(OP_KINDS) as OpKind[]),
   name: v.string(),
   status: v.picklist(Object.values(OP_STATUS)),
   attempt: Count,
@@ -101,7 +104,7 @@ const HistoryOpSchema = v.object({
   error: Json,
   resolvedSeq: v.nullable(Count),
 });
-const MessageKind = v.picklist(["send", "ask", "signal"]);
+const MessageKind = v.picklist(Object.values(MESSAGE_KIND));
 const TurnInputSchema = v.object({
   scope: v.string(),
   message: v.object({ id: Count, kind: MessageKind, name: v.string(), payload: Json, attempt: Count }),

@@ -19,7 +19,7 @@ const plain = new SQL(url!, { max: 1 });
 await first.claimWriter();
 await second.claimWriter();
 const seen = { cycles: 0, faults: 0, committed: 0 };
-const run = (id: string) => ({ id, kind: "workflow", name: "w", status: "pending" as const, input: null, parentId: null, project: "", snapshotId: null, now: 1_700_000_000_000 });
+const run = (id: string) => ({ id, kind: "workflow" as const, name: "w", status: "pending" as const, input: null, parentId: null, project: "", snapshotId: null, now: 1_700_000_000_000 });
 for (let i = 0; i < Number(cyclesArg); i++) {
   const released = Promise.withResolvers<void>();
   const holding = Promise.withResolvers<void>();

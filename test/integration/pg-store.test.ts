@@ -18,7 +18,7 @@ const WAITING_FOR_LOCK = "FROM pg_locks WHERE locktype = 'advisory' AND NOT gran
 const untilWaitingForLock = (plain: SQL) =>
   eventually(async () => ((await plain.unsafe(`SELECT count(*)::int AS n ${WAITING_FOR_LOCK}`))[0].n > 0) || undefined, 5_000, "a writer waiting for the commit lock");
 
-const run = (id: string) => ({ id, kind: "workflow", name: "w", status: "pending" as const, input: null, parentId: null, project: "", snapshotId: null, now: 1_700_000_000_123.5 });
+const run = (id: string) => ({ id, kind: "workflow" as const, name: "w", status: "pending" as const, input: null, parentId: null, project: "", snapshotId: null, now: 1_700_000_000_123.5 });
 
 /**
  * Two stores on one database (a fresh one unless `url` names one), each a member as a daemon is,
@@ -271,7 +271,7 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
   test("op writes sent together number their outcomes in the order written, with the run's history read at once or not, and from a write made of an op row", async () => {
     const store = await createPostgresStore(await freshPostgresDatabase());
     const op = (opKey: string, seq: number, status: "waiting" | "completed", extra: { unseen?: boolean } = {}) => ({
-      runId: "r", opKey, seq, kind: "step", name: opKey, status, attempt: 1, result: status === "completed" ? `"${opKey}"` : null, error: null,
+      runId: "r", opKey, seq, kind: "step" as const, name: opKey, status, attempt: 1, result: status === "completed" ? `"${opKey}"` : null, error: null,
       wakeAt: null, meta: null, now: 1_700_000_000_000 + seq, ...extra,
     });
     const numbers = async () => Object.fromEntries((await store.reads.listOps("r")).map((o) => [o.opKey, o.resolvedSeq]));
@@ -323,7 +323,7 @@ describe.skipIf(!hasPostgres)("the PostgreSQL store", () => {
   test("a statement that makes the cache forget a run's history first sends the op writes numbered from it: no two outcomes share a number", async () => {
     const store = await createPostgresStore(await freshPostgresDatabase());
     const outcome = (opKey: string, seq: number) => ({
-      runId: "r", opKey, seq, kind: "step", name: opKey, status: "completed" as const, attempt: 1, result: "1", error: null, wakeAt: null, meta: null, now: 1_700_000_000_000 + seq,
+      runId: "r", opKey, seq, kind: "step" as const, name: opKey, status: "completed" as const, attempt: 1, result: "1", error: null, wakeAt: null, meta: null, now: 1_700_000_000_000 + seq,
     });
     try {
       await store.transaction(async () => {

@@ -50,7 +50,7 @@ export const projectCases = {
 } satisfies CasesOf<ProjectStatements>;
 
 const exit = (ownerId: string, targetId: string, at: number) => ({
-  ownerId, targetId, targetKind: "workflow", relationship: "link" as const, status: "failed" as const, output: null, error: '{"m":"x"}', at,
+  ownerId, targetId, targetKind: "workflow" as const, relationship: "link" as const, status: "failed" as const, output: null, error: '{"m":"x"}', at,
 });
 
 export const relationCases = {

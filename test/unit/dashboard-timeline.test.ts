@@ -3,8 +3,8 @@ import type { EventInfo, OpInfo, RunInfo } from "../../src/shared/index.ts";
 import { buildTimeline, humanDuration } from "../../src/ui/timeline.ts";
 
 const run = (over: Partial<RunInfo> = {}): RunInfo => ({ id: "r", kind: "workflow", name: "flow", status: "completed", createdAt: 1_000, updatedAt: 2_000, finishedAt: 2_000, ...over });
-const op = (opKey: string, kind: string, status: OpInfo["status"], attempt = 1): OpInfo => ({ opKey, seq: 0, kind, name: opKey, status, attempt });
-const ev = (seq: number, type: string, at: number, body: Record<string, unknown> = {}): EventInfo => ({ seq, type, at, ...body });
+const op = (opKey: string, kind: OpInfo["kind"], status: OpInfo["status"], attempt = 1): OpInfo => ({ opKey, seq: 0, kind, name: opKey, status, attempt });
+const ev = (seq: number, type: EventInfo["type"], at: number, body: Record<string, unknown> = {}): EventInfo => ({ seq, type, at, ...body });
 
 describe("the run page's timeline", () => {
   test("a step's attempt runs from the event before it; a failed attempt, its backoff and the retry are drawn apart", () => {

@@ -5,7 +5,7 @@ import { NondeterminismError, VilanoError } from "../../src/shared/errors.ts";
 import type { HistoryOp } from "../../src/shared/protocol.ts";
 
 
-function recorded(opKey: string, seq: number, kind: string, name: string): HistoryOp {
+function recorded(opKey: string, seq: number, kind: HistoryOp["kind"], name: string): HistoryOp {
   return { opKey, seq, kind, name, status: "completed", attempt: 1, result: "null", error: null, resolvedSeq: seq + 1 };
 }
 
@@ -35,7 +35,7 @@ describe("createHistory", () => {
 
     test("keys nameless kinds by kind and index only", () => {
       const history = createHistory([]);
-      const keys = ["sleep", "log", "now", "random", "sleep", "now"].map((kind) => history.next(kind, "ignored", undefined).op.opKey);
+      const keys = (["sleep", "log", "now", "random", "sleep", "now"] as const).map((kind) => history.next(kind, "ignored", undefined).op.opKey);
       expect(keys).toEqual(["sleep:0", "log:0", "now:0", "random:0", "sleep:1", "now:1"]);
     });
 

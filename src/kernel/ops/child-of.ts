@@ -3,7 +3,7 @@
  * A handle whose spawn was refused (its key names a child of another workflow) gets the refusal,
  * never the other child.
  */
-import type { FailureBody } from "../../shared/index.ts";
+import { isService, type FailureBody } from "../../shared/index.ts";
 import type { RunRow } from "../../store/index.ts";
 import { kernelFailure } from "../inbox.ts";
 import type { Recording } from "./op-kind.ts";
@@ -13,7 +13,7 @@ export async function childOf(r: Recording, childRunId: string, workflow: string
   if (!child || child.parentId !== r.runId) {
     return { error: kernelFailure("not_found", `run ${childRunId} is not a child of ${r.runId}`, { childRunId }) };
   }
-  if (child.kind !== "workflow" || child.name !== workflow) {
+  if (isService(child) || child.name !== workflow) {
     return {
       error: kernelFailure(
         "conflict",

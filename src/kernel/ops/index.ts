@@ -1,9 +1,9 @@
 /**
  * The op kinds the kernel knows, gathered from their modules: which module records each command,
- * fires each kind's timer and explains each kind's open ops. Adding a kind is a new module here
- * plus its command shape in `shared/op-commands.ts`.
+ * fires each kind's timer and explains each kind's open ops. Adding a kind is its declaration in
+ * `shared/op-commands.ts` plus the module that handles it (listed once below when it is a new module).
  */
-import type { OpCommand, OpCommandType, OpInfo, OpResolution } from "../../shared/index.ts";
+import { OP_KINDS, type OpCommand, type OpCommandType, type OpInfo, type OpResolution } from "../../shared/index.ts";
 import type { OpRow } from "../../store/index.ts";
 import type { KernelContext } from "../context.ts";
 import type { Tx } from "../group-commit.ts";
@@ -28,29 +28,8 @@ import { memberOps } from "./member-result.ts";
 import { superviseOps } from "./supervise.ts";
 import { pubsubOps } from "./pubsub.ts";
 
-// Listing every command type here makes the compiler name any command without a module.
-const RECORDERS: { [C in OpCommandType]: Recorder<C> } = {
-  ...stepOps.record,
-  ...sleepOps.record,
-  ...signalWaitOps.record,
-  ...recordOps.record,
-  ...connectOps.record,
-  ...sendOps.record,
-  ...askOps.record,
-  ...serviceStatusOps.record,
-  ...spawnOps.record,
-  ...childResultOps.record,
-  ...childStatusOps.record,
-  ...childSignalOps.record,
-  ...relateOps.record,
-  ...trapExitOps.record,
-  ...exitWaitOps.record,
-  ...superviseOps.record,
-  ...memberOps.record,
-  ...pubsubOps.record,
-};
-
-const MODULES: readonly OpKindModule<OpCommandType>[] = [
+/** Every op-kind module, once. A new module is one line here (a new kind of an existing module, none). */
+const MODULES = [
   stepOps,
   sleepOps,
   signalWaitOps,
@@ -69,9 +48,47 @@ const MODULES: readonly OpKindModule<OpCommandType>[] = [
   superviseOps,
   memberOps,
   pubsubOps,
-] as readonly OpKindModule<never>[] as readonly OpKindModule<OpCommandType>[];
+] as const;
 
-const BY_KIND = new Map<string, OpKindModule<OpCommandType>>(MODULES.flatMap((m) => m.kinds.map((kind) => [kind, m] as const)));
+// A command that no module records does not compile: the error names it.
+type RecordedCommands<M> = M extends { record: infer R } ? keyof R : never;
+type CommandWithoutRecorder = Exclude<OpCommandType, RecordedCommands<(typeof MODULES)[number]>>;
+const everyCommandHasARecorder: [CommandWithoutRecorder] extends [never] ? true : `no module records ${CommandWithoutRecorder}` = true;
+void everyCommandHasARecorder;
+
+// Each module's command types are checked above; from here on a module is handled by the command it gets.
+const ANY_MODULES = MODULES as readonly OpKindModule<never>[] as readonly OpKindModule<OpCommandType>[];
+const RECORDERS = recordersOf(ANY_MODULES);
+
+/** Which module records each command; two modules recording one command is a mistake caught at load. */
+function recordersOf(modules: readonly OpKindModule<OpCommandType>[]): { [C in OpCommandType]: Recorder<C> } {
+  const table: Partial<Record<OpCommandType, Recorder<OpCommandType>>> = {};
+  for (const module of modules) {
+    for (const [type, recorder] of Object.entries(module.record) as [OpCommandType, Recorder<OpCommandType>][]) {
+      if (table[type]) throw new Error(`op command ${type} is recorded by two op-kind modules`);
+      table[type] = recorder;
+    }
+  }
+  return table as { [C in OpCommandType]: Recorder<C> };
+}
+
+/** The module that owns each journal kind; a declared kind with no module, or with two, is a mistake caught at load. */
+const BY_KIND = ownersOf(ANY_MODULES);
+
+function ownersOf(modules: readonly OpKindModule<OpCommandType>[]): ReadonlyMap<string, OpKindModule<OpCommandType>> {
+  const owners = new Map<string, OpKindModule<OpCommandType>>();
+  for (const module of modules) {
+    for (const kind of module.kinds) {
+      if (owners.has(kind)) throw new Error(`op kind ${kind} is owned by two op-kind modules`);
+      owners.set(kind, module);
+    }
+  }
+  for (const kind of Object.keys(OP_KINDS)) if (!owners.has(kind)) throw new Error(`op kind ${kind} (shared/op-commands.ts) has no module in kernel/ops`);
+  return owners;
+}
+
+/** The modules, for the test that checks them against the declarations of `OP_KINDS`. */
+export const opKindModules: readonly OpKindModule<OpCommandType>[] = ANY_MODULES;
 
 export function recordCommand(r: Recording, cmd: OpCommand): Promise<OpResolution> {
   return (RECORDERS[cmd.type] as Recorder<OpCommandType>)(r, cmd as never);

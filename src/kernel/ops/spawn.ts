@@ -3,6 +3,7 @@
  * (or the op key), pinned to the parent's project snapshot. Spawning again under the same id finds
  * the same child, which is how `policy: "reuse"` and replays after a crash stay at one child.
  */
+import { isService } from "../../shared/index.ts";
 import { kernelFailure } from "../inbox.ts";
 import { startRun } from "../run-lifecycle.ts";
 import { OP_KIND, OP_STATUS } from "../types.ts";
@@ -14,7 +15,7 @@ export const spawnOps = defineOpKind<"spawn">({
     async spawn(r, cmd) {
       const { caller } = r;
       const existing = await r.k.store.getRun(cmd.childRunId);
-      if (existing && (existing.parentId !== caller.id || existing.kind !== "workflow" || existing.name !== cmd.name)) {
+      if (existing && (existing.parentId !== caller.id || isService(existing) || existing.name !== cmd.name)) {
         // The key names a run that is not this parent's child of that workflow: refuse, never adopt it.
         const error = kernelFailure(
           "conflict",

@@ -7,7 +7,7 @@
  * is committed, as on SQLite.
  */
 import { SQL } from "bun";
-import { VilanoError } from "../../shared/index.ts";
+import { isService, VilanoError } from "../../shared/index.ts";
 import type { PrefetchHint, Store, StoreOps } from "../boundary.ts";
 import { isConnectionLost, isStorageFault, RetryCarefully, StorageFault } from "../faults.ts";
 import { createAvailabilityGate } from "./availability.ts";
@@ -207,7 +207,7 @@ export async function createPostgresStore(url: string, options: PostgresStoreOpt
     cache.seed([...runs] as PrefetchedRun[], runIds, [...ops], opKeys);
     if (lists) cache.seedEnding(lists);
     if (opLists) {
-      const workflows = new Set(runs.filter((r: PrefetchedRun) => r.kind !== "service").map((r: PrefetchedRun) => r.id));
+      const workflows = new Set(runs.filter((r: PrefetchedRun) => !isService(r)).map((r: PrefetchedRun) => r.id));
       cache.seedOpLists(leasing.filter((id) => workflows.has(id)), [...opLists]);
     }
   }

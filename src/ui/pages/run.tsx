@@ -1,10 +1,8 @@
 /** A run's page: what it is, what it did (ops, a timeline, raw events), what it waits for, and the actions on it. */
-import type { MessageInfo, OpInfo, RunInspection } from "../../shared/index.ts";
+import { isService, isTerminal, type MessageInfo, type OpInfo, type RunInspection } from "../../shared/index.ts";
 import { html } from "hono/html";
 import { Alert, Csrf, Json, Layout, Notice, runHref, Status, statusTag, Time, timeTag, Took, UI_BASE } from "../layout.tsx";
 import { buildTimeline, humanDuration, type Timeline } from "../timeline.ts";
-
-const TERMINAL = new Set(["completed", "failed", "cancelled", "stopped"]);
 
 export interface RunForm {
   error?: string;
@@ -107,7 +105,7 @@ export function RunDetails(props: { inspection: RunInspection; now: number; all:
         <section>
           {run.error ? (
             <><h2>Error</h2><pre class="error">{`${run.error.name}: ${run.error.message}${run.error.code ? ` (${run.error.code})` : ""}`}</pre></>
-          ) : run.kind === "service" ? (
+          ) : isService(run) ? (
             <><h2>State</h2><Json value={run.state} /></>
           ) : (
             <><h2>Output</h2><Json value={run.output} /></>
@@ -157,7 +155,7 @@ export function RunDetails(props: { inspection: RunInspection; now: number; all:
           <ul>{relationships.map((r) => <li>{r.kind} <a class="mono" href={runHref(r.targetId)}>{r.targetId}</a> <span class="muted">({r.propagate})</span></li>)}</ul>
         </section>
       ) : null}
-      {run.kind === "service" ? (
+      {isService(run) ? (
         <>
           <h2>Inbox ({queued.length})</h2>
           <MessageTable messages={queued} label="Inbox" />
@@ -194,7 +192,7 @@ export function RunPage(props: { inspection: RunInspection; now: number; csrf: s
   const { run, ops } = props.inspection;
   const base = runHref(run.id);
   const waitingSignal = ops.find((op) => op.kind === "signal" && op.status === "waiting")?.name;
-  const ended = TERMINAL.has(run.status);
+  const ended = isTerminal(run.status);
   return (
     <Layout title={`${run.name} ${run.id}`} live={props.liveUrl}>
       <p class="muted"><a href={`${UI_BASE}/runs`}>Runs</a> / {run.kind}</p>
@@ -208,7 +206,7 @@ export function RunPage(props: { inspection: RunInspection; now: number; csrf: s
       <div class="actions">
         {ended ? <p class="muted">The run has ended: nothing to act on.</p> : null}
         {/* An instance takes mail through its handlers; a signal is offered only when its code waits for one. */}
-        {!ended && (run.kind !== "service" || waitingSignal !== undefined) ? (
+        {!ended && (!isService(run) || waitingSignal !== undefined) ? (
           <form class="card" method="post" action={`${base}/signal`} aria-label="Send a signal">
             <Csrf token={props.csrf} />
             <label>Signal name<input name="name" required value={props.form.signalName ?? waitingSignal ?? ""} /></label>
@@ -216,14 +214,14 @@ export function RunPage(props: { inspection: RunInspection; now: number; csrf: s
             <p><button type="submit">Send signal</button></p>
           </form>
         ) : null}
-        {!ended && run.kind !== "service" ? (
+        {!ended && !isService(run) ? (
           <form class="card" method="post" action={`${base}/cancel`} aria-label="Cancel the run">
             <Csrf token={props.csrf} />
             <label>Reason<input name="reason" placeholder="cancelled from the dashboard" /></label>
             <p><button class="danger" type="submit">Cancel run</button></p>
           </form>
         ) : null}
-        {!ended && run.kind === "service" ? (
+        {!ended && isService(run) ? (
           <form class="card" method="post" action={`${base}/stop`} aria-label="Stop the instance">
             <Csrf token={props.csrf} />
             <label>Reason<input name="reason" placeholder="stopped from the dashboard" /></label>
