@@ -17,11 +17,11 @@
  */
 import { readLines } from "../helpers/lines.ts";
 import { expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { resolve } from "node:path";
 import { signalChild } from "../../src/shared/index.ts";
-import { createRuntime, resolveDatabase, STORE_UNDER_TEST, tempDatabase } from "../helpers/stores.ts";
+import { crashPlaces } from "../helpers/crash-places.ts";
+import { createRuntime, STORE_UNDER_TEST } from "../helpers/stores.ts";
 import { readTables } from "../helpers/tables.ts";
 import {
   crashWorkflow,
@@ -130,10 +130,7 @@ test(
   async () => {
     console.log(`crash fault test: seed ${SEED} (set VILANO_CRASH_SEED to reproduce), ${ROUNDS} rounds`);
     const began = performance.now();
-    const dir = mkdtempSync(join(tmpdir(), "vilano-crash-"));
-    // A file in this folder on SQLite; under VILANO_TEST_STORE=postgres, a fresh database every child opens in turn.
-    const dbPath = STORE_UNDER_TEST === "postgres" ? (await resolveDatabase(tempDatabase()))! : join(dir, "runtime.sqlite");
-    const markerPath = join(dir, "marker.log");
+    const { dir, dbPath, markerPath } = await crashPlaces("vilano-crash-");
     try {
       // ---- Crash rounds -------------------------------------------------------------------------
       const rand = mulberry32(SEED);

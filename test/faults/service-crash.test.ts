@@ -18,12 +18,13 @@
 import { readLines } from "../helpers/lines.ts";
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import type { Runtime } from "../../src/embedded/index.ts";
 import { signalChild } from "../../src/shared/index.ts";
-import { createRuntime, resolveDatabase, STORE_UNDER_TEST, tempDatabase } from "../helpers/stores.ts";
+import type { WorkflowDefinition } from "../../src/sdk/index.ts";
+import { crashPlaces } from "../helpers/crash-places.ts";
+import { createRuntime } from "../helpers/stores.ts";
 import { sqliteCopyOf } from "../helpers/tables.ts";
 import { eventually, tempDir } from "../helpers/temp-dir.ts";
 import {
@@ -388,6 +389,40 @@ function counterCrashPoint(dbPath: string, round: RoundResult): CrashPoint {
   }
 }
 
+/** What the recovery after the kill rounds runs: `runs` workflows under fixed ids, and the instance they talk to. */
+interface Recovery<I> {
+  dbPath: string;
+  definitions: readonly unknown[];
+  workflow: WorkflowDefinition<I, unknown>;
+  runs: number;
+  runId: (i: number) => string;
+  input: (i: number) => I;
+  instanceId: string;
+}
+
+/**
+ * The recovery after the kill rounds: a fresh runtime in this process (never killed) starts every
+ * workflow under its fixed id (creating those no child got to), waits for each result and for the
+ * instance to rest idle, and closes before the database is checked. Returns the runs that did not
+ * finish (`id: why`) and how many of them the recovery itself created.
+ */
+async function finishEverything<I>(recovery: Recovery<I>): Promise<{ unfinished: string[]; createdByRecovery: number }> {
+  const { dbPath, workflow, runs, runId, input } = recovery;
+  await using rt = await createRuntime({ database: dbPath, definitions: recovery.definitions, logLevel: "warn" });
+  const unfinished: string[] = [];
+  let createdByRecovery = 0;
+  for (let i = 0; i < runs; i++) {
+    const run = await rt.start(workflow, input(i), { id: runId(i) });
+    if (run.created) createdByRecovery++;
+  }
+  const outcomes = await Promise.allSettled(Array.from({ length: runs }, (_, i) => rt.result(runId(i), { timeout: FINISH_DEADLINE_MS })));
+  outcomes.forEach((o, i) => {
+    if (o.status === "rejected") unfinished.push(`${runId(i)}: ${(o.reason as Error)?.message ?? String(o.reason)}`);
+  });
+  await waitForIdleInstance(rt, dbPath, recovery.instanceId);
+  return { unfinished, createdByRecovery };
+}
+
 // ---- 1. ordering under load and crash ------------------------------------------------------------
 
 test(
@@ -396,10 +431,7 @@ test(
     const seed = SEED;
     console.log(`service ordering crash test: seed ${seed} (set VILANO_SERVICE_CRASH_SEED to reproduce), ${ORDERING_ROUNDS} kill rounds`);
     const began = performance.now();
-    const dir = mkdtempSync(join(tmpdir(), "vilano-svc-order-"));
-    // A file in this folder on SQLite; under VILANO_TEST_STORE=postgres, a fresh database the children share.
-    const dbPath = STORE_UNDER_TEST === "postgres" ? (await resolveDatabase(tempDatabase()))! : join(dir, "runtime.sqlite");
-    const markerPath = join(dir, "marker.log");
+    const { dir, dbPath, markerPath } = await crashPlaces("vilano-svc-order-");
     try {
       // ---- Crash rounds: kills around 15 %, 50 % and 80 % of the 1,000 handler executions ------
       const rand = mulberry32(seed);
@@ -420,24 +452,15 @@ test(
 
       // ---- Recovery: a fresh runtime (this process, never killed) finishes everything ---------
       const { sink, sender } = orderingDefinitions(markerPath);
-      await using rt = await createRuntime({ database: dbPath, definitions: [sink, sender], logLevel: "warn" });
-      const unfinished: string[] = [];
-      let createdByRecovery = 0;
-      try {
-        for (let i = 0; i < SENDERS; i++) {
-          const run = await rt.start(sender, senderInput(i), { id: senderRunId(i) });
-          if (run.created) createdByRecovery++;
-        }
-        const outcomes = await Promise.allSettled(
-          Array.from({ length: SENDERS }, (_, i) => rt.result(senderRunId(i), { timeout: FINISH_DEADLINE_MS })),
-        );
-        outcomes.forEach((o, i) => {
-          if (o.status === "rejected") unfinished.push(`${senderRunId(i)}: ${(o.reason as Error)?.message ?? String(o.reason)}`);
-        });
-        await waitForIdleInstance(rt, dbPath, SINK_INSTANCE);
-      } finally {
-        await rt.close();
-      }
+      const { unfinished, createdByRecovery } = await finishEverything({
+        dbPath,
+        definitions: [sink, sender],
+        workflow: sender,
+        runs: SENDERS,
+        runId: senderRunId,
+        input: senderInput,
+        instanceId: SINK_INSTANCE,
+      });
       expect(unfinished).toEqual([]);
 
       // ---- Checks on the database ---------------------------------------------------------------
@@ -600,10 +623,7 @@ test(
     const seed = (SEED ^ 0x2c0ff) >>> 0;
     console.log(`service counter crash test: seed ${seed} (derived from VILANO_SERVICE_CRASH_SEED), ${COUNTER_ROUNDS} kill rounds`);
     const began = performance.now();
-    const dir = mkdtempSync(join(tmpdir(), "vilano-svc-counter-"));
-    // A file in this folder on SQLite; under VILANO_TEST_STORE=postgres, a fresh database the children share.
-    const dbPath = STORE_UNDER_TEST === "postgres" ? (await resolveDatabase(tempDatabase()))! : join(dir, "runtime.sqlite");
-    const markerPath = join(dir, "marker.log");
+    const { dir, dbPath, markerPath } = await crashPlaces("vilano-svc-counter-");
     try {
       // ---- Crash rounds: the first during the burst of starts, the rest a few turns apart ------
       const rand = mulberry32(seed);
@@ -629,22 +649,15 @@ test(
 
       // ---- Recovery: a fresh runtime starts whatever no child got to, and finishes everything --
       const { counter, asker } = counterDefinitions(markerPath);
-      await using rt = await createRuntime({ database: dbPath, definitions: [counter, asker], logLevel: "warn" });
-      const unfinished: string[] = [];
-      let createdByRecovery = 0;
-      try {
-        for (let i = 0; i < ASKERS; i++) {
-          const run = await rt.start(asker, { i }, { id: askerRunId(i) });
-          if (run.created) createdByRecovery++;
-        }
-        const outcomes = await Promise.allSettled(Array.from({ length: ASKERS }, (_, i) => rt.result(askerRunId(i), { timeout: FINISH_DEADLINE_MS })));
-        outcomes.forEach((o, i) => {
-          if (o.status === "rejected") unfinished.push(`${askerRunId(i)}: ${(o.reason as Error)?.message ?? String(o.reason)}`);
-        });
-        await waitForIdleInstance(rt, dbPath, COUNTER_INSTANCE);
-      } finally {
-        await rt.close();
-      }
+      const { unfinished, createdByRecovery } = await finishEverything({
+        dbPath,
+        definitions: [counter, asker],
+        workflow: asker,
+        runs: ASKERS,
+        runId: askerRunId,
+        input: (i) => ({ i }),
+        instanceId: COUNTER_INSTANCE,
+      });
       expect(unfinished.slice(0, 20)).toEqual([]);
 
       // ---- Checks on the database ---------------------------------------------------------------

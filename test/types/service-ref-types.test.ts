@@ -1,5 +1,5 @@
 /**
- * review2: typing holes in service definitions/refs. Each `@ts-expect-error` marks code that is
+ * Typing holes once found in service definitions and refs. Each `@ts-expect-error` marks code that is
  * wrong at run time; tsc reports "Unused '@ts-expect-error' directive" where the types let it through.
  */
 import { expect, test } from "bun:test";
