@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# README command 2: type-check, check import directions, dropped promises and raw signals, build the
-# executable (the end-to-end tests run it), then run every test (the dashboard's in Debian's
+# README command 2: type-check, build the executable (the end-to-end tests run it), then run every
+# test (import directions, dropped promises and raw signals are checked by test/unit files, so once) (the dashboard's in Debian's
 # Chromium, installed when missing), then the store-facing tests again against PostgreSQL (a
 # throwaway server that scripts/ensure-postgres.sh starts, and stops when this script ends).
 # Each test file runs in a `bun test` of its own under a watchdog (scripts/run-tests.ts): a file
@@ -13,9 +13,6 @@ source scripts/ensure-bun.sh
 source scripts/ensure-chromium.sh
 source scripts/ensure-postgres.sh
 bun run typecheck
-bun run check-imports
-bun run check-promises
-bun run check-signals
 bun run build
 bun scripts/run-tests.ts "$@"
 if [ "$#" -eq 0 ]; then
