@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README command 2: type-check, build the executable (the end-to-end tests run it), then run every
-# test (import directions, dropped promises and raw signals are checked by test/unit files, so once) (the dashboard's in Debian's
-# Chromium, installed when missing), then the store-facing tests again against PostgreSQL (a
-# throwaway server that scripts/ensure-postgres.sh starts, and stops when this script ends).
+# test — the dashboard's in Debian's Chromium, installed when missing; the import-direction,
+# dropped-promise and raw-signal checks are unit tests, so they run once — then the store-facing
+# tests again against PostgreSQL (a throwaway server that scripts/ensure-postgres.sh starts, and
+# stops when this script ends).
 # Each test file runs in a `bun test` of its own under a watchdog (scripts/run-tests.ts): a file
 # that hangs fails with its name after VILANO_TEST_FILE_TIMEOUT seconds (default 300), and what a
 # file leaves running is named and killed. Arguments go to it as to `bun test` (files, folders,
