@@ -6,7 +6,6 @@
  * the timeline draws it. The kernel's handling of each kind lives in `kernel/ops/<kind>.ts`.
  */
 import * as v from "valibot";
-import type { EventType } from "./event-types.ts";
 import { Count, FailureBodySchema, Identifier, Json, Millis, RetryPolicySchema, tagged } from "./wire.ts";
 
 /** Identity of a requested op, present on every op command. */
@@ -165,52 +164,82 @@ export interface OpKindDeclaration {
    * for a value known at call time (a log line, a clock reading, an id derived from the op's key).
    */
   awaited: boolean;
-  /** On the timeline: the event that opens the op's wait, drawn up to the op's next event (or to now). */
-  waitOpener: EventType | null;
-  /** On the timeline: the events that end one of the op's attempts. */
-  attemptEnds: readonly EventType[];
+  /**
+   * The timeline events that tell of its ops (`shared/event-types.ts` adds them to `EVENT_TYPE`):
+   * a new kind declares its new events here, once.
+   */
+  events: readonly string[];
+  /** On the timeline: the one of its events that opens the op's wait, drawn up to the op's next event (or to now). */
+  waitOpener: string | null;
+  /** On the timeline: the ones of its events that end one of the op's attempts. */
+  attemptEnds: readonly string[];
 }
 
 const plain = { waitOpener: null, attemptEnds: [] } as const;
 /** Known at call time and recorded with `record`: nameless, nothing awaited, nothing drawn. */
-const recorded = { recordedBy: ["record"], nameless: true, awaited: false, ...plain } as const;
+const recorded = { recordedBy: ["record"], nameless: true, awaited: false, events: ["value_recorded"], ...plain } as const;
+/** A step's or an exec's attempts: a failed one retried after a backoff (a timer). */
+const attempts = (prefix: "step" | "exec") =>
+  ({
+    recordedBy: ["step_completed", "step_failed"],
+    nameless: false,
+    awaited: true,
+    events: [`${prefix}_completed`, `${prefix}_attempt_failed`, `${prefix}_failed`, "retry_scheduled", "timer_fired"],
+    waitOpener: null,
+    attemptEnds: [`${prefix}_completed`, `${prefix}_attempt_failed`, `${prefix}_failed`],
+  }) as const;
 
 /**
  * Every journal kind, once. `OP_KIND`, the engine's nameless and awaited sets and the timeline's
  * event sets are read from here; the kernel's handling of each kind is in `kernel/ops/`.
  */
 export const OP_KINDS = {
-  step: { recordedBy: ["step_completed", "step_failed"], nameless: false, awaited: true, waitOpener: null, attemptEnds: ["step_completed", "step_attempt_failed", "step_failed"] },
-  exec: { recordedBy: ["step_completed", "step_failed"], nameless: false, awaited: true, waitOpener: null, attemptEnds: ["exec_completed", "exec_attempt_failed", "exec_failed"] },
-  sleep: { recordedBy: ["sleep"], nameless: true, awaited: true, waitOpener: "timer_scheduled", attemptEnds: [] },
-  signal: { recordedBy: ["wait_signal"], nameless: false, awaited: true, waitOpener: "signal_wait_started", attemptEnds: [] },
-  log: recorded,
+  step: attempts("step"),
+  exec: attempts("exec"),
+  sleep: { recordedBy: ["sleep"], nameless: true, awaited: true, events: ["timer_scheduled", "timer_fired"], waitOpener: "timer_scheduled", attemptEnds: [] },
+  signal: {
+    recordedBy: ["wait_signal"],
+    nameless: false,
+    awaited: true,
+    events: ["signal_wait_started", "signal_consumed", "signal_timed_out"],
+    waitOpener: "signal_wait_started",
+    attemptEnds: [],
+  },
+  log: { ...recorded, events: ["log"] },
   now: recorded,
   random: recorded,
   mailbox: recorded,
-  connect: { recordedBy: ["connect"], nameless: false, awaited: false, ...plain },
-  send: { recordedBy: ["send"], nameless: false, awaited: true, ...plain },
-  ask: { recordedBy: ["ask"], nameless: false, awaited: true, waitOpener: "ask_sent", attemptEnds: [] },
-  service_status: { recordedBy: ["service_status"], nameless: false, awaited: true, ...plain },
+  connect: { recordedBy: ["connect"], nameless: false, awaited: false, events: ["service_connected"], ...plain },
+  send: { recordedBy: ["send"], nameless: false, awaited: true, events: ["message_sent"], ...plain },
+  ask: { recordedBy: ["ask"], nameless: false, awaited: true, events: ["ask_sent", "ask_timed_out"], waitOpener: "ask_sent", attemptEnds: [] },
+  service_status: { recordedBy: ["service_status"], nameless: false, awaited: true, events: [], ...plain },
   /** Start (or reuse) a child workflow run; its id is derived from the op's key. */
-  spawn: { recordedBy: ["spawn"], nameless: false, awaited: false, waitOpener: "child_started", attemptEnds: [] },
+  spawn: { recordedBy: ["spawn"], nameless: false, awaited: false, events: ["child_started"], waitOpener: "child_started", attemptEnds: [] },
   /** Wait for a child run's end: its output, or its error. */
-  child_result: { recordedBy: ["wait_child"], nameless: false, awaited: true, ...plain },
-  child_status: { recordedBy: ["child_status"], nameless: false, awaited: true, ...plain },
-  child_signal: { recordedBy: ["child_signal"], nameless: false, awaited: true, ...plain },
-  monitor: { recordedBy: ["relate"], nameless: false, awaited: true, ...plain },
-  link: { recordedBy: ["relate"], nameless: false, awaited: true, ...plain },
-  trap_exit: { recordedBy: ["trap_exit"], nameless: true, awaited: false, ...plain },
+  child_result: { recordedBy: ["wait_child"], nameless: false, awaited: true, events: ["child_ended"], ...plain },
+  child_status: { recordedBy: ["child_status"], nameless: false, awaited: true, events: [], ...plain },
+  child_signal: { recordedBy: ["child_signal"], nameless: false, awaited: true, events: ["child_signalled"], ...plain },
+  monitor: { recordedBy: ["relate"], nameless: false, awaited: true, events: ["relationship_added"], ...plain },
+  link: { recordedBy: ["relate"], nameless: false, awaited: true, events: ["relationship_added"], ...plain },
+  trap_exit: { recordedBy: ["trap_exit"], nameless: true, awaited: false, events: ["traps_exits"], ...plain },
   /** Wait for the next exit event (ctx.nextExit). */
-  exit_wait: { recordedBy: ["wait_exit"], nameless: true, awaited: true, waitOpener: "exit_wait_started", attemptEnds: [] },
-  supervise: { recordedBy: ["supervise"], nameless: true, awaited: false, ...plain },
-  member_spawn: { recordedBy: ["supervised_spawn"], nameless: false, awaited: false, waitOpener: "member_started", attemptEnds: [] },
-  member_result: { recordedBy: ["wait_member"], nameless: false, awaited: true, ...plain },
-  member_run: { recordedBy: ["member_run"], nameless: false, awaited: true, ...plain },
-  members: { recordedBy: ["supervision_members"], nameless: true, awaited: true, ...plain },
-  subscribe: { recordedBy: ["subscribe"], nameless: false, awaited: true, ...plain },
-  unsubscribe: { recordedBy: ["unsubscribe"], nameless: false, awaited: true, ...plain },
-  publish: { recordedBy: ["publish"], nameless: false, awaited: true, ...plain },
+  exit_wait: {
+    recordedBy: ["wait_exit"],
+    nameless: true,
+    awaited: true,
+    events: ["exit_wait_started", "exit_consumed", "exit_wait_timed_out"],
+    waitOpener: "exit_wait_started",
+    attemptEnds: [],
+  },
+  supervise: { recordedBy: ["supervise"], nameless: true, awaited: false, events: ["supervisor_started"], ...plain },
+  member_spawn: { recordedBy: ["supervised_spawn"], nameless: false, awaited: false, events: ["member_started"], waitOpener: "member_started", attemptEnds: [] },
+  member_result: { recordedBy: ["wait_member"], nameless: false, awaited: true, events: ["child_ended"], ...plain },
+  member_run: { recordedBy: ["member_run"], nameless: false, awaited: true, events: [], ...plain },
+  members: { recordedBy: ["supervision_members"], nameless: true, awaited: true, events: [], ...plain },
+  subscribe: { recordedBy: ["subscribe"], nameless: false, awaited: true, events: ["subscribed"], ...plain },
+  unsubscribe: { recordedBy: ["unsubscribe"], nameless: false, awaited: true, events: ["unsubscribed"], ...plain },
+  /** Delivers to the topic's subscribers; `published` counts the matched, enqueued and rejected. */
+  publish: { recordedBy: ["publish"], nameless: false, awaited: true, events: ["published"], ...plain },
 } as const satisfies Record<string, OpKindDeclaration>;
 
 export type OpKind = keyof typeof OP_KINDS;
@@ -224,6 +253,15 @@ export const isOpKind = (kind: string): kind is OpKind => Object.hasOwn(OP_KINDS
 type UnrecordedCommand = Exclude<OpCommandType, (typeof OP_KINDS)[OpKind]["recordedBy"][number]>;
 const everyCommandRecordsAKind: [UnrecordedCommand] extends [never] ? true : `no kind in OP_KINDS is recorded by ${UnrecordedCommand}` = true;
 void everyCommandRecordsAKind;
+
+/** The timeline events the op kinds declare. */
+export type OpEventType = (typeof OP_KINDS)[OpKind]["events"][number];
+// A kind's timeline opener and attempt ends are among its own events: a misspelt one does not compile.
+type MisdrawnEvent = {
+  [K in OpKind]: Exclude<(typeof OP_KINDS)[K]["waitOpener"] | (typeof OP_KINDS)[K]["attemptEnds"][number], (typeof OP_KINDS)[K]["events"][number] | null>;
+}[OpKind];
+const everyDrawnEventIsDeclared: [MisdrawnEvent] extends [never] ? true : `timeline event ${MisdrawnEvent} is not among its kind's events` = true;
+void everyDrawnEventIsDeclared;
 
 const kindsWhere = (test: (declaration: OpKindDeclaration) => boolean): ReadonlySet<string> =>
   new Set(Object.entries(OP_KINDS).flatMap(([kind, declaration]) => (test(declaration) ? [kind] : [])));

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { opKindModules } from "../../src/kernel/ops/index.ts";
-import { AWAITED_KINDS, isOpKind, isService, NAMELESS_KINDS, OP_KIND, OP_KINDS, recordedValues, type OpCommand } from "../../src/shared/index.ts";
+import { AWAITED_KINDS, EVENT_TYPE, isOpKind, isService, NAMELESS_KINDS, OP_KIND, OP_KINDS, recordedValues, type OpCommand } from "../../src/shared/index.ts";
 
 const kinds = Object.keys(OP_KINDS);
 const sorted = (values: Iterable<string>) => [...values].sort();
@@ -30,6 +30,25 @@ describe("the op kind declarations", () => {
     expect(Object.entries(OP_KIND) as [string, string][]).toEqual(kinds.map((kind) => [kind, kind]));
     expect(kinds.every(isOpKind)).toBe(true);
     expect([isOpKind("charge-card"), isOpKind("toString"), isOpKind("")]).toEqual([false, false, false]);
+  });
+});
+
+describe("the event types", () => {
+  // The timeline's event types before the op kinds declared theirs (issue 24): none may be lost.
+  const before = `run_started run_recovered run_waiting run_resumed run_completed run_failed run_cancelled step_completed
+    step_attempt_failed retry_scheduled step_failed timer_scheduled timer_fired signal_received signal_wait_started
+    signal_consumed signal_timed_out log value_recorded instance_created service_connected message_enqueued
+    message_rejected message_sent ask_sent ask_replied ask_timed_out turn_started turn_completed turn_failed
+    turn_cancelled message_deferred message_failed message_cancelled instance_idle instance_stopped activation_lost
+    worker_crashed exec_completed exec_attempt_failed exec_failed child_started child_ended child_signalled
+    cancelled_with_parent relationship_added exit_received exit_consumed exit_wait_started exit_wait_timed_out
+    linked_exit traps_exits supervisor_started member_started member_restarted supervision_exhausted subscribed
+    unsubscribed published`.split(/\s+/);
+
+  test("EVENT_TYPE is the run events and every kind's events, each named by itself", () => {
+    expect(before.filter((type) => !Object.hasOwn(EVENT_TYPE, type))).toEqual([]);
+    expect(Object.entries(EVENT_TYPE).every(([name, type]) => name === type)).toBe(true);
+    for (const declaration of Object.values(OP_KINDS)) for (const event of declaration.events) expect(Object.hasOwn(EVENT_TYPE, event)).toBe(true);
   });
 });
 
