@@ -5,7 +5,7 @@
  * run, arming a timer, waking a waiter) run after the commit: the batch finishers' first, then
  * each command's, in submission order.
  */
-import { VilanoError } from "../shared/index.ts";
+import { crashPoint, VilanoError } from "../shared/index.ts";
 import { isStorageFault, RetryCarefully, type PrefetchHint, type Store } from "../store/index.ts";
 
 export interface Tx {
@@ -185,6 +185,7 @@ export function createGroupCommitQueue(
           for (const item of batch) outcomes.push(await applyInSavepoint(item.apply, at, undos, finishers));
           finisherEffects = await runFinishers(finishers, at, undos);
           if (beforeCommit) await beforeCommit();
+          crashPoint("before_commit");
         },
         { careful, prefetch },
       );
@@ -200,6 +201,7 @@ export function createGroupCommitQueue(
       onBatchFailed(error);
       return;
     }
+    crashPoint("after_commit");
     stats.batches++;
     stats.commands += batch.length;
     stats.largestBatch = Math.max(stats.largestBatch, batch.length);

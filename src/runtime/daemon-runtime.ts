@@ -23,7 +23,7 @@ import {
 } from "../core/index.ts";
 import type { Kernel, SignalDelivery } from "../kernel/index.ts";
 import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
-import { createLogger, loadConfig, serviceInstanceId, systemClock, toOptionalJson, VilanoError, workspacesRootFor, type Clock, type Config, type Duration, type Logger } from "../shared/index.ts";
+import { armCrashPoints, createLogger, loadConfig, loadCrashPlan, serviceInstanceId, systemClock, toOptionalJson, VilanoError, workspacesRootFor, type Clock, type Config, type Duration, type Logger } from "../shared/index.ts";
 import { createWorkerPool, type WorkerPool } from "../worker/index.ts";
 import { restoreSnapshot, type ProjectConfig } from "../project/index.ts";
 import { createExecLedger } from "./exec-ledger.ts";
@@ -84,6 +84,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   const logger = options.logger ?? createLogger("info");
   const clock = options.clock ?? systemClock;
   const config = loadConfig();
+  armCrashPoints(loadCrashPlan());
   const snapshotsDir = join(options.home, "snapshots");
   let openedStore!: (store: RuntimeCore["store"]) => void;
   const storeOpened = new Promise<RuntimeCore["store"]>((resolve) => (openedStore = resolve));

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { availableParallelism, homedir } from "node:os";
 import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
 import * as v from "valibot";
+import { parseCrashAt, type CrashPlan } from "./crash-points.ts";
 import { parseDuration } from "./duration.ts";
 import { VilanoError } from "./errors.ts";
 import { settingsEnvironment } from "./settings-handover.ts";
@@ -144,6 +145,15 @@ export function loadConfig(env: Record<string, string | undefined> = settingsEnv
     workspaces,
     environment: Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))),
   });
+}
+
+/**
+ * A fault test's crash point, `VILANO_CRASH_AT=<point>[@<n>]` (see crash-points.ts); null when unset,
+ * as always outside fault tests. Kept out of `Config` (a test-only hook, not a setting); a name that
+ * is no declared point is refused here, at start, so a typo never silently fails to crash.
+ */
+export function loadCrashPlan(env: Record<string, string | undefined> = settingsEnvironment()): CrashPlan | null {
+  return env.VILANO_CRASH_AT ? parseCrashAt(env.VILANO_CRASH_AT) : null;
 }
 
 /**

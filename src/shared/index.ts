@@ -16,6 +16,7 @@ export * from "./version.ts";
 export * from "./describe-value.ts";
 export * from "./process-state.ts";
 export * from "./signal-process.ts";
+export * from "./crash-points.ts";
 export * from "./lines.ts";
 export * from "./status.ts";
 export * from "./list-filters.ts";

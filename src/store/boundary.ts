@@ -5,15 +5,13 @@
  * store's methods directly (they belong to the open transaction). Everything else reads through
  * `reads`, which sees committed state only.
  */
-import type { SyncStore } from "./store.ts";
+import type { StoreOps } from "./contract.ts";
+
+/** The statements of a store, declared once, grouped by table (`contract.ts`); their effects in `statement-effects.ts`. */
+export type { StoreOps };
 
 /** `T`'s methods, each answering with a promise. */
 export type Async<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : T[K] };
-
-type Control = "begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackToSavepoint" | "inTransaction" | "path" | "schemaVersion" | "close";
-
-/** The statements of a store, as methods that speak in rows. */
-export type StoreOps = Async<Omit<SyncStore, Control>>;
 
 export interface Store extends StoreOps {
   /** Where the database is (a file path, `:memory:`, or a connection URL without its password). */

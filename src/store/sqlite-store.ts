@@ -7,11 +7,22 @@
  */
 import { VilanoError } from "../shared/index.ts";
 import { isStorageFault, StorageFault } from "./faults.ts";
-import type { Store, StoreOps } from "./boundary.ts";
+import type { Async, Store, StoreOps } from "./boundary.ts";
 import { claimOwnership, releaseOwnership } from "./sqlite-ownership.ts";
+import { STATEMENT_NAMES } from "./statement-effects.ts";
 import { openSyncStore, type StoreOptions, type SyncStore } from "./store.ts";
 
-const CONTROL = new Set(["begin", "commit", "rollback", "savepoint", "release", "rollbackToSavepoint", "inTransaction", "path", "schemaVersion", "close"]);
+/** What the synchronous handle has besides the contract's statements: its transaction's own statements, and the handle's. */
+type SqliteControl = "begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackToSavepoint" | "inTransaction" | "path" | "schemaVersion" | "close";
+
+// Checked by the compiler: SQLite has every statement of the contract, each as the contract says
+// once it answers with a promise (`Pick` refuses a name SQLite lacks); and everything SQLite has is
+// a statement of the contract or control (a statement added here alone does not compile).
+type SqliteStatements = Async<Pick<SyncStore, keyof StoreOps>>;
+const sqliteKeepsTheContract: SqliteStatements extends StoreOps ? true : never = true;
+const nothingBesideTheContract: [Exclude<keyof SyncStore, keyof StoreOps | SqliteControl>] extends [never] ? true : never = true;
+void sqliteKeepsTheContract;
+void nothingBesideTheContract;
 
 type Statement = (...args: unknown[]) => unknown;
 
@@ -48,10 +59,9 @@ function asyncStore(sync: SyncStore): Store {
   let closed = false;
 
   const methods = sync as unknown as Record<string, unknown>;
-  const names = Object.keys(sync).filter((name) => !CONTROL.has(name) && typeof methods[name] === "function");
   const direct: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   const readers: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  for (const name of names) {
+  for (const name of STATEMENT_NAMES) {
     // The statements are closures over their prepared queries (no `this`): called as they are, not bound.
     const statement = methods[name] as Statement;
     direct[name] = settled(statement);

@@ -33,7 +33,7 @@
  *   however it ends — finished, relinquished, or its worker dead. Pooled workers start in the
  *   code's shared folder. External workers work in their own directory.
  */
-import { errorCodeOf, formatDuration, isErrorCode, isProcessStopped, processStartTime, signalProcessGroup, toFailureBody, VilanoError, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
+import { crashPoint, errorCodeOf, formatDuration, isErrorCode, isProcessStopped, processStartTime, signalProcessGroup, toFailureBody, VilanoError, type LiveOutcome, type Logger, type OpCommand } from "../shared/index.ts";
 import type { Activation, Kernel } from "../kernel/index.ts";
 import { makeWorkspaceFolder, prepareWorkspace, removeWorkspace, type CaptureSink, type Catalog, type CodeRef, type CodeWorkspace, type Runner } from "../core/index.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
@@ -590,7 +590,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         }
         clearStep(worker, m.a, m.cmd);
         kernel.reportOp(runId, m.fence, m.cmd).then(
-          (res) => reply(worker, { t: "reply", a: m.a, c: m.c, ok: true, res }),
+          (res) => (crashPoint("after_worker_report"), reply(worker, { t: "reply", a: m.a, c: m.c, ok: true, res })),
           (error) => reply(worker, { t: "reply", a: m.a, c: m.c, ok: false, ...refusal(error) }),
         );
         return;

@@ -4,17 +4,12 @@
  */
 import type { SQL } from "bun";
 import { VilanoError } from "../../shared/index.ts";
-import type { Async } from "../boundary.ts";
-import type { SyncStore } from "../store.ts";
+import type {
+  EventStatements, MetaStatements, OpStatements, RunStatements, RunWaiterStatements, SignalStatements, TimerStatements,
+} from "../contract.ts";
 
-type Core = Pick<
-  SyncStore,
-  | "insertRun" | "getRun" | "setRunStatus" | "finishRun" | "bumpFence" | "setWakePending" | "setCrashes" | "getWakePending"
-  | "getMeta" | "setMeta" | "listRuns" | "listRunIdsWithStatus" | "listOps" | "listOpsWithPrefix" | "getOp" | "putOp" | "numberUnseenOutcomes"
-  | "latestWaitingSignalOp" | "firstWaitingOp" | "closeOpenOps" | "closeOpenOpsWithPrefix" | "dueTimers" | "dueSleeps"
-  | "nextWakes" | "nextSleepAfter" | "openOpCount" | "appendEvent" | "listEvents" | "insertSignal" | "takeBufferedSignal"
-  | "listSignals" | "listChildren" | "addRunWaiter" | "takeRunWaiters" | "integrityCheck"
->;
+type Core = Omit<RunStatements, "setTrapsExits"> & OpStatements & TimerStatements & EventStatements & SignalStatements
+  & Omit<RunWaiterStatements, "moveRunWaiters"> & MetaStatements;
 
 export const PG_RUN_COLUMNS = `id, kind, name, status, input, output, error, parent_id AS "parentId", project, snapshot_id AS "snapshotId",
   service_key AS "serviceKey", key_input AS "keyInput", state, lease_fence AS "leaseFence", crashes, traps_exits AS "trapsExits",
@@ -34,7 +29,7 @@ const OPEN_OP = `status IN ('waiting', 'retry_wait', 'retry_ready')`;
 export type Later = (write: Promise<unknown>) => Promise<void>;
 
 /** `me`: this daemon's id, written as the owner of the runs it leases (see cluster.ts). */
-export function pgCoreStatements(db: () => SQL, later: Later, me: string): Async<Core> {
+export function pgCoreStatements(db: () => SQL, later: Later, me: string): Core {
   const one = async <T>(rows: Promise<T[]>): Promise<T | null> => (await rows)[0] ?? null;
   // A plain array: Bun's result arrays carry the command's count and name besides the rows.
   const all = async <T>(rows: Promise<T[]>): Promise<T[]> => [...(await rows)];

@@ -3,16 +3,15 @@
  * (`inbox-queries.ts`, where the message statuses are described), with the same results.
  */
 import type { SQL } from "bun";
-import type { Async } from "../boundary.ts";
+import type { InstanceStatements, MessageStatements } from "../contract.ts";
 import type { Later } from "./core-statements.ts";
-import type { InboxQueries } from "../inbox-queries.ts";
 import type { InboxCounts, MessageRow } from "../rows.ts";
 
 export const PG_MESSAGE_COLUMNS = `id, service_run_id AS "serviceRunId", kind, name, payload, status, attempt,
   sender_run_id AS "senderRunId", sender_op_key AS "senderOpKey", wake_at AS "wakeAt", reply, error,
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
-export function pgInboxStatements(db: () => SQL, later: Later): Async<InboxQueries> {
+export function pgInboxStatements(db: () => SQL, later: Later): InstanceStatements & MessageStatements {
   const one = async <T>(rows: Promise<T[]>): Promise<T | null> => (await rows)[0] ?? null;
   // A plain array: Bun's result arrays carry the command's count and name besides the rows.
   const all = async <T>(rows: Promise<T[]>): Promise<T[]> => [...(await rows)];

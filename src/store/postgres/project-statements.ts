@@ -1,13 +1,12 @@
 /** Registered projects over PostgreSQL: the same methods as the SQLite store's (`project-queries.ts`), with the same results. */
 import type { SQL } from "bun";
-import type { Async } from "../boundary.ts";
-import type { ProjectQueries } from "../project-queries.ts";
+import type { ProjectStatements } from "../contract.ts";
 import type { ProjectRow } from "../rows.ts";
 
 const PROJECT_COLUMNS = `name, path, snapshot_id AS "snapshotId", snapshot_dir AS "snapshotDir", manifest,
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
-export function pgProjectStatements(db: () => SQL): Async<ProjectQueries> {
+export function pgProjectStatements(db: () => SQL): ProjectStatements {
   const one = async <T>(rows: Promise<T[]>): Promise<T | null> => (await rows)[0] ?? null;
   // A plain array: Bun's result arrays carry the command's count and name besides the rows.
   const all = async <T>(rows: Promise<T[]>): Promise<T[]> => [...(await rows)];

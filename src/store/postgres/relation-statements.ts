@@ -4,15 +4,14 @@
  * (`relation-queries.ts`), with the same results.
  */
 import type { SQL } from "bun";
-import type { Async } from "../boundary.ts";
-import type { RelationQueries } from "../relation-queries.ts";
+import type { RelationStatements, RunStatements } from "../contract.ts";
 import type { ExitEventRow, RelationshipRow } from "../rows.ts";
 
 export const PG_RELATIONSHIP_COLUMNS = `target_id AS "targetId", owner_id AS "ownerId", kind, propagate, created_at AS "createdAt"`;
 const EXIT_COLUMNS = `id, owner_id AS "ownerId", target_id AS "targetId", target_kind AS "targetKind", relationship, status, output, error, at,
   consumed_by AS "consumedBy"`;
 
-export function pgRelationStatements(db: () => SQL): Async<RelationQueries> {
+export function pgRelationStatements(db: () => SQL): RelationStatements & Pick<RunStatements, "setTrapsExits"> {
   const one = async <T>(rows: Promise<T[]>): Promise<T | null> => (await rows)[0] ?? null;
   // A plain array: Bun's result arrays carry the command's count and name besides the rows.
   const all = async <T>(rows: Promise<T[]>): Promise<T[]> => [...(await rows)];

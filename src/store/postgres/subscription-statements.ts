@@ -1,12 +1,11 @@
 /** Topic subscriptions of service instances over PostgreSQL: the same methods as the SQLite store's (`subscription-queries.ts`), with the same results. */
 import type { SQL } from "bun";
-import type { Async } from "../boundary.ts";
+import type { SubscriptionStatements } from "../contract.ts";
 import type { SubscriptionRow } from "../rows.ts";
-import type { SubscriptionQueries } from "../subscription-queries.ts";
 
 const COLUMNS = `project, topic, service_run_id AS "serviceRunId", handler, max_queued AS "maxQueued", created_at AS "createdAt"`;
 
-export function pgSubscriptionStatements(db: () => SQL): Async<SubscriptionQueries> {
+export function pgSubscriptionStatements(db: () => SQL): SubscriptionStatements {
   // A plain array: Bun's result arrays carry the command's count and name besides the rows.
   const all = async <T>(rows: Promise<T[]>): Promise<T[]> => [...(await rows)];
   return {

@@ -1,15 +1,14 @@
 /** Supervision groups and their members over PostgreSQL: the same methods as the SQLite store's (`supervision-queries.ts`), with the same results. */
 import type { SQL } from "bun";
-import type { Async } from "../boundary.ts";
+import type { RunWaiterStatements, SupervisionStatements } from "../contract.ts";
 import type { MemberRow, SupervisorRow } from "../rows.ts";
-import type { SupervisionQueries } from "../supervision-queries.ts";
 
 const SUPERVISOR_COLUMNS = `owner_id AS "ownerId", group_key AS "groupKey", strategy, max_restarts AS "maxRestarts", window_ms AS "windowMs",
   on_exhausted AS "onExhausted", restarts, exhausted, created_at AS "createdAt"`;
 const MEMBER_COLUMNS = `owner_id AS "ownerId", group_key AS "groupKey", member_key AS "memberKey", position, workflow, input, run_id AS "runId",
   restarts, created_at AS "createdAt"`;
 
-export function pgSupervisionStatements(db: () => SQL): Async<SupervisionQueries> {
+export function pgSupervisionStatements(db: () => SQL): SupervisionStatements & Pick<RunWaiterStatements, "moveRunWaiters"> {
   const one = async <T>(rows: Promise<T[]>): Promise<T | null> => (await rows)[0] ?? null;
   // A plain array: Bun's result arrays carry the command's count and name besides the rows.
   const all = async <T>(rows: Promise<T[]>): Promise<T[]> => [...(await rows)];

@@ -18,32 +18,18 @@
 import type { AnyRunStatus } from "../../shared/index.ts";
 import type { MessageRow, NewRun, OpRow, OpWrite, RelationshipRow, RunRow } from "../rows.ts";
 import type { StoreOps } from "../boundary.ts";
+import { statementsThat } from "../statement-effects.ts";
 import type { NumberedOpWrite } from "./kept-writes.ts";
 
-/** Writes to runs whose first argument is the run's id, and which the cache does not follow. */
-const RUN_WRITES = new Set(["setTrapsExits"]);
-/** Writes to ops whose first argument is the run's id (that run's ops go from the cache). */
-const OP_WRITES = new Set(["closeOpenOpsWithPrefix"]);
-/** Statements that change neither runs nor ops: reads, and writes to other tables. */
-const NEUTRAL = new Set([
-  "getMeta", "setMeta", "listRuns", "listRunIdsWithStatus", "listOps", "listOpsWithPrefix",
-  "latestWaitingSignalOp", "firstWaitingOp", "dueTimers", "dueSleeps", "nextWakes", "nextSleepAfter", "openOpCount",
-  "appendEvent", "listEvents", "insertSignal", "takeBufferedSignal", "listSignals", "listChildren", "addRunWaiter", "takeRunWaiters",
-  "moveRunWaiters", "integrityCheck", "insertMessage", "getMessage", "updateMessage", "activeMessage", "nextReadyMessage",
-  "inboxCounts", "openMessages", "listMessages", "dueMessages", "openOutbound", "openOutboundWithPrefix", "putProject", "getProject",
-  "listProjects", "deleteProject", "liveRunsBySnapshot", "addRelationship", "relationshipsOf", "relationshipsTo", "insertExitEvent",
-  "takeExitEvent", "releaseExitEvents", "listExitEvents", "insertSupervisor", "getSupervisor", "updateSupervisor", "listSupervisors",
-  "insertMember", "getMember", "listMembers", "setMemberRun", "memberByRun", "subscribe", "unsubscribe", "subscribersOf", "subscriptionsOf",
-]);
-/** Statements that only read. Every other one counts as a write (see `writes`). */
-const READS = new Set([
-  "getRun", "getOp", "getWakePending", "getMeta", "listRuns", "listRunIdsWithStatus", "listOps", "listOpsWithPrefix",
-  "latestWaitingSignalOp", "firstWaitingOp", "dueTimers", "dueSleeps", "nextWakes", "nextSleepAfter", "openOpCount", "listEvents",
-  "listSignals", "listChildren", "integrityCheck", "getMessage", "activeMessage", "nextReadyMessage", "inboxCounts", "openMessages",
-  "listMessages", "dueMessages", "openOutbound", "openOutboundWithPrefix", "getProject", "listProjects", "liveRunsBySnapshot",
-  "relationshipsOf", "relationshipsTo", "listExitEvents", "getSupervisor", "listSupervisors", "getMember", "listMembers", "memberByRun",
-  "subscribersOf", "subscriptionsOf",
-]);
+/**
+ * Where a statement not followed below leaves the cache, by its effect (`statement-effects.ts`):
+ * reads and writes to other tables leave it alone; a write to one run's row, or to one run's ops,
+ * drops that; any other write to runs or ops drops everything. Only reads are not counted as writes.
+ */
+const READS = statementsThat("read");
+const NEUTRAL = statementsThat("read", "write");
+const RUN_WRITES = statementsThat("writeRun");
+const OP_WRITES = statementsThat("writeOps");
 
 /** A run row as the prefetch reads it: with its wake-up flag, which `RunRow` does not carry. */
 export type PrefetchedRun = RunRow & { wakePending: number };
