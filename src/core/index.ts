@@ -6,8 +6,8 @@ export { createInProcessRunner } from "./in-process-runner.ts";
 export { describeDefinitions, fixedCatalog, hasCode, serviceInfo, type Catalog, type CodeInfo, type CodeRef, type ServiceInfo } from "./catalog.ts";
 export { indexDefinitions, requireService, type Definitions } from "./definitions.ts";
 export { createExternalRef } from "./external-ref.ts";
-export { toEventInfo, toInspection, toRunInfo } from "./inspection.ts";
-export type { RunInspection, RunInfo, OpInfo, EventInfo, SignalInfo, MessageInfo } from "./inspection.ts";
+export { listDaemons, readRunHistory, toEventInfo, toInspection, toRunInfo } from "./inspection.ts";
+export type { RunHistory, RunInspection, RunInfo, OpInfo, EventInfo, SignalInfo, MessageInfo } from "./inspection.ts";
 export { createCaptureSink, type CaptureSink, type LiveOutput } from "./captures.ts";
 export { runActivationCode, type ActivationCode } from "./run-activation.ts";
 export {

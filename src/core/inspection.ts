@@ -1,10 +1,85 @@
 /**
- * Turns stored rows into the plain objects `inspect` returns: JSON columns parsed, times as
- * epoch milliseconds, event bodies spread into their events.
+ * Inspection: reads what a run has recorded (`readRunHistory`, committed state, outside the
+ * kernel's commands) and the daemons sharing the database (`listDaemons`), and turns stored rows
+ * into the plain objects `inspect` returns: JSON columns parsed, times as epoch milliseconds, event
+ * bodies spread into their events.
  */
-import { isOpKind, MESSAGE_STATUS, OP_KIND, type MessageStatus, type ChildInfo, type EventInfo, type FailureBody, type MessageInfo, type OpInfo, type RunInfo, type RunInspection, type SignalInfo } from "../shared/index.ts";
-import { explainOp, toExitEvent, type RunHistory } from "../kernel/index.ts";
-import type { EventRow, MessageRow, OpRow, RunRow, SignalRow } from "../store/index.ts";
+import { isOpKind, isService, MESSAGE_STATUS, OP_KIND, type MessageStatus, type ChildInfo, type DaemonInfo, type EventInfo, type FailureBody, type MessageInfo, type OpInfo, type RunInfo, type RunInspection, type SignalInfo } from "../shared/index.ts";
+import { explainOp, toExitEvent } from "../kernel/index.ts";
+import type {
+  EventRow,
+  ExitEventRow,
+  MemberRow,
+  MessageRow,
+  OpRow,
+  RelationshipRow,
+  RunRow,
+  SignalRow,
+  Store,
+  StoreOps,
+  SubscriptionRow,
+  SupervisorRow,
+} from "../store/index.ts";
+
+export interface RunHistory {
+  run: RunRow;
+  ops: OpRow[];
+  events: EventRow[];
+  signals: SignalRow[];
+  /** For a service instance: its latest messages (queued ones and the turns it handled). */
+  messages: MessageRow[];
+  /** The runs it started (ctx.spawn). */
+  children: RunRow[];
+  /** The monitors and links it holds. */
+  relationships: RelationshipRow[];
+  /** Exit events queued for it (or taken), oldest first. */
+  exits: ExitEventRow[];
+  /** A service instance's topic subscriptions. */
+  subscriptions: SubscriptionRow[];
+  /** Its supervision groups, each with its members and their current runs' statuses. */
+  supervision: { group: SupervisorRow; members: (MemberRow & { status: RunRow["status"] })[] }[];
+}
+
+/** Everything the run has recorded, from committed state (`store.reads`); null when there is no such run. */
+export async function readRunHistory(reads: StoreOps, runId: string): Promise<RunHistory | null> {
+  const run = await reads.getRun(runId);
+  if (!run) return null;
+  const [ops, events, signals, messages, children, relationships, exits, subscriptions, groups] = await Promise.all([
+    reads.listOps(runId),
+    reads.listEvents(runId),
+    reads.listSignals(runId),
+    isService(run) ? reads.listMessages(runId, 200) : [],
+    reads.listChildren(runId),
+    reads.relationshipsOf(runId),
+    reads.listExitEvents(runId),
+    isService(run) ? reads.subscriptionsOf(runId) : [],
+    reads.listSupervisors(runId),
+  ]);
+  const supervision = await Promise.all(
+    groups.map(async (group) => ({
+      group,
+      members: await Promise.all(
+        (await reads.listMembers(runId, group.groupKey)).map(async (m) => ({ ...m, status: (await reads.getRun(m.runId))?.status ?? ("pending" as const) })),
+      ),
+    })),
+  );
+  return { run, ops, events, signals, messages, children, relationships, exits, subscriptions, supervision };
+}
+
+/** The daemons sharing the database (this one included), or null on a store of one daemon. */
+export async function listDaemons(store: Pick<Store, "cluster">): Promise<DaemonInfo[] | null> {
+  const cluster = store.cluster;
+  if (!cluster) return null;
+  return (await cluster.members()).map((m) => ({
+    id: m.id,
+    host: m.host,
+    pid: m.pid,
+    version: m.version,
+    startedAt: Math.round(m.startedAt),
+    silentMs: Math.max(0, Math.round(m.silentMs)),
+    self: m.id === cluster.daemonId,
+  }));
+}
 
 const parse = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));
 

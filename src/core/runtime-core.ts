@@ -10,10 +10,12 @@ import {
   isValidRunId,
   parseDuration,
   RunFailedError,
+  runNotFound,
   serviceInstanceId,
   toOptionalJson,
   VilanoError,
   type Clock,
+  type DaemonInfo,
   type Duration,
   type FailureBody,
   type Logger,
@@ -23,7 +25,7 @@ import { createKernel, isTerminal, type GroupCommitStats, type Kernel, type RunS
 import { openStore, type RunListFilter, type RunRow, type Store, type SynchronousMode } from "../store/index.ts";
 import type { Catalog, ServiceInfo } from "./catalog.ts";
 import { createExternalRef } from "./external-ref.ts";
-import { toEventInfo, toInspection, toRunInfo, type EventInfo, type RunInfo, type RunInspection } from "./inspection.ts";
+import { listDaemons, readRunHistory, toEventInfo, toInspection, toRunInfo, type EventInfo, type RunInfo, type RunInspection } from "./inspection.ts";
 import type { Runner } from "./runner.ts";
 import type { LiveExecutionStats, RefInstance } from "../engine/index.ts";
 import { createScheduler } from "./scheduler.ts";
@@ -98,6 +100,8 @@ export interface RuntimeCore {
   /** A ref for scripts to an instance by its id and key. */
   ref<D extends AnyServiceDefinition>(instance: RefInstance, service: ServiceInfo): ServiceRef<D>;
   stop(serviceRunId: string, reason?: string): Promise<RunInfo>;
+  /** The daemons sharing the database (this one included), or null on a store of one daemon. */
+  daemons(): Promise<DaemonInfo[] | null>;
   /** Stops running code and closes the database; idempotent. Unfinished runs resume on the next open. */
   close(): Promise<void>;
 }
@@ -133,7 +137,7 @@ export async function createRuntimeCore(options: RuntimeCoreOptions): Promise<Ru
   const requireRow = async (runId: string) => {
     ensureOpen();
     const row = await kernel.getRun(runId);
-    if (!row) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
+    if (!row) throw runNotFound(runId);
     return row;
   };
 
@@ -211,8 +215,8 @@ export async function createRuntimeCore(options: RuntimeCoreOptions): Promise<Ru
     },
     async inspect(runId) {
       ensureOpen();
-      const history = await kernel.history(runId);
-      if (!history) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
+      const history = await readRunHistory(store.reads, runId);
+      if (!history) throw runNotFound(runId);
       const inspection = toInspection(history);
       // Only a run whose activation is out now is on a worker; what the pool says is as of this read.
       const place = isLeased(history.run.status) ? runner.placeOf?.(runId) : undefined;
@@ -236,6 +240,7 @@ export async function createRuntimeCore(options: RuntimeCoreOptions): Promise<Ru
       ensureOpen();
       return toRunInfo(await kernel.stopInstance(serviceRunId, reason ?? "stopped by request"));
     },
+    daemons: () => listDaemons(store),
     close() {
       closing ??= (async () => {
         closed = true;

@@ -220,7 +220,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     database,
     stats: core.stats,
     liveExecutions: () => core.liveStats(),
-    daemons: () => core.kernel.daemons(),
+    daemons: () => core.daemons(),
     async start(workflow, input, startOptions = {}) {
       core.ensureOpen();
       const name = typeof workflow === "string" ? workflow : workflow?.name;

@@ -3,7 +3,7 @@
  * kernel wires to the executor, the wake-up timer and result waiters.
  */
 import type { MessageRow, Store, RunRow } from "../store/index.ts";
-import { VilanoError, type LiveOutcome } from "../shared/index.ts";
+import { runNotFound, VilanoError, type LiveOutcome } from "../shared/index.ts";
 import type { Tx } from "./group-commit.ts";
 import { isLeased, type Activation, type EventType } from "./types.ts";
 
@@ -74,7 +74,7 @@ export async function leasedElsewhere(k: KernelContext, runId: string): Promise<
 
 export async function requireRun(k: KernelContext, runId: string): Promise<RunRow> {
   const run = await k.store.getRun(runId);
-  if (!run) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
+  if (!run) throw runNotFound(runId);
   return run;
 }
 
@@ -85,7 +85,7 @@ export async function requireRun(k: KernelContext, runId: string): Promise<RunRo
  */
 export async function requireLease(k: KernelContext, runId: string, fence: number): Promise<RunRow> {
   const run = await k.store.getRun(runId);
-  if (!run) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
+  if (!run) throw runNotFound(runId);
   if (!(isLeased(run.status) || run.status === "waiting") || run.leaseFence !== fence) {
     throw new VilanoError(
       "stale_lease",

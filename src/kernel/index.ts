@@ -1,5 +1,6 @@
 /** The kernel: durable state machine over the store, with group commit. */
-export { createKernel, type Kernel, type KernelOptions, type Executor, type RunHistory } from "./kernel.ts";
+export { createKernel, type Kernel, type KernelOptions } from "./kernel.ts";
+export type { Executor } from "./executor.ts";
 export * from "./types.ts";
 export type { SignalDelivery } from "./signals.ts";
 export type { GroupCommitStats } from "./group-commit.ts";

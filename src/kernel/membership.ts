@@ -13,7 +13,7 @@
  */
 import type { Logger } from "../shared/index.ts";
 import type { Cluster, ClusterNotice, DeadMember, RunRow, StoreOps } from "../store/index.ts";
-import type { Executor } from "./kernel.ts";
+import type { Executor } from "./executor.ts";
 
 export interface MembershipDeps {
   cluster: Cluster;
@@ -89,7 +89,7 @@ export function createMembership(deps: MembershipDeps): Membership {
 
   async function claimWork(): Promise<void> {
     const executor = deps.executor();
-    if (stopped || claiming || !executor?.room || pendingHints === clearedAt) return;
+    if (stopped || claiming || !executor || pendingHints === clearedAt) return;
     const room = executor.room();
     if (room <= 0) return;
     claiming = true;
@@ -167,12 +167,12 @@ export function createMembership(deps: MembershipDeps): Membership {
         const strays = await cluster.strays();
         if (strays.orphaned) void takeOver([]);
         const executor = deps.executor();
-        const lost = strays.claimed.filter((id) => !executor?.holds?.(id));
+        const lost = strays.claimed.filter((id) => !executor?.holds(id));
         if (lost.length > 0) await dispatchClaimed(lost);
         // A lease of this daemon's that nothing here runs, at two looks in a row under the same
         // fence (a lease just taken has its activation handed over right after its commit): it
         // goes again, whatever left it so.
-        const idle = strays.leased.filter((l) => !executor?.holds?.(l.id));
+        const idle = strays.leased.filter((l) => !executor?.holds(l.id));
         const stuck = idle.filter((l) => idleAtLastLook.get(l.id) === l.fence);
         idleAtLastLook = new Map(idle.map((l) => [l.id, l.fence]));
         if (stuck.length > 0 && !releasingIdle) {

@@ -34,12 +34,7 @@ async function readWithin<T>(ms: number, read: () => Promise<T>): Promise<{ ok: 
 type Callable = Record<string, (payload: unknown, options?: AskOptions) => Promise<unknown>>;
 
 export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): ApiBackend {
-  const { kernel, projects } = daemon;
-  const runInfo = async (runId: string) => {
-    const run = await kernel.getRun(runId);
-    if (!run) throw new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
-    return toRunInfo(run);
-  };
+  const { core, kernel, projects } = daemon;
   return {
     async status() {
       const workers = { pids: daemon.pool.pids(), external: daemon.pool.externalPids(), stats: { ...daemon.pool.stats } };
@@ -47,11 +42,11 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
       const location = postgres ? redactUrl(daemon.database) : daemon.database;
       const read = await readWithin(STATUS_DATABASE_DEADLINE_MS, async () => ({
         projects: (await projects.list()).length,
-        daemons: postgres ? ((await kernel.daemons()) ?? []) : undefined,
+        daemons: postgres ? ((await core.daemons()) ?? []) : undefined,
       }));
       if (!read.ok) {
         // The status still answers while the database is away (or silent): it says so, and what the store knows.
-        const state = daemon.core.store.availability?.current();
+        const state = core.store.availability?.current();
         const unavailable = state && !state.available
           ? { message: state.message, since: new Date(state.since).toISOString(), retryAfterSeconds: state.retryAfterSeconds }
           : { message: read.message };
@@ -71,7 +66,7 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
     startRun: (target, input, id) => daemon.startRun(target, input, id === undefined ? {} : { id }),
     async listRuns(filter) {
       const limit = filter.limit ?? DEFAULT_PAGE;
-      const rows = await kernel.listRuns({
+      const runs = await core.list({
         ...(filter.project ? { project: filter.project } : {}),
         ...(filter.status ? { status: filter.status } : {}),
         ...(filter.workflow ? { name: filter.workflow } : {}),
@@ -79,7 +74,7 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
         ...(filter.cursor ? { after: decodeRunCursor(filter.cursor) } : {}),
         limit: limit + 1,
       });
-      return runPage(rows.map(toRunInfo), limit);
+      return runPage(runs, limit);
     },
     inspectRun: (runId) => daemon.inspect(runId),
     async awaitRun(runId, waitMs) {
@@ -92,10 +87,10 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
         });
         if (ended) return toRunInfo(ended);
       }
-      return runInfo(runId);
+      return core.requireRun(runId);
     },
     cancelRun: (runId, reason) => daemon.cancel(runId, reason),
-    runEvents: (runId, afterSeq) => daemon.core.events(runId, afterSeq),
+    runEvents: (runId, afterSeq) => core.events(runId, afterSeq),
     signalRun: (runId, name, payload) => daemon.signal(runId, name, payload),
     watchChanges: (listener) => kernel.onChange(listener),
     changeVersion: () => kernel.changeVersion(),
@@ -117,7 +112,7 @@ export function createApiBackend(daemon: DaemonRuntime, sessions: Sessions): Api
     async stopService(target, key, reason) {
       const { project, name } = parseTarget(target, "service");
       await projects.row(project);
-      return toRunInfo(await kernel.stopInstance(serviceInstanceId(project, name, key), reason ?? "stopped by request"));
+      return core.stop(serviceInstanceId(project, name, key), reason);
     },
   };
 }

@@ -46,6 +46,14 @@ export class VilanoError extends Error {
   }
 }
 
+/**
+ * A run that is not in the database, asked for by id: one message and code wherever it is refused
+ * (the API, the CLI and the tests read both).
+ */
+export function runNotFound(runId: string): VilanoError {
+  return new VilanoError("not_found", `run ${JSON.stringify(runId)} does not exist`, { details: { runId } });
+}
+
 /** Thrown by `nonRetryable()`: no retry policy ever retries it. */
 export class NonRetryableError extends Error {
   readonly retryable = false;
