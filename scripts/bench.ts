@@ -25,6 +25,7 @@ import { benchBigDatabase, benchScale } from "./bench/scale.ts";
 import { benchDashboardPages } from "./bench/dashboard.ts";
 import { benchBlockedWorker } from "./bench/blocked-worker.ts";
 import { benchPgDaemons } from "./bench/postgres.ts";
+import { benchWorkerColdStart } from "./bench/worker-start.ts";
 import { emit, log, median, percentile, RESULT_TIMEOUT, round, timeMs, type BenchResult, type LatencySummary } from "./bench/common.ts";
 
 const THROUGHPUT = { workflows: 200, stepsEach: 10, rounds: 3, warmupWorkflows: 50, target: 10_000 };
@@ -297,6 +298,7 @@ const BENCHES: Record<string, (dir: string) => Promise<BenchResult>> = {
   cli_run_start_wait: benchCliRunStartWait,
   client_run_starts: benchClientRunStarts,
   daemon_cold_start: benchDaemonColdStart,
+  worker_cold_start: benchWorkerColdStart,
   pool_steps_per_second: benchPoolStepsPerSecond,
   hard_stop: benchHardStop,
   exec_overhead: benchExec,

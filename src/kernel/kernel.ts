@@ -7,7 +7,7 @@
 import { DEFAULT_MAX_VALUE_BYTES, systemClock, VilanoError, type Clock, type DaemonInfo, type LiveOutcome, type Logger } from "../shared/index.ts";
 import type { EventRow, PrefetchHint, ExitEventRow, MemberRow, MessageRow, OpRow, ProjectRow, RelationshipRow, RunListFilter, RunRow, SignalRow, Store, StoreOps, SubscriptionRow, SupervisorRow } from "../store/index.ts";
 import { connectInstance, enqueueMessage, instanceId, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
-import { checkValueSize } from "./value-limit.ts";
+import { checkValueSize } from "../shared/value-limit.ts";
 import type { KernelContext } from "./context.ts";
 import { createGroupCommitQueue, type GroupCommitStats } from "./group-commit.ts";
 import { createChangeFeed, type ChangeListener } from "./change-feed.ts";

@@ -24,3 +24,4 @@ export * from "./op-commands.ts";
 export * from "./views.ts";
 export * from "./held-folders.ts";
 export * from "./name-limit.ts";
+export * from "./value-limit.ts";
