@@ -1,7 +1,7 @@
 /**
  * `bun run bench [name...]`: throughput, commit latency and replay cost of the embedded runtime,
  * the round trip and throughput of service asks (scripts/bench/asks.ts), the executable
- * (scripts/bench/cli.ts), the worker pool (scripts/bench/pool.ts), and children and supervision
+ * (scripts/bench/cli.ts), a worker process's start (scripts/bench/worker-start.ts), the worker pool (scripts/bench/pool.ts), and children and supervision
  * (scripts/bench/children.ts), and the daemon beside a worker blocked for good (scripts/bench/blocked-worker.ts).
  *
  * Results go to stdout as JSON lines (one object per benchmark) so they can be piped and diffed;

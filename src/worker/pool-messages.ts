@@ -17,11 +17,11 @@ import { unsentToWorker } from "./unsent-to-worker.ts";
 /** How long an expired worker that woke up may go on talking (to the kernel, which refuses it) before it is retired. */
 const EXPIRED_DRAIN_MS = 1_000;
 
+const reply = (worker: PoolWorker, message: ToWorker) => worker.proc.send(message);
 const refusal = (error: unknown) => ({ code: errorCodeOf(error) ?? "internal", message: (error as Error)?.message ?? String(error) });
 
 export function onMessage(state: PoolState, worker: PoolWorker, m: FromWorker): void {
   const { kernel, log, options } = state;
-  const reply = (message: ToWorker) => worker.proc.send(message);
   // A word about an activation (its `started` ack first) means the worker has read it (see takeBackFrom).
   if ("a" in m) {
     const held = worker.held.get(m.a);
@@ -39,13 +39,13 @@ export function onMessage(state: PoolState, worker: PoolWorker, m: FromWorker): 
     case "report": {
       const runId = runOf(worker, m.a);
       if (runId === undefined) {
-        reply({ t: "reply", a: m.a, c: m.c, ok: false, code: "stale_lease", message: `activation ${m.a} is not held by this worker` });
+        reply(worker, { t: "reply", a: m.a, c: m.c, ok: false, code: "stale_lease", message: `activation ${m.a} is not held by this worker` });
         return;
       }
       clearReportedStep(worker, m.a, m.cmd);
       kernel.reportOp(runId, m.fence, m.cmd).then(
-        (res) => reply({ t: "reply", a: m.a, c: m.c, ok: true, res }),
-        (error) => reply({ t: "reply", a: m.a, c: m.c, ok: false, ...refusal(error) }),
+        (res) => reply(worker, { t: "reply", a: m.a, c: m.c, ok: true, res }),
+        (error) => reply(worker, { t: "reply", a: m.a, c: m.c, ok: false, ...refusal(error) }),
       );
       return;
     }
