@@ -1,7 +1,7 @@
 /**
  * `bun run bench [name...]`: throughput, commit latency and replay cost of the embedded runtime,
  * the round trip and throughput of service asks (scripts/bench/asks.ts), the executable
- * (scripts/bench/cli.ts), the worker pool (scripts/bench/pool.ts), and children and supervision
+ * (scripts/bench/cli.ts), a worker process's start (scripts/bench/worker-start.ts), the worker pool (scripts/bench/pool.ts), and children and supervision
  * (scripts/bench/children.ts), and the daemon beside a worker blocked for good (scripts/bench/blocked-worker.ts).
  *
  * Results go to stdout as JSON lines (one object per benchmark) so they can be piped and diffed;
@@ -25,6 +25,7 @@ import { benchBigDatabase, benchScale } from "./bench/scale.ts";
 import { benchDashboardPages } from "./bench/dashboard.ts";
 import { benchBlockedWorker } from "./bench/blocked-worker.ts";
 import { benchPgDaemons } from "./bench/postgres.ts";
+import { benchWorkerColdStart } from "./bench/worker-start.ts";
 import { emit, log, median, percentile, RESULT_TIMEOUT, round, timeMs, type BenchResult, type LatencySummary } from "./bench/common.ts";
 
 const THROUGHPUT = { workflows: 200, stepsEach: 10, rounds: 3, warmupWorkflows: 50, target: 10_000 };
@@ -297,6 +298,7 @@ const BENCHES: Record<string, (dir: string) => Promise<BenchResult>> = {
   cli_run_start_wait: benchCliRunStartWait,
   client_run_starts: benchClientRunStarts,
   daemon_cold_start: benchDaemonColdStart,
+  worker_cold_start: benchWorkerColdStart,
   pool_steps_per_second: benchPoolStepsPerSecond,
   hard_stop: benchHardStop,
   exec_overhead: benchExec,

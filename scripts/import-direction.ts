@@ -4,8 +4,13 @@
  * inherit what the layers it imports may import — and a few packages may be imported only by their
  * owners. Every import form counts: static, `export … from`, `import()` with a string or a template
  * literal, and `require()`. `scripts/check-imports.ts` runs it; so does a test in `bun test`.
+ *
+ * Some entry files are held to more than their layer's arrows: nothing they load, however
+ * indirectly, may be in a forbidden layer or package (CONFINED, checkConfinement). The worker's
+ * child side is one: a worker process runs user code and talks to the daemon over IPC, so loading
+ * the kernel or a store there would only cost start time (and open a way for user code to reach them).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, relative, resolve, sep } from "node:path";
 
 /** Each layer and the layers it may import directly. */
@@ -82,4 +87,80 @@ export function checkImportDirection(src: string): { problems: string[]; checked
     }
   }
   return { problems, checked };
+}
+
+/**
+ * Entry files whose whole graph of run-time imports must stay out of some layers and packages.
+ * Type-only imports are erased before anything runs, so they do not count here (the layer arrows
+ * above still apply to them).
+ */
+export interface Confinement {
+  entries: readonly string[];
+  forbiddenLayers: readonly string[];
+  forbiddenPackages: readonly string[];
+  why: string;
+}
+
+export const CONFINED: readonly Confinement[] = [
+  {
+    entries: ["worker/entry.ts", "worker/worker-main.ts", "worker/external-main.ts", "worker/parent-death.ts", "worker/exit-attribution.ts"],
+    forbiddenLayers: ["kernel", "store"],
+    forbiddenPackages: ["bun:sqlite"],
+    why: "a worker process runs user code and reaches the daemon only over its channel: it loads neither the kernel nor a store (start time; docs/architecture.md)",
+  },
+];
+
+const transpilers = { ts: new Bun.Transpiler({ loader: "ts" }), tsx: new Bun.Transpiler({ loader: "tsx" }) };
+
+/** What a source file loads when it runs (type-only imports are erased), in every form. */
+export function runtimeImportsOf(file: string, text: string): string[] {
+  return transpilers[file.endsWith(".tsx") ? "tsx" : "ts"].scanImports(text).map((i) => i.path);
+}
+
+const packageOf = (spec: string) => (spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!);
+
+/**
+ * Every file an entry of `rules` loads that is in a forbidden layer, and every forbidden package it
+ * loads, each named with the chain of imports that reaches it; and how many files were followed.
+ */
+export function checkConfinement(src: string, rules: readonly Confinement[] = CONFINED): { problems: string[]; reached: number } {
+  const name = (file: string) => relative(src, file).split(sep).join("/");
+  const problems: string[] = [];
+  const reachedFiles = new Set<string>();
+  for (const rule of rules) {
+    for (const entry of rule.entries) {
+      const start = resolve(src, entry);
+      if (!existsSync(start)) {
+        problems.push(`${entry}: confined entry file is missing; update CONFINED in scripts/import-direction.ts`);
+        continue;
+      }
+      // Breadth first, so the chain reported is a shortest one.
+      const via = new Map<string, string | null>([[start, null]]);
+      const chain = (file: string): string => {
+        const steps: string[] = [];
+        for (let at: string | null | undefined = file; at; at = via.get(at)) steps.unshift(name(at));
+        return steps.join(" → ");
+      };
+      const queue = [start];
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        reachedFiles.add(next);
+        for (const spec of runtimeImportsOf(next, readFileSync(next, "utf8"))) {
+          if (!spec.startsWith(".")) {
+            if (rule.forbiddenPackages.includes(packageOf(spec))) problems.push(`${entry} loads "${packageOf(spec)}": ${chain(next)} — ${rule.why}`);
+            continue;
+          }
+          const target = resolve(dirname(next), spec);
+          if (!target.startsWith(src + sep) || via.has(target)) continue;
+          via.set(target, next);
+          if (rule.forbiddenLayers.includes(name(target).split("/")[0]!)) {
+            problems.push(`${entry} loads ${name(target)}: ${chain(target)} — ${rule.why}`);
+            continue;
+          }
+          if (existsSync(target)) queue.push(target);
+          else problems.push(`${name(next)}: cannot find "${spec}"`);
+        }
+      }
+    }
+  }
+  return { problems, reached: reachedFiles.size };
 }

@@ -49,7 +49,7 @@ function endedFor(seen: Seen & { found: true }, code: string): boolean {
   return code === "value_too_large" && seen.error?.code === "step_failed" && (seen.error.message ?? "").includes(OVER_CAP_WORDS);
 }
 
-/** What the kernel's value cap says of a value it refuses (kernel/value-limit.ts). */
+/** What the kernel's value cap says of a value it refuses (shared/value-limit.ts). */
 const OVER_CAP_WORDS = "(VILANO_MAX_VALUE_BYTES)";
 
 /** The verdict on run `label` (its id and workflow) expected to end as `expected`, seen as `seen`. */

@@ -10,4 +10,4 @@ export { turnScope } from "./turns.ts";
 export { MAX_WORKER_CRASHES, type WorkerCrash } from "./lost-activations.ts";
 export { explainOp } from "./ops/index.ts";
 export { toExitEvent } from "./relationships.ts";
-export { checkCommandValues, checkValueSize, refuseOverCap, resultWithinLimit, withBoundedFailure } from "./value-limit.ts";
+export { checkCommandValues, checkValueSize, refuseOverCap, resultWithinLimit, withBoundedFailure } from "../shared/index.ts";

@@ -9,7 +9,7 @@
 import { DEFAULT_MAX_VALUE_BYTES, runNotFound, systemClock, VilanoError, type Clock, type Logger } from "../shared/index.ts";
 import type { MessageRow, PrefetchHint, ProjectRow, RunListFilter, RunRow, Store, StoreOps } from "../store/index.ts";
 import { connectInstance, enqueueMessage, instanceId, MESSAGE_DONE_STATUSES, stopInstance, type ConnectRequest, type EnqueueRequest, type EnqueueResult } from "./inbox.ts";
-import { checkValueSize } from "./value-limit.ts";
+import { checkValueSize } from "../shared/value-limit.ts";
 import type { KernelContext } from "./context.ts";
 import type { Executor } from "./executor.ts";
 import { createGroupCommitQueue, type Command, type GroupCommitStats } from "./group-commit.ts";

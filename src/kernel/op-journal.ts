@@ -7,7 +7,7 @@ import { requireLease, type KernelContext } from "./context.ts";
 import type { Tx } from "./group-commit.ts";
 import { createRecording } from "./ops/op-kind.ts";
 import { recordCommand } from "./ops/index.ts";
-import { valueTooLarge } from "./value-limit.ts";
+import { valueTooLarge } from "../shared/value-limit.ts";
 import { finishActivation } from "./run-lifecycle.ts";
 import { isSettledOp, type OpCommand, type OpResolution } from "./types.ts";
 

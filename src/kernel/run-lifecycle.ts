@@ -3,7 +3,7 @@
  * cancel, and crash recovery at start-up.
  */
 import { isService, newRunId, VilanoError, type FailureBody } from "../shared/index.ts";
-import { resultWithinLimit } from "./value-limit.ts";
+import { resultWithinLimit } from "../shared/value-limit.ts";
 import type { DeadMember, RunRow } from "../store/index.ts";
 import { appendEvent, requireLease, requireRun, type KernelContext } from "./context.ts";
 import { cancelOutbound } from "./inbox.ts";

@@ -27,3 +27,4 @@ export * from "./held-folders.ts";
 export * from "./name-limit.ts";
 export * from "./event-types.ts";
 export * from "./run-kinds.ts";
+export * from "./value-limit.ts";

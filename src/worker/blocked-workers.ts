@@ -31,7 +31,7 @@ export function silentFor(worker: PoolWorker, now: number): number {
   return now - Math.max(worker.proc.lastHeard, oldest.sentAt);
 }
 
-export const isBlocked = (worker: PoolWorker, now: number, afterMs: number): boolean => worker.state === "live" && silentFor(worker, now) >= afterMs;
+export const isBlocked = (worker: PoolWorker, now: number, afterMs: number): boolean => worker.life.state === "live" && silentFor(worker, now) >= afterMs;
 
 /**
  * What runs in a worker: the steps running there, and the code of each activation it has read and
@@ -50,7 +50,7 @@ export function stepsRunningIn(worker: PoolWorker): NonNullable<WorkerPlace["blo
 /** Where an activation is: its worker's pid and, when that worker is blocked, for how long and by what. */
 export function placeOf(worker: PoolWorker, now: number, afterMs: number): WorkerPlace {
   const silent = silentFor(worker, now);
-  if (worker.state !== "live" || silent < afterMs) return { pid: worker.proc.pid };
+  if (worker.life.state !== "live" || silent < afterMs) return { pid: worker.proc.pid };
   return { pid: worker.proc.pid, blockedForMs: silent, blockedBy: stepsRunningIn(worker) };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The pool's bookkeeping of one worker: the activations it holds (and the step attempts running in
  * them), the ones it no longer holds but may still report for, its requests and subprocess groups,
- * and how it ended. Plain data and small helpers; the pool (pool.ts) drives them.
+ * its role and where it is in its life (one transition function, nextLife). Plain data and small
+ * helpers; the pool (pool.ts and its pool-*.ts parts) drives them.
  */
 import type { LiveExecutionStats } from "../engine/index.ts";
 import type { CodeRef } from "../core/index.ts";
@@ -47,16 +48,65 @@ export interface Held {
 
 export type DeathKind = "hard_stop" | "hard_stop_unclear" | "evacuated" | "cancel" | "expired" | "request_timeout" | "idle" | "close" | "disconnect";
 
+/** Why the pool ended a worker, and the step attempts a hard stop charges (by activation). */
+export interface Death {
+  kind: DeathKind;
+  victims: Map<number, RunningStep>;
+}
+
+/** Whom a worker works for; set when it starts. */
+export type WorkerRole =
+  /** Shares its code's activations with the other pooled workers of that code. */
+  | { readonly type: "pooled" }
+  /** Started for one activation (fresh isolation) or one cohort of suspects; retires as soon as it is idle. */
+  | { readonly type: "own" }
+  /** Connected over the API (`vilano worker start`), runs any code; `one` takes a single activation, `none` has had it. */
+  | { readonly type: "external"; takes: "any" | "one" | "none" };
+
+/**
+ * Where a worker is in its life. Only `live` workers get work; an `expired` one (stopped past its
+ * lease) lost its activations and is heard only until it is retired; a `dying` one was ended by
+ * the pool for `death`; a `dead` one has exited (`death` null: it died on its own).
+ */
+export type WorkerLife =
+  | { readonly state: "live" }
+  | { readonly state: "expired" }
+  | { readonly state: "dying"; readonly death: Death }
+  | { readonly state: "dead"; readonly death: Death | null };
+
+export type LifeEvent =
+  /** Stopped and silent past its lease: its activations go elsewhere. */
+  | { readonly type: "expire" }
+  /** The pool ends it (its process group is killed, its connection closed). */
+  | { readonly type: "kill"; readonly death: Death }
+  /** Its process exited (or its connection closed). */
+  | { readonly type: "exit" };
+
+const LIVE: WorkerLife = { state: "live" };
+const EXPIRED: WorkerLife = { state: "expired" };
+
+/**
+ * The one transition of a worker's life. A worker is ended once: a second kill keeps the first
+ * death (the one its activations are judged by), and nothing brings back a dead worker.
+ */
+export function nextLife(life: WorkerLife, event: LifeEvent): WorkerLife {
+  switch (event.type) {
+    case "expire":
+      return life.state === "live" ? EXPIRED : life;
+    case "kill":
+      return life.state === "live" || life.state === "expired" ? { state: "dying", death: event.death } : life;
+    case "exit":
+      return life.state === "dead" ? life : { state: "dead", death: life.state === "dying" ? life.death : null };
+  }
+}
+
 export interface PoolWorker {
-  proc: WorkerProcess;
+  readonly proc: WorkerProcess;
   /** The code it runs (an external worker runs any: null). */
-  code: CodeRef | null;
-  fresh: boolean;
-  external: boolean;
-  /** An external worker that takes one activation only… */
-  once: boolean;
-  /** …and has had it. */
-  spent: boolean;
+  readonly code: CodeRef | null;
+  readonly role: WorkerRole;
+  /** Changed only through `transition`. */
+  readonly life: WorkerLife;
   held: Map<number, Held>;
   /**
    * Activations this worker no longer holds but may still report for: taken away by a lease
@@ -68,33 +118,40 @@ export interface PoolWorker {
   /** Process groups of `ctx.exec` subprocesses running in this worker (checked in /proc when it said so: exec-groups.ts): killed when the worker dies. */
   execGroups: Map<number, ExecGroup>;
   /** The uid its code runs as (a `[worker] user`'s, or the daemon's); null for an external worker, whose user is not known here. */
-  uid: number | null;
+  readonly uid: number | null;
   /** When its process started (clock ticks since boot, read at spawn); null for an external worker. */
-  start: number | null;
-  state: "live" | "expired" | "dying" | "dead";
-  death: { kind: DeathKind; victims: Map<number, RunningStep> } | null;
+  readonly start: number | null;
   idleTimer: ReturnType<typeof setTimeout> | null;
   /** How its parked executions have fared, as it last said. */
   live: LiveExecutionStats;
 }
 
-/** A worker's bookkeeping; its process (or connection) is filled in right after. */
-export const newWorker = (code: CodeRef | null, kind: { fresh: boolean; external: boolean }): PoolWorker => ({
-  live: { parked: 0, resumed: 0, evicted: 0, stale: 0 },
+/** Moves a worker's life on by `event` (nextLife); returns the life it had. */
+export function transition(worker: PoolWorker, event: LifeEvent): WorkerLife {
+  const before = worker.life;
+  (worker as { life: WorkerLife }).life = nextLife(before, event);
+  return before;
+}
+
+/** How the pool ended a worker, if it did (null while it lives, or when it died on its own). */
+export const deathOf = (worker: PoolWorker): Death | null => (worker.life.state === "dying" || worker.life.state === "dead" ? worker.life.death : null);
+
+/** Shares its code's activations with the other pooled workers (not one of its own, not external). */
+export const isPooled = (worker: PoolWorker): boolean => worker.role.type === "pooled";
+
+/** The bookkeeping of a worker that has just started (or connected). */
+export const newWorker = (code: CodeRef | null, role: WorkerRole, proc: WorkerProcess, owner: { uid: number | null; start: number | null } = { uid: null, start: null }): PoolWorker => ({
+  proc,
   code,
-  ...kind,
-  once: false,
-  spent: false,
+  role,
+  life: LIVE,
   held: new Map(),
   gone: new Map(),
   requests: new Map(),
   execGroups: new Map(),
-  uid: null,
-  start: null,
-  state: "live",
-  death: null,
+  ...owner,
   idleTimer: null,
-  proc: undefined as unknown as WorkerProcess,
+  live: { parked: 0, resumed: 0, evicted: 0, stale: 0 },
 });
 
 /** Sets a key in a map kept to `max` entries: the oldest are forgotten first. */

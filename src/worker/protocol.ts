@@ -28,7 +28,7 @@ import {
   type OpResolution,
   type TurnInput,
 } from "../shared/index.ts";
-import type { CodeInfo } from "../core/index.ts";
+import type { CodeInfo } from "../core/catalog.ts";
 
 const ActivationResultVariant = v.variant("type", [
   v.object({ type: v.literal("completed"), output: Json }),

@@ -8,10 +8,14 @@
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { computeKey, createLiveExecutions, type ActivationHost, type ExecEnvironment, type WorkflowResume } from "../engine/index.ts";
-import { describeDefinitions, indexDefinitions, lazyWorkspace, runActivationCode, type CodeRef, type Definitions } from "../core/index.ts";
+// The core files a worker needs, not the core's barrel: that one brings the kernel and both stores,
+// which a worker never uses (scripts/import-direction.ts, CONFINED, keeps it so).
+import { describeDefinitions, type CodeRef } from "../core/catalog.ts";
+import { indexDefinitions, type Definitions } from "../core/definitions.ts";
+import { lazyWorkspace } from "../core/workspaces.ts";
+import { runActivationCode } from "../core/run-activation.ts";
 import { loadDefinitions, MANIFEST_FILE, parseManifest } from "../project/index.ts";
-import { isErrorCode, toFailureBody, VilanoError, type ActivationResult, type LiveOutcome, type OpCommand, type OpResolution } from "../shared/index.ts";
-import { refuseOverCap, resultWithinLimit, withBoundedFailure } from "../kernel/index.ts";
+import { isErrorCode, refuseOverCap, resultWithinLimit, toFailureBody, VilanoError, withBoundedFailure, type ActivationResult, type LiveOutcome, type OpCommand, type OpResolution } from "../shared/index.ts";
 import { armParentDeath } from "./parent-death.ts";
 import { createBatcher, sendingEachOnFailure, unbatch } from "./batching.ts";
 import { sendFailure, unsentReport, unsentResult } from "./outgoing-values.ts";

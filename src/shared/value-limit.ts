@@ -5,7 +5,11 @@
  * A worker process checks the same values with the same functions before it sends them, so an
  * over-cap value never crosses to the daemon; the kernel's check stays for every other way in.
  */
-import { boundFailure, cutLabel, isService, recordedValues, toFailureBody, UnsentReportError, VilanoError, type ActivationResult, type FailureBody, type OpCommand } from "../shared/index.ts";
+import { UnsentReportError, VilanoError } from "./errors.ts";
+import { boundFailure, cutLabel, toFailureBody, type FailureBody } from "./failure.ts";
+import { recordedValues, type OpCommand } from "./op-commands.ts";
+import type { ActivationResult } from "./protocol.ts";
+import { isService } from "./run-kinds.ts";
 
 /** Throws `value_too_large` when `text` (JSON) is over `limit` bytes. */
 export function checkValueSize(text: string | null | undefined, limit: number, what: string): void {
