@@ -10,7 +10,7 @@ import { checkOptions } from "./options.ts";
 import { isWorkflowDefinition, type AnyWorkflowDefinition, type ChildHandle, type LinkOptions, type MonitorOptions, type SpawnOptions } from "../sdk/index.ts";
 import type { Relations } from "./relations.ts";
 import type { ActivationState } from "./activation-state.ts";
-import type { NextOp } from "./durable-context.ts";
+import type { NextOp } from "./next-op.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
 import { handed } from "./step-scope.ts";
 

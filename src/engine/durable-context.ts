@@ -13,7 +13,6 @@ import {
   toJson,
   toOptionalJson,
   VilanoError,
-  checkNameLength,
   type FailureBody,
   type ResolvedRetryPolicy,
   type OpKind,
@@ -21,6 +20,7 @@ import {
 import type { AnyServiceDefinition, ExecSpec, LogFields, ServiceContext, StepControl, StepOptions } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
 import type { History, RequestedOp } from "./history.ts";
+import { nameCheckOf, type NextOp } from "./next-op.ts";
 import type { ActivationHost } from "./host.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
 import { createServiceCalls } from "./service-calls.ts";
@@ -40,25 +40,6 @@ import { RETRY_SHORTHAND, retryPolicyOf } from "./retry-options.ts";
 
 /** What `ctx.step` may be given; anything else is refused by name rather than dropped. */
 const STEP_OPTIONS = ["key", "timeout", "retry", ...RETRY_SHORTHAND];
-
-/** Assigns the next op its key and position; a mismatch with history ends the run (`nondeterminism`). */
-export interface NextOp {
-  (kind: OpKind, name: string, key: string | undefined): ReturnType<History["next"]>;
-  /**
-   * The name limit (checkNameLength) for the op about to be asked for. Skipped when that op's
-   * position is recorded: a history written before the limit existed, with a longer name or key,
-   * still replays, and deterministic code gives a recorded op the name history holds anyway.
-   */
-  checkName(what: string, text: string): void;
-}
-
-/** NextOp's `checkName` for `history`: the limit holds from the first position history has not recorded. */
-export function nameCheckOf(history: History): NextOp["checkName"] {
-  return (what, text) => {
-    if (history.requested <= history.lastRecordedSeq) return;
-    checkNameLength(what, text);
-  };
-}
 
 export interface ContextParts {
   runId: string;

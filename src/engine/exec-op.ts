@@ -10,7 +10,7 @@ import { isAbsolute, relative } from "node:path";
 import { ExecFailedError, parseDuration, toFailureBody, toOptionalJson, VilanoError, type FailureBody, type ResolvedRetryPolicy } from "../shared/index.ts";
 import type { ExecSpec } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
-import type { NextOp } from "./durable-context.ts";
+import type { NextOp } from "./next-op.ts";
 import { confineTo, DEFAULT_MAX_CAPTURE_BYTES, runProcess, type ExecArtifact, type ExecEnvironment, type ResolvedExec } from "./exec-process.ts";
 import type { RequestedOp } from "./history.ts";
 import type { ActivationHost } from "./host.ts";

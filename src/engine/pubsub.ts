@@ -6,7 +6,7 @@
 import { describeValue, toOptionalJson, VilanoError, type FailureBody, type HistoryOp } from "../shared/index.ts";
 import type { AnyServiceDefinition, PublishResult, SubscribeOptions, Subscription, Unsubscription } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
-import type { NextOp } from "./durable-context.ts";
+import type { NextOp } from "./next-op.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
 import { fromHistory, reportValue } from "./durable-wait.ts";
 import { checkOptions } from "./options.ts";

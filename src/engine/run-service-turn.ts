@@ -15,7 +15,8 @@ import {
   type TurnInput,
 } from "../shared/index.ts";
 import type { AnyServiceDefinition } from "../sdk/index.ts";
-import { createDurableContext, nameCheckOf } from "./durable-context.ts";
+import { createDurableContext } from "./durable-context.ts";
+import { nameCheckOf } from "./next-op.ts";
 import { drive, prepare, type Settled } from "./drive.ts";
 import type { ActivationHost } from "./host.ts";
 import { serviceTurnControls } from "./turn-controls.ts";

@@ -5,7 +5,7 @@
 import { parseDuration, serviceInstanceId, ServiceCallError, toJson, toOptionalJson, VilanoError, type FailureBody, type HistoryOp } from "../shared/index.ts";
 import { isServiceDefinition, type AnyServiceDefinition, type DurableContext, type ServiceStatus } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
-import type { NextOp } from "./durable-context.ts";
+import type { NextOp } from "./next-op.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
 import { computeKey, createRef, refShapeOf, type RefCall } from "./service-ref.ts";
 import { handed } from "./step-scope.ts";

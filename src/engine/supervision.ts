@@ -13,7 +13,7 @@ import {
   type SupervisionGroup,
 } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
-import type { NextOp } from "./durable-context.ts";
+import type { NextOp } from "./next-op.ts";
 import type { ReplayScheduler } from "./replay-scheduler.ts";
 import { handed } from "./step-scope.ts";
 import { fromHistory, reportValue, reportWait, type ToError } from "./durable-wait.ts";

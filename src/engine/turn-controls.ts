@@ -5,7 +5,7 @@
 import { parseDuration, VilanoError, type FailureBody, type MailboxView } from "../shared/index.ts";
 import type { DeferOptions, RejectOptions, SubscribeOptions, Subscription, Unsubscription } from "../sdk/index.ts";
 import type { ActivationState } from "./activation-state.ts";
-import type { NextOp } from "./durable-context.ts";
+import type { NextOp } from "./next-op.ts";
 
 export interface TurnControls {
   mailbox(next: NextOp): MailboxView;
