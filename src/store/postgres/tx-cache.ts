@@ -15,7 +15,7 @@
  * write to a list's table drops that list (for ops, the run's), so a list is only ever what the
  * database holds.
  */
-import type { AnyRunStatus } from "../../shared/index.ts";
+import { OPEN_OP_STATUSES, type AnyRunStatus, type OpStatus } from "../../shared/index.ts";
 import type { MessageRow, NewRun, OpRow, OpWrite, RelationshipRow, RunRow } from "../rows.ts";
 import type { StoreOps } from "../boundary.ts";
 import { statementsThat } from "../statement-effects.ts";
@@ -68,7 +68,7 @@ function opRowAfter(list: readonly OpRow[], op: OpWrite): OpRow {
 }
 
 /** Open ops, as `closeOpenOps` finds them. */
-const OPEN_OP_STATUSES = new Set(["waiting", "retry_wait", "retry_ready"]);
+const OPEN_OPS: ReadonlySet<OpStatus> = new Set(OPEN_OP_STATUSES);
 
 /** What the cache needs besides the statements: writes sent without waiting for their answers. */
 export interface CacheWrites {
@@ -257,7 +257,7 @@ export function createTxCache(me: string, beforeForget: () => void = () => {}): 
       });
       on("closeOpenOps", (m, runId: string, ...rest: unknown[]) => {
         const known = opLists.get(runId);
-        if (known && !known.some((op) => OPEN_OP_STATUSES.has(op.status))) return Promise.resolve();
+        if (known && !known.some((op) => OPEN_OPS.has(op.status))) return Promise.resolve();
         if (hasOpenOps.get(runId) === false) return Promise.resolve();
         dropOpsOf(runId);
         return m(runId, ...rest);
