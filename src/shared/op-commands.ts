@@ -179,7 +179,7 @@ const plain = { waitOpener: null, attemptEnds: [] } as const;
 /** Known at call time and recorded with `record`: nameless, nothing awaited, nothing drawn. */
 const recorded = { recordedBy: ["record"], nameless: true, awaited: false, events: ["value_recorded"], ...plain } as const;
 /** A step's or an exec's attempts: a failed one retried after a backoff (a timer). */
-const attempts = (prefix: "step" | "exec") =>
+const attempts = <P extends "step" | "exec">(prefix: P) =>
   ({
     recordedBy: ["step_completed", "step_failed"],
     nameless: false,

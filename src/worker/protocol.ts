@@ -14,7 +14,6 @@ import {
   Json,
   MESSAGE_KIND,
   Millis,
-  OP_KINDS,
   OP_STATUS,
   OpCommandSchema,
   RetryPolicySchema,
@@ -96,7 +95,14 @@ const CodeRefSchema = v.object({ id: v.string(), dir: v.string() });
 const HistoryOpSchema = v.object({
   opKey: v.string(),
   seq: Count,
-  kind: v.picklist(Object.keys(OP_KINDS) as OpKind[]),
+  /**
+   * Any text: a kind this worker does not know (recorded by a newer daemon) must reach replay, which
+   * fails the run naming it as a divergence, rather than fail the parse and drop the activation.
+   */
+  kind: v.pipe(
+    v.string(),
+    v.transform((kind) => kind as OpKind),
+  ),
   name: v.string(),
   status: v.picklist(Object.values(OP_STATUS)),
   attempt: Count,

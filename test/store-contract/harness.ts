@@ -3,7 +3,7 @@
  * transaction as the kernel uses it, and the cases of the transactions themselves.
  */
 import { expect } from "bun:test";
-import { RetryCarefully, type NewRun, type OpWrite, type Store } from "../../src/store/index.ts";
+import { RetryCarefully, type NewRun, type OpWrite, type RunRow, type Store } from "../../src/store/index.ts";
 
 /** One statement's behaviour, against a fresh, empty store. */
 export type Case = (store: Store) => Promise<void>;
@@ -44,6 +44,22 @@ export const op = (runId: string, opKey: string, seq: number, over: Partial<OpWr
 export async function seenBothWays<T>(store: Store, read: (ops: Store | Store["reads"]) => Promise<T>, expected: unknown): Promise<void> {
   expect<unknown>(await inTx(store, () => read(store))).toEqual(expected);
   expect<unknown>(await read(store.reads)).toEqual(expected);
+}
+
+/**
+ * `write` inside one transaction between two reads of `id`'s row: the first lets a store answer the
+ * second from what it holds (PostgreSQL's transaction cache follows its own writes), and the second
+ * must equal the committed row `reads` sees afterwards, every column. Answers that row.
+ */
+export async function rowAfterWrite(store: Store, id: string, write: () => Promise<unknown>): Promise<RunRow> {
+  const inside = await inTx(store, async () => {
+    expect(await store.getRun(id)).not.toBeNull();
+    await write();
+    return store.getRun(id);
+  });
+  const committed = await store.reads.getRun(id);
+  expect(inside).toEqual(committed);
+  return committed!;
 }
 
 const boom = () => new Error("the command failed");

@@ -1,7 +1,7 @@
 /** The contract's cases for `runs`: workflow runs and service instances. */
 import { expect } from "bun:test";
 import type { InstanceStatements, RunStatements } from "../../src/store/contract.ts";
-import { inTx, newRun, NOW, seenBothWays, withInstance, withRuns, type CasesOf } from "./harness.ts";
+import { inTx, newRun, NOW, rowAfterWrite, seenBothWays, withInstance, withRuns, type CasesOf } from "./harness.ts";
 
 /** A new run's row: what `insertRun` sets, and the schema's defaults for the rest. */
 const freshRow = (id: string) => ({
@@ -31,11 +31,9 @@ export const runCases = {
   },
   setRunStatus: async (store) => {
     await withRuns(store, "r1");
-    await inTx(store, () => store.setRunStatus("r1", "running", NOW + 5));
-    await seenBothWays(store, async (s) => {
-      const row = await s.getRun("r1");
-      return [row?.status, row?.updatedAt, row?.finishedAt];
-    }, ["running", NOW + 5, null]);
+    const row = await rowAfterWrite(store, "r1", () => store.setRunStatus("r1", "running", NOW + 5));
+    expect([row.status, row.updatedAt, row.finishedAt]).toEqual(["running", NOW + 5, null]);
+    expect((await rowAfterWrite(store, "r1", () => store.setRunStatus("r1", "waiting", NOW + 6))).status).toBe("waiting");
   },
   finishRun: async (store) => {
     await withRuns(store, "r1", "r2");
@@ -45,6 +43,10 @@ export const runCases = {
     });
     expect(await store.reads.getRun("r1")).toMatchObject({ status: "completed", output: '"done"', error: null, updatedAt: NOW + 7, finishedAt: NOW + 7 });
     expect(await store.reads.getRun("r2")).toMatchObject({ status: "failed", output: null, error: '{"message":"no"}', finishedAt: NOW + 8 });
+    await withRuns(store, "r3");
+    await inTx(store, () => store.setRunStatus("r3", "running", NOW + 1));
+    const ended = await rowAfterWrite(store, "r3", () => store.finishRun("r3", "cancelled", null, null, NOW + 9));
+    expect([ended.status, ended.finishedAt]).toEqual(["cancelled", NOW + 9]);
   },
   bumpFence: async (store) => {
     await withRuns(store, "r1");
@@ -83,8 +85,7 @@ export const runCases = {
   },
   setCrashes: async (store) => {
     await withRuns(store, "r1");
-    await inTx(store, () => store.setCrashes("r1", 2));
-    await seenBothWays(store, async (s) => (await s.getRun("r1"))?.crashes, 2);
+    expect((await rowAfterWrite(store, "r1", () => store.setCrashes("r1", 2))).crashes).toBe(2);
   },
   listRuns: async (store) => {
     await inTx(store, async () => {
@@ -149,11 +150,8 @@ export const instanceCases = {
   },
   setState: async (store) => {
     await withInstance(store, "s1");
-    await inTx(store, () => store.setState("s1", '{"n":1}', NOW + 3));
-    await seenBothWays(store, async (s) => {
-      const row = await s.getRun("s1");
-      return [row?.state, row?.updatedAt];
-    }, ['{"n":1}', NOW + 3]);
+    const row = await rowAfterWrite(store, "s1", () => store.setState("s1", '{"n":1}', NOW + 3));
+    expect([row.state, row.updatedAt]).toEqual(['{"n":1}', NOW + 3]);
     await inTx(store, () => store.setState("s1", null, NOW + 4));
     expect((await store.reads.getRun("s1"))!.state).toBeNull();
   },

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createBatcher, sendingEachOnFailure, unbatch } from "../../src/worker/batching.ts";
 import { FromWorkerSchema, parseMessage, ToWorkerSchema } from "../../src/worker/protocol.ts";
+import { createHistory } from "../../src/engine/history.ts";
+import { NondeterminismError } from "../../src/shared/index.ts";
 import { thrownBy } from "../helpers/thrown-by.ts";
 
 const report = { t: "report", a: 1, c: 2, fence: 3, cmd: { type: "step_completed", opKey: "step:a:0", seq: 0, name: "a", attempt: 1, result: "1" } };
@@ -23,6 +25,16 @@ describe("worker protocol", () => {
     expect(String((thrownBy(() => parseMessage(FromWorkerSchema, bad, "worker 7")) as Error).message)).toContain("malformed message from worker 7 at cmd.seq");
     const wrongType = { ...report, cmd: { ...report.cmd, type: "teleport" } };
     expect(String((thrownBy(() => parseMessage(FromWorkerSchema, wrongType, "w")) as Error).message)).toContain("at cmd.type");
+  });
+
+  test("an activation whose history holds a kind this worker does not know (a newer daemon's) still parses, and replay names it", () => {
+    const op = { opKey: "patch:fix-1:0", seq: 0, kind: "patch", name: "fix-1", status: "completed", attempt: 1, result: "true", error: null, resolvedSeq: null };
+    const activate = { t: "activate", a: 1, code: { id: "c", dir: "/x" }, run: { id: "r", project: "p", kind: "workflow", name: "w", input: null }, fence: 1, ops: [op] };
+    const parsed = parseMessage(ToWorkerSchema, activate, "daemon");
+    if (parsed.t !== "activate") throw new Error("expected an activation");
+    const error = thrownBy(() => createHistory(parsed.ops).next("step", "charge", undefined));
+    expect(error).toBeInstanceOf(NondeterminismError);
+    expect((error as Error).message).toContain('history recorded patch "fix-1"');
   });
 
   test("messages sent in one tick go as one batch, in order; a lone one goes as it is", async () => {
