@@ -3,7 +3,7 @@
  * layer sits below the runtime and must not import it).
  */
 import type { SignalDelivery } from "../kernel/index.ts";
-import type { DaemonInfo, RunInfo, RunInspection } from "../shared/index.ts";
+import type { AnyRunStatus, DaemonInfo, RunInfo, RunInspection, RunKind } from "../shared/index.ts";
 
 export interface ApiProject {
   name: string;
@@ -70,7 +70,7 @@ export interface ApiBackend {
   removeProject(name: string): Promise<void>;
   startRun(target: string, input: unknown, id?: string): Promise<ApiRun & { created: boolean }>;
   /** A page of runs, newest first; `nextCursor` when there may be more. */
-  listRuns(filter: { project?: string; status?: string; workflow?: string; kind?: string; limit?: number; cursor?: string }): Promise<{ runs: ApiRun[]; nextCursor?: string }>;
+  listRuns(filter: { project?: string; status?: AnyRunStatus; workflow?: string; kind?: RunKind; limit?: number; cursor?: string }): Promise<{ runs: ApiRun[]; nextCursor?: string }>;
   inspectRun(runId: string): Promise<RunInspection>;
   /** Waits up to `waitMs` for the run to finish; returns it as it is then. */
   awaitRun(runId: string, waitMs: number): Promise<ApiRun>;

@@ -1,6 +1,6 @@
 /** valibot schemas of the control API's bodies and queries. */
 import * as v from "valibot";
-import { definitionNameProblem, pageSizeProblem, parseDuration, projectNameProblem, RUN_KIND, runStatusProblem } from "../shared/index.ts";
+import { definitionNameProblem, pageSizeProblem, parseDuration, projectNameProblem, RUN_KIND, runStatusProblem, type AnyRunStatus } from "../shared/index.ts";
 
 const Name = v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(200, "is too long"));
 const Target = v.pipe(v.string(), v.regex(/^[^/\s]+\/[^/\s]+$/, "must be <project>/<name>"));
@@ -35,7 +35,8 @@ const Filter = (problem: (value: string) => string | undefined) =>
   );
 export const ListRunsQuery = v.strictObject({
   project: v.optional(Filter(projectNameProblem)),
-  status: v.optional(Filter(runStatusProblem)),
+  // runStatusProblem refuses anything but a listed run status, so what passes is one.
+  status: v.optional(v.pipe(Filter(runStatusProblem), v.transform((status) => status as AnyRunStatus))),
   workflow: v.optional(Filter(definitionNameProblem)),
   kind: v.optional(v.picklist(Object.values(RUN_KIND), "must be workflow or service")),
   limit: v.optional(v.pipe(Filter(pageSizeProblem), v.transform(Number))),

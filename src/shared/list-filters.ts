@@ -12,10 +12,13 @@ export const LISTED_STATUSES: readonly AnyRunStatus[] = [...new Set<AnyRunStatus
 /** The most runs one page holds. */
 export const MAX_PAGE_SIZE = 9999;
 
+/** True for a status a listed run can have. */
+export const isListedStatus = (value: string): value is AnyRunStatus => (LISTED_STATUSES as readonly string[]).includes(value);
+
 const shown = (value: string) => JSON.stringify(value);
 
 export function runStatusProblem(value: string): string | undefined {
-  if ((LISTED_STATUSES as readonly string[]).includes(value)) return undefined;
+  if (isListedStatus(value)) return undefined;
   return `${shown(value)} is not a run status; use one of ${LISTED_STATUSES.join(", ")}`;
 }
 

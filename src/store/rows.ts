@@ -114,10 +114,10 @@ export interface OpWrite {
 }
 
 export interface RunListFilter {
-  status?: string;
+  status?: AnyRunStatus;
   name?: string;
   project?: string;
-  kind?: string;
+  kind?: RunKind;
   limit?: number;
   /** Only runs after this one in the list's order (newest first): the next page. */
   after?: { createdAt: number; id: string };

@@ -12,7 +12,7 @@ import { getCookie, setCookie } from "hono/cookie";
 import { secureHeaders } from "hono/secure-headers";
 import * as v from "valibot";
 import { apiSchemas, keepStreamAlive, requireLoopbackHost, sameSecret, streamInSlot, type ApiBackend, type StreamSlots } from "../api/index.ts";
-import { isService, VilanoError, type Logger } from "../shared/index.ts";
+import { isListedStatus, isService, VilanoError, type Logger } from "../shared/index.ts";
 import { LIVE_SCRIPT, STYLE } from "./assets.ts";
 import { runHref, UI_BASE } from "./layout.tsx";
 import { LoginPage, ProblemPage } from "./pages/login.tsx";
@@ -173,7 +173,7 @@ export function createDashboard(options: DashboardOptions) {
       if (query.project) filter.project = query.project;
       if (query.workflow) filter.workflow = query.workflow;
       if (query.status) {
-        if (!RUN_STATUSES.includes(query.status)) throw new VilanoError("validation_failed", `status must be one of ${RUN_STATUSES.join(", ")}`);
+        if (!isListedStatus(query.status)) throw new VilanoError("validation_failed", `status must be one of ${RUN_STATUSES.join(", ")}`);
         filter.status = query.status;
       }
       if (query.cursor) filter.cursor = query.cursor;

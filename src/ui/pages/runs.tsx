@@ -1,16 +1,16 @@
 /** The runs page: newest first, filtered by project, workflow and status, a page at a time. */
 import type { ApiProject, ApiRun } from "../../api/index.ts";
-import { LISTED_STATUSES } from "../../shared/index.ts";
+import { LISTED_STATUSES, type AnyRunStatus } from "../../shared/index.ts";
 import { Layout, runHref, Status, Time, Took, UI_BASE } from "../layout.tsx";
 
 export interface RunsFilter {
   project?: string;
   workflow?: string;
-  status?: string;
+  status?: AnyRunStatus;
   cursor?: string;
 }
 
-export const RUN_STATUSES: readonly string[] = LISTED_STATUSES;
+export const RUN_STATUSES: readonly AnyRunStatus[] = LISTED_STATUSES;
 
 export function RunsTable(props: { runs: ApiRun[]; nextCursor: string | undefined; filter: RunsFilter }) {
   const { runs, nextCursor, filter } = props;
