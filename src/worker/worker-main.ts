@@ -158,6 +158,8 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
     // loop before its first op says nothing else). Flushed by the transport before the code runs.
     send({ t: "started", a });
     events.onActivate?.({ id: run.id, name: run.name, kind: run.kind });
+    /** The step whose attempt just ended and whose `step_end` is not said yet: its report, sent in this tick, says it. */
+    let unsaidEnd: string | null = null;
     const host: ActivationHost = {
       report: (reported: OpCommand) =>
         new Promise<OpResolution>((resolve, reject) => {
@@ -166,6 +168,7 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
           refuseOverCap(cmd, cap);
           const c = nextCall++;
           calls.set(c, { resolve, reject });
+          if (unsaidEnd === cmd.opKey && endsStep(cmd)) unsaidEnd = null;
           send({ t: "report", a, c, fence, cmd });
         }),
       post: (cmd) => {
@@ -192,7 +195,16 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
       },
       stepEnded: (opKey, timed) => {
         if (timed) timedSteps--;
-        send({ t: "step_end", a, opKey });
+        // The attempt's outcome is reported at once (same tick), and the pool ends a step when it
+        // reads the step's report: `step_end` goes only if no report of it followed (the activation
+        // was stopped, or the outcome was refused before it could go) — one message less a step.
+        if (unsaidEnd !== null) send({ t: "step_end", a, opKey: unsaidEnd });
+        unsaidEnd = opKey;
+        queueMicrotask(() => {
+          if (unsaidEnd !== opKey) return;
+          unsaidEnd = null;
+          send({ t: "step_end", a, opKey });
+        });
       },
       exec: execFor(m),
       execStarted: (pid) => send({ t: "exec_start", a, pid }),
@@ -313,6 +325,9 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
     },
   };
 }
+
+/** A report that is the outcome of a step attempt: the pool ends that step when it reads it (pool-step-deadlines.ts). */
+const endsStep = (cmd: OpCommand): boolean => cmd.type === "step_completed" || cmd.type === "step_failed";
 
 /** Log fields as plain data: serialised once, here; fields that cannot be are shown as a note. */
 function plainFields(fields: Record<string, unknown>): unknown {

@@ -20,6 +20,13 @@ describe("worker protocol", () => {
     );
   });
 
+  test("options that share a tag are told apart by their other fields, and a message that fits none is refused naming the field", () => {
+    const ok = { t: "reply", a: 1, c: 2, ok: true, res: { outcome: "recorded" } };
+    expect(parseMessage(ToWorkerSchema, ok, "d")).toEqual(ok as never);
+    expect(String((thrownBy(() => parseMessage(ToWorkerSchema, { ...ok, ok: "yes" }, "the daemon")) as Error).message)).toContain("malformed message from the daemon at ok");
+    expect(String((thrownBy(() => parseMessage(ToWorkerSchema, { t: "reply", a: 1, c: 2, ok: false, code: "x" }, "d")) as Error).message)).toContain("malformed message from d at ok");
+  });
+
   test("a malformed nested command is refused with its path", () => {
     const bad = { ...report, cmd: { ...report.cmd, seq: -1 } };
     expect(String((thrownBy(() => parseMessage(FromWorkerSchema, bad, "worker 7")) as Error).message)).toContain("malformed message from worker 7 at cmd.seq");
