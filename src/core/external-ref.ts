@@ -1,6 +1,8 @@
 /**
  * Refs for scripts (`rt.connect`): sends and asks go straight to the kernel, without a run. An ask
- * waits in memory for its message to finish; its timeout stops the waiting, not the handling.
+ * waits in memory for its message to finish; its timeout stops the waiting, not the handling. An
+ * ask's enqueue commits without waiting for the disk (the reply's commit makes it durable), so
+ * anything told to the asker before a reply (a refusal, a timeout) waits for `kernel.syncLog()`.
  */
 import { checkOptions, createRef, type RefInstance, type RefTransport } from "../engine/index.ts";
 import type { Kernel } from "../kernel/index.ts";
@@ -33,7 +35,12 @@ export function createExternalRef<D extends AnyServiceDefinition>(kernel: Kernel
         payload,
         maxQueued: definition.maxQueued,
       });
-      if (!sent.ok) throw new ServiceCallError(serviceRunId, name, sent.error);
+      if (!sent.ok) {
+        // An ask's enqueue did not wait for the disk: the refusal it recorded must be durable
+        // before the caller hears of it.
+        if (c.kind === "ask") await kernel.syncLog();
+        throw new ServiceCallError(serviceRunId, name, sent.error);
+      }
       if (c.kind !== "ask") return undefined;
       const signal = timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs);
       let message;
@@ -41,6 +48,9 @@ export function createExternalRef<D extends AnyServiceDefinition>(kernel: Kernel
         message = await kernel.waitForMessage(sent.messageId, signal);
       } catch (error) {
         if (signal?.aborted && error === signal.reason) {
+          // A timed-out ask leaves its message to be handled: the message must be durable before
+          // the caller hears so (its enqueue did not wait for the disk; usually a later commit has).
+          await kernel.syncLog();
           throw new ServiceCallError(serviceRunId, name, {
             name: "AskTimeoutError",
             message: `no reply from ${serviceRunId} within ${durationAsGiven(c.options!.timeout!)}`,

@@ -26,5 +26,5 @@ export {
 } from "./workspaces.ts";
 // What the embedded runtime needs from the layers below the core, so that it depends on the core alone.
 export { computeKey } from "../engine/index.ts";
-export type { GroupCommitStats, SignalDelivery } from "../kernel/index.ts";
+export type { DurabilityStats, GroupCommitStats, SignalDelivery } from "../kernel/index.ts";
 export type { SynchronousMode } from "../store/index.ts";

@@ -28,6 +28,7 @@ import {
   type RunInfo,
   type RunInspection,
   type Runner,
+  type DurabilityStats,
   type GroupCommitStats,
   type SignalDelivery,
   type SynchronousMode,
@@ -134,6 +135,8 @@ export interface Runtime {
   listPage(filter?: RunListFilter): Promise<{ runs: RunInfo[]; nextCursor?: string }>;
   /** Commit statistics of the group-commit queue (for benchmarks). */
   readonly stats: GroupCommitStats;
+  /** Commits that did not wait for the disk (asks' messages) and the log syncs that made them durable (for benchmarks). */
+  readonly durability: DurabilityStats;
   /**
    * How suspended workflow executions kept in memory fared: `resumed` (woken without a replay),
    * `evicted` (dropped for room; their runs replayed), `stale` (out of date; replayed).
@@ -219,6 +222,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const runtime: Runtime = {
     database,
     stats: core.stats,
+    durability: core.kernel.durability,
     liveExecutions: () => core.liveStats(),
     daemons: () => core.daemons(),
     async start(workflow, input, startOptions = {}) {

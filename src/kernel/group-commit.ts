@@ -1,7 +1,9 @@
 /**
  * Group commit: callers submit commands; the queue applies a whole batch in one transaction of
  * the store (one fsync), each command inside its own savepoint so a failing command rolls back
- * alone, and resolves the callers only after the commit returned. One batch at a time. Post-commit effects (dispatching a
+ * alone, and resolves the callers only after the commit returned. A batch whose every caller says
+ * it needs no fsync of its own (`durable: false`: an ask's message, made durable by its reply's
+ * commit) commits without one. One batch at a time. Post-commit effects (dispatching a
  * run, arming a timer, waking a waiter) run after the commit: the batch finishers' first, then
  * each command's, in submission order.
  */
@@ -28,8 +30,21 @@ type Finishers = Map<string, (tx: Tx) => Promise<void>>;
 /** A command: its reads and writes go to the store's open transaction (it awaits each one). */
 export type Command<T> = (tx: Tx) => Promise<T>;
 
+/** How a command's caller depends on its commit. */
+export interface SubmitOptions {
+  /**
+   * `false`: the caller tells nobody outside the process of the outcome before a later commit that
+   * waits for the disk (an ask's message: its reply comes with the turn's commit), so the batch, if
+   * every command in it says so, commits without waiting for the disk. `syncLog()` makes it durable
+   * when something must be told without such a commit (a refusal, a timed-out ask).
+   */
+  durable?: boolean;
+}
+
 interface Queued {
   apply: Command<unknown>;
+  /** Whether the caller needs the commit durable before it hears of it. */
+  durable: boolean;
   /** The run (and op) the command reads first, for a store that fetches a batch's rows at once. */
   hint: PrefetchHint | undefined;
   resolve: (value: unknown) => void;
@@ -44,8 +59,21 @@ export interface GroupCommitStats {
   carefulRetries: number;
 }
 
+/** Commits that did not wait for the disk, and the syncs that made them durable without a commit. */
+export interface DurabilityStats {
+  /** Batches committed without waiting for the disk (every command in them said `durable: false`). */
+  relaxedBatches: number;
+  /** `syncLog()` calls that had a relaxed commit to make durable. */
+  logSyncs: number;
+}
+
 export interface GroupCommitQueue {
-  submit<T>(command: Command<T>, hint?: PrefetchHint): Promise<T>;
+  submit<T>(command: Command<T>, hint?: PrefetchHint, options?: SubmitOptions): Promise<T>;
+  /**
+   * Resolves once every commit so far is durable: at once when the last commit waited for the
+   * disk, after an fsync of the log when a relaxed one came after it.
+   */
+  syncLog(): Promise<void>;
   /** Like submit, but first in the next batch (recovery after a failed batch goes before anything else). */
   submitFirst<T>(command: Command<T>): Promise<T>;
   /** Resolves when everything submitted so far is committed. */
@@ -53,6 +81,7 @@ export interface GroupCommitQueue {
   /** Refuses new commands, commits those already submitted, then stops. */
   close(): Promise<void>;
   readonly stats: GroupCommitStats;
+  readonly durability: DurabilityStats;
 }
 
 const MAX_BATCH = 1_000;
@@ -92,6 +121,9 @@ export function createGroupCommitQueue(
   let closed = false;
   const drains: (() => void)[] = [];
   const stats: GroupCommitStats = { batches: 0, commands: 0, largestBatch: 0, carefulRetries: 0 };
+  const durability: DurabilityStats = { relaxedBatches: 0, logSyncs: 0 };
+  /** A relaxed commit came after the last durable one: what it wrote is not on the disk yet. */
+  let notYetDurable = false;
 
   const schedule = () => {
     if (scheduled || flushing) return;
@@ -179,6 +211,9 @@ export function createGroupCommitQueue(
     let finisherEffects: (() => void)[] = [];
     const at = now();
     const prefetch = batch.flatMap((item) => (item.hint ? [item.hint] : []));
+    // One caller that needs the disk makes the whole batch wait for it (one fsync covers all). A
+    // store without `syncLog` commits every batch durably (PostgreSQL here).
+    const durable = !store.syncLog || batch.some((item) => item.durable);
     try {
       await store.transaction(
         async () => {
@@ -187,7 +222,7 @@ export function createGroupCommitQueue(
           if (beforeCommit) await beforeCommit();
           crashPoint("before_commit");
         },
-        { careful, prefetch },
+        { careful, prefetch, durable },
       );
     } catch (thrown) {
       // The transaction was rolled back (the store did it): nothing of the batch stands.
@@ -202,6 +237,12 @@ export function createGroupCommitQueue(
       return;
     }
     crashPoint("after_commit");
+    // A durable commit's fsync of the log carries every relaxed commit before it.
+    if (durable) notYetDurable = false;
+    else {
+      notYetDurable = true;
+      durability.relaxedBatches++;
+    }
     stats.batches++;
     stats.commands += batch.length;
     stats.largestBatch = Math.max(stats.largestBatch, batch.length);
@@ -222,19 +263,33 @@ export function createGroupCommitQueue(
 
   return {
     stats,
-    submit<T>(command: Command<T>, hint?: PrefetchHint): Promise<T> {
+    durability,
+    submit<T>(command: Command<T>, hint?: PrefetchHint, options?: SubmitOptions): Promise<T> {
       if (closing) return Promise.reject(new VilanoError("runtime_closed", "the runtime is closed"));
       return new Promise<T>((resolve, reject) => {
-        queue.push({ apply: command, hint, resolve: resolve as (value: unknown) => void, reject });
+        queue.push({ apply: command, durable: options?.durable !== false, hint, resolve: resolve as (value: unknown) => void, reject });
         schedule();
       });
     },
     submitFirst<T>(command: Command<T>): Promise<T> {
       if (closing) return Promise.reject(new VilanoError("runtime_closed", "the runtime is closed"));
       return new Promise<T>((resolve, reject) => {
-        queue.unshift({ apply: command, hint: undefined, resolve: resolve as (value: unknown) => void, reject });
+        queue.unshift({ apply: command, durable: true, hint: undefined, resolve: resolve as (value: unknown) => void, reject });
         schedule();
       });
+    },
+    async syncLog() {
+      if (!notYetDurable) return;
+      // Cleared first: a relaxed commit made while the sync runs sets it again (SQLite's syncs are
+      // synchronous, so none can; a store whose sync waits would keep that one for the next call).
+      notYetDurable = false;
+      try {
+        await store.syncLog?.();
+      } catch (error) {
+        notYetDurable = true;
+        throw error;
+      }
+      durability.logSyncs++;
     },
     drain() {
       if (queue.length === 0 && !scheduled && !flushing) return Promise.resolve();

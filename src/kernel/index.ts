@@ -3,7 +3,7 @@ export { createKernel, type Kernel, type KernelOptions } from "./kernel.ts";
 export type { Executor } from "./executor.ts";
 export * from "./types.ts";
 export type { SignalDelivery } from "./signals.ts";
-export type { GroupCommitStats } from "./group-commit.ts";
+export type { DurabilityStats, GroupCommitStats } from "./group-commit.ts";
 export type { ChangeListener } from "./change-feed.ts";
 export { instanceId, type EnqueueResult, type ConnectRequest } from "./inbox.ts";
 export { turnScope } from "./turns.ts";

@@ -1,6 +1,7 @@
 /**
  * The kernel: the single writer and owner of the truth. Every mutation is a command applied by the
- * group-commit queue; callers hear back only after their change is durable. It knows runs, ops,
+ * group-commit queue; callers hear back only after their change is durable (an ask's message is
+ * the one exception, told to nobody until its reply's durable commit: see `enqueue`). It knows runs, ops,
  * timers, signals, services and the relationships between runs, not user code: the executor given
  * to `open` runs activations. Its neighbours have files of their own: recovery after a failed
  * commit (failed-commit-recovery.ts), result and message waiters (waiters.ts), the wake-up timer
@@ -12,7 +13,7 @@ import { connectInstance, enqueueMessage, instanceId, MESSAGE_DONE_STATUSES, sto
 import { checkValueSize } from "../shared/value-limit.ts";
 import type { KernelContext } from "./context.ts";
 import type { Executor } from "./executor.ts";
-import { createGroupCommitQueue, type Command, type GroupCommitStats } from "./group-commit.ts";
+import { createGroupCommitQueue, type Command, type DurabilityStats, type GroupCommitStats, type SubmitOptions } from "./group-commit.ts";
 import { createChangeFeed, type ChangeListener } from "./change-feed.ts";
 import { wireCluster } from "./cluster-wiring.ts";
 import { createFailedCommitRecovery } from "./failed-commit-recovery.ts";
@@ -77,6 +78,12 @@ export interface Kernel {
   enqueue(req: Omit<EnqueueRequest, "sender">): Promise<EnqueueResult>;
   /** Resolves with the message once it is done, failed or cancelled. */
   waitForMessage(messageId: number, signal?: AbortSignal): Promise<MessageRow>;
+  /**
+   * Resolves once every commit so far is durable. An ask's enqueue commits without waiting for the
+   * disk (its reply's commit makes it durable); whoever tells the asker anything else first (a
+   * refusal, a timeout) calls this before.
+   */
+  syncLog(): Promise<void>;
   stopInstance(runId: string, reason: string): Promise<RunRow>;
   /** Records (or replaces) a registered project; the kernel is the database's one writer. */
   recordProject(project: Omit<ProjectRow, "createdAt" | "updatedAt">): Promise<void>;
@@ -98,6 +105,8 @@ export interface Kernel {
   cannotRun(run: RunRow): void;
   close(): Promise<void>;
   readonly stats: GroupCommitStats;
+  /** Commits made without waiting for the disk, and the syncs that made them durable without a commit. */
+  readonly durability: DurabilityStats;
 }
 
 const DEFAULT_LEASE_TTL_MS = 10_000;
@@ -187,15 +196,16 @@ export function createKernel(options: KernelOptions): Kernel {
     membership ? () => membership.announce() : null,
   );
 
-  const submit = <T>(fn: Command<T>, hint?: PrefetchHint) => {
+  const submit = <T>(fn: Command<T>, hint?: PrefetchHint, options?: SubmitOptions) => {
     if (!executor) return Promise.reject(new VilanoError("internal", "the kernel is not open"));
-    return queue.submit(fn, hint);
+    return queue.submit(fn, hint, options);
   };
 
   return {
     reads: store.reads,
     maxValueBytes: ctx.maxValueBytes,
     stats: queue.stats,
+    durability: queue.durability,
     async open(exec, claimed) {
       if (executor) throw new VilanoError("internal", "the kernel is already open");
       await store.claimWriter();
@@ -259,6 +269,10 @@ export function createKernel(options: KernelOptions): Kernel {
           return enqueueMessage(ctx, tx, { ...req, sender: null });
         },
         { runId: req.serviceRunId },
+        // An ask's acceptance is told to nobody: its caller waits for the reply, whose commit waits
+        // for the disk and so makes the message durable too — one fsync per ask instead of two. A
+        // send's acceptance is its answer, so it waits.
+        { durable: req.kind !== "ask" },
       ),
     stopInstance: (runId, reason) => submit((tx) => stopInstance(ctx, tx, runId, reason)),
     recordProject: (project) => submit((tx) => store.putProject(project, tx.now)),
@@ -279,6 +293,7 @@ export function createKernel(options: KernelOptions): Kernel {
         return MESSAGE_DONE_STATUSES.includes(message.status) ? message : null;
       }, signal);
     },
+    syncLog: () => queue.syncLog(),
     drain: () => queue.drain(),
     onChange: (listener) => feed.subscribe(listener),
     changeVersion: () => feed.version(),
@@ -291,6 +306,9 @@ export function createKernel(options: KernelOptions): Kernel {
       membership?.stop();
       wakeUps.stop();
       await queue.close();
+      // The last batches may have been asks' messages that did not wait for the disk: a closed
+      // runtime leaves everything it accepted durable.
+      await queue.syncLog().catch((error: unknown) => log?.error("could not sync the database's log on close:", error));
       const error = new VilanoError("runtime_closed", "the runtime was closed while waiting for a run");
       runWaiters.rejectAll(error);
       messageWaiters.rejectAll(error);

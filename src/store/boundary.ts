@@ -19,7 +19,7 @@ export interface Store extends StoreOps {
   readonly schemaVersion: number;
   /**
    * Runs `fn` in the writer's transaction: committed when it resolves (durably, before this
-   * resolves), rolled back when it throws. One at a time: the kernel's commit queue is the caller.
+   * resolves, unless `options.durable` is false), rolled back when it throws. One at a time: the kernel's commit queue is the caller.
    * It may throw `RetryCarefully` (PostgreSQL): run the batch again with `careful`.
    */
   transaction<T>(fn: () => Promise<T>, options?: TransactionOptions): Promise<T>;
@@ -32,6 +32,11 @@ export interface Store extends StoreOps {
   savepoint<T>(fn: () => Promise<T>): Promise<T>;
   /** Whether the writer's transaction is open. */
   readonly inTransaction: boolean;
+  /**
+   * Makes every commit so far durable, those made with `durable: false` too (SQLite: an fsync of
+   * the write-ahead log). Absent where every commit is durable already.
+   */
+  syncLog?(): Promise<void>;
   /** Reads from outside the writer's transaction: committed state only (they wait for an open one). */
   readonly reads: StoreOps;
   /**
@@ -136,6 +141,12 @@ export interface TransactionOptions {
   careful?: boolean;
   /** The runs (and ops) the batch's commands will read, for a store that can fetch them at once. */
   prefetch?: readonly PrefetchHint[];
+  /**
+   * `false`: the commit need not wait for the disk, because nobody outside the process hears of it
+   * before a later commit that does (or `syncLog`), which makes it durable too. A store that cannot
+   * tell the two apart (PostgreSQL here) commits durably anyway.
+   */
+  durable?: boolean;
 }
 
 export interface PrefetchHint {

@@ -13,7 +13,7 @@ import { STATEMENT_NAMES } from "./statement-effects.ts";
 import { openSyncStore, type StoreOptions, type SyncStore } from "./store.ts";
 
 /** What the synchronous handle has besides the contract's statements: its transaction's own statements, and the handle's. */
-type SqliteControl = "begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackToSavepoint" | "inTransaction" | "path" | "schemaVersion" | "close";
+type SqliteControl = "begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackToSavepoint" | "inTransaction" | "waitForDisk" | "syncLog" | "path" | "schemaVersion" | "close";
 
 // Checked by the compiler: SQLite has every statement of the contract, each as the contract says
 // once it answers with a promise (`Pick` refuses a name SQLite lacks); and everything SQLite has is
@@ -80,12 +80,14 @@ function asyncStore(sync: SyncStore): Store {
     get inTransaction() {
       return open !== null;
     },
-    async transaction(fn) {
+    async transaction(fn, options) {
       if (closed) throw new VilanoError("runtime_closed", "the store is closed");
       if (open) throw new VilanoError("internal", "a transaction is already open: the store has one writer");
       let end!: () => void;
       open = new Promise<void>((resolve) => (end = resolve));
+      const relaxed = options?.durable === false;
       try {
+        if (relaxed) sync.waitForDisk(false);
         sync.begin();
         try {
           const value = await fn();
@@ -100,9 +102,14 @@ function asyncStore(sync: SyncStore): Store {
           throw error;
         }
       } finally {
+        // Between transactions again, where SQLite lets the level change: the next commit waits.
+        if (relaxed) sync.waitForDisk(true);
         open = null;
         end();
       }
+    },
+    async syncLog() {
+      sync.syncLog();
     },
     async savepoint(fn) {
       control("SAVEPOINT", () => sync.savepoint());

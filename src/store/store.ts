@@ -14,6 +14,7 @@ import { createRelationQueries, type RelationQueries } from "./relation-queries.
 import { createSupervisionQueries, type SupervisionQueries } from "./supervision-queries.ts";
 import { createSubscriptionQueries, type SubscriptionQueries } from "./subscription-queries.ts";
 import { startCheckpointer, type Checkpointer } from "./checkpointer.ts";
+import { createCommitDurability, type CommitDurability } from "./sqlite-commit-durability.ts";
 
 // Parameters in WHERE clauses are written `+?`: with a bare `?` this SQLite build re-prepares the
 // statement on every call (several µs) because the value might change the plan; the unary plus
@@ -48,6 +49,10 @@ export interface SyncStore extends InboxQueries, ProjectQueries, RelationQueries
   release(): void;
   rollbackToSavepoint(): void;
   readonly inTransaction: boolean;
+  /** Before BEGIN: whether the next COMMIT waits for the disk (see sqlite-commit-durability.ts). */
+  waitForDisk(waits: boolean): void;
+  /** Makes every commit so far durable (an fsync of the write-ahead log). */
+  syncLog(): void;
 
   insertRun(run: NewRun): void;
   getRun(id: string): RunRow | null;
@@ -122,10 +127,10 @@ export function openSyncStore(path: string, options: StoreOptions = {}): SyncSto
     throw error;
   }
   const checkpointer = path !== ":memory:" && options.checkpointThread !== false ? startCheckpointer(db, path) : null;
-  return buildStore(db, path, schemaVersion, checkpointer);
+  return buildStore(db, path, schemaVersion, checkpointer, createCommitDurability(db, path, options.synchronous ?? "FULL"));
 }
 
-function buildStore(db: Database, path: string, schemaVersion: number, checkpointer: Checkpointer | null): SyncStore {
+function buildStore(db: Database, path: string, schemaVersion: number, checkpointer: Checkpointer | null, durability: CommitDurability): SyncStore {
   const q = {
     begin: db.query("BEGIN IMMEDIATE"),
     commit: db.query("COMMIT"),
@@ -259,6 +264,8 @@ function buildStore(db: Database, path: string, schemaVersion: number, checkpoin
     get inTransaction() {
       return db.inTransaction;
     },
+    waitForDisk: (waits) => guard("synchronous", () => durability.waitForDisk(waits)),
+    syncLog: () => guard("fsync of the log", () => durability.syncLog()),
 
     insertRun: (r) => void q.insertRun.run(r.id, r.kind, r.name, r.status, r.input, r.parentId, r.project, r.snapshotId, r.now, r.now),
     getRun: (id) => q.getRun.get(id),

@@ -1,0 +1,50 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { createGroupCommitQueue, type GroupCommitQueue } from "../../src/kernel/group-commit.ts";
+import { createStore, type Store } from "../../src/store/index.ts";
+import { tempDatabase } from "../helpers/temp-dir.ts";
+
+function insert(store: Store, id: string): Promise<void> {
+  return store.insertRun({ id, kind: "workflow", name: "w", status: "pending", input: null, parentId: null, project: "", snapshotId: null, now: 1 });
+}
+
+describe("createGroupCommitQueue: commits that need not wait for the disk", () => {
+  let store: Store;
+  let queue: GroupCommitQueue;
+
+  beforeEach(() => {
+    store = createStore(tempDatabase());
+    queue = createGroupCommitQueue(store, () => 42, () => {});
+  });
+
+  afterEach(async () => {
+    await store.close();
+  });
+
+  test("a batch of commands that all say durable: false commits without waiting for the disk", async () => {
+    await Promise.all(["a", "b"].map((id) => queue.submit(() => insert(store, id), undefined, { durable: false })));
+    expect(queue.stats.batches).toBe(1);
+    expect(queue.durability.relaxedBatches).toBe(1);
+    expect(await store.reads.getRun("b")).not.toBeNull();
+  });
+
+  test("one command that needs the disk makes its whole batch wait for it", async () => {
+    await Promise.all([queue.submit(() => insert(store, "a"), undefined, { durable: false }), queue.submit(() => insert(store, "b"))]);
+    expect(queue.stats.batches).toBe(1);
+    expect(queue.durability.relaxedBatches).toBe(0);
+  });
+
+  test("syncLog syncs only when a relaxed commit came after the last durable one", async () => {
+    await queue.syncLog();
+    expect(queue.durability.logSyncs).toBe(0);
+    await queue.submit(() => insert(store, "a"), undefined, { durable: false });
+    await queue.syncLog();
+    expect(queue.durability.logSyncs).toBe(1);
+    await queue.syncLog();
+    expect(queue.durability.logSyncs).toBe(1);
+    await queue.submit(() => insert(store, "b"), undefined, { durable: false });
+    await queue.submit(() => insert(store, "c"));
+    // The durable commit's fsync carried the relaxed one before it.
+    await queue.syncLog();
+    expect(queue.durability.logSyncs).toBe(1);
+  });
+});
