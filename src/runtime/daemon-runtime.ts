@@ -10,7 +10,6 @@ import {
   createCaptureSink,
   createRuntimeCore,
   ensureWorkspacesBase,
-  makeWorkspaceFolder,
   pruneEmptyWorkspaces,
   sweepLeftoverWorkspaces,
   serviceInfo,
@@ -93,17 +92,13 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   const workspacesOf = (code: CodeRef) => codeWorkspace(workspacesRoot, code.id.slice(0, code.id.indexOf("@")), workspaceSettings(catalog.config(code)));
   const catalog = createSnapshotCatalog({
     snapshotsDir,
-    workingDir: (code) => {
-      const dir = workspacesOf(code).shared;
-      makeWorkspaceFolder(dir, catalog.config(code).user !== null);
-      return dir;
-    },
+    // In a pooled worker of the code, kept for its first activation (worker/pool-describe.ts).
+    describe: (code, timeLimitMs) => pool.describe(code, timeLimitMs),
     daemonEnv: options.environment ?? config.environment,
     importTimeoutMs: options.importTimeoutMs ?? config.importTimeoutMs,
     logger: logger.withTag("projects"),
     placesForUser: (project, snapshotId, snapshotDir, user) =>
       prepareUserPlaces(workspacesRoot, project, snapshotId, snapshotDir, user, (message) => logger.withTag("workers").warn(message)).codeDir,
-    onDescribing: (code) => pool?.prewarm(code),
     // Another daemon on this machine sharing the database keeps its snapshots beside the current one it
     // recorded; one on another machine stored the snapshot's files in the database, to make it here
     // from. Asked as soon as the kernel opens (a run claimed then), so it waits for the store.

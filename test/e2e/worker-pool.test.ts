@@ -135,6 +135,24 @@ describe("daemon worker pool (built executable)", () => {
     expect(who.cwd).toBe(join(d.workspaces, "flows", "shared"));
   }, 30_000);
 
+  test("project add imports the code in the worker that then runs its first activation: its top-level code runs once", () => {
+    const d = testDaemon({ VILANO_WORKERS: "2" });
+    // Top-level code notes each import of the module (in the shared folder, every pooled worker's working directory).
+    const project = writeProject({
+      "src/once.ts":
+        'import { appendFileSync } from "node:fs";\nimport { workflow } from "@vilano/runtime";\nappendFileSync("imports.log", `${process.pid}\\n`);\n' +
+        "export const whoRan = workflow({ name: \"whoRan\", run: async () => ({ pid: process.pid }) });\n",
+    });
+    expect(d.cli("project", "add", project, "--name", "once").exitCode).toBe(0);
+    const imports = () => filePids(join(d.workspaces, "once", "shared", "imports.log"));
+    expect(imports()).toHaveLength(1);
+    const id = d.json<{ run: { id: string } }>("run", "start", "once/whoRan").run.id;
+    const run = d.json<{ run: { status: string; output?: { pid: number } } }>("run", "result", id, "--wait", "--timeout", "15s").run;
+    expect(run.status).toBe("completed");
+    expect(run.output?.pid).toBe(imports()[0]!);
+    expect(imports()).toHaveLength(1);
+  }, 30_000);
+
   test.each([
     ["never settles", "await new Promise(() => {});", "did not finish within 1s"],
     ["calls process.exit", "process.exit(5);", "exited with code 5"],
