@@ -10,6 +10,7 @@ import type { CodeInfo, CodeRef } from "../core/index.ts";
 import { codeInfoOf, importExited, importTimedOut } from "./describe.ts";
 import { kill } from "./pool-lifecycle.ts";
 import { spawnIn } from "./pool-placement.ts";
+import { adoptStandby } from "./pool-standby.ts";
 import type { PoolState } from "./pool-state.ts";
 import { isPooled, type PendingRequest, type PoolWorker } from "./pool-worker.ts";
 
@@ -37,14 +38,14 @@ export function describeInPool(state: PoolState, code: CodeRef, timeLimitMs: num
 }
 
 /**
- * An idle pooled worker of this code (one started ahead, or kept from an earlier describe), or a
- * new one: of its own with `fresh` isolation, whose activations each get a new process anyway, so
- * it goes once it has answered.
+ * An idle pooled worker of this code (kept from an earlier describe), the worker the pool started
+ * ahead of any code (pool-standby.ts), or a new one: of its own with `fresh` isolation, whose
+ * activations each get a new process anyway, so it goes once it has answered.
  */
 function describingWorker(state: PoolState, code: CodeRef): PoolWorker {
   if (state.options.isolation?.(code) === "fresh") return spawnIn(state, code, true);
   for (const w of state.groups.get(code.id) ?? []) {
     if (w.life.state === "live" && w.proc.alive && isPooled(w) && w.held.size === 0 && w.requests.size === 0) return w;
   }
-  return spawnIn(state, code, false);
+  return adoptStandby(state, code) ?? spawnIn(state, code, false);
 }

@@ -46,6 +46,7 @@ import { placeOf } from "./blocked-workers.ts";
 import { request, runActivation } from "./pool-activations.ts";
 import { describeInPool } from "./pool-describe.ts";
 import { onExit } from "./pool-exits.ts";
+import { startStandby } from "./pool-standby.ts";
 import { checkLeases } from "./pool-leases.ts";
 import { kill } from "./pool-lifecycle.ts";
 import { onMessage, onUnsent } from "./pool-messages.ts";
@@ -61,6 +62,11 @@ export interface WorkerPool extends Runner {
    * for its first activation (pool-describe.ts).
    */
   describe(code: CodeRef, timeLimitMs: number): Promise<CodeInfo>;
+  /**
+   * Starts a worker ahead of any code, with `env` (the daemon's plain worker environment), in `cwd`:
+   * the first code described whose workers start with that environment adopts it (pool-standby.ts).
+   */
+  startStandby(env: Record<string, string>, cwd: string): void;
   /** A worker that connected over the API (`vilano worker start`); returns where its messages go. */
   attachExternal(link: WorkerLink): { receive(text: string): void; closed(): void };
   /** Pids of the external workers connected now. */
@@ -88,6 +94,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   return {
     stats: state.stats,
     describe: (code, timeLimitMs) => describeInPool(state, code, timeLimitMs),
+    startStandby: (env, cwd) => startStandby(state, env, cwd),
     forget(runId: string) {
       state.lastWorker.delete(runId);
       state.cohorts.release(runId);
@@ -156,6 +163,13 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           exits.push(worker.proc.exited);
           kill(worker, "close");
         }
+      }
+      const standby = state.standby;
+      state.standby = null;
+      if (standby) {
+        clearTimeout(standby.retire);
+        standby.proc.kill();
+        exits.push(standby.proc.exited);
       }
       await Promise.all(exits);
       await Promise.all([...state.removals]);
