@@ -1,7 +1,7 @@
 /**
- * A worker started ahead of any code: the daemon starts one as it opens, so the first snapshot it
- * describes (a `project add` right after start, or the runs it recovers) does not wait for a
- * process to start — the largest part of a registration. The first code described that a worker
+ * A worker started ahead of any code: the daemon starts one once it listens, so the first snapshot
+ * it describes (a `project add` right after start, or the first run after a restart) does not wait
+ * for a process to start — the largest part of a registration. The first code described that a worker
  * of the daemon's plain environment can run adopts it: it moves to the code's shared folder
  * (`start_in`, before it has imported anything) and from then on is that code's pooled worker like
  * any other. Code with an environment of its own (`[worker] env`, `pass_env`), another OS user or
