@@ -10,7 +10,6 @@ import {
   createCaptureSink,
   createRuntimeCore,
   ensureWorkspacesBase,
-  makeWorkspaceFolder,
   pruneEmptyWorkspaces,
   sweepLeftoverWorkspaces,
   serviceInfo,
@@ -24,8 +23,8 @@ import {
 import type { Kernel, SignalDelivery } from "../kernel/index.ts";
 import type { AnyServiceDefinition, ServiceRef } from "../sdk/index.ts";
 import { armCrashPoints, createLogger, loadConfig, loadCrashPlan, serviceInstanceId, systemClock, toOptionalJson, VilanoError, workspacesRootFor, type Clock, type Config, type Duration, type Logger } from "../shared/index.ts";
-import { createWorkerPool, type WorkerPool } from "../worker/index.ts";
-import { restoreSnapshot, type ProjectConfig } from "../project/index.ts";
+import { createWorkerPool, workerEnvironment, type WorkerPool } from "../worker/index.ts";
+import { DEFAULT_PROJECT_CONFIG, restoreSnapshot, type ProjectConfig } from "../project/index.ts";
 import { createExecLedger } from "./exec-ledger.ts";
 import { createProjectRegistry, type ProjectRegistry } from "./projects.ts";
 import { createSnapshotCatalog } from "./snapshot-catalog.ts";
@@ -75,6 +74,11 @@ export interface DaemonRuntime {
   serviceByKey(target: string, key: string): Promise<ServiceRef<AnyServiceDefinition>>;
   /** Creates or gets the instance for `keyInput`, saying which (`vilano service ensure`); `expectedKey` as for `service`. */
   ensureService(target: string, keyInput: unknown, expectedKey?: string): Promise<RunInfo & { created: boolean }>;
+  /**
+   * Starts a worker ahead of any code, for the first project it describes (worker/pool-standby.ts);
+   * the daemon asks once it listens, so the worker's start does not delay its first answer.
+   */
+  startWorkerAhead(): void;
   close(): Promise<void>;
   /** `await using rt = await createDaemonRuntime(...)` closes it at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -89,21 +93,18 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   let openedStore!: (store: RuntimeCore["store"]) => void;
   const storeOpened = new Promise<RuntimeCore["store"]>((resolve) => (openedStore = resolve));
   const workspacesRoot = daemonWorkspacesRoot(options.home, config, logger);
+  const daemonEnv = options.environment ?? config.environment;
   // The code of project `p` (a snapshot `p@<id>`) works under `<root>/p`, as its vilano.toml says.
   const workspacesOf = (code: CodeRef) => codeWorkspace(workspacesRoot, code.id.slice(0, code.id.indexOf("@")), workspaceSettings(catalog.config(code)));
   const catalog = createSnapshotCatalog({
     snapshotsDir,
-    workingDir: (code) => {
-      const dir = workspacesOf(code).shared;
-      makeWorkspaceFolder(dir, catalog.config(code).user !== null);
-      return dir;
-    },
-    daemonEnv: options.environment ?? config.environment,
+    // In a pooled worker of the code, kept for its first activation (worker/pool-describe.ts).
+    describe: (code, timeLimitMs) => pool.describe(code, timeLimitMs),
+    daemonEnv,
     importTimeoutMs: options.importTimeoutMs ?? config.importTimeoutMs,
     logger: logger.withTag("projects"),
     placesForUser: (project, snapshotId, snapshotDir, user) =>
       prepareUserPlaces(workspacesRoot, project, snapshotId, snapshotDir, user, (message) => logger.withTag("workers").warn(message)).codeDir,
-    onDescribing: (code) => pool?.prewarm(code),
     // Another daemon on this machine sharing the database keeps its snapshots beside the current one it
     // recorded; one on another machine stored the snapshot's files in the database, to make it here
     // from. Asked as soon as the kernel opens (a run claimed then), so it waits for the store.
@@ -129,8 +130,8 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     maxValueBytes: config.maxValueBytes,
     daemonLeaseMs: config.daemonLeaseMs,
     catalog,
-    createRunner: (kernel) =>
-      (pool = createWorkerPool({
+    createRunner: (kernel) => {
+      pool = createWorkerPool({
         kernel,
         catalog,
         logger,
@@ -147,7 +148,9 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
         captures,
         execLedger,
         ...(options.hardStopGraceMs !== undefined ? { hardStopGraceMs: options.hardStopGraceMs } : {}),
-      })),
+      });
+      return pool;
+    },
     // Only once the database is ours (a second daemon on this home is refused first), and before any
     // run goes again: what a predecessor killed with -9 left running or on disk is nobody's now.
     beforeRecovery: async () => {
@@ -214,6 +217,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
       return { ...run, created };
     },
     result: (runId, o) => core.result(runId, o),
+    startWorkerAhead: () => pool.startStandby(workerEnvironment(daemonEnv, DEFAULT_PROJECT_CONFIG), workspacesRoot),
     inspect: (runId) => core.inspect(runId),
     signal: (runId, name, payload) => core.signal(runId, name, payload),
     cancel: (runId, reason) => core.cancel(runId, reason),

@@ -99,6 +99,7 @@ async function serve(options: DaemonOptions, stopDroppingOrphans: () => void): P
   }
   const port = server.port!;
   writeDaemonInfo(paths, { pid: process.pid, port, version: VERSION, startedAt: new Date().toISOString() });
+  runtime.startWorkerAhead();
   logger.info(`vilano daemon ${VERSION} listening on http://127.0.0.1:${port} (home ${options.home}, ${describeStore(database)})`);
   logger.info(
     `serving up to ${limits.maxConnections} requests and ${limits.maxStreams} event streams at once (open-file limit ${limits.descriptorLimit ?? "unknown"})`,

@@ -1,14 +1,14 @@
 /**
  * The daemon's catalog: each run's code is the project snapshot it is pinned to. What a snapshot
- * defines is learnt once, by importing it in a worker process of its own (with a time limit), and
- * kept in memory; its `vilano.toml` says how its workers start. A snapshot that cannot be described
- * leaves its runs pending, with the reason logged.
+ * defines is learnt once, by importing it in a worker of that code (with a time limit; the worker
+ * then stays for its first activation), and kept in memory; its `vilano.toml` says how its workers
+ * start. A snapshot that cannot be described leaves its runs pending, with the reason logged.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Catalog, CodeInfo, CodeRef } from "../core/index.ts";
 import { readProjectConfig, type ProjectConfig } from "../project/index.ts";
-import { describeCode, resolveWorkerUser, workerEnvironment, type WorkerUser } from "../worker/index.ts";
+import { resolveWorkerUser, workerEnvironment, type WorkerUser } from "../worker/index.ts";
 import { VilanoError, type Logger } from "../shared/index.ts";
 import type { RunRow } from "../store/index.ts";
 
@@ -26,17 +26,15 @@ export interface SnapshotCatalog extends Catalog {
 
 export interface SnapshotCatalogOptions {
   snapshotsDir: string;
-  /** Where a worker that imports this code starts (its project's shared folder). */
-  workingDir(code: CodeRef): string;
+  /**
+   * Imports the code in a worker (never in the daemon) within `timeLimitMs` and says what it defines;
+   * the code's user is checked and its places made before this is asked.
+   */
+  describe(code: CodeRef, timeLimitMs: number): Promise<CodeInfo>;
   /** The daemon's own environment: workers get a clean part of it. */
   daemonEnv: Readonly<Record<string, string>>;
   importTimeoutMs: number;
   logger: Logger;
-  /**
-   * A snapshot is being described: its runs will need a worker. Starting one now (it imports
-   * nothing until it gets work) takes the process start off the first run's time.
-   */
-  onDescribing?(code: CodeRef): void;
   /**
    * Where a snapshot this daemon's home does not have lives on this machine, if anywhere: with
    * several daemons on one database, a project added through one is run by all of them.
@@ -112,17 +110,7 @@ export function createSnapshotCatalog(options: SnapshotCatalogOptions): Snapshot
       pending = locateIfMissing(project, snapshotId)
         .then(() => {
           checkUser(project, snapshotId);
-          const located = codeOf(project, snapshotId);
-          options.onDescribing?.(located);
-          const other = user(located);
-          return describeCode({
-            code: located,
-            env: environment(located),
-            cwd: options.workingDir(located),
-            ...(other ? { user: other } : {}),
-            logger,
-            timeLimitMs: options.importTimeoutMs,
-          });
+          return options.describe(codeOf(project, snapshotId), options.importTimeoutMs);
         })
         .then((info) => {
           described.set(code.id, info);

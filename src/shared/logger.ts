@@ -2,7 +2,7 @@
  * One root consola logger; layers take a tagged child (`logger.withTag("kernel")`).
  * Logs go to stderr so stdout stays clean for `--json` output.
  */
-import { createConsola, type ConsolaInstance } from "consola";
+import type { ConsolaInstance } from "consola";
 import type { LogLevel } from "./config.ts";
 
 const LEVEL_NUMBER: Record<LogLevel, number> = { silent: -999, error: 0, warn: 1, info: 3, debug: 4 };
@@ -15,5 +15,9 @@ export type Logger = ConsolaInstance;
  */
 export function createLogger(level: LogLevel = "info"): Logger {
   const options = { level: LEVEL_NUMBER[level], stdout: process.stderr, stderr: process.stderr, fancy: process.stderr.isTTY === true };
+  // Loaded when a logger is made, not when this module is: a worker loads `shared/` but never logs
+  // through consola, whose import brings node:tty and node:util's inspect (about 2.5 ms of a
+  // worker's start; docs/performance.md).
+  const { createConsola } = require("consola") as typeof import("consola");
   return createConsola(options);
 }

@@ -1,13 +1,15 @@
 /**
- * Registration in a worker: a project's code is imported (its top-level code runs) in a process of
- * its own, with a time limit, and the worker says what it defines. Top-level code that throws,
- * exits or never finishes gives a clear error naming the file; the daemon itself never imports it.
+ * Registration in a worker: a project's code is imported (its top-level code runs) in a worker,
+ * with a time limit, and the worker says what it defines. Top-level code that throws, exits or
+ * never finishes gives a clear error naming the file; the daemon itself never imports it.
+ * `describeCode` does it in a one-shot process (the embedded runtime, before its pool exists); the
+ * daemon asks its pool (pool-describe.ts), with the errors worded here.
  */
 import * as v from "valibot";
-import { formatDuration, isErrorCode, VilanoError, type Logger } from "../shared/index.ts";
+import { formatDuration, isErrorCode, VilanoError, type FailureBody, type Logger } from "../shared/index.ts";
 import type { CodeInfo, CodeRef } from "../core/index.ts";
 import { CodeInfoSchema } from "./protocol.ts";
-import { spawnWorker } from "./worker-process.ts";
+import { spawnWorker, type WorkerExit } from "./worker-process.ts";
 
 export interface DescribeOptions {
   code: CodeRef;
@@ -36,33 +38,54 @@ export async function describeCode(options: DescribeOptions): Promise<CodeInfo> 
       if (m.t !== "answer") return;
       answered = true;
       if (m.ok) answer.resolve(m.value);
-      else answer.reject(new VilanoError(isErrorCode(m.error.code) ? m.error.code : "validation_failed", m.error.message, { details: m.error.details }));
+      else answer.reject(importFailed(m.error));
     },
   });
   worker.send({ t: "describe", q: 1, code: options.code });
-  const where = () => (importing ? `importing ${importing}` : "starting to import the project");
   const timer = setTimeout(() => {
-    answer.reject(
-      new VilanoError("validation_failed", `${where()} did not finish within ${formatDuration(limit)}: the project's top-level code never settles (or takes too long); nothing was registered`, {
-        hint: "top-level code runs at registration: move slow or waiting work into a step",
-      }),
-    );
+    answer.reject(importTimedOut(importing, limit));
     worker.kill();
   }, limit);
   void worker.exited.then((exit) => {
-    if (answered) return;
-    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
-    const stderr = exit.stderr.length > 0 ? `; its stderr: ${exit.stderr.join(" | ")}` : "";
-    answer.reject(new VilanoError("validation_failed", `the project's process ${how} while ${where()} (top-level code must not exit)${stderr}; nothing was registered`));
+    if (!answered) answer.reject(importExited(exit, importing));
   });
   try {
-    const value = await answer.promise;
-    const parsed = v.safeParse(CodeInfoSchema, value);
-    if (!parsed.success) throw new VilanoError("internal", "the worker described the project in a shape this daemon does not know");
-    return parsed.output;
+    return codeInfoOf(await answer.promise);
   } finally {
     clearTimeout(timer);
     worker.kill();
     await worker.exited;
   }
+}
+
+/*
+ * The errors of a registration, whichever process imported the code (a one-shot one here, or a
+ * pooled worker kept for the code's first activation: pool-describe.ts), worded the same way.
+ */
+const where = (importing: string | undefined) => (importing ? `importing ${importing}` : "starting to import the project");
+
+/** The import did not finish within the limit (its process is killed by the caller). */
+export function importTimedOut(importing: string | undefined, limitMs: number): VilanoError {
+  return new VilanoError("validation_failed", `${where(importing)} did not finish within ${formatDuration(limitMs)}: the project's top-level code never settles (or takes too long); nothing was registered`, {
+    hint: "top-level code runs at registration: move slow or waiting work into a step",
+  });
+}
+
+/** The importing process ended before it answered. */
+export function importExited(exit: WorkerExit, importing: string | undefined): VilanoError {
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+  const stderr = exit.stderr.length > 0 ? `; its stderr: ${exit.stderr.join(" | ")}` : "";
+  return new VilanoError("validation_failed", `the project's process ${how} while ${where(importing)} (top-level code must not exit)${stderr}; nothing was registered`);
+}
+
+/** The worker answered that the code could not be imported or checked (it threw, or an export is wrong). */
+export function importFailed(error: FailureBody): VilanoError {
+  return new VilanoError(isErrorCode(error.code) ? error.code : "validation_failed", error.message, { details: error.details });
+}
+
+/** What the worker said the code defines, checked. */
+export function codeInfoOf(value: unknown): CodeInfo {
+  const parsed = v.safeParse(CodeInfoSchema, value);
+  if (!parsed.success) throw new VilanoError("internal", "the worker described the project in a shape this daemon does not know");
+  return parsed.output;
 }

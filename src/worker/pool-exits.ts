@@ -29,15 +29,17 @@ export function onExit(state: PoolState, worker: PoolWorker, exit: WorkerExit): 
   const pid = worker.proc.pid;
   const external = worker.role.type === "external";
   const how = external ? "disconnected" : exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+  const asked = worker.requests.size > 0;
   for (const [q, request] of worker.requests) {
     clearTimeout(request.timer);
-    request.reject(new VilanoError("internal", `worker ${pid} ${how} before it answered${request.file ? ` (while importing ${request.file})` : ""}`));
+    request.reject(request.exited?.(exit) ?? new VilanoError("internal", `worker ${pid} ${how} before it answered${request.file ? ` (while importing ${request.file})` : ""}`));
     worker.requests.delete(q);
   }
   const held = [...worker.held.values()];
   if (state.closed || held.length === 0) {
     for (const h of held) end(state, worker, h);
-    if (!state.closed && wasLive && ended === null) log.warn(`worker ${pid} ${how} while idle`);
+    // A worker that ended while asked something was not idle: the request's error says how it ended.
+    if (!state.closed && wasLive && ended === null && !asked) log.warn(`worker ${pid} ${how} while idle`);
     return;
   }
   // An external worker that leaves (even by crashing) is someone's terminal: its runs lose no attempt.

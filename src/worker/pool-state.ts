@@ -4,6 +4,7 @@
  * once, the workers by code, the runs' places, and the counters. One object passed to each part,
  * so what a function reads and changes is in its signature.
  */
+import type { Standby } from "./pool-standby.ts";
 import type { Logger } from "../shared/index.ts";
 import type { Kernel } from "../kernel/index.ts";
 import type { CaptureSink, Catalog, CodeRef, CodeWorkspace } from "../core/index.ts";
@@ -125,6 +126,8 @@ export interface PoolState {
   readonly removals: Set<Promise<void>>;
   /** Refusals sent in place of replies that could not go: if one of those cannot go either, it is only said. */
   readonly refusalsSent: WeakSet<ToWorker>;
+  /** A worker started ahead of any code, for the first code that can adopt it (pool-standby.ts). */
+  standby: Standby | null;
   nextActivation: number;
   nextRequest: number;
   closed: boolean;
@@ -156,6 +159,7 @@ export function createPoolState(options: WorkerPoolOptions, events: WorkerEvents
     retiredLive: { parked: 0, resumed: 0, evicted: 0, stale: 0 },
     removals: new Set(),
     refusalsSent: new WeakSet(),
+    standby: null,
     nextActivation: 1,
     nextRequest: 1,
     closed: false,

@@ -7,7 +7,7 @@
 import type { LiveExecutionStats } from "../engine/index.ts";
 import type { CodeRef } from "../core/index.ts";
 import type { OpCommand } from "../shared/index.ts";
-import type { WorkerProcess } from "./worker-process.ts";
+import type { WorkerExit, WorkerProcess } from "./worker-process.ts";
 import type { ExecGroup } from "./exec-groups.ts";
 
 /** How many activations a worker may still report for after it no longer holds them. */
@@ -46,7 +46,7 @@ export interface Held {
   finished: boolean;
 }
 
-export type DeathKind = "hard_stop" | "hard_stop_unclear" | "evacuated" | "cancel" | "expired" | "request_timeout" | "idle" | "close" | "disconnect";
+export type DeathKind = "hard_stop" | "hard_stop_unclear" | "evacuated" | "cancel" | "expired" | "request_timeout" | "import_failed" | "idle" | "close" | "disconnect";
 
 /** Why the pool ended a worker, and the step attempts a hard stop charges (by activation). */
 export interface Death {
@@ -100,6 +100,17 @@ export function nextLife(life: WorkerLife, event: LifeEvent): WorkerLife {
   }
 }
 
+/** A question put to a worker that only user code can answer (a registration, a service's key). */
+export interface PendingRequest {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  timer: ReturnType<typeof setTimeout>;
+  /** The file the worker said it is importing. */
+  file?: string;
+  /** The error when the worker ends before it answers (default: an internal one naming the worker). */
+  exited?(exit: WorkerExit): unknown;
+}
+
 export interface PoolWorker {
   readonly proc: WorkerProcess;
   /** The code it runs (an external worker runs any: null). */
@@ -114,7 +125,7 @@ export interface PoolWorker {
    * kernel, which judges the fence (a suspended run's lease stands until it is leased again).
    */
   gone: Map<number, string>;
-  requests: Map<number, { resolve(value: unknown): void; reject(error: unknown): void; timer: ReturnType<typeof setTimeout>; file?: string }>;
+  requests: Map<number, PendingRequest>;
   /** Process groups of `ctx.exec` subprocesses running in this worker (checked in /proc when it said so: exec-groups.ts): killed when the worker dies. */
   execGroups: Map<number, ExecGroup>;
   /** The uid its code runs as (a `[worker] user`'s, or the daemon's); null for an external worker, whose user is not known here. */

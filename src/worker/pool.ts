@@ -40,23 +40,33 @@
  * bookkeeping and the one transition of its life are in pool-worker.ts.
  */
 import { toFailureBody, VilanoError } from "../shared/index.ts";
-import type { CodeRef, Runner } from "../core/index.ts";
+import type { CodeInfo, CodeRef, Runner } from "../core/index.ts";
 import { externalWorker, type WorkerLink } from "./external-link.ts";
 import { placeOf } from "./blocked-workers.ts";
 import { request, runActivation } from "./pool-activations.ts";
+import { describeInPool } from "./pool-describe.ts";
 import { onExit } from "./pool-exits.ts";
+import { startStandby } from "./pool-standby.ts";
 import { checkLeases } from "./pool-leases.ts";
 import { kill } from "./pool-lifecycle.ts";
 import { onMessage, onUnsent } from "./pool-messages.ts";
-import { assign, spawnIn } from "./pool-placement.ts";
+import { assign } from "./pool-placement.ts";
 import { addLive, createPoolState, sparesOf, type PoolStats, type WorkerPoolOptions } from "./pool-state.ts";
-import { isPooled, newWorker, setBounded } from "./pool-worker.ts";
+import { newWorker, setBounded } from "./pool-worker.ts";
 
 export type { Isolation, PoolStats, WorkerPoolOptions } from "./pool-state.ts";
 
 export interface WorkerPool extends Runner {
-  /** Starts a worker for `code` if it has none, so its first activation does not wait for a process. */
-  prewarm(code: CodeRef): void;
+  /**
+   * What `code` defines, imported within `timeLimitMs` by a worker of its own code that then stays
+   * for its first activation (pool-describe.ts).
+   */
+  describe(code: CodeRef, timeLimitMs: number): Promise<CodeInfo>;
+  /**
+   * Starts a worker ahead of any code, with `env` (the daemon's plain worker environment), in `cwd`:
+   * the first code described whose workers start with that environment adopts it (pool-standby.ts).
+   */
+  startStandby(env: Record<string, string>, cwd: string): void;
   /** A worker that connected over the API (`vilano worker start`); returns where its messages go. */
   attachExternal(link: WorkerLink): { receive(text: string): void; closed(): void };
   /** Pids of the external workers connected now. */
@@ -83,11 +93,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   return {
     stats: state.stats,
-    prewarm(code: CodeRef) {
-      if (state.closed) return;
-      const live = [...(groups.get(code.id) ?? [])].some((w) => w.life.state === "live" && isPooled(w));
-      if (!live && options.isolation?.(code) !== "fresh") spawnIn(state, code, false);
-    },
+    describe: (code, timeLimitMs) => describeInPool(state, code, timeLimitMs),
+    startStandby: (env, cwd) => startStandby(state, env, cwd),
     forget(runId: string) {
       state.lastWorker.delete(runId);
       state.cohorts.release(runId);
@@ -156,6 +163,13 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           exits.push(worker.proc.exited);
           kill(worker, "close");
         }
+      }
+      const standby = state.standby;
+      state.standby = null;
+      if (standby) {
+        clearTimeout(standby.retire);
+        standby.proc.kill();
+        exits.push(standby.proc.exited);
       }
       await Promise.all(exits);
       await Promise.all([...state.removals]);

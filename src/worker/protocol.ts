@@ -158,6 +158,8 @@ export const ToWorkerSchema = tagged(v.variant("t", [
   /** The run has ended: drop its parked execution. */
   v.object({ t: v.literal("forget"), runId: v.string() }),
   v.object({ t: v.literal("describe"), q: Count, code: CodeRefSchema }),
+  /** To a worker started ahead of its code, before anything of it: work in `dir` (its code's shared folder) from now on. */
+  v.object({ t: v.literal("start_in"), dir: v.string() }),
   v.object({ t: v.literal("key"), q: Count, code: CodeRefSchema, service: v.string(), keyInput: Json }),
 ]));
 export type ToWorker = v.InferOutput<typeof ToWorkerSchema>;

@@ -106,7 +106,7 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
   process.on("uncaughtException", (error) => console.error("vilano worker: uncaught exception in user code:", error));
   // Subprocesses start from what this worker started with: the clean base the pool gave it, in the
   // activation's own directory (or, when the daemon names none — an external worker — this one's).
-  const exec: ExecEnvironment = {
+  let exec: ExecEnvironment = {
     workspace: process.cwd(),
     baseEnv: Object.freeze({ ...(process.env as Record<string, string>) }),
     ...(cap === Number.POSITIVE_INFINITY ? {} : { maxValueBytes: cap }),
@@ -266,6 +266,8 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
           return describeDefinitions([...definitions.workflows.values()], [...definitions.services.values()]);
         });
         return;
+      case "start_in":
+        return startIn(m.dir);
       case "key":
         void answer(m.q, async () => {
           const definition = (await loadCode(m.code)).services.get(m.service);
@@ -274,6 +276,26 @@ export function createWorkerCore(send: (message: FromWorker) => void, events: Wo
         });
         return;
     }
+  }
+
+  /**
+   * The pool started this worker ahead of any code and has given it one now: it works in that
+   * code's folder, as a worker started for the code would have from the start. Only before any code
+   * is imported or run here, so no user code ever sees its working directory change.
+   */
+  function startIn(dir: string): void {
+    if (code.size > 0 || live.size > 0) {
+      console.error(`vilano worker: told to start in ${dir} after code was loaded here; staying in ${process.cwd()}`);
+      return;
+    }
+    try {
+      process.chdir(dir);
+    } catch (error) {
+      // Its code would run in the wrong folder: better no worker (the daemon sees it exit while describing).
+      console.error(`vilano worker: could not move to ${dir}: ${toFailureBody(error).message}`);
+      process.exit(70);
+    }
+    exec = { ...exec, workspace: dir };
   }
 
   /** Results resent as failures: if one of those cannot go either, the worker is not fit to go on. */

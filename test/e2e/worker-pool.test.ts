@@ -31,6 +31,19 @@ function daemonWithFlows(env: Record<string, string> = {}) {
   return { ...d, workspaceLines, workspacePids, start, result, events };
 }
 
+/** The daemon's children in worker mode (from /proc: the kernel's list of each thread's children). */
+function workerChildren(daemon: number): number[] {
+  const tasks = readdirSync(`/proc/${daemon}/task`);
+  const children = tasks.flatMap((task) => readFileSync(`/proc/${daemon}/task/${task}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
+  return children.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("__worker");
+    } catch {
+      return false;
+    }
+  });
+}
+
 async function timed<T>(work: () => Promise<T> | T): Promise<[T, number]> {
   const started = performance.now();
   const value = await work();
@@ -133,6 +146,45 @@ describe("daemon worker pool (built executable)", () => {
     expect(who.pid).not.toBe(d.pid());
     expect(who.vilanoVariables).toEqual([]);
     expect(who.cwd).toBe(join(d.workspaces, "flows", "shared"));
+  }, 30_000);
+
+  test("project add imports the code in the worker that then runs its first activation: its top-level code runs once", () => {
+    const d = testDaemon({ VILANO_WORKERS: "2" });
+    // Top-level code notes each import of the module (in the shared folder, every pooled worker's working directory).
+    const project = writeProject({
+      "src/once.ts":
+        'import { appendFileSync } from "node:fs";\nimport { workflow } from "@vilano/runtime";\nappendFileSync("imports.log", `${process.pid}\\n`);\n' +
+        "export const whoRan = workflow({ name: \"whoRan\", run: async () => ({ pid: process.pid }) });\n",
+    });
+    expect(d.cli("project", "add", project, "--name", "once").exitCode).toBe(0);
+    const imports = () => filePids(join(d.workspaces, "once", "shared", "imports.log"));
+    expect(imports()).toHaveLength(1);
+    const id = d.json<{ run: { id: string } }>("run", "start", "once/whoRan").run.id;
+    const run = d.json<{ run: { status: string; output?: { pid: number } } }>("run", "result", id, "--wait", "--timeout", "15s").run;
+    expect(run.status).toBe("completed");
+    expect(run.output?.pid).toBe(imports()[0]!);
+    expect(imports()).toHaveLength(1);
+  }, 30_000);
+
+  test("the daemon starts a worker ahead of any project: the first project whose workers start with the plain environment is imported by it, one with an environment of its own is not", async () => {
+    const d = testDaemon({ VILANO_WORKERS: "2" });
+    expect(d.cli("daemon", "start").exitCode).toBe(0);
+    const ahead = await eventually(() => workerChildren(d.pid())[0], 10_000, "the worker started ahead");
+    // Each import notes its process, the variable the project sets, and where it runs (its first line of code, before any step).
+    const noting = 'import { appendFileSync } from "node:fs";\nimport { workflow } from "@vilano/runtime";\nappendFileSync("imports.log", `${process.pid} ${process.env.MARK ?? "-"} ${process.cwd()}\\n`);\nexport const w = workflow({ name: "w", run: async () => process.pid });\n';
+    const imports = (name: string) => fileLines(join(d.workspaces, name, "shared", "imports.log")).map((line) => line.split(" "));
+
+    expect(d.cli("project", "add", writeProject({ "src/w.ts": noting, "vilano.toml": '[worker.env]\nMARK = "own"\n' }), "--name", "own").exitCode).toBe(0);
+    expect(imports("own")).toHaveLength(1);
+    const [ownPid, mark] = imports("own")[0]!;
+    expect(Number(ownPid)).not.toBe(ahead);
+    expect(mark).toBe("own");
+    expect(isAlive(ahead)).toBe(true);
+
+    expect(d.cli("project", "add", writeProject({ "src/w.ts": noting }), "--name", "plain").exitCode).toBe(0);
+    expect(imports("plain")).toEqual([[String(ahead), "-", join(d.workspaces, "plain", "shared")]]);
+    const id = d.json<{ run: { id: string } }>("run", "start", "plain/w").run.id;
+    expect(d.json<{ run: { output?: unknown } }>("run", "result", id, "--wait", "--timeout", "15s").run.output).toBe(ahead);
   }, 30_000);
 
   test.each([
