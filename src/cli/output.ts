@@ -3,10 +3,9 @@
  * otherwise consola prints for people on stderr/stdout. Errors end the process with the exit code
  * of their code (see the error-code table), as a message plus hint, or as the JSON error envelope.
  */
-import { createConsola } from "consola";
-import { ERROR_CODES, RunFailedError, VilanoError, type ErrorCode } from "../shared/index.ts";
+import { ERROR_CODES, newConsola, RunFailedError, VilanoError, type ErrorCode } from "../shared/index.ts";
 
-export const ui = createConsola({ stderr: process.stderr, stdout: process.stdout });
+export const ui = newConsola({ stderr: process.stderr, stdout: process.stdout });
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);

@@ -85,6 +85,8 @@ export interface GroupCommitQueue {
 }
 
 const MAX_BATCH = 1_000;
+/** The longest a relaxed commit stays off the disk when nothing else commits. */
+const RELAXED_SYNC_MS = 20;
 
 /** What the callers of a failed batch hear: a VilanoError, `storage_failed` for anything raw. */
 function asStorageFailure(error: unknown): unknown {
@@ -124,6 +126,8 @@ export function createGroupCommitQueue(
   const durability: DurabilityStats = { relaxedBatches: 0, logSyncs: 0 };
   /** A relaxed commit came after the last durable one: what it wrote is not on the disk yet. */
   let notYetDurable = false;
+  /** Syncs the log a little after a relaxed commit when no durable one came first. */
+  let lateSync: ReturnType<typeof setTimeout> | null = null;
 
   const schedule = () => {
     if (scheduled || flushing) return;
@@ -238,10 +242,19 @@ export function createGroupCommitQueue(
     }
     crashPoint("after_commit");
     // A durable commit's fsync of the log carries every relaxed commit before it.
-    if (durable) notYetDurable = false;
-    else {
+    if (durable) {
+      notYetDurable = false;
+      if (lateSync) clearTimeout(lateSync);
+      lateSync = null;
+    } else {
       notYetDurable = true;
       durability.relaxedBatches++;
+      // Durable soon even when no durable commit follows (an ask queued behind a busy instance).
+      lateSync ??= setTimeout(() => {
+        lateSync = null;
+        syncLog().catch(onEffectError);
+      }, RELAXED_SYNC_MS);
+      lateSync.unref?.();
     }
     stats.batches++;
     stats.commands += batch.length;
@@ -258,6 +271,23 @@ export function createGroupCommitQueue(
         item.reject(outcome.error);
       }
     });
+    // Listeners (event streams, live pages) hear of a relaxed batch once it is durable: with the
+    // next durable commit or sync, so no event they send can be taken back by a machine crash.
+    if (durable) onCommitted();
+  }
+
+  async function syncLog(): Promise<void> {
+    if (!notYetDurable) return;
+    // Cleared first: a relaxed commit made while the sync runs sets it again (SQLite's syncs are
+    // synchronous, so none can; a store whose sync waits would keep that one for the next call).
+    notYetDurable = false;
+    try {
+      await store.syncLog?.();
+    } catch (error) {
+      notYetDurable = true;
+      throw error;
+    }
+    durability.logSyncs++;
     onCommitted();
   }
 
@@ -278,19 +308,7 @@ export function createGroupCommitQueue(
         schedule();
       });
     },
-    async syncLog() {
-      if (!notYetDurable) return;
-      // Cleared first: a relaxed commit made while the sync runs sets it again (SQLite's syncs are
-      // synchronous, so none can; a store whose sync waits would keep that one for the next call).
-      notYetDurable = false;
-      try {
-        await store.syncLog?.();
-      } catch (error) {
-        notYetDurable = true;
-        throw error;
-      }
-      durability.logSyncs++;
-    },
+    syncLog,
     drain() {
       if (queue.length === 0 && !scheduled && !flushing) return Promise.resolve();
       return new Promise<void>((resolve) => drains.push(resolve));
@@ -299,6 +317,8 @@ export function createGroupCommitQueue(
       if (closing) return;
       closing = true;
       if (queue.length > 0 || scheduled || flushing) await new Promise<void>((resolve) => drains.push(resolve));
+      if (lateSync) clearTimeout(lateSync);
+      lateSync = null;
       closed = true;
     },
   };

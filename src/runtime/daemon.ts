@@ -99,7 +99,12 @@ async function serve(options: DaemonOptions, stopDroppingOrphans: () => void): P
   }
   const port = server.port!;
   writeDaemonInfo(paths, { pid: process.pid, port, version: VERSION, startedAt: new Date().toISOString() });
-  runtime.startWorkerAhead();
+  try {
+    runtime.startWorkerAhead();
+  } catch (error) {
+    // Only a head start: code gets workers started for it without one.
+    logger.warn(`could not start a worker ahead of any project: ${(error as Error).message}`);
+  }
   logger.info(`vilano daemon ${VERSION} listening on http://127.0.0.1:${port} (home ${options.home}, ${describeStore(database)})`);
   logger.info(
     `serving up to ${limits.maxConnections} requests and ${limits.maxStreams} event streams at once (open-file limit ${limits.descriptorLimit ?? "unknown"})`,

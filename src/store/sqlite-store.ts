@@ -87,7 +87,9 @@ function asyncStore(sync: SyncStore): Store {
       open = new Promise<void>((resolve) => (end = resolve));
       const relaxed = options?.durable === false;
       try {
-        if (relaxed) sync.waitForDisk(false);
+        // Every transaction sets its level before BEGIN (a no-op while it is already right), so a
+        // durable commit never runs at a relaxed level left behind by a restore that failed.
+        sync.waitForDisk(!relaxed);
         sync.begin();
         try {
           const value = await fn();
@@ -102,8 +104,14 @@ function asyncStore(sync: SyncStore): Store {
           throw error;
         }
       } finally {
-        // Between transactions again, where SQLite lets the level change: the next commit waits.
-        if (relaxed) sync.waitForDisk(true);
+        try {
+          // Between transactions again, where SQLite lets the level change: the next commit waits.
+          // It cannot when a failed rollback left the transaction open; the next transaction sets
+          // the level again before its BEGIN (or fails there), and this one's own error stands.
+          if (relaxed) sync.waitForDisk(true);
+        } catch {
+          // See above: never at the cost of the store's one writer slot.
+        }
         open = null;
         end();
       }

@@ -16,7 +16,20 @@ import { isPooled, type PendingRequest, type PoolWorker } from "./pool-worker.ts
 
 export function describeInPool(state: PoolState, code: CodeRef, timeLimitMs: number): Promise<CodeInfo> {
   if (state.closed) return Promise.reject(new VilanoError("runtime_closed", "the runtime is closed"));
-  const worker = describingWorker(state, code);
+  const { worker, standby } = describingWorker(state, code);
+  const described = describeOn(state, worker, code, timeLimitMs, standby);
+  if (!standby) return described;
+  // The worker started ahead ended before it began to import (it died idle, or could not move to
+  // the code's folder): that says nothing of the code, so a worker started for it tries once.
+  return described.catch((error: unknown) => {
+    if (!(error instanceof EndedBeforeImport)) throw error;
+    return describeOn(state, spawnIn(state, code, false), code, timeLimitMs, false);
+  });
+}
+
+class EndedBeforeImport extends Error {}
+
+function describeOn(state: PoolState, worker: PoolWorker, code: CodeRef, timeLimitMs: number, standby: boolean): Promise<CodeInfo> {
   const q = state.nextRequest++;
   const asked = new Promise<unknown>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -25,7 +38,12 @@ export function describeInPool(state: PoolState, code: CodeRef, timeLimitMs: num
       reject(importTimedOut(pending?.file, timeLimitMs));
       kill(worker, "request_timeout");
     }, timeLimitMs);
-    const pending: PendingRequest = { resolve, reject, timer, exited: (exit) => importExited(exit, pending.file) };
+    const pending: PendingRequest = {
+      resolve,
+      reject,
+      timer,
+      exited: (exit) => (standby && pending.file === undefined ? new EndedBeforeImport("the worker started ahead ended") : importExited(exit, pending.file)),
+    };
     worker.requests.set(q, pending);
     if (worker.idleTimer) clearTimeout(worker.idleTimer);
     worker.proc.send({ t: "describe", q, code });
@@ -42,10 +60,11 @@ export function describeInPool(state: PoolState, code: CodeRef, timeLimitMs: num
  * ahead of any code (pool-standby.ts), or a new one: of its own with `fresh` isolation, whose
  * activations each get a new process anyway, so it goes once it has answered.
  */
-function describingWorker(state: PoolState, code: CodeRef): PoolWorker {
-  if (state.options.isolation?.(code) === "fresh") return spawnIn(state, code, true);
+function describingWorker(state: PoolState, code: CodeRef): { worker: PoolWorker; standby: boolean } {
+  if (state.options.isolation?.(code) === "fresh") return { worker: spawnIn(state, code, true), standby: false };
   for (const w of state.groups.get(code.id) ?? []) {
-    if (w.life.state === "live" && w.proc.alive && isPooled(w) && w.held.size === 0 && w.requests.size === 0) return w;
+    if (w.life.state === "live" && w.proc.alive && isPooled(w) && w.held.size === 0 && w.requests.size === 0) return { worker: w, standby: false };
   }
-  return adoptStandby(state, code) ?? spawnIn(state, code, false);
+  const adopted = adoptStandby(state, code);
+  return adopted ? { worker: adopted, standby: true } : { worker: spawnIn(state, code, false), standby: false };
 }

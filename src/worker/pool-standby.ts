@@ -8,6 +8,7 @@
  * `fresh` isolation is not adopted: its workers are started for it, as they always were. Nobody
  * adopting it within the idle time, it retires; it is not replaced.
  */
+import { readdirSync } from "node:fs";
 import { processStartTime } from "../shared/index.ts";
 import { makeWorkspaceFolder, type CodeRef } from "../core/index.ts";
 import { settleIdle } from "./pool-lifecycle.ts";
@@ -68,6 +69,9 @@ export function adoptStandby(state: PoolState, code: CodeRef): PoolWorker | unde
   if (!sameEnvironment(standby.env, options.environment(code))) return undefined;
   const shared = options.workspaces(code).shared;
   makeWorkspaceFolder(shared, false);
+  // Bun reads these from a process's starting folder, which for the standby was another one: a
+  // worker started for the code would have them, so this one would not start like it.
+  if (startsDifferentlyIn(shared)) return undefined;
   state.standby = null;
   clearTimeout(standby.retire);
   let group = state.groups.get(code.id);
@@ -85,4 +89,9 @@ export function adoptStandby(state: PoolState, code: CodeRef): PoolWorker | unde
 function sameEnvironment(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+/** Whether `dir` holds what Bun loads at a process's start from its folder (`.env` files, `bunfig.toml`). */
+function startsDifferentlyIn(dir: string): boolean {
+  return readdirSync(dir).some((name) => name.startsWith(".env") || name === "bunfig.toml");
 }
