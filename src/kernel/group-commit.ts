@@ -94,11 +94,44 @@ function asStorageFailure(error: unknown): unknown {
   return new VilanoError("storage_failed", `the database could not commit: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }
 
-type Outcome = { ok: true; value: unknown; effects: (() => void)[] } | { ok: false; error: unknown };
+type Outcome = { ok: true; value: unknown; effects: readonly (() => void)[] } | { ok: false; error: unknown };
 
 /** A batch's savepoint machinery failed (a storage fault): nothing in the batch stands. */
 class BatchFailed {
   constructor(readonly error: unknown) {}
+}
+
+/** Shared by every command that asks for no effect after its commit (most do not): never written to. */
+const NO_EFFECTS: readonly (() => void)[] = Object.freeze([]);
+
+/**
+ * One command's `Tx`: what it asks for counts only if it succeeds. Made for every command of every
+ * batch (each step's report is one), so it is a class whose lists are made only when first used,
+ * not an object of closures with three lists made up front.
+ */
+class CommandTx implements Tx {
+  effects: (() => void)[] | undefined;
+  undos: (() => void)[] | undefined;
+  finishers: Finishers | undefined;
+
+  constructor(
+    readonly now: number,
+    /** The batch's finishers so far: a key asked for already is not asked for again. */
+    private readonly batchFinishers: Finishers,
+  ) {}
+
+  after(effect: () => void): void {
+    (this.effects ??= []).push(effect);
+  }
+
+  onRollback(undo: () => void): void {
+    (this.undos ??= []).push(undo);
+  }
+
+  atEnd(key: string, finish: (tx: Tx) => Promise<void>): void {
+    if (this.batchFinishers.has(key) || this.finishers?.has(key)) return;
+    (this.finishers ??= new Map()).set(key, finish);
+  }
 }
 
 /**
@@ -137,7 +170,7 @@ export function createGroupCommitQueue(
     setImmediate(() => void flush());
   };
 
-  const runEffects = (effects: (() => void)[]) => {
+  const runEffects = (effects: readonly (() => void)[]) => {
     for (const effect of effects) {
       try {
         effect();
@@ -167,22 +200,14 @@ export function createGroupCommitQueue(
    * finishers count only if it succeeds. A storage fault is not the command's: it fails the batch.
    */
   async function applyInSavepoint(apply: Command<unknown>, at: number, undos: (() => void)[], finishers: Finishers): Promise<Outcome> {
-    const effects: (() => void)[] = [];
-    const commandUndos: (() => void)[] = [];
-    const commandFinishers: Finishers = new Map();
-    const tx: Tx = {
-      now: at,
-      after: (effect) => void effects.push(effect),
-      onRollback: (undo) => void commandUndos.push(undo),
-      atEnd: (key, finish) => void (finishers.has(key) || commandFinishers.has(key) || commandFinishers.set(key, finish)),
-    };
+    const tx = new CommandTx(at, finishers);
     try {
       const value = await store.savepoint(() => apply(tx));
-      undos.push(...commandUndos);
-      for (const [key, finish] of commandFinishers) if (!finishers.has(key)) finishers.set(key, finish);
-      return { ok: true, value, effects };
+      if (tx.undos) undos.push(...tx.undos);
+      if (tx.finishers) for (const [key, finish] of tx.finishers) if (!finishers.has(key)) finishers.set(key, finish);
+      return { ok: true, value, effects: tx.effects ?? NO_EFFECTS };
     } catch (error) {
-      runEffects(commandUndos.reverse());
+      if (tx.undos) runEffects(tx.undos.reverse());
       // A full disk or an I/O error is not this command's fault: the whole batch fails (and the
       // kernel recovers), rather than one caller hearing a raw storage error as its own failure.
       if (isStorageFault(error)) throw new BatchFailed(error);
