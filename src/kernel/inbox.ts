@@ -93,7 +93,8 @@ export async function enqueueMessage(k: KernelContext, tx: Tx, req: EnqueueReque
     now: tx.now,
   });
   await appendEvent(k, tx, run.id, "message_enqueued", { messageId, kind: req.kind, name: req.handler, ...(req.sender ? { from: req.sender.runId } : {}) });
-  if (run.status === SERVICE_STATUS.idle) await makeReady(k, tx, run);
+  // The row read above is still the run's: a message and an event were written, not the run.
+  if (run.status === SERVICE_STATUS.idle) await makeReady(k, tx, run, true);
   return { ok: true, messageId };
 }
 

@@ -34,16 +34,17 @@ export async function wakeRun(k: KernelContext, tx: Tx, runId: string): Promise<
 /**
  * A run has work to do. When the executor has room, it is leased right here, in the transaction
  * that made it ready, and handed over after commit — saving a round through the commit queue.
- * Otherwise it becomes pending and the executor leases it later.
+ * Otherwise it becomes pending and the executor leases it later. `current`: the caller read `run` in
+ * this command and nothing has written its row since, so the lease need not read it again.
  */
-export async function makeReady(k: KernelContext, tx: Tx, run: RunRow): Promise<void> {
+export async function makeReady(k: KernelContext, tx: Tx, run: RunRow, current = false): Promise<void> {
   if (k.reserve(run)) {
     // Registered before leasing, which may throw: the reserved slot must come back either way.
     let leased = false;
     tx.onRollback(() => leased && k.release(run));
     let activation: Activation | null;
     try {
-      activation = await leaseRun(k, tx, run.id);
+      activation = await leaseRun(k, tx, run.id, current ? run : undefined);
     } catch (error) {
       k.release(run);
       throw error;
@@ -63,9 +64,12 @@ export async function makeReady(k: KernelContext, tx: Tx, run: RunRow): Promise<
   tx.after(() => k.dispatch(pending));
 }
 
-/** Leases a run that has work: the fence goes up and its history is loaded in this transaction. */
-export async function leaseRun(k: KernelContext, tx: Tx, runId: string): Promise<Activation | null> {
-  const run = (await k.store.getRun(runId))!;
+/**
+ * Leases a run that has work: the fence goes up and its history is loaded in this transaction.
+ * `current` is the run's row when the caller holds it as it stands in this transaction.
+ */
+export async function leaseRun(k: KernelContext, tx: Tx, runId: string, current?: RunRow): Promise<Activation | null> {
+  const run = current ?? (await k.store.getRun(runId))!;
   // Outcomes the last activation did not see come after everything it did, before history loads.
   await k.store.numberUnseenOutcomes(runId);
   if (isService(run)) return await activateTurn(k, tx, run);

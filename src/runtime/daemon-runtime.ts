@@ -26,6 +26,7 @@ import { armCrashPoints, createLogger, loadConfig, loadCrashPlan, serviceInstanc
 import { createWorkerPool, workerEnvironment, type WorkerPool } from "../worker/index.ts";
 import { DEFAULT_PROJECT_CONFIG, restoreSnapshot, type ProjectConfig } from "../project/index.ts";
 import { createExecLedger } from "./exec-ledger.ts";
+import { createInstanceRefs } from "./instance-refs.ts";
 import { createProjectRegistry, type ProjectRegistry } from "./projects.ts";
 import { createSnapshotCatalog } from "./snapshot-catalog.ts";
 import { prepareUserPlaces } from "./worker-user-places.ts";
@@ -165,6 +166,7 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
   });
   const { kernel } = core;
   const projects = createProjectRegistry(core.store.reads, kernel, snapshotsDir, catalog, core.store.shelf);
+  const knownInstances = createInstanceRefs<ServiceRef<AnyServiceDefinition>>();
 
   async function close(): Promise<void> {
     await core.close();
@@ -223,6 +225,8 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     cancel: (runId, reason) => core.cancel(runId, reason),
     async service(target, keyInput, expectedKey) {
       const ref = await core.connect(await instanceRequest(target, keyInput, expectedKey));
+      // It exists now: calls by its key need not look it up.
+      knownInstances.remember(ref.id, ref);
       return ref;
     },
     async ensureService(target, keyInput, expectedKey) {
@@ -231,8 +235,11 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
     },
     async serviceByKey(target, key) {
       const { project, name } = parseTarget(target, "service");
+      // The project must still be registered (its row is kept in memory); the instance's ref need not be read again.
       await projects.row(project);
       const id = serviceInstanceId(project, name, key);
+      const known = knownInstances.get(id);
+      if (known) return known;
       const instance = await kernel.getRun(id);
       if (!instance) {
         throw new VilanoError("not_found", `${target} has no instance with key ${JSON.stringify(key)}`, {
@@ -242,7 +249,9 @@ export async function createDaemonRuntime(options: DaemonRuntimeOptions): Promis
       const code = await catalog.ensure(project, instance.snapshotId!);
       const info = serviceInfo(code, name);
       if (!info) throw new VilanoError("unknown_service", `the snapshot of ${id} has no service ${JSON.stringify(name)}`);
-      return core.ref({ id, key }, info);
+      const ref = core.ref({ id, key }, info);
+      knownInstances.remember(id, ref);
+      return ref;
     },
     close,
     [Symbol.asyncDispose]: close,
