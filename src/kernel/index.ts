@@ -1,5 +1,6 @@
 /** The kernel: durable state machine over the store, with group commit. */
-export { createKernel, type Kernel, type KernelOptions } from "./kernel.ts";
+export { createKernel } from "./kernel.ts";
+export type { Kernel, KernelOptions } from "./kernel-api.ts";
 export type { Executor } from "./executor.ts";
 export * from "./types.ts";
 export type { SignalDelivery } from "./signals.ts";
