@@ -12,20 +12,9 @@ import { readdirSync } from "node:fs";
 import { processStartTime } from "../shared/index.ts";
 import { makeWorkspaceFolder, type CodeRef } from "../core/index.ts";
 import { settleIdle } from "./pool-lifecycle.ts";
-import type { PoolState } from "./pool-state.ts";
+import type { PoolState, Standby } from "./pool-state.ts";
 import { newWorker, type PoolWorker } from "./pool-worker.ts";
-import { spawnWorker, type WorkerProcess } from "./worker-process.ts";
-
-export interface Standby {
-  readonly proc: WorkerProcess;
-  /** The environment it started with: only code whose workers start with exactly this one adopts it. */
-  readonly env: Readonly<Record<string, string>>;
-  /** When its process started (clock ticks since boot), read while it surely lives. */
-  readonly start: number | null;
-  readonly retire: ReturnType<typeof setTimeout>;
-  /** Set on adoption: from then on what it says and its exit are this pooled worker's. */
-  adopted: PoolWorker | null;
-}
+import { spawnWorker } from "./worker-process.ts";
 
 /** Starts the standby worker (once), with the daemon's plain worker environment, in `cwd`. */
 export function startStandby(state: PoolState, env: Record<string, string>, cwd: string): void {

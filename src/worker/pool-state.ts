@@ -4,7 +4,6 @@
  * once, the workers by code, the runs' places, and the counters. One object passed to each part,
  * so what a function reads and changes is in its signature.
  */
-import type { Standby } from "./pool-standby.ts";
 import type { Logger } from "../shared/index.ts";
 import type { Kernel } from "../kernel/index.ts";
 import type { CaptureSink, Catalog, CodeRef, CodeWorkspace } from "../core/index.ts";
@@ -15,7 +14,7 @@ import type { SpareSettings } from "./blocked-workers.ts";
 import { createCohorts, type Cohorts } from "./crash-cohorts.ts";
 import type { ExecGroup } from "./exec-groups.ts";
 import type { Held, PoolWorker } from "./pool-worker.ts";
-import type { WorkerExit } from "./worker-process.ts";
+import type { WorkerExit, WorkerProcess } from "./worker-process.ts";
 
 export type Isolation = "pooled" | "fresh";
 
@@ -174,4 +173,16 @@ export const sparesOf = (state: PoolState, code: CodeRef | null): SpareSettings 
 export function addLive(into: LiveExecutionStats, from: LiveExecutionStats): LiveExecutionStats {
   for (const k of ["parked", "resumed", "evicted", "stale"] as const) into[k] += from[k];
   return into;
+}
+
+/** The worker started ahead of any code (pool-standby.ts), until code adopts it. */
+export interface Standby {
+  readonly proc: WorkerProcess;
+  /** The environment it started with: only code whose workers start with exactly this one adopts it. */
+  readonly env: Readonly<Record<string, string>>;
+  /** When its process started (clock ticks since boot), read while it surely lives. */
+  readonly start: number | null;
+  readonly retire: ReturnType<typeof setTimeout>;
+  /** Set on adoption: from then on what it says and its exit are this pooled worker's. */
+  adopted: PoolWorker | null;
 }
