@@ -10,16 +10,22 @@ function insert(store: Store, id: string): Promise<void> {
 describe("createGroupCommitQueue: commits that need not wait for the disk", () => {
   let store: Store;
   let queue: GroupCommitQueue;
-  /** Times the queue told its listeners of a commit (the change feed). */
+  /** Times this test's queue told its listeners of a commit (the change feed). */
   let told: number;
 
   beforeEach(() => {
     store = createStore(tempDatabase());
     told = 0;
-    queue = createGroupCommitQueue(store, () => 42, () => {}, () => {}, () => void told++);
+    // Counted for this test's queue only: an earlier test's queue must not count here.
+    const mine = { queue: undefined as GroupCommitQueue | undefined };
+    queue = mine.queue = createGroupCommitQueue(store, () => 42, () => {}, () => {}, () => {
+      if (queue === mine.queue) told++;
+    });
   });
 
   afterEach(async () => {
+    // Closing the queue stops its late sync, which would otherwise run after this test.
+    await queue.close();
     await store.close();
   });
 
@@ -66,6 +72,5 @@ describe("createGroupCommitQueue: commits that need not wait for the disk", () =
     await queue.submit(() => insert(store, "a"), undefined, { durable: false });
     await eventually(() => (queue.durability.logSyncs === 1 ? true : undefined), 5_000, "the late sync of the relaxed commit");
     expect(told).toBe(1);
-    await queue.close();
   });
 });
